@@ -1,0 +1,169 @@
+"""`create_app(settings)`: the only place where Concord is wired together.
+
+Nothing is chosen at import time: the broker, the store, the notifiers, the directory
+and the playbooks all come from the settings passed in.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import faust
+
+from concord.directory import Directory, load_directory
+from concord.embedded.outbox import Outbox
+from concord.keys import Sealer, ensure_keys
+from concord.metrics import Metrics
+from concord.notifiers.registry import Registry, build_registry
+from concord.notifiers.render import Renderer
+from concord.observer import Observer
+from concord.playbooks.loader import PlaybookSet, load_playbooks
+from concord.playbooks.matcher import Matcher
+from concord.settings import Settings
+from concord.streams import topics as t
+from concord.streams.codec import PydanticCodec
+from concord.streams.models import AuditEntry
+
+log = logging.getLogger(__name__)
+
+
+class PlaybookError(Exception):
+    """The playbooks do not load; the message lists file:line:col problems."""
+
+
+class LivePlaybooks:
+    """The set of playbooks in force and its matcher; a bad reload keeps the last good set."""
+
+    def __init__(self, settings: Settings, directory: Directory) -> None:
+        self.settings = settings
+        self.directory = directory
+        self.current = PlaybookSet()
+        self.matcher = Matcher([], directory)
+
+    def reload(self) -> PlaybookSet:
+        """Load from disk; apply only when every file is valid."""
+        loaded = load_playbooks([self.settings.playbooks], self.directory)
+        if loaded.ok:
+            self.current = loaded
+            self.matcher = Matcher(loaded.playbooks, self.directory)
+        else:
+            for problem in loaded.problems:
+                log.error("playbook refused: %s", problem)
+        return loaded
+
+    def version_of(self, playbook_id: str) -> int | None:
+        pb = next((p for p in self.current.playbooks if p.id == playbook_id), None)
+        return pb.version if pb else None
+
+
+@dataclass
+class Concord:
+    """Everything a running worker needs, built by `create_app`."""
+
+    settings: Settings
+    app: faust.App
+    directory: Directory
+    playbooks: LivePlaybooks
+    sealer: Sealer
+    registry: Registry
+    renderer: Renderer
+    metrics: Metrics
+    observer: Observer
+    outbox: Outbox | None
+    topics: dict[str, Any] = field(default_factory=dict)
+    ready: bool = False
+
+    async def audit(
+        self, actor: str, action: str, subject: str, channel: str | None = None, **details: str
+    ) -> None:
+        """Record a transition on `concord.audit`."""
+        entry = AuditEntry(actor=actor, action=action, subject=subject, channel=channel, details=details)
+        await self.topics[t.AUDIT.name].send(key=subject, value=entry)
+
+
+def _faust_app(settings: Settings) -> faust.App:
+    broker = settings.resolved_broker()
+    if not broker:
+        raise RuntimeError("no broker: set CONCORD_BROKER (or use `concord up`)")
+    session = settings.session_timeout
+    return faust.App(
+        settings.app_id,
+        broker=broker,
+        store=settings.store,
+        datadir=str(settings.data_dir / "tables"),
+        autodiscover=False,
+        processing_guarantee="at_least_once",  # Tansu refuses idempotent producers
+        topic_partitions=settings.partitions,
+        topic_replication_factor=settings.replication,
+        broker_session_timeout=session,
+        broker_rebalance_timeout=session,
+        broker_heartbeat_interval=max(0.5, session / 10),
+        consumer_auto_offset_reset="earliest",
+        web_enabled=True,
+        web_bind=settings.web_host,
+        web_host=settings.web_host,
+        web_port=settings.web_port,
+        # Faust's own views would expose tables (personal data) without authentication.
+        web_router_enabled=False,
+        web_tables_enabled=False,
+        web_graph_enabled=False,
+        web_stats_enabled=False,
+        web_application_options={"client_max_size": settings.max_body_bytes + 1},
+        logging_config=None,
+    )
+
+
+def create_app(
+    settings: Settings, *, outbox: Outbox | None = None, observer: Observer | None = None
+) -> Concord:
+    """Build a Concord worker (Faust app, agents, web views) from settings."""
+    from concord.agents import correlate, dispatch, intake, match
+    from concord.web import api, pages, readmodel
+
+    settings = ensure_keys(settings)
+    assert settings.data_key is not None
+    directory = load_directory(settings.directory)
+    playbooks = LivePlaybooks(settings, directory)
+    loaded = playbooks.reload()
+    if not loaded.ok:
+        raise PlaybookError("\n".join(str(p) for p in loaded.problems))
+    app = _faust_app(settings)
+    public_url = settings.public_url or f"http://{settings.web_host}:{settings.web_port}"
+    concord = Concord(
+        settings=settings,
+        app=app,
+        directory=directory,
+        playbooks=playbooks,
+        sealer=Sealer(settings.data_key),
+        registry=build_registry(settings),
+        renderer=Renderer(directory.city.timezone, public_url),
+        metrics=Metrics(),
+        observer=observer or Observer(),
+        outbox=outbox,
+    )
+    concord.metrics.playbooks_loaded.set(len(loaded.playbooks))
+    for spec in t.ALL:
+        concord.topics[spec.name] = app.topic(
+            spec.name,
+            key_type=str,
+            value_serializer=PydanticCodec(spec.model) if spec.model else "raw",
+            partitions=settings.partitions,
+            compacting=spec.compacted or None,
+            internal=True,  # Faust declares (creates) it with our partition count
+        )
+
+    async def _rebalanced(sender: Any, **kwargs: Any) -> None:
+        concord.ready = True
+
+    app.on_rebalance_complete.connect(_rebalanced)
+
+    intake.register(concord)
+    correlate.register(concord)
+    match.register(concord)
+    dispatch.register(concord)
+    view = readmodel.register(concord)
+    api.register(concord, view)
+    pages.register(concord, view)
+    return concord

@@ -1,0 +1,234 @@
+"""The `concord` command."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from concord.settings import Settings
+
+app = typer.Typer(help="Concord: inter-agency conflict-response coordination.", no_args_is_help=True)
+playbooks_app = typer.Typer(help="Author and check playbooks.", no_args_is_help=True)
+signal_app = typer.Typer(help="Send signals.", no_args_is_help=True)
+token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+deadletter_app = typer.Typer(help="Inspect the dead-letter topic.", no_args_is_help=True)
+app.add_typer(playbooks_app, name="playbooks")
+app.add_typer(signal_app, name="signal")
+app.add_typer(token_app, name="token")
+app.add_typer(deadletter_app, name="deadletter")
+
+console = Console()
+err = Console(stderr=True)
+
+ROLES = ("producer", "coordinator", "panel", "liaison", "operator")
+
+
+def _settings() -> Settings:
+    return Settings()
+
+
+def _run_worker(concord: Any, loglevel: str) -> None:
+    """Run the Faust worker until Ctrl-C / SIGTERM."""
+    import faust
+
+    from concord.streams.topics import ensure_topics
+
+    settings = concord.settings
+    created = ensure_topics(settings.bootstrap_servers(), settings.partitions, settings.replication)
+    if created:
+        logging.getLogger(__name__).info("created topics %s", created)
+    worker = faust.Worker(concord.app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
+    try:
+        worker.execute_from_commandline()
+    except SystemExit:
+        pass
+
+
+@app.command()
+def up(
+    demo: Annotated[bool, typer.Option("--demo", help="also play a scripted scenario")] = False,
+) -> None:
+    """The whole stack on one machine: broker, worker, web, SMTP capture, Slack outbox."""
+    from concord.app import create_app
+    from concord.embedded.broker import EmbeddedBroker
+    from concord.embedded.outbox import Outbox
+    from concord.embedded.slack_api import SlackApiServer
+    from concord.embedded.smtp import SmtpCapture
+    from concord.observer import RichObserver
+
+    settings = _settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    stops: list[Any] = []
+    outbox = Outbox()
+    try:
+        if not settings.broker:
+            broker = EmbeddedBroker(log_file=settings.data_dir / "broker.log").start()
+            stops.append(broker.stop)
+            settings.broker_file.write_text(broker.url + "\n")
+            stops.append(lambda: settings.broker_file.unlink(missing_ok=True))
+            # Tansu quirk: a group's first join waits ~half the session timeout.
+            settings = settings.with_(broker=broker.url, store="memory://", session_timeout=6.0)
+            console.print(f"[bold]broker[/]   embedded Tansu at {broker.url} (memory only)")
+        else:
+            console.print(f"[bold]broker[/]   {settings.broker}")
+        if not settings.smtp_host:
+            smtp = SmtpCapture(outbox).start()
+            stops.append(smtp.stop)
+            settings = settings.with_(smtp_host=smtp.host, smtp_port=smtp.port)
+            console.print(f"[bold]email[/]    local capture on {smtp.host}:{smtp.port}")
+        if not settings.slack_token:
+            slack = SlackApiServer(outbox).start()
+            stops.append(slack.stop)
+            from pydantic import SecretStr
+
+            settings = settings.with_(slack_token=SecretStr(slack.token), slack_api_url=slack.url)
+            console.print(f"[bold]slack[/]    local outbox at {slack.url}")
+        base = f"http://{settings.web_host}:{settings.web_port}"
+        console.print(f"[bold]web[/]      {base}  (outbox: {base}/outbox, health: {base}/healthz)")
+        concord = create_app(settings, outbox=outbox, observer=RichObserver(console))
+        if demo:
+            from concord import demo as demo_mod
+
+            demo_mod.register(concord, console)
+        _run_worker(concord, settings.log_level if "CONCORD_LOG_LEVEL" in os.environ else "warning")
+    finally:
+        for stop in reversed(stops):
+            stop()
+
+
+@app.command()
+def worker() -> None:
+    """One worker against CONCORD_BROKER (production: run N of them)."""
+    from concord.app import create_app
+    from concord.keys import ensure_keys
+
+    settings = ensure_keys(_settings(), warn=True)
+    if not settings.resolved_broker():
+        err.print("CONCORD_BROKER is not set (and no `concord up` runs here)")
+        raise typer.Exit(2)
+    _run_worker(create_app(settings), settings.log_level)
+
+
+@playbooks_app.command("validate")
+def playbooks_validate(paths: Annotated[list[Path] | None, typer.Argument()] = None) -> None:
+    """Check playbooks; print `file:line:col: message` for each problem; exit 1 if any."""
+    from concord.directory import DirectoryError, load_directory
+    from concord.playbooks.loader import load_playbooks
+
+    settings = _settings()
+    try:
+        directory = load_directory(settings.directory)
+    except DirectoryError as exc:
+        for p in exc.problems:
+            print(p)
+        raise typer.Exit(1) from exc
+    result = load_playbooks(paths or [settings.playbooks], directory)
+    for p in result.problems:
+        print(p)
+    if result.problems:
+        err.print(f"{len(result.problems)} problem(s)")
+        raise typer.Exit(1)
+    console.print(f"ok: {len(result.playbooks)} playbook(s)")
+
+
+@playbooks_app.command("schema")
+def playbooks_schema() -> None:
+    """Print the JSON Schema of the playbook format."""
+    from concord.playbooks.schema import json_schema
+
+    print(json.dumps(json_schema(), indent=2, ensure_ascii=False))
+
+
+@playbooks_app.command("test")
+def playbooks_test(
+    signals: Path,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """Dry run: which playbooks match the signals and which tasks would go to whom."""
+    from concord.dryrun import dry_run, print_report
+
+    settings = _settings()
+    report = dry_run(settings, signals)
+    if as_json:
+        print(json.dumps(report, indent=2, ensure_ascii=False))
+    else:
+        print_report(report, console)
+    if report["refused"]:
+        raise typer.Exit(1)
+
+
+@signal_app.command("send")
+def signal_send(
+    file: Annotated[str, typer.Argument(help="JSON lines file, or - for stdin")],
+) -> None:
+    """Produce JSON signals (one per line) to the broker."""
+    from concord.producer import send_signals
+
+    settings = _settings()
+    stream = sys.stdin if file == "-" else open(file, encoding="utf-8")  # noqa: SIM115
+    try:
+        sent, refused = send_signals(settings, stream, file)
+    finally:
+        if stream is not sys.stdin:
+            stream.close()
+    for line in refused:
+        print(line)
+    console.print(f"sent {sent} signal(s)" + (f", refused {len(refused)}" if refused else ""))
+    if refused:
+        raise typer.Exit(1)
+
+
+@token_app.command("create")
+def token_create(
+    name: str,
+    role: Annotated[str, typer.Option(help="/".join(ROLES))],
+    agency: Annotated[str | None, typer.Option(help="the liaison's agency")] = None,
+) -> None:
+    """Create an API token; it is printed once and stored hashed."""
+    from concord.producer import create_token
+
+    if role not in ROLES:
+        err.print(f"--role must be one of {', '.join(ROLES)}")
+        raise typer.Exit(2)
+    if role == "liaison" and not agency:
+        err.print("a liaison token needs --agency")
+        raise typer.Exit(2)
+    try:
+        token = create_token(_settings(), name, role, agency)
+    except ValueError as exc:
+        err.print(str(exc))
+        raise typer.Exit(2) from exc
+    print(token)
+
+
+@deadletter_app.command("show")
+def deadletter_show(
+    limit: Annotated[int, typer.Option(help="most records")] = 50,
+    original: Annotated[bool, typer.Option(help="decrypt and print the original bytes")] = False,
+) -> None:
+    """List dead-lettered records with their reasons (and, on request, the original bytes)."""
+    from concord.producer import read_deadletters
+
+    for dead, raw in read_deadletters(_settings(), limit, original):
+        console.print(f"[red]{dead.at:%Y-%m-%d %H:%M:%S}[/] {dead.reason} ({dead.original_size} B)")
+        for e in dead.errors:
+            console.print(f"   {e.get('loc')}: {e.get('msg')}")
+        if raw is not None:
+            print(raw.decode(errors="replace"))
+
+
+def main() -> None:
+    """Console script entry point."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    app()
+
+
+if __name__ == "__main__":
+    main()

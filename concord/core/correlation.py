@@ -1,0 +1,88 @@
+"""Correlation: group signals of one area within a time window into a situation. Pure.
+
+This first rule is deliberately simple (issue #4 deepens it: neighbouring areas,
+compatible categories, tension levels): a signal joins the area's open situation when
+it occurred within `window` of that situation's latest signal; otherwise it opens a new
+situation. Drills never mix with real situations.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta
+from typing import TypeVar
+
+from concord.streams.models import Signal, SignalRef, Situation, SituationState
+
+
+def situation_key(signal: Signal) -> str:
+    """The table key of the area's current situation (drills kept apart)."""
+    return f"{signal.area}|{'exercise' if signal.exercise else 'real'}"
+
+
+def situation_id(first_signal_id: str, area: str) -> str:
+    """Deterministic, so that re-processing after a crash yields the same situation."""
+    digest = hashlib.sha256(f"{area}\x00{first_signal_id}".encode()).hexdigest()
+    return f"sit-{digest[:12]}"
+
+
+def _ref(signal: Signal) -> SignalRef:
+    return SignalRef(
+        id=signal.id,
+        kind=signal.kind,
+        category=signal.category,
+        severity=signal.severity,
+        occurred_at=signal.occurred_at,
+        source_type=signal.source.type,
+        summary=signal.summary,
+    )
+
+
+T = TypeVar("T")
+
+
+def _union(a: list[T], b: list[T]) -> list[T]:
+    return a + [x for x in b if x not in a]
+
+
+def joins(current: Situation | None, signal: Signal, window: timedelta) -> bool:
+    """Whether the signal belongs to the current situation."""
+    if current is None or current.state == SituationState.closed:
+        return False
+    latest = max(r.occurred_at for r in current.signals)
+    return abs(signal.occurred_at - latest) <= window
+
+
+def correlate(
+    current: Situation | None, signal: Signal, window: timedelta, now: datetime
+) -> Situation:
+    """The situation after `signal`: the current one updated, or a new one."""
+    if current is not None and any(r.id == signal.id for r in current.signals):
+        return current
+    if current is None or not joins(current, signal, window):
+        return Situation(
+            id=situation_id(signal.id, signal.area),
+            area=signal.area,
+            severity=signal.severity,
+            kinds=[signal.kind],
+            categories=[signal.category],
+            bias=list(signal.bias),
+            tags=list(signal.tags),
+            signals=[_ref(signal)],
+            opened_at=now,
+            updated_at=now,
+            exercise=signal.exercise,
+            last_signal=signal.id,
+        )
+    return current.model_copy(
+        update={
+            "severity": max(current.severity, signal.severity),
+            "kinds": _union(current.kinds, [signal.kind]),
+            "categories": _union(current.categories, [signal.category]),
+            "bias": _union(current.bias, list(signal.bias)),
+            "tags": _union(current.tags, list(signal.tags)),
+            "signals": [*current.signals, _ref(signal)],
+            "updated_at": now,
+            "last_signal": signal.id,
+        }
+    )

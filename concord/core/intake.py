@@ -1,0 +1,83 @@
+"""Intake: raw producer bytes -> a validated Signal, or the reason it is refused. Pure."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from pydantic import ValidationError
+
+from concord.core.redaction import scrub
+from concord.directory import Directory
+from concord.keys import Sealer
+from concord.streams.models import Signal, SignalIn
+
+
+@dataclass(frozen=True)
+class Refused:
+    """Why raw bytes are not a signal: a reason and field errors (`loc` -> `msg`)."""
+
+    reason: str
+    errors: list[dict[str, str]]
+
+
+def field_errors(exc: ValidationError) -> list[dict[str, str]]:
+    """pydantic errors as `{"loc": "persons.0.role", "msg": "..."}`."""
+    return [
+        {"loc": ".".join(str(p) for p in e["loc"]) or "(root)", "msg": e["msg"]}
+        for e in exc.errors(include_url=False)
+    ]
+
+
+def validate_signal(data: object, directory: Directory) -> SignalIn | Refused:
+    """Validate decoded JSON as a producer's signal, including the area code."""
+    try:
+        signal = SignalIn.model_validate(data)
+    except ValidationError as exc:
+        return Refused("invalid signal", field_errors(exc))
+    if directory.area(signal.area) is None:
+        return Refused(
+            "unknown area",
+            [{"loc": "area", "msg": f"{signal.area!r} is not an area of the directory"}],
+        )
+    return signal
+
+
+def parse(raw: bytes, directory: Directory) -> SignalIn | Refused:
+    """Decode and validate raw bytes from `concord.signals.in`."""
+    try:
+        data = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return Refused("not JSON", [{"loc": "(root)", "msg": str(exc)}])
+    return validate_signal(data, directory)
+
+
+def seal(signal: SignalIn, sealer: Sealer, received_at: datetime) -> Signal:
+    """The signal as it travels on: persons and the unscrubbed summary sealed together."""
+    sealed = None
+    if signal.persons:
+        secret = {
+            "persons": [p.model_dump() for p in signal.persons],
+            "summary": signal.summary,
+        }
+        sealed = sealer.seal(json.dumps(secret).encode())
+    return Signal(
+        id=signal.id,
+        kind=signal.kind,
+        category=signal.category,
+        bias=signal.bias,
+        severity=signal.severity,
+        occurred_at=signal.occurred_at,
+        received_at=received_at,
+        area=signal.area,
+        location=signal.location,
+        source=signal.source,
+        summary=scrub(signal.summary, signal.persons),
+        persons_sealed=sealed,
+        person_count=len(signal.persons),
+        person_roles=sorted({p.role for p in signal.persons}),
+        language=signal.language,
+        exercise=signal.exercise,
+        tags=signal.tags,
+    )

@@ -1,0 +1,39 @@
+"""Redaction: what leaves Concord never names a person. Pure functions."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from concord.streams.models import Person
+
+_MIN_TOKEN = 3  # shorter name parts ("Al", "de") would blank common words
+
+
+def scrub(text: str, persons: Iterable[Person]) -> str:
+    """Replace every person's name, name parts and contact in `text` by `[role]`."""
+    replacements: list[tuple[str, str]] = []
+    for person in persons:
+        label = f"[{person.role}]"
+        for value in (person.name, person.contact):
+            value = value.strip()
+            if not value:
+                continue
+            replacements.append((value, label))
+            if value is person.name:
+                replacements.extend((part, label) for part in value.split() if len(part) >= _MIN_TOKEN)
+    # Longest first, so "Amina Benali" goes before "Amina".
+    for value, label in sorted(replacements, key=lambda r: -len(r[0])):
+        text = re.sub(rf"(?<!\w){re.escape(value)}(?!\w)", label, text, flags=re.IGNORECASE)
+    return text
+
+
+_SLACK_SPECIAL = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+_MENTION = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
+
+
+def slack_escape(text: str) -> str:
+    """Escape text for Slack mrkdwn: no links, user/channel mentions or broadcasts."""
+    text = text.translate(_SLACK_SPECIAL)
+    # A zero-width joiner keeps "@channel" readable but stops it from notifying anyone.
+    return _MENTION.sub(lambda m: "@\u200d" + m.group(1), text)

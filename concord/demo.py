@@ -1,0 +1,63 @@
+"""`concord up --demo`: plays a short, scripted scenario through the running stack."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+
+from concord.streams import topics as t
+from concord.streams.models import utcnow
+
+if TYPE_CHECKING:
+    from concord.app import Concord
+
+
+def scenario() -> list[dict[str, Any]]:
+    """A racist assault near a school, a rumour after it, a bad record, a drill."""
+    now = utcnow()
+
+    def at(minutes: int) -> str:
+        return (now - timedelta(minutes=minutes)).isoformat()
+
+    return [
+        {"id": "demo-1", "kind": "incident", "category": "hate_crime", "bias": ["anti_black"],
+         "severity": 4, "occurred_at": at(40), "area": "north",
+         "source": {"type": "ngo", "name": "SOS Racisme"},
+         "summary": "A teenager was insulted and pushed at the tram stop by two adults; "
+                    "Amina Diallo called for help.",
+         "persons": [{"role": "victim", "name": "Amina Diallo", "contact": "+32 470 00 00 00",
+                      "consent_to_share": True}],
+         "language": "fr"},
+        {"id": "demo-2", "kind": "tension", "category": "rumour", "bias": ["anti_black"],
+         "severity": 2, "occurred_at": at(20), "area": "north",
+         "source": {"type": "school", "name": "Athénée Nord"},
+         "summary": "Pupils share a rumour that 'a gang' will retaliate tonight."},
+        "this is not JSON {",
+        {"id": "demo-3", "kind": "incident", "category": "vandalism", "bias": ["antisemitic"],
+         "severity": 3, "occurred_at": at(5), "area": "centre", "exercise": True,
+         "source": {"type": "municipality", "name": "Drill team"},
+         "summary": "DRILL: graffiti on the synagogue's wall."},
+    ]
+
+
+def register(c: Concord, console: Console) -> None:
+    """Play the scenario once the worker is ready."""
+    signals_in = c.topics[t.SIGNALS_IN.name]
+
+    @c.app.task
+    async def play_demo() -> None:
+        while not c.ready:
+            await asyncio.sleep(0.2)
+        console.rule("[bold]demo scenario")
+        for item in scenario():
+            raw = item.encode() if isinstance(item, str) else json.dumps(item).encode()
+            key = item["id"] if isinstance(item, dict) else "broken"
+            await signals_in.send(key=key, value=raw)
+            await asyncio.sleep(1.5)
+        base = f"http://{c.settings.web_host}:{c.settings.web_port}"
+        await asyncio.sleep(3)
+        console.rule(f"[bold]demo played — see {base}/outbox ; Ctrl-C stops everything")

@@ -1,0 +1,176 @@
+"""The agency directory: the city's areas, agencies, liaisons, panel and sharing levels.
+
+Loaded from `CONCORD_DIRECTORY` (YAML). Errors are reported with file:line:col like
+playbooks, and cross-references (neighbours, escalation chains) are checked here.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Literal, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
+
+from concord.playbooks.yamlpos import Problem, load_file, validate_doc
+
+Code = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
+Lang = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$")]
+
+
+class _M(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Sharing(StrEnum):
+    """How much of a report's personal data an agency's liaisons may see on the task page."""
+
+    none = "none"  # no personal data at all
+    roles = "roles"  # who was involved (victim, witness), no names
+    consented = "consented"  # names and contacts of persons who consented to sharing
+    full = "full"  # everything (e.g. victim-support services bound by confidentiality)
+
+
+class Area(_M):
+    code: Code = Field(description="the code producers put in a signal's `area`")
+    name: str
+    neighbours: list[Code] = Field(default_factory=list, description="adjacent area codes")
+
+
+class Liaison(_M):
+    id: Code
+    name: str
+    email: EmailStr | None = None
+    slack_user: str | None = Field(None, description="Slack member id, e.g. U024BE7LH")
+    slack_channel: str | None = Field(None, description="channel id or name for this liaison")
+    language: Lang = "en"
+
+    @model_validator(mode="after")
+    def _reachable(self) -> Self:
+        if not (self.email or self.slack_channel or self.slack_user):
+            raise ValueError(f"liaison {self.id!r} needs an email, a slack_channel or a slack_user")
+        return self
+
+
+class Agency(_M):
+    id: Code
+    name: str
+    role: Literal[
+        "police",
+        "school",
+        "youth_service",
+        "social_work",
+        "civil_society",
+        "municipality",
+        "victim_support",
+        "housing",
+        "equality_body",
+        "other",
+    ]
+    sharing: Sharing = Sharing.none
+    channels: list[Literal["slack", "email"]] = Field(
+        default_factory=lambda: ["slack", "email"],
+        description="preferred channels, in order; the next one is the fallback",
+    )
+    liaisons: list[Liaison] = Field(min_length=1, description="first is on duty; then escalation")
+
+
+class PanelMember(_M):
+    id: Code
+    name: str
+    email: EmailStr | None = None
+    slack_user: str | None = None
+    language: Lang = "en"
+
+
+class Panel(_M):
+    slack_channel: str | None = None
+    members: list[PanelMember] = Field(default_factory=list)
+
+
+class City(_M):
+    name: str
+    timezone: str = "Europe/Brussels"
+    languages: list[Lang] = Field(default_factory=lambda: ["en"])
+
+    @model_validator(mode="after")
+    def _tz(self) -> Self:
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {self.timezone!r}") from exc
+        return self
+
+
+class Directory(_M):
+    """The whole directory file."""
+
+    city: City
+    areas: list[Area] = Field(min_length=1)
+    area_groups: dict[Code, list[Code]] = Field(default_factory=dict)
+    agencies: list[Agency] = Field(min_length=1)
+    panel: Panel = Field(default_factory=Panel)
+    coordinators: list[PanelMember] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _references(self) -> Self:
+        codes = {a.code for a in self.areas}
+        if len(codes) != len(self.areas):
+            raise ValueError("area codes must be unique")
+        for area in self.areas:
+            unknown = set(area.neighbours) - codes
+            if unknown:
+                raise ValueError(f"area {area.code!r}: unknown neighbours {sorted(unknown)}")
+        for group, members in self.area_groups.items():
+            unknown = set(members) - codes
+            if unknown:
+                raise ValueError(f"area group {group!r}: unknown areas {sorted(unknown)}")
+        ids = [a.id for a in self.agencies]
+        if len(set(ids)) != len(ids):
+            raise ValueError("agency ids must be unique")
+        return self
+
+    def area(self, code: str) -> Area | None:
+        """The area with this code, or None."""
+        return next((a for a in self.areas if a.code == code), None)
+
+    def agency(self, agency_id: str) -> Agency | None:
+        """The agency with this id, or None."""
+        return next((a for a in self.agencies if a.id == agency_id), None)
+
+    def liaison(self, liaison_id: str) -> tuple[Agency, Liaison] | None:
+        """The liaison with this id and its agency, or None."""
+        for agency in self.agencies:
+            for liaison in agency.liaisons:
+                if liaison.id == liaison_id:
+                    return agency, liaison
+        return None
+
+    def on_duty(self, agency_id: str) -> Liaison | None:
+        """The liaison who receives an agency's new tasks."""
+        agency = self.agency(agency_id)
+        return agency.liaisons[0] if agency else None
+
+    def areas_in(self, name: str) -> set[str]:
+        """Area codes of a group, or the single area when `name` is an area code."""
+        return set(self.area_groups.get(name, [name]))
+
+
+class DirectoryError(Exception):
+    """The directory file is invalid; `problems` say where."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+def load_directory(path: Path) -> Directory:
+    """Load and validate the directory, or raise DirectoryError with file:line:col lines."""
+    doc = load_file(path)
+    if isinstance(doc, Problem):
+        raise DirectoryError([doc])
+    result = validate_doc(doc, Directory)
+    if isinstance(result, list):
+        raise DirectoryError(result)
+    return result

@@ -1,0 +1,1 @@
+"""The embedded stack of `concord up`: Tansu broker, SMTP capture, local Slack Web API."""

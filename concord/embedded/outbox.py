@@ -1,0 +1,74 @@
+"""What the embedded captures received: emails and Slack calls, thread-safe.
+
+`concord up` shows it at `/outbox`; tests wait on it with `wait_for`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class CapturedEmail:
+    mail_from: str
+    rcpt_to: list[str]
+    subject: str
+    text: str
+    html: str
+    headers: dict[str, str]
+    raw: bytes
+
+
+@dataclass(frozen=True)
+class CapturedSlack:
+    method: str
+    payload: dict[str, Any]
+    token: str | None = field(repr=False)
+
+
+class Outbox:
+    """Captured messages; `wait_for` blocks until a condition over them holds."""
+
+    def __init__(self, limit: int = 1000) -> None:
+        self._cond = threading.Condition()
+        self._emails: list[CapturedEmail] = []
+        self._slack: list[CapturedSlack] = []
+        self._limit = limit
+
+    def add_email(self, mail: CapturedEmail) -> None:
+        with self._cond:
+            self._emails = [*self._emails, mail][-self._limit :]
+            self._cond.notify_all()
+
+    def add_slack(self, call: CapturedSlack) -> None:
+        with self._cond:
+            self._slack = [*self._slack, call][-self._limit :]
+            self._cond.notify_all()
+
+    def emails(self) -> list[CapturedEmail]:
+        with self._cond:
+            return list(self._emails)
+
+    def slack(self, method: str | None = "chat.postMessage") -> list[CapturedSlack]:
+        with self._cond:
+            return [c for c in self._slack if method is None or c.method == method]
+
+    def wait_for(self, probe: Callable[[Outbox], T], timeout: float = 30.0) -> T:
+        """Return `probe(self)` once it is truthy; raise TimeoutError after `timeout`."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                value = probe(self)
+                if value:
+                    return value
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(f"outbox condition not met within {timeout}s")
+                # Condition's default lock is an RLock: probe may take it again.
+                self._cond.wait(remaining)

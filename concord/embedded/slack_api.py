@@ -1,0 +1,112 @@
+"""A local HTTP server that answers like Slack's Web API and records every call.
+
+`concord up` points the Slack notifier at it when no Slack token is configured (the
+"Slack outbox"); tests use it to see exactly what slack_sdk sent. It can be told to fail
+the next calls the way Slack does (HTTP 429 with Retry-After, or `ok: false` errors).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs
+
+from concord.embedded.outbox import CapturedSlack, Outbox
+
+
+@dataclass
+class _Failure:
+    error: str
+    status: int = 200
+    retry_after: int | None = None
+
+
+class SlackApiServer:
+    """Serves `POST /api/<method>` on 127.0.0.1; `url` is the base for slack_sdk."""
+
+    def __init__(self, outbox: Outbox, token: str = "xoxb-concord-local") -> None:
+        self.outbox = outbox
+        self.token = token
+        self._failures: list[_Failure] = []
+        self._lock = threading.Lock()
+        self._ts = 0
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:  # noqa: N802
+                server._handle(self)
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = int(self._httpd.server_address[1])
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/"
+
+    def start(self) -> SlackApiServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def fail_next(self, count: int, error: str, status: int = 200, retry_after: int | None = None) -> None:
+        """Make the next `count` calls fail like Slack would."""
+        with self._lock:
+            self._failures.extend(_Failure(error, status, retry_after) for _ in range(count))
+
+    def _handle(self, req: BaseHTTPRequestHandler) -> None:
+        method = req.path.rsplit("/", 1)[-1]
+        length = int(req.headers.get("Content-Length") or 0)
+        body = req.rfile.read(length)
+        ctype = req.headers.get("Content-Type", "")
+        if "json" in ctype:
+            payload = json.loads(body or b"{}")
+        else:
+            payload = {k: v[0] for k, v in parse_qs(body.decode()).items()}
+            for key in ("blocks", "metadata", "attachments"):
+                if isinstance(payload.get(key), str):
+                    payload[key] = json.loads(payload[key])
+        auth = req.headers.get("Authorization", "")
+        token = auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else payload.get("token")
+        with self._lock:
+            failure = self._failures.pop(0) if self._failures else None
+            self._ts += 1
+            ts = f"{int(time.time())}.{self._ts:06d}"
+        if token != self.token:
+            self._reply(req, 200, {"ok": False, "error": "invalid_auth"})
+            return
+        if failure is not None:
+            headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after else {}
+            self._reply(req, failure.status, {"ok": False, "error": failure.error}, headers)
+            return
+        self.outbox.add_slack(CapturedSlack(method=method, payload=payload, token=token))
+        if method in ("chat.postMessage", "chat.update"):
+            channel = payload.get("channel", "")
+            self._reply(req, 200, {"ok": True, "channel": channel, "ts": payload.get("ts", ts),
+                                   "message": {"text": payload.get("text", ""), "ts": ts}})
+        elif method == "auth.test":
+            self._reply(req, 200, {"ok": True, "team": "concord-local", "user": "concord"})
+        else:
+            self._reply(req, 200, {"ok": True})
+
+    @staticmethod
+    def _reply(req: BaseHTTPRequestHandler, status: int, body: dict[str, Any],
+               headers: dict[str, str] | None = None) -> None:
+        data = json.dumps(body).encode()
+        req.send_response(status)
+        req.send_header("Content-Type", "application/json; charset=utf-8")
+        req.send_header("Content-Length", str(len(data)))
+        for k, v in (headers or {}).items():
+            req.send_header(k, v)
+        req.end_headers()
+        req.wfile.write(data)

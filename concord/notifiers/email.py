@@ -1,0 +1,77 @@
+"""Email through any SMTP server, with aiosmtplib: text + HTML, deterministic Message-ID."""
+
+from __future__ import annotations
+
+import email.utils
+from email.message import EmailMessage
+
+import aiosmtplib
+from pydantic import SecretStr
+
+from concord.notifiers.base import Message, NotAddressable, Recipient, SendError, Sent
+
+
+class EmailNotifier:
+    """Sends a message as a multipart (text, HTML) email."""
+
+    channel = "email"
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        sender: str,
+        *,
+        user: str | None = None,
+        password: SecretStr | None = None,
+        starttls: bool = False,
+        timeout: float = 20.0,
+    ) -> None:
+        self.host, self.port, self.sender = host, port, sender
+        self._user, self._password, self._starttls = user, password, starttls
+        self._timeout = timeout
+
+    def __repr__(self) -> str:
+        return f"EmailNotifier({self.host}:{self.port}, from={self.sender})"
+
+    def can_reach(self, recipient: Recipient) -> bool:
+        return bool(recipient.email)
+
+    def build(self, message: Message) -> EmailMessage:
+        """The MIME message (exposed for tests and previews)."""
+        if not message.recipient.email:
+            raise NotAddressable(self.channel, message.recipient)
+        msg = EmailMessage()
+        msg["From"] = self.sender
+        msg["To"] = email.utils.formataddr((message.recipient.name, message.recipient.email))
+        msg["Subject"] = message.subject
+        msg["Date"] = email.utils.formatdate(localtime=False)
+        # Same key, same Message-ID: a resend after a crash is recognisable as a duplicate.
+        domain = self.sender.rsplit("@", 1)[-1] or "concord"
+        msg["Message-ID"] = f"<{message.key}@{domain}>"
+        if message.exercise:
+            msg["X-Concord-Exercise"] = "yes"
+        msg.set_content(message.text)
+        msg.add_alternative(message.html, subtype="html")
+        return msg
+
+    async def send(self, message: Message) -> Sent:
+        msg = self.build(message)
+        try:
+            await aiosmtplib.send(
+                msg,
+                hostname=self.host,
+                port=self.port,
+                username=self._user,
+                password=self._password.get_secret_value() if self._password else None,
+                start_tls=self._starttls,
+                timeout=self._timeout,
+            )
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            raise SendError(f"recipient refused: {exc}", retryable=False) from exc
+        except aiosmtplib.SMTPResponseException as exc:
+            # 4xx are transient by definition of the protocol; 5xx are not.
+            raise SendError(f"SMTP {exc.code}: {exc.message}", retryable=exc.code < 500) from exc
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            raise SendError(f"SMTP unreachable: {exc}", retryable=True) from exc
+        return Sent(provider_id=str(msg["Message-ID"]), address=str(message.recipient.email))

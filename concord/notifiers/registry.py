@@ -1,0 +1,52 @@
+"""The one explicit registry of notifiers, built from settings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from concord.notifiers.base import Notifier
+from concord.notifiers.email import EmailNotifier
+from concord.notifiers.slack import SlackNotifier
+from concord.settings import Settings
+
+
+class Registry:
+    """Channel name -> notifier."""
+
+    def __init__(self, notifiers: list[Notifier] | None = None) -> None:
+        self._by_channel: dict[str, Notifier] = {}
+        for n in notifiers or []:
+            self.register(n)
+
+    def register(self, notifier: Notifier) -> None:
+        if notifier.channel in self._by_channel:
+            raise ValueError(f"channel {notifier.channel!r} registered twice")
+        self._by_channel[notifier.channel] = notifier
+
+    def get(self, channel: str) -> Notifier | None:
+        return self._by_channel.get(channel)
+
+    def __iter__(self) -> Iterator[Notifier]:
+        return iter(self._by_channel.values())
+
+    def __repr__(self) -> str:
+        return f"Registry({sorted(self._by_channel)})"
+
+
+def build_registry(settings: Settings) -> Registry:
+    """Email when an SMTP host is set, Slack when a token is set."""
+    registry = Registry()
+    if settings.smtp_host:
+        registry.register(
+            EmailNotifier(
+                settings.smtp_host,
+                settings.smtp_port,
+                settings.smtp_from,
+                user=settings.smtp_user,
+                password=settings.smtp_password,
+                starttls=settings.smtp_starttls,
+            )
+        )
+    if settings.slack_token:
+        registry.register(SlackNotifier(settings.slack_token, settings.slack_api_url))
+    return registry

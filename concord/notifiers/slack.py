@@ -1,0 +1,71 @@
+"""Slack through slack_sdk's async Web API client (`chat.postMessage`, Block Kit)."""
+
+from __future__ import annotations
+
+import aiohttp
+from pydantic import SecretStr
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from concord.notifiers.base import Message, NotAddressable, Recipient, SendError, Sent
+
+#: Slack errors that no retry can fix.
+_PERMANENT = {
+    "channel_not_found",
+    "not_in_channel",
+    "is_archived",
+    "invalid_auth",
+    "not_authed",
+    "account_inactive",
+    "token_revoked",
+    "missing_scope",
+    "invalid_blocks",
+    "msg_too_long",
+    "user_not_found",
+}
+
+
+class SlackNotifier:
+    """Posts a Block Kit message to the liaison's channel (or direct message)."""
+
+    channel = "slack"
+
+    def __init__(self, token: SecretStr, api_url: str, *, timeout: int = 15) -> None:
+        self._token = token
+        self.api_url = api_url
+        self._timeout = timeout
+
+    def __repr__(self) -> str:
+        return f"SlackNotifier({self.api_url}, token=<hidden>)"
+
+    def can_reach(self, recipient: Recipient) -> bool:
+        return bool(recipient.slack_channel or recipient.slack_user)
+
+    async def send(self, message: Message) -> Sent:
+        where = message.recipient.slack_channel or message.recipient.slack_user
+        if not where:
+            raise NotAddressable(self.channel, message.recipient)
+        client = AsyncWebClient(
+            token=self._token.get_secret_value(), base_url=self.api_url, timeout=self._timeout
+        )
+        try:
+            resp = await client.chat_postMessage(
+                channel=where,
+                text=message.slack_text,
+                blocks=message.slack_blocks,
+                unfurl_links=False,
+                unfurl_media=False,
+                metadata={"event_type": "concord_task", "event_payload": {"key": message.key}},
+            )
+        except SlackApiError as exc:
+            error = str(exc.response.get("error", "unknown"))
+            if exc.response.status_code == 429 or error == "ratelimited":
+                after = float(exc.response.headers.get("Retry-After", "1"))
+                raise SendError("Slack rate limit", retryable=True, retry_after=after) from exc
+            raise SendError(f"Slack: {error}", retryable=error not in _PERMANENT) from exc
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise SendError(f"Slack unreachable: {exc!r}", retryable=True) from exc
+        finally:
+            if client.session is not None:
+                await client.session.close()
+        return Sent(provider_id=f"{resp.get('channel')}/{resp.get('ts')}", address=where)

@@ -1,0 +1,1 @@
+"""Playbooks: the operators' YAML response plans, their schema, loader and matcher."""

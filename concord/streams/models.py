@@ -1,0 +1,259 @@
+"""One pydantic model per topic. JSON on the wire; validated where it enters."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+
+def utcnow() -> datetime:
+    """Now, timezone-aware (UTC)."""
+    return datetime.now(UTC)
+
+
+class Kind(StrEnum):
+    incident = "incident"
+    tension = "tension"
+
+
+class Category(StrEnum):
+    hate_crime = "hate_crime"
+    hate_speech = "hate_speech"
+    online_hate = "online_hate"
+    discrimination = "discrimination"
+    harassment = "harassment"
+    vandalism = "vandalism"
+    intergroup_conflict = "intergroup_conflict"
+    rumour = "rumour"
+    demonstration = "demonstration"
+    other = "other"
+
+
+class Bias(StrEnum):
+    anti_muslim = "anti_muslim"
+    anti_black = "anti_black"
+    antisemitic = "antisemitic"
+    anti_roma = "anti_roma"
+    anti_migrant = "anti_migrant"
+    anti_asian = "anti_asian"
+    other = "other"
+
+
+Code = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
+ShortText = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Person(Strict):
+    """Someone named in a report. Sensitive: sealed after intake, never sent to carriers."""
+
+    role: Literal["victim", "witness", "reporter"]
+    name: Annotated[str, StringConstraints(max_length=200)] = ""
+    contact: Annotated[str, StringConstraints(max_length=200)] = ""
+    consent_to_share: bool = False
+
+
+class Location(Strict):
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+
+
+class Source(Strict):
+    type: Code = Field(description="ngo, school, police, public, monitoring, ...")
+    name: ShortText
+
+
+class SignalIn(Strict):
+    """What a producer sends (DESIGN.md, 'Signal'). Read from `concord.signals.in`."""
+
+    id: Annotated[str, StringConstraints(min_length=1, max_length=128)] = Field(
+        description="producer's idempotency key"
+    )
+    kind: Kind
+    category: Category
+    bias: list[Bias] = Field(default_factory=list)
+    severity: int = Field(ge=1, le=5)
+    occurred_at: AwareDatetime
+    area: Code
+    location: Location | None = None
+    source: Source
+    summary: Annotated[str, StringConstraints(min_length=1, max_length=4000)]
+    persons: list[Person] = Field(default_factory=list, max_length=50)
+    language: Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$")] = "en"
+    exercise: bool = False
+    tags: list[Code] = Field(default_factory=list, max_length=20)
+
+
+class Signal(Strict):
+    """A validated signal on `concord.signals`: `persons` sealed, summary kept as sent."""
+
+    id: str
+    kind: Kind
+    category: Category
+    bias: list[Bias]
+    severity: int
+    occurred_at: AwareDatetime
+    received_at: AwareDatetime
+    area: str
+    location: Location | None = None
+    source: Source
+    summary: str
+    persons_sealed: str | None = None
+    person_count: int = 0
+    person_roles: list[str] = Field(default_factory=list)
+    language: str
+    exercise: bool
+    tags: list[str]
+
+
+class SituationState(StrEnum):
+    open = "open"
+    under_review = "under_review"
+    responding = "responding"
+    monitoring = "monitoring"
+    closed = "closed"
+
+
+class SignalRef(Strict):
+    """A signal as the situation keeps it: no persons, not even sealed."""
+
+    id: str
+    kind: Kind
+    category: Category
+    severity: int
+    occurred_at: AwareDatetime
+    source_type: str
+    summary: str
+
+
+class Analysis(Strict):
+    version: int = 1
+    text: str = ""
+
+
+class Situation(Strict):
+    """A snapshot on `concord.situations`, keyed by situation id."""
+
+    id: str
+    area: str
+    state: SituationState = SituationState.open
+    severity: int
+    kinds: list[Kind]
+    categories: list[Category]
+    bias: list[Bias]
+    tags: list[str]
+    signals: list[SignalRef]
+    opened_at: AwareDatetime
+    updated_at: AwareDatetime
+    exercise: bool = False
+    analysis: Analysis = Field(default_factory=Analysis)
+    last_signal: str = Field(description="id of the signal that made this snapshot")
+
+
+class TaskState(StrEnum):
+    pending = "pending"
+    assigned = "assigned"
+    acknowledged = "acknowledged"
+    declined = "declined"
+    escalated = "escalated"
+    reassigned = "reassigned"
+    done = "done"
+    cancelled = "cancelled"
+    failed = "failed"
+
+
+class Task(Strict):
+    """A task for one agency (`concord.tasks` and its snapshots on `concord.task-state`)."""
+
+    id: str
+    situation_id: str
+    playbook_id: str
+    playbook_version: int
+    task_key: str = Field(description="the task's id inside its playbook")
+    agency: str
+    assignee: str | None = Field(None, description="liaison id")
+    state: TaskState = TaskState.pending
+    title: str
+    action: str = Field(description="rendered action text, already redacted")
+    due: AwareDatetime | None = None
+    urgent: bool = False
+    depends_on: list[str] = Field(default_factory=list, description="task ids to finish first")
+    channels: list[str] = Field(default_factory=list)
+    area: str
+    category: Category
+    severity: int
+    exercise: bool = False
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
+    deliveries: list[str] = Field(default_factory=list, description="channels that delivered")
+
+
+class TaskEvent(Strict):
+    """A liaison's action on a task (`concord.task-events`)."""
+
+    task_id: str
+    action: Literal["ack", "decline", "done"]
+    actor: str
+    channel: Literal["slack", "email", "web", "api"]
+    reason: str | None = None
+    at: AwareDatetime = Field(default_factory=utcnow)
+
+
+class Receipt(Strict):
+    """One delivery attempt (`concord.deliveries`)."""
+
+    task_id: str
+    channel: str
+    recipient: str
+    attempt: int
+    ok: bool
+    retryable: bool = False
+    error: str | None = None
+    provider_id: str | None = None
+    exercise: bool = False
+    at: AwareDatetime = Field(default_factory=utcnow)
+
+
+class DeadLetter(Strict):
+    """A record that could not be processed (`concord.deadletter`). Nothing is dropped.
+
+    `original` is sealed: raw reports may name victims, so the bytes are kept encrypted.
+    `concord deadletter show` opens them for an operator.
+    """
+
+    reason: str
+    errors: list[dict[str, str]] = Field(default_factory=list)
+    original: str
+    original_size: int
+    topic: str
+    partition: int | None = None
+    offset: int | None = None
+    at: AwareDatetime = Field(default_factory=utcnow)
+
+
+class AuditEntry(Strict):
+    """Every transition: who, what, when (`concord.audit`)."""
+
+    at: AwareDatetime = Field(default_factory=utcnow)
+    actor: str
+    action: str
+    subject: str
+    channel: str | None = None
+    details: dict[str, str] = Field(default_factory=dict)
+
+
+class ApiToken(Strict):
+    """An API token record (`concord.tokens`, compacted, keyed by the token's hash)."""
+
+    hash: str
+    name: str
+    role: Literal["producer", "coordinator", "panel", "liaison", "operator"]
+    agency: str | None = None
+    created_at: AwareDatetime = Field(default_factory=utcnow)
+    revoked: bool = False

@@ -1,0 +1,143 @@
+"""The JSON API: `POST /api/signals`, `GET /api/situations[/{id}]`, `GET /api/tasks`."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from faust.web import Request, Response, View
+
+from concord.core import intake
+from concord.streams import topics as t
+from concord.streams.models import ApiToken, Situation, Task
+from concord.web.auth import authenticate
+from concord.web.readmodel import ReadModel
+
+if TYPE_CHECKING:
+    from concord.app import Concord
+
+SIGNAL_ROLES = {"producer", "coordinator", "operator"}
+BOARD_ROLES = {"coordinator", "operator", "panel"}
+TASK_ROLES = {"coordinator", "operator", "liaison"}
+
+
+def task_json(task: Task) -> dict[str, Any]:
+    """A task as the API shows it."""
+    return task.model_dump(mode="json")
+
+
+def situation_json(s: Situation, view: ReadModel) -> dict[str, Any]:
+    """A situation as the API shows it, with its tasks."""
+    out = s.model_dump(mode="json")
+    out["tasks"] = [task_json(x) for x in view.tasks_of(s.id)]
+    return out
+
+
+class _Base(View):
+    concord: Concord
+    view: ReadModel
+
+    def _error(self, status: int, message: str, **extra: Any) -> Response:
+        return self.json({"error": message, **extra}, status=status)
+
+    def _auth(self, request: Request, roles: set[str]) -> ApiToken | Response:
+        token = authenticate(self.view, request.headers.get("Authorization"))
+        if token is None:
+            return self._error(401, "a valid API token is required (Authorization: Bearer ...)")
+        if token.role not in roles:
+            return self._error(403, f"role {token.role!r} may not do this")
+        return token
+
+
+def _validate_body(body: Any, c: Concord) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
+    items = body if isinstance(body, list) else [body]
+    if isinstance(body, list) and not body:
+        return [], [{"loc": "(body)", "msg": "empty array"}]
+    errors: list[dict[str, str]] = []
+    for i, item in enumerate(items):
+        result = intake.validate_signal(item, c.directory)
+        if isinstance(result, intake.Refused):
+            prefix = f"{i}." if isinstance(body, list) else ""
+            errors.extend({"loc": prefix + e["loc"], "msg": e["msg"]} for e in result.errors)
+    return items, errors
+
+
+def register(c: Concord, view: ReadModel) -> None:
+    signals_in = c.topics[t.SIGNALS_IN.name]
+    limit = c.settings.max_body_bytes
+
+    class Signals(_Base):
+        async def post(self, request: Request) -> Response:
+            auth = self._auth(request, SIGNAL_ROLES)
+            if isinstance(auth, Response):
+                return auth
+            if (request.content_length or 0) > limit:
+                return self._error(413, f"body larger than {limit} bytes")
+            raw = await request.content.read(limit + 1)
+            if len(raw) > limit:
+                return self._error(413, f"body larger than {limit} bytes")
+            try:
+                body = json.loads(raw)
+            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                return self._error(422, "body is not JSON", errors=[{"loc": "(body)", "msg": str(exc)}])
+            if isinstance(body, list) and len(body) > c.settings.max_batch:
+                return self._error(413, f"more than {c.settings.max_batch} signals in one request")
+            items, errors = _validate_body(body, c)
+            if errors:
+                return self._error(422, "invalid signal", errors=errors)
+            for item in items:
+                # Wait for the broker's ack: 202 means the signal is durably in Kafka.
+                fut = await signals_in.send(key=str(item["id"]), value=json.dumps(item).encode())
+                await fut
+            c.metrics.signals.labels("api").inc(len(items))
+            return self.json({"accepted": [str(x["id"]) for x in items]}, status=202)
+
+    class Situations(_Base):
+        async def get(self, request: Request) -> Response:
+            auth = self._auth(request, BOARD_ROLES)
+            if isinstance(auth, Response):
+                return auth
+            items = sorted(view.situations.values(), key=lambda s: s.updated_at, reverse=True)
+            state = request.query.get("state")
+            return self.json(
+                [situation_json(s, view) for s in items if not state or s.state == state]
+            )
+
+    class OneSituation(_Base):
+        async def get(self, request: Request, situation_id: str) -> Response:
+            auth = self._auth(request, BOARD_ROLES)
+            if isinstance(auth, Response):
+                return auth
+            s = view.situations.get(situation_id)
+            if s is None:
+                return self._error(404, "no such situation")
+            return self.json(situation_json(s, view))
+
+    class Tasks(_Base):
+        async def get(self, request: Request) -> Response:
+            auth = self._auth(request, TASK_ROLES)
+            if isinstance(auth, Response):
+                return auth
+            agency = request.query.get("agency")
+            if auth.role == "liaison":
+                if agency and agency != auth.agency:
+                    return self._error(403, "a liaison sees only their agency's tasks")
+                agency = auth.agency
+            state = request.query.get("state")
+            tasks = sorted(view.tasks.values(), key=lambda x: (x.created_at, x.id))
+            return self.json(
+                [
+                    task_json(x)
+                    for x in tasks
+                    if (not agency or x.agency == agency) and (not state or x.state == state)
+                ]
+            )
+
+    for path, cls in (
+        ("/api/signals", Signals),
+        ("/api/situations", Situations),
+        ("/api/situations/{situation_id}", OneSituation),
+        ("/api/tasks", Tasks),
+    ):
+        cls.concord, cls.view = c, view
+        c.app.page(path)(cls)

@@ -1,0 +1,113 @@
+"""The board's read model: latest situations, tasks and API tokens, on every worker.
+
+Faust's GlobalTable did not replicate writes between running workers here, so each web
+process tails the compacted snapshot topics itself: an aiokafka consumer with no group,
+all partitions, from the beginning, latest value per key wins.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from pydantic import BaseModel, ValidationError
+
+from concord.streams import topics as t
+from concord.streams.models import ApiToken, Situation, Task
+
+if TYPE_CHECKING:
+    from concord.app import Concord
+
+log = logging.getLogger(__name__)
+
+_TAILED = (t.SITUATIONS, t.TASK_STATE, t.TOKENS)
+
+
+class ReadModel:
+    """Dicts kept current from the snapshot topics."""
+
+    def __init__(self) -> None:
+        self.situations: dict[str, Situation] = {}
+        self.tasks: dict[str, Task] = {}
+        self.tokens: dict[str, ApiToken] = {}
+        self.running = False
+
+    def apply(self, topic: str, key: str, value: bytes | None) -> None:
+        """Apply one record (a tombstone deletes)."""
+        target: dict[str, Any]
+        model: type[BaseModel]
+        if topic == t.SITUATIONS.name:
+            target, model = self.situations, Situation
+        elif topic == t.TASK_STATE.name:
+            target, model = self.tasks, Task
+        elif topic == t.TOKENS.name:
+            target, model = self.tokens, ApiToken
+        else:
+            return
+        if value is None:
+            target.pop(key, None)
+            return
+        try:
+            target[key] = model.model_validate_json(value)
+        except ValidationError:
+            log.warning("read model: unreadable record on %s key %s", topic, key)
+
+    def tasks_of(self, situation_id: str) -> list[Task]:
+        return sorted(
+            (x for x in self.tasks.values() if x.situation_id == situation_id),
+            key=lambda x: (x.created_at, x.id),
+        )
+
+
+async def _tail(c: Concord, view: ReadModel) -> None:
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=c.settings.bootstrap_servers(),
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
+    await consumer.start()
+    try:
+        parts: list[TopicPartition] = []
+        while not parts:
+            for spec in _TAILED:
+                found = consumer.partitions_for_topic(spec.name)
+                if not found:
+                    await consumer.force_metadata_update()
+                    found = consumer.partitions_for_topic(spec.name)
+                parts.extend(TopicPartition(spec.name, p) for p in sorted(found or ()))
+            if len(parts) < len(_TAILED):
+                parts = []
+                await asyncio.sleep(0.5)  # topics not created yet: poll metadata
+        consumer.assign(parts)
+        await consumer.seek_to_beginning(*parts)
+        view.running = True
+        while True:
+            batches = await consumer.getmany(timeout_ms=500, max_records=1000)
+            for tp, records in batches.items():
+                for record in records:
+                    key = record.key.decode() if record.key else ""
+                    view.apply(tp.topic, key, record.value)
+    finally:
+        view.running = False
+        await consumer.stop()
+
+
+def register(c: Concord) -> ReadModel:
+    """Start tailing when the app starts."""
+    view = ReadModel()
+
+    @c.app.task
+    async def tail_read_model() -> None:
+        while True:
+            try:
+                await _tail(c, view)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the broker went away: retry, the board must come back
+                log.exception("read model tail failed; retrying")
+                await asyncio.sleep(2)
+
+    return view
