@@ -6,6 +6,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from faust.web import Request, Response, View
+from faust.web.exceptions import NotAuthenticated, PermissionDenied
 
 from concord.core import intake
 from concord.streams import topics as t
@@ -40,12 +41,13 @@ class _Base(View):
     def _error(self, status: int, message: str, **extra: Any) -> Response:
         return self.json({"error": message, **extra}, status=status)
 
-    def _auth(self, request: Request, roles: set[str]) -> ApiToken | Response:
+    def _auth(self, request: Request, roles: set[str]) -> ApiToken:
+        """The caller's token; raises (401/403) otherwise, so no check can fall through."""
         token = authenticate(self.view, request.headers.get("Authorization"))
         if token is None:
-            return self._error(401, "a valid API token is required (Authorization: Bearer ...)")
+            raise NotAuthenticated("a valid API token is required (Authorization: Bearer ...)")
         if token.role not in roles:
-            return self._error(403, f"role {token.role!r} may not do this")
+            raise PermissionDenied(f"role {token.role!r} may not do this")
         return token
 
 
@@ -68,9 +70,7 @@ def register(c: Concord, view: ReadModel) -> None:
 
     class Signals(_Base):
         async def post(self, request: Request) -> Response:
-            auth = self._auth(request, SIGNAL_ROLES)
-            if isinstance(auth, Response):
-                return auth
+            self._auth(request, SIGNAL_ROLES)
             if (request.content_length or 0) > limit:
                 return self._error(413, f"body larger than {limit} bytes")
             raw = await request.content.read(limit + 1)
@@ -94,9 +94,7 @@ def register(c: Concord, view: ReadModel) -> None:
 
     class Situations(_Base):
         async def get(self, request: Request) -> Response:
-            auth = self._auth(request, BOARD_ROLES)
-            if isinstance(auth, Response):
-                return auth
+            self._auth(request, BOARD_ROLES)
             items = sorted(view.situations.values(), key=lambda s: s.updated_at, reverse=True)
             state = request.query.get("state")
             return self.json(
@@ -105,9 +103,7 @@ def register(c: Concord, view: ReadModel) -> None:
 
     class OneSituation(_Base):
         async def get(self, request: Request, situation_id: str) -> Response:
-            auth = self._auth(request, BOARD_ROLES)
-            if isinstance(auth, Response):
-                return auth
+            self._auth(request, BOARD_ROLES)
             s = view.situations.get(situation_id)
             if s is None:
                 return self._error(404, "no such situation")
@@ -116,8 +112,6 @@ def register(c: Concord, view: ReadModel) -> None:
     class Tasks(_Base):
         async def get(self, request: Request) -> Response:
             auth = self._auth(request, TASK_ROLES)
-            if isinstance(auth, Response):
-                return auth
             agency = request.query.get("agency")
             if auth.role == "liaison":
                 if agency and agency != auth.agency:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from faust.web import Request, Response, View
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import generate_latest
 
 from concord.web.readmodel import ReadModel
 
@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from concord.app import Concord
 
 TEMPLATES = Path(__file__).parent / "templates"
+CONTENT_TYPE = "text/plain; version=0.0.4"
 
 
 def register(c: Concord, view: ReadModel) -> None:
@@ -42,7 +43,8 @@ def register(c: Concord, view: ReadModel) -> None:
     @c.app.page("/metrics")
     class MetricsView(View):
         async def get(self, request: Request) -> Response:
-            return self.bytes(generate_latest(c.metrics.registry), content_type=CONTENT_TYPE_LATEST)
+            # aiohttp refuses a charset inside content_type; Prometheus text is ASCII.
+            return self.bytes(generate_latest(c.metrics.registry), content_type=CONTENT_TYPE)
 
     if c.outbox is not None:
         outbox = c.outbox

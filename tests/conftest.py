@@ -1,0 +1,261 @@
+"""Shared fixtures: a real broker, a real SMTP server, a local Slack Web API, a real worker.
+
+The broker is the embedded Tansu by default; `CONCORD_TEST_BROKER=host:port` uses a
+running Kafka, and `CONCORD_TEST_BROKER=container` starts Apache Kafka with
+testcontainers (needs a Docker engine).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from concord.embedded.broker import EmbeddedBroker
+from concord.embedded.net import free_port
+from concord.embedded.outbox import Outbox
+from concord.embedded.slack_api import SlackApiServer
+from concord.embedded.smtp import SmtpCapture
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def wait_until(probe: Callable[[], Any], timeout: float = 30.0, interval: float = 0.1) -> Any:
+    """Poll `probe` until it returns something truthy; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    last_exc: BaseException | None = None
+    while time.monotonic() < deadline:
+        try:
+            value = probe()
+            if value:
+                return value
+        except (OSError, AssertionError, KeyError) as exc:
+            last_exc = exc
+        time.sleep(interval)
+    raise TimeoutError(f"condition not met within {timeout}s (last error: {last_exc!r})")
+
+
+@pytest.fixture(scope="session")
+def broker_url() -> Iterator[str]:
+    target = os.environ.get("CONCORD_TEST_BROKER", "")
+    if target == "container":
+        from testcontainers.kafka import KafkaContainer
+
+        with KafkaContainer().with_kraft() as kafka:
+            yield "kafka://" + kafka.get_bootstrap_server()
+    elif target:
+        yield target if "://" in target else f"kafka://{target}"
+    else:
+        broker = EmbeddedBroker().start()
+        try:
+            yield broker.url
+        finally:
+            broker.stop()
+
+
+@pytest.fixture(scope="session")
+def outbox() -> Outbox:
+    return Outbox(limit=10_000)
+
+
+@pytest.fixture(scope="session")
+def smtp_server(outbox: Outbox) -> Iterator[SmtpCapture]:
+    server = SmtpCapture(outbox).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def slack_server(outbox: Outbox) -> Iterator[SlackApiServer]:
+    server = SlackApiServer(outbox, token="xoxb-test-token").start()
+    yield server
+    server.stop()
+
+
+@dataclass
+class Http:
+    status: int
+    body: Any
+    headers: dict[str, str]
+
+
+@dataclass
+class Worker:
+    """A running `concord worker` subprocess and how to talk to it."""
+
+    proc: subprocess.Popen[bytes]
+    env: dict[str, str]
+    base: str
+    log: Path
+    data_dir: Path
+
+    def request(
+        self, method: str, path: str, body: Any = None, token: str | None = None,
+        raw: bytes | None = None,
+    ) -> Http:
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+        req = urllib.request.Request(self.base + path, data=data, method=method)
+        req.add_header("Content-Type", "application/json")
+        if token:
+            req.add_header("Authorization", f"Bearer {token}")
+        try:
+            with urllib.request.urlopen(req, timeout=15) as resp:
+                payload = resp.read()
+                status, headers = resp.status, dict(resp.headers)
+        except urllib.error.HTTPError as exc:
+            payload, status, headers = exc.read(), exc.code, dict(exc.headers)
+        try:
+            parsed: Any = json.loads(payload) if payload else None
+        except json.JSONDecodeError:
+            parsed = payload.decode(errors="replace")
+        return Http(status, parsed, headers)
+
+    def cli(self, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run(
+            [sys.executable, "-m", "concord.cli", *args],
+            env=self.env, cwd=ROOT, input=stdin, capture_output=True, timeout=60,
+        )
+
+    def metric(self, name: str) -> float:
+        text = self.request("GET", "/metrics").body
+        total = 0.0
+        for line in str(text).splitlines():
+            if line.startswith(name):
+                total += float(line.rsplit(" ", 1)[1])
+        return total
+
+
+def worker_env(broker_url: str, smtp: SmtpCapture, slack: SlackApiServer, data_dir: Path,
+               port: int) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONCORD_")}
+    env.update(
+        CONCORD_BROKER=broker_url,
+        # A fresh app id per session: its consumer groups and changelogs start empty.
+        CONCORD_APP_ID=f"concord-test-{uuid.uuid4().hex[:8]}",
+        CONCORD_STORE="memory://",
+        CONCORD_SESSION_TIMEOUT="6",
+        CONCORD_WEB_PORT=str(port),
+        CONCORD_DATA_DIR=str(data_dir),
+        CONCORD_PLAYBOOKS=str(ROOT / "playbooks"),
+        CONCORD_DIRECTORY=str(ROOT / "directory.yml"),
+        CONCORD_SMTP_HOST=smtp.host,
+        CONCORD_SMTP_PORT=str(smtp.port),
+        CONCORD_SMTP_FROM="concord@city.example",
+        CONCORD_SLACK_TOKEN=slack.token,
+        CONCORD_SLACK_API_URL=slack.url,
+        CONCORD_RETRY_BASE_SECONDS="0.05",
+        CONCORD_RETRY_ATTEMPTS="3",
+        CONCORD_MAX_BODY_BYTES="20000",
+        CONCORD_LOG_LEVEL="info",
+        CONCORD_PUBLIC_URL="https://concord.city.example",
+    )
+    return env
+
+
+def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    out = open(log, "ab")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "concord.cli", "worker"], env=env, cwd=ROOT,
+        stdout=out, stderr=subprocess.STDOUT,
+    )
+    out.close()
+    return proc
+
+
+def wait_healthy(w: Worker, timeout: float = 60.0) -> None:
+    def ok() -> bool:
+        if w.proc.poll() is not None:
+            raise RuntimeError(f"worker exited {w.proc.returncode}:\n{w.log.read_text()[-3000:]}")
+        return w.request("GET", "/healthz").status == 200
+
+    wait_until(ok, timeout=timeout, interval=0.2)
+
+
+def stop_worker(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="session")
+def worker(
+    broker_url: str, smtp_server: SmtpCapture, slack_server: SlackApiServer,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Worker]:
+    data_dir = tmp_path_factory.mktemp("concord-data")
+    port = free_port()
+    env = worker_env(broker_url, smtp_server, slack_server, data_dir, port)
+    log = data_dir / "worker.log"
+    proc = start_worker(env, log)
+    w = Worker(proc, env, f"http://127.0.0.1:{port}", log, data_dir)
+    try:
+        wait_healthy(w)
+        yield w
+    finally:
+        stop_worker(proc)
+
+
+@pytest.fixture(scope="session")
+def tokens(worker: Worker) -> dict[str, str]:
+    """One API token per role, created with the CLI and accepted by the worker."""
+    made: dict[str, str] = {}
+    for role, extra in (
+        ("producer", []), ("coordinator", []), ("panel", []),
+        ("liaison", ["--agency", "police"]), ("operator", []),
+    ):
+        result = worker.cli("token", "create", f"test-{role}", "--role", role, *extra)
+        assert result.returncode == 0, result.stderr.decode()
+        made[role] = result.stdout.decode().strip()
+    # Effective without restart: wait until the worker's read model has them all.
+    wait_until(
+        lambda: all(
+            worker.request("GET", "/api/tasks", token=t).status != 401 for t in made.values()
+        ),
+        timeout=30,
+    )
+    return made
+
+
+_DAYS = itertools.count(1)
+
+
+def unique_time() -> str:
+    """An occurred_at days apart from every other test's, so situations never merge."""
+    moment = datetime(2020, 1, 1, 12, tzinfo=UTC) + timedelta(days=3 * next(_DAYS))
+    return moment.isoformat()
+
+
+def make_signal(**overrides: Any) -> dict[str, Any]:
+    """A valid signal with a unique id and day; override any field."""
+    base: dict[str, Any] = {
+        "id": f"t-{uuid.uuid4().hex[:10]}",
+        "kind": "incident",
+        "category": "hate_crime",
+        "bias": ["anti_black"],
+        "severity": 4,
+        "occurred_at": unique_time(),
+        "area": "north",
+        "source": {"type": "ngo", "name": "Test NGO"},
+        "summary": "Test incident at the tram stop.",
+        "language": "en",
+    }
+    base.update(overrides)
+    return base

@@ -1,0 +1,25 @@
+"""What integration tests look for in the outbox."""
+
+from __future__ import annotations
+
+from concord.core.correlation import situation_id
+from concord.core.planning import task_id
+from concord.embedded.outbox import CapturedEmail, CapturedSlack, Outbox
+
+
+def task_of(signal: dict[str, object], playbook: str, key: str) -> str:
+    """The id of the task `key` of `playbook` fired by the situation `signal` opens."""
+    return task_id(situation_id(str(signal["id"]), str(signal["area"])), playbook, key)
+
+
+def emails_for(outbox: Outbox, task: str) -> list[CapturedEmail]:
+    return [m for m in outbox.emails() if m.headers.get("Message-ID", "").startswith(f"<{task}.")]
+
+
+def slack_for(outbox: Outbox, task: str) -> list[CapturedSlack]:
+    return [
+        c for c in outbox.slack()
+        if str(c.payload.get("metadata", {}).get("event_payload", {}).get("key", "")).startswith(
+            f"{task}."
+        )
+    ]
