@@ -79,7 +79,9 @@ class Concord:
         self, actor: str, action: str, subject: str, channel: str | None = None, **details: str
     ) -> None:
         """Record a transition on `concord.audit`."""
-        entry = AuditEntry(actor=actor, action=action, subject=subject, channel=channel, details=details)
+        entry = AuditEntry(
+            actor=actor, action=action, subject=subject, channel=channel, details=details
+        )
         await self.topics[t.AUDIT.name].send(key=subject, value=entry)
 
 
@@ -154,10 +156,10 @@ def create_app(
             internal=True,  # Faust declares (creates) it with our partition count
         )
 
-    async def _rebalanced(sender: Any, **kwargs: Any) -> None:
+    async def _rebalanced(sender: Any, *args: Any, signal: Any = None, **kwargs: Any) -> None:
         concord.ready = True
 
-    app.on_rebalance_complete.connect(_rebalanced)
+    app.on_rebalance_complete.connect(_rebalanced)  # type: ignore[arg-type]  # mode types it loosely
 
     intake.register(concord)
     correlate.register(concord)

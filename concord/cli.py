@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -14,7 +15,9 @@ from rich.console import Console
 
 from concord.settings import Settings
 
-app = typer.Typer(help="Concord: inter-agency conflict-response coordination.", no_args_is_help=True)
+app = typer.Typer(
+    help="Concord: inter-agency conflict-response coordination.", no_args_is_help=True
+)
 playbooks_app = typer.Typer(help="Author and check playbooks.", no_args_is_help=True)
 signal_app = typer.Typer(help="Send signals.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
@@ -45,10 +48,8 @@ def _run_worker(concord: Any, loglevel: str) -> None:
     if created:
         logging.getLogger(__name__).info("created topics %s", created)
     worker = faust.Worker(concord.app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
-    try:
+    with contextlib.suppress(SystemExit):
         worker.execute_from_commandline()
-    except SystemExit:
-        pass
 
 
 @app.command()

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from concord.app import Concord
 
 
-def scenario() -> list[dict[str, Any]]:
+def scenario() -> list[dict[str, Any] | str]:
     """A racist assault near a school, a rumour after it, a bad record, a drill."""
     now = utcnow()
 
@@ -24,23 +24,51 @@ def scenario() -> list[dict[str, Any]]:
         return (now - timedelta(minutes=minutes)).isoformat()
 
     return [
-        {"id": "demo-1", "kind": "incident", "category": "hate_crime", "bias": ["anti_black"],
-         "severity": 4, "occurred_at": at(40), "area": "north",
-         "source": {"type": "ngo", "name": "SOS Racisme"},
-         "summary": "A teenager was insulted and pushed at the tram stop by two adults; "
-                    "Amina Diallo called for help.",
-         "persons": [{"role": "victim", "name": "Amina Diallo", "contact": "+32 470 00 00 00",
-                      "consent_to_share": True}],
-         "language": "fr"},
-        {"id": "demo-2", "kind": "tension", "category": "rumour", "bias": ["anti_black"],
-         "severity": 2, "occurred_at": at(20), "area": "north",
-         "source": {"type": "school", "name": "Athénée Nord"},
-         "summary": "Pupils share a rumour that 'a gang' will retaliate tonight."},
+        {
+            "id": "demo-1",
+            "kind": "incident",
+            "category": "hate_crime",
+            "bias": ["anti_black"],
+            "severity": 4,
+            "occurred_at": at(40),
+            "area": "north",
+            "source": {"type": "ngo", "name": "SOS Racisme"},
+            "summary": "A teenager was insulted and pushed at the tram stop by two adults; "
+            "Amina Diallo called for help.",
+            "persons": [
+                {
+                    "role": "victim",
+                    "name": "Amina Diallo",
+                    "contact": "+32 470 00 00 00",
+                    "consent_to_share": True,
+                }
+            ],
+            "language": "fr",
+        },
+        {
+            "id": "demo-2",
+            "kind": "tension",
+            "category": "rumour",
+            "bias": ["anti_black"],
+            "severity": 2,
+            "occurred_at": at(20),
+            "area": "north",
+            "source": {"type": "school", "name": "Athénée Nord"},
+            "summary": "Pupils share a rumour that 'a gang' will retaliate tonight.",
+        },
         "this is not JSON {",
-        {"id": "demo-3", "kind": "incident", "category": "vandalism", "bias": ["antisemitic"],
-         "severity": 3, "occurred_at": at(5), "area": "centre", "exercise": True,
-         "source": {"type": "municipality", "name": "Drill team"},
-         "summary": "DRILL: graffiti on the synagogue's wall."},
+        {
+            "id": "demo-3",
+            "kind": "incident",
+            "category": "vandalism",
+            "bias": ["antisemitic"],
+            "severity": 3,
+            "occurred_at": at(5),
+            "area": "centre",
+            "exercise": True,
+            "source": {"type": "municipality", "name": "Drill team"},
+            "summary": "DRILL: graffiti on the synagogue's wall.",
+        },
     ]
 
 

@@ -23,6 +23,13 @@ class _M(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+Channel = Literal["slack", "email"]
+
+
+def _both_channels() -> list[Channel]:
+    return ["slack", "email"]
+
+
 class Sharing(StrEnum):
     """How much of a report's personal data an agency's liaisons may see on the task page."""
 
@@ -69,8 +76,8 @@ class Agency(_M):
         "other",
     ]
     sharing: Sharing = Sharing.none
-    channels: list[Literal["slack", "email"]] = Field(
-        default_factory=lambda: ["slack", "email"],
+    channels: list[Channel] = Field(
+        default_factory=_both_channels,
         description="preferred channels, in order; the next one is the fallback",
     )
     liaisons: list[Liaison] = Field(min_length=1, description="first is on duty; then escalation")

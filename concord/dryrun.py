@@ -41,7 +41,9 @@ def dry_run(settings: Settings, signals: Path) -> dict[str, Any]:
             continue
         result = parse(line.encode(), directory)
         if isinstance(result, Refused):
-            report["refused"].append({"line": number, "reason": result.reason, "errors": result.errors})
+            report["refused"].append(
+                {"line": number, "reason": result.reason, "errors": result.errors}
+            )
             continue
         signal = seal(result, sealer, utcnow())
         key = situation_key(signal)
@@ -61,9 +63,15 @@ def dry_run(settings: Settings, signals: Path) -> dict[str, Any]:
                     "playbook": pb.id,
                     "version": pb.version,
                     "tasks": [
-                        {"task": x.task_key, "agency": x.agency, "assignee": x.assignee,
-                         "title": x.title, "action": x.action, "urgent": x.urgent,
-                         "waits_for": x.depends_on}
+                        {
+                            "task": x.task_key,
+                            "agency": x.agency,
+                            "assignee": x.assignee,
+                            "title": x.title,
+                            "action": x.action,
+                            "urgent": x.urgent,
+                            "waits_for": x.depends_on,
+                        }
                         for x in tasks
                     ],
                 }
@@ -84,6 +92,8 @@ def print_report(report: dict[str, Any], console: Console) -> None:
             f"{f['situation']} ({f['area']})"
         )
         for x in f["tasks"]:
-            console.print(f"   → {x['agency']}/{x['assignee']}: {x['title']}"
-                          + (" [bold red]URGENT[/]" if x["urgent"] else ""))
+            console.print(
+                f"   → {x['agency']}/{x['assignee']}: {x['title']}"
+                + (" [bold red]URGENT[/]" if x["urgent"] else "")
+            )
     console.print(f"{report['situations']} situation(s), {len(report['fired'])} playbook firing(s)")

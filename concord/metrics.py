@@ -15,14 +15,22 @@ class Metrics:
             "concord_signals_total", "Signals by intake outcome", ["outcome"], registry=r
         )
         self.deadletters = Counter(
-            "concord_deadletters_total", "Records sent to the dead-letter topic", ["reason"], registry=r
+            "concord_deadletters_total",
+            "Records sent to the dead-letter topic",
+            ["reason"],
+            registry=r,
         )
-        self.situations = Counter("concord_situation_updates_total", "Situation snapshots", registry=r)
+        self.situations = Counter(
+            "concord_situation_updates_total", "Situation snapshots", registry=r
+        )
         self.playbooks_fired = Counter(
             "concord_playbooks_fired_total", "Playbooks fired", ["playbook"], registry=r
         )
         self.tasks = Counter("concord_tasks_created_total", "Tasks created", registry=r)
         self.deliveries = Counter(
-            "concord_delivery_attempts_total", "Delivery attempts", ["channel", "outcome"], registry=r
+            "concord_delivery_attempts_total",
+            "Delivery attempts",
+            ["channel", "outcome"],
+            registry=r,
         )
         self.playbooks_loaded = Gauge("concord_playbooks_loaded", "Playbooks live", registry=r)

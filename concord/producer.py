@@ -61,10 +61,14 @@ def create_token(settings: Settings, name: str, role: str, agency: str | None) -
     if agency is not None and load_directory(settings.directory).agency(agency) is None:
         raise ValueError(f"unknown agency {agency!r}")
     token = new_token()
-    record = ApiToken(hash=token_hash(token), name=name, role=role, agency=agency)  # type: ignore[arg-type]
+    record = ApiToken.model_validate(
+        {"hash": token_hash(token), "name": name, "role": role, "agency": agency}
+    )
     producer = _producer(settings)
     try:
-        producer.send(t.TOKENS.name, key=record.hash.encode(), value=record.model_dump_json().encode())
+        producer.send(
+            t.TOKENS.name, key=record.hash.encode(), value=record.model_dump_json().encode()
+        )
         producer.flush()
     finally:
         producer.close()

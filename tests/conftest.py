@@ -104,7 +104,11 @@ class Worker:
     data_dir: Path
 
     def request(
-        self, method: str, path: str, body: Any = None, token: str | None = None,
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        token: str | None = None,
         raw: bytes | None = None,
     ) -> Http:
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
@@ -127,7 +131,11 @@ class Worker:
     def cli(self, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
         return subprocess.run(
             [sys.executable, "-m", "concord.cli", *args],
-            env=self.env, cwd=ROOT, input=stdin, capture_output=True, timeout=60,
+            env=self.env,
+            cwd=ROOT,
+            input=stdin,
+            capture_output=True,
+            timeout=60,
         )
 
     def metric(self, name: str) -> float:
@@ -139,8 +147,9 @@ class Worker:
         return total
 
 
-def worker_env(broker_url: str, smtp: SmtpCapture, slack: SlackApiServer, data_dir: Path,
-               port: int) -> dict[str, str]:
+def worker_env(
+    broker_url: str, smtp: SmtpCapture, slack: SlackApiServer, data_dir: Path, port: int
+) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONCORD_")}
     env.update(
         CONCORD_BROKER=broker_url,
@@ -169,8 +178,11 @@ def worker_env(broker_url: str, smtp: SmtpCapture, slack: SlackApiServer, data_d
 def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     out = open(log, "ab")  # noqa: SIM115
     proc = subprocess.Popen(
-        [sys.executable, "-m", "concord.cli", "worker"], env=env, cwd=ROOT,
-        stdout=out, stderr=subprocess.STDOUT,
+        [sys.executable, "-m", "concord.cli", "worker"],
+        env=env,
+        cwd=ROOT,
+        stdout=out,
+        stderr=subprocess.STDOUT,
     )
     out.close()
     return proc
@@ -197,7 +209,9 @@ def stop_worker(proc: subprocess.Popen[bytes]) -> None:
 
 @pytest.fixture(scope="session")
 def worker(
-    broker_url: str, smtp_server: SmtpCapture, slack_server: SlackApiServer,
+    broker_url: str,
+    smtp_server: SmtpCapture,
+    slack_server: SlackApiServer,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Worker]:
     data_dir = tmp_path_factory.mktemp("concord-data")
@@ -218,8 +232,11 @@ def tokens(worker: Worker) -> dict[str, str]:
     """One API token per role, created with the CLI and accepted by the worker."""
     made: dict[str, str] = {}
     for role, extra in (
-        ("producer", []), ("coordinator", []), ("panel", []),
-        ("liaison", ["--agency", "police"]), ("operator", []),
+        ("producer", []),
+        ("coordinator", []),
+        ("panel", []),
+        ("liaison", ["--agency", "police"]),
+        ("operator", []),
     ):
         result = worker.cli("token", "create", f"test-{role}", "--role", role, *extra)
         assert result.returncode == 0, result.stderr.decode()

@@ -38,15 +38,23 @@ def register(c: Concord) -> None:
                 continue
             agency, liaison = found
             recipient = Recipient(
-                id=liaison.id, name=liaison.name, language=liaison.language,
+                id=liaison.id,
+                name=liaison.name,
+                language=liaison.language,
                 email=str(liaison.email) if liaison.email else None,
-                slack_channel=liaison.slack_channel, slack_user=liaison.slack_user,
+                slack_channel=liaison.slack_channel,
+                slack_user=liaison.slack_user,
             )
             area = c.directory.area(task.area)
             message = c.renderer.task_message(task, recipient, area.name if area else task.area)
             receipts = await deliver(
-                message, task.id, c.registry, task.channels or agency.channels,
-                policy, asyncio.sleep, on_receipt,
+                message,
+                task.id,
+                c.registry,
+                task.channels or agency.channels,
+                policy,
+                asyncio.sleep,
+                on_receipt,
             )
             ok = [r.channel for r in receipts if r.ok]
             updated = task.model_copy(
@@ -60,7 +68,10 @@ def register(c: Concord) -> None:
             await state_out.send(key=updated.id, value=updated)
             c.observer.delivered(updated, receipts)
             await c.audit(
-                "concord", "task.assigned" if ok else "task.delivery_failed", task.id,
-                channel=ok[0] if ok else None, assignee=liaison.id,
+                "concord",
+                "task.assigned" if ok else "task.delivery_failed",
+                task.id,
+                channel=ok[0] if ok else None,
+                assignee=liaison.id,
                 attempts=str(len(receipts)),
             )

@@ -19,7 +19,9 @@ def register(c: Concord) -> None:
     @c.app.agent(c.topics[t.SIGNALS_IN.name], name="concord.intake")
     async def intake_agent(stream: Any) -> None:
         async for event in stream.events():
-            raw: bytes = event.value if isinstance(event.value, bytes) else bytes(event.value or b"")
+            raw: bytes = (
+                event.value if isinstance(event.value, bytes) else bytes(event.value or b"")
+            )
             result = intake.parse(raw, c.directory)
             if isinstance(result, intake.Refused):
                 dead = DeadLetter(
@@ -32,7 +34,9 @@ def register(c: Concord) -> None:
                     partition=event.message.partition,
                     offset=event.message.offset,
                 )
-                await dead_out.send(key=f"{event.message.partition}:{event.message.offset}", value=dead)
+                await dead_out.send(
+                    key=f"{event.message.partition}:{event.message.offset}", value=dead
+                )
                 c.metrics.signals.labels("refused").inc()
                 c.metrics.deadletters.labels(result.reason).inc()
                 c.observer.deadletter(dead)

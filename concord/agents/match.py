@@ -36,7 +36,10 @@ def register(c: Concord) -> None:
                 c.metrics.tasks.inc(len(tasks))
                 c.observer.fired(situation, playbook.id, tasks)
                 await c.audit(
-                    "concord", "playbook.fired", situation.id,
-                    playbook=playbook.id, version=str(playbook.version),
+                    "concord",
+                    "playbook.fired",
+                    situation.id,
+                    playbook=playbook.id,
+                    version=str(playbook.version),
                     tasks=",".join(x.id for x in tasks),
                 )

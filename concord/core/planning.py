@@ -26,7 +26,9 @@ def task_id(situation_id: str, playbook_id: str, task_key: str) -> str:
     return f"task-{digest[:12]}"
 
 
-def template_context(situation: Situation, playbook: Playbook, directory: Directory) -> dict[str, Any]:
+def template_context(
+    situation: Situation, playbook: Playbook, directory: Directory
+) -> dict[str, Any]:
     """What an action template sees."""
     area = directory.area(situation.area)
     return {

@@ -21,7 +21,9 @@ def scrub(text: str, persons: Iterable[Person]) -> str:
                 continue
             replacements.append((value, label))
             if value is person.name:
-                replacements.extend((part, label) for part in value.split() if len(part) >= _MIN_TOKEN)
+                replacements.extend(
+                    (part, label) for part in value.split() if len(part) >= _MIN_TOKEN
+                )
     # Longest first, so "Amina Benali" goes before "Amina".
     for value, label in sorted(replacements, key=lambda r: -len(r[0])):
         text = re.sub(rf"(?<!\w){re.escape(value)}(?!\w)", label, text, flags=re.IGNORECASE)

@@ -52,7 +52,7 @@ class EmbeddedBroker:
 
     def start(self, timeout: float = 15.0) -> EmbeddedBroker:
         listener = f"tcp://{HOST}:{self.port}"
-        out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
+        logf = open(self.log_file, "ab") if self.log_file else None  # noqa: SIM115
         env = {**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "warn")}
         self.proc = subprocess.Popen(
             [
@@ -65,16 +65,16 @@ class EmbeddedBroker:
                 "--storage-engine",
                 "memory://tansu/",
             ],
-            stdout=out,
+            stdout=logf if logf is not None else subprocess.DEVNULL,
             stderr=subprocess.STDOUT,
             env=env,
-            preexec_fn=_die_with_parent,  # noqa: PLW1509 - needed for PDEATHSIG
+            preexec_fn=_die_with_parent,
             # Own session: Ctrl-C in the terminal must not kill the broker before the
             # worker has left its group and flushed; we stop it ourselves, last.
             start_new_session=True,
         )
-        if out is not subprocess.DEVNULL:
-            out.close()
+        if logf is not None:
+            logf.close()  # the child has its own descriptor
         if not wait_for_port(HOST, self.port, timeout):
             self.stop()
             raise RuntimeError(f"embedded broker did not start on {HOST}:{self.port}")

@@ -40,7 +40,7 @@ class SlackApiServer:
             def log_message(self, *args: Any) -> None:
                 pass
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 server._handle(self)
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -59,7 +59,9 @@ class SlackApiServer:
         self._httpd.shutdown()
         self._httpd.server_close()
 
-    def fail_next(self, count: int, error: str, status: int = 200, retry_after: int | None = None) -> None:
+    def fail_next(
+        self, count: int, error: str, status: int = 200, retry_after: int | None = None
+    ) -> None:
         """Make the next `count` calls fail like Slack would."""
         with self._lock:
             self._failures.extend(_Failure(error, status, retry_after) for _ in range(count))
@@ -92,16 +94,28 @@ class SlackApiServer:
         self.outbox.add_slack(CapturedSlack(method=method, payload=payload, token=token))
         if method in ("chat.postMessage", "chat.update"):
             channel = payload.get("channel", "")
-            self._reply(req, 200, {"ok": True, "channel": channel, "ts": payload.get("ts", ts),
-                                   "message": {"text": payload.get("text", ""), "ts": ts}})
+            self._reply(
+                req,
+                200,
+                {
+                    "ok": True,
+                    "channel": channel,
+                    "ts": payload.get("ts", ts),
+                    "message": {"text": payload.get("text", ""), "ts": ts},
+                },
+            )
         elif method == "auth.test":
             self._reply(req, 200, {"ok": True, "team": "concord-local", "user": "concord"})
         else:
             self._reply(req, 200, {"ok": True})
 
     @staticmethod
-    def _reply(req: BaseHTTPRequestHandler, status: int, body: dict[str, Any],
-               headers: dict[str, str] | None = None) -> None:
+    def _reply(
+        req: BaseHTTPRequestHandler,
+        status: int,
+        body: dict[str, Any],
+        headers: dict[str, str] | None = None,
+    ) -> None:
         data = json.dumps(body).encode()
         req.send_response(status)
         req.send_header("Content-Type", "application/json; charset=utf-8")

@@ -16,11 +16,11 @@ class _Handler:
     def __init__(self, outbox: Outbox) -> None:
         self.outbox = outbox
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         raw = bytes(envelope.original_content or envelope.content)
         msg = email.message_from_bytes(raw, policy=email.policy.default)
-        text_part = msg.get_body(preferencelist=("plain",))  # type: ignore[attr-defined]
-        html_part = msg.get_body(preferencelist=("html",))  # type: ignore[attr-defined]
+        text_part = msg.get_body(preferencelist=("plain",))
+        html_part = msg.get_body(preferencelist=("html",))
         self.outbox.add_email(
             CapturedEmail(
                 mail_from=envelope.mail_from,

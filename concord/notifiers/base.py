@@ -6,7 +6,7 @@ saying whether trying again can help (`retryable`) and after how long (`retry_af
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 

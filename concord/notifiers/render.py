@@ -13,7 +13,13 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound, select_autoescape
+from jinja2 import (
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    TemplateNotFound,
+    select_autoescape,
+)
 
 from concord.core.redaction import slack_escape
 from concord.notifiers.base import Message, Recipient
@@ -78,8 +84,12 @@ class Renderer:
                 "type": "actions",
                 "block_id": f"task:{task.id}",
                 "elements": [
-                    {"type": "button", "text": {"type": "plain_text", "text": "Open task"},
-                     "url": ctx["link"], "action_id": "open"},
+                    {
+                        "type": "button",
+                        "text": {"type": "plain_text", "text": "Open task"},
+                        "url": ctx["link"],
+                        "action_id": "open",
+                    },
                 ],
             },
         ]

@@ -56,9 +56,7 @@ def _check_references(doc: YamlDoc, pb: Playbook, directory: Directory) -> list[
     env = jinja2.Environment()
     for i, task in enumerate(pb.tasks):
         if directory.agency(task.agency) is None:
-            problems.append(
-                doc.problem(("tasks", i, "agency"), f"unknown agency {task.agency!r}")
-            )
+            problems.append(doc.problem(("tasks", i, "agency"), f"unknown agency {task.agency!r}"))
         try:
             names = meta.find_undeclared_variables(env.parse(task.action))
         except jinja2.TemplateSyntaxError as exc:

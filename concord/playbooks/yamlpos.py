@@ -62,7 +62,10 @@ def _build(node: yaml.Node, path: PathKey, marks: dict[PathKey, tuple[int, int]]
         for knode, vnode in node.value:
             key = _scalar(knode)
             # An unknown key is reported at the key itself, not at its value.
-            marks[(*path, key, "__key__")] = (knode.start_mark.line + 1, knode.start_mark.column + 1)
+            marks[(*path, key, "__key__")] = (
+                knode.start_mark.line + 1,
+                knode.start_mark.column + 1,
+            )
             out[key] = _build(vnode, (*path, key), marks)
         return out
     if isinstance(node, yaml.SequenceNode):

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 M = TypeVar("M", bound=BaseModel)
 
 
-class PydanticCodec(Codec, Generic[M]):  # type: ignore[misc]
+class PydanticCodec(Codec, Generic[M]):
     """Encode a model as compact JSON; decode and validate bytes into the model."""
 
     def __init__(self, model: type[M], **kwargs: Any) -> None:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
+from aiohttp import web
 from faust.web import Request, Response, View
 from faust.web.exceptions import NotAuthenticated, PermissionDenied
 
@@ -71,15 +72,18 @@ def register(c: Concord, view: ReadModel) -> None:
     class Signals(_Base):
         async def post(self, request: Request) -> Response:
             self._auth(request, SIGNAL_ROLES)
-            if (request.content_length or 0) > limit:
+            http = cast(web.Request, request)  # Faust's aiohttp driver passes aiohttp's
+            if (http.content_length or 0) > limit:
                 return self._error(413, f"body larger than {limit} bytes")
-            raw = await request.content.read(limit + 1)
+            raw = await http.content.read(limit + 1)
             if len(raw) > limit:
                 return self._error(413, f"body larger than {limit} bytes")
             try:
                 body = json.loads(raw)
             except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                return self._error(422, "body is not JSON", errors=[{"loc": "(body)", "msg": str(exc)}])
+                return self._error(
+                    422, "body is not JSON", errors=[{"loc": "(body)", "msg": str(exc)}]
+                )
             if isinstance(body, list) and len(body) > c.settings.max_batch:
                 return self._error(413, f"more than {c.settings.max_batch} signals in one request")
             items, errors = _validate_body(body, c)

@@ -36,16 +36,14 @@ class ReadModel:
 
     def apply(self, topic: str, key: str, value: bytes | None) -> None:
         """Apply one record (a tombstone deletes)."""
-        target: dict[str, Any]
-        model: type[BaseModel]
-        if topic == t.SITUATIONS.name:
-            target, model = self.situations, Situation
-        elif topic == t.TASK_STATE.name:
-            target, model = self.tasks, Task
-        elif topic == t.TOKENS.name:
-            target, model = self.tokens, ApiToken
-        else:
+        targets: dict[str, tuple[dict[str, Any], type[BaseModel]]] = {
+            t.SITUATIONS.name: (self.situations, Situation),
+            t.TASK_STATE.name: (self.tasks, Task),
+            t.TOKENS.name: (self.tokens, ApiToken),
+        }
+        if topic not in targets:
             return
+        target, model = targets[topic]
         if value is None:
             target.pop(key, None)
             return

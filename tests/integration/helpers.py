@@ -18,7 +18,8 @@ def emails_for(outbox: Outbox, task: str) -> list[CapturedEmail]:
 
 def slack_for(outbox: Outbox, task: str) -> list[CapturedSlack]:
     return [
-        c for c in outbox.slack()
+        c
+        for c in outbox.slack()
         if str(c.payload.get("metadata", {}).get("event_payload", {}).get("key", "")).startswith(
             f"{task}."
         )

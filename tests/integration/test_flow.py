@@ -21,8 +21,14 @@ pytestmark = pytest.mark.integration
 def test_signal_to_email_and_slack(worker: Worker, tokens: dict[str, str], outbox: Outbox) -> None:
     signal = make_signal(
         summary="Amina Diallo was insulted and pushed at the tram stop by two adults.",
-        persons=[{"role": "victim", "name": "Amina Diallo", "contact": "amina@example.org",
-                  "consent_to_share": True}],
+        persons=[
+            {
+                "role": "victim",
+                "name": "Amina Diallo",
+                "contact": "amina@example.org",
+                "consent_to_share": True,
+            }
+        ],
     )
     resp = worker.request("POST", "/api/signals", signal, token=tokens["producer"])
     assert resp.status == 202, resp.body
@@ -68,7 +74,9 @@ def test_signal_to_email_and_slack(worker: Worker, tokens: dict[str, str], outbo
             "GET", f"/api/situations/{police_situation(signal)}", token=tokens["coordinator"]
         )
         found = {t["id"]: t["state"] for t in r.body["tasks"]} if r.status == 200 else {}
-        return found if len(found) == 3 and "pending" not in (found[police], found[support]) else None
+        return (
+            found if len(found) == 3 and "pending" not in (found[police], found[support]) else None
+        )
 
     assert wait_until(states)[held] == "pending"
     assert not emails_for(outbox, held) and not slack_for(outbox, held)
@@ -82,7 +90,10 @@ def police_situation(signal: dict[str, object]) -> str:
 
 def test_situation_api_shows_tasks_without_persons(worker: Worker, tokens: dict[str, str]) -> None:
     signal = make_signal(
-        category="rumour", kind="tension", severity=2, summary="Rumour about Jo Bloggs",
+        category="rumour",
+        kind="tension",
+        severity=2,
+        summary="Rumour about Jo Bloggs",
         persons=[{"role": "witness", "name": "Jo Bloggs", "consent_to_share": False}],
     )
     assert worker.request("POST", "/api/signals", signal, token=tokens["producer"]).status == 202
@@ -112,11 +123,15 @@ def test_situation_api_shows_tasks_without_persons(worker: Worker, tokens: dict[
     assert worker.request("GET", "/api/situations", token=tokens["liaison"]).status == 403
 
 
-def test_duplicate_id_is_processed_once(worker: Worker, tokens: dict[str, str], outbox: Outbox) -> None:
+def test_duplicate_id_is_processed_once(
+    worker: Worker, tokens: dict[str, str], outbox: Outbox
+) -> None:
     before = worker.metric('concord_signals_total{outcome="duplicate"}')
     signal = make_signal(category="vandalism", bias=["antisemitic"], area="centre", severity=3)
     for _ in range(2):
-        assert worker.request("POST", "/api/signals", signal, token=tokens["producer"]).status == 202
+        assert (
+            worker.request("POST", "/api/signals", signal, token=tokens["producer"]).status == 202
+        )
     task = task_of(signal, "place-of-worship-vandalism", "police-report")
     outbox.wait_for(lambda o: slack_for(o, task), timeout=30)
     wait_until(lambda: worker.metric('concord_signals_total{outcome="duplicate"}') >= before + 1)
@@ -137,8 +152,11 @@ def test_malformed_record_goes_to_deadletter(worker: Worker) -> None:
     key = (worker.data_dir / "keys" / "data_key").read_text().strip()
     sealer = Sealer(SecretStr(key))
     consumer = KafkaConsumer(
-        "concord.deadletter", bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-        enable_auto_commit=False, consumer_timeout_ms=1000,
+        "concord.deadletter",
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        consumer_timeout_ms=1000,
     )
     found: dict[bytes, DeadLetter] = {}
 
@@ -186,7 +204,9 @@ def test_http_errors(worker: Worker, tokens: dict[str, str]) -> None:
     assert post("POST", "/api/signals", [], token=tokens["producer"]).status == 422
 
 
-def test_exercise_is_marked_everywhere(worker: Worker, tokens: dict[str, str], outbox: Outbox) -> None:
+def test_exercise_is_marked_everywhere(
+    worker: Worker, tokens: dict[str, str], outbox: Outbox
+) -> None:
     signal = make_signal(exercise=True, area="south")
     assert worker.request("POST", "/api/signals", signal, token=tokens["producer"]).status == 202
     slack = outbox.wait_for(lambda o: slack_for(o, task_of(signal, "racist-assault", "protect")))
@@ -205,7 +225,11 @@ def test_slack_rate_limit_is_honoured(
     task = task_of(signal, "place-of-worship-vandalism", "police-report")
     delivered = outbox.wait_for(lambda o: slack_for(o, task), timeout=30)
     assert len(delivered) == 1
-    wait_until(lambda: worker.metric('concord_delivery_attempts_total{channel="slack",outcome="failed"}') >= 1)
+    wait_until(
+        lambda: (
+            worker.metric('concord_delivery_attempts_total{channel="slack",outcome="failed"}') >= 1
+        )
+    )
 
 
 def test_permanent_slack_error_falls_back_to_email(

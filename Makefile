@@ -1,0 +1,52 @@
+# Concord — two commands on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip --disable-pip-version-check -q
+
+.PHONY: demo test lint unit integration bench schema clean install install-test
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade pip
+	$(PIP) install -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
+	$(PIP) install -e '.[test]'
+	scripts/install-chromium
+	touch $@
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+## The whole embedded stack with a scripted scenario (Ctrl-C stops everything).
+demo: $(VENV)/.installed
+	$(VENV)/bin/concord up --demo
+
+## Lint, types, unit and integration tests (real broker, SMTP, Slack API, Chromium).
+test: $(VENV)/.installed-test
+	$(VENV)/bin/ruff check concord tests bench
+	$(VENV)/bin/mypy concord
+	$(VENV)/bin/pytest -q -p no:cacheprovider
+
+unit: $(VENV)/.installed-test
+	$(VENV)/bin/pytest -q tests/unit
+
+integration: $(VENV)/.installed-test
+	$(VENV)/bin/pytest -q tests/integration
+
+lint: $(VENV)/.installed-test
+	$(VENV)/bin/ruff check concord tests bench
+	$(VENV)/bin/ruff format --check concord tests bench || true
+	$(VENV)/bin/mypy concord
+
+bench: $(VENV)/.installed
+	@for b in bench/*.py; do $(PY) $$b; done
+
+## Regenerate playbooks/schema.json after changing the playbook models.
+schema: $(VENV)/.installed
+	$(VENV)/bin/concord playbooks schema > playbooks/schema.json
+
+clean:
+	rm -rf $(VENV) .concord .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -1,0 +1,161 @@
+"""The `concord` command as a user runs it, against the real broker and worker."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from concord.embedded.net import free_port
+from concord.embedded.outbox import Outbox
+from tests.browser import chromium_page
+from tests.conftest import ROOT, Worker, make_signal, wait_until
+from tests.integration.helpers import emails_for, task_of
+
+pytestmark = pytest.mark.integration
+
+
+def test_signal_send_from_file_and_stdin(worker: Worker, outbox: Outbox, tmp_path: Path) -> None:
+    first = make_signal(category="rumour", kind="tension", severity=2, area="south")
+    bad = make_signal(severity=0)
+    file = tmp_path / "signals.jsonl"
+    file.write_text(json.dumps(first) + "\n\n" + json.dumps(bad) + "\nnot json\n")
+    result = worker.cli("signal", "send", str(file))
+    out = result.stdout.decode()
+    assert result.returncode == 1, out
+    assert f"{file}:3: severity: Input should be greater than or equal to 1" in out
+    assert f"{file}:4: not JSON" in out
+    assert "sent 1 signal(s), refused 2" in out
+    youth = task_of(first, "rumour-after-incident", "youth-outreach")
+    mail = outbox.wait_for(lambda o: emails_for(o, youth))[0]
+    assert mail.rcpt_to == ["duty@jeugd.concordia.example"]
+    assert "Beste Lotte De Smet" in mail.text  # Dutch liaison
+
+    second = make_signal(category="rumour", kind="tension", severity=2, area="north")
+    result = worker.cli("signal", "send", "-", stdin=json.dumps(second).encode() + b"\n")
+    assert result.returncode == 0, result.stdout.decode() + result.stderr.decode()
+    outbox.wait_for(
+        lambda o: emails_for(o, task_of(second, "rumour-after-incident", "youth-outreach"))
+    )
+
+
+def test_token_create_refuses_bad_input(worker: Worker) -> None:
+    r = worker.cli("token", "create", "x", "--role", "admin")
+    assert r.returncode == 2 and b"--role must be one of" in r.stderr
+    r = worker.cli("token", "create", "x", "--role", "liaison")
+    assert r.returncode == 2 and b"needs --agency" in r.stderr
+    r = worker.cli("token", "create", "x", "--role", "liaison", "--agency", "nasa")
+    assert r.returncode == 2 and b"unknown agency 'nasa'" in r.stderr
+
+
+def test_deadletter_show_opens_originals(worker: Worker, tokens: dict[str, str]) -> None:
+    from kafka import KafkaProducer
+
+    producer = KafkaProducer(bootstrap_servers=worker.env["CONCORD_BROKER"].split("://")[1])
+    producer.send("concord.signals.in", key=b"cli-bad", value=b"<xml>nope</xml>")
+    producer.flush()
+    producer.close()
+
+    def shown() -> str | None:
+        r = worker.cli("deadletter", "show", "--original", "--limit", "1000")
+        text = r.stdout.decode()
+        return text if "<xml>nope</xml>" in text else None
+
+    text = wait_until(shown, timeout=30, interval=0.5)
+    assert "not JSON" in text
+
+
+def _tansu_pids(port: int) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
+            except OSError:
+                continue
+            if b"tansu" in cmd and f"127.0.0.1:{port}".encode() in cmd:
+                pids.append(int(entry.name))
+    return pids
+
+
+def test_up_demo_plays_and_stops_cleanly(tmp_path: Path) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONCORD_")}
+    env.update(
+        CONCORD_WEB_PORT=str(port),
+        CONCORD_DATA_DIR=str(tmp_path / "data"),
+        CONCORD_PLAYBOOKS=str(ROOT / "playbooks"),
+        CONCORD_DIRECTORY=str(ROOT / "directory.yml"),
+        COLUMNS="200",
+    )
+    log = tmp_path / "up.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "concord.cli", "up", "--demo"],
+            env=env,
+            cwd=tmp_path,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        broker_file = tmp_path / "data" / "broker"
+        url = wait_until(
+            lambda: broker_file.exists() and broker_file.read_text().strip(), timeout=30
+        )
+        broker_port = int(url.rsplit(":", 1)[1])
+        assert _tansu_pids(broker_port)
+        wait_until(lambda: "demo played" in log.read_text(), timeout=90, interval=0.3)
+        import urllib.request
+
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/outbox", timeout=10) as resp:
+            page = resp.read().decode()
+        assert "C-POLICE" in page and "accueil@victimes.concordia.example" in page
+        assert "Amina" not in page  # the demo's victim is never sent out
+        with chromium_page() as browser:
+            browser.goto(f"http://127.0.0.1:{port}/outbox")
+            assert browser.title() == "Concord — outbox"
+            assert browser.locator("article.slack").count() >= 4
+            assert browser.locator("article.email").count() >= 2
+            browser.screenshot(path=str(tmp_path / "outbox.png"), full_page=True)
+        text = log.read_text()
+        assert "playbook racist-assault fired" in text
+        assert "dead-letter not JSON" in text
+        assert "EXERCISE" in text
+    finally:
+        proc.send_signal(signal.SIGINT)  # what Ctrl-C does
+        proc.wait(timeout=60)
+    assert proc.returncode == 0, log.read_text()[-3000:]
+    assert not broker_file.exists()
+    assert not _tansu_pids(broker_port), "orphan broker left behind"
+
+
+def test_playbooks_validate_reports_every_problem(tmp_path: Path) -> None:
+    (tmp_path / "a.yml").write_text(
+        "id: a\ntitle: A\nwhen:\n  category: [hate_crime]\n  colour: red\n"
+        "tasks:\n  - id: t1\n    agency: nasa\n    title: T\n    action: '{{ victim.name }}'\n"
+    )
+    (tmp_path / "b.yml").write_text("id: b\ntitle: [unclosed\n")
+    env = {**os.environ, "CONCORD_DIRECTORY": str(ROOT / "directory.yml")}
+    r = subprocess.run(
+        [sys.executable, "-m", "concord.cli", "playbooks", "validate", str(tmp_path)],
+        env=env,
+        capture_output=True,
+        timeout=60,
+    )
+    lines = r.stdout.decode().splitlines()
+    assert r.returncode == 1
+    assert f"{tmp_path}/a.yml:5:3: when.colour: unknown field 'colour'" in lines
+    assert any(line.startswith(f"{tmp_path}/b.yml:3:1: YAML syntax") for line in lines), lines
+    ok = subprocess.run(
+        [sys.executable, "-m", "concord.cli", "playbooks", "validate"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        timeout=60,
+    )
+    assert ok.returncode == 0 and b"ok: 3 playbook(s)" in ok.stdout

@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from concord.streams.models import Signal, SignalRef, Situation
+
+
+def signal(**kw: Any) -> Signal:
+    base: dict[str, Any] = dict(
+        id="s1",
+        kind="incident",
+        category="hate_crime",
+        bias=[],
+        severity=3,
+        occurred_at=datetime(2026, 1, 1, 12, tzinfo=UTC),
+        received_at=datetime(2026, 1, 1, 12, tzinfo=UTC),
+        area="north",
+        source={"type": "ngo", "name": "N"},
+        summary="s",
+        language="en",
+        exercise=False,
+        tags=[],
+    )
+    base.update(kw)
+    return Signal.model_validate(base)
+
+
+@pytest.fixture
+def situation_factory() -> Callable[..., Situation]:
+    def make(
+        category: str = "hate_crime",
+        kind: str = "incident",
+        severity: int = 3,
+        bias: list[str] | None = None,
+        area: str = "north",
+        exercise: bool = False,
+        tags: list[str] | None = None,
+    ) -> Situation:
+        now = datetime(2026, 1, 1, tzinfo=UTC)
+        return Situation(
+            id="sit-1",
+            area=area,
+            severity=severity,
+            kinds=[kind],
+            categories=[category],
+            bias=bias or [],
+            tags=tags or [],
+            exercise=exercise,
+            signals=[
+                SignalRef(
+                    id="s",
+                    kind=kind,
+                    category=category,
+                    severity=severity,
+                    occurred_at=now,
+                    source_type="ngo",
+                    summary="x",
+                )
+            ],
+            opened_at=now,
+            updated_at=now,
+            last_signal="s",
+        )
+
+    return make
