@@ -32,6 +32,7 @@ class SlackApiServer:
         self.outbox = outbox
         self.token = token
         self._failures: list[_Failure] = []
+        self._posted: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._ts = 0
         server = self
@@ -41,6 +42,9 @@ class SlackApiServer:
                 pass
 
             def do_POST(self) -> None:
+                server._handle(self)
+
+            def do_GET(self) -> None:  # slack_sdk reads (conversations.history) with GET
                 server._handle(self)
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -67,14 +71,16 @@ class SlackApiServer:
             self._failures.extend(_Failure(error, status, retry_after) for _ in range(count))
 
     def _handle(self, req: BaseHTTPRequestHandler) -> None:
-        method = req.path.rsplit("/", 1)[-1]
+        path, _, query = req.path.partition("?")
+        method = path.rsplit("/", 1)[-1]
         length = int(req.headers.get("Content-Length") or 0)
         body = req.rfile.read(length)
         ctype = req.headers.get("Content-Type", "")
-        if "json" in ctype:
-            payload = json.loads(body or b"{}")
+        if "json" in ctype and body:
+            payload = json.loads(body)
         else:
-            payload = {k: v[0] for k, v in parse_qs(body.decode()).items()}
+            text = query if req.command == "GET" else body.decode()
+            payload = {k: v[0] for k, v in parse_qs(text).items()}
             for key in ("blocks", "metadata", "attachments"):
                 if isinstance(payload.get(key), str):
                     payload[key] = json.loads(payload[key])
@@ -91,7 +97,13 @@ class SlackApiServer:
             headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after else {}
             self._reply(req, failure.status, {"ok": False, "error": failure.error}, headers)
             return
+        if method == "conversations.history":
+            self._reply(req, 200, self._history(payload))
+            return
         self.outbox.add_slack(CapturedSlack(method=method, payload=payload, token=token))
+        if method == "chat.postMessage":
+            with self._lock:
+                self._posted.append({**payload, "ts": ts})
         if method in ("chat.postMessage", "chat.update"):
             channel = payload.get("channel", "")
             self._reply(
@@ -108,6 +120,20 @@ class SlackApiServer:
             self._reply(req, 200, {"ok": True, "team": "concord-local", "user": "concord"})
         else:
             self._reply(req, 200, {"ok": True})
+
+    def _history(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Newest first; metadata only with include_all_metadata, as Slack does."""
+        with_meta = str(payload.get("include_all_metadata", "")).lower() in ("true", "1")
+        limit = int(payload.get("limit") or 100)
+        with self._lock:
+            found = [p for p in self._posted if p.get("channel") == payload.get("channel")]
+        messages = []
+        for p in reversed(found[-limit:]):
+            item = {"type": "message", "ts": p["ts"], "text": p.get("text", "")}
+            if with_meta and p.get("metadata"):
+                item["metadata"] = p["metadata"]
+            messages.append(item)
+        return {"ok": True, "messages": messages, "has_more": len(found) > limit}
 
     @staticmethod
     def _reply(

@@ -34,6 +34,7 @@ class Message:
     slack_text: str
     slack_blocks: list[dict[str, object]]
     exercise: bool = False
+    resend: bool = False  # a delivery a crash left in doubt, sent again
 
 
 @dataclass(frozen=True)
@@ -72,4 +73,11 @@ class Notifier(Protocol):
 
     async def send(self, message: Message) -> Sent:
         """Deliver the message; raise SendError on failure."""
+        ...
+
+    async def lookup(self, message: Message) -> Sent | None:
+        """After a crash mid-send: the carrier's record of this message, if it can tell.
+
+        Returns None when the message is not found or the carrier cannot be asked.
+        """
         ...

@@ -51,9 +51,15 @@ class EmailNotifier:
         msg["Message-ID"] = f"<{message.key}@{domain}>"
         if message.exercise:
             msg["X-Concord-Exercise"] = "yes"
+        if message.resend:
+            msg["X-Concord-Resend"] = "in-doubt"
         msg.set_content(message.text)
         msg.add_alternative(message.html, subtype="html")
         return msg
+
+    async def lookup(self, message: Message) -> Sent | None:
+        """SMTP cannot be asked what it delivered: unknown."""
+        return None
 
     async def send(self, message: Message) -> Sent:
         msg = self.build(message)

@@ -41,13 +41,37 @@ class SlackNotifier:
     def can_reach(self, recipient: Recipient) -> bool:
         return bool(recipient.slack_channel or recipient.slack_user)
 
+    def _client(self) -> AsyncWebClient:
+        return AsyncWebClient(
+            token=self._token.get_secret_value(), base_url=self.api_url, timeout=self._timeout
+        )
+
+    async def lookup(self, message: Message) -> Sent | None:
+        """Find our message in the channel's recent history by its metadata key."""
+        where = message.recipient.slack_channel or message.recipient.slack_user
+        if not where:
+            return None
+        client = self._client()
+        try:
+            resp = await client.conversations_history(
+                channel=where, limit=200, include_all_metadata=True
+            )
+            for item in resp.get("messages") or []:
+                payload = (item.get("metadata") or {}).get("event_payload") or {}
+                if payload.get("key") == message.key:
+                    return Sent(provider_id=f"{where}/{item.get('ts')}", address=where)
+        except (SlackApiError, aiohttp.ClientError, TimeoutError, OSError):
+            return None  # cannot tell: the caller sends again
+        finally:
+            if client.session is not None:
+                await client.session.close()
+        return None
+
     async def send(self, message: Message) -> Sent:
         where = message.recipient.slack_channel or message.recipient.slack_user
         if not where:
             raise NotAddressable(self.channel, message.recipient)
-        client = AsyncWebClient(
-            token=self._token.get_secret_value(), base_url=self.api_url, timeout=self._timeout
-        )
+        client = self._client()
         try:
             resp = await client.chat_postMessage(
                 channel=where,
