@@ -23,6 +23,7 @@ class _Failure:
     error: str
     status: int = 200
     retry_after: int | None = None
+    channel: str | None = None
 
 
 class SlackApiServer:
@@ -64,11 +65,24 @@ class SlackApiServer:
         self._httpd.server_close()
 
     def fail_next(
-        self, count: int, error: str, status: int = 200, retry_after: int | None = None
+        self,
+        count: int,
+        error: str,
+        status: int = 200,
+        retry_after: int | None = None,
+        channel: str | None = None,
     ) -> None:
-        """Make the next `count` calls fail like Slack would."""
+        """Make the next `count` calls (to `channel`, if given) fail like Slack would."""
         with self._lock:
-            self._failures.extend(_Failure(error, status, retry_after) for _ in range(count))
+            self._failures.extend(
+                _Failure(error, status, retry_after, channel) for _ in range(count)
+            )
+
+    def _take_failure(self, channel: object) -> _Failure | None:
+        for i, failure in enumerate(self._failures):
+            if failure.channel is None or failure.channel == channel:
+                return self._failures.pop(i)
+        return None
 
     def _handle(self, req: BaseHTTPRequestHandler) -> None:
         path, _, query = req.path.partition("?")
@@ -87,7 +101,7 @@ class SlackApiServer:
         auth = req.headers.get("Authorization", "")
         token = auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else payload.get("token")
         with self._lock:
-            failure = self._failures.pop(0) if self._failures else None
+            failure = self._take_failure(payload.get("channel"))
             self._ts += 1
             ts = f"{int(time.time())}.{self._ts:06d}"
         if token != self.token:

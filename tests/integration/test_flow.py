@@ -219,12 +219,15 @@ def test_exercise_is_marked_everywhere(
 def test_slack_rate_limit_is_honoured(
     worker: Worker, tokens: dict[str, str], outbox: Outbox, slack_server: SlackApiServer
 ) -> None:
-    slack_server.fail_next(1, "ratelimited", status=429, retry_after=1)
+    slack_server.fail_next(1, "ratelimited", status=429, retry_after=1, channel="C-POLICE")
     signal = make_signal(area="centre", category="vandalism", bias=["anti_muslim"], severity=2)
     assert worker.request("POST", "/api/signals", signal, token=tokens["producer"]).status == 202
     task = task_of(signal, "place-of-worship-vandalism", "police-report")
     delivered = outbox.wait_for(lambda o: slack_for(o, task), timeout=30)
     assert len(delivered) == 1
+    # The playbook's other task goes to Slack too: wait for it, so no call is left in flight.
+    other = task_of(signal, "place-of-worship-vandalism", "community-contact")
+    outbox.wait_for(lambda o: slack_for(o, other), timeout=30)
     wait_until(
         lambda: (
             worker.metric('concord_delivery_attempts_total{channel="slack",outcome="failed"}') >= 1
@@ -235,7 +238,7 @@ def test_slack_rate_limit_is_honoured(
 def test_permanent_slack_error_falls_back_to_email(
     worker: Worker, tokens: dict[str, str], outbox: Outbox, slack_server: SlackApiServer
 ) -> None:
-    slack_server.fail_next(1, "channel_not_found")
+    slack_server.fail_next(1, "channel_not_found", channel="C-POLICE")
     signal = make_signal(area="south", severity=5)
     assert worker.request("POST", "/api/signals", signal, token=tokens["producer"]).status == 202
     task = task_of(signal, "racist-assault", "protect")
