@@ -53,10 +53,6 @@ class LivePlaybooks:
                 log.error("playbook refused: %s", problem)
         return loaded
 
-    def version_of(self, playbook_id: str) -> int | None:
-        pb = next((p for p in self.current.playbooks if p.id == playbook_id), None)
-        return pb.version if pb else None
-
 
 @dataclass
 class Concord:

@@ -58,7 +58,6 @@ class Settings(BaseSettings):
     correlation_window_hours: float = Field(24.0, gt=0)
     retry_attempts: int = Field(5, ge=1, description="send attempts per channel")
     retry_base_seconds: float = Field(1.0, ge=0, description="first backoff, doubled each time")
-    timezone: str = "Europe/Brussels"
     log_level: str = "info"
 
     @field_validator("slack_api_url")
