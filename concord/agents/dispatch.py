@@ -101,6 +101,10 @@ def register(c: Concord) -> None:
     async def dispatch_one(task: Task, in_doubt: bool) -> None:
         prepared = _message_for(c, task)
         if prepared is None:
+            # The directory no longer knows the assignee: show it failed, never drop it.
+            failed = task.model_copy(update={"state": TaskState.failed, "updated_at": utcnow()})
+            dispatched[task.id] = {"state": str(failed.state), "channels": []}
+            await state_out.send(key=failed.id, value=failed)
             await c.audit("concord", "task.unassignable", task.id, agency=task.agency)
             return
         message, channels = prepared

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from concord.core.planning import plan_tasks
+from concord.core.planning import PlanningError, plan_or_refuse
 from concord.streams import topics as t
-from concord.streams.models import Situation, utcnow
+from concord.streams.models import DeadLetter, Situation, utcnow
 
 if TYPE_CHECKING:
     from concord.app import Concord
@@ -15,6 +15,23 @@ if TYPE_CHECKING:
 def register(c: Concord) -> None:
     fired = c.app.Table("playbooks-fired", default=None, partitions=c.settings.partitions)
     tasks_out = c.topics[t.TASKS.name]
+    dead_out = c.topics[t.DEADLETTER.name]
+
+    async def refuse(situation: Situation, exc: PlanningError) -> None:
+        raw = situation.model_dump_json().encode()
+        dead = DeadLetter(
+            reason="playbook failed",
+            errors=[{"loc": exc.playbook_id, "msg": exc.reason}],
+            original=c.sealer.seal(raw),
+            original_size=len(raw),
+            topic=t.SITUATIONS.name,
+        )
+        await dead_out.send(key=situation.id, value=dead)
+        c.metrics.deadletters.labels("playbook failed").inc()
+        await c.audit(
+            "concord", "playbook.failed", situation.id, playbook=exc.playbook_id, reason=exc.reason
+        )
+
     state_out = c.topics[t.TASK_STATE.name]
 
     @c.app.agent(c.topics[t.SITUATIONS.name], name="concord.match")
@@ -25,7 +42,14 @@ def register(c: Concord) -> None:
                 key = f"{situation.id}|{playbook.id}"
                 if fired.get(key) is not None:
                     continue
-                tasks = plan_tasks(situation, playbook, c.directory, utcnow())
+                try:
+                    tasks = plan_or_refuse(situation, playbook, c.directory, utcnow())
+                except PlanningError as exc:
+                    # Nothing is lost: the situation goes to the dead-letter topic with the
+                    # reason, the coordinator sees it in the audit, other playbooks go on.
+                    fired[key] = -1
+                    await refuse(situation, exc)
+                    continue
                 # Task ids are deterministic: a replay after a crash re-sends the same
                 # tasks, and dispatch delivers each task id once.
                 for task in tasks:

@@ -89,6 +89,28 @@ def plan_tasks(
     return tasks
 
 
+class PlanningError(Exception):
+    """A playbook could not be turned into tasks for this situation (e.g. its template
+    uses an attribute the situation does not have). Carries the playbook id."""
+
+    def __init__(self, playbook_id: str, reason: str) -> None:
+        super().__init__(f"playbook {playbook_id}: {reason}")
+        self.playbook_id = playbook_id
+        self.reason = reason
+
+
+def plan_or_refuse(
+    situation: Situation, playbook: Playbook, directory: Directory, now: datetime
+) -> list[Task]:
+    """`plan_tasks`, with any rendering failure turned into a PlanningError."""
+    try:
+        return plan_tasks(situation, playbook, directory, now)
+    except PlanningError:
+        raise
+    except Exception as exc:  # operators' templates: any error must be reported, not crash
+        raise PlanningError(playbook.id, f"{type(exc).__name__}: {exc}") from exc
+
+
 def ready(task: Task) -> bool:
     """Whether a new task may be dispatched now: it waits for no other task.
 

@@ -145,3 +145,26 @@ def test_planning_is_deterministic_and_holds_dependants(situation_factory) -> No
     assert by_key["schools-watch"].depends_on == [by_key["protect"].id]
     assert ready(by_key["protect"]) and not ready(by_key["schools-watch"])
     assert by_key["protect"].channels == ["slack", "email"]
+
+
+def test_a_template_that_fails_at_render_is_refused_not_raised(situation_factory) -> None:  # type: ignore[no-untyped-def]
+    from concord.core.planning import PlanningError, plan_or_refuse
+    from concord.playbooks.schema import Playbook
+
+    pb = Playbook.model_validate(
+        {
+            "id": "broken",
+            "title": "B",
+            "tasks": [
+                {
+                    "id": "t",
+                    "agency": "police",
+                    "title": "T",
+                    "action": "Go to {{ situation.street }}",
+                }
+            ],  # passes the name check
+        }
+    )
+    with pytest.raises(PlanningError) as exc:
+        plan_or_refuse(situation_factory(), pb, DIRECTORY, NOW)
+    assert exc.value.playbook_id == "broken" and "street" in exc.value.reason
