@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import faust
@@ -19,8 +20,7 @@ from concord.metrics import Metrics
 from concord.notifiers.registry import Registry, build_registry
 from concord.notifiers.render import Renderer
 from concord.observer import Observer
-from concord.playbooks.loader import PlaybookSet, load_playbooks
-from concord.playbooks.matcher import Matcher
+from concord.playbooks.live import LivePlaybooks
 from concord.settings import Settings
 from concord.streams import topics as t
 from concord.streams.codec import PydanticCodec
@@ -31,27 +31,6 @@ log = logging.getLogger(__name__)
 
 class PlaybookError(Exception):
     """The playbooks do not load; the message lists file:line:col problems."""
-
-
-class LivePlaybooks:
-    """The set of playbooks in force and its matcher; a bad reload keeps the last good set."""
-
-    def __init__(self, settings: Settings, directory: Directory) -> None:
-        self.settings = settings
-        self.directory = directory
-        self.current = PlaybookSet()
-        self.matcher = Matcher([], directory)
-
-    def reload(self) -> PlaybookSet:
-        """Load from disk; apply only when every file is valid."""
-        loaded = load_playbooks([self.settings.playbooks], self.directory)
-        if loaded.ok:
-            self.current = loaded
-            self.matcher = Matcher(loaded.playbooks, self.directory)
-        else:
-            for problem in loaded.problems:
-                log.error("playbook refused: %s", problem)
-        return loaded
 
 
 @dataclass
@@ -113,6 +92,35 @@ def _faust_app(settings: Settings) -> faust.App:
     )
 
 
+def _watch_playbooks(c: Concord) -> None:
+    """Live reload: poll the playbooks directory; apply a valid change, refuse a bad one."""
+
+    @c.app.timer(c.settings.playbooks_poll_seconds, on_leader=False)
+    async def watch() -> None:
+        result = c.playbooks.poll()
+        if result.outcome == "unchanged" or result.loaded is None:
+            return
+        c.metrics.playbook_reloads.labels(result.outcome).inc()
+        if result.outcome == "applied":
+            c.metrics.playbooks_loaded.set(len(result.loaded.playbooks))
+            log.info("playbooks reloaded: %s", result.loaded.summary())
+            c.observer.reloaded(result.loaded.summary(), [])
+            await c.audit(
+                "concord",
+                "playbooks.reloaded",
+                str(c.settings.playbooks),
+                playbooks=result.loaded.summary(),
+            )
+        else:
+            c.observer.reloaded("", result.problems)
+            await c.audit(
+                "concord",
+                "playbooks.refused",
+                str(c.settings.playbooks),
+                problems="\n".join(result.problems)[:4000],
+            )
+
+
 def create_app(
     settings: Settings, *, outbox: Outbox | None = None, observer: Observer | None = None
 ) -> Concord:
@@ -123,7 +131,9 @@ def create_app(
     settings = ensure_keys(settings)
     assert settings.data_key is not None
     directory = load_directory(settings.directory)
-    playbooks = LivePlaybooks(settings, directory)
+    playbooks = LivePlaybooks(
+        settings.playbooks, directory, timedelta(hours=settings.correlation_window_hours)
+    )
     loaded = playbooks.reload()
     if not loaded.ok:
         raise PlaybookError("\n".join(str(p) for p in loaded.problems))
@@ -156,6 +166,7 @@ def create_app(
         concord.ready = True
 
     app.on_rebalance_complete.connect(_rebalanced)  # type: ignore[arg-type]  # mode types it loosely
+    _watch_playbooks(concord)
 
     intake.register(concord)
     correlate.register(concord)

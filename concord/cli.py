@@ -131,12 +131,14 @@ def playbooks_validate(paths: Annotated[list[Path] | None, typer.Argument()] = N
             print(p)
         raise typer.Exit(1) from exc
     result = load_playbooks(paths or [settings.playbooks], directory)
-    for p in result.problems:
+    for p in sorted(result.problems + result.warnings, key=lambda p: (p.file, p.line, p.col)):
         print(p)
+    examples = sum(len(pb.examples) for pb in result.playbooks)
     if result.problems:
         err.print(f"{len(result.problems)} problem(s)")
         raise typer.Exit(1)
-    console.print(f"ok: {len(result.playbooks)} playbook(s)")
+    warned = f", {len(result.warnings)} warning(s)" if result.warnings else ""
+    console.print(f"ok: {len(result.playbooks)} playbook(s), {examples} example(s) passed{warned}")
 
 
 @playbooks_app.command("schema")

@@ -1,4 +1,4 @@
-"""`concord playbooks test`: the real intake, correlation, matcher and planning, no broker."""
+"""`concord playbooks test`: the real intake, correlation, decisions and planning, no broker."""
 
 from __future__ import annotations
 
@@ -7,35 +7,49 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from cryptography.fernet import Fernet
-from pydantic import SecretStr
 from rich.console import Console
 
-from concord.core.correlation import correlate, situation_key
-from concord.core.intake import Refused, parse, seal
-from concord.core.planning import plan_tasks
+from concord.core.intake import Refused, parse
 from concord.directory import load_directory
-from concord.keys import Sealer
 from concord.playbooks.loader import load_playbooks
-from concord.playbooks.matcher import Matcher
 from concord.settings import Settings
-from concord.streams.models import Situation, utcnow
+from concord.simulate import Simulator, Step
+from concord.streams.models import utcnow
+
+
+def _task_view(step: Step, playbook_id: str) -> list[dict[str, Any]]:
+    tasks = step.tasks.get(playbook_id, [])
+    keys = {x.id: x.task_key for x in tasks}
+    return [
+        {
+            "task": x.task_key,
+            "id": x.id,
+            "agency": x.agency,
+            "assignee": x.assignee,
+            "title": x.title,
+            "action": x.action,
+            "translations": {k: v.model_dump() for k, v in x.translations.items()},
+            "urgent": x.urgent,
+            "due": x.due.isoformat() if x.due else None,
+            "waits_for": [keys.get(d, d) for d in x.depends_on],
+        }
+        for x in tasks
+    ]
 
 
 def dry_run(settings: Settings, signals: Path) -> dict[str, Any]:
-    """What the flow would do with these signals: situations, fired playbooks, tasks."""
+    """What the flow would do with these signals: situations, decisions, tasks."""
     directory = load_directory(settings.directory)
     loaded = load_playbooks([settings.playbooks], directory)
-    matcher = Matcher(loaded.playbooks, directory)
-    sealer = Sealer(SecretStr(Fernet.generate_key().decode()))  # throwaway: nothing is kept
-    window = timedelta(hours=settings.correlation_window_hours)
-    current: dict[str, Situation] = {}
-    fired: set[str] = set()
+    sim = Simulator(loaded, directory, timedelta(hours=settings.correlation_window_hours))
     report: dict[str, Any] = {
+        "playbooks": {p.id: p.version for p in loaded.playbooks},
         "playbook_problems": [str(p) for p in loaded.problems],
         "refused": [],
-        "fired": [],
+        "duplicates": [],
+        "decisions": [],
     }
+    situations: set[str] = set()
     for number, line in enumerate(signals.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
             continue
@@ -45,55 +59,54 @@ def dry_run(settings: Settings, signals: Path) -> dict[str, Any]:
                 {"line": number, "reason": result.reason, "errors": result.errors}
             )
             continue
-        signal = seal(result, sealer, utcnow())
-        key = situation_key(signal)
-        situation = correlate(current.get(key), signal, window, utcnow())
-        current[key] = situation
-        for pb in matcher.match(situation):
-            if f"{situation.id}|{pb.id}" in fired:
-                continue
-            fired.add(f"{situation.id}|{pb.id}")
-            tasks = plan_tasks(situation, pb, directory, utcnow())
-            report["fired"].append(
+        step = sim.feed(result, utcnow())
+        if step is None:
+            report["duplicates"].append({"line": number, "signal": result.id})
+            continue
+        situations.add(step.situation.id)
+        for d in step.decisions:
+            report["decisions"].append(
                 {
                     "line": number,
-                    "signal": signal.id,
-                    "situation": situation.id,
-                    "area": situation.area,
-                    "playbook": pb.id,
-                    "version": pb.version,
-                    "tasks": [
-                        {
-                            "task": x.task_key,
-                            "agency": x.agency,
-                            "assignee": x.assignee,
-                            "title": x.title,
-                            "action": x.action,
-                            "urgent": x.urgent,
-                            "waits_for": x.depends_on,
-                        }
-                        for x in tasks
-                    ],
+                    "signal": step.signal.id,
+                    "situation": step.situation.id,
+                    "area": step.situation.area,
+                    "playbook": d.playbook,
+                    "version": d.version,
+                    "status": d.status,
+                    "reason": step.errors.get(d.playbook, d.reason),
+                    "tasks": _task_view(step, d.playbook),
                 }
             )
-    report["situations"] = len({s.id for s in current.values()})
+    report["situations"] = len(situations)
+    report["fired"] = [d for d in report["decisions"] if d["status"] == "fired"]
     return report
+
+
+_STYLE = {"fired": "bold green", "suppressed": "yellow", "inhibited": "yellow"}
 
 
 def print_report(report: dict[str, Any], console: Console) -> None:
     """Human-readable dry-run report."""
     for problem in report["playbook_problems"]:
-        console.print(f"[red]playbook problem[/] {problem}")
+        console.print(f"[red]playbook problem[/] {problem}", markup=True, highlight=False)
     for r in report["refused"]:
         console.print(f"[red]line {r['line']} refused[/] {r['reason']}: {json.dumps(r['errors'])}")
-    for f in report["fired"]:
+    for d in report["duplicates"]:
+        console.print(f"line {d['line']}: duplicate of signal {d['signal']} (ignored)")
+    for d in report["decisions"]:
+        style = _STYLE[d["status"]]
+        why = f": {d['reason']}" if d["reason"] else ""
         console.print(
-            f"line {f['line']}: [bold]{f['playbook']}[/] v{f['version']} fires for "
-            f"{f['situation']} ({f['area']})"
+            f"line {d['line']}: [bold]{d['playbook']}[/] v{d['version']} "
+            f"[{style}]{d['status']}[/] for {d['situation']} ({d['area']}){why}",
+            soft_wrap=True,
         )
-        for x in f["tasks"]:
+        for x in d["tasks"]:
             console.print(
                 f"   → {x['agency']}/{x['assignee']}: {x['title']}"
                 + (" [bold red]URGENT[/]" if x["urgent"] else "")
+                + (f" (after {', '.join(x['waits_for'])})" if x["waits_for"] else "")
             )
-    console.print(f"{report['situations']} situation(s), {len(report['fired'])} playbook firing(s)")
+    fired = len(report["fired"])
+    console.print(f"{report['situations']} situation(s), {fired} playbook firing(s)")

@@ -34,3 +34,9 @@ class Metrics:
             registry=r,
         )
         self.playbooks_loaded = Gauge("concord_playbooks_loaded", "Playbooks live", registry=r)
+        self.playbook_reloads = Counter(
+            "concord_playbook_reloads_total",
+            "Playbook reloads by outcome (applied, refused)",
+            ["outcome"],
+            registry=r,
+        )

@@ -17,6 +17,7 @@ class Observer:
     def deadletter(self, dead: DeadLetter) -> None: ...
     def fired(self, situation: Situation, playbook_id: str, tasks: list[Task]) -> None: ...
     def delivered(self, task: Task, receipts: list[Receipt]) -> None: ...
+    def reloaded(self, summary: str, problems: list[str]) -> None: ...
 
 
 class RichObserver(Observer):
@@ -56,3 +57,14 @@ class RichObserver(Observer):
         else:
             last = receipts[-1].error if receipts else "no channel"
             self.console.print(f"[red]NOT delivered[/] {task.title!r} to {task.agency}: {last}")
+
+    def reloaded(self, summary: str, problems: list[str]) -> None:
+        if problems:
+            self.console.print(
+                f"[red]playbook change refused[/] ({len(problems)} problem(s)); "
+                "the last good set stays live"
+            )
+            for p in problems[:10]:
+                self.console.print(f"   {p}", markup=False, highlight=False)
+        else:
+            self.console.print(f"[magenta]playbooks reloaded[/]: {summary}")

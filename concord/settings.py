@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(1_000_000, ge=1024, description="largest POST /api/signals body")
     max_batch: int = Field(500, ge=1, description="most signals in one POST")
     correlation_window_hours: float = Field(24.0, gt=0)
+    playbooks_poll_seconds: float = Field(
+        2.0, gt=0, description="how often a worker looks for changed playbooks"
+    )
     retry_attempts: int = Field(5, ge=1, description="send attempts per channel")
     retry_base_seconds: float = Field(1.0, ge=0, description="first backoff, doubled each time")
     log_level: str = "info"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -217,6 +218,10 @@ def worker(
     data_dir = tmp_path_factory.mktemp("concord-data")
     port = free_port()
     env = worker_env(broker_url, smtp_server, slack_server, data_dir, port)
+    # A copy, so that live-reload tests can edit the worker's playbooks.
+    shutil.copytree(ROOT / "playbooks", data_dir / "playbooks")
+    env["CONCORD_PLAYBOOKS"] = str(data_dir / "playbooks")
+    env["CONCORD_PLAYBOOKS_POLL_SECONDS"] = "0.5"
     log = data_dir / "worker.log"
     proc = start_worker(env, log)
     w = Worker(proc, env, f"http://127.0.0.1:{port}", log, data_dir)

@@ -1,24 +1,28 @@
-"""Correlate: `concord.signals` -> situations (table by area) -> `concord.situations`."""
+"""Correlate: `concord.signals` -> area state (table) -> `concord.situations`.
+
+Signals are keyed by area, so one area's signals are handled in order by one worker,
+which owns the area's state: its situation, its recent history and its firings. The
+step (correlate, figures, decisions) is `concord.core.areas.step`, a pure function.
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from concord.core.correlation import correlate, situation_key
+from concord.core.areas import AreaState, step
+from concord.core.correlation import situation_key
 from concord.streams import topics as t
 from concord.streams.codec import dump
-from concord.streams.models import Signal, Situation, utcnow
+from concord.streams.models import Signal, utcnow
 
 if TYPE_CHECKING:
     from concord.app import Concord
 
 
 def register(c: Concord) -> None:
-    window = timedelta(hours=c.settings.correlation_window_hours)
     # Keys are str (bytes keys break changelog recovery); values are JSON dicts.
     seen = c.app.Table("signals-seen", default=None, partitions=c.settings.partitions)
-    current = c.app.Table("situation-by-area", default=None, partitions=c.settings.partitions)
+    areas = c.app.Table("area-state", default=None, partitions=c.settings.partitions)
     situations_out = c.topics[t.SITUATIONS.name]
 
     @c.app.agent(c.topics[t.SIGNALS.name], name="concord.correlate")
@@ -31,10 +35,12 @@ def register(c: Concord) -> None:
                 continue
             seen[signal.id] = signal.received_at.isoformat()
             key = situation_key(signal)
-            previous = current.get(key)
-            before = Situation.model_validate(previous) if previous else None
-            situation = correlate(before, signal, window, utcnow())
-            current[key] = dump(situation)
+            stored = areas.get(key)
+            before = AreaState.model_validate(stored) if stored else AreaState()
+            after = step(before, signal, c.playbooks.rules, utcnow())
+            if after is before or after.situation is None:
+                continue
+            areas[key] = dump(after)
             c.observer.signal(signal)
             c.metrics.situations.inc()
-            await situations_out.send(key=situation.id, value=situation)
+            await situations_out.send(key=after.situation.id, value=after.situation)

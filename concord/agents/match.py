@@ -1,4 +1,9 @@
-"""Match: `concord.situations` -> playbooks -> `concord.tasks` (once per situation+playbook)."""
+"""Match: `concord.situations` -> tasks of the playbooks that fired -> `concord.tasks`.
+
+The correlation stage decided which playbooks fire (`Situation.matches`); this agent
+plans their tasks, once per situation and playbook, with the playbook version and file
+revision that decided.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from concord.core.planning import PlanningError, plan_or_refuse
 from concord.streams import topics as t
-from concord.streams.models import DeadLetter, Situation, utcnow
+from concord.streams.models import DeadLetter, PlaybookMatch, Situation, utcnow
 
 if TYPE_CHECKING:
     from concord.app import Concord
@@ -15,6 +20,7 @@ if TYPE_CHECKING:
 def register(c: Concord) -> None:
     fired = c.app.Table("playbooks-fired", default=None, partitions=c.settings.partitions)
     tasks_out = c.topics[t.TASKS.name]
+    state_out = c.topics[t.TASK_STATE.name]
     dead_out = c.topics[t.DEADLETTER.name]
 
     async def refuse(situation: Situation, exc: PlanningError) -> None:
@@ -32,38 +38,59 @@ def register(c: Concord) -> None:
             "concord", "playbook.failed", situation.id, playbook=exc.playbook_id, reason=exc.reason
         )
 
-    state_out = c.topics[t.TASK_STATE.name]
+    async def plan(situation: Situation, decision: PlaybookMatch) -> None:
+        key = f"{situation.id}|{decision.playbook}"
+        if fired.get(key) is not None:
+            return
+        try:
+            playbook = c.playbooks.get(decision.playbook, decision.version)
+            if playbook is None:
+                raise PlanningError(decision.playbook, f"version {decision.version} not loaded")
+            tasks = plan_or_refuse(situation, playbook, c.directory, utcnow(), decision.revision)
+        except PlanningError as exc:
+            # Nothing is lost: the situation goes to the dead-letter topic with the
+            # reason, the coordinator sees it in the audit, other playbooks go on.
+            fired[key] = -1
+            await refuse(situation, exc)
+            return
+        # Task ids are deterministic: a replay after a crash re-sends the same tasks,
+        # and dispatch delivers each task id once.
+        for task in tasks:
+            await state_out.send(key=task.id, value=task)
+            await tasks_out.send(key=task.id, value=task)
+        fired[key] = playbook.version
+        c.metrics.playbooks_fired.labels(playbook.id).inc()
+        c.metrics.tasks.inc(len(tasks))
+        c.observer.fired(situation, playbook.id, tasks)
+        await c.audit(
+            "concord",
+            "playbook.fired",
+            situation.id,
+            playbook=playbook.id,
+            version=str(playbook.version),
+            revision=decision.revision,
+            tasks=",".join(x.id for x in tasks),
+        )
+
+    async def held_back(situation: Situation, decision: PlaybookMatch) -> None:
+        """Audit a suppressed or inhibited playbook once, with the reason."""
+        key = f"{situation.id}|{decision.playbook}|{decision.status}"
+        if fired.get(key) is None:
+            fired[key] = 0
+            await c.audit(
+                "concord",
+                f"playbook.{decision.status}",
+                situation.id,
+                playbook=decision.playbook,
+                reason=decision.reason,
+            )
 
     @c.app.agent(c.topics[t.SITUATIONS.name], name="concord.match")
     async def match_agent(stream: Any) -> None:
         situation: Situation
         async for situation in stream:
-            for playbook in c.playbooks.matcher.match(situation):
-                key = f"{situation.id}|{playbook.id}"
-                if fired.get(key) is not None:
-                    continue
-                try:
-                    tasks = plan_or_refuse(situation, playbook, c.directory, utcnow())
-                except PlanningError as exc:
-                    # Nothing is lost: the situation goes to the dead-letter topic with the
-                    # reason, the coordinator sees it in the audit, other playbooks go on.
-                    fired[key] = -1
-                    await refuse(situation, exc)
-                    continue
-                # Task ids are deterministic: a replay after a crash re-sends the same
-                # tasks, and dispatch delivers each task id once.
-                for task in tasks:
-                    await state_out.send(key=task.id, value=task)
-                    await tasks_out.send(key=task.id, value=task)
-                fired[key] = playbook.version
-                c.metrics.playbooks_fired.labels(playbook.id).inc()
-                c.metrics.tasks.inc(len(tasks))
-                c.observer.fired(situation, playbook.id, tasks)
-                await c.audit(
-                    "concord",
-                    "playbook.fired",
-                    situation.id,
-                    playbook=playbook.id,
-                    version=str(playbook.version),
-                    tasks=",".join(x.id for x in tasks),
-                )
+            for decision in situation.matches:
+                if decision.status == "fired":
+                    await plan(situation, decision)
+                else:
+                    await held_back(situation, decision)

@@ -14,8 +14,8 @@ from jinja2 import StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 
 from concord.directory import Directory
-from concord.playbooks.schema import Playbook, TaskSpec
-from concord.streams.models import Situation, Task, TaskState
+from concord.playbooks.schema import FALLBACK_LANGUAGE, Playbook, TaskSpec
+from concord.streams.models import Situation, Task, TaskState, TaskText
 
 _ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
 
@@ -38,6 +38,9 @@ def template_context(
             "severity": situation.severity,
             "categories": [str(c) for c in situation.categories],
             "bias": [str(b) for b in situation.bias],
+            "kinds": [str(k) for k in situation.kinds],
+            "tags": list(situation.tags),
+            "source_types": sorted({r.source_type for r in situation.signals}),
             "signal_count": len(situation.signals),
             "summary": situation.signals[-1].summary if situation.signals else "",
             "exercise": situation.exercise,
@@ -47,36 +50,68 @@ def template_context(
     }
 
 
-def render_action(spec: TaskSpec, context: dict[str, Any]) -> str:
-    """Render one task's action text."""
-    return _ENV.from_string(spec.action).render(**context, task={"id": spec.id}).strip()
+def render_texts(spec: TaskSpec, context: dict[str, Any]) -> dict[str, TaskText]:
+    """The task's title and rendered action in every language the playbook gives."""
+    titles, actions = spec.texts("title"), spec.texts("action")
+    out: dict[str, TaskText] = {}
+    for lang in sorted(set(titles) | set(actions)):
+        action = actions.get(lang, actions[FALLBACK_LANGUAGE])
+        out[lang] = TaskText(
+            title=titles.get(lang, titles[FALLBACK_LANGUAGE]),
+            action=_ENV.from_string(action).render(**context, task={"id": spec.id}).strip(),
+        )
+    return out
+
+
+def resolve_agency(spec: TaskSpec, directory: Directory) -> str | None:
+    """The agency id a task goes to: named, or the first agency with the role."""
+    if spec.agency is not None:
+        return spec.agency
+    found = next((a for a in directory.agencies if a.role == spec.role), None)
+    return found.id if found else None
 
 
 def plan_tasks(
-    situation: Situation, playbook: Playbook, directory: Directory, now: datetime
+    situation: Situation,
+    playbook: Playbook,
+    directory: Directory,
+    now: datetime,
+    revision: str = "",
 ) -> list[Task]:
     """The tasks of `playbook` for `situation`, ready for `concord.tasks`."""
     context = template_context(situation, playbook, directory)
     tasks: list[Task] = []
     for spec in playbook.tasks:
-        agency = directory.agency(spec.agency)
-        liaison = directory.on_duty(spec.agency)
+        agency_id = resolve_agency(spec, directory)
+        if agency_id is None:
+            raise PlanningError(playbook.id, f"task {spec.id}: no agency with role {spec.role}")
+        agency = directory.agency(agency_id)
+        liaison = directory.on_duty(agency_id)
+        texts = render_texts(spec, context)
+        default = texts.pop(FALLBACK_LANGUAGE)
         tasks.append(
             Task(
                 id=task_id(situation.id, playbook.id, spec.id),
                 situation_id=situation.id,
                 playbook_id=playbook.id,
                 playbook_version=playbook.version,
+                playbook_revision=revision,
                 task_key=spec.id,
-                agency=spec.agency,
+                agency=agency_id,
                 assignee=liaison.id if liaison else None,
                 # Tasks that wait for others are held (released by the track stage).
                 state=TaskState.pending,
-                title=spec.title,
-                action=render_action(spec, context),
+                title=default.title,
+                action=default.action,
+                translations=texts,
                 due=now + spec.due if spec.due else None,
+                remind_before=spec.remind_before,
                 urgent=spec.urgent,
                 depends_on=[task_id(situation.id, playbook.id, d) for d in spec.depends_on],
+                release_on_decline=playbook.on_prerequisite_declined == "release",
+                escalate_after=spec.escalate_after,
+                escalate_to=list(spec.escalate_to),
+                fallback=spec.fallback,
                 channels=list(spec.channels or (agency.channels if agency else [])),
                 area=situation.area,
                 category=situation.categories[0],
@@ -100,11 +135,15 @@ class PlanningError(Exception):
 
 
 def plan_or_refuse(
-    situation: Situation, playbook: Playbook, directory: Directory, now: datetime
+    situation: Situation,
+    playbook: Playbook,
+    directory: Directory,
+    now: datetime,
+    revision: str = "",
 ) -> list[Task]:
     """`plan_tasks`, with any rendering failure turned into a PlanningError."""
     try:
-        return plan_tasks(situation, playbook, directory, now)
+        return plan_tasks(situation, playbook, directory, now, revision)
     except PlanningError:
         raise
     except Exception as exc:  # operators' templates: any error must be reported, not crash

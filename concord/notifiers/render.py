@@ -68,6 +68,7 @@ class Renderer:
         lang = recipient.language
         ctx = {
             "task": task,
+            "text": task.text(lang),
             "recipient": recipient,
             "area_name": area_name,
             "link": f"{self.public_url}/tasks/{task.id}",

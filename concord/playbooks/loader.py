@@ -1,24 +1,28 @@
 """Load a directory of playbooks, checking every file against the schema and the directory.
 
 All problems of all files are collected in one pass (an operator fixes them at once),
-each as `file:line:col: message`.
+each as `file:line:col: message`: YAML syntax, schema (unknown field, wrong type),
+references to the directory, templates, then set-wide rules (duplicate ids, unknown or
+circular inhibitions) and finally the playbooks' own examples, run through the real
+correlation, matcher and planning. Warnings (a missing translation) do not refuse.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import jinja2
-from jinja2 import meta
-
 from concord.directory import Directory
-from concord.playbooks.schema import Playbook
+from concord.playbooks.references import (
+    check_directory_references,
+    check_rendering,
+    check_templates,
+    translation_warnings,
+)
+from concord.playbooks.schema import Playbook, find_cycle
 from concord.playbooks.yamlpos import Problem, YamlDoc, load_file, validate_doc
-
-#: Names a task's action template may use.
-TEMPLATE_NAMES = frozenset({"situation", "area", "playbook", "task"})
 
 
 @dataclass
@@ -27,11 +31,18 @@ class PlaybookSet:
 
     playbooks: list[Playbook] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
     files: dict[str, str] = field(default_factory=dict)  # playbook id -> file
+    revisions: dict[str, str] = field(default_factory=dict)  # playbook id -> file digest
+    docs: dict[str, YamlDoc] = field(default_factory=dict)  # playbook id -> parsed file
 
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    def summary(self) -> str:
+        """`id@version` of every playbook, for logs and the audit."""
+        return ", ".join(f"{p.id}@{p.version}" for p in self.playbooks)
 
 
 def playbook_files(paths: Iterable[Path]) -> list[Path]:
@@ -47,59 +58,72 @@ def playbook_files(paths: Iterable[Path]) -> list[Path]:
     return out
 
 
-def _check_references(doc: YamlDoc, pb: Playbook, directory: Directory) -> list[Problem]:
-    problems: list[Problem] = []
-    known_areas = {a.code for a in directory.areas} | set(directory.area_groups)
-    for i, code in enumerate(pb.when.areas):
-        if code not in known_areas:
-            problems.append(doc.problem(("when", "areas", i), f"unknown area or group {code!r}"))
-    env = jinja2.Environment()
-    for i, task in enumerate(pb.tasks):
-        if directory.agency(task.agency) is None:
-            problems.append(doc.problem(("tasks", i, "agency"), f"unknown agency {task.agency!r}"))
-        try:
-            names = meta.find_undeclared_variables(env.parse(task.action))
-        except jinja2.TemplateSyntaxError as exc:
-            line, col = doc.where(("tasks", i, "action"))
-            # Block scalars start on the next line; jinja counts lines from 1.
-            problems.append(
-                Problem(doc.file, line + exc.lineno - 1, col, f"template syntax: {exc.message}")
-            )
-            continue
-        unknown = sorted(names - TEMPLATE_NAMES)
-        if unknown:
-            problems.append(
-                doc.problem(
-                    ("tasks", i, "action"),
-                    f"unknown template variable(s) {unknown}; use {sorted(TEMPLATE_NAMES)}",
+def revision(path: Path) -> str:
+    """A short digest of a playbook file: which edit of it decided (stored on tasks)."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+    except OSError:
+        return ""
+
+
+def _load_one(path: Path, directory: Directory, result: PlaybookSet) -> None:
+    doc = load_file(path)
+    if isinstance(doc, Problem):
+        result.problems.append(doc)
+        return
+    if doc.data is None:
+        result.problems.append(doc.problem((), "empty file"))
+        return
+    problems = check_directory_references(doc, directory) + check_templates(doc)
+    pb = validate_doc(doc, Playbook)
+    if isinstance(pb, list):
+        result.problems.extend(sorted(pb + problems, key=lambda p: (p.line, p.col)))
+        return
+    problems += check_rendering(doc, pb, directory)
+    if pb.id in result.files:
+        problems.append(
+            doc.problem(("id",), f"playbook id {pb.id!r} also in {result.files[pb.id]}")
+        )
+    if problems:
+        result.problems.extend(sorted(problems, key=lambda p: (p.line, p.col)))
+        return
+    result.warnings.extend(translation_warnings(doc, pb, directory))
+    result.playbooks.append(pb)
+    result.files[pb.id] = str(path)
+    result.revisions[pb.id] = revision(path)
+    result.docs[pb.id] = doc
+
+
+def _check_inhibitions(result: PlaybookSet) -> None:
+    known = {p.id for p in result.playbooks}
+    for pb in result.playbooks:
+        doc = result.docs[pb.id]
+        for i, target in enumerate(pb.suppress.inhibits):
+            if target not in known:
+                result.problems.append(
+                    doc.problem(("suppress", "inhibits", i), f"unknown playbook {target!r}")
                 )
-            )
-    return problems
+    cycle = find_cycle({p.id: list(p.suppress.inhibits) for p in result.playbooks})
+    if cycle:
+        doc = result.docs[cycle[0]]
+        result.problems.append(
+            doc.problem(("suppress", "inhibits"), f"inhibition cycle: {' -> '.join(cycle)}")
+        )
 
 
-def load_playbooks(paths: Iterable[Path], directory: Directory) -> PlaybookSet:
-    """Load every playbook under `paths`; a file with any problem is left out whole."""
+def load_playbooks(
+    paths: Iterable[Path], directory: Directory, *, run_examples: bool = True
+) -> PlaybookSet:
+    """Load every playbook under `paths`; a file with any problem is left out whole.
+
+    The set is usable only when `ok`: a worker never runs part of a set.
+    """
     result = PlaybookSet()
     for path in playbook_files(paths):
-        doc = load_file(path)
-        if isinstance(doc, Problem):
-            result.problems.append(doc)
-            continue
-        if doc.data is None:
-            result.problems.append(doc.problem((), "empty file"))
-            continue
-        pb = validate_doc(doc, Playbook)
-        if isinstance(pb, list):
-            result.problems.extend(pb)
-            continue
-        problems = _check_references(doc, pb, directory)
-        if pb.id in result.files:
-            problems.append(
-                doc.problem(("id",), f"playbook id {pb.id!r} also in {result.files[pb.id]}")
-            )
-        if problems:
-            result.problems.extend(problems)
-            continue
-        result.playbooks.append(pb)
-        result.files[pb.id] = str(path)
+        _load_one(path, directory, result)
+    _check_inhibitions(result)
+    if run_examples:  # on the playbooks that loaded, so one bad file hides no failing example
+        from concord.playbooks.examples import run_examples as run
+
+        result.problems.extend(run(result, directory))
     return result

@@ -1,17 +1,81 @@
-"""Which playbooks a situation matches. Pure: no Faust, no I/O.
+"""Which playbooks a situation matches, and why the others do not. Pure: no Faust, no I/O.
 
-Playbooks are indexed by category (the field that rules most of them out); a playbook
-without a category condition is checked against every situation.
+The index: for each field that rules most playbooks out (category, kind, bias, area,
+drill or not), every value maps to a bitset (a Python int) of the playbooks that
+require it, plus one bitset of the playbooks that do not constrain the field. A
+situation's candidates are the AND over fields of (OR of its values' bitsets | free
+bitset): a handful of big-int operations, whatever the number of playbooks. Only the
+candidates are then checked condition by condition. A requirement is read from the
+top-level `when` and from `all` blocks (and from `any` blocks when every branch gives
+one); `not` blocks are never indexed.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime, timedelta
+from functools import cached_property
+from zoneinfo import ZoneInfo
 
+from concord.core.windows import threshold_fails, trend_fails
 from concord.directory import Directory
-from concord.playbooks.schema import Playbook, When
+from concord.playbooks.conditions import WEEKDAYS, Threshold, TimeWindow, Trend, When
+from concord.playbooks.schema import Playbook
 from concord.streams.models import Situation
+
+Dimension = Callable[[When], Iterable[str]]
+
+#: Indexed fields: how a `when` block constrains them (empty = not at all).
+_DIMENSIONS: dict[str, Dimension] = {
+    "category": lambda w: (str(c) for c in w.category),
+    "kind": lambda w: (str(k) for k in w.kind),
+    "bias": lambda w: (str(b) for b in w.bias),
+    "exercise": lambda w: {"only": ["yes"], "exclude": ["no"]}.get(w.exercise, []),
+}
+
+
+class View:
+    """What the conditions look at, computed once per situation (the costly parts lazily)."""
+
+    def __init__(self, s: Situation, tz: ZoneInfo) -> None:
+        self.situation = s
+        self.tz = tz
+        self.kinds = frozenset(s.kinds)
+        self.categories = frozenset(s.categories)
+        self.bias = frozenset(s.bias)
+        self.tags = frozenset(s.tags)
+
+    @classmethod
+    def of(cls, s: Situation, tz: ZoneInfo) -> View:
+        return cls(s, tz)
+
+    @cached_property
+    def source_types(self) -> frozenset[str]:
+        return frozenset(r.source_type for r in self.situation.signals)
+
+    @cached_property
+    def local(self) -> datetime:
+        """The latest signal's time in the city's time zone."""
+        return self.situation.latest_at.astimezone(self.tz)
+
+    def values(self, dimension: str) -> Iterable[str]:
+        if dimension == "area":
+            return (self.situation.area,)
+        if dimension == "exercise":
+            return ("yes" if self.situation.exercise else "no",)
+        return {"category": self.categories, "kind": self.kinds, "bias": self.bias}[dimension]
+
+
+def in_window(window: TimeWindow, local: datetime) -> bool:
+    """Whether a local time falls in the window (see `TimeWindow`)."""
+    now, day = local.time(), WEEKDAYS[local.weekday()]
+    start, end = window.start, window.end
+    if start < end:
+        return day in window.days and start <= now < end
+    if start == end:  # the whole day
+        return day in window.days
+    yesterday = WEEKDAYS[(local - timedelta(days=1)).weekday()]
+    return (now >= start and day in window.days) or (now < end and yesterday in window.days)
 
 
 class Matcher:
@@ -19,49 +83,115 @@ class Matcher:
 
     def __init__(self, playbooks: Iterable[Playbook], directory: Directory) -> None:
         self.directory = directory
-        self._by_category: dict[str, list[Playbook]] = defaultdict(list)
-        self._any_category: list[Playbook] = []
-        self._areas: dict[str, frozenset[str]] = {}
-        self.playbooks = [p for p in playbooks if p.enabled]
+        self.tz = ZoneInfo(directory.city.timezone)
+        self.playbooks = sorted((p for p in playbooks if p.enabled), key=lambda p: p.id)
+        self.by_id = {p.id: p for p in self.playbooks}
+        self._areas: dict[int, frozenset[str]] = {}  # id(when) -> area codes
         for pb in self.playbooks:
-            if pb.when.category:
-                for cat in pb.when.category:
-                    self._by_category[cat].append(pb)
-            else:
-                self._any_category.append(pb)
-            if pb.when.areas:
-                codes: set[str] = set()
-                for name in pb.when.areas:
-                    codes |= directory.areas_in(name)
-                self._areas[pb.id] = frozenset(codes)
+            for w in pb.when.walk():
+                if w.areas:
+                    codes: set[str] = set()
+                    for name in w.areas:
+                        codes |= directory.areas_in(name)
+                    self._areas[id(w)] = frozenset(codes)
+        dimensions: dict[str, Dimension] = {
+            **_DIMENSIONS,
+            "area": lambda w: self._areas.get(id(w), frozenset()),
+        }
+        self._index = [self._build(name, fn) for name, fn in dimensions.items()]
+        self._all = (1 << len(self.playbooks)) - 1
+        self.specs: list[Threshold | Trend] = [
+            spec for pb in self.playbooks for spec in pb.when.window_specs()
+        ]
+
+    def _build(self, name: str, fn: Dimension) -> tuple[str, dict[str, int], int]:
+        postings: dict[str, int] = {}
+        free = 0
+        for bit, pb in enumerate(self.playbooks):
+            required = _required(pb.when, fn)
+            if required is None:
+                free |= 1 << bit
+                continue
+            for value in required:
+                postings[value] = postings.get(value, 0) | (1 << bit)
+        return name, postings, free
+
+    def history_span(self) -> timedelta:
+        """How much area history the thresholds and trends in force need."""
+        return max((s.span() for s in self.specs), default=timedelta(0))
+
+    def candidates(self, view: View) -> Iterator[Playbook]:
+        """Playbooks the index cannot rule out, in id order."""
+        mask = self._all
+        for name, postings, free in self._index:
+            allowed = free
+            for value in view.values(name):
+                allowed |= postings.get(value, 0)
+            mask &= allowed
+            if not mask:
+                return
+        while mask:
+            low = mask & -mask
+            yield self.playbooks[low.bit_length() - 1]
+            mask ^= low
 
     def match(self, situation: Situation) -> list[Playbook]:
         """The enabled playbooks whose `when` holds for the situation, in id order."""
-        candidates: dict[str, Playbook] = {pb.id: pb for pb in self._any_category}
-        for cat in situation.categories:
-            for pb in self._by_category.get(cat, ()):
-                candidates[pb.id] = pb
-        return sorted(
-            (pb for pb in candidates.values() if self._holds(pb, situation)),
-            key=lambda pb: pb.id,
-        )
+        view = View.of(situation, self.tz)
+        return [pb for pb in self.candidates(view) if self._fails(pb.when, view) is None]
 
-    def _holds(self, pb: Playbook, s: Situation) -> bool:
-        w: When = pb.when
+    def explain(self, playbook: Playbook, situation: Situation) -> str | None:
+        """Why `playbook` does not match (the first condition that fails), or None."""
+        if not playbook.enabled:
+            return "disabled"
+        return self._fails(playbook.when, View.of(situation, self.tz))
+
+    def _fails(self, w: When, v: View) -> str | None:
+        s = v.situation
         if w.exercise == "only" and not s.exercise:
-            return False
+            return "not a drill (exercise: only)"
         if w.exercise == "exclude" and s.exercise:
-            return False
-        if w.kind and not set(w.kind) & set(s.kinds):
-            return False
-        if w.category and not set(w.category) & set(s.categories):
-            return False
-        if w.bias and not set(w.bias) & set(s.bias):
-            return False
-        if w.severity.gte is not None and s.severity < w.severity.gte:
-            return False
-        if w.severity.lte is not None and s.severity > w.severity.lte:
-            return False
-        if pb.id in self._areas and s.area not in self._areas[pb.id]:
-            return False
-        return not (w.tags and not set(w.tags) <= set(s.tags))
+            return "a drill (exercise: exclude)"
+        if w.kind and not v.kinds & set(w.kind):
+            return f"kind {sorted(v.kinds)} not in {list(w.kind)}"
+        if w.category and not v.categories & set(w.category):
+            return f"category {sorted(v.categories)} not in {list(w.category)}"
+        if w.bias and not v.bias & set(w.bias):
+            return f"bias {sorted(v.bias)} not in {list(w.bias)}"
+        if (why := w.severity.fails(s.severity)) is not None:
+            return why
+        if id(w) in self._areas and s.area not in self._areas[id(w)]:
+            return f"area {s.area!r} not in {w.areas}"
+        if w.tags and not set(w.tags) <= v.tags:
+            return f"tags {sorted(set(w.tags) - v.tags)} missing"
+        if w.source_types and not v.source_types & set(w.source_types):
+            return f"source types {sorted(v.source_types)} not in {w.source_types}"
+        if w.time and not any(in_window(t, v.local) for t in w.time):
+            return f"local time {v.local:%a %H:%M} outside the time windows"
+        if w.threshold and (why := threshold_fails(w.threshold, s.measures)):
+            return why
+        if w.trend and (why := trend_fails(w.trend, s.measures)):
+            return why
+        for child in w.all_:
+            if (why := self._fails(child, v)) is not None:
+                return f"all: {why}"
+        if w.any_ and all(self._fails(child, v) is not None for child in w.any_):
+            return "any: no branch holds"
+        if w.not_ is not None and self._fails(w.not_, v) is None:
+            return "not: the excluded condition holds"
+        return None
+
+
+def _required(w: When, fn: Dimension) -> frozenset[str] | None:
+    """Values one of which a situation must have for `w` to hold; None = unconstrained."""
+    own: frozenset[str] | None = frozenset(fn(w)) or None
+    for child in w.all_:
+        need = _required(child, fn)
+        if need is not None:
+            own = need if own is None else own & need
+    if w.any_:
+        branches = [_required(child, fn) for child in w.any_]
+        if all(b is not None for b in branches):
+            union = frozenset().union(*(b for b in branches if b is not None))
+            own = union if own is None else own & union
+    return own

@@ -7,129 +7,177 @@ validators; references to the directory (agencies, areas) are checked by the loa
 
 from __future__ import annotations
 
-import re
-from datetime import timedelta
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    PlainSerializer,
-    StringConstraints,
-    WithJsonSchema,
-    model_validator,
+from pydantic import AwareDatetime, Field, StringConstraints, model_validator
+
+from concord.playbooks.conditions import (
+    _M,
+    Code,
+    Duration,
+    When,
+    format_duration,
+    parse_duration,
 )
 
-from concord.streams.models import Bias, Category, Kind
+__all__ = ["Example", "Playbook", "Review", "Suppress", "TaskSpec", "When", "json_schema"]
+__all__ += ["format_duration", "parse_duration"]
 
-Code = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
-
-_DURATION = re.compile(r"^\s*(\d+)\s*(m|h|d|w)\s*$")
-_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-
-
-def parse_duration(value: Any) -> timedelta:
-    """'30m', '2h', '1d', '1w' -> timedelta."""
-    if isinstance(value, timedelta):
-        return value
-    if isinstance(value, str):
-        match = _DURATION.match(value)
-        if match:
-            return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
-    raise ValueError("a duration like '30m', '2h', '1d' or '1w'")
+Lang = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$")]
+Title = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+#: The language every text must have: the fallback when a liaison's is missing.
+FALLBACK_LANGUAGE = "en"
 
 
-def format_duration(value: timedelta) -> str:
-    """timedelta -> the shortest exact '30m' / '2h' / '1d' form."""
-    minutes = int(value.total_seconds() // 60)
-    for unit, size in (("w", 10080), ("d", 1440), ("h", 60)):
-        if minutes and minutes % size == 0:
-            return f"{minutes // size}{unit}"
-    return f"{minutes}m"
-
-
-Duration = Annotated[
-    timedelta,
-    BeforeValidator(parse_duration),
-    PlainSerializer(format_duration, return_type=str),
-    WithJsonSchema({"type": "string", "pattern": r"^\s*\d+\s*(m|h|d|w)\s*$"}),
-]
-
-
-class _M(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class SeverityRange(_M):
-    gte: int | None = Field(None, ge=1, le=5, description="at least")
-    lte: int | None = Field(None, ge=1, le=5, description="at most")
-
-
-class When(_M):
-    """Conditions on a situation; every condition given must hold (empty lists ignore)."""
-
-    kind: list[Kind] = Field(default_factory=list, description="any of these signal kinds")
-    category: list[Category] = Field(default_factory=list, description="any of these categories")
-    bias: list[Bias] = Field(default_factory=list, description="any of these bias motivations")
-    severity: SeverityRange = Field(default_factory=SeverityRange)
-    areas: list[Code] = Field(
-        default_factory=list, description="area codes or area groups from the directory"
-    )
-    tags: list[Code] = Field(default_factory=list, description="all of these tags")
-    exercise: Literal["include", "only", "exclude"] = Field(
-        "include", description="drills: match them too, only them, or never"
-    )
+def _has_fallback(value: str | dict[str, str], what: str) -> None:
+    if isinstance(value, dict) and FALLBACK_LANGUAGE not in value:
+        raise ValueError(f"{what}: per-language texts need an {FALLBACK_LANGUAGE!r} variant")
 
 
 class TaskSpec(_M):
-    """One task the playbook gives to an agency."""
+    """One task the playbook gives to an agency (named, or found by its role)."""
 
     id: Code = Field(description="unique inside the playbook")
-    agency: Code = Field(description="agency id from the directory")
-    title: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-    action: str = Field(
-        description="what to do: a jinja2 template with `situation`, `area` and `playbook`"
+    agency: Code | None = Field(None, description="agency id from the directory")
+    role: Code | None = Field(
+        None, description="or an agency role (police, school, ...): the first such agency"
+    )
+    title: Title | dict[Lang, Title] = Field(
+        description="short title; a text, or texts per language ({en: ..., fr: ...})"
+    )
+    action: str | dict[Lang, str] = Field(
+        description="what to do: a jinja2 template with `situation`, `area`, `playbook` and "
+        "`task` in scope; a text, or texts per language (`en` is the fallback)"
     )
     due: Duration | None = Field(None, description="time to complete, from dispatch")
-    urgent: bool = Field(False, description="may go out before the panel's validation")
+    remind_before: Duration | None = Field(None, description="remind this long before `due`")
+    urgent: bool = Field(
+        False, description="may go out at the panel's time limit before validation"
+    )
     depends_on: list[Code] = Field(default_factory=list, description="task ids of this playbook")
+    escalate_after: Duration | None = Field(
+        None, description="escalate when not acknowledged within this time"
+    )
+    escalate_to: list[Code] = Field(
+        default_factory=list,
+        description="after the agency's own chain: liaison ids, agency ids or `coordinator`",
+    )
+    fallback: Code | None = Field(None, description="agency that gets the task when declined")
     channels: list[Literal["slack", "email"]] = Field(
         default_factory=list, description="override the agency's channel preference"
     )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if (self.agency is None) == (self.role is None):
+            raise ValueError("give exactly one of `agency` and `role`")
+        _has_fallback(self.title, "title")
+        _has_fallback(self.action, "action")
+        if self.remind_before and not self.due:
+            raise ValueError("`remind_before` needs a `due`")
+        if self.remind_before and self.due and self.remind_before >= self.due:
+            raise ValueError("`remind_before` must be shorter than `due`")
+        return self
+
+    def texts(self, field: Literal["title", "action"]) -> dict[str, str]:
+        """The variants of a text by language (a plain text is the fallback language)."""
+        value = getattr(self, field)
+        return dict(value) if isinstance(value, dict) else {FALLBACK_LANGUAGE: value}
+
+
+class Review(_M):
+    """The expert panel validates the situation analysis before the tasks go out."""
+
+    required: bool = Field(True, description="false: no review (same as leaving it out)")
+    quorum: int = Field(2, ge=1, description="approvals needed (conflicts do not count)")
+    time_limit: Duration = Field(description="how long the panel has")
+    at_limit: Literal["hold", "urgent_only"] = Field(
+        "hold",
+        description="at the limit: keep waiting and remind the panel, or send the tasks "
+        "marked `urgent` and keep the rest waiting",
+    )
+
+
+class Suppress(_M):
+    """When not to fire even though `when` holds."""
+
+    same_area_for: Duration | None = Field(
+        None, description="do not fire again in the same area within this period"
+    )
+    inhibits: list[Code] = Field(
+        default_factory=list,
+        description="playbook ids that do not fire for a situation this playbook matches",
+    )
+
+
+Outcome = Literal["fires", "suppressed", "inhibited", "no_match"]
+
+
+class Example(_M):
+    """Signals and what this playbook should do with them; `validate` runs every example."""
+
+    name: Title
+    start: AwareDatetime | None = Field(
+        None, description="time of the first signal (default: a Monday, 12:00 city time)"
+    )
+    signals: list[dict[str, Any]] = Field(
+        min_length=1,
+        description="signals as producers send them; `id`, `kind`, `source`, `summary` and "
+        "`occurred_at` may be left out; `after: 2h` places a signal after `start`",
+    )
+    expect: Outcome = Field(description="what this playbook does with the last situation")
+    tasks: list[Code] | None = Field(None, description="exactly these task ids are created")
 
 
 class Playbook(_M):
     """A response plan: when a situation matches, these tasks go to these agencies."""
 
     id: Code
-    version: int = Field(1, ge=1)
-    title: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    version: int = Field(1, ge=1, description="raise it with every change; stored on tasks")
+    title: Title
     description: str = ""
-    owner: str = ""
+    owner: str = Field("", description="who answers for this playbook")
     enabled: bool = True
     when: When = Field(default_factory=When)
+    review: Review | None = Field(None, description="expert panel validation before dispatch")
+    suppress: Suppress = Field(default_factory=Suppress)
+    on_prerequisite_declined: Literal["hold", "release"] = Field(
+        "hold", description="when a task's prerequisite is declined: hold it, or release it"
+    )
     tasks: list[TaskSpec] = Field(min_length=1)
+    examples: list[Example] = Field(default_factory=list, description="tests run by `validate`")
 
     @model_validator(mode="after")
     def _tasks_consistent(self) -> Self:
+        # "@path: message" lets the loader point at the node (see yamlpos.at_path).
         ids = [t.id for t in self.tasks]
-        dupes = sorted({i for i in ids if ids.count(i) > 1})
-        if dupes:
-            raise ValueError(f"task ids must be unique: {dupes}")
-        known = set(ids)
-        for task in self.tasks:
-            missing = set(task.depends_on) - known
-            if missing:
-                raise ValueError(f"task {task.id!r} depends on unknown tasks {sorted(missing)}")
-        cycle = _find_cycle({t.id: t.depends_on for t in self.tasks})
+        for i, task_id in enumerate(ids):
+            if task_id in ids[:i]:
+                raise ValueError(f"@tasks.{i}.id: task id {task_id!r} is used twice")
+        for i, task in enumerate(self.tasks):
+            for j, dep in enumerate(task.depends_on):
+                if dep not in ids:
+                    raise ValueError(f"@tasks.{i}.depends_on.{j}: unknown task {dep!r}")
+        cycle = find_cycle({t.id: t.depends_on for t in self.tasks})
         if cycle:
-            raise ValueError(f"dependency cycle: {' -> '.join(cycle)}")
+            where = ids.index(cycle[0])
+            raise ValueError(f"@tasks.{where}.depends_on: dependency cycle: {' -> '.join(cycle)}")
+        if self.id in self.suppress.inhibits:
+            where = self.suppress.inhibits.index(self.id)
+            raise ValueError(f"@suppress.inhibits.{where}: a playbook cannot inhibit itself")
+        for i, example in enumerate(self.examples):
+            for j, key in enumerate(example.tasks or ()):
+                if key not in ids:
+                    raise ValueError(f"@examples.{i}.tasks.{j}: unknown task {key!r}")
         return self
 
+    @property
+    def needs_review(self) -> bool:
+        """Whether the panel must validate before (non-urgent) tasks go out."""
+        return self.review is not None and self.review.required
 
-def _find_cycle(graph: dict[str, list[str]]) -> list[str] | None:
+
+def find_cycle(graph: dict[str, list[str]]) -> list[str] | None:
     state: dict[str, int] = {}
     stack: list[str] = []
 

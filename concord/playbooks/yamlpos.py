@@ -7,6 +7,7 @@ of its value and of its key. A pydantic error's `loc` is then looked up in that 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,8 +100,8 @@ def load_file(path: Path) -> YamlDoc | Problem:
     return parse_yaml(text, str(path))
 
 
-def _message(err: Any) -> str:
-    loc = ".".join(str(p) for p in err["loc"] if not str(p).startswith("function-"))
+def _message(err: Any, prefix: PathKey = ()) -> str:
+    loc = ".".join(str(p) for p in (*prefix, *err["loc"]) if not str(p).startswith("function-"))
     msg = err["msg"]
     if err["type"] == "extra_forbidden":
         msg = f"unknown field {err['loc'][-1]!r}"
@@ -109,17 +110,34 @@ def _message(err: Any) -> str:
     return f"{loc}: {msg}" if loc else msg
 
 
+_AT = re.compile(r"^(?:Value error, )?@([\w.-]+): (.*)$", re.DOTALL)
+
+
+def at_path(msg: str) -> tuple[PathKey, str]:
+    """A cross-field validator's `@tasks.2.depends_on: message` -> (path, message)."""
+    match = _AT.match(msg)
+    if not match:
+        return (), msg
+    parts = tuple(int(p) if p.isdigit() else p for p in match.group(1).split("."))
+    return parts, match.group(2)
+
+
 def validation_problems(doc: YamlDoc, exc: ValidationError, prefix: PathKey = ()) -> list[Problem]:
     """Turn pydantic's errors into positioned problems."""
     out: list[Problem] = []
     for err in exc.errors():
         loc = tuple(p for p in err["loc"] if not str(p).startswith("function-"))
+        extra, msg = at_path(err["msg"])
+        if extra:
+            at: PathKey = (*prefix, *loc, *extra)
+            out.append(doc.problem(at, ".".join(map(str, at)) + ": " + msg))
+            continue
         path: PathKey = (*prefix, *loc)
         if err["type"] == "extra_forbidden" and (*path, "__key__") in doc.marks:
             line, col = doc.marks[(*path, "__key__")]
-            out.append(Problem(doc.file, line, col, _message(err)))
+            out.append(Problem(doc.file, line, col, _message(err, prefix)))
         else:
-            out.append(doc.problem(path, _message(err)))
+            out.append(doc.problem(path, _message(err, prefix)))
     return out
 
 

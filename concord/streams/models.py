@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Literal
 
@@ -137,6 +137,17 @@ class Analysis(Strict):
     text: str = ""
 
 
+class PlaybookMatch(Strict):
+    """What the correlation stage decided about one playbook for a situation."""
+
+    playbook: str
+    version: int
+    revision: str = Field("", description="digest of the playbook file that decided")
+    status: Literal["fired", "suppressed", "inhibited"]
+    reason: str = ""
+    at: AwareDatetime
+
+
 class Situation(Strict):
     """A snapshot on `concord.situations`, keyed by situation id."""
 
@@ -154,6 +165,17 @@ class Situation(Strict):
     exercise: bool = False
     analysis: Analysis = Field(default_factory=Analysis)
     last_signal: str = Field(description="id of the signal that made this snapshot")
+    measures: dict[str, list[int]] = Field(
+        default_factory=dict, description="area figures for thresholds and trends"
+    )
+    matches: list[PlaybookMatch] = Field(
+        default_factory=list, description="playbooks fired, suppressed or inhibited"
+    )
+
+    @property
+    def latest_at(self) -> datetime:
+        """When the latest of its signals occurred."""
+        return max(r.occurred_at for r in self.signals)
 
 
 class TaskState(StrEnum):
@@ -168,6 +190,13 @@ class TaskState(StrEnum):
     failed = "failed"
 
 
+class TaskText(Strict):
+    """A task's title and action in one language."""
+
+    title: str
+    action: str
+
+
 class Task(Strict):
     """A task for one agency (`concord.tasks` and its snapshots on `concord.task-state`)."""
 
@@ -175,15 +204,24 @@ class Task(Strict):
     situation_id: str
     playbook_id: str
     playbook_version: int
+    playbook_revision: str = Field("", description="digest of the playbook file")
     task_key: str = Field(description="the task's id inside its playbook")
     agency: str
     assignee: str | None = Field(None, description="liaison id")
     state: TaskState = TaskState.pending
     title: str
     action: str = Field(description="rendered action text, already redacted")
+    translations: dict[str, TaskText] = Field(
+        default_factory=dict, description="title and action in other languages"
+    )
     due: AwareDatetime | None = None
     urgent: bool = False
     depends_on: list[str] = Field(default_factory=list, description="task ids to finish first")
+    release_on_decline: bool = Field(False, description="released when a prerequisite declines")
+    remind_before: timedelta | None = None
+    escalate_after: timedelta | None = None
+    escalate_to: list[str] = Field(default_factory=list)
+    fallback: str | None = Field(None, description="agency that gets the task when declined")
     channels: list[str] = Field(default_factory=list)
     area: str
     category: Category
@@ -192,6 +230,10 @@ class Task(Strict):
     created_at: AwareDatetime
     updated_at: AwareDatetime
     deliveries: list[str] = Field(default_factory=list, description="channels that delivered")
+
+    def text(self, language: str) -> TaskText:
+        """Title and action in `language`, else in the default language."""
+        return self.translations.get(language) or TaskText(title=self.title, action=self.action)
 
 
 class TaskEvent(Strict):

@@ -35,6 +35,7 @@ def register(c: Concord, view: ReadModel) -> None:
                     "worker": c.ready,
                     "read_model": view.running,
                     "playbooks": len(c.playbooks.current.playbooks),
+                    "playbook_versions": {p.id: p.version for p in c.playbooks.current.playbooks},
                     "channels": sorted(n.channel for n in c.registry),
                 },
                 status=200 if ready else 503,

@@ -42,8 +42,9 @@ def test_signal_to_email_and_slack(worker: Worker, tokens: dict[str, str], outbo
     assert payload["channel"] == "C-POLICE"
     blocks = payload["blocks"]
     assert blocks[0]["type"] == "header"
-    assert blocks[0]["text"]["text"] == "Secure the victim and the area"
-    assert "Quartier Nord" in blocks[1]["text"]["text"]
+    # The playbook's French text for a French-speaking liaison.
+    assert blocks[0]["text"]["text"] == "Protéger la victime et sécuriser le quartier"
+    assert "évaluez les besoins de protection à Quartier Nord" in blocks[1]["text"]["text"]
     assert "URGENT" in blocks[1]["text"]["text"]
     assert blocks[2]["elements"][0]["url"] == f"https://concord.city.example/tasks/{police}"
 
@@ -54,7 +55,8 @@ def test_signal_to_email_and_slack(worker: Worker, tokens: dict[str, str], outbo
     mail = mails[0]
     assert mail.rcpt_to == ["accueil@victimes.concordia.example"]
     assert mail.mail_from == "concord@city.example"
-    assert "Offer victim support" in mail.subject
+    assert "Proposer un accompagnement à la victime" in mail.subject
+    assert "Proposez un accompagnement et une orientation" in mail.text
     assert "Bonjour Nadia Benali" in mail.text
     assert "Quartier : Quartier Nord" in mail.text
     assert f"https://concord.city.example/tasks/{support}" in mail.html
@@ -90,10 +92,10 @@ def police_situation(signal: dict[str, object]) -> str:
 
 def test_situation_api_shows_tasks_without_persons(worker: Worker, tokens: dict[str, str]) -> None:
     signal = make_signal(
-        category="rumour",
-        kind="tension",
+        category="vandalism",
+        bias=["antisemitic"],
         severity=2,
-        summary="Rumour about Jo Bloggs",
+        summary="Graffiti naming Jo Bloggs",
         persons=[{"role": "witness", "name": "Jo Bloggs", "consent_to_share": False}],
     )
     assert worker.request("POST", "/api/signals", signal, token=tokens["producer"]).status == 202
@@ -109,7 +111,7 @@ def test_situation_api_shows_tasks_without_persons(worker: Worker, tokens: dict[
     assert body["area"] == "north" and body["severity"] == 2 and body["state"] == "open"
     assert body["analysis"]["version"] == 1
     assert [s["id"] for s in body["signals"]] == [signal["id"]]
-    assert {t["agency"] for t in body["tasks"]} == {"youth", "ngo-antiracism"}
+    assert {t["agency"] for t in body["tasks"]} == {"police", "ngo-antiracism"}
     dumped = json.dumps(body)
     assert "Jo Bloggs" not in dumped and "Bloggs" not in dumped
     assert "[witness]" in dumped
@@ -250,12 +252,12 @@ def test_permanent_slack_error_falls_back_to_email(
 def test_health_and_metrics(worker: Worker) -> None:
     health = worker.request("GET", "/healthz")
     assert health.status == 200
-    assert health.body["status"] == "ok" and health.body["playbooks"] == 3
+    assert health.body["status"] == "ok" and health.body["playbooks"] == 8
     assert health.body["channels"] == ["email", "slack"]
     metrics = worker.request("GET", "/metrics")
     assert metrics.status == 200
     assert metrics.headers["Content-Type"].startswith("text/plain")
-    assert "concord_playbooks_loaded 3.0" in metrics.body
+    assert "concord_playbooks_loaded 8.0" in metrics.body
     # Faust's own table and router views are off: they would bypass authentication.
     for path in ("/table/", "/router/", "/graph/"):
         assert worker.request("GET", path).status == 404

@@ -1,0 +1,124 @@
+"""One signal's step through its area: correlate, update the history, decide. Pure.
+
+The correlation stage owns everything that is per area: the area's current situation,
+its recent history (for thresholds and trends) and when each playbook last fired there
+(for `suppress.same_area_for`). So it also decides which playbooks fire, are
+suppressed or are inhibited; the match stage turns fired playbooks into tasks.
+Decisions are recorded on the situation (`matches`), with the reason, so the board, the
+dry run and the examples can say why a playbook did not fire.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Literal
+
+from pydantic import Field
+
+from concord.core.correlation import correlate
+from concord.core.windows import Trace, measure, remember
+from concord.playbooks.conditions import format_duration
+from concord.playbooks.matcher import Matcher
+from concord.streams.models import PlaybookMatch, Signal, Situation, Strict
+
+#: Most signals an area's history keeps (a few a day for 90 days fits).
+HISTORY_CAP = 500
+
+
+class AreaState(Strict):
+    """The `area-state` table's value, keyed `area|real` or `area|exercise`."""
+
+    situation: Situation | None = None
+    history: list[Trace] = Field(default_factory=list)
+    fired: dict[str, datetime] = Field(
+        default_factory=dict, description="playbook id -> when it last fired in this area"
+    )
+
+
+@dataclass(frozen=True)
+class Rules:
+    """What the step needs from the playbooks in force."""
+
+    matcher: Matcher
+    window: timedelta
+    revisions: dict[str, str] = field(default_factory=dict)
+    history_cap: int = HISTORY_CAP
+
+
+def decide(
+    situation: Situation, rules: Rules, fired: dict[str, datetime]
+) -> tuple[list[PlaybookMatch], dict[str, datetime]]:
+    """Which playbooks fire for the situation now; the area's `fired` map after that.
+
+    A playbook fires once per situation. A matching playbook is *inhibited* when another
+    one that matches (or already fired for this situation) lists it in
+    `suppress.inhibits`; it is *suppressed* when it fired in the same area less than
+    `suppress.same_area_for` ago. Earlier decisions that are not revisited are kept.
+    """
+    at = situation.latest_at
+    decisions = {m.playbook: m for m in situation.matches}
+    done = {pid for pid, m in decisions.items() if m.status == "fired"}
+    matched = [pb for pb in rules.matcher.match(situation) if pb.id not in done]
+    inhibited_by: dict[str, str] = {}
+    for source in sorted(done | {pb.id for pb in matched}):
+        pb = rules.matcher.by_id.get(source)
+        for target in pb.suppress.inhibits if pb else ():
+            inhibited_by.setdefault(target, source)
+    fired = dict(fired)
+    for pb in matched:
+        status: Literal["fired", "suppressed", "inhibited"] = "fired"
+        reason = ""
+        last = fired.get(pb.id)
+        period = pb.suppress.same_area_for
+        if pb.id in inhibited_by:
+            status, reason = "inhibited", f"inhibited by {inhibited_by[pb.id]}"
+        elif period and last is not None and abs(at - last) < period:
+            status = "suppressed"
+            reason = (
+                f"fired in {situation.area} at {last.isoformat()}; "
+                f"quiet for {format_duration(period)} (suppress.same_area_for)"
+            )
+        else:
+            fired[pb.id] = at
+        earlier = decisions.get(pb.id)
+        if earlier is not None and (earlier.status, earlier.reason) == (status, reason):
+            continue  # the same decision as before: keep it (and its time)
+        decisions[pb.id] = PlaybookMatch(
+            playbook=pb.id,
+            version=pb.version,
+            revision=rules.revisions.get(pb.id, ""),
+            status=status,
+            reason=reason,
+            at=at,
+        )
+    return sorted(decisions.values(), key=lambda m: m.playbook), fired
+
+
+def step(state: AreaState, signal: Signal, rules: Rules, now: datetime) -> AreaState:
+    """The area's state after `signal` (its situation carries figures and decisions)."""
+    situation = correlate(state.situation, signal, rules.window, now)
+    if situation is state.situation:  # already seen
+        return state
+    keep = max(rules.window, rules.matcher.history_span())
+    history = remember(state.history, signal, keep, rules.history_cap)
+    situation = situation.model_copy(
+        update={"measures": measure(history, rules.matcher.specs, situation.latest_at)}
+    )
+    matches, fired = decide(situation, rules, state.fired)
+    return AreaState(
+        situation=situation.model_copy(update={"matches": matches}),
+        history=history,
+        fired=_prune(fired, rules, situation.latest_at),
+    )
+
+
+def _prune(fired: dict[str, datetime], rules: Rules, at: datetime) -> dict[str, datetime]:
+    """Forget firings no suppression period can still reach."""
+    out = {}
+    for pid, when in fired.items():
+        pb = rules.matcher.by_id.get(pid)
+        period = pb.suppress.same_area_for if pb else None
+        if period is not None and at - when < period:
+            out[pid] = when
+    return out

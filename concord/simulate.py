@@ -1,0 +1,79 @@
+"""The flow without a broker: intake, correlation, decisions and planning, in memory.
+
+Used by `concord playbooks test` (a dry run) and by the playbooks' examples, so both
+exercise exactly the functions the agents call.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from cryptography.fernet import Fernet
+from pydantic import SecretStr
+
+from concord.core.areas import AreaState, Rules, step
+from concord.core.correlation import situation_key
+from concord.core.intake import seal
+from concord.core.planning import plan_or_refuse
+from concord.directory import Directory
+from concord.keys import Sealer
+from concord.playbooks.loader import PlaybookSet
+from concord.playbooks.matcher import Matcher
+from concord.playbooks.schema import Playbook
+from concord.streams.models import PlaybookMatch, Signal, SignalIn, Situation, Task
+
+
+@dataclass
+class Step:
+    """What one signal did."""
+
+    signal: Signal
+    situation: Situation
+    decisions: list[PlaybookMatch] = field(default_factory=list)  # new or changed ones
+    tasks: dict[str, list[Task]] = field(default_factory=dict)  # fired playbook -> tasks
+    errors: dict[str, str] = field(default_factory=dict)  # playbook -> planning error
+
+
+class Simulator:
+    """Feeds signals one by one through the pure stages, keeping the area states."""
+
+    def __init__(self, playbooks: PlaybookSet, directory: Directory, window: timedelta) -> None:
+        self.directory = directory
+        self.matcher = Matcher(playbooks.playbooks, directory)
+        self.rules = Rules(self.matcher, window, dict(playbooks.revisions))
+        self.states: dict[str, AreaState] = {}
+        # Throwaway key: a simulation keeps nothing.
+        self.sealer = Sealer(SecretStr(Fernet.generate_key().decode()))
+
+    def playbook(self, playbook_id: str) -> Playbook | None:
+        return self.matcher.by_id.get(playbook_id)
+
+    def feed(self, signal_in: SignalIn, now: datetime) -> Step | None:
+        """Process one signal; None when it is a duplicate."""
+        signal = seal(signal_in, self.sealer, now)
+        key = situation_key(signal)
+        before = self.states.get(key, AreaState())
+        after = step(before, signal, self.rules, now)
+        if after is before or after.situation is None:
+            return None
+        self.states[key] = after
+        situation = after.situation
+        earlier = {}
+        if before.situation is not None and before.situation.id == situation.id:
+            earlier = {m.playbook: m for m in before.situation.matches}
+        result = Step(signal, situation)
+        for decision in situation.matches:
+            if earlier.get(decision.playbook) == decision:
+                continue
+            result.decisions.append(decision)
+            pb = self.playbook(decision.playbook)
+            if decision.status != "fired" or pb is None:
+                continue
+            try:
+                result.tasks[pb.id] = plan_or_refuse(
+                    situation, pb, self.directory, now, decision.revision
+                )
+            except Exception as exc:  # reported, as the match agent dead-letters it
+                result.errors[pb.id] = str(exc)
+        return result
