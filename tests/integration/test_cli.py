@@ -167,3 +167,48 @@ def test_playbooks_validate_reports_every_problem(tmp_path: Path) -> None:
         timeout=60,
     )
     assert ok.returncode == 0 and b"ok: 8 playbook(s), 21 example(s) passed" in ok.stdout
+
+
+def test_playbooks_test_explains_fired_suppressed_and_inhibited(tmp_path: Path) -> None:
+    signals = [
+        make_signal(id="a", category="hate_crime", severity=4, area="south"),
+        make_signal(id="b", category="online_hate", severity=3, area="north", tags=["school"]),
+    ]
+    later = datetime.fromisoformat(str(signals[1]["occurred_at"])) + timedelta(days=2)
+    signals.append({**signals[1], "id": "c", "occurred_at": later.isoformat()})
+    signals.append({**signals[0], "id": "a"})  # a duplicate
+    file = tmp_path / "s.jsonl"
+    file.write_text("\n".join(json.dumps(s) for s in signals) + "\n{bad\n")
+    env = {
+        **os.environ,
+        "CONCORD_DIRECTORY": str(ROOT / "directory.yml"),
+        "CONCORD_PLAYBOOKS": str(ROOT / "playbooks"),
+    }
+    r = subprocess.run(
+        [sys.executable, "-m", "concord.cli", "playbooks", "test", str(file), "--json"],
+        env=env,
+        capture_output=True,
+        timeout=60,
+    )
+    assert r.returncode == 1  # a line was refused
+    report = json.loads(r.stdout)
+    decided = {(d["line"], d["playbook"]): d for d in report["decisions"]}
+    assert decided[(1, "racist-assault")]["status"] == "fired"
+    tasks = {t["task"]: t for t in decided[(1, "racist-assault")]["tasks"]}
+    assert tasks["protect"]["agency"] == "police" and tasks["protect"]["urgent"]
+    assert tasks["protect"]["translations"]["fr"]["title"].startswith("Protéger")
+    assert tasks["schools-watch"]["waits_for"] == ["protect"]
+    assert decided[(1, "victim-support-referral")]["reason"] == "inhibited by racist-assault"
+    assert decided[(2, "online-hate-school")]["status"] == "fired"
+    assert decided[(3, "online-hate-school")]["status"] == "suppressed"
+    assert "suppress.same_area_for" in decided[(3, "online-hate-school")]["reason"]
+    assert report["duplicates"] == [{"line": 4, "signal": "a"}]
+    assert report["refused"][0]["line"] == 5 and report["situations"] == 3
+    human = subprocess.run(
+        [sys.executable, "-m", "concord.cli", "playbooks", "test", str(file)],
+        env=env,
+        capture_output=True,
+        timeout=60,
+    ).stdout.decode()
+    assert "online-hate-school v1 suppressed for" in human
+    assert "→ police/police-duty: Secure the victim and the area URGENT" in human
