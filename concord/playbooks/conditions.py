@@ -10,7 +10,6 @@ the matcher only compares them.
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import time, timedelta
 from typing import Annotated, Any, Literal, Self
@@ -144,9 +143,16 @@ class WindowSpec(_M):
     min_severity: int = Field(1, ge=1, le=5, description="only signals at least this severe")
 
     def key(self) -> str:
-        """Identifies the figure the correlation stage computes for this spec."""
-        fields = self.model_dump(mode="json", exclude=self._comparison_fields())
-        return json.dumps({"type": type(self).__name__.lower(), **fields}, sort_keys=True)
+        """Names the figure the correlation stage computes for this spec, readably:
+        `threshold kind=incident within=3d` (fields left at their default are omitted)."""
+        fields = self.model_dump(
+            mode="json", exclude=self._comparison_fields(), exclude_defaults=True
+        )
+        parts = [
+            f"{name}={','.join(map(str, value)) if isinstance(value, list) else value}"
+            for name, value in sorted(fields.items())
+        ]
+        return " ".join([type(self).__name__.lower(), *parts])
 
     @classmethod
     def _comparison_fields(cls) -> set[str]:
