@@ -151,7 +151,9 @@ def playbooks_schema() -> None:
 
 @playbooks_app.command("test")
 def playbooks_test(
-    signals: Path,
+    signals: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="JSON lines")
+    ],
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
     """Dry run: which playbooks match the signals and which tasks would go to whom."""

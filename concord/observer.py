@@ -18,6 +18,8 @@ class Observer:
     def fired(self, situation: Situation, playbook_id: str, tasks: list[Task]) -> None: ...
     def delivered(self, task: Task, receipts: list[Receipt]) -> None: ...
     def reloaded(self, summary: str, problems: list[str]) -> None: ...
+    def held_back(self, situation: Situation, playbook_id: str, status: str, reason: str) -> None:
+        """A matching playbook that did not fire (suppressed or inhibited)."""
 
 
 class RichObserver(Observer):
@@ -57,6 +59,12 @@ class RichObserver(Observer):
         else:
             last = receipts[-1].error if receipts else "no channel"
             self.console.print(f"[red]NOT delivered[/] {task.title!r} to {task.agency}: {last}")
+
+    def held_back(self, situation: Situation, playbook_id: str, status: str, reason: str) -> None:
+        self.console.print(
+            f"{self._drill(situation.exercise)}[magenta]playbook[/] {playbook_id} {status} "
+            f"for {situation.id}: {reason}"
+        )
 
     def reloaded(self, summary: str, problems: list[str]) -> None:
         if problems:

@@ -77,6 +77,7 @@ def register(c: Concord) -> None:
         key = f"{situation.id}|{decision.playbook}|{decision.status}"
         if fired.get(key) is None:
             fired[key] = 0
+            c.observer.held_back(situation, decision.playbook, decision.status, decision.reason)
             await c.audit(
                 "concord",
                 f"playbook.{decision.status}",

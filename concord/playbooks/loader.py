@@ -74,12 +74,15 @@ def _load_one(path: Path, directory: Directory, result: PlaybookSet) -> None:
     if doc.data is None:
         result.problems.append(doc.problem((), "empty file"))
         return
-    problems = check_directory_references(doc, directory) + check_templates(doc)
+    problems = (
+        check_directory_references(doc, directory)
+        + check_templates(doc)
+        + check_rendering(doc, directory)
+    )
     pb = validate_doc(doc, Playbook)
     if isinstance(pb, list):
         result.problems.extend(sorted(pb + problems, key=lambda p: (p.line, p.col)))
         return
-    problems += check_rendering(doc, pb, directory)
     if pb.id in result.files:
         problems.append(
             doc.problem(("id",), f"playbook id {pb.id!r} also in {result.files[pb.id]}")

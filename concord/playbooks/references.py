@@ -155,17 +155,39 @@ def sample_situation() -> Situation:
     )
 
 
-def check_rendering(doc: YamlDoc, pb: Playbook, directory: Directory) -> list[Problem]:
-    """Render every action on a sample situation: catches `situation.street` and the like."""
+def _names(context: dict[str, Any]) -> str:
+    """What each template variable offers, for an error message."""
+    return "; ".join(
+        f"{name} has {', '.join(value)}"
+        for name, value in context.items()
+        if isinstance(value, dict)
+    )
+
+
+def check_rendering(doc: YamlDoc, directory: Directory) -> list[Problem]:
+    """Render every action on a sample situation: catches `situation.street` and the like.
+
+    Works on the raw data, so it runs even when the file has schema errors.
+    """
+    data = doc.data if isinstance(doc.data, dict) else {}
+    stand_in = Playbook.model_construct(
+        id=str(data.get("id", "")),
+        title=str(data.get("title", "")),
+        version=data.get("version", 1),
+        tasks=[],
+    )
+    context = template_context(sample_situation(), stand_in, directory)
     problems: list[Problem] = []
-    context = template_context(sample_situation(), pb, directory)
-    for i, spec in enumerate(pb.tasks):
-        for lang, text in spec.texts("action").items():
-            sub: PathKey = (lang,) if isinstance(spec.action, dict) else ()
+    for i, task in _tasks(data):
+        for sub, text in _strings(task.get("action")):
             try:
-                _TRIAL.from_string(text).render(**context, task={"id": spec.id})
+                _TRIAL.from_string(text).render(**context, task={"id": task.get("id")})
             except jinja2.TemplateSyntaxError:
                 continue  # reported by check_templates
+            except jinja2.UndefinedError as exc:
+                problems.append(
+                    doc.problem(("tasks", i, "action", *sub), f"template: {exc}; {_names(context)}")
+                )
             except Exception as exc:  # operators' templates: report whatever fails
                 problems.append(doc.problem(("tasks", i, "action", *sub), f"template: {exc}"))
     return problems
