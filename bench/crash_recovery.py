@@ -71,19 +71,25 @@ def run_once(n: int, smtp: SmtpCapture, slack: SlackApiServer, outbox: Outbox) -
             )
             wait_healthy(w)
             workers.append(w)
+        # Even signals: vandalism of a place of worship (two Slack tasks); odd ones:
+        # harassment (one email task to victim support), so both carriers are measured.
         signals = [
             make_signal(
-                category="rumour",
-                kind="tension",
+                category="vandalism" if i % 2 == 0 else "harassment",
+                bias=["antisemitic"],
                 severity=2,
                 area=("north", "centre", "south")[i % 3],
             )
             for i in range(n)
         ]
+        fired = {
+            "vandalism": ("place-of-worship-vandalism", ("police-report", "community-contact")),
+            "harassment": ("victim-support-referral", ("refer",)),
+        }
         expected = {
-            task_of(s, "rumour-after-incident", k)
+            task_of(s, fired[str(s["category"])][0], k)
             for s in signals
-            for k in ("youth-outreach", "ngo-counter")
+            for k in fired[str(s["category"])][1]
         }
 
         def delivered() -> collections.Counter[str]:
