@@ -17,6 +17,7 @@ from typing import Literal
 from pydantic import Field
 
 from concord.core.correlation import correlate
+from concord.core.tension import tension
 from concord.core.windows import Trace, measure, remember
 from concord.playbooks.conditions import format_duration
 from concord.playbooks.matcher import Matcher
@@ -102,8 +103,12 @@ def step(state: AreaState, signal: Signal, rules: Rules, now: datetime) -> AreaS
         return state
     keep = max(rules.window, rules.matcher.history_span())
     history = remember(state.history, signal, keep, rules.history_cap)
+    at = situation.latest_at
     situation = situation.model_copy(
-        update={"measures": measure(history, rules.matcher.specs, situation.latest_at)}
+        update={
+            "measures": measure(history, rules.matcher.specs, at),
+            "tension": tension(situation.signals, at),
+        }
     )
     matches, fired = decide(situation, rules, state.fired)
     return AreaState(

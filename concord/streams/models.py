@@ -137,6 +137,16 @@ class Analysis(Strict):
     text: str = ""
 
 
+Level = Literal["low", "moderate", "high", "critical"]
+
+
+class Tension(Strict):
+    """Tension score and level of a situation (rules in `concord.core.tension`)."""
+
+    score: float = 0.0
+    level: Level = "low"
+
+
 class PlaybookMatch(Strict):
     """What the correlation stage decided about one playbook for a situation."""
 
@@ -165,6 +175,7 @@ class Situation(Strict):
     exercise: bool = False
     analysis: Analysis = Field(default_factory=Analysis)
     last_signal: str = Field(description="id of the signal that made this snapshot")
+    tension: Tension = Field(default_factory=Tension, description="as of the latest signal")
     measures: dict[str, list[int]] = Field(
         default_factory=dict, description="area figures for thresholds and trends"
     )

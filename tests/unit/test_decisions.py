@@ -38,6 +38,8 @@ def test_a_playbook_fires_once_per_situation() -> None:
     assert first is not None and second is not None and first.id == second.id
     assert first.matches == second.matches  # the decision of signal 1 is kept, not redone
     assert first.matches[0].revision == "abc123" and first.matches[0].version == 1
+    # Two ngo reports of severity 3, an hour apart: (2.7 + 2.7 x 0.5 ** (1/72)) x 1.
+    assert second.tension.level == "moderate" and 5.3 < second.tension.score < 5.4
 
 
 def test_same_area_suppression_across_situations() -> None:
