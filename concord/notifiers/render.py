@@ -21,6 +21,7 @@ from jinja2 import (
     select_autoescape,
 )
 
+from concord.core.analysis import Draft
 from concord.core.redaction import slack_escape
 from concord.notifiers.base import Message, Recipient
 from concord.streams.models import Task
@@ -62,6 +63,10 @@ class Renderer:
             return env.get_template(f"{lang}/{name}")
         except TemplateNotFound:
             return env.get_template(f"{FALLBACK}/{name}")
+
+    def analysis_text(self, draft: Draft, language: str) -> str:
+        """The analysis as plain text, in `language` (English when not translated)."""
+        return self._template(self.env, language, "analysis.txt").render(d=draft).strip() + "\n"
 
     def task_message(self, task: Task, recipient: Recipient, area_name: str) -> Message:
         """The message announcing `task` to `recipient`."""

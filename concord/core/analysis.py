@@ -1,0 +1,147 @@
+"""The situation analysis the expert panel reviews. Pure.
+
+Drafted when a playbook that needs review fires: what happened, the signals with their
+sources and how far each source is trusted, the tension and its trend in the area, what
+the area saw before, and the playbooks proposed with the tasks they would create. The
+text is rendered from templates per language (`Renderer.analysis`); this module only
+gathers the facts. No personal data: summaries are the scrubbed ones, persons are
+counted by role at most.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from pydantic import Field
+
+from concord.core.tension import reliability
+from concord.core.windows import Trace
+from concord.streams.models import Situation, Strict, Task, Tension
+
+
+class SignalFact(Strict):
+    """One signal as the panel sees it."""
+
+    occurred_at: datetime
+    kind: str
+    category: str
+    severity: int
+    source_type: str
+    reliability: float
+    summary: str
+
+
+class TaskFact(Strict):
+    """A task a proposed playbook would create."""
+
+    key: str
+    agency: str
+    title: str
+    urgent: bool
+    due_in: str | None = None
+
+
+class Proposal(Strict):
+    """A playbook proposed for the situation and its tasks."""
+
+    playbook: str
+    title: str
+    version: int
+    tasks: list[TaskFact]
+
+
+class Draft(Strict):
+    """The facts of one analysis version."""
+
+    situation_id: str
+    version: int = 1
+    area: str
+    area_name: str
+    state: str
+    severity: int
+    categories: list[str]
+    bias: list[str]
+    exercise: bool
+    opened_at: datetime
+    tension: Tension
+    signals: list[SignalFact]
+    week_earlier: int = Field(description="signals in the area 7 to 3.5 days before")
+    week_recent: int = Field(description="signals in the area in the last 3.5 days")
+    area_90_days: int = Field(description="signals in the area in 90 days, this one's aside")
+    proposals: list[Proposal]
+    notes: list[str] = Field(default_factory=list)
+
+    @property
+    def trend(self) -> str:
+        """`rising`, `falling` or `steady` over the last week."""
+        if self.week_recent > self.week_earlier:
+            return "rising"
+        return "falling" if self.week_recent < self.week_earlier else "steady"
+
+
+def _due_in(task: Task) -> str | None:
+    if task.due is None:
+        return None
+    hours = round((task.due - task.created_at) / timedelta(hours=1))
+    return f"{hours // 24}d" if hours >= 24 and hours % 24 == 0 else f"{hours}h"
+
+
+def draft(
+    situation: Situation,
+    area_name: str,
+    history: list[Trace],
+    proposals: list[tuple[str, str, int, list[Task]]],
+) -> Draft:
+    """Gather the facts: `proposals` are (playbook id, title, version, planned tasks)."""
+    at = situation.latest_at
+    own = {r.id for r in situation.signals}
+    recent = [t for t in history if at - timedelta(days=7) < t.at <= at]
+    middle = at - timedelta(days=3.5)
+    return Draft(
+        situation_id=situation.id,
+        version=situation.analysis.version,
+        area=situation.area,
+        area_name=area_name,
+        state=str(situation.state),
+        severity=situation.severity,
+        categories=[str(c) for c in situation.categories],
+        bias=[str(b) for b in situation.bias],
+        exercise=situation.exercise,
+        opened_at=situation.opened_at,
+        tension=situation.tension,
+        signals=[
+            SignalFact(
+                occurred_at=r.occurred_at,
+                kind=str(r.kind),
+                category=str(r.category),
+                severity=r.severity,
+                source_type=r.source_type,
+                reliability=reliability(r.source_type),
+                summary=r.summary,
+            )
+            for r in sorted(situation.signals, key=lambda r: r.occurred_at)
+        ],
+        week_earlier=sum(1 for t in recent if t.at <= middle),
+        week_recent=sum(1 for t in recent if t.at > middle),
+        area_90_days=sum(
+            1 for t in history if t.id not in own and at - timedelta(days=90) < t.at <= at
+        ),
+        proposals=[
+            Proposal(
+                playbook=pid,
+                title=title,
+                version=version,
+                tasks=[
+                    TaskFact(
+                        key=t.task_key,
+                        agency=t.agency,
+                        title=t.title,
+                        urgent=t.urgent,
+                        due_in=_due_in(t),
+                    )
+                    for t in tasks
+                ],
+            )
+            for pid, title, version, tasks in proposals
+        ],
+    )
