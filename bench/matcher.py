@@ -125,7 +125,7 @@ def situations(n: int, areas: int, specs: list[str], rng: random.Random) -> list
 def measure(kind: str, n: int, rng: random.Random) -> dict[str, Any]:
     areas = max(50, n // 20)
     m = Matcher(playbooks(kind, n, areas, rng), directory(areas))
-    sits = situations(2000, areas, sorted({s.key() for s in m.specs}), rng)
+    sits = situations(2000, areas, sorted({s.key for s in m.specs}), rng)
     samples, matched = [], 0
     for _ in range(5):
         t0 = time.perf_counter()

@@ -94,21 +94,17 @@ def measure(
     history: list[Trace], specs: Iterable[Threshold | Trend], at: datetime
 ) -> dict[str, list[int]]:
     """Every figure the specs ask for, as of `at`."""
-    out: dict[str, list[int]] = {}
-    for spec in specs:
-        key = spec.key()
-        if key not in out:
-            out[key] = (
-                _threshold(spec, history, at)
-                if isinstance(spec, Threshold)
-                else _trend(spec, history, at)
-            )
-    return out
+    return {
+        spec.key: _threshold(spec, history, at)
+        if isinstance(spec, Threshold)
+        else _trend(spec, history, at)
+        for spec in specs
+    }
 
 
 def threshold_fails(spec: Threshold, figures: dict[str, list[int]]) -> str | None:
     """Why the threshold does not hold, or None."""
-    value = figures.get(spec.key())
+    value = figures.get(spec.key)
     if value is None:
         return "threshold: no figures yet (the playbook changed after the last signal)"
     if value[0] < spec.count:
@@ -120,7 +116,7 @@ def threshold_fails(spec: Threshold, figures: dict[str, list[int]]) -> str | Non
 
 def trend_fails(spec: Trend, figures: dict[str, list[int]]) -> str | None:
     """Why the trend does not hold, or None."""
-    value = figures.get(spec.key())
+    value = figures.get(spec.key)
     if value is None:
         return "trend: no figures yet (the playbook changed after the last signal)"
     earlier, recent, n = value

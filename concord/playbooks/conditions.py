@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from datetime import time, timedelta
+from functools import cached_property
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
@@ -142,6 +143,7 @@ class WindowSpec(_M):
     tags: list[Code] = Field(default_factory=list, description="only signals with all these tags")
     min_severity: int = Field(1, ge=1, le=5, description="only signals at least this severe")
 
+    @cached_property
     def key(self) -> str:
         """Names the figure the correlation stage computes for this spec, readably:
         `threshold kind=incident within=3d` (fields left at their default are omitted)."""

@@ -100,9 +100,10 @@ class Matcher:
         }
         self._index = [self._build(name, fn) for name, fn in dimensions.items()]
         self._all = (1 << len(self.playbooks)) - 1
-        self.specs: list[Threshold | Trend] = [
-            spec for pb in self.playbooks for spec in pb.when.window_specs()
-        ]
+        # One spec per figure: playbooks that share a threshold share its computation.
+        unique = {s.key: s for pb in self.playbooks for s in pb.when.window_specs()}
+        self.specs: list[Threshold | Trend] = list(unique.values())
+        self._span = max((s.span() for s in self.specs), default=timedelta(0))
 
     def _build(self, name: str, fn: Dimension) -> tuple[str, dict[str, int], int]:
         postings: dict[str, int] = {}
@@ -118,7 +119,7 @@ class Matcher:
 
     def history_span(self) -> timedelta:
         """How much area history the thresholds and trends in force need."""
-        return max((s.span() for s in self.specs), default=timedelta(0))
+        return self._span
 
     def candidates(self, view: View) -> Iterator[Playbook]:
         """Playbooks the index cannot rule out, in id order."""

@@ -145,7 +145,7 @@ def test_threshold_per_tag_prefix_counts_one_provider() -> None:
             {"occurred_at": at(), "tags": ["housing", "provider-b"]},
         ],
     )
-    assert spread.situation is not None and spread.situation.measures[spec.key()] == [1]
+    assert spread.situation is not None and spread.situation.measures[spec.key] == [1]
     same = feed(
         rules,
         [
@@ -153,7 +153,7 @@ def test_threshold_per_tag_prefix_counts_one_provider() -> None:
             {"occurred_at": at(), "tags": ["housing", "provider-a"]},
         ],
     )
-    assert same.situation is not None and same.situation.measures[spec.key()] == [2]
+    assert same.situation is not None and same.situation.measures[spec.key] == [2]
     assert [m.playbook for m in same.situation.matches] == ["p"]
 
 
@@ -175,7 +175,7 @@ def test_trend_compares_the_two_halves_of_the_period() -> None:
         ],
     )
     assert up.situation is not None
-    assert up.situation.measures[rising.key()] == [1, 2, 3]
+    assert up.situation.measures[rising.key] == [1, 2, 3]
     assert {m.playbook for m in up.situation.matches} == {"up"}
     down = feed(
         rules,
@@ -185,7 +185,7 @@ def test_trend_compares_the_two_halves_of_the_period() -> None:
         ],
     )
     assert down.situation is not None
-    assert down.situation.measures[falling.key()] == [5, 2, 2]
+    assert down.situation.measures[falling.key] == [5, 2, 2]
     assert {m.playbook for m in down.situation.matches} == {"down"}  # "up" needs 3 signals
 
 
