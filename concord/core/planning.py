@@ -10,7 +10,7 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
-from jinja2 import StrictUndefined
+from jinja2 import StrictUndefined, meta
 from jinja2.sandbox import SandboxedEnvironment
 
 from concord.directory import Directory
@@ -50,6 +50,16 @@ def template_context(
     }
 
 
+def render_template(text: str, context: dict[str, Any], task_key: str) -> str:
+    """Render one action template the way tasks are rendered (sandboxed, strict)."""
+    return _ENV.from_string(text).render(**context, task={"id": task_key}).strip()
+
+
+def parse_template(text: str) -> set[str]:
+    """The names a template uses; raises jinja2.TemplateSyntaxError."""
+    return meta.find_undeclared_variables(_ENV.parse(text))
+
+
 def render_texts(spec: TaskSpec, context: dict[str, Any]) -> dict[str, TaskText]:
     """The task's title and rendered action in every language the playbook gives."""
     titles, actions = spec.texts("title"), spec.texts("action")
@@ -58,7 +68,7 @@ def render_texts(spec: TaskSpec, context: dict[str, Any]) -> dict[str, TaskText]
         action = actions.get(lang, actions[FALLBACK_LANGUAGE])
         out[lang] = TaskText(
             title=titles.get(lang, titles[FALLBACK_LANGUAGE]),
-            action=_ENV.from_string(action).render(**context, task={"id": spec.id}).strip(),
+            action=render_template(action, context, spec.id),
         )
     return out
 

@@ -11,20 +11,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 import jinja2
-from jinja2 import meta
-from jinja2.sandbox import SandboxedEnvironment
 
-from concord.core.planning import template_context
+from concord.core.planning import parse_template, render_template, resolve_agency, template_context
 from concord.directory import Directory
-from concord.playbooks.schema import Playbook
+from concord.playbooks.schema import Playbook, Review
 from concord.playbooks.yamlpos import PathKey, Problem, YamlDoc
 from concord.streams.models import SignalRef, Situation
 
 #: Names a task's action template may use.
 TEMPLATE_NAMES = frozenset({"situation", "area", "playbook", "task"})
-
-_PARSE = jinja2.Environment()
-_TRIAL = SandboxedEnvironment(undefined=jinja2.StrictUndefined)
 
 
 def _walk_when(data: Any, path: PathKey) -> Iterator[tuple[PathKey, dict[str, Any]]]:
@@ -89,7 +84,8 @@ def check_directory_references(doc: YamlDoc, directory: Directory) -> list[Probl
                     )
                 )
     review = data.get("review")
-    quorum = review.get("quorum", 2) if isinstance(review, dict) else None
+    default = Review.model_fields["quorum"].default
+    quorum = review.get("quorum", default) if isinstance(review, dict) else None
     if isinstance(quorum, int) and quorum > len(directory.panel.members):
         problems.append(
             doc.problem(
@@ -108,7 +104,7 @@ def check_templates(doc: YamlDoc) -> list[Problem]:
         for sub, text in _strings(task.get("action")):
             path = ("tasks", i, "action", *sub)
             try:
-                names = meta.find_undeclared_variables(_PARSE.parse(text))
+                names = parse_template(text)
             except jinja2.TemplateSyntaxError as exc:
                 line, col = doc.where(path)
                 # Block scalars start on the next line; jinja counts lines from 1.
@@ -181,7 +177,7 @@ def check_rendering(doc: YamlDoc, directory: Directory) -> list[Problem]:
     for i, task in _tasks(data):
         for sub, text in _strings(task.get("action")):
             try:
-                _TRIAL.from_string(text).render(**context, task={"id": task.get("id")})
+                render_template(text, context, str(task.get("id")))
             except jinja2.TemplateSyntaxError:
                 continue  # reported by check_templates
             except jinja2.UndefinedError as exc:
@@ -197,14 +193,8 @@ def translation_warnings(doc: YamlDoc, pb: Playbook, directory: Directory) -> li
     """Tasks whose liaisons read a language the task has no text in (English is sent)."""
     out: list[Problem] = []
     for i, spec in enumerate(pb.tasks):
-        agency = next(
-            (
-                a
-                for a in directory.agencies
-                if a.id == spec.agency or (spec.agency is None and a.role == spec.role)
-            ),
-            None,
-        )
+        agency_id = resolve_agency(spec, directory)
+        agency = directory.agency(agency_id) if agency_id else None
         if agency is None:
             continue
         have = set(spec.texts("action"))
