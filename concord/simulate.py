@@ -15,7 +15,7 @@ from pydantic import SecretStr
 from concord.core.areas import AreaState, Rules, step
 from concord.core.correlation import situation_key
 from concord.core.intake import seal
-from concord.core.planning import plan_or_refuse
+from concord.core.planning import PlanningError, plan_or_refuse
 from concord.directory import Directory
 from concord.keys import Sealer
 from concord.playbooks.loader import PlaybookSet
@@ -46,6 +46,10 @@ class Simulator:
         # Throwaway key: a simulation keeps nothing.
         self.sealer = Sealer(SecretStr(Fernet.generate_key().decode()))
 
+    def reset(self) -> None:
+        """Forget every area's state: start again from an empty city."""
+        self.states.clear()
+
     def playbook(self, playbook_id: str) -> Playbook | None:
         return self.matcher.by_id.get(playbook_id)
 
@@ -74,6 +78,6 @@ class Simulator:
                 result.tasks[pb.id] = plan_or_refuse(
                     situation, pb, self.directory, now, decision.revision
                 )
-            except Exception as exc:  # reported, as the match agent dead-letters it
+            except PlanningError as exc:  # reported, as the match agent dead-letters it
                 result.errors[pb.id] = str(exc)
         return result

@@ -64,10 +64,10 @@ def _outcome(pb: Playbook, steps: list[Step], sim: Simulator) -> tuple[str, str,
 
 
 def run_example(
-    pb: Playbook, index: int, ex: Example, doc: YamlDoc, sets: PlaybookSet, directory: Directory
+    pb: Playbook, index: int, ex: Example, doc: YamlDoc, sim: Simulator, directory: Directory
 ) -> list[Problem]:
-    """Problems of one example (none when it passes)."""
-    sim = Simulator(sets, directory, WINDOW)
+    """Problems of one example (none when it passes); `sim` starts from an empty city."""
+    sim.reset()
     start = ex.start or default_start(directory)
     steps: list[Step] = []
     for j, raw in enumerate(ex.signals):
@@ -104,7 +104,8 @@ def run_example(
 def run_examples(sets: PlaybookSet, directory: Directory) -> list[Problem]:
     """Problems of every example of every playbook of the set."""
     problems: list[Problem] = []
+    sim = Simulator(sets, directory, WINDOW)  # one matcher for every example
     for pb in sets.playbooks:
         for i, ex in enumerate(pb.examples):
-            problems.extend(run_example(pb, i, ex, sets.docs[pb.id], sets, directory))
+            problems.extend(run_example(pb, i, ex, sets.docs[pb.id], sim, directory))
     return problems
