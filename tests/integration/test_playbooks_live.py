@@ -52,6 +52,14 @@ def playbooks_dir(worker: Worker) -> Iterator[Path]:
     wait_until(lambda: versions(worker) == shipped, timeout=30)
 
 
+def fire(worker: Worker, tokens: dict[str, str], outbox: Outbox) -> tuple[dict[str, Any], str]:
+    """Send a signal only the test playbook matches; its task's email text."""
+    signal = make_signal(category="other", severity=1, tags=["live-reload-test"])
+    assert worker.request("POST", "/api/signals", signal, token=tokens["producer"]).status == 202
+    mail = outbox.wait_for(lambda o: emails_for(o, task_of(signal, "live-test", "check")))[0]
+    return signal, mail.text
+
+
 def test_a_valid_change_goes_live_and_a_bad_one_is_refused(
     worker: Worker, tokens: dict[str, str], outbox: Outbox, playbooks_dir: Path
 ) -> None:
@@ -59,10 +67,8 @@ def test_a_valid_change_goes_live_and_a_bad_one_is_refused(
     write(playbooks_dir / "live-test.yml", PLAYBOOK.format(version=1))
     wait_until(lambda: versions(worker).get("live-test") == 1, timeout=30)
 
-    first = make_signal(category="other", severity=1, tags=["live-reload-test"])
-    assert worker.request("POST", "/api/signals", first, token=tokens["producer"]).status == 202
-    mail = outbox.wait_for(lambda o: emails_for(o, task_of(first, "live-test", "check")))[0]
-    assert "Version 1 for Quartier Nord." in mail.text
+    _, text = fire(worker, tokens, outbox)
+    assert "Version 1 for Quartier Nord." in text
 
     # A broken file: refused with its problems logged; the last good set stays live.
     write(playbooks_dir / "broken.yml", "id: broken\ntitle: B\ntasks: []\n")
@@ -72,18 +78,15 @@ def test_a_valid_change_goes_live_and_a_bad_one_is_refused(
     )
     assert "broken.yml:3:8: tasks: List should have at least 1 item" in worker.log.read_text()
     assert versions(worker).get("live-test") == 1 and "broken" not in versions(worker)
-    second = make_signal(category="other", severity=1, tags=["live-reload-test"])
-    assert worker.request("POST", "/api/signals", second, token=tokens["producer"]).status == 202
-    outbox.wait_for(lambda o: emails_for(o, task_of(second, "live-test", "check")))
+    second, text = fire(worker, tokens, outbox)
+    assert "Version 1 for Quartier Nord." in text
 
     # Fixed and edited: version 2 goes live, and its tasks say which version fired.
     (playbooks_dir / "broken.yml").unlink()
     write(playbooks_dir / "live-test.yml", PLAYBOOK.format(version=2))
     wait_until(lambda: versions(worker).get("live-test") == 2, timeout=30)
-    third = make_signal(category="other", severity=1, tags=["live-reload-test"])
-    assert worker.request("POST", "/api/signals", third, token=tokens["producer"]).status == 202
-    mail = outbox.wait_for(lambda o: emails_for(o, task_of(third, "live-test", "check")))[0]
-    assert "Version 2 for Quartier Nord." in mail.text
+    third, text = fire(worker, tokens, outbox)
+    assert "Version 2 for Quartier Nord." in text
 
     def task(signal: dict[str, Any]) -> dict[str, Any] | None:
         wanted = task_of(signal, "live-test", "check")
