@@ -22,30 +22,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Literal
 
-from pydantic import AwareDatetime, Field
+from concord.streams.models import Decision, Vote
 
-from concord.streams.models import Strict, utcnow
-
-
-class Decision(StrEnum):
-    approve = "approve"
-    amend = "amend"
-    reject = "reject"
-    conflict = "conflict"
-
-
-class Vote(Strict):
-    """One panel member's vote on one version of a situation's analysis."""
-
-    member: str
-    decision: Decision
-    version: int = Field(ge=1, description="the analysis version voted on")
-    reason: str = Field("", max_length=4000)
-    channel: Literal["web", "slack", "email", "api"] = "api"
-    at: AwareDatetime = Field(default_factory=utcnow)
+__all__ = ["Decision", "ReviewError", "Tally", "Vote", "check_vote", "latest_votes", "tally"]
 
 
 Outcome = Literal["pending", "approved", "rejected", "no_quorum"]

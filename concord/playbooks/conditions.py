@@ -30,12 +30,12 @@ from concord.streams.models import Bias, Category, Kind
 
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
 
-_DURATION = re.compile(r"^\s*(\d+)\s*(m|h|d|w)\s*$")
-_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d|w)\s*$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
 def parse_duration(value: Any) -> timedelta:
-    """'30m', '2h', '1d', '1w' -> timedelta."""
+    """'30m', '2h', '1d', '1w' -> timedelta ('45s' too: drills and tests use short limits)."""
     if isinstance(value, timedelta):
         return value
     if isinstance(value, str):
@@ -47,7 +47,10 @@ def parse_duration(value: Any) -> timedelta:
 
 def format_duration(value: timedelta) -> str:
     """timedelta -> the shortest exact '30m' / '2h' / '1d' form."""
-    minutes = int(value.total_seconds() // 60)
+    seconds = int(value.total_seconds())
+    if seconds % 60:
+        return f"{seconds}s"
+    minutes = seconds // 60
     for unit, size in (("w", 10080), ("d", 1440), ("h", 60)):
         if minutes and minutes % size == 0:
             return f"{minutes // size}{unit}"
@@ -58,7 +61,7 @@ Duration = Annotated[
     timedelta,
     BeforeValidator(parse_duration),
     PlainSerializer(format_duration, return_type=str),
-    WithJsonSchema({"type": "string", "pattern": r"^\s*\d+\s*(m|h|d|w)\s*$"}),
+    WithJsonSchema({"type": "string", "pattern": r"^\s*\d+\s*(s|m|h|d|w)\s*$"}),
 ]
 
 

@@ -201,6 +201,37 @@ class TaskState(StrEnum):
     failed = "failed"
 
 
+class Decision(StrEnum):
+    approve = "approve"
+    amend = "amend"
+    reject = "reject"
+    conflict = "conflict"
+
+
+VoteChannel = Literal["web", "slack", "email", "api"]
+
+
+class Vote(Strict):
+    """One panel member's vote on one version of a situation's analysis."""
+
+    member: str
+    decision: Decision
+    version: int = Field(ge=1, description="the analysis version voted on")
+    reason: str = Field("", max_length=4000)
+    channel: VoteChannel = "api"
+    at: AwareDatetime = Field(default_factory=utcnow)
+
+
+class ReviewStamp(Strict):
+    """On a released task: the analysis version and the votes behind it."""
+
+    analysis_version: int
+    released_by: Literal["panel", "time_limit"]
+    approvals: list[str] = Field(default_factory=list)
+    dissent: list[Vote] = Field(default_factory=list)
+    at: datetime
+
+
 class TaskText(Strict):
     """A task's title and action in one language."""
 
@@ -241,6 +272,8 @@ class Task(Strict):
     created_at: AwareDatetime
     updated_at: AwareDatetime
     deliveries: list[str] = Field(default_factory=list, description="channels that delivered")
+    awaiting: Literal["panel"] | None = Field(None, description="held: what it waits for")
+    review: ReviewStamp | None = Field(None, description="the panel decision that released it")
 
     def text(self, language: str) -> TaskText:
         """Title and action in `language`, else in the default language."""

@@ -1,0 +1,341 @@
+"""The panel's gate in front of dispatch: `handle(review, event) -> (review, effects)`. Pure.
+
+The review agent keeps one `ReviewRecord` per situation and applies events to it here;
+it then carries out the effects (hold or release tasks, move the situation, tell the
+panel). Effects are idempotent where they land (task ids, situation states), so an
+event replayed after a crash does no harm.
+
+Rules, beyond the vote tally of `concord.core.review`:
+
+- `open`: a playbook that needs review fired. Its tasks are held (`awaiting: panel`),
+  the situation goes `under_review`, the panel is told. A second playbook for the same
+  situation joins the pending review as a new analysis version (votes on the earlier
+  version must be cast again); after a decision it opens a new round.
+- `vote`: a valid vote is recorded, whatever it changes; dissent is never dropped.
+  `amend` adds the version the agent resolved from the amendment. Then:
+  approved -> every held task of the approved version is released, each stamped with
+  the version and the votes; tasks dropped by amendments are cancelled; the situation
+  goes `responding`. Rejected -> held tasks are cancelled, the situation goes
+  `monitoring`. A vote after the decision is recorded and changes nothing.
+- `tick`: the time limit is reached. `hold`: remind the panel and wait another time
+  limit. `urgent_only`: release the urgent tasks (stamped `time_limit`) and remind.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+from concord.core.review import ReviewError, check_vote, latest_votes, tally
+from concord.playbooks.schema import Playbook
+from concord.streams.models import Decision, ReviewStamp, SituationState, Task, TaskState
+from concord.streams.reviews import AnalysisVersion, Proposal, ReviewEvent, ReviewRecord
+
+
+@dataclass(frozen=True)
+class Hold:
+    """Publish these tasks as waiting for the panel."""
+
+    tasks: list[Task]
+
+
+@dataclass(frozen=True)
+class Release:
+    """Send these tasks to dispatch (already stamped)."""
+
+    tasks: list[Task]
+
+
+@dataclass(frozen=True)
+class Cancel:
+    """These held tasks will never be sent."""
+
+    tasks: list[Task]
+    reason: str
+
+
+@dataclass(frozen=True)
+class MoveSituation:
+    to: SituationState
+    reason: str
+
+
+NoticeKind = Literal["opened", "amended", "reminder", "approved", "rejected", "no_quorum"]
+
+
+@dataclass(frozen=True)
+class Notify:
+    """Tell the panel (and for `no_quorum` the coordinators)."""
+
+    kind: NoticeKind
+    version: int
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A vote that was not taken, and why (audited; the API checks first)."""
+
+    member: str
+    reason: str
+
+
+def propose(
+    pb: Playbook, tasks: list[Task], revision: str = "", like: Proposal | None = None
+) -> Proposal:
+    """A playbook's proposal; one without `review` (added by the panel) takes `like`'s rules."""
+    review = pb.review
+    return Proposal(
+        playbook=pb.id,
+        version=pb.version,
+        revision=revision,
+        title=pb.title,
+        quorum=review.quorum if review else like.quorum if like else 2,
+        time_limit=review.time_limit if review else like.time_limit if like else timedelta(hours=1),
+        at_limit=review.at_limit if review else like.at_limit if like else "hold",
+        tasks=tasks,
+    )
+
+
+Effect = Hold | Release | Cancel | MoveSituation | Notify | Refused
+Result = tuple[ReviewRecord | None, list[Effect]]
+
+
+def handle(
+    record: ReviewRecord | None,
+    event: ReviewEvent,
+    members: list[str],
+    now: datetime,
+    amended: AnalysisVersion | None = None,
+) -> Result:
+    """The review after `event`, and what must happen because of it."""
+    if event.kind == "open":
+        return _open(record, event, members, now)
+    if event.kind == "vote":
+        return _vote(record, event, members, now, amended)
+    return _tick(record, event, now)
+
+
+def _open(
+    record: ReviewRecord | None, event: ReviewEvent, members: list[str], now: datetime
+) -> Result:
+    situation, proposal = event.situation, event.proposal
+    if situation is None or proposal is None:
+        return record, []
+    held = [_held(t) for t in proposal.tasks]
+    deadline = now + proposal.time_limit
+    if record is None:
+        first = AnalysisVersion(
+            version=1,
+            at=now,
+            by="concord",
+            severity=situation.severity,
+            proposals=[proposal.model_copy(update={"tasks": held})],
+            changes=[f"{proposal.playbook} proposed"],
+        )
+        record = ReviewRecord(
+            situation_id=situation.id,
+            area=situation.area,
+            exercise=situation.exercise,
+            situation=situation,
+            opened_at=now,
+            versions=[first],
+            deadline=deadline,
+            updated_at=now,
+        )
+        return record, [
+            Hold(held),
+            MoveSituation(SituationState.under_review, f"{proposal.playbook} needs the panel"),
+            Notify("opened", 1),
+        ]
+    if any(p.playbook == proposal.playbook for v in record.versions for p in v.proposals):
+        return record, []  # replayed, or the same playbook again: nothing new
+    pending = record.outcome == "pending"
+    kept = list(record.current.proposals) if pending else []
+    version = AnalysisVersion(
+        version=record.version + 1,
+        at=now,
+        by="concord",
+        severity=max(situation.severity, record.current.severity),
+        proposals=[*kept, proposal.model_copy(update={"tasks": held})],
+        notes=list(record.current.notes),
+        changes=[f"{proposal.playbook} proposed (fired on signal {situation.last_signal})"],
+    )
+    record = record.model_copy(
+        update={
+            "situation": situation,
+            "versions": [*record.versions, version],
+            "outcome": "pending",
+            "decided_at": None,
+            "deadline": min(deadline, record.deadline) if pending and record.deadline else deadline,
+            "updated_at": now,
+        }
+    )
+    record = _count(record, members)
+    return record, [
+        Hold(held),
+        MoveSituation(SituationState.under_review, f"{proposal.playbook} needs the panel"),
+        Notify("amended" if pending else "opened", version.version),
+    ]
+
+
+def _vote(
+    record: ReviewRecord | None,
+    event: ReviewEvent,
+    members: list[str],
+    now: datetime,
+    amended: AnalysisVersion | None,
+) -> Result:
+    vote = event.vote
+    if vote is None:
+        return record, []
+    if record is None:
+        return record, [Refused(vote.member, "no review is open for this situation")]
+    if vote.member not in members:
+        return record, [Refused(vote.member, f"{vote.member} is not on the panel")]
+    if any(
+        (v.member, v.at, v.decision) == (vote.member, vote.at, vote.decision) for v in record.votes
+    ):
+        return record, []  # replayed (an amend vote is stored with the version it made)
+    try:
+        check_vote(vote, record.votes, record.version)
+    except ReviewError as exc:
+        return record, [Refused(vote.member, str(exc))]
+    effects: list[Effect] = []
+    versions = list(record.versions)
+    if vote.decision == Decision.amend:
+        if amended is None or amended.version != record.version + 1:
+            return record, [Refused(vote.member, "the amendment could not be applied")]
+        if record.outcome != "pending":
+            return record, [Refused(vote.member, f"the review is already {record.outcome}")]
+        kept = {t.id for t in amended.tasks()}
+        dropped = [t for t in record.current.tasks() if t.id not in kept | set(record.released)]
+        new = [_held(t) for t in amended.tasks() if t.id not in _ids(record.current.tasks())]
+        versions.append(amended)
+        # The member amended the version they saw; the vote approves the version it made.
+        vote = vote.model_copy(update={"version": amended.version})
+        effects += [Hold(new)] if new else []
+        if dropped:
+            reason = f"dropped by {vote.member}'s amendment (version {amended.version})"
+            effects.append(Cancel([_cancelled(t) for t in dropped], reason))
+        effects.append(Notify("amended", amended.version))
+    decided_before = record.outcome
+    record = record.model_copy(
+        update={"votes": [*record.votes, vote], "versions": versions, "updated_at": now}
+    )
+    if decided_before != "pending":
+        return _count(record, members, decide=False), effects  # recorded, nothing changes
+    record = _count(record, members)
+    return _decide(record, now, effects)
+
+
+def _decide(record: ReviewRecord, now: datetime, effects: list[Effect]) -> Result:
+    if record.outcome == "pending":
+        return record, effects
+    record = record.model_copy(update={"decided_at": now, "deadline": None})
+    waiting = [t for t in record.current.tasks() if t.id not in record.released]
+    old = {t.id for v in record.versions[:-1] for t in v.tasks()}
+    dropped_earlier = old - _ids(record.current.tasks()) - set(record.released)
+    if record.outcome == "approved":
+        stamp = ReviewStamp(
+            analysis_version=record.version,
+            released_by="panel",
+            approvals=list(record.approvals),
+            dissent=list(record.dissent),
+            at=now,
+        )
+        released = [_release(t, stamp) for t in waiting]
+        record = record.model_copy(
+            update={
+                "released": [*record.released, *(t.id for t in released)],
+                "cancelled": sorted(set(record.cancelled) | dropped_earlier),
+            }
+        )
+        effects += [
+            Release(released),
+            MoveSituation(SituationState.responding, "the panel approved the analysis"),
+            Notify("approved", record.version),
+        ]
+    elif record.outcome == "rejected":
+        record = record.model_copy(
+            update={"cancelled": sorted(set(record.cancelled) | _ids(waiting) | dropped_earlier)}
+        )
+        effects += [
+            Cancel([_cancelled(t) for t in waiting], "the panel rejected the analysis"),
+            MoveSituation(SituationState.monitoring, "the panel rejected the analysis"),
+            Notify("rejected", record.version),
+        ]
+    else:
+        effects.append(Notify("no_quorum", record.version))
+    return record, effects
+
+
+def _tick(record: ReviewRecord | None, event: ReviewEvent, now: datetime) -> Result:
+    if (
+        record is None
+        or record.outcome != "pending"
+        or record.deadline is None
+        or event.deadline != record.deadline
+    ):
+        return record, []  # decided, or a tick for a deadline that has moved
+    effects: list[Effect] = []
+    urgent = [
+        t
+        for p in record.current.proposals
+        if p.at_limit == "urgent_only"
+        for t in p.tasks
+        if t.urgent and t.id not in record.released
+    ]
+    if urgent:
+        stamp = ReviewStamp(
+            analysis_version=record.version,
+            released_by="time_limit",
+            approvals=list(record.approvals),
+            at=now,
+        )
+        released = [_release(t, stamp) for t in urgent]
+        effects.append(Release(released))
+        record = record.model_copy(update={"released": [*record.released, *_ids(released)]})
+    effects.append(Notify("reminder", record.version))
+    record = record.model_copy(
+        update={
+            "reminders": record.reminders + 1,
+            "deadline": now + record.time_limit,
+            "updated_at": now,
+        }
+    )
+    return record, effects
+
+
+def _count(record: ReviewRecord, members: list[str], decide: bool = True) -> ReviewRecord:
+    """Recount the current version's votes; `decide=False` keeps a decision already made."""
+    t = tally(record.votes, record.version, record.quorum, members)
+    outcome = t.outcome if decide else record.outcome
+    against = {"approved": {Decision.reject}, "rejected": {Decision.approve, Decision.amend}}
+    latest = latest_votes(v for v in record.votes if v.version == record.version)
+    dissent = [v for v in latest.values() if v.decision in against.get(outcome, set())]
+    return record.model_copy(
+        update={
+            "outcome": outcome,
+            "approvals": t.approvals,
+            "rejections": t.rejections,
+            "conflicts": t.conflicts,
+            "dissent": sorted(dissent, key=lambda v: v.member),
+        }
+    )
+
+
+def _ids(tasks: list[Task]) -> set[str]:
+    return {t.id for t in tasks}
+
+
+def _held(task: Task) -> Task:
+    return task.model_copy(update={"awaiting": "panel"})
+
+
+def _release(task: Task, stamp: ReviewStamp) -> Task:
+    return task.model_copy(update={"awaiting": None, "review": stamp, "updated_at": stamp.at})
+
+
+def _cancelled(task: Task) -> Task:
+    return task.model_copy(update={"state": TaskState.cancelled, "awaiting": None})

@@ -1,0 +1,277 @@
+"""The panel's gate: open, vote, amend, decide, time limit (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from concord.core.amend import AmendError, amend
+from concord.core.gate import (
+    Cancel,
+    Effect,
+    Hold,
+    MoveSituation,
+    Notify,
+    Refused,
+    Release,
+    handle,
+    propose,
+)
+from concord.core.planning import plan_tasks
+from concord.directory import Directory, load_directory
+from concord.playbooks.loader import load_playbooks
+from concord.playbooks.schema import Playbook
+from concord.streams.models import Decision, Situation, SituationState, TaskState, Vote
+from concord.streams.reviews import Amendment, ReviewEvent, ReviewRecord
+
+ROOT = Path(__file__).resolve().parents[2]
+T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
+PANEL = ["ana", "koen", "lea"]
+
+
+@pytest.fixture(scope="module")
+def directory() -> Directory:
+    return load_directory(ROOT / "directory.yml")
+
+
+@pytest.fixture(scope="module")
+def playbooks(directory: Directory) -> dict[str, Playbook]:
+    loaded = load_playbooks([ROOT / "playbooks"], directory)
+    return {p.id: p for p in loaded.playbooks}
+
+
+@pytest.fixture
+def opened(
+    situation_factory: Callable[..., Situation],
+    playbooks: dict[str, Playbook],
+    directory: Directory,
+) -> ReviewRecord:
+    situation = situation_factory(severity=4)
+    pb = playbooks["racist-assault"]
+    event = ReviewEvent(
+        situation_id=situation.id,
+        kind="open",
+        situation=situation,
+        proposal=propose(pb, plan_tasks(situation, pb, directory, T0)),
+    )
+    record, effects = handle(None, event, PANEL, T0)
+    assert record is not None
+    kinds = [type(e) for e in effects]
+    assert kinds == [Hold, MoveSituation, Notify]
+    assert all(t.awaiting == "panel" for t in effects[0].tasks)  # type: ignore[union-attr]
+    assert effects[1] == MoveSituation(
+        SituationState.under_review, "racist-assault needs the panel"
+    )
+    assert record.deadline == T0 + timedelta(hours=2)
+    return record
+
+
+def vote(
+    member: str, decision: str, version: int = 1, minutes: int = 1, reason: str = ""
+) -> ReviewEvent:
+    return ReviewEvent(
+        situation_id="sit-1",
+        kind="vote",
+        vote=Vote(
+            member=member,
+            decision=Decision(decision),
+            version=version,
+            reason=reason,
+            at=T0 + timedelta(minutes=minutes),
+        ),
+    )
+
+
+def of(effects: list[Effect], kind: type) -> list[Effect]:
+    return [e for e in effects if isinstance(e, kind)]
+
+
+def test_two_approvals_release_every_task_stamped(opened: ReviewRecord) -> None:
+    record, effects = handle(opened, vote("ana", "approve"), PANEL, T0)
+    assert effects == [] and record is not None and record.outcome == "pending"
+    record, effects = handle(record, vote("koen", "approve", minutes=2), PANEL, T0)
+    assert record is not None and record.outcome == "approved"
+    (release,) = of(effects, Release)
+    assert isinstance(release, Release)
+    assert {t.task_key for t in release.tasks} == {"protect", "support", "schools-watch"}
+    for task in release.tasks:
+        assert task.awaiting is None and task.review is not None
+        assert task.review.analysis_version == 1 and task.review.approvals == ["ana", "koen"]
+        assert task.review.released_by == "panel"
+    assert MoveSituation(SituationState.responding, "the panel approved the analysis") in effects
+    assert Notify("approved", 1) in effects
+    assert record.deadline is None and len(record.released) == 3
+
+
+def test_rejection_cancels_and_moves_to_monitoring(opened: ReviewRecord) -> None:
+    record, _ = handle(opened, vote("ana", "reject", reason="no racist motive"), PANEL, T0)
+    record, effects = handle(record, vote("koen", "reject", 1, 2, "agreed"), PANEL, T0)
+    assert record is not None and record.outcome == "rejected"
+    assert of(effects, Release) == []
+    (cancel,) = of(effects, Cancel)
+    assert isinstance(cancel, Cancel)
+    assert {t.state for t in cancel.tasks} == {TaskState.cancelled}
+    assert MoveSituation(SituationState.monitoring, "the panel rejected the analysis") in effects
+    # A late approval is recorded as dissent and changes nothing.
+    record, effects = handle(record, vote("lea", "approve", minutes=3), PANEL, T0)
+    assert record is not None and record.outcome == "rejected" and effects == []
+    assert [v.member for v in record.dissent] == ["lea"] and len(record.votes) == 3
+
+
+def test_dissent_is_kept_with_its_reason(opened: ReviewRecord) -> None:
+    record, _ = handle(opened, vote("lea", "reject", reason="the rumour came first"), PANEL, T0)
+    record, _ = handle(record, vote("ana", "approve", minutes=2), PANEL, T0)
+    record, effects = handle(record, vote("koen", "approve", minutes=3), PANEL, T0)
+    assert record is not None and record.outcome == "approved"
+    (release,) = of(effects, Release)
+    assert isinstance(release, Release)
+    stamp = release.tasks[0].review
+    assert stamp is not None and [(v.member, v.reason) for v in stamp.dissent] == [
+        ("lea", "the rumour came first")
+    ]
+
+
+def test_conflicts_and_bad_votes_are_refused_or_not_counted(opened: ReviewRecord) -> None:
+    record, effects = handle(opened, vote("mallory", "approve"), PANEL, T0)
+    assert effects == [Refused("mallory", "mallory is not on the panel")]
+    record, effects = handle(opened, vote("ana", "approve", version=2), PANEL, T0)
+    assert isinstance(effects[0], Refused) and "version 2 does not exist" in effects[0].reason
+    record, _ = handle(opened, vote("ana", "conflict"), PANEL, T0)
+    record, _ = handle(record, vote("koen", "approve", minutes=2), PANEL, T0)
+    assert record is not None and record.outcome == "pending" and record.conflicts == ["ana"]
+    record, effects = handle(record, vote("ana", "approve", minutes=3), PANEL, T0)
+    assert isinstance(effects[0], Refused) and "conflict" in effects[0].reason
+    record, effects = handle(record, vote("lea", "approve", minutes=4), PANEL, T0)
+    assert record is not None and record.outcome == "approved"
+    # Replaying the same vote event does nothing.
+    again, effects = handle(record, vote("lea", "approve", minutes=4), PANEL, T0)
+    assert again == record and effects == []
+
+
+def test_time_limit_urgent_only_releases_urgent_tasks_and_reminds(opened: ReviewRecord) -> None:
+    assert opened.deadline is not None
+    at = opened.deadline + timedelta(seconds=1)
+    stale = ReviewEvent(situation_id="sit-1", kind="tick", deadline=T0)
+    assert handle(opened, stale, PANEL, at) == (opened, [])
+    tick = ReviewEvent(situation_id="sit-1", kind="tick", deadline=opened.deadline)
+    record, effects = handle(opened, tick, PANEL, at)
+    assert record is not None
+    (release,) = of(effects, Release)
+    assert isinstance(release, Release)
+    assert [t.task_key for t in release.tasks] == ["protect"]
+    assert release.tasks[0].review is not None
+    assert release.tasks[0].review.released_by == "time_limit"
+    assert Notify("reminder", 1) in effects
+    assert record.deadline == at + timedelta(hours=2) and record.reminders == 1
+    # The same tick again: the deadline has moved, nothing happens.
+    assert handle(record, tick, PANEL, at) == (record, [])
+    # Approval later releases the rest, not the urgent task a second time.
+    record, _ = handle(record, vote("ana", "approve"), PANEL, at)
+    record, effects = handle(record, vote("koen", "approve", minutes=2), PANEL, at)
+    (release,) = of(effects, Release)
+    assert isinstance(release, Release)
+    assert sorted(t.task_key for t in release.tasks) == ["schools-watch", "support"]
+
+
+def test_hold_only_reminds(opened: ReviewRecord) -> None:
+    held = opened.model_copy(
+        update={
+            "versions": [
+                opened.current.model_copy(
+                    update={
+                        "proposals": [
+                            p.model_copy(update={"at_limit": "hold"})
+                            for p in opened.current.proposals
+                        ]
+                    }
+                )
+            ]
+        }
+    )
+    tick = ReviewEvent(situation_id="sit-1", kind="tick", deadline=held.deadline)
+    record, effects = handle(held, tick, PANEL, T0 + timedelta(hours=3))
+    assert effects == [Notify("reminder", 1)]
+
+
+def test_amendment_makes_a_version_that_needs_new_votes(
+    opened: ReviewRecord, playbooks: dict[str, Playbook], directory: Directory
+) -> None:
+    record, _ = handle(opened, vote("lea", "approve"), PANEL, T0)
+    assert record is not None
+    change = Amendment(
+        severity=5,
+        drop_tasks=["schools-watch"],
+        add_tasks=[{"agency": "youth", "title": "Street work", "action": "Talk to youths"}],
+        note="Severity raised: second assault this month.",
+    )
+    v2 = amend(record, change, "ana", playbooks.get, directory, T0)
+    assert v2.version == 2 and v2.severity == 5 and v2.by == "ana"
+    keys = sorted(t.task_key for t in v2.tasks())
+    assert keys == ["protect", "support", "v2-1"]
+    protect = next(t for t in v2.tasks() if t.task_key == "protect")
+    assert "5/5" in protect.action  # planned again with the panel's severity
+    assert v2.notes == ["ana: Severity raised: second assault this month."]
+    event = vote("ana", "amend", version=1, minutes=2, reason="second assault")
+    record, effects = handle(record, event, PANEL, T0, amended=v2)
+    assert record is not None and record.version == 2 and record.outcome == "pending"
+    (hold,) = of(effects, Hold)
+    (cancel,) = of(effects, Cancel)
+    assert isinstance(hold, Hold) and isinstance(cancel, Cancel)
+    assert [t.task_key for t in hold.tasks] == ["v2-1"]
+    assert [t.task_key for t in cancel.tasks] == ["schools-watch"]
+    assert handle(record, event, PANEL, T0, amended=v2) == (record, [])  # replayed
+    # Lea approved version 1: it does not count for version 2.
+    assert record.approvals == ["ana"]
+    record, effects = handle(record, vote("koen", "approve", 2, 3), PANEL, T0)
+    assert record is not None and record.outcome == "approved"
+    (release,) = of(effects, Release)
+    assert isinstance(release, Release)
+    assert sorted(t.task_key for t in release.tasks) == ["protect", "support", "v2-1"]
+
+
+def test_bad_amendments_name_the_field(
+    opened: ReviewRecord, playbooks: dict[str, Playbook], directory: Directory
+) -> None:
+    cases = [
+        (Amendment(drop_tasks=["nope"]), "amendment.drop_tasks.0"),
+        (Amendment(add_playbooks=["nope"]), "amendment.add_playbooks.0"),
+        (Amendment(add_playbooks=["racist-assault"]), "amendment.add_playbooks.0"),
+        (Amendment(remove_playbooks=["rumour"]), "amendment.remove_playbooks.0"),
+        (Amendment(remove_playbooks=["racist-assault"]), "amendment"),
+        (
+            Amendment(add_tasks=[{"agency": "nasa", "title": "t", "action": "a"}]),
+            "amendment.add_tasks.0.agency",
+        ),
+    ]
+    for change, loc in cases:
+        with pytest.raises(AmendError) as info:
+            amend(opened, change, "ana", playbooks.get, directory, T0)
+        assert info.value.loc == loc, (change, info.value)
+    with pytest.raises(ValueError, match="must change something"):
+        Amendment()
+
+
+def test_a_second_playbook_joins_the_pending_review(
+    opened: ReviewRecord, playbooks: dict[str, Playbook], directory: Directory
+) -> None:
+    pb = playbooks["rising-tension-demonstration"]
+    situation = opened.situation.model_copy(update={"last_signal": "s2"})
+    event = ReviewEvent(
+        situation_id="sit-1",
+        kind="open",
+        situation=situation,
+        proposal=propose(pb, plan_tasks(situation, pb, directory, T0)),
+    )
+    record, _ = handle(opened, vote("ana", "approve"), PANEL, T0)
+    record, effects = handle(record, event, PANEL, T0)
+    assert record is not None and record.version == 2
+    assert [p.playbook for p in record.current.proposals] == [
+        "racist-assault",
+        "rising-tension-demonstration",
+    ]
+    assert Notify("amended", 2) in effects and record.approvals == []
+    # Replayed: nothing new.
+    assert handle(record, event, PANEL, T0) == (record, [])
