@@ -15,8 +15,8 @@ from datetime import datetime, timedelta
 from pydantic import Field
 
 from concord.core.tension import reliability
-from concord.core.windows import Trace
-from concord.streams.models import Situation, Strict, Task, Tension
+from concord.streams.models import PastSituation, Situation, Strict, Task, Tension
+from concord.streams.reviews import AnalysisVersion
 
 
 class SignalFact(Strict):
@@ -41,7 +41,7 @@ class TaskFact(Strict):
     due_in: str | None = None
 
 
-class Proposal(Strict):
+class ProposalFact(Strict):
     """A playbook proposed for the situation and its tasks."""
 
     playbook: str
@@ -55,6 +55,7 @@ class Draft(Strict):
 
     situation_id: str
     version: int = 1
+    by: str = "concord"
     area: str
     area_name: str
     state: str
@@ -68,8 +69,10 @@ class Draft(Strict):
     week_earlier: int = Field(description="signals in the area 7 to 3.5 days before")
     week_recent: int = Field(description="signals in the area in the last 3.5 days")
     area_90_days: int = Field(description="signals in the area in 90 days, this one's aside")
-    proposals: list[Proposal]
+    previous: list[PastSituation] = Field(default_factory=list)
+    proposals: list[ProposalFact]
     notes: list[str] = Field(default_factory=list)
+    changes: list[str] = Field(default_factory=list)
 
     @property
     def trend(self) -> str:
@@ -86,24 +89,17 @@ def _due_in(task: Task) -> str | None:
     return f"{hours // 24}d" if hours >= 24 and hours % 24 == 0 else f"{hours}h"
 
 
-def draft(
-    situation: Situation,
-    area_name: str,
-    history: list[Trace],
-    proposals: list[tuple[str, str, int, list[Task]]],
-) -> Draft:
-    """Gather the facts: `proposals` are (playbook id, title, version, planned tasks)."""
-    at = situation.latest_at
-    own = {r.id for r in situation.signals}
-    recent = [t for t in history if at - timedelta(days=7) < t.at <= at]
-    middle = at - timedelta(days=3.5)
+def draft(situation: Situation, area_name: str, version: AnalysisVersion) -> Draft:
+    """Gather the facts of one analysis version of `situation`."""
+    ctx = situation.context
     return Draft(
         situation_id=situation.id,
-        version=situation.analysis.version,
+        version=version.version,
+        by=version.by,
         area=situation.area,
         area_name=area_name,
         state=str(situation.state),
-        severity=situation.severity,
+        severity=version.severity,
         categories=[str(c) for c in situation.categories],
         bias=[str(b) for b in situation.bias],
         exercise=situation.exercise,
@@ -121,16 +117,15 @@ def draft(
             )
             for r in sorted(situation.signals, key=lambda r: r.occurred_at)
         ],
-        week_earlier=sum(1 for t in recent if t.at <= middle),
-        week_recent=sum(1 for t in recent if t.at > middle),
-        area_90_days=sum(
-            1 for t in history if t.id not in own and at - timedelta(days=90) < t.at <= at
-        ),
+        week_earlier=ctx.week_earlier,
+        week_recent=ctx.week_recent,
+        area_90_days=ctx.signals_90_days,
+        previous=ctx.previous,
         proposals=[
-            Proposal(
-                playbook=pid,
-                title=title,
-                version=version,
+            ProposalFact(
+                playbook=p.playbook,
+                title=p.title,
+                version=p.version,
                 tasks=[
                     TaskFact(
                         key=t.task_key,
@@ -139,9 +134,11 @@ def draft(
                         urgent=t.urgent,
                         due_in=_due_in(t),
                     )
-                    for t in tasks
+                    for t in p.tasks
                 ],
             )
-            for pid, title, version, tasks in proposals
+            for p in version.proposals
         ],
+        notes=list(version.notes),
+        changes=list(version.changes) if version.version > 1 else [],
     )

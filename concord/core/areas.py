@@ -21,10 +21,20 @@ from concord.core.tension import tension
 from concord.core.windows import Trace, measure, remember
 from concord.playbooks.conditions import format_duration
 from concord.playbooks.matcher import Matcher
-from concord.streams.models import PlaybookMatch, Signal, Situation, Strict
+from concord.streams.models import (
+    AreaContext,
+    PastSituation,
+    PlaybookMatch,
+    Signal,
+    Situation,
+    Strict,
+)
 
 #: Most signals an area's history keeps (a few a day for 90 days fits).
 HISTORY_CAP = 500
+#: Earlier situations an area remembers for the analysis.
+PREVIOUS_CAP = 20
+RECALL = timedelta(days=90)
 
 
 class AreaState(Strict):
@@ -34,6 +44,9 @@ class AreaState(Strict):
     history: list[Trace] = Field(default_factory=list)
     fired: dict[str, datetime] = Field(
         default_factory=dict, description="playbook id -> when it last fired in this area"
+    )
+    previous: list[PastSituation] = Field(
+        default_factory=list, description="earlier situations of the area, newest last"
     )
 
 
@@ -101,13 +114,15 @@ def step(state: AreaState, signal: Signal, rules: Rules, now: datetime) -> AreaS
     situation = correlate(state.situation, signal, rules.window, now)
     if situation is state.situation:  # already seen
         return state
-    keep = max(rules.window, rules.matcher.history_span())
+    keep = max(rules.window, rules.matcher.history_span(), RECALL)
     history = remember(state.history, signal, keep, rules.history_cap)
+    previous = _previous(state, situation)
     at = situation.latest_at
     situation = situation.model_copy(
         update={
             "measures": measure(history, rules.matcher.specs, at),
             "tension": tension(situation.signals, at),
+            "context": context(history, previous, situation),
         }
     )
     matches, fired = decide(situation, rules, state.fired)
@@ -115,6 +130,39 @@ def step(state: AreaState, signal: Signal, rules: Rules, now: datetime) -> AreaS
         situation=situation.model_copy(update={"matches": matches}),
         history=history,
         fired=_prune(fired, rules, situation.latest_at),
+        previous=previous,
+    )
+
+
+def _previous(state: AreaState, situation: Situation) -> list[PastSituation]:
+    """The area's earlier situations, with the one `situation` replaces added."""
+    old = state.situation
+    if old is None or old.id == situation.id:
+        return state.previous
+    past = PastSituation(
+        id=old.id,
+        opened_at=min(r.occurred_at for r in old.signals),
+        severity=old.severity,
+        categories=old.categories,
+        state=old.state,
+        signals=len(old.signals),
+    )
+    return [*state.previous, past][-PREVIOUS_CAP:]
+
+
+def context(
+    history: list[Trace], previous: list[PastSituation], situation: Situation
+) -> AreaContext:
+    """Signals in the area over the last week (two halves) and 90 days; earlier situations."""
+    at = situation.latest_at
+    own = {r.id for r in situation.signals}
+    week = [t for t in history if at - timedelta(days=7) < t.at <= at]
+    middle = at - timedelta(days=3.5)
+    return AreaContext(
+        week_earlier=sum(1 for t in week if t.at <= middle),
+        week_recent=sum(1 for t in week if t.at > middle),
+        signals_90_days=sum(1 for t in history if t.id not in own and at - RECALL < t.at <= at),
+        previous=[p for p in previous if at - RECALL < p.opened_at <= at],
     )
 
 

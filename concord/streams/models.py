@@ -147,6 +147,28 @@ class Tension(Strict):
     level: Level = "low"
 
 
+class PastSituation(Strict):
+    """An earlier situation of the same area, as the analysis recalls it."""
+
+    id: str
+    opened_at: AwareDatetime = Field(description="when its first signal occurred")
+    severity: int
+    categories: list[Category]
+    state: SituationState
+    signals: int
+
+
+class AreaContext(Strict):
+    """What the area saw around a situation (for the panel's analysis)."""
+
+    week_earlier: int = Field(0, description="signals in the area 7 to 3.5 days before")
+    week_recent: int = Field(0, description="signals in the area in the last 3.5 days")
+    signals_90_days: int = Field(0, description="other signals in the area in 90 days")
+    previous: list[PastSituation] = Field(
+        default_factory=list, description="earlier situations in the area, 90 days"
+    )
+
+
 class PlaybookMatch(Strict):
     """What the correlation stage decided about one playbook for a situation."""
 
@@ -182,6 +204,7 @@ class Situation(Strict):
     matches: list[PlaybookMatch] = Field(
         default_factory=list, description="playbooks fired, suppressed or inhibited"
     )
+    context: AreaContext = Field(default_factory=AreaContext, description="the area around it")
 
     @property
     def latest_at(self) -> datetime:
