@@ -26,6 +26,7 @@ from concord.settings import Settings
 from concord.streams import topics as t
 from concord.streams.codec import PydanticCodec
 from concord.streams.models import AuditEntry
+from concord.web.links import Signer
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,8 @@ class Concord:
     metrics: Metrics
     observer: Observer
     outbox: Outbox | None
+    signer: Signer
+    links_base: str
     topics: dict[str, Any] = field(default_factory=dict)
     ready: bool = False
 
@@ -128,11 +131,12 @@ def create_app(
     settings: Settings, *, outbox: Outbox | None = None, observer: Observer | None = None
 ) -> Concord:
     """Build a Concord worker (Faust app, agents, web views) from settings."""
-    from concord.agents import correlate, dispatch, intake, match
-    from concord.web import api, pages, readmodel
+    from concord.agents import correlate, dispatch, intake, match, review
+    from concord.web import api, pages, readmodel, session, slack
+    from concord.web import review as review_pages
 
     settings = ensure_keys(settings)
-    assert settings.data_key is not None
+    assert settings.data_key is not None and settings.secret_key is not None
     directory = load_directory(settings.directory)
     playbooks = LivePlaybooks(
         settings.playbooks, directory, timedelta(hours=settings.correlation_window_hours)
@@ -153,6 +157,8 @@ def create_app(
         metrics=Metrics(),
         observer=observer or Observer(),
         outbox=outbox,
+        signer=Signer(settings.secret_key),
+        links_base=f"{public_url.rstrip('/')}/t/",
     )
     concord.metrics.playbooks_loaded.set(len(loaded.playbooks))
     for spec in t.ALL:
@@ -174,8 +180,12 @@ def create_app(
     intake.register(concord)
     correlate.register(concord)
     match.register(concord)
+    review.register(concord)
     dispatch.register(concord)
     view = readmodel.register(concord)
     api.register(concord, view)
     pages.register(concord, view)
+    session.register(concord)
+    review_pages.register(concord, view)
+    slack.register(concord, view)
     return concord

@@ -196,7 +196,10 @@ def token_create(
     role: Annotated[str, typer.Option(help="/".join(ROLES))],
     agency: Annotated[str | None, typer.Option(help="the liaison's agency")] = None,
 ) -> None:
-    """Create an API token; it is printed once and stored hashed."""
+    """Create an API token; it is printed once and stored hashed.
+
+    A `panel` token is named after the panel member (directory id) whose votes it casts.
+    """
     from concord.producer import create_token
 
     if role not in ROLES:
@@ -205,8 +208,16 @@ def token_create(
     if role == "liaison" and not agency:
         err.print("a liaison token needs --agency")
         raise typer.Exit(2)
+    settings = _settings()
+    if role == "panel":
+        from concord.directory import load_directory
+
+        members = [m.id for m in load_directory(settings.directory).panel.members]
+        if name not in members:
+            err.print(f"a panel token is named after its member: one of {', '.join(members)}")
+            raise typer.Exit(2)
     try:
-        token = create_token(_settings(), name, role, agency)
+        token = create_token(settings, name, role, agency)
     except ValueError as exc:
         err.print(str(exc))
         raise typer.Exit(2) from exc

@@ -93,6 +93,7 @@ class PanelMember(_M):
 
 class Panel(_M):
     slack_channel: str | None = None
+    language: Lang = Field("en", description="language of the panel's Slack channel messages")
     members: list[PanelMember] = Field(default_factory=list)
 
 
@@ -158,6 +159,29 @@ class Directory(_M):
         """The liaison who receives an agency's new tasks."""
         agency = self.agency(agency_id)
         return agency.liaisons[0] if agency else None
+
+    def panel_member(self, member_id: str) -> PanelMember | None:
+        """The panel member with this id, or None."""
+        return next((m for m in self.panel.members if m.id == member_id), None)
+
+    def person_by_email(self, email: str) -> tuple[str, str, str | None] | None:
+        """(person id, role, agency) of whoever has this address, or None.
+
+        Panel members sign in as `panel`, coordinators as `coordinator`, liaisons as
+        `liaison` of their agency.
+        """
+        wanted = email.strip().lower()
+        for m in self.panel.members:
+            if m.email and str(m.email).lower() == wanted:
+                return m.id, "panel", None
+        for c in self.coordinators:
+            if c.email and str(c.email).lower() == wanted:
+                return c.id, "coordinator", None
+        for agency in self.agencies:
+            for liaison in agency.liaisons:
+                if liaison.email and str(liaison.email).lower() == wanted:
+                    return liaison.id, "liaison", agency.id
+        return None
 
     def areas_in(self, name: str) -> set[str]:
         """Area codes of a group, or the single area when `name` is an area code."""

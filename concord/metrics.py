@@ -33,6 +33,15 @@ class Metrics:
             ["channel", "outcome"],
             registry=r,
         )
+        self.reviews = Counter(
+            "concord_reviews_total",
+            "Panel reviews by outcome (opened, approved, rejected, no_quorum)",
+            ["outcome"],
+            registry=r,
+        )
+        self.votes = Counter(
+            "concord_votes_total", "Panel votes by decision", ["decision"], registry=r
+        )
         self.playbooks_loaded = Gauge("concord_playbooks_loaded", "Playbooks live", registry=r)
         self.playbook_reloads = Counter(
             "concord_playbook_reloads_total",

@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     playbooks_poll_seconds: float = Field(
         2.0, gt=0, description="how often a worker looks for changed playbooks"
     )
+    tick_seconds: float = Field(
+        5.0, gt=0, description="how often timers look for due deadlines (panel time limits)"
+    )
     retry_attempts: int = Field(5, ge=1, description="send attempts per channel")
     retry_base_seconds: float = Field(1.0, ge=0, description="first backoff, doubled each time")
     log_level: str = "info"

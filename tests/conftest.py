@@ -243,7 +243,9 @@ def tokens(worker: Worker) -> dict[str, str]:
         ("liaison", ["--agency", "police"]),
         ("operator", []),
     ):
-        result = worker.cli("token", "create", f"test-{role}", "--role", role, *extra)
+        # A panel token is named after its member.
+        name = "panel-researcher" if role == "panel" else f"test-{role}"
+        result = worker.cli("token", "create", name, "--role", role, *extra)
         assert result.returncode == 0, result.stderr.decode()
         made[role] = result.stdout.decode().strip()
     # Effective without restart: wait until the worker's read model has them all.

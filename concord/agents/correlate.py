@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from concord.core.areas import AreaState, step
+from concord.core.areas import AreaState, CommandError, apply_command, step
 from concord.core.correlation import situation_key
+from concord.core.lifecycle import IllegalTransition
 from concord.streams import topics as t
 from concord.streams.codec import dump
 from concord.streams.models import Signal, utcnow
+from concord.streams.reviews import SituationCommand
 
 if TYPE_CHECKING:
     from concord.app import Concord
@@ -24,6 +26,7 @@ def register(c: Concord) -> None:
     seen = c.app.Table("signals-seen", default=None, partitions=c.settings.partitions)
     areas = c.app.Table("area-state", default=None, partitions=c.settings.partitions)
     situations_out = c.topics[t.SITUATIONS.name]
+    commands = c.topics[t.SITUATION_COMMANDS.name]
 
     @c.app.agent(c.topics[t.SIGNALS.name], name="concord.correlate")
     async def correlate_agent(stream: Any) -> None:
@@ -44,3 +47,33 @@ def register(c: Concord) -> None:
             c.observer.signal(signal)
             c.metrics.situations.inc()
             await situations_out.send(key=after.situation.id, value=after.situation)
+
+    @c.app.agent(commands, name="concord.situation-commands")
+    async def command_agent(stream: Any) -> None:
+        # Keyed like the signals (same key, same partition count, same worker), and the
+        # read-modify-write below does not await: the area state has a single writer.
+        command: SituationCommand
+        async for command in stream:
+            stored = areas.get(command.key)
+            state = AreaState.model_validate(stored) if stored else AreaState()
+            try:
+                after = apply_command(state, command, utcnow())
+            except (CommandError, IllegalTransition) as exc:
+                await c.audit(
+                    command.actor,
+                    "situation.refused",
+                    command.situation_id,
+                    command=command.action,
+                    reason=str(exc),
+                )
+                continue
+            if after is state or after.situation is None:
+                continue
+            areas[command.key] = dump(after)
+            await situations_out.send(key=after.situation.id, value=after.situation)
+            await c.audit(
+                command.actor,
+                f"situation.{after.situation.state}",
+                after.situation.id,
+                reason=command.reason,
+            )

@@ -2,16 +2,19 @@
 
 The correlation stage decided which playbooks fire (`Situation.matches`); this agent
 plans their tasks, once per situation and playbook, with the playbook version and file
-revision that decided.
+revision that decided. Tasks of a playbook with `review` go to the review agent, which
+holds them until the panel approves; the others go straight to dispatch.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from concord.core.gate import propose
 from concord.core.planning import PlanningError, plan_or_refuse
 from concord.streams import topics as t
 from concord.streams.models import DeadLetter, PlaybookMatch, Situation, utcnow
+from concord.streams.reviews import ReviewEvent
 
 if TYPE_CHECKING:
     from concord.app import Concord
@@ -22,6 +25,7 @@ def register(c: Concord) -> None:
     tasks_out = c.topics[t.TASKS.name]
     state_out = c.topics[t.TASK_STATE.name]
     dead_out = c.topics[t.DEADLETTER.name]
+    reviews_out = c.topics[t.REVIEW_EVENTS.name]
 
     async def refuse(situation: Situation, exc: PlanningError) -> None:
         raw = situation.model_dump_json().encode()
@@ -53,11 +57,20 @@ def register(c: Concord) -> None:
             fired[key] = -1
             await refuse(situation, exc)
             return
-        # Task ids are deterministic: a replay after a crash re-sends the same tasks,
-        # and dispatch delivers each task id once.
-        for task in tasks:
-            await state_out.send(key=task.id, value=task)
-            await tasks_out.send(key=task.id, value=task)
+        review = playbook.review is not None and playbook.review.required
+        if review:
+            # The panel validates the analysis first: the review agent holds the tasks.
+            proposal = propose(playbook, tasks, decision.revision)
+            event = ReviewEvent(
+                situation_id=situation.id, kind="open", situation=situation, proposal=proposal
+            )
+            await reviews_out.send(key=situation.id, value=event)
+        else:
+            # Task ids are deterministic: a replay after a crash re-sends the same
+            # tasks, and dispatch delivers each task id once.
+            for task in tasks:
+                await state_out.send(key=task.id, value=task)
+                await tasks_out.send(key=task.id, value=task)
         fired[key] = playbook.version
         c.metrics.playbooks_fired.labels(playbook.id).inc()
         c.metrics.tasks.inc(len(tasks))
@@ -70,6 +83,7 @@ def register(c: Concord) -> None:
             version=str(playbook.version),
             revision=decision.revision,
             tasks=",".join(x.id for x in tasks),
+            held="for the panel" if review else "",
         )
 
     async def held_back(situation: Situation, decision: PlaybookMatch) -> None:

@@ -17,6 +17,7 @@ from typing import Literal
 from pydantic import Field
 
 from concord.core.correlation import correlate
+from concord.core.lifecycle import move
 from concord.core.tension import tension
 from concord.core.windows import Trace, measure, remember
 from concord.playbooks.conditions import format_duration
@@ -29,6 +30,7 @@ from concord.streams.models import (
     Situation,
     Strict,
 )
+from concord.streams.reviews import SituationCommand
 
 #: Most signals an area's history keeps (a few a day for 90 days fits).
 HISTORY_CAP = 500
@@ -175,3 +177,24 @@ def _prune(fired: dict[str, datetime], rules: Rules, at: datetime) -> dict[str, 
         if period is not None and at - when < period:
             out[pid] = when
     return out
+
+
+class CommandError(ValueError):
+    """A situation command that does not apply (e.g. the situation is not this area's)."""
+
+
+def apply_command(state: AreaState, command: SituationCommand, now: datetime) -> AreaState:
+    """The area's state after a state change of its current situation.
+
+    Raises CommandError when the situation is not the area's current one, and
+    IllegalTransition when the lifecycle forbids the move.
+    """
+    current = state.situation
+    if current is None or current.id != command.situation_id:
+        raise CommandError(f"situation {command.situation_id} is not current in {command.key}")
+    if command.action != "state" or command.to is None:
+        raise CommandError(f"unsupported command {command.action}")
+    moved = move(current, command.to, now)
+    if moved is current:
+        return state
+    return state.model_copy(update={"situation": moved})

@@ -15,9 +15,14 @@ from typing import TypeVar
 from concord.streams.models import Signal, SignalRef, Situation, SituationState
 
 
+def correlation_key(area: str, exercise: bool) -> str:
+    """The key signals and situation commands of an area travel under (drills apart)."""
+    return f"{area}|{'exercise' if exercise else 'real'}"
+
+
 def situation_key(signal: Signal) -> str:
     """The table key of the area's current situation (drills kept apart)."""
-    return f"{signal.area}|{'exercise' if signal.exercise else 'real'}"
+    return correlation_key(signal.area, signal.exercise)
 
 
 def situation_id(first_signal_id: str, area: str) -> str:

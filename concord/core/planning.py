@@ -161,8 +161,8 @@ def plan_or_refuse(
 
 
 def ready(task: Task) -> bool:
-    """Whether a new task may be dispatched now: it waits for no other task.
+    """Whether a new task may be dispatched now: it waits for no other task nor the panel.
 
     Tasks with dependencies stay `pending`; the track stage releases them (issue #5).
     """
-    return task.state == TaskState.pending and not task.depends_on
+    return task.state == TaskState.pending and not task.depends_on and task.awaiting is None

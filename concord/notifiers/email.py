@@ -54,7 +54,8 @@ class EmailNotifier:
         if message.resend:
             msg["X-Concord-Resend"] = "in-doubt"
         msg.set_content(message.text)
-        msg.add_alternative(message.html, subtype="html")
+        if message.html:
+            msg.add_alternative(message.html, subtype="html")
         return msg
 
     async def lookup(self, message: Message) -> Sent | None:

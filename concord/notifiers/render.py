@@ -21,13 +21,37 @@ from jinja2 import (
     select_autoescape,
 )
 
-from concord.core.analysis import Draft
+from concord.core.analysis import Draft, draft
 from concord.core.redaction import slack_escape
 from concord.notifiers.base import Message, Recipient
 from concord.streams.models import Task
+from concord.streams.reviews import ReviewRecord
 
 TEMPLATES = Path(__file__).parent / "templates"
 FALLBACK = "en"
+
+#: Button labels of panel messages, per language.
+LABELS = {
+    "en": {
+        "approve": "Approve",
+        "reject": "Reject",
+        "conflict": "Conflict of interest",
+        "open": "Open the review",
+    },
+    "fr": {
+        "approve": "Approuver",
+        "reject": "Rejeter",
+        "conflict": "Conflit d'intérêts",
+        "open": "Ouvrir la revue",
+    },
+    "nl": {
+        "approve": "Goedkeuren",
+        "reject": "Afwijzen",
+        "conflict": "Belangenconflict",
+        "open": "Beoordeling openen",
+    },
+}
+VOTING = ("opened", "amended", "reminder")
 
 
 def _slack_finalize(value: Any) -> Any:
@@ -108,4 +132,81 @@ class Renderer:
             slack_text=slack_text,
             slack_blocks=blocks,
             exercise=task.exercise,
+        )
+
+    def review_message(
+        self,
+        record: ReviewRecord,
+        kind: str,
+        recipient: Recipient,
+        area_name: str,
+        links: dict[str, str] | None,
+    ) -> Message:
+        """A panel notice (`kind`: opened, amended, reminder, approved, rejected, no_quorum).
+
+        Email carries the member's own signed vote `links`; the Slack channel message
+        carries Approve / Conflict buttons (a rejection needs a reason: the review page).
+        """
+        lang = recipient.language if recipient.language in LABELS else FALLBACK
+        d = draft(record.situation, area_name, record.current)
+        voting = kind in VOTING and record.outcome == "pending"
+        ctx = {
+            "kind": kind,
+            "d": d,
+            "review": record,
+            "quorum": record.quorum,
+            "deadline": record.deadline if voting else None,
+            "recipient": recipient,
+            "analysis": self.analysis_text(d, lang),
+            "links": links if voting else None,
+            "review_url": f"{self.public_url}/review/{record.situation_id}",
+            "exercise": record.exercise,
+            "lang": lang,
+            "labels": LABELS[lang],
+        }
+        subject = self._template(self.env, lang, "review.subject.txt").render(ctx).strip()
+        text = self._template(self.env, lang, "review.txt").render(ctx).strip() + "\n"
+        html = self._template(self.env, lang, "review.html").render({**ctx, "text": text})
+        slack_text = self._template(self.slack_env, lang, "review.slack.txt").render(
+            {**ctx, "subject": subject}
+        )
+        value = f"{record.situation_id}|{d.version}"
+        buttons: list[dict[str, object]] = [
+            {
+                "type": "button",
+                "text": {"type": "plain_text", "text": LABELS[lang]["open"]},
+                "url": ctx["review_url"],
+                "action_id": "review.open",
+            }
+        ]
+        if voting:
+            buttons += [
+                {
+                    "type": "button",
+                    "text": {"type": "plain_text", "text": LABELS[lang]["approve"]},
+                    "style": "primary",
+                    "action_id": "review.approve",
+                    "value": value,
+                },
+                {
+                    "type": "button",
+                    "text": {"type": "plain_text", "text": LABELS[lang]["conflict"]},
+                    "action_id": "review.conflict",
+                    "value": value,
+                },
+            ]
+        blocks: list[dict[str, object]] = [
+            {"type": "header", "text": {"type": "plain_text", "text": subject[:150]}},
+            {"type": "section", "text": {"type": "mrkdwn", "text": slack_text.strip()[:3000]}},
+            {"type": "actions", "block_id": f"review:{value}", "elements": buttons},
+        ]
+        return Message(
+            key=f"review.{record.situation_id}.v{d.version}.{kind}.{record.reminders}.{recipient.id}",
+            recipient=recipient,
+            subject=subject,
+            text=text,
+            html=html,
+            slack_text=slack_text.strip(),
+            slack_blocks=blocks,
+            exercise=record.exercise,
         )

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 
 from concord.streams import models as m
+from concord.streams import reviews as r
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,13 @@ DELIVERIES = TopicSpec("concord.deliveries", m.Receipt, doc="one receipt per att
 TASK_EVENTS = TopicSpec("concord.task-events", m.TaskEvent, doc="liaison actions")
 AUDIT = TopicSpec("concord.audit", m.AuditEntry, doc="every transition")
 TOKENS = TopicSpec("concord.tokens", m.ApiToken, True, "API tokens, hashed")
+REVIEW_EVENTS = TopicSpec(
+    "concord.review-events", r.ReviewEvent, doc="open / vote / tick, keyed by situation id"
+)
+REVIEWS = TopicSpec("concord.reviews", r.ReviewRecord, True, "the panel's reviews")
+SITUATION_COMMANDS = TopicSpec(
+    "concord.situation-commands", r.SituationCommand, doc="state changes, keyed like signals"
+)
 
 ALL: tuple[TopicSpec, ...] = (
     SIGNALS_IN,
@@ -41,6 +49,9 @@ ALL: tuple[TopicSpec, ...] = (
     TASK_EVENTS,
     AUDIT,
     TOKENS,
+    REVIEW_EVENTS,
+    REVIEWS,
+    SITUATION_COMMANDS,
 )
 
 

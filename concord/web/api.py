@@ -12,6 +12,8 @@ from faust.web.exceptions import NotAuthenticated, PermissionDenied
 from concord.core import intake
 from concord.streams import topics as t
 from concord.streams.models import ApiToken, Situation, Task
+from concord.streams.reviews import ReviewRecord
+from concord.web import votes
 from concord.web.auth import authenticate
 from concord.web.readmodel import ReadModel
 
@@ -20,6 +22,7 @@ if TYPE_CHECKING:
 
 SIGNAL_ROLES = {"producer", "coordinator", "operator"}
 BOARD_ROLES = {"coordinator", "operator", "panel"}
+REVIEW_ROLES = {"coordinator", "panel"}
 TASK_ROLES = {"coordinator", "operator", "liaison"}
 
 
@@ -28,10 +31,28 @@ def task_json(task: Task) -> dict[str, Any]:
     return task.model_dump(mode="json")
 
 
+def review_json(r: ReviewRecord) -> dict[str, Any]:
+    """A review as the API shows it: versions, votes (with dissent) and where it stands."""
+    out = r.model_dump(mode="json", exclude={"situation"})
+    out.update(version=r.version, quorum=r.quorum)
+    return out
+
+
 def situation_json(s: Situation, view: ReadModel) -> dict[str, Any]:
-    """A situation as the API shows it, with its tasks."""
+    """A situation as the API shows it, with its tasks and its analysis' review."""
     out = s.model_dump(mode="json")
     out["tasks"] = [task_json(x) for x in view.tasks_of(s.id)]
+    review = view.reviews.get(s.id)
+    if review is not None:
+        out["analysis"] = {
+            "version": review.version,
+            "outcome": review.outcome,
+            "quorum": review.quorum,
+            "approvals": review.approvals,
+            "rejections": review.rejections,
+            "conflicts": review.conflicts,
+            "deadline": review.deadline.isoformat() if review.deadline else None,
+        }
     return out
 
 
@@ -131,7 +152,40 @@ def register(c: Concord, view: ReadModel) -> None:
                 ]
             )
 
+    class Reviews(_Base):
+        async def get(self, request: Request) -> Response:
+            self._auth(request, REVIEW_ROLES)
+            outcome = request.query.get("outcome")
+            items = sorted(view.reviews.values(), key=lambda r: r.opened_at, reverse=True)
+            return self.json([review_json(r) for r in items if not outcome or r.outcome == outcome])
+
+    class OneReview(_Base):
+        async def get(self, request: Request, situation_id: str) -> Response:
+            self._auth(request, REVIEW_ROLES)
+            r = view.reviews.get(situation_id)
+            return self.json(review_json(r)) if r else self._error(404, "no such review")
+
+    class Votes(_Base):
+        async def post(self, request: Request, situation_id: str) -> Response:
+            auth = self._auth(request, {"panel"})
+            raw = await cast(web.Request, request).content.read(64_000)
+            try:
+                body = json.loads(raw)
+            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                return self._error(
+                    422, "body is not JSON", errors=[{"loc": "(body)", "msg": str(exc)}]
+                )
+            parsed = votes.parse_vote(body)
+            if isinstance(parsed, votes.VoteResult):
+                return self.json(parsed.body, status=parsed.status)
+            # A panel token is named after the member it belongs to.
+            result = await votes.submit(c, view, situation_id, auth.name, parsed, "api")
+            return self.json(result.body, status=result.status)
+
     for path, cls in (
+        ("/api/reviews", Reviews),
+        ("/api/reviews/{situation_id}", OneReview),
+        ("/api/reviews/{situation_id}/votes", Votes),
         ("/api/signals", Signals),
         ("/api/situations", Situations),
         ("/api/situations/{situation_id}", OneSituation),

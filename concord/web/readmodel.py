@@ -1,4 +1,4 @@
-"""The board's read model: latest situations, tasks and API tokens, on every worker.
+"""The board's read model: latest situations, tasks, reviews and API tokens, on every worker.
 
 Faust's GlobalTable did not replicate writes between running workers here, so each web
 process tails the compacted snapshot topics itself: an aiokafka consumer with no group,
@@ -16,13 +16,14 @@ from pydantic import BaseModel, ValidationError
 
 from concord.streams import topics as t
 from concord.streams.models import ApiToken, Situation, Task
+from concord.streams.reviews import ReviewRecord
 
 if TYPE_CHECKING:
     from concord.app import Concord
 
 log = logging.getLogger(__name__)
 
-_TAILED = (t.SITUATIONS, t.TASK_STATE, t.TOKENS)
+_TAILED = (t.SITUATIONS, t.TASK_STATE, t.TOKENS, t.REVIEWS)
 
 
 class ReadModel:
@@ -32,6 +33,7 @@ class ReadModel:
         self.situations: dict[str, Situation] = {}
         self.tasks: dict[str, Task] = {}
         self.tokens: dict[str, ApiToken] = {}
+        self.reviews: dict[str, ReviewRecord] = {}
         self.running = False
 
     def apply(self, topic: str, key: str, value: bytes | None) -> None:
@@ -40,6 +42,7 @@ class ReadModel:
             t.SITUATIONS.name: (self.situations, Situation),
             t.TASK_STATE.name: (self.tasks, Task),
             t.TOKENS.name: (self.tokens, ApiToken),
+            t.REVIEWS.name: (self.reviews, ReviewRecord),
         }
         if topic not in targets:
             return

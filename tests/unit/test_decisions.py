@@ -135,7 +135,7 @@ def test_one_run_reports_schema_reference_and_example_problems(tmp_path: Path) -
     assert "a.yml:5:3: when.colour: unknown field 'colour'" in lines
     assert "a.yml:7:21: unknown agency 'nasa'" in lines
     assert any(x.startswith("a.yml:7:53: tasks.0.due: Value error, a duration") for x in lines)
-    assert "b.yml:4:18: quorum 5 is more than the 2 panel members" in lines
+    assert "b.yml:4:18: quorum 5 is more than the 3 panel members" in lines
     assert any(x.startswith("b.yml:6:64: unknown escalation target 'nobody'") for x in lines)
     assert (
         "c.yml:9:13: example 'too mild': no_match (severity 2 is below 4), expected fires" in lines

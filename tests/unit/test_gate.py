@@ -194,6 +194,7 @@ def test_hold_only_reminds(opened: ReviewRecord) -> None:
     tick = ReviewEvent(situation_id="sit-1", kind="tick", deadline=held.deadline)
     record, effects = handle(held, tick, PANEL, T0 + timedelta(hours=3))
     assert effects == [Notify("reminder", 1)]
+    assert record is not None and record.released == [] and record.reminders == 1
 
 
 def test_amendment_makes_a_version_that_needs_new_votes(

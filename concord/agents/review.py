@@ -1,0 +1,193 @@
+"""Review: `concord.review-events` -> the `reviews` table -> tasks, situation state, panel.
+
+One review per situation, keyed by situation id, so one worker applies a situation's
+events in order. The rules are `concord.core.gate.handle`; this agent carries out its
+effects. The time limit is a Faust timer that scans the table and sends a `tick` for
+each deadline that has passed: the deadline lives in the table (and its changelog), so
+it survives a restart and moves with the partition.
+
+Effects are carried out before the table is written: a crash in between replays the
+event, and the effects land again where they are idempotent (task ids, situation
+states); the panel may then be notified twice, never not at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from concord.core.amend import AmendError, amend
+from concord.core.correlation import correlation_key
+from concord.core.gate import (
+    Cancel,
+    Effect,
+    Hold,
+    MoveSituation,
+    Notify,
+    Refused,
+    Release,
+    handle,
+)
+from concord.notifiers.base import Recipient
+from concord.notifiers.pipeline import RetryPolicy, deliver
+from concord.streams import topics as t
+from concord.streams.codec import dump
+from concord.streams.models import Decision, Receipt, utcnow
+from concord.streams.reviews import ReviewEvent, ReviewRecord, SituationCommand
+from concord.web.links import VoteLink
+
+if TYPE_CHECKING:
+    from concord.app import Concord
+
+log = logging.getLogger(__name__)
+
+
+def _recipients(c: Concord, kind: str) -> list[tuple[Recipient, list[str]]]:
+    """Who hears of a review notice, and on which channels."""
+    d = c.directory
+    out: list[tuple[Recipient, list[str]]] = []
+    if d.panel.slack_channel:
+        channel = Recipient(
+            id="panel", name="Panel", language=d.panel.language, slack_channel=d.panel.slack_channel
+        )
+        out.append((channel, ["slack"]))
+    people = d.coordinators if kind == "no_quorum" else d.panel.members
+    for m in people:
+        if m.email:
+            out.append((Recipient(m.id, m.name, m.language, email=str(m.email)), ["email"]))
+    return out
+
+
+def register(c: Concord) -> None:
+    reviews = c.app.Table("reviews", default=None, partitions=c.settings.partitions)
+    events = c.topics[t.REVIEW_EVENTS.name]
+    records_out = c.topics[t.REVIEWS.name]
+    tasks_out = c.topics[t.TASKS.name]
+    state_out = c.topics[t.TASK_STATE.name]
+    commands_out = c.topics[t.SITUATION_COMMANDS.name]
+    receipts_out = c.topics[t.DELIVERIES.name]
+    policy = RetryPolicy(attempts=c.settings.retry_attempts, base=c.settings.retry_base_seconds)
+    members = [m.id for m in c.directory.panel.members]
+
+    async def notify(record: ReviewRecord, effect: Notify) -> None:
+        area = c.directory.area(record.area)
+        name = area.name if area else record.area
+        subject = f"review:{record.situation_id}"
+
+        async def on_receipt(receipt: Receipt) -> None:
+            c.metrics.deliveries.labels(receipt.channel, "ok" if receipt.ok else "failed").inc()
+            await receipts_out.send(key=subject, value=receipt)
+
+        for recipient, channels in _recipients(c, effect.kind):
+            links = None
+            if recipient.email and recipient.id in members:
+                links = {
+                    d: c.links_base
+                    + c.signer.vote_link(
+                        VoteLink(record.situation_id, recipient.id, effect.version, d)
+                    )
+                    for d in ("approve", "reject", "conflict")
+                }
+            message = c.renderer.review_message(record, effect.kind, recipient, name, links)
+            await deliver(message, subject, c.registry, channels, policy, asyncio.sleep, on_receipt)
+
+    async def carry_out(record: ReviewRecord, effect: Effect) -> None:
+        if isinstance(effect, Hold | Cancel):
+            for task in effect.tasks:
+                await state_out.send(key=task.id, value=task)
+            if isinstance(effect, Cancel):
+                for task in effect.tasks:
+                    await c.audit("concord", "task.cancelled", task.id, reason=effect.reason)
+        elif isinstance(effect, Release):
+            for task in effect.tasks:
+                await state_out.send(key=task.id, value=task)
+                await tasks_out.send(key=task.id, value=task)
+            stamp = effect.tasks[0].review if effect.tasks else None
+            await c.audit(
+                "concord",
+                "review.released",
+                record.situation_id,
+                by=stamp.released_by if stamp else "",
+                version=str(record.version),
+                tasks=",".join(x.id for x in effect.tasks),
+            )
+        elif isinstance(effect, MoveSituation):
+            command = SituationCommand(
+                situation_id=record.situation_id,
+                key=correlation_key(record.area, record.exercise),
+                action="state",
+                to=effect.to,
+                actor="panel",
+                reason=effect.reason,
+            )
+            await commands_out.send(key=command.key, value=command)
+        elif isinstance(effect, Notify):
+            if effect.kind in ("opened", "approved", "rejected", "no_quorum"):
+                c.metrics.reviews.labels(effect.kind).inc()
+            await notify(record, effect)
+        elif isinstance(effect, Refused):
+            await c.audit(
+                "concord",
+                "review.vote_refused",
+                record.situation_id,
+                member=effect.member,
+                reason=effect.reason,
+            )
+
+    def resolve(record: ReviewRecord | None, event: ReviewEvent) -> Any:
+        """The amended version for an `amend` vote (or the reason it cannot be made)."""
+        vote = event.vote
+        if record is None or vote is None or vote.decision != Decision.amend:
+            return None
+        if event.amendment is None:
+            return Refused(vote.member, "an amend vote needs an amendment")
+        lookup = c.playbooks.matcher.by_id.get
+        try:
+            return amend(record, event.amendment, vote.member, lookup, c.directory, utcnow())
+        except AmendError as exc:
+            return Refused(vote.member, str(exc))
+
+    @c.app.agent(events, name="concord.review")
+    async def review_agent(stream: Any) -> None:
+        event: ReviewEvent
+        async for event in stream:
+            stored = reviews.get(event.situation_id)
+            record = ReviewRecord.model_validate(stored) if stored else None
+            amended = resolve(record, event)
+            effects: list[Effect]
+            if isinstance(amended, Refused):
+                after, effects = record, [amended]
+            else:
+                after, effects = handle(record, event, members, utcnow(), amended)
+            if event.vote is not None and not any(isinstance(e, Refused) for e in effects):
+                c.metrics.votes.labels(str(event.vote.decision)).inc()
+                await c.audit(
+                    event.vote.member,
+                    f"review.{event.vote.decision}",
+                    event.situation_id,
+                    channel=event.vote.channel,
+                    version=str(event.vote.version),
+                    reason=event.vote.reason,
+                )
+            target = after or record
+            for effect in effects:
+                if target is not None:
+                    await carry_out(target, effect)
+            if after is not None and after != record:
+                reviews[event.situation_id] = dump(after)
+                await records_out.send(key=after.situation_id, value=after)
+
+    @c.app.timer(c.settings.tick_seconds, on_leader=False)
+    async def review_deadlines() -> None:
+        # Each worker looks at the reviews it holds; a tick for a deadline that has
+        # moved meanwhile (a second worker, a slow agent) is ignored by `handle`.
+        now = utcnow()
+        for key, stored in list(reviews.items()):
+            deadline = stored.get("deadline") if stored.get("outcome") == "pending" else None
+            if deadline and datetime.fromisoformat(deadline) <= now:
+                tick = ReviewEvent(
+                    situation_id=key, kind="tick", deadline=datetime.fromisoformat(deadline)
+                )
+                await events.send(key=key, value=tick)

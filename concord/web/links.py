@@ -1,0 +1,100 @@
+"""Signed tokens: email vote links, one-time sign-in links and session cookies.
+
+itsdangerous signs with `CONCORD_SECRET_KEY` and a different salt per purpose, so a
+token made for one purpose is refused for any other; each carries its issue time and
+is refused after its `max_age`. A vote link names one decision on one analysis version
+for one member: it can do nothing else.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from pydantic import SecretStr
+
+VOTE_MAX_AGE = 7 * 24 * 3600
+LOGIN_MAX_AGE = 15 * 60
+SESSION_MAX_AGE = 12 * 3600
+
+
+class LinkError(Exception):
+    """A token that cannot be used; `expired` tells the page what to say."""
+
+    def __init__(self, message: str, *, expired: bool = False) -> None:
+        super().__init__(message)
+        self.expired = expired
+
+
+@dataclass(frozen=True)
+class VoteLink:
+    situation_id: str
+    member: str
+    version: int
+    decision: str
+
+
+@dataclass(frozen=True)
+class Session:
+    person: str
+    role: str
+    agency: str | None = None
+
+
+class Signer:
+    """Make and check the signed tokens of every purpose."""
+
+    def __init__(self, secret: SecretStr) -> None:
+        key = secret.get_secret_value()
+        self._vote = URLSafeTimedSerializer(key, salt="concord.vote")
+        self._login = URLSafeTimedSerializer(key, salt="concord.login")
+        self._session = URLSafeTimedSerializer(key, salt="concord.session")
+        self._form = URLSafeTimedSerializer(key, salt="concord.form")
+
+    def __repr__(self) -> str:
+        return "Signer(<hidden>)"
+
+    @staticmethod
+    def _load(s: URLSafeTimedSerializer, token: str, max_age: int) -> Any:
+        try:
+            return s.loads(token, max_age=max_age)
+        except SignatureExpired as exc:
+            raise LinkError("this link has expired", expired=True) from exc
+        except BadSignature as exc:
+            raise LinkError("this link is not valid") from exc
+
+    def vote_link(self, link: VoteLink) -> str:
+        return str(self._vote.dumps([link.situation_id, link.member, link.version, link.decision]))
+
+    def read_vote_link(self, token: str) -> VoteLink:
+        s, m, v, d = self._load(self._vote, token, VOTE_MAX_AGE)
+        return VoteLink(str(s), str(m), int(v), str(d))
+
+    def login_link(self, person: str) -> tuple[str, str]:
+        """A sign-in token and its nonce (the nonce makes it single-use)."""
+        nonce = secrets.token_urlsafe(12)
+        return str(self._login.dumps([person, nonce])), nonce
+
+    def read_login_link(self, token: str) -> tuple[str, str]:
+        person, nonce = self._load(self._login, token, LOGIN_MAX_AGE)
+        return str(person), str(nonce)
+
+    def session(self, session: Session) -> str:
+        return str(self._session.dumps([session.person, session.role, session.agency]))
+
+    def read_session(self, cookie: str) -> Session:
+        person, role, agency = self._load(self._session, cookie, SESSION_MAX_AGE)
+        return Session(str(person), str(role), agency)
+
+    def form_token(self, person: str, purpose: str) -> str:
+        """A CSRF token for a form posted by `person` (checked with `check_form`)."""
+        return str(self._form.dumps([person, purpose]))
+
+    def check_form(self, token: str, person: str, purpose: str) -> bool:
+        try:
+            got = self._form.loads(token, max_age=SESSION_MAX_AGE)
+        except BadSignature:
+            return False
+        return bool(got == [person, purpose])

@@ -1,0 +1,310 @@
+"""The panel's web pages: `/review` (queue), `/review/{id}` (analysis + vote), `/t/{token}`.
+
+`/review` pages need a session (see `concord.web.session`); panel members vote there,
+coordinators read. `/t/{token}` is the signed email link: GET only shows what the
+link would do (a mail scanner that follows links votes nothing); the member confirms
+with POST.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, cast
+
+from aiohttp import web
+from faust.web import Request, Response, View
+
+from concord.core.analysis import draft
+from concord.notifiers.render import LABELS
+from concord.streams.reviews import ReviewRecord, VoteIn
+from concord.web import votes
+from concord.web.links import LinkError
+from concord.web.readmodel import ReadModel
+from concord.web.session import current_session, page_env, redirect, to_login
+
+if TYPE_CHECKING:
+    from concord.app import Concord
+
+REVIEWERS = {"panel", "coordinator"}
+
+
+def _amendment(form: Any) -> dict[str, Any] | None:
+    """The amendment fields of the review form, as the API takes them."""
+    out: dict[str, Any] = {}
+    if form.get("severity"):
+        out["severity"] = form.get("severity")
+    drops = form.getall("drop", [])
+    if drops:
+        out["drop_tasks"] = list(drops)
+    if form.get("add_playbook"):
+        out["add_playbooks"] = [form.get("add_playbook")]
+    if str(form.get("note", "")).strip():
+        out["note"] = form.get("note")
+    return out or None
+
+
+def register(c: Concord, view: ReadModel) -> None:
+    env = page_env(c)
+    areas = {a.code: a.name for a in c.directory.areas}
+
+    def render(name: str, status: int = 200, **ctx: Any) -> Response:
+        ctx.setdefault("session", None)
+        html = env.get_template(name).render(**ctx)
+        return cast(Response, web.Response(text=html, status=status, content_type="text/html"))
+
+    def analysis(record: ReviewRecord, language: str) -> str:
+        d = draft(record.situation, areas.get(record.area, record.area), record.current)
+        return c.renderer.analysis_text(d, language)
+
+    def language_of(person: str) -> str:
+        member = c.directory.panel_member(person)
+        return member.language if member else c.directory.city.languages[0]
+
+    @c.app.page("/review")
+    class Queue(View):
+        async def get(self, request: Request) -> Response:
+            session = current_session(c, request)
+            if session is None:
+                return to_login(self, request)
+            if session.role not in REVIEWERS:
+                return render(
+                    "message.html",
+                    403,
+                    session=session,
+                    title="Review queue",
+                    text="Only panel members and coordinators see the review queue.",
+                )
+            items = sorted(view.reviews.values(), key=lambda r: r.opened_at, reverse=True)
+            mine = {
+                r.situation_id: f"{v.decision} (v{v.version})"
+                for r in items
+                for v in r.votes
+                if v.member == session.person
+            }
+            return render(
+                "review_queue.html",
+                session=session,
+                pending=[r for r in items if r.outcome == "pending"],
+                decided=[r for r in items if r.outcome != "pending"][:50],
+                areas=areas,
+                mine=mine,
+            )
+
+    @c.app.page("/review/{situation_id}")
+    class ReviewPage(View):
+        def _page(
+            self,
+            session: Any,
+            record: ReviewRecord,
+            status: int = 200,
+            notice: str | None = None,
+            error: str | None = None,
+        ) -> Response:
+            mine = next((v for v in reversed(record.votes) if v.member == session.person), None)
+            can_vote = (
+                session.role == "panel"
+                and record.outcome == "pending"
+                and not (mine is not None and mine.decision == "conflict")
+            )
+            return render(
+                "review.html",
+                status,
+                session=session,
+                r=record,
+                analysis=analysis(record, language_of(session.person)),
+                can_vote=can_vote,
+                mine=mine,
+                csrf=c.signer.form_token(session.person, record.situation_id),
+                playbooks=sorted(c.playbooks.matcher.by_id),
+                notice=notice,
+                error=error,
+            )
+
+        async def get(self, request: Request, situation_id: str) -> Response:
+            session = current_session(c, request)
+            if session is None:
+                return to_login(self, request)
+            record = view.reviews.get(situation_id)
+            if session.role not in REVIEWERS or record is None:
+                return render(
+                    "message.html",
+                    404,
+                    session=session,
+                    title="Review",
+                    text="No review for this situation.",
+                )
+            voted = request.query.get("voted")
+            notice = f"Your vote ({voted}) is recorded." if voted else None
+            return self._page(session, record, notice=notice)
+
+        async def post(self, request: Request, situation_id: str) -> Response:
+            session = current_session(c, request)
+            if session is None:
+                return to_login(self, request)
+            record = view.reviews.get(situation_id)
+            form = await cast(web.Request, request).post()
+            if record is None or session.role != "panel":
+                return render(
+                    "message.html",
+                    403,
+                    session=session,
+                    title="Review",
+                    text="Only panel members vote.",
+                )
+            if not c.signer.check_form(str(form.get("csrf", "")), session.person, situation_id):
+                return self._page(session, record, 403, error="The form expired: vote again.")
+            body: dict[str, Any] = {
+                "decision": form.get("decision"),
+                "version": form.get("version"),
+                "reason": form.get("reason", ""),
+            }
+            if body["decision"] == "amend":
+                body["amendment"] = _amendment(form)
+            parsed = votes.parse_vote(body)
+            if isinstance(parsed, votes.VoteResult):
+                errors = "; ".join(f"{e['loc']}: {e['msg']}" for e in parsed.body["errors"])
+                return self._page(session, record, 422, error=errors)
+            result = await votes.submit(c, view, situation_id, session.person, parsed, "web")
+            if not result.ok:
+                detail = result.body.get("errors") or [{"msg": result.body.get("error", "")}]
+                return self._page(
+                    session, record, result.status, error="; ".join(e["msg"] for e in detail)
+                )
+            return redirect(self, f"/review/{situation_id}?voted={parsed.decision}")
+
+    @c.app.page("/t/{token}")
+    class VoteLinkPage(View):
+        def _read(self, token: str) -> tuple[Any, ReviewRecord | None, Response | None]:
+            try:
+                link = c.signer.read_vote_link(token)
+            except LinkError as exc:
+                text = (
+                    "This link has expired. Open the review page instead."
+                    if exc.expired
+                    else "This link is not valid."
+                )
+                page = render(
+                    "message.html",
+                    410 if exc.expired else 400,
+                    title="Vote link",
+                    text=text,
+                    link="/review",
+                    link_text="Review queue",
+                )
+                return None, None, page
+            record = view.reviews.get(link.situation_id)
+            if record is None:
+                page = render(
+                    "message.html", 404, title="Vote link", text="This review is not known (yet)."
+                )
+                return link, None, page
+            done = next(
+                (
+                    v
+                    for v in record.votes
+                    if v.member == link.member
+                    and v.version == link.version
+                    and v.decision == link.decision
+                ),
+                None,
+            )
+            if done is not None:
+                text = (
+                    f"You already voted {done.decision} on version {done.version} "
+                    f"of this analysis. This link cannot be used again."
+                )
+                return (
+                    link,
+                    record,
+                    render(
+                        "message.html",
+                        409,
+                        title="Vote link",
+                        text=text,
+                        kind="ok",
+                        link=f"/review/{record.situation_id}",
+                        link_text="Open the review",
+                    ),
+                )
+            if record.outcome != "pending":
+                return (
+                    link,
+                    record,
+                    render(
+                        "message.html",
+                        409,
+                        title="Vote link",
+                        text=f"The review is already {record.outcome}.",
+                        link=f"/review/{record.situation_id}",
+                        link_text="Open the review",
+                    ),
+                )
+            if link.version != record.version:
+                text = (
+                    f"This link is for version {link.version}; the analysis is now at "
+                    f"version {record.version}. Vote on the current version."
+                )
+                return (
+                    link,
+                    record,
+                    render(
+                        "message.html",
+                        409,
+                        title="Vote link",
+                        text=text,
+                        link=f"/review/{record.situation_id}",
+                        link_text="Open the review",
+                    ),
+                )
+            return link, record, None
+
+        def _confirm(
+            self, link: Any, record: ReviewRecord, status: int = 200, error: str | None = None
+        ) -> Response:
+            lang = language_of(link.member)
+            return render(
+                "vote_link.html",
+                status,
+                link=link,
+                r=record,
+                error=error,
+                analysis=analysis(record, lang),
+                labels=LABELS.get(lang, LABELS["en"]),
+            )
+
+        async def get(self, request: Request, token: str) -> Response:
+            link, record, page = self._read(token)
+            if page is not None:
+                return page
+            assert record is not None
+            return self._confirm(link, record)
+
+        async def post(self, request: Request, token: str) -> Response:
+            link, record, page = self._read(token)
+            if page is not None:
+                return page
+            assert record is not None
+            form = await cast(web.Request, request).post()
+            try:
+                vote = VoteIn(
+                    decision=link.decision, version=link.version, reason=str(form.get("reason", ""))
+                )
+            except ValueError:
+                return self._confirm(link, record, 422, error="A rejection needs a reason.")
+            result = await votes.submit(c, view, record.situation_id, link.member, vote, "email")
+            if not result.ok:
+                return render(
+                    "message.html",
+                    result.status,
+                    title="Vote link",
+                    text=str(result.body.get("error", "The vote was not taken.")),
+                )
+            return render(
+                "message.html",
+                202,
+                title="Vote recorded",
+                kind="ok",
+                text=f"Thank you: your vote ({link.decision}) on version "
+                f"{link.version} is recorded.",
+                link=f"/review/{record.situation_id}",
+                link_text="Open the review",
+            )

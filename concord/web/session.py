@@ -1,0 +1,194 @@
+"""Sign-in for people (panel, coordinators, liaisons): `POST /login`, `GET /login/{token}`.
+
+No passwords: `POST /login` emails a one-time link to an address the directory knows
+(and says the same thing whether it knows it or not, so the form does not reveal who
+is on the panel). The link opens a session: a signed, HttpOnly, SameSite=Lax cookie.
+A link works once per worker process and for 15 minutes.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+from faust.web import Request, Response, View
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from concord.notifiers.base import Message, Recipient, SendError
+from concord.web.links import SESSION_MAX_AGE, LinkError, Session
+
+if TYPE_CHECKING:
+    from concord.app import Concord
+
+log = logging.getLogger(__name__)
+
+TEMPLATES = Path(__file__).parent / "templates"
+COOKIE = "concord_session"
+
+
+def page_env(c: Concord) -> Environment:
+    """Jinja2 for pages: autoescaped HTML, strict, dates in the city's time zone."""
+    env = Environment(
+        loader=FileSystemLoader(str(TEMPLATES)),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+    )
+    tz = ZoneInfo(c.directory.city.timezone)
+
+    def localtime(value: datetime | None) -> str:
+        return value.astimezone(tz).strftime("%Y-%m-%d %H:%M") if value else "—"
+
+    env.filters["localtime"] = localtime
+    return env
+
+
+def current_session(c: Concord, request: Request) -> Session | None:
+    """The signed-in person, or None."""
+    cookie = cast(web.Request, request).cookies.get(COOKIE)
+    if not cookie:
+        return None
+    try:
+        return c.signer.read_session(cookie)
+    except LinkError:
+        return None
+
+
+def redirect(view: View, location: str) -> Response:
+    return view.html("", status=303, headers={"Location": location})
+
+
+def to_login(view: View, request: Request) -> Response:
+    """Send a visitor without a session to the sign-in form, then back here."""
+    return redirect(view, f"/login?next={quote(str(cast(web.Request, request).path_qs))}")
+
+
+def _safe_next(value: str | None) -> str:
+    # Only local paths: never an open redirect to another site.
+    if value and value.startswith("/") and not value.startswith("//"):
+        return value
+    return "/review"
+
+
+def register(c: Concord) -> None:
+    env = page_env(c)
+    used: set[str] = set()
+
+    def render(name: str, status: int = 200, **ctx: Any) -> Response:
+        ctx.setdefault("session", None)
+        html = env.get_template(name).render(**ctx)
+        return cast(Response, web.Response(text=html, status=status, content_type="text/html"))
+
+    async def send_link(person: str, name: str, email: str, language: str, next_: str) -> None:
+        token, _nonce = c.signer.login_link(person)
+        link = f"{c.links_base.removesuffix('/t/')}/login/{token}?next={quote(next_)}"
+        text = env.get_template("login.txt").render(name=name, link=link)
+        message = Message(
+            key=f"login.{person}.{token[-12:]}",
+            recipient=Recipient(person, name, language, email=email),
+            subject="[Concord] Sign-in link / Lien de connexion / Aanmeldlink",
+            text=text,
+            html="",
+            slack_text="",
+            slack_blocks=[],
+        )
+        notifier = c.registry.get("email")
+        if notifier is None:
+            log.error("sign-in requested but no email channel is configured")
+            return
+        try:
+            await notifier.send(message)
+        except SendError as exc:
+            log.warning("sign-in link to %s not sent: %s", person, exc)
+
+    @c.app.page("/login")
+    class Login(View):
+        async def get(self, request: Request) -> Response:
+            return render(
+                "login.html", next=_safe_next(request.query.get("next")), sent=False, error=None
+            )
+
+        async def post(self, request: Request) -> Response:
+            form = await cast(web.Request, request).post()
+            email = str(form.get("email", "")).strip()
+            next_ = _safe_next(str(form.get("next", "")))
+            if "@" not in email:
+                return render(
+                    "login.html", 422, next=next_, sent=False, error="Enter a valid email address."
+                )
+            found = c.directory.person_by_email(email)
+            if found is not None:
+                person, _role, _agency = found
+                name, language = _person_name(c, person)
+                await send_link(person, name, email, language, next_)
+            return render("login.html", next=next_, sent=True, error=None)
+
+    @c.app.page("/login/{token}")
+    class LoginLink(View):
+        async def get(self, request: Request, token: str) -> Response:
+            try:
+                person, nonce = c.signer.read_login_link(token)
+            except LinkError as exc:
+                return render(
+                    "message.html",
+                    400 if not exc.expired else 410,
+                    title="Sign-in link",
+                    text=f"{exc}. Ask for a new one.",
+                    link="/login",
+                    link_text="Sign in",
+                )
+            found = _role_of(c, person)
+            if nonce in used or found is None:
+                return render(
+                    "message.html",
+                    410,
+                    title="Sign-in link",
+                    text="This sign-in link has already been used. Ask for a new one.",
+                    link="/login",
+                    link_text="Sign in",
+                )
+            used.add(nonce)
+            role, agency = found
+            cookie = c.signer.session(Session(person, role, agency))
+            resp = redirect(self, _safe_next(request.query.get("next")))
+            http = cast(web.Request, request)
+            cast(web.Response, resp).set_cookie(
+                COOKIE,
+                cookie,
+                max_age=SESSION_MAX_AGE,
+                httponly=True,
+                samesite="Lax",
+                secure=http.secure,
+                path="/",
+            )
+            return resp
+
+    @c.app.page("/logout")
+    class Logout(View):
+        async def post(self, request: Request) -> Response:
+            resp = redirect(self, "/login")
+            cast(web.Response, resp).del_cookie(COOKIE, path="/")
+            return resp
+
+
+def _person_name(c: Concord, person: str) -> tuple[str, str]:
+    d = c.directory
+    for m in [*d.panel.members, *d.coordinators]:
+        if m.id == person:
+            return m.name, m.language
+    found = d.liaison(person)
+    return (found[1].name, found[1].language) if found else (person, "en")
+
+
+def _role_of(c: Concord, person: str) -> tuple[str, str | None] | None:
+    d = c.directory
+    if d.panel_member(person):
+        return "panel", None
+    if any(m.id == person for m in d.coordinators):
+        return "coordinator", None
+    found = d.liaison(person)
+    return ("liaison", found[0].id) if found else None

@@ -1,0 +1,113 @@
+"""Taking a panel vote, whatever the channel (API, review page, email link, Slack).
+
+The checks run here against the read model, so the voter gets a clear answer at once
+(422 with the field, 404, 409); the review agent checks again against its table, which
+is the truth, and audits a vote it refuses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from concord.core.amend import AmendError, amend
+from concord.core.review import ReviewError, check_vote
+from concord.streams import topics as t
+from concord.streams.models import Vote, VoteChannel, utcnow
+from concord.streams.reviews import ReviewEvent, ReviewRecord, VoteIn
+
+if TYPE_CHECKING:
+    from concord.app import Concord
+    from concord.web.readmodel import ReadModel
+
+
+@dataclass
+class VoteResult:
+    """What to answer: an HTTP status and a JSON-able body."""
+
+    status: int
+    body: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 202
+
+
+def errors_of(exc: ValidationError) -> list[dict[str, str]]:
+    """Pydantic errors as `{loc, msg}` with dotted field paths."""
+    return [
+        {"loc": ".".join(str(p) for p in e["loc"]) or "(body)", "msg": e["msg"]}
+        for e in exc.errors()
+    ]
+
+
+def parse_vote(body: Any) -> VoteIn | VoteResult:
+    try:
+        return VoteIn.model_validate(body)
+    except ValidationError as exc:
+        return VoteResult(422, {"error": "invalid vote", "errors": errors_of(exc)})
+
+
+def check(c: Concord, record: ReviewRecord | None, member: str, vote: VoteIn) -> VoteResult | None:
+    """Why this vote cannot be taken, or None."""
+    if c.directory.panel_member(member) is None:
+        return VoteResult(403, {"error": f"{member} is not a member of the expert panel"})
+    if record is None:
+        return VoteResult(404, {"error": "no review is open for this situation"})
+    if record.outcome != "pending":
+        return VoteResult(409, {"error": f"the review is already {record.outcome}"})
+    probe = Vote(member=member, decision=vote.decision, version=vote.version, reason=vote.reason)
+    try:
+        check_vote(probe, record.votes, record.version)
+    except ReviewError as exc:
+        return VoteResult(409, {"error": str(exc), "version": record.version})
+    if vote.amendment is not None:
+        lookup = c.playbooks.matcher.by_id.get
+        try:
+            amend(record, vote.amendment, member, lookup, c.directory, utcnow())
+        except AmendError as exc:
+            return VoteResult(
+                422, {"error": "invalid amendment", "errors": [{"loc": exc.loc, "msg": exc.msg}]}
+            )
+    return None
+
+
+async def submit(
+    c: Concord,
+    view: ReadModel,
+    situation_id: str,
+    member: str,
+    vote: VoteIn,
+    channel: VoteChannel,
+) -> VoteResult:
+    """Check the vote and put it on `concord.review-events` (202 once the broker has it)."""
+    record = view.reviews.get(situation_id)
+    refused = check(c, record, member, vote)
+    if refused is not None:
+        return refused
+    event = ReviewEvent(
+        situation_id=situation_id,
+        kind="vote",
+        vote=Vote(
+            member=member,
+            decision=vote.decision,
+            version=vote.version,
+            reason=vote.reason,
+            channel=channel,
+        ),
+        amendment=vote.amendment,
+    )
+    fut = await c.topics[t.REVIEW_EVENTS.name].send(key=situation_id, value=event)
+    await fut
+    return VoteResult(
+        202,
+        {
+            "accepted": True,
+            "situation_id": situation_id,
+            "member": member,
+            "decision": str(vote.decision),
+            "version": vote.version,
+        },
+    )
