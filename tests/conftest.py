@@ -33,6 +33,7 @@ from concord.embedded.slack_api import SlackApiServer
 from concord.embedded.smtp import SmtpCapture
 
 ROOT = Path(__file__).resolve().parent.parent
+SLACK_SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 
 
 def wait_until(probe: Callable[[], Any], timeout: float = 30.0, interval: float = 0.1) -> Any:
@@ -172,6 +173,8 @@ def worker_env(
         CONCORD_MAX_BODY_BYTES="20000",
         CONCORD_LOG_LEVEL="info",
         CONCORD_PUBLIC_URL="https://concord.city.example",
+        CONCORD_SLACK_SIGNING_SECRET=SLACK_SIGNING_SECRET,
+        CONCORD_TICK_SECONDS="0.5",
     )
     return env
 
@@ -256,6 +259,45 @@ def tokens(worker: Worker) -> dict[str, str]:
         timeout=30,
     )
     return made
+
+
+@pytest.fixture(scope="session")
+def panel_tokens(worker: Worker, tokens: dict[str, str]) -> dict[str, str]:
+    """A vote token per panel member (a panel token is named after its member)."""
+    made = {"panel-researcher": tokens["panel"]}
+    for member in ("panel-practitioner", "panel-community"):
+        result = worker.cli("token", "create", member, "--role", "panel")
+        assert result.returncode == 0, result.stderr.decode()
+        made[member] = result.stdout.decode().strip()
+    wait_until(
+        lambda: all(
+            worker.request("GET", "/api/reviews", token=t).status == 200 for t in made.values()
+        ),
+        timeout=30,
+    )
+    return made
+
+
+def approve(worker: Worker, panel_tokens: dict[str, str], situation: str) -> None:
+    """Two panel members approve the situation's current analysis (the quorum)."""
+    review = wait_until(
+        lambda: (
+            (
+                r := worker.request(
+                    "GET", f"/api/reviews/{situation}", token=panel_tokens["panel-researcher"]
+                )
+            ).status
+            == 200
+            and r.body
+        ),
+        timeout=30,
+    )
+    for member in ("panel-researcher", "panel-practitioner"):
+        body = {"decision": "approve", "version": review["version"]}
+        resp = worker.request(
+            "POST", f"/api/reviews/{situation}/votes", body, token=panel_tokens[member]
+        )
+        assert resp.status == 202, resp.body
 
 
 _DAYS = itertools.count(1)

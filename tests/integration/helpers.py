@@ -13,7 +13,11 @@ def task_of(signal: dict[str, object], playbook: str, key: str) -> str:
 
 
 def emails_for(outbox: Outbox, task: str) -> list[CapturedEmail]:
-    return [m for m in outbox.emails() if m.headers.get("Message-ID", "").startswith(f"<{task}.")]
+    return [
+        m
+        for m in outbox.emails()
+        if m.headers.get("Message-ID", "").strip().startswith(f"<{task}.")
+    ]
 
 
 def slack_for(outbox: Outbox, task: str) -> list[CapturedSlack]:
@@ -23,4 +27,28 @@ def slack_for(outbox: Outbox, task: str) -> list[CapturedSlack]:
         if str(c.payload.get("metadata", {}).get("event_payload", {}).get("key", "")).startswith(
             f"{task}."
         )
+    ]
+
+
+def panel_notices(outbox: Outbox, situation: str, kind: str = "opened") -> list[CapturedSlack]:
+    """The panel channel's Slack notices about a situation's review."""
+    prefix = f"review.{situation}."
+    return [
+        c
+        for c in outbox.slack()
+        if str(c.payload.get("metadata", {}).get("event_payload", {}).get("key", "")).startswith(
+            prefix
+        )
+        and f".{kind}." in str(c.payload["metadata"]["event_payload"]["key"])
+    ]
+
+
+def panel_emails(outbox: Outbox, situation: str, kind: str = "opened") -> list[CapturedEmail]:
+    """The panel members' emails about a situation's review."""
+    prefix = f"<review.{situation}."
+    return [
+        m
+        for m in outbox.emails()
+        if m.headers.get("Message-ID", "").strip().startswith(prefix)
+        and f".{kind}." in m.headers.get("Message-ID", "").strip()
     ]

@@ -57,6 +57,8 @@ def test_token_create_refuses_bad_input(worker: Worker) -> None:
     assert r.returncode == 2 and b"--role must be one of" in r.stderr
     r = worker.cli("token", "create", "x", "--role", "liaison")
     assert r.returncode == 2 and b"needs --agency" in r.stderr
+    r = worker.cli("token", "create", "someone", "--role", "panel")
+    assert r.returncode == 2 and b"named after its member: one of panel-researcher" in r.stderr
     r = worker.cli("token", "create", "x", "--role", "liaison", "--agency", "nasa")
     assert r.returncode == 2 and b"unknown agency 'nasa'" in r.stderr
 

@@ -12,13 +12,15 @@ from concord.embedded.outbox import Outbox
 from concord.embedded.slack_api import SlackApiServer
 from concord.keys import Sealer
 from concord.streams.models import DeadLetter
-from tests.conftest import Worker, make_signal, wait_until
-from tests.integration.helpers import emails_for, slack_for, task_of
+from tests.conftest import Worker, approve, make_signal, wait_until
+from tests.integration.helpers import emails_for, panel_notices, slack_for, task_of
 
 pytestmark = pytest.mark.integration
 
 
-def test_signal_to_email_and_slack(worker: Worker, tokens: dict[str, str], outbox: Outbox) -> None:
+def test_signal_to_email_and_slack(
+    worker: Worker, tokens: dict[str, str], panel_tokens: dict[str, str], outbox: Outbox
+) -> None:
     signal = make_signal(
         summary="Amina Diallo was insulted and pushed at the tram stop by two adults.",
         persons=[
@@ -33,6 +35,8 @@ def test_signal_to_email_and_slack(worker: Worker, tokens: dict[str, str], outbo
     resp = worker.request("POST", "/api/signals", signal, token=tokens["producer"])
     assert resp.status == 202, resp.body
     assert resp.body == {"accepted": [signal["id"]]}
+    # The racist-assault playbook needs the expert panel: two members approve.
+    approve(worker, panel_tokens, police_situation(signal))
 
     # Police: Slack first (C-POLICE), per the directory's channel order.
     police = task_of(signal, "racist-assault", "protect")
@@ -207,10 +211,11 @@ def test_http_errors(worker: Worker, tokens: dict[str, str]) -> None:
 
 
 def test_exercise_is_marked_everywhere(
-    worker: Worker, tokens: dict[str, str], outbox: Outbox
+    worker: Worker, tokens: dict[str, str], panel_tokens: dict[str, str], outbox: Outbox
 ) -> None:
     signal = make_signal(exercise=True, area="south")
     assert worker.request("POST", "/api/signals", signal, token=tokens["producer"]).status == 202
+    approve(worker, panel_tokens, police_situation(signal))
     slack = outbox.wait_for(lambda o: slack_for(o, task_of(signal, "racist-assault", "protect")))
     assert slack[0].payload["blocks"][0]["text"]["text"].startswith("EXERCICE — ")  # French liaison
     mail = outbox.wait_for(lambda o: emails_for(o, task_of(signal, "racist-assault", "support")))[0]
@@ -238,11 +243,19 @@ def test_slack_rate_limit_is_honoured(
 
 
 def test_permanent_slack_error_falls_back_to_email(
-    worker: Worker, tokens: dict[str, str], outbox: Outbox, slack_server: SlackApiServer
+    worker: Worker,
+    tokens: dict[str, str],
+    panel_tokens: dict[str, str],
+    outbox: Outbox,
+    slack_server: SlackApiServer,
 ) -> None:
-    slack_server.fail_next(1, "channel_not_found", channel="C-POLICE")
     signal = make_signal(area="south", severity=5)
     assert worker.request("POST", "/api/signals", signal, token=tokens["producer"]).status == 202
+    # Fail the police channel only once the panel's own Slack notice has gone out.
+    sid = police_situation(signal)
+    outbox.wait_for(lambda o: panel_notices(o, sid))
+    slack_server.fail_next(1, "channel_not_found", channel="C-POLICE")
+    approve(worker, panel_tokens, sid)
     task = task_of(signal, "racist-assault", "protect")
     mails = outbox.wait_for(lambda o: emails_for(o, task), timeout=30)
     assert mails[0].rcpt_to == ["duty@police.concordia.example"]

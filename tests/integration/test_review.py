@@ -1,0 +1,325 @@
+"""The expert panel's gate on the real broker, SMTP server and Slack API server."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+
+from concord.core.correlation import situation_id
+from concord.embedded.outbox import Outbox
+from tests.conftest import SLACK_SIGNING_SECRET, Worker, make_signal, wait_until
+from tests.integration.helpers import emails_for, panel_emails, panel_notices, slack_for, task_of
+
+pytestmark = pytest.mark.integration
+
+
+def post_signal(worker: Worker, tokens: dict[str, str], signal: dict[str, Any]) -> None:
+    assert worker.request("POST", "/api/signals", signal, token=tokens["producer"]).status == 202
+
+
+def review_of(worker: Worker, token: str, sid: str, probe: Any = bool) -> dict[str, Any]:
+    def found() -> dict[str, Any] | None:
+        r = worker.request("GET", f"/api/reviews/{sid}", token=token)
+        return r.body if r.status == 200 and probe(r.body) else None
+
+    return wait_until(found, timeout=30)  # type: ignore[no-any-return]
+
+
+def situation(worker: Worker, token: str, sid: str) -> dict[str, Any]:
+    r = worker.request("GET", f"/api/situations/{sid}", token=token)
+    assert r.status == 200, r.body
+    return r.body  # type: ignore[no-any-return]
+
+
+def vote(worker: Worker, token: str, sid: str, **body: Any) -> Any:
+    return worker.request("POST", f"/api/reviews/{sid}/votes", body, token=token)
+
+
+def test_two_signals_one_situation_panel_notified_then_approved(
+    worker: Worker, tokens: dict[str, str], panel_tokens: dict[str, str], outbox: Outbox
+) -> None:
+    first = make_signal(category="harassment", severity=3, area="centre", bias=["anti_roma"])
+    at = datetime.fromisoformat(str(first["occurred_at"])) + timedelta(hours=2)
+    second = make_signal(
+        category="hate_crime",
+        severity=4,
+        area="centre",
+        occurred_at=at.isoformat(),
+        source={"type": "police", "name": "Patrol"},
+    )
+    sid = situation_id(str(first["id"]), "centre")
+    post_signal(worker, tokens, first)
+    coordinator = tokens["coordinator"]
+    review_of(worker, coordinator, sid)
+    post_signal(worker, tokens, second)
+    wait_until(lambda: len(situation(worker, coordinator, sid)["signals"]) == 2)
+
+    # The panel hears of it: one Slack message in its channel, one email per member.
+    notice = outbox.wait_for(lambda o: panel_notices(o, sid))[0].payload
+    assert notice["channel"] == "C-PANEL"
+    buttons = {e["action_id"]: e for e in notice["blocks"][2]["elements"]}
+    assert buttons["review.approve"]["value"] == f"{sid}|1"
+    assert buttons["review.open"]["url"] == f"https://concord.city.example/review/{sid}"
+    mails = outbox.wait_for(lambda o: len(panel_emails(o, sid)) == 3 and panel_emails(o, sid))
+    by_rcpt = {m.rcpt_to[0]: m for m in mails}
+    assert "Analyse modifiée" not in by_rcpt["aicha@collectif.concordia.example"].text
+    assert "Le panel d'experts doit valider" in by_rcpt["aicha@collectif.concordia.example"].text
+    assert "Het expertpanel moet" in by_rcpt["koen@mediation.concordia.example"].text
+    text = by_rcpt["ana@uni.concordia.example"].text
+    assert "Racist assault (racist-assault v2)" in text and "police: Secure the victim" in text
+    assert re.search(r"Approve: https://concord\.city\.example/t/\S+", text)
+
+    # Held: the tasks wait for the panel, and nothing went to any liaison.
+    protect = task_of(first, "racist-assault", "protect")
+    body = situation(worker, coordinator, sid)
+    assert body["state"] == "under_review" and body["analysis"]["version"] == 1
+    assert {t["awaiting"] for t in body["tasks"]} == {"panel"}
+    assert not slack_for(outbox, protect) and not emails_for(outbox, protect)
+
+    # Bad votes get clear answers.
+    ana, koen = panel_tokens["panel-researcher"], panel_tokens["panel-practitioner"]
+    r = vote(worker, ana, sid, decision="maybe", version=1)
+    assert r.status == 422 and r.body["errors"][0]["loc"] == "decision"
+    r = vote(worker, ana, sid, decision="reject", version=1)
+    assert r.status == 422 and "needs a reason" in r.body["errors"][0]["msg"]
+    r = vote(worker, ana, sid, decision="approve", version=7)
+    assert r.status == 409 and "version 7 does not exist" in r.body["error"]
+    r = vote(worker, ana, "sit-nope", decision="approve", version=1)
+    assert r.status == 404
+    r = vote(worker, tokens["coordinator"], sid, decision="approve", version=1)
+    assert r.status == 403
+
+    # Dissent first, then the quorum of two approvals.
+    aicha = panel_tokens["panel-community"]
+    r = vote(worker, aicha, sid, decision="reject", version=1, reason="no evidence of motive yet")
+    assert r.status == 202, r.body
+    assert vote(worker, ana, sid, decision="approve", version=1).status == 202
+    assert vote(worker, koen, sid, decision="approve", version=1).status == 202
+    outbox.wait_for(lambda o: slack_for(o, protect))
+    review = review_of(worker, coordinator, sid, lambda b: b["outcome"] == "approved")
+    assert review["approvals"] == ["panel-practitioner", "panel-researcher"]
+    assert [(v["member"], v["reason"]) for v in review["dissent"]] == [
+        ("panel-community", "no evidence of motive yet")
+    ]
+
+    def responding() -> dict[str, Any] | None:
+        b = situation(worker, coordinator, sid)
+        sent = [t for t in b["tasks"] if t["state"] == "assigned"]
+        return b if b["state"] == "responding" and len(sent) == 2 else None
+
+    body = wait_until(responding)
+    stamp = next(t for t in body["tasks"] if t["id"] == protect)["review"]
+    assert stamp["analysis_version"] == 1 and stamp["released_by"] == "panel"
+    assert stamp["approvals"] == ["panel-practitioner", "panel-researcher"]
+    assert stamp["dissent"][0]["member"] == "panel-community"
+    # A vote after the decision is refused with the reason.
+    r = vote(worker, aicha, sid, decision="approve", version=1)
+    assert r.status == 409 and "already approved" in r.body["error"]
+
+
+def test_rejected_drill_dispatches_nothing(
+    worker: Worker, tokens: dict[str, str], panel_tokens: dict[str, str], outbox: Outbox
+) -> None:
+    signal = make_signal(severity=4, area="north", exercise=True)
+    sid = situation_id(str(signal["id"]), "north")
+    post_signal(worker, tokens, signal)
+    notice = outbox.wait_for(lambda o: panel_notices(o, sid))[0].payload
+    assert "EXERCISE" in notice["blocks"][1]["text"]["text"]
+    assert all(
+        m.subject.startswith("[EXERC") or m.subject.startswith("[OEFENING]")
+        for m in outbox.wait_for(lambda o: panel_emails(o, sid))
+    )
+    coordinator = tokens["coordinator"]
+    review_of(worker, coordinator, sid)
+    for member, reason in (
+        ("panel-researcher", "a dispute, not racist"),
+        ("panel-community", "agreed"),
+    ):
+        r = vote(worker, panel_tokens[member], sid, decision="reject", version=1, reason=reason)
+        assert r.status == 202, r.body
+
+    def monitored() -> dict[str, Any] | None:
+        b = situation(worker, coordinator, sid)
+        done = b["state"] == "monitoring" and {t["state"] for t in b["tasks"]} == {"cancelled"}
+        return b if done else None
+
+    wait_until(monitored)
+    assert review_of(worker, coordinator, sid)["outcome"] == "rejected"
+    outbox.wait_for(lambda o: panel_notices(o, sid, "rejected"))
+    for key in ("protect", "support", "schools-watch"):
+        task = task_of(signal, "racist-assault", key)
+        assert not slack_for(outbox, task) and not emails_for(outbox, task)
+
+
+URGENT_PLAYBOOK = """
+id: time-limit-test
+version: 1
+title: Time limit test
+when:
+  kind: [tension]
+  category: [other]
+  tags: [time-limit-test]
+review:
+  quorum: 2
+  time_limit: 2s
+  at_limit: urgent_only
+tasks:
+  - id: protect
+    agency: police
+    title: Protect now
+    action: Protect the people in {{ area.name }}.
+    urgent: true
+  - id: later
+    agency: youth
+    title: Street work
+    action: Street work in {{ area.name }}.
+"""
+
+
+def test_urgent_task_goes_out_at_the_time_limit_the_rest_waits(
+    worker: Worker, tokens: dict[str, str], outbox: Outbox
+) -> None:
+    (worker.data_dir / "playbooks" / "time-limit-test.yml").write_text(URGENT_PLAYBOOK)
+    wait_until(
+        lambda: "time-limit-test" in worker.request("GET", "/healthz").body["playbook_versions"]
+    )
+    try:
+        signal = make_signal(
+            kind="tension", category="other", severity=2, area="south", tags=["time-limit-test"]
+        )
+        sid = situation_id(str(signal["id"]), "south")
+        post_signal(worker, tokens, signal)
+        urgent = task_of(signal, "time-limit-test", "protect")
+        later = task_of(signal, "time-limit-test", "later")
+        outbox.wait_for(lambda o: slack_for(o, urgent), timeout=30)
+        reminder = outbox.wait_for(lambda o: panel_notices(o, sid, "reminder"))[0].payload
+        assert "time limit" in reminder["blocks"][1]["text"]["text"]
+        body = situation(worker, tokens["coordinator"], sid)
+        tasks = {t["id"]: t for t in body["tasks"]}
+        assert tasks[urgent]["review"]["released_by"] == "time_limit"
+        assert tasks[later]["state"] == "pending" and tasks[later]["awaiting"] == "panel"
+        assert body["state"] == "under_review"
+        assert not emails_for(outbox, later) and not slack_for(outbox, later)
+    finally:
+        (worker.data_dir / "playbooks" / "time-limit-test.yml").unlink()
+
+
+def slack_request(
+    worker: Worker, payload: dict[str, Any], secret: str = SLACK_SIGNING_SECRET, age: int = 0
+) -> Any:
+    body = urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
+    ts = str(int(time.time()) - age)
+    sig = "v0=" + hmac.new(secret.encode(), f"v0:{ts}:".encode() + body, hashlib.sha256).hexdigest()
+    req = urllib.request.Request(worker.base + "/slack/actions", data=body, method="POST")
+    req.add_header("Content-Type", "application/x-www-form-urlencoded")
+    req.add_header("X-Slack-Request-Timestamp", ts)
+    req.add_header("X-Slack-Signature", sig)
+    try:
+        with urllib.request.urlopen(req, timeout=15) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def test_slack_button_and_email_link_votes(
+    worker: Worker, tokens: dict[str, str], outbox: Outbox
+) -> None:
+    signal = make_signal(category="harassment", severity=3, area="south")
+    sid = situation_id(str(signal["id"]), "south")
+    post_signal(worker, tokens, signal)
+    coordinator = tokens["coordinator"]
+    review_of(worker, coordinator, sid)
+    button = {"action_id": "review.approve", "value": f"{sid}|1"}
+    payload = {"type": "block_actions", "user": {"id": "U-ANA"}, "actions": [button]}
+
+    # Bad, stale and missing signatures change nothing.
+    assert slack_request(worker, payload, secret="wrong")[0] == 401
+    assert slack_request(worker, payload, age=600)[0] == 401
+    r = worker.request("POST", "/slack/actions", raw=b"payload=%7B%7D")
+    assert r.status == 401
+    stranger = {**payload, "user": {"id": "U-NOBODY"}}
+    status, reply = slack_request(worker, stranger)
+    assert status == 200 and "only members of the expert panel" in reply["text"]
+    status, reply = slack_request(worker, payload)
+    assert status == 200 and "recorded" in reply["text"], reply
+    review_of(worker, coordinator, sid, lambda b: b["approvals"] == ["panel-researcher"])
+
+    # Koen's email link: GET only shows what it would do, POST votes, reuse explains.
+    mail = next(
+        m
+        for m in outbox.wait_for(lambda o: panel_emails(o, sid))
+        if m.rcpt_to == ["koen@mediation.concordia.example"]
+    )
+    link = re.search(r"Goedkeuren: (\S+)", mail.text)
+    assert link is not None
+    path = link.group(1).removeprefix("https://concord.city.example")
+    page = worker.request("GET", path)
+    assert page.status == 200 and "Nothing happens until you confirm" in page.body
+    assert review_of(worker, coordinator, sid)["approvals"] == ["panel-researcher"]
+    assert worker.request("POST", path, raw=b"reason=").status == 202
+    review = review_of(worker, coordinator, sid, lambda b: b["outcome"] == "approved")
+    assert {v["channel"] for v in review["votes"]} == {"slack", "email"}
+    again = worker.request("GET", path)
+    assert again.status == 409 and "already voted approve" in again.body
+    assert worker.request("GET", path[:-3] + "xyz").status == 400
+
+
+def test_review_page_in_a_browser_shows_the_analysis_and_takes_a_vote(
+    worker: Worker, tokens: dict[str, str], outbox: Outbox
+) -> None:
+    from tests.browser import chromium_page
+
+    signal = make_signal(category="hate_crime", severity=4, area="north", bias=["anti_muslim"])
+    sid = situation_id(str(signal["id"]), "north")
+    post_signal(worker, tokens, signal)
+    review_of(worker, tokens["coordinator"], sid)
+    with chromium_page() as page:
+        page.goto(worker.base + "/review")
+        assert "/login?next=/review" in page.url  # no session: the sign-in form
+        page.fill("input[name=email]", "aicha@collectif.concordia.example")
+        page.click("button[type=submit]")
+        assert "sign-in link is on its way" in page.inner_text("[role=status]")
+
+        def login_mail(o: Outbox) -> Any:
+            return [
+                m
+                for m in outbox.emails()
+                if m.rcpt_to == ["aicha@collectif.concordia.example"] and "Sign-in" in m.subject
+            ]
+
+        mail = outbox.wait_for(login_mail)[-1]
+        found = re.search(r"https://concord\.city\.example(/login/\S+)", mail.text)
+        assert found is not None
+        page.goto(worker.base + found.group(1))
+        assert page.url.endswith("/review")
+        page.click(f"#queue a[href='/review/{sid}']")
+        # The analysis, in the member's language (French), with the proposed tasks.
+        analysis = page.inner_text("#analysis")
+        assert "Analyse de la situation" in analysis and "Quartier Nord" in analysis
+        assert "Racist assault (racist-assault v2)" in analysis
+        page.check("input[name=decision][value=approve]")
+        page.click("#vote button[type=submit]")
+        assert "Your vote (approve) is recorded." in page.inner_text("[role=status]")
+        review = review_of(
+            worker, tokens["coordinator"], sid, lambda b: b["approvals"] == ["panel-community"]
+        )
+        assert review["votes"][0]["channel"] == "web"
+        page.reload()
+        assert "panel-community" in page.inner_text("#votes")
+        # A rejection without a reason is refused on the page, with the reason.
+        page.check("input[name=decision][value=reject]")
+        page.click("#vote button[type=submit]")
+        assert "needs a reason" in page.inner_text("[role=alert]")
+        # The sign-in link worked once.
+        page.goto(worker.base + found.group(1))
+        assert "already been used" in page.inner_text("[role=status]")
