@@ -52,6 +52,7 @@ class Concord:
     signer: Signer
     links_base: str
     topics: dict[str, Any] = field(default_factory=dict)
+    tables: dict[str, Any] = field(default_factory=dict)
     ready: bool = False
 
     async def audit(

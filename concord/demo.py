@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
+from concord.core.correlation import situation_id
 from concord.streams import topics as t
-from concord.streams.models import utcnow
+from concord.streams.models import Decision, Vote, utcnow
+from concord.streams.reviews import Amendment, ReviewEvent
 
 if TYPE_CHECKING:
     from concord.app import Concord
@@ -72,6 +74,31 @@ def scenario() -> list[dict[str, Any] | str]:
     ]
 
 
+async def panel_votes(c: Concord, console: Console) -> None:
+    """The expert panel reviews the assault: Koen amends (a note), Ana approves."""
+    sid = situation_id("demo-1", "north")
+    reviews = c.tables["reviews"]
+    for _ in range(100):  # the review opens once the assault has been correlated
+        if reviews.get(sid):
+            break
+        await asyncio.sleep(0.2)
+    else:
+        console.print("[red]demo: the assault's review did not open[/]")
+        return
+    events = c.topics[t.REVIEW_EVENTS.name]
+    note = "Retaliation rumours at the school: ask the school to watch closely."
+    votes = [
+        ("panel-practitioner", Decision.amend, "the school context matters", Amendment(note=note)),
+        ("panel-researcher", Decision.approve, "", None),
+    ]
+    for version, (member, decision, reason, amendment) in enumerate(votes, start=1):
+        console.print(f"[blue]panel[/] {member} votes {decision} on version {version}")
+        vote = Vote(member=member, decision=decision, version=version, reason=reason, channel="web")
+        event = ReviewEvent(situation_id=sid, kind="vote", vote=vote, amendment=amendment)
+        await events.send(key=sid, value=event)
+        await asyncio.sleep(1.5)
+
+
 def register(c: Concord, console: Console) -> None:
     """Play the scenario once the worker is ready."""
     signals_in = c.topics[t.SIGNALS_IN.name]
@@ -86,6 +113,7 @@ def register(c: Concord, console: Console) -> None:
             key = item["id"] if isinstance(item, dict) else "broken"
             await signals_in.send(key=key, value=raw)
             await asyncio.sleep(1.5)
+        await panel_votes(c, console)
         base = f"http://{c.settings.web_host}:{c.settings.web_port}"
         await asyncio.sleep(3)
         console.rule(f"[bold]demo played — see {base}/outbox ; Ctrl-C stops everything")

@@ -8,6 +8,7 @@ from __future__ import annotations
 from rich.console import Console
 
 from concord.streams.models import DeadLetter, Receipt, Signal, Situation, Task
+from concord.streams.reviews import ReviewRecord
 
 
 class Observer:
@@ -20,6 +21,9 @@ class Observer:
     def reloaded(self, summary: str, problems: list[str]) -> None: ...
     def held_back(self, situation: Situation, playbook_id: str, status: str, reason: str) -> None:
         """A matching playbook that did not fire (suppressed or inhibited)."""
+
+    def review(self, record: ReviewRecord, kind: str) -> None:
+        """The panel was told something about a review (opened, approved, ...)."""
 
 
 class RichObserver(Observer):
@@ -64,6 +68,20 @@ class RichObserver(Observer):
         self.console.print(
             f"{self._drill(situation.exercise)}[magenta]playbook[/] {playbook_id} {status} "
             f"for {situation.id}: {reason}"
+        )
+
+    def review(self, record: ReviewRecord, kind: str) -> None:
+        what = {
+            "opened": "awaits the panel",
+            "amended": "amended: the panel votes again",
+            "reminder": "time limit reached: panel reminded",
+            "approved": f"approved by {', '.join(record.approvals)}",
+            "rejected": "rejected by the panel: nothing is sent",
+            "no_quorum": "no quorum possible: the coordinator decides",
+        }.get(kind, kind)
+        self.console.print(
+            f"{self._drill(record.exercise)}[blue]panel[/] analysis v{record.version} of "
+            f"{record.situation_id} {what}"
         )
 
     def reloaded(self, summary: str, problems: list[str]) -> None:

@@ -62,6 +62,7 @@ def _recipients(c: Concord, kind: str) -> list[tuple[Recipient, list[str]]]:
 
 def register(c: Concord) -> None:
     reviews = c.app.Table("reviews", default=None, partitions=c.settings.partitions)
+    c.tables["reviews"] = reviews
     events = c.topics[t.REVIEW_EVENTS.name]
     records_out = c.topics[t.REVIEWS.name]
     tasks_out = c.topics[t.TASKS.name]
@@ -126,6 +127,7 @@ def register(c: Concord) -> None:
         elif isinstance(effect, Notify):
             if effect.kind in ("opened", "approved", "rejected", "no_quorum"):
                 c.metrics.reviews.labels(effect.kind).inc()
+            c.observer.review(record, effect.kind)
             await notify(record, effect)
         elif isinstance(effect, Refused):
             await c.audit(

@@ -134,6 +134,8 @@ def test_up_demo_plays_and_stops_cleanly(tmp_path: Path) -> None:
             browser.screenshot(path=str(tmp_path / "outbox.png"), full_page=True)
         text = log.read_text()
         assert "playbook racist-assault fired" in text
+        assert "analysis v1 of sit-" in text and "awaits the panel" in text
+        assert "analysis v2 of sit-" in text and "approved by panel-practitioner" in text
         assert "dead-letter not JSON" in text
         assert "EXERCISE" in text
     finally:
