@@ -64,8 +64,9 @@ class Simulator:
         self.states[key] = after
         situation = after.situation
         earlier = {}
-        if before.situation is not None and before.situation.id == situation.id:
-            earlier = {m.playbook: m for m in before.situation.matches}
+        found = before.find(situation.id)
+        if found is not None:
+            earlier = {m.playbook: m for m in found.matches}
         result = Step(signal, situation)
         for decision in situation.matches:
             if earlier.get(decision.playbook) == decision:

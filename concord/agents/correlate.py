@@ -57,7 +57,7 @@ def register(c: Concord) -> None:
             stored = areas.get(command.key)
             state = AreaState.model_validate(stored) if stored else AreaState()
             try:
-                after = apply_command(state, command, utcnow())
+                after, changed = apply_command(state, command, utcnow())
             except (CommandError, IllegalTransition) as exc:
                 await c.audit(
                     command.actor,
@@ -67,13 +67,17 @@ def register(c: Concord) -> None:
                     reason=str(exc),
                 )
                 continue
-            if after is state or after.situation is None:
+            if not changed:
                 continue
             areas[command.key] = dump(after)
-            await situations_out.send(key=after.situation.id, value=after.situation)
+            for situation in changed:
+                await situations_out.send(key=situation.id, value=situation)
             await c.audit(
                 command.actor,
-                f"situation.{after.situation.state}",
-                after.situation.id,
+                f"situation.{command.action}",
+                command.situation_id,
+                to=str(command.to or ""),
+                other=command.other or "",
+                signals=",".join(command.signals),
                 reason=command.reason,
             )

@@ -16,7 +16,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from concord.core.correlation import correlate
+from concord.core.correlation import correlate, pick, situation_id
 from concord.core.lifecycle import move
 from concord.core.tension import tension
 from concord.core.windows import Trace, measure, remember
@@ -27,7 +27,9 @@ from concord.streams.models import (
     PastSituation,
     PlaybookMatch,
     Signal,
+    SignalRef,
     Situation,
+    SituationState,
     Strict,
 )
 from concord.streams.reviews import SituationCommand
@@ -36,6 +38,8 @@ from concord.streams.reviews import SituationCommand
 HISTORY_CAP = 500
 #: Earlier situations an area remembers for the analysis.
 PREVIOUS_CAP = 20
+#: Open situations an area keeps besides its current one (for joins and commands).
+OTHERS_CAP = 20
 RECALL = timedelta(days=90)
 
 
@@ -47,9 +51,24 @@ class AreaState(Strict):
     fired: dict[str, datetime] = Field(
         default_factory=dict, description="playbook id -> when it last fired in this area"
     )
+    others: list[Situation] = Field(
+        default_factory=list, description="the area's other open situations (not closed)"
+    )
     previous: list[PastSituation] = Field(
         default_factory=list, description="earlier situations of the area, newest last"
     )
+
+    def find(self, situation_id: str) -> Situation | None:
+        """The area's situation with this id (current or other), or None."""
+        for s in [self.situation, *self.others]:
+            if s is not None and s.id == situation_id:
+                return s
+        return None
+
+    def seen(self, signal_id: str) -> bool:
+        return any(
+            r.id == signal_id for s in [self.situation, *self.others] if s for r in s.signals
+        )
 
 
 @dataclass(frozen=True)
@@ -113,43 +132,61 @@ def decide(
 
 def step(state: AreaState, signal: Signal, rules: Rules, now: datetime) -> AreaState:
     """The area's state after `signal` (its situation carries figures and decisions)."""
-    situation = correlate(state.situation, signal, rules.window, now)
-    if situation is state.situation:  # already seen
+    if state.seen(signal.id):
         return state
+    candidates = [s for s in [state.situation, *state.others] if s is not None]
+    joined = pick(candidates, signal, rules.window)
+    situation = correlate(joined, signal, rules.window, now)
     keep = max(rules.window, rules.matcher.history_span(), RECALL)
     history = remember(state.history, signal, keep, rules.history_cap)
-    previous = _previous(state, situation)
+    others, previous = _others(state, candidates, situation, signal.occurred_at)
     at = situation.latest_at
     situation = situation.model_copy(
         update={
             "measures": measure(history, rules.matcher.specs, at),
             "tension": tension(situation.signals, at),
-            "context": context(history, previous, situation),
+            "context": context(history, _past(others) + previous, situation),
         }
     )
     matches, fired = decide(situation, rules, state.fired)
     return AreaState(
         situation=situation.model_copy(update={"matches": matches}),
+        others=others,
         history=history,
         fired=_prune(fired, rules, situation.latest_at),
         previous=previous,
     )
 
 
-def _previous(state: AreaState, situation: Situation) -> list[PastSituation]:
-    """The area's earlier situations, with the one `situation` replaces added."""
-    old = state.situation
-    if old is None or old.id == situation.id:
-        return state.previous
-    past = PastSituation(
-        id=old.id,
-        opened_at=min(r.occurred_at for r in old.signals),
-        severity=old.severity,
-        categories=old.categories,
-        state=old.state,
-        signals=len(old.signals),
-    )
-    return [*state.previous, past][-PREVIOUS_CAP:]
+def _others(
+    state: AreaState, candidates: list[Situation], current: Situation, at: datetime
+) -> tuple[list[Situation], list[PastSituation]]:
+    """The open situations kept besides `current`, and the earlier ones remembered."""
+    keep: list[Situation] = []
+    gone: list[Situation] = []
+    for s in candidates:
+        if s.id == current.id:
+            continue
+        recent = at - s.latest_at < RECALL
+        (keep if s.state != SituationState.closed and recent else gone).append(s)
+    keep.sort(key=lambda s: s.latest_at)
+    gone += keep[:-OTHERS_CAP]
+    keep = keep[-OTHERS_CAP:]
+    return keep, [*state.previous, *_past(gone)][-PREVIOUS_CAP:]
+
+
+def _past(situations: list[Situation]) -> list[PastSituation]:
+    return [
+        PastSituation(
+            id=s.id,
+            opened_at=min(r.occurred_at for r in s.signals),
+            severity=s.severity,
+            categories=s.categories,
+            state=s.state,
+            signals=len(s.signals),
+        )
+        for s in situations
+    ]
 
 
 def context(
@@ -180,21 +217,105 @@ def _prune(fired: dict[str, datetime], rules: Rules, at: datetime) -> dict[str, 
 
 
 class CommandError(ValueError):
-    """A situation command that does not apply (e.g. the situation is not this area's)."""
+    """A situation command that does not apply (unknown situation, bad signal list)."""
 
 
-def apply_command(state: AreaState, command: SituationCommand, now: datetime) -> AreaState:
-    """The area's state after a state change of its current situation.
+def apply_command(
+    state: AreaState, command: SituationCommand, now: datetime
+) -> tuple[AreaState, list[Situation]]:
+    """The area's state after a coordinator's (or the panel's) command, and the
+    situations it changed (to publish).
 
-    Raises CommandError when the situation is not the area's current one, and
-    IllegalTransition when the lifecycle forbids the move.
+    - `state`: move a situation along its lifecycle (IllegalTransition if not allowed);
+    - `split`: move `signals` out into a new situation (named after the first of them);
+    - `merge`: the situation absorbs `other` (same area), which is closed, `merged_into`.
     """
+    target = state.find(command.situation_id)
+    if target is None:
+        raise CommandError(f"situation {command.situation_id} is not open in {command.key}")
+    changed: list[Situation]
+    if command.action == "state":
+        if command.to is None:
+            raise CommandError("a state command needs `to`")
+        moved = move(target, command.to, now)
+        changed = [] if moved is target else [moved]
+    elif command.action == "split":
+        changed = _split(state, target, command.signals, now)
+    else:
+        changed = _merge(state, target, command.other, now)
+    if not changed:
+        return state, []
+    by_id = {x.id: x for x in changed}
     current = state.situation
-    if current is None or current.id != command.situation_id:
-        raise CommandError(f"situation {command.situation_id} is not current in {command.key}")
-    if command.action != "state" or command.to is None:
-        raise CommandError(f"unsupported command {command.action}")
-    moved = move(current, command.to, now)
-    if moved is current:
-        return state
-    return state.model_copy(update={"situation": moved})
+    if current is not None:
+        current = by_id.pop(current.id, current)
+    others = [by_id.pop(o.id, o) for o in state.others]
+    others += list(by_id.values())  # a situation split off
+    return state.model_copy(update={"situation": current, "others": others}), changed
+
+
+def _rebuild(
+    s: Situation, refs: list[SignalRef], traces: dict[str, Trace], now: datetime
+) -> Situation:
+    """A situation's figures from its signals (after a split or a merge)."""
+    refs = sorted(refs, key=lambda r: r.occurred_at)
+    bias = [b for r in refs for b in (traces[r.id].bias if r.id in traces else [])]
+    tags = [t for r in refs for t in (traces[r.id].tags if r.id in traces else [])]
+    return s.model_copy(
+        update={
+            "signals": refs,
+            "severity": max(r.severity for r in refs),
+            "kinds": list(dict.fromkeys(r.kind for r in refs)),
+            "categories": list(dict.fromkeys(r.category for r in refs)),
+            "bias": list(dict.fromkeys(bias)) or s.bias,
+            "tags": list(dict.fromkeys(tags)) or s.tags,
+            "tension": tension(refs, refs[-1].occurred_at),
+            "updated_at": now,
+        }
+    )
+
+
+def _split(state: AreaState, target: Situation, ids: list[str], now: datetime) -> list[Situation]:
+    unknown = [i for i in ids if i not in {r.id for r in target.signals}]
+    if not ids or unknown:
+        raise CommandError(f"not signals of {target.id}: {unknown or 'none given'}")
+    moved = [r for r in target.signals if r.id in ids]
+    kept = [r for r in target.signals if r.id not in ids]
+    if not kept:
+        raise CommandError("a split must leave at least one signal in the situation")
+    traces = {t.id: t for t in state.history}
+    first = min(moved, key=lambda r: r.occurred_at)
+    new = Situation(
+        id=situation_id(first.id, target.area),
+        area=target.area,
+        severity=first.severity,
+        kinds=[first.kind],
+        categories=[first.category],
+        bias=[],
+        tags=[],
+        signals=moved,
+        opened_at=now,
+        updated_at=now,
+        exercise=target.exercise,
+        last_signal=moved[-1].id,
+        split_from=target.id,
+        context=target.context,
+    )
+    return [_rebuild(target, kept, traces, now), _rebuild(new, moved, traces, now)]
+
+
+def _merge(
+    state: AreaState, target: Situation, other_id: str | None, now: datetime
+) -> list[Situation]:
+    other = state.find(other_id or "")
+    if other is None or other.id == target.id:
+        raise CommandError(f"situation {other_id} is not another open situation of this area")
+    traces = {t.id: t for t in state.history}
+    merged = _rebuild(target, [*target.signals, *other.signals], traces, now)
+    known = {m.playbook for m in target.matches}
+    extra = [m for m in other.matches if m.playbook not in known]
+    merged = merged.model_copy(update={"matches": [*target.matches, *extra]})
+    closed = other.model_copy(
+        update={"state": SituationState.closed, "merged_into": target.id, "updated_at": now}
+    )
+    return [merged, closed]

@@ -1,9 +1,9 @@
 """Correlation: group signals of one area within a time window into a situation. Pure.
 
-This first rule is deliberately simple (issue #4 deepens it: neighbouring areas,
-compatible categories, tension levels): a signal joins the area's open situation when
-it occurred within `window` of that situation's latest signal; otherwise it opens a new
-situation. Drills never mix with real situations.
+A signal joins an open situation of its area when it occurred within `window` of that
+situation's latest signal and its category is compatible with the situation's (see
+`GROUPS`); among several, the one with the most recent signal. Otherwise it opens a new
+situation. Drills never mix with real situations (they live under another key).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import hashlib
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from concord.streams.models import Signal, SignalRef, Situation, SituationState
+from concord.streams.models import Category, Signal, SignalRef, Situation, SituationState
 
 
 def correlation_key(area: str, exercise: bool) -> str:
@@ -50,12 +50,33 @@ def _union(a: list[T], b: list[T]) -> list[T]:
     return a + [x for x in b if x not in a]
 
 
+#: Categories that may belong to one situation. Street violence, hate speech, rumours
+#: and demonstrations feed each other in an area within a day; a pattern of
+#: discrimination (housing, jobs, services) is handled as its own situation.
+GROUPS: tuple[frozenset[Category], ...] = (
+    frozenset(Category) - {Category.discrimination},
+    frozenset({Category.discrimination, Category.other}),
+)
+
+
+def compatible(categories: list[Category], category: Category) -> bool:
+    """Whether a signal of `category` may join a situation with `categories`."""
+    return any(category in g and any(c in g for c in categories) for g in GROUPS)
+
+
 def joins(current: Situation | None, signal: Signal, window: timedelta) -> bool:
-    """Whether the signal belongs to the current situation."""
+    """Whether the signal belongs to this situation."""
     if current is None or current.state == SituationState.closed:
         return False
     latest = max(r.occurred_at for r in current.signals)
-    return abs(signal.occurred_at - latest) <= window
+    in_window = abs(signal.occurred_at - latest) <= window
+    return in_window and compatible(current.categories, signal.category)
+
+
+def pick(candidates: list[Situation], signal: Signal, window: timedelta) -> Situation | None:
+    """The situation the signal joins: the joinable one with the latest signal, or None."""
+    joinable = [s for s in candidates if joins(s, signal, window)]
+    return max(joinable, key=lambda s: s.latest_at, default=None)
 
 
 def correlate(

@@ -205,6 +205,8 @@ class Situation(Strict):
         default_factory=list, description="playbooks fired, suppressed or inhibited"
     )
     context: AreaContext = Field(default_factory=AreaContext, description="the area around it")
+    merged_into: str | None = Field(None, description="closed by a merge into this situation")
+    split_from: str | None = Field(None, description="split off this situation")
 
     @property
     def latest_at(self) -> datetime:

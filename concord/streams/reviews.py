@@ -191,3 +191,12 @@ class SituationCommand(Strict):
     actor: str
     reason: str = ""
     at: AwareDatetime = Field(default_factory=utcnow)
+
+
+class SituationChangeIn(Strict):
+    """`POST /api/situations/{id}/state|split|merge` (coordinators)."""
+
+    to: SituationState | None = None
+    signals: list[str] = Field(default_factory=list, max_length=500)
+    other: str | None = None
+    reason: str = Field("", max_length=4000)

@@ -8,11 +8,14 @@ from typing import TYPE_CHECKING, Any, cast
 from aiohttp import web
 from faust.web import Request, Response, View
 from faust.web.exceptions import NotAuthenticated, PermissionDenied
+from pydantic import ValidationError
 
 from concord.core import intake
+from concord.core.correlation import correlation_key
+from concord.core.lifecycle import ALLOWED, IllegalTransition
 from concord.streams import topics as t
 from concord.streams.models import ApiToken, Situation, Task
-from concord.streams.reviews import ReviewRecord
+from concord.streams.reviews import ReviewRecord, SituationChangeIn, SituationCommand
 from concord.web import votes
 from concord.web.auth import authenticate
 from concord.web.readmodel import ReadModel
@@ -182,7 +185,63 @@ def register(c: Concord, view: ReadModel) -> None:
             result = await votes.submit(c, view, situation_id, auth.name, parsed, "api")
             return self.json(result.body, status=result.status)
 
+    class ChangeSituation(_Base):
+        async def post(self, request: Request, situation_id: str, action: str) -> Response:
+            auth = self._auth(request, {"coordinator"})
+            if action not in ("state", "split", "merge"):
+                return self._error(404, "no such action: state, split or merge")
+            raw = await cast(web.Request, request).content.read(64_000)
+            try:
+                change = SituationChangeIn.model_validate_json(raw or b"{}")
+            except ValidationError as exc:
+                return self._error(422, "invalid change", errors=votes.errors_of(exc))
+            s = view.situations.get(situation_id)
+            if s is None:
+                return self._error(404, "no such situation")
+            required = {"state": "to", "split": "signals", "merge": "other"}[action]
+            if not getattr(change, required):
+                return self._error(
+                    422, "invalid change", errors=[{"loc": required, "msg": "Field required"}]
+                )
+            if action == "state" and change.to and change.to not in ALLOWED[s.state]:
+                return self._error(409, str(IllegalTransition(s.id, s.state, change.to)))
+            unknown = sorted(set(change.signals) - {r.id for r in s.signals})
+            if action == "split" and unknown:
+                return self._error(
+                    422,
+                    "invalid change",
+                    errors=[{"loc": "signals", "msg": f"not in {s.id}: {unknown}"}],
+                )
+            if action == "merge":
+                other = view.situations.get(change.other or "")
+                if other is None:
+                    return self._error(
+                        422, "invalid change", errors=[{"loc": "other", "msg": "no such situation"}]
+                    )
+                if (other.area, other.exercise) != (s.area, s.exercise):
+                    return self._error(
+                        409,
+                        "only situations of the same area (and both drills "
+                        "or both real) can be merged",
+                    )
+            command = SituationCommand(
+                situation_id=situation_id,
+                key=correlation_key(s.area, s.exercise),
+                action=action,  # checked above
+                to=change.to,
+                other=change.other,
+                signals=change.signals,
+                actor=auth.name,
+                reason=change.reason,
+            )
+            fut = await c.topics[t.SITUATION_COMMANDS.name].send(key=command.key, value=command)
+            await fut
+            return self.json(
+                {"accepted": True, "situation_id": situation_id, "action": action}, status=202
+            )
+
     for path, cls in (
+        ("/api/situations/{situation_id}/{action}", ChangeSituation),
         ("/api/reviews", Reviews),
         ("/api/reviews/{situation_id}", OneReview),
         ("/api/reviews/{situation_id}/votes", Votes),

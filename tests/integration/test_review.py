@@ -323,3 +323,72 @@ def test_review_page_in_a_browser_shows_the_analysis_and_takes_a_vote(
         # The sign-in link worked once.
         page.goto(worker.base + found.group(1))
         assert "already been used" in page.inner_text("[role=status]")
+
+
+def test_coordinator_splits_merges_and_closes_situations(
+    worker: Worker, tokens: dict[str, str]
+) -> None:
+    assault = make_signal(category="hate_crime", severity=2, area="centre")
+    at = datetime.fromisoformat(str(assault["occurred_at"]))
+    rumour = make_signal(
+        category="rumour",
+        kind="tension",
+        severity=1,
+        area="centre",
+        occurred_at=(at + timedelta(hours=1)).isoformat(),
+    )
+    housing = make_signal(
+        category="discrimination",
+        severity=2,
+        area="centre",
+        occurred_at=(at + timedelta(hours=2)).isoformat(),
+    )
+    coordinator = tokens["coordinator"]
+    sid, rid, hid = (situation_id(str(s["id"]), "centre") for s in (assault, rumour, housing))
+    for s in (assault, rumour, housing):
+        post_signal(worker, tokens, s)
+        # One at a time, so the situations are named after the signals we expect.
+        wait_until(
+            lambda s=s: any(
+                r["id"] == s["id"]
+                for x in worker.request("GET", "/api/situations", token=coordinator).body
+                for r in x["signals"]
+            )
+        )
+    # The housing refusal is not part of the assault's situation.
+    assert [r["id"] for r in situation(worker, coordinator, sid)["signals"]] == [
+        assault["id"],
+        rumour["id"],
+    ]
+    assert situation(worker, coordinator, hid)["categories"] == ["discrimination"]
+
+    def change(target: str, action: str, **body: Any) -> Any:
+        return worker.request("POST", f"/api/situations/{target}/{action}", body, token=coordinator)
+
+    assert change(sid, "state", to="flying").body["errors"][0]["loc"] == "to"
+    assert change(sid, "split", signals=["nope"]).status == 422
+    assert change(sid, "merge", other="sit-nope").status == 422
+    assert change(sid, "split", signals=[rumour["id"]], reason="unrelated rumour").status == 202
+    split = wait_until(
+        lambda: (
+            (r := worker.request("GET", f"/api/situations/{rid}", token=coordinator)).status == 200
+            and r.body
+        )
+    )
+    assert split["split_from"] == sid and len(situation(worker, coordinator, sid)["signals"]) == 1
+    assert change(sid, "merge", other=rid, reason="same group after all").status == 202
+    wait_until(lambda: situation(worker, coordinator, rid)["state"] == "closed")
+    assert situation(worker, coordinator, rid)["merged_into"] == sid
+    assert len(situation(worker, coordinator, sid)["signals"]) == 2
+    assert change(hid, "state", to="closed", reason="handled by housing").status == 202
+    wait_until(lambda: situation(worker, coordinator, hid)["state"] == "closed")
+    r = change(hid, "state", to="open")
+    assert r.status == 409 and "is closed: it cannot become open" in r.body["error"]
+    assert change(sid, "state", to="closed").status == 202
+    wait_until(lambda: situation(worker, coordinator, sid)["state"] == "closed")
+    assert (
+        worker.request(
+            "POST", f"/api/situations/{sid}/state", {"to": "closed"}, token=tokens["producer"]
+        ).status
+        == 403
+    )
