@@ -7,6 +7,7 @@ playbooks, and cross-references (neighbours, escalation chains) are checked here
 from __future__ import annotations
 
 from enum import StrEnum
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -182,6 +183,38 @@ class Directory(_M):
                 if liaison.email and str(liaison.email).lower() == wanted:
                     return liaison.id, "liaison", agency.id
         return None
+
+    @cached_property
+    def zones(self) -> dict[str, str]:
+        """Area code -> its correlation zone: the smallest code of its connected group
+        of neighbours. Signals are keyed by zone, so one worker sees neighbours together."""
+        graph: dict[str, set[str]] = {a.code: set(a.neighbours) for a in self.areas}
+        for a in self.areas:
+            for n in a.neighbours:
+                graph[n].add(a.code)
+        zones: dict[str, str] = {}
+        for start in sorted(graph):
+            if start in zones:
+                continue
+            group, todo = {start}, [start]
+            while todo:
+                for n in graph[todo.pop()] - group:
+                    group.add(n)
+                    todo.append(n)
+            for code in group:
+                zones[code] = min(group)
+        return zones
+
+    def zone(self, area: str) -> str:
+        """The correlation zone of an area (the area itself when unknown)."""
+        return self.zones.get(area, area)
+
+    def neighbours(self, area: str) -> list[str]:
+        """The areas next to `area` (both directions of the directory's lists)."""
+        found = self.area(area)
+        out = set(found.neighbours) if found else set()
+        out |= {a.code for a in self.areas if area in a.neighbours}
+        return sorted(out - {area})
 
     def areas_in(self, name: str) -> set[str]:
         """Area codes of a group, or the single area when `name` is an area code."""

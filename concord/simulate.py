@@ -12,8 +12,7 @@ from datetime import datetime, timedelta
 from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
-from concord.core.areas import AreaState, Rules, step
-from concord.core.correlation import situation_key
+from concord.core.areas import AreaState, Rules, advance
 from concord.core.intake import seal
 from concord.core.planning import PlanningError, plan_or_refuse
 from concord.directory import Directory
@@ -56,17 +55,15 @@ class Simulator:
     def feed(self, signal_in: SignalIn, now: datetime) -> Step | None:
         """Process one signal; None when it is a duplicate."""
         signal = seal(signal_in, self.sealer, now)
-        key = situation_key(signal)
-        before = self.states.get(key, AreaState())
-        after = step(before, signal, self.rules, now)
-        if after is before or after.situation is None:
+        neighbours = self.directory.neighbours(signal.area)
+        moved = advance(self.states.get, signal, neighbours, self.rules, now)
+        if moved.situation is None:
             return None
-        self.states[key] = after
-        situation = after.situation
+        self.states.update(moved.states)
+        situation = moved.situation
         earlier = {}
-        found = before.find(situation.id)
-        if found is not None:
-            earlier = {m.playbook: m for m in found.matches}
+        if moved.before is not None:
+            earlier = {m.playbook: m for m in moved.before.matches}
         result = Step(signal, situation)
         for decision in situation.matches:
             if earlier.get(decision.playbook) == decision:

@@ -1,16 +1,16 @@
 """Correlate: `concord.signals` -> area state (table) -> `concord.situations`.
 
-Signals are keyed by area, so one area's signals are handled in order by one worker,
-which owns the area's state: its situation, its recent history and its firings. The
-step (correlate, figures, decisions) is `concord.core.areas.step`, a pure function.
+Signals are keyed by correlation zone (a connected group of neighbouring areas), so a
+zone's signals are handled in order by one worker, which owns its areas' states: their
+situations, recent history and firings. A signal may join a situation of a neighbouring
+area. The step (correlate, figures, decisions) is `concord.core.areas.advance`, pure.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from concord.core.areas import AreaState, CommandError, apply_command, step
-from concord.core.correlation import situation_key
+from concord.core.areas import AreaState, CommandError, advance, apply_command
 from concord.core.lifecycle import IllegalTransition
 from concord.streams import topics as t
 from concord.streams.codec import dump
@@ -32,21 +32,25 @@ def register(c: Concord) -> None:
     async def correlate_agent(stream: Any) -> None:
         signal: Signal
         async for signal in stream:
-            # Idempotent on the producer's id (same id, same area, same partition).
+            # Idempotent on the producer's id (same id, same zone, same partition).
             if seen.get(signal.id) is not None:
                 c.metrics.signals.labels("duplicate").inc()
                 continue
             seen[signal.id] = signal.received_at.isoformat()
-            key = situation_key(signal)
-            stored = areas.get(key)
-            before = AreaState.model_validate(stored) if stored else AreaState()
-            after = step(before, signal, c.playbooks.rules, utcnow())
-            if after is before or after.situation is None:
+
+            def load(key: str) -> AreaState | None:
+                stored = areas.get(key)
+                return AreaState.model_validate(stored) if stored else None
+
+            neighbours = c.directory.neighbours(signal.area)
+            step = advance(load, signal, neighbours, c.playbooks.rules, utcnow())
+            if step.situation is None:
                 continue
-            areas[key] = dump(after)
+            for key, state in step.states.items():
+                areas[key] = dump(state)
             c.observer.signal(signal)
             c.metrics.situations.inc()
-            await situations_out.send(key=after.situation.id, value=after.situation)
+            await situations_out.send(key=step.situation.id, value=step.situation)
 
     @c.app.agent(commands, name="concord.situation-commands")
     async def command_agent(stream: Any) -> None:

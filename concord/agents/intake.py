@@ -43,5 +43,6 @@ def register(c: Concord) -> None:
                 continue
             signal = intake.seal(result, c.sealer, utcnow())
             # Keyed by area: correlation of an area happens on one partition.
-            await signals_out.send(key=signal.area, value=signal)
+            # Keyed by correlation zone: neighbouring areas meet in one partition.
+            await signals_out.send(key=c.directory.zone(signal.area), value=signal)
             c.metrics.signals.labels("accepted").inc()

@@ -123,7 +123,8 @@ def register(c: Concord) -> None:
                 actor="panel",
                 reason=effect.reason,
             )
-            await commands_out.send(key=command.key, value=command)
+            # Keyed like the signals (by zone): the correlation stage applies it.
+            await commands_out.send(key=c.directory.zone(record.area), value=command)
         elif isinstance(effect, Notify):
             if effect.kind in ("opened", "approved", "rejected", "no_quorum"):
                 c.metrics.reviews.labels(effect.kind).inc()

@@ -10,13 +10,20 @@ dry run and the examples can say why a playbook did not fire.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
 from pydantic import Field
 
-from concord.core.correlation import correlate, pick, situation_id
+from concord.core.correlation import (
+    correlate,
+    correlation_key,
+    pick,
+    situation_id,
+    situation_key,
+)
 from concord.core.lifecycle import move
 from concord.core.tension import tension
 from concord.core.windows import Trace, measure, remember
@@ -319,3 +326,100 @@ def _merge(
         update={"state": SituationState.closed, "merged_into": target.id, "updated_at": now}
     )
     return [merged, closed]
+
+
+def step_near(
+    own: AreaState,
+    near: dict[str, AreaState],
+    signal: Signal,
+    rules: Rules,
+    now: datetime,
+) -> dict[str, AreaState]:
+    """One signal's step when it may join a situation of a neighbouring area.
+
+    `own` is the signal's area state, `near` the neighbouring areas' states by key.
+    Returns the states that changed (by key; the signal's own area under `""`): the
+    signal always enters its own area's history; the situation it joins stays in the
+    area where it began (its home), which decides its playbooks.
+    """
+    if own.seen(signal.id) or any(st.seen(signal.id) for st in near.values()):
+        return {}
+    homes = {s.id: key for key, st in near.items() for s in [st.situation, *st.others] if s}
+    candidates = [s for st in (own, *near.values()) for s in [st.situation, *st.others] if s]
+    joined = pick(candidates, signal, rules.window)
+    if joined is None or joined.id not in homes:
+        return {"": step(own, signal, rules, now)}
+    key = homes[joined.id]
+    home = near[key]
+    keep = max(rules.window, rules.matcher.history_span(), RECALL)
+    own_after = own.model_copy(
+        update={"history": remember(own.history, signal, keep, rules.history_cap)}
+    )
+    situation = correlate(joined, signal, rules.window, now)
+    at = situation.latest_at
+    both = sorted(
+        {t.id: t for t in [*home.history, *own_after.history]}.values(), key=lambda t: t.at
+    )
+    others = [s for s in home.others if s.id != situation.id]
+    situation = situation.model_copy(
+        update={
+            "measures": measure(both, rules.matcher.specs, at),
+            "tension": tension(situation.signals, at),
+            "context": context(home.history, _past(others) + home.previous, situation),
+        }
+    )
+    matches, fired = decide(situation, rules, home.fired)
+    situation = situation.model_copy(update={"matches": matches})
+    current = home.situation
+    if current is not None and current.id == situation.id:
+        home_after = home.model_copy(update={"situation": situation, "fired": fired})
+    else:
+        replaced = [situation if s.id == situation.id else s for s in home.others]
+        home_after = home.model_copy(update={"others": replaced, "fired": fired})
+    return {"": own_after, key: home_after}
+
+
+def touched(states: dict[str, AreaState], signal_id: str) -> Situation | None:
+    """The situation that holds `signal_id` among changed states."""
+    for st in states.values():
+        for s in [st.situation, *st.others]:
+            if s is not None and any(r.id == signal_id for r in s.signals):
+                return s
+    return None
+
+
+@dataclass(frozen=True)
+class Advance:
+    """What one signal changed: area states by key, the situation it is in now, and
+    that situation as it was before (None when the signal opened it)."""
+
+    states: dict[str, AreaState]
+    situation: Situation | None
+    before: Situation | None
+
+
+def advance(
+    load: Callable[[str], AreaState | None],
+    signal: Signal,
+    neighbours: list[str],
+    rules: Rules,
+    now: datetime,
+) -> Advance:
+    """`step_near` with the states read through `load` (a table, a dict) by key."""
+    own_key = situation_key(signal)
+    own = load(own_key) or AreaState()
+    near: dict[str, AreaState] = {}
+    for area in neighbours:
+        key = correlation_key(area, signal.exercise)
+        state = load(key)
+        if state is not None:
+            near[key] = state
+    changed = step_near(own, near, signal, rules, now)
+    if "" in changed:
+        changed[own_key] = changed.pop("")
+    situation = touched(changed, signal.id)
+    before = None
+    if situation is not None:
+        for state in (own, *near.values()):
+            before = before or state.find(situation.id)
+    return Advance(changed, situation, before)

@@ -40,6 +40,7 @@ def _ref(signal: Signal) -> SignalRef:
         occurred_at=signal.occurred_at,
         source_type=signal.source.type,
         summary=signal.summary,
+        area=signal.area,
     )
 
 
@@ -89,6 +90,7 @@ def correlate(
         return Situation(
             id=situation_id(signal.id, signal.area),
             area=signal.area,
+            areas=[signal.area],
             severity=signal.severity,
             kinds=[signal.kind],
             categories=[signal.category],
@@ -107,6 +109,7 @@ def correlate(
             "categories": _union(current.categories, [signal.category]),
             "bias": _union(current.bias, list(signal.bias)),
             "tags": _union(current.tags, list(signal.tags)),
+            "areas": _union(current.areas or [current.area], [signal.area]),
             "signals": [*current.signals, _ref(signal)],
             "updated_at": now,
             "last_signal": signal.id,

@@ -130,6 +130,7 @@ class SignalRef(Strict):
     occurred_at: AwareDatetime
     source_type: str
     summary: str
+    area: str | None = Field(None, description="where it happened (None: the situation's)")
 
 
 class Analysis(Strict):
@@ -205,6 +206,9 @@ class Situation(Strict):
         default_factory=list, description="playbooks fired, suppressed or inhibited"
     )
     context: AreaContext = Field(default_factory=AreaContext, description="the area around it")
+    areas: list[str] = Field(
+        default_factory=list, description="every area its signals come from (home area first)"
+    )
     merged_into: str | None = Field(None, description="closed by a merge into this situation")
     split_from: str | None = Field(None, description="split off this situation")
 

@@ -178,12 +178,12 @@ class ReviewEvent(Strict):
 class SituationCommand(Strict):
     """A change to a situation from outside correlation (`concord.situation-commands`).
 
-    Keyed like `concord.signals`, so the correlation stage, the single writer of
-    situations, applies it in order with the signals of the same area.
+    Keyed like `concord.signals` (by correlation zone), so the correlation stage, the
+    single writer of situations, applies it in order with the signals of the same zone.
     """
 
     situation_id: str
-    key: str = Field(description="the correlation key the situation lives under")
+    key: str = Field(description="the area-state key the situation lives under")
     action: Literal["state", "merge", "split"]
     to: SituationState | None = None
     other: str | None = Field(None, description="merge: the situation absorbed")

@@ -234,7 +234,8 @@ def register(c: Concord, view: ReadModel) -> None:
                 actor=auth.name,
                 reason=change.reason,
             )
-            fut = await c.topics[t.SITUATION_COMMANDS.name].send(key=command.key, value=command)
+            zone = c.directory.zone(s.area)  # keyed like the signals
+            fut = await c.topics[t.SITUATION_COMMANDS.name].send(key=zone, value=command)
             await fut
             return self.json(
                 {"accepted": True, "situation_id": situation_id, "action": action}, status=202

@@ -441,3 +441,29 @@ def test_the_time_limit_survives_a_worker_restart(
     finally:
         stop_worker(w.proc)
         broker.stop()
+
+
+def test_a_signal_in_a_neighbouring_area_joins_the_situation(
+    worker: Worker, tokens: dict[str, str]
+) -> None:
+    first = make_signal(category="vandalism", severity=2, area="south", bias=["anti_asian"])
+    at = datetime.fromisoformat(str(first["occurred_at"])) + timedelta(hours=3)
+    second = make_signal(
+        category="hate_speech",
+        kind="tension",
+        severity=2,
+        area="centre",
+        occurred_at=at.isoformat(),
+    )
+    sid = situation_id(str(first["id"]), "south")
+    coordinator = tokens["coordinator"]
+    post_signal(worker, tokens, first)
+    wait_until(
+        lambda: worker.request("GET", f"/api/situations/{sid}", token=coordinator).status == 200
+    )
+    post_signal(worker, tokens, second)
+    body = wait_until(
+        lambda: (b := situation(worker, coordinator, sid)) and len(b["signals"]) == 2 and b
+    )
+    assert body["area"] == "south" and body["areas"] == ["south", "centre"]
+    assert [r["area"] for r in body["signals"]] == ["south", "centre"]

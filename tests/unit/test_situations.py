@@ -7,7 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from concord.core.areas import AreaState, CommandError, Rules, apply_command, step
+from concord.core.areas import (
+    Advance,
+    AreaState,
+    CommandError,
+    Rules,
+    advance,
+    apply_command,
+    step,
+)
 from concord.core.correlation import compatible, situation_id
 from concord.core.lifecycle import IllegalTransition
 from concord.directory import load_directory
@@ -113,3 +121,34 @@ def test_split_and_merge(rules: Rules) -> None:
     assert closed.state == SituationState.closed and closed.merged_into == sid
     with pytest.raises(CommandError, match="not another open situation"):
         apply_command(merged_state, command(merged_state, sid, "merge", other=sid), T0)
+
+
+def test_a_signal_joins_the_situation_of_a_neighbouring_area(rules: Rules) -> None:
+    directory = load_directory(ROOT / "directory.yml")
+    assert {directory.zone(a) for a in ("north", "centre", "south")} == {"centre"}
+    assert directory.neighbours("north") == ["centre"]
+    states: dict[str, AreaState] = {}
+
+    def send(sid: str, area: str, category: str, hours: int) -> Advance:
+        s = signal(id=sid, area=area, category=category, occurred_at=T0 + timedelta(hours=hours))
+        moved = advance(states.get, s, directory.neighbours(area), rules, T0)
+        states.update(moved.states)
+        return moved
+
+    first = send("a", "north", "hate_crime", 0)
+    assert first.situation is not None and first.before is None
+    joined = send("b", "centre", "rumour", 2)
+    assert joined.situation is not None and joined.situation.id == first.situation.id
+    assert joined.situation.areas == ["north", "centre"]
+    assert [r.area for r in joined.situation.signals] == ["north", "centre"]
+    assert set(joined.states) == {"north|real", "centre|real"}
+    assert [t.id for t in states["centre|real"].history] == ["b"]  # its own area's history
+    assert states["centre|real"].situation is None
+    # Not compatible: its own situation in centre.
+    housing = send("h", "centre", "discrimination", 3)
+    assert housing.situation is not None and housing.situation.area == "centre"
+    # South is not next to north: a new situation, even within the window.
+    south = send("s", "south", "hate_crime", 4)
+    assert south.situation is not None and south.situation.id == situation_id("s", "south")
+    # Replayed: nothing changes.
+    assert send("b", "centre", "rumour", 2).states == {}
