@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from concord.core.areas import AreaState, CommandError, advance, apply_command
+from concord.core.areas import AreaState, advance
+from concord.core.commands import CommandError, apply_command
 from concord.core.lifecycle import IllegalTransition
 from concord.streams import topics as t
 from concord.streams.codec import dump

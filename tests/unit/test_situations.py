@@ -10,12 +10,11 @@ import pytest
 from concord.core.areas import (
     Advance,
     AreaState,
-    CommandError,
     Rules,
     advance,
-    apply_command,
     step,
 )
+from concord.core.commands import CommandError, apply_command
 from concord.core.correlation import compatible, situation_id
 from concord.core.lifecycle import IllegalTransition
 from concord.directory import load_directory

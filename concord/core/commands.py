@@ -1,0 +1,122 @@
+"""Situation commands: a lifecycle move, a split, a merge (coordinators, the panel). Pure.
+
+Applied by the correlation stage, the only writer of situations, to the area state the
+situation lives in (see `concord.core.areas`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from concord.core.areas import AreaState
+from concord.core.correlation import situation_id
+from concord.core.lifecycle import move
+from concord.core.tension import tension
+from concord.core.windows import Trace
+from concord.streams.models import SignalRef, Situation, SituationState
+from concord.streams.reviews import SituationCommand
+
+
+class CommandError(ValueError):
+    """A situation command that does not apply (unknown situation, bad signal list)."""
+
+
+def apply_command(
+    state: AreaState, command: SituationCommand, now: datetime
+) -> tuple[AreaState, list[Situation]]:
+    """The area's state after a coordinator's (or the panel's) command, and the
+    situations it changed (to publish).
+
+    - `state`: move a situation along its lifecycle (IllegalTransition if not allowed);
+    - `split`: move `signals` out into a new situation (named after the first of them);
+    - `merge`: the situation absorbs `other` (same area), which is closed, `merged_into`.
+    """
+    target = state.find(command.situation_id)
+    if target is None:
+        raise CommandError(f"situation {command.situation_id} is not open in {command.key}")
+    changed: list[Situation]
+    if command.action == "state":
+        if command.to is None:
+            raise CommandError("a state command needs `to`")
+        moved = move(target, command.to, now)
+        changed = [] if moved is target else [moved]
+    elif command.action == "split":
+        changed = _split(state, target, command.signals, now)
+    else:
+        changed = _merge(state, target, command.other, now)
+    if not changed:
+        return state, []
+    by_id = {x.id: x for x in changed}
+    current = state.situation
+    if current is not None:
+        current = by_id.pop(current.id, current)
+    others = [by_id.pop(o.id, o) for o in state.others]
+    others += list(by_id.values())  # a situation split off
+    return state.model_copy(update={"situation": current, "others": others}), changed
+
+
+def _rebuild(
+    s: Situation, refs: list[SignalRef], traces: dict[str, Trace], now: datetime
+) -> Situation:
+    """A situation's figures from its signals (after a split or a merge)."""
+    refs = sorted(refs, key=lambda r: r.occurred_at)
+    bias = [b for r in refs for b in (traces[r.id].bias if r.id in traces else [])]
+    tags = [t for r in refs for t in (traces[r.id].tags if r.id in traces else [])]
+    return s.model_copy(
+        update={
+            "signals": refs,
+            "severity": max(r.severity for r in refs),
+            "kinds": list(dict.fromkeys(r.kind for r in refs)),
+            "categories": list(dict.fromkeys(r.category for r in refs)),
+            "bias": list(dict.fromkeys(bias)) or s.bias,
+            "tags": list(dict.fromkeys(tags)) or s.tags,
+            "tension": tension(refs, refs[-1].occurred_at),
+            "updated_at": now,
+        }
+    )
+
+
+def _split(state: AreaState, target: Situation, ids: list[str], now: datetime) -> list[Situation]:
+    unknown = [i for i in ids if i not in {r.id for r in target.signals}]
+    if not ids or unknown:
+        raise CommandError(f"not signals of {target.id}: {unknown or 'none given'}")
+    moved = [r for r in target.signals if r.id in ids]
+    kept = [r for r in target.signals if r.id not in ids]
+    if not kept:
+        raise CommandError("a split must leave at least one signal in the situation")
+    traces = {t.id: t for t in state.history}
+    first = min(moved, key=lambda r: r.occurred_at)
+    new = Situation(
+        id=situation_id(first.id, target.area),
+        area=target.area,
+        severity=first.severity,
+        kinds=[first.kind],
+        categories=[first.category],
+        bias=[],
+        tags=[],
+        signals=moved,
+        opened_at=now,
+        updated_at=now,
+        exercise=target.exercise,
+        last_signal=moved[-1].id,
+        split_from=target.id,
+        context=target.context,
+    )
+    return [_rebuild(target, kept, traces, now), _rebuild(new, moved, traces, now)]
+
+
+def _merge(
+    state: AreaState, target: Situation, other_id: str | None, now: datetime
+) -> list[Situation]:
+    other = state.find(other_id or "")
+    if other is None or other.id == target.id:
+        raise CommandError(f"situation {other_id} is not another open situation of this area")
+    traces = {t.id: t for t in state.history}
+    merged = _rebuild(target, [*target.signals, *other.signals], traces, now)
+    known = {m.playbook for m in target.matches}
+    extra = [m for m in other.matches if m.playbook not in known]
+    merged = merged.model_copy(update={"matches": [*target.matches, *extra]})
+    closed = other.model_copy(
+        update={"state": SituationState.closed, "merged_into": target.id, "updated_at": now}
+    )
+    return [merged, closed]
