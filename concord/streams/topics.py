@@ -21,7 +21,7 @@ class TopicSpec:
 
 
 SIGNALS_IN = TopicSpec("concord.signals.in", None, doc="raw producer bytes")
-SIGNALS = TopicSpec("concord.signals", m.Signal, doc="validated signals, keyed by area")
+SIGNALS = TopicSpec("concord.signals", m.Signal, doc="validated signals, keyed by correlation zone")
 DEADLETTER = TopicSpec("concord.deadletter", m.DeadLetter, doc="original bytes + reason")
 SITUATIONS = TopicSpec("concord.situations", m.Situation, True, "situation snapshots")
 TASKS = TopicSpec("concord.tasks", m.Task, doc="tasks to dispatch, keyed by task id")
