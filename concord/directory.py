@@ -161,6 +161,25 @@ class Directory(_M):
         agency = self.agency(agency_id)
         return agency.liaisons[0] if agency else None
 
+    def chain(self, agency_id: str, escalate_to: list[str]) -> list[str]:
+        """Who a task of `agency_id` goes to, in order: the agency's liaisons (on duty
+        first), then `escalate_to` (a liaison, an agency's on-duty liaison, or
+        `coordinator`: every coordinator)."""
+        agency = self.agency(agency_id)
+        out = [x.id for x in agency.liaisons] if agency else []
+        for target in escalate_to:
+            if target == "coordinator":
+                out += [c.id for c in self.coordinators]
+            elif self.liaison(target):
+                out.append(target)
+            elif (duty := self.on_duty(target)) is not None:
+                out.append(duty.id)
+        return list(dict.fromkeys(out))
+
+    def coordinator(self, person_id: str) -> PanelMember | None:
+        """The coordinator with this id, or None."""
+        return next((x for x in self.coordinators if x.id == person_id), None)
+
     def panel_member(self, member_id: str) -> PanelMember | None:
         """The panel member with this id, or None."""
         return next((m for m in self.panel.members if m.id == member_id), None)

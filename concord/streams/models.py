@@ -309,17 +309,6 @@ class Task(Strict):
         return self.translations.get(language) or TaskText(title=self.title, action=self.action)
 
 
-class TaskEvent(Strict):
-    """A liaison's action on a task (`concord.task-events`)."""
-
-    task_id: str
-    action: Literal["ack", "decline", "done"]
-    actor: str
-    channel: Literal["slack", "email", "web", "api"]
-    reason: str | None = None
-    at: AwareDatetime = Field(default_factory=utcnow)
-
-
 class Receipt(Strict):
     """One delivery attempt (`concord.deliveries`)."""
 

@@ -8,6 +8,7 @@ from pydantic import BaseModel
 
 from concord.streams import models as m
 from concord.streams import reviews as r
+from concord.streams import tracking as tr
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,9 @@ SITUATIONS = TopicSpec("concord.situations", m.Situation, True, "situation snaps
 TASKS = TopicSpec("concord.tasks", m.Task, doc="tasks to dispatch, keyed by task id")
 TASK_STATE = TopicSpec("concord.task-state", m.Task, True, "task snapshots for the board")
 DELIVERIES = TopicSpec("concord.deliveries", m.Receipt, doc="one receipt per attempt")
-TASK_EVENTS = TopicSpec("concord.task-events", m.TaskEvent, doc="liaison actions")
+TASK_EVENTS = TopicSpec(
+    "concord.task-events", tr.TaskEvent, doc="every change of a task, keyed by task id"
+)
 AUDIT = TopicSpec("concord.audit", m.AuditEntry, doc="every transition")
 TOKENS = TopicSpec("concord.tokens", m.ApiToken, True, "API tokens, hashed")
 REVIEW_EVENTS = TopicSpec(
