@@ -132,7 +132,7 @@ def create_app(
     settings: Settings, *, outbox: Outbox | None = None, observer: Observer | None = None
 ) -> Concord:
     """Build a Concord worker (Faust app, agents, web views) from settings."""
-    from concord.agents import correlate, dispatch, intake, match, review
+    from concord.agents import correlate, dispatch, intake, match, review, track
     from concord.web import api, pages, readmodel, session, slack
     from concord.web import review as review_pages
 
@@ -182,6 +182,7 @@ def create_app(
     correlate.register(concord)
     match.register(concord)
     review.register(concord)
+    track.register(concord)
     dispatch.register(concord)
     view = readmodel.register(concord)
     api.register(concord, view)

@@ -15,11 +15,14 @@ import dataclasses
 import logging
 from typing import TYPE_CHECKING, Any
 
-from concord.core.planning import ready
-from concord.notifiers.base import Message, Recipient
+from concord.core.tasks import FINAL
+from concord.notifiers.base import Message
 from concord.notifiers.pipeline import RetryPolicy, deliver
+from concord.notifiers.recipients import recipient_for
 from concord.streams import topics as t
-from concord.streams.models import Receipt, Task, TaskState, utcnow
+from concord.streams.models import Receipt, Task
+from concord.streams.tracking import TaskEvent
+from concord.web.links import TaskLink
 
 if TYPE_CHECKING:
     from concord.app import Concord
@@ -71,40 +74,48 @@ async def _found_after_crash(c: Concord, message: Message, task: Task) -> list[R
 
 def _message_for(c: Concord, task: Task) -> tuple[Message, list[str]] | None:
     """The rendered message for the task's assignee and the channels to try, in order."""
-    found = c.directory.liaison(task.assignee) if task.assignee else None
+    found = recipient_for(c.directory, task.assignee) if task.assignee else None
     if found is None:
         return None
-    agency, liaison = found
-    recipient = Recipient(
-        id=liaison.id,
-        name=liaison.name,
-        language=liaison.language,
-        email=str(liaison.email) if liaison.email else None,
-        slack_channel=liaison.slack_channel,
-        slack_user=liaison.slack_user,
-    )
+    recipient, channels = found
     area = c.directory.area(task.area)
-    message = c.renderer.task_message(task, recipient, area.name if area else task.area)
-    return message, list(task.channels or agency.channels)
+    links = {
+        action: c.links_base + c.signer.task_link(TaskLink(task.id, recipient.id, action))
+        for action in ("ack", "decline", "done")
+    }
+    message = c.renderer.task_message(task, recipient, area.name if area else task.area, links)
+    return message, list(task.channels or channels)
 
 
 def register(c: Concord) -> None:
     dispatched = c.app.Table("tasks-dispatched", default=None, partitions=c.settings.partitions)
     receipts_out = c.topics[t.DELIVERIES.name]
-    state_out = c.topics[t.TASK_STATE.name]
+    events_out = c.topics[t.TASK_EVENTS.name]
     policy = RetryPolicy(attempts=c.settings.retry_attempts, base=c.settings.retry_base_seconds)
 
     async def on_receipt(receipt: Receipt) -> None:
         c.metrics.deliveries.labels(receipt.channel, "ok" if receipt.ok else "failed").inc()
         await receipts_out.send(key=receipt.task_id, value=receipt)
 
-    async def dispatch_one(task: Task, in_doubt: bool) -> None:
+    async def report(task: Task, receipts: list[Receipt]) -> None:
+        """Tell the track stage what happened (it owns the task's state)."""
+        ok = [r for r in receipts if r.ok]
+        slack = next((r.provider_id for r in ok if r.channel == "slack"), None)
+        event = TaskEvent(
+            task_id=task.id,
+            action="delivered",
+            ok=bool(ok),
+            channels=[r.channel for r in ok],
+            slack_ref=slack,
+        )
+        await events_out.send(key=task.id, value=event)
+
+    async def dispatch_one(task: Task, key: str, in_doubt: bool) -> None:
         prepared = _message_for(c, task)
         if prepared is None:
             # The directory no longer knows the assignee: show it failed, never drop it.
-            failed = task.model_copy(update={"state": TaskState.failed, "updated_at": utcnow()})
-            dispatched[task.id] = {"state": str(failed.state), "channels": []}
-            await state_out.send(key=failed.id, value=failed)
+            dispatched[key] = {"state": "failed", "channels": []}
+            await report(task, [])
             await c.audit("concord", "task.unassignable", task.id, agency=task.agency)
             return
         message, channels = prepared
@@ -112,7 +123,7 @@ def register(c: Concord) -> None:
         for receipt in receipts:
             await on_receipt(receipt)
         if not receipts:
-            dispatched[task.id] = {"state": SENDING}
+            dispatched[key] = {"state": SENDING}
             await durable(c)  # the marker is in Kafka before anything leaves
             if in_doubt:
                 message = dataclasses.replace(message, resend=True)
@@ -120,20 +131,14 @@ def register(c: Concord) -> None:
                 message, task.id, c.registry, channels, policy, asyncio.sleep, on_receipt
             )
         ok = [r.channel for r in receipts if r.ok]
-        updated = task.model_copy(
-            update={
-                "state": TaskState.assigned if ok else TaskState.failed,
-                "updated_at": utcnow(),
-                "deliveries": ok,
-            }
-        )
-        dispatched[task.id] = {"state": str(updated.state), "channels": ok}
-        await state_out.send(key=updated.id, value=updated)
+        dispatched[key] = {"state": "assigned" if ok else "failed", "channels": ok}
+        await report(task, receipts)
         await durable(c)  # the outcome is durable before the next task
-        c.observer.delivered(updated, receipts)
+        shown = task.model_copy(update={"deliveries": ok})
+        c.observer.delivered(shown, receipts)
         await c.audit(
             "concord",
-            "task.assigned" if ok else "task.delivery_failed",
+            "task.delivered" if ok else "task.delivery_failed",
             task.id,
             channel=ok[0] if ok else None,
             assignee=task.assignee or "",
@@ -144,9 +149,12 @@ def register(c: Concord) -> None:
     async def dispatch_agent(stream: Any) -> None:
         task: Task
         async for task in stream:
-            entry = dispatched.get(task.id)
-            if not ready(task) or (entry is not None and entry.get("state") != SENDING):
-                log.debug("task %s: not dispatched (%s)", task.id, entry or "waiting")
-                continue  # held for dependencies, or already delivered (or failed)
+            # One delivery per task and assignee: an escalated or reassigned task goes
+            # to its new assignee once, a replay after a crash to nobody twice.
+            key = f"{task.id}|{task.assignee}"
+            entry = dispatched.get(key)
+            if task.state in FINAL or (entry is not None and entry.get("state") != SENDING):
+                log.debug("task %s: not dispatched (%s)", task.id, entry or task.state)
+                continue
             log.info("task %s: dispatching%s", task.id, " (in doubt)" if entry else "")
-            await dispatch_one(task, in_doubt=entry is not None)
+            await dispatch_one(task, key, in_doubt=entry is not None)

@@ -3,7 +3,8 @@
 The correlation stage decided which playbooks fire (`Situation.matches`); this agent
 plans their tasks, once per situation and playbook, with the playbook version and file
 revision that decided. Tasks of a playbook with `review` go to the review agent, which
-holds them until the panel approves; the others go straight to dispatch.
+holds them until the panel approves; the others go to the track stage, which dispatches
+them when nothing holds them.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from concord.core.planning import PlanningError, plan_or_refuse
 from concord.streams import topics as t
 from concord.streams.models import DeadLetter, PlaybookMatch, Situation, utcnow
 from concord.streams.reviews import ReviewEvent
+from concord.streams.tracking import TaskEvent
 
 if TYPE_CHECKING:
     from concord.app import Concord
@@ -22,8 +24,7 @@ if TYPE_CHECKING:
 
 def register(c: Concord) -> None:
     fired = c.app.Table("playbooks-fired", default=None, partitions=c.settings.partitions)
-    tasks_out = c.topics[t.TASKS.name]
-    state_out = c.topics[t.TASK_STATE.name]
+    events_out = c.topics[t.TASK_EVENTS.name]
     dead_out = c.topics[t.DEADLETTER.name]
     reviews_out = c.topics[t.REVIEW_EVENTS.name]
 
@@ -66,11 +67,11 @@ def register(c: Concord) -> None:
             )
             await reviews_out.send(key=situation.id, value=event)
         else:
-            # Task ids are deterministic: a replay after a crash re-sends the same
-            # tasks, and dispatch delivers each task id once.
+            # Task ids are deterministic: a replay after a crash re-creates the same
+            # tasks, and the track stage creates each task id once.
             for task in tasks:
-                await state_out.send(key=task.id, value=task)
-                await tasks_out.send(key=task.id, value=task)
+                created = TaskEvent(task_id=task.id, action="created", task=task)
+                await events_out.send(key=task.id, value=created)
         fired[key] = playbook.version
         c.metrics.playbooks_fired.labels(playbook.id).inc()
         c.metrics.tasks.inc(len(tasks))

@@ -36,6 +36,7 @@ from concord.streams import topics as t
 from concord.streams.codec import dump
 from concord.streams.models import Decision, Receipt, utcnow
 from concord.streams.reviews import ReviewEvent, ReviewRecord, SituationCommand
+from concord.streams.tracking import TaskEvent
 from concord.web.links import VoteLink
 
 if TYPE_CHECKING:
@@ -65,8 +66,7 @@ def register(c: Concord) -> None:
     c.tables["reviews"] = reviews
     events = c.topics[t.REVIEW_EVENTS.name]
     records_out = c.topics[t.REVIEWS.name]
-    tasks_out = c.topics[t.TASKS.name]
-    state_out = c.topics[t.TASK_STATE.name]
+    task_events = c.topics[t.TASK_EVENTS.name]
     commands_out = c.topics[t.SITUATION_COMMANDS.name]
     receipts_out = c.topics[t.DELIVERIES.name]
     policy = RetryPolicy(attempts=c.settings.retry_attempts, base=c.settings.retry_base_seconds)
@@ -95,16 +95,20 @@ def register(c: Concord) -> None:
             await deliver(message, subject, c.registry, channels, policy, asyncio.sleep, on_receipt)
 
     async def carry_out(record: ReviewRecord, effect: Effect) -> None:
-        if isinstance(effect, Hold | Cancel):
+        if isinstance(effect, Hold):
             for task in effect.tasks:
-                await state_out.send(key=task.id, value=task)
-            if isinstance(effect, Cancel):
-                for task in effect.tasks:
-                    await c.audit("concord", "task.cancelled", task.id, reason=effect.reason)
+                event = TaskEvent(task_id=task.id, action="created", task=task)
+                await task_events.send(key=task.id, value=event)
+        elif isinstance(effect, Cancel):
+            for task in effect.tasks:
+                event = TaskEvent(
+                    task_id=task.id, action="cancel", actor="panel", reason=effect.reason
+                )
+                await task_events.send(key=task.id, value=event)
         elif isinstance(effect, Release):
             for task in effect.tasks:
-                await state_out.send(key=task.id, value=task)
-                await tasks_out.send(key=task.id, value=task)
+                event = TaskEvent(task_id=task.id, action="release", actor="panel", task=task)
+                await task_events.send(key=task.id, value=event)
             stamp = effect.tasks[0].review if effect.tasks else None
             await c.audit(
                 "concord",

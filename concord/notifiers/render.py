@@ -37,21 +37,34 @@ LABELS = {
         "reject": "Reject",
         "conflict": "Conflict of interest",
         "open": "Open the review",
+        "ack": "Acknowledge",
+        "decline": "Decline",
+        "done": "Done",
+        "open_task": "Open task",
     },
     "fr": {
         "approve": "Approuver",
         "reject": "Rejeter",
         "conflict": "Conflit d'intérêts",
         "open": "Ouvrir la revue",
+        "ack": "Prendre en charge",
+        "decline": "Refuser",
+        "done": "Terminé",
+        "open_task": "Ouvrir la tâche",
     },
     "nl": {
         "approve": "Goedkeuren",
         "reject": "Afwijzen",
         "conflict": "Belangenconflict",
         "open": "Beoordeling openen",
+        "ack": "Bevestigen",
+        "decline": "Weigeren",
+        "done": "Klaar",
+        "open_task": "Taak openen",
     },
 }
 VOTING = ("opened", "amended", "reminder")
+FINAL_STATES = ("done", "cancelled", "declined", "failed")
 
 
 def _slack_finalize(value: Any) -> Any:
@@ -92,8 +105,14 @@ class Renderer:
         """The analysis as plain text, in `language` (English when not translated)."""
         return self._template(self.env, language, "analysis.txt").render(d=draft).strip() + "\n"
 
-    def task_message(self, task: Task, recipient: Recipient, area_name: str) -> Message:
-        """The message announcing `task` to `recipient`."""
+    def task_message(
+        self,
+        task: Task,
+        recipient: Recipient,
+        area_name: str,
+        links: dict[str, str] | None = None,
+    ) -> Message:
+        """The message announcing `task` to `recipient` (`links`: signed email actions)."""
         lang = recipient.language
         ctx = {
             "task": task,
@@ -102,6 +121,8 @@ class Renderer:
             "area_name": area_name,
             "link": f"{self.public_url}/tasks/{task.id}",
             "exercise": task.exercise,
+            "links": links or {},
+            "labels": LABELS.get(lang, LABELS[FALLBACK]),
         }
         subject = self._template(self.env, lang, "task.subject.txt").render(ctx).strip()
         slack_text = self._template(self.slack_env, lang, "task.slack.txt").render(ctx).strip()
@@ -110,18 +131,7 @@ class Renderer:
         blocks: list[dict[str, object]] = [
             {"type": "header", "text": {"type": "plain_text", "text": header[:150]}},
             {"type": "section", "text": {"type": "mrkdwn", "text": slack_text[:3000]}},
-            {
-                "type": "actions",
-                "block_id": f"task:{task.id}",
-                "elements": [
-                    {
-                        "type": "button",
-                        "text": {"type": "plain_text", "text": "Open task"},
-                        "url": ctx["link"],
-                        "action_id": "open",
-                    },
-                ],
-            },
+            self._task_buttons(task, lang),
         ]
         return Message(
             key=f"{task.id}.{recipient.id}",
@@ -131,6 +141,78 @@ class Renderer:
             html=self._template(self.env, lang, "task.html").render(ctx),
             slack_text=slack_text,
             slack_blocks=blocks,
+            exercise=task.exercise,
+        )
+
+    def _task_buttons(self, task: Task, lang: str) -> dict[str, object]:
+        """Acknowledge / Decline / Done (while the task is open) and Open."""
+        labels = LABELS.get(lang, LABELS[FALLBACK])
+        buttons: list[dict[str, object]] = []
+        allowed = {"ack": "primary", "decline": "danger", "done": None}
+        for action, style in allowed.items():
+            if task.state.value in FINAL_STATES or (
+                action == "ack" and task.state == "acknowledged"
+            ):
+                continue
+            button: dict[str, object] = {
+                "type": "button",
+                "text": {"type": "plain_text", "text": labels[action]},
+                "action_id": f"task.{action}",
+                "value": task.id,
+            }
+            if style:
+                button["style"] = style
+            buttons.append(button)
+        buttons.append(
+            {
+                "type": "button",
+                "text": {"type": "plain_text", "text": labels["open_task"]},
+                "url": f"{self.public_url}/tasks/{task.id}",
+                "action_id": "task.open",
+            }
+        )
+        return {"type": "actions", "block_id": f"task:{task.id}", "elements": buttons}
+
+    def task_status(self, task: Task, actor: str) -> tuple[str, list[dict[str, object]]]:
+        """The Slack message of a task after a change: its state, who acted, what is left."""
+        found = task.text(FALLBACK)
+        line = f"*{found.title}* — {task.state.value} ({actor})"
+        if task.assignee:
+            line += f" · assignee {task.assignee}"
+        blocks: list[dict[str, object]] = [
+            {"type": "section", "text": {"type": "mrkdwn", "text": slack_escape(line)[:3000]}},
+            self._task_buttons(task, FALLBACK),
+        ]
+        return line, blocks
+
+    def notice_message(
+        self, kind: str, task: Task, recipient: Recipient, area_name: str, note: str
+    ) -> Message:
+        """A notice about a task: declined, escalated, undeliverable, reminder..."""
+        lang = recipient.language
+        ctx = {
+            "kind": kind,
+            "task": task,
+            "text": task.text(lang),
+            "recipient": recipient,
+            "area_name": area_name,
+            "note": note,
+            "link": f"{self.public_url}/tasks/{task.id}",
+            "exercise": task.exercise,
+        }
+        subject = self._template(self.env, lang, "notice.subject.txt").render(ctx).strip()
+        text = self._template(self.env, lang, "notice.txt").render(ctx).strip() + "\n"
+        slack_text = self._template(self.slack_env, lang, "notice.txt").render(ctx).strip()
+        return Message(
+            key=f"{task.id}.{kind}.{recipient.id}.{int(task.updated_at.timestamp())}",
+            recipient=recipient,
+            subject=subject,
+            text=text,
+            html="",
+            slack_text=slack_text,
+            slack_blocks=[
+                {"type": "section", "text": {"type": "mrkdwn", "text": slack_text[:3000]}}
+            ],
             exercise=task.exercise,
         )
 

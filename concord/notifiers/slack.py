@@ -93,3 +93,18 @@ class SlackNotifier:
             if client.session is not None:
                 await client.session.close()
         return Sent(provider_id=f"{resp.get('channel')}/{resp.get('ts')}", address=where)
+
+    async def update(self, ref: str, text: str, blocks: list[dict[str, object]]) -> None:
+        """Replace a message we sent (`channel/ts`), e.g. to show a task's new state."""
+        channel, _, ts = ref.partition("/")
+        client = self._client()
+        try:
+            await client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+        except SlackApiError as exc:
+            error = str(exc.response.get("error", "unknown"))
+            raise SendError(f"Slack: {error}", retryable=error not in _PERMANENT) from exc
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise SendError(f"Slack unreachable: {exc!r}", retryable=True) from exc
+        finally:
+            if client.session is not None:
+                await client.session.close()

@@ -16,6 +16,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from pydantic import SecretStr
 
 VOTE_MAX_AGE = 7 * 24 * 3600
+TASK_MAX_AGE = 14 * 24 * 3600
 LOGIN_MAX_AGE = 15 * 60
 SESSION_MAX_AGE = 12 * 3600
 
@@ -37,6 +38,13 @@ class VoteLink:
 
 
 @dataclass(frozen=True)
+class TaskLink:
+    task_id: str
+    person: str
+    action: str
+
+
+@dataclass(frozen=True)
 class Session:
     person: str
     role: str
@@ -52,6 +60,7 @@ class Signer:
         self._login = URLSafeTimedSerializer(key, salt="concord.login")
         self._session = URLSafeTimedSerializer(key, salt="concord.session")
         self._form = URLSafeTimedSerializer(key, salt="concord.form")
+        self._task = URLSafeTimedSerializer(key, salt="concord.task")
 
     def __repr__(self) -> str:
         return "Signer(<hidden>)"
@@ -71,6 +80,22 @@ class Signer:
     def read_vote_link(self, token: str) -> VoteLink:
         s, m, v, d = self._load(self._vote, token, VOTE_MAX_AGE)
         return VoteLink(str(s), str(m), int(v), str(d))
+
+    def task_link(self, link: TaskLink) -> str:
+        return str(self._task.dumps([link.task_id, link.person, link.action]))
+
+    def read_task_link(self, token: str) -> TaskLink:
+        task_id, person, action = self._load(self._task, token, TASK_MAX_AGE)
+        return TaskLink(str(task_id), str(person), str(action))
+
+    def read_any(self, token: str) -> VoteLink | TaskLink:
+        """A vote link or a task action link (the `/t/{token}` page serves both)."""
+        try:
+            return self.read_vote_link(token)
+        except LinkError as exc:
+            if exc.expired:
+                raise
+        return self.read_task_link(token)
 
     def login_link(self, person: str) -> tuple[str, str]:
         """A sign-in token and its nonce (the nonce makes it single-use)."""

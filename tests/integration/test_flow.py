@@ -50,7 +50,10 @@ def test_signal_to_email_and_slack(
     assert blocks[0]["text"]["text"] == "Protéger la victime et sécuriser le quartier"
     assert "évaluez les besoins de protection à Quartier Nord" in blocks[1]["text"]["text"]
     assert "URGENT" in blocks[1]["text"]["text"]
-    assert blocks[2]["elements"][0]["url"] == f"https://concord.city.example/tasks/{police}"
+    buttons = {e["action_id"]: e for e in blocks[2]["elements"]}
+    assert buttons["task.open"]["url"] == f"https://concord.city.example/tasks/{police}"
+    assert buttons["task.ack"]["text"]["text"] == "Prendre en charge"  # French liaison
+    assert {buttons[a]["value"] for a in ("task.ack", "task.decline", "task.done")} == {police}
 
     # Victim support: email only, in French (the liaison's language).
     support = task_of(signal, "racist-assault", "support")
