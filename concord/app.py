@@ -135,6 +135,7 @@ def create_app(
     from concord.agents import correlate, dispatch, intake, match, review, track
     from concord.web import api, pages, readmodel, session, slack
     from concord.web import review as review_pages
+    from concord.web import tasks as tasks_web
 
     settings = ensure_keys(settings)
     assert settings.data_key is not None and settings.secret_key is not None
@@ -190,4 +191,5 @@ def create_app(
     session.register(concord)
     review_pages.register(concord, view)
     slack.register(concord, view)
+    tasks_web.register(concord, view)
     return concord

@@ -89,8 +89,9 @@ def transition(
     update: dict[str, object] = {"state": TARGET[action], "updated_at": at}
     if assignee:
         update["assignee"] = assignee
-    if agency:
-        update["agency"] = agency
+    if agency and agency != task.agency:
+        # Another agency: its own channels, not the ones planned for the first.
+        update.update(agency=agency, channels=[])
     return task.model_copy(update=update)
 
 

@@ -108,3 +108,16 @@ class SlackNotifier:
         finally:
             if client.session is not None:
                 await client.session.close()
+
+    async def open_view(self, trigger_id: str, view: dict[str, object]) -> None:
+        """Open a modal (views.open) in answer to an interaction."""
+        client = self._client()
+        try:
+            await client.views_open(trigger_id=trigger_id, view=view)
+        except SlackApiError as exc:
+            raise SendError(f"Slack: {exc.response.get('error')}", retryable=False) from exc
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise SendError(f"Slack unreachable: {exc!r}", retryable=True) from exc
+        finally:
+            if client.session is not None:
+                await client.session.close()

@@ -16,8 +16,8 @@ from faust.web import Request, Response, View
 from concord.core.analysis import draft
 from concord.notifiers.render import LABELS
 from concord.streams.reviews import ReviewRecord, VoteIn
-from concord.web import votes
-from concord.web.links import LinkError
+from concord.web import tasks, votes
+from concord.web.links import LinkError, TaskLink
 from concord.web.readmodel import ReadModel
 from concord.web.session import current_session, page_env, redirect, to_login
 
@@ -272,13 +272,30 @@ def register(c: Concord, view: ReadModel) -> None:
             )
 
         async def get(self, request: Request, token: str) -> Response:
+            found = self._task_link(token)
+            if found is not None:
+                task, page = tasks.link_page(c, view, render, found)
+                if page is not None or task is None:
+                    return page or render("message.html", 404, title="Task", text="Unknown.")
+                return tasks.confirm_page(c, render, found, task)
             link, record, page = self._read(token)
             if page is not None:
                 return page
             assert record is not None
             return self._confirm(link, record)
 
+        def _task_link(self, token: str) -> TaskLink | None:
+            try:
+                link = c.signer.read_any(token)
+            except LinkError:
+                return None  # `_read` explains it
+            return link if isinstance(link, TaskLink) else None
+
         async def post(self, request: Request, token: str) -> Response:
+            found = self._task_link(token)
+            if found is not None:
+                form = await cast(web.Request, request).post()
+                return await tasks.link_post(c, view, render, found, form)
             link, record, page = self._read(token)
             if page is not None:
                 return page

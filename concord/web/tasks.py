@@ -1,0 +1,258 @@
+"""Liaisons act on tasks: acknowledge, decline (with a reason), done — whatever the channel.
+
+`submit` checks against the read model so the person gets a clear answer at once (404,
+403, 409 for a move the state machine refuses, 422 for a decline without a reason);
+the track stage checks again against its table, which is the truth. Also here: the API
+(`POST /api/tasks/{id}/ack|decline|done`) and the task page (`/tasks/{id}`).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any, cast
+
+from aiohttp import web
+from faust.web import Request, Response, View
+
+from concord.core.tasks import ALLOWED
+from concord.streams import topics as t
+from concord.streams.models import Task
+from concord.streams.tracking import PEOPLE_ACTIONS, Channel, TaskEvent
+from concord.web.auth import authenticate
+from concord.web.links import TaskLink
+from concord.web.readmodel import ReadModel
+from concord.web.session import current_session, page_env, redirect, to_login
+from concord.web.votes import VoteResult
+
+if TYPE_CHECKING:
+    from concord.app import Concord
+
+PAST = {"ack": "acknowledged", "decline": "declined", "done": "done"}
+
+
+def may_act(task: Task, person: str, role: str, agency: str | None) -> bool:
+    """Coordinators act on every task; a liaison on their agency's, or one given to them."""
+    return role == "coordinator" or (
+        role == "liaison" and (agency == task.agency or person == task.assignee)
+    )
+
+
+async def submit(
+    c: Concord,
+    view: ReadModel,
+    task_id: str,
+    who: tuple[str, str, str | None],
+    action: str,
+    reason: str | None,
+    channel: Channel,
+) -> VoteResult:
+    """Check the action and put it on `concord.task-events` (202 once the broker has it)."""
+    person, role, agency = who
+    task = view.tasks.get(task_id)
+    if task is None:
+        return VoteResult(404, {"error": "no such task"})
+    if action not in PEOPLE_ACTIONS:
+        return VoteResult(404, {"error": "no such action: ack, decline or done"})
+    if not may_act(task, person, role, agency):
+        return VoteResult(403, {"error": f"{person} may not act on {task.agency}'s tasks"})
+    if action not in ALLOWED[task.state]:
+        allowed = ", ".join(sorted(a for a in ALLOWED[task.state] if a in PEOPLE_ACTIONS))
+        return VoteResult(
+            409,
+            {
+                "error": f"the task is {task.state.value}: it cannot be {PAST[action]}"
+                + (f" (possible: {allowed})" if allowed else ""),
+                "state": task.state.value,
+            },
+        )
+    if action == "decline" and not (reason or "").strip():
+        return VoteResult(
+            422,
+            {
+                "error": "invalid action",
+                "errors": [{"loc": "reason", "msg": "a decline needs a reason"}],
+            },
+        )
+    event = TaskEvent(
+        task_id=task_id,
+        action=action,
+        actor=person,
+        channel=channel,
+        reason=reason,
+    )
+    fut = await c.topics[t.TASK_EVENTS.name].send(key=task_id, value=event)
+    await fut
+    return VoteResult(202, {"accepted": True, "task_id": task_id, "action": action})
+
+
+def register(c: Concord, view: ReadModel) -> None:
+    env = page_env(c)
+
+    def render(name: str, status: int = 200, **ctx: Any) -> Response:
+        ctx.setdefault("session", None)
+        html = env.get_template(name).render(**ctx)
+        return cast(Response, web.Response(text=html, status=status, content_type="text/html"))
+
+    @c.app.page("/api/tasks/{task_id}/{action}")
+    class TaskAction(View):
+        async def post(self, request: Request, task_id: str, action: str) -> Response:
+            token = authenticate(view, request.headers.get("Authorization"))
+            if token is None:
+                return self.json({"error": "a valid API token is required"}, status=401)
+            if token.role not in ("liaison", "coordinator"):
+                return self.json({"error": f"role {token.role!r} may not do this"}, status=403)
+            raw = await cast(web.Request, request).content.read(16_000)
+            try:
+                body = json.loads(raw) if raw.strip() else {}
+                reason = body.get("reason") if isinstance(body, dict) else None
+            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                return self.json(
+                    {"error": "body is not JSON", "errors": [{"loc": "(body)", "msg": str(exc)}]},
+                    status=422,
+                )
+            if reason is not None and not isinstance(reason, str):
+                return self.json(
+                    {
+                        "error": "invalid action",
+                        "errors": [{"loc": "reason", "msg": "must be text"}],
+                    },
+                    status=422,
+                )
+            who = (token.name, token.role, token.agency)
+            result = await submit(c, view, task_id, who, action, reason, "api")
+            return self.json(result.body, status=result.status)
+
+    @c.app.page("/tasks/{task_id}")
+    class TaskPage(View):
+        def _page(
+            self,
+            session: Any,
+            task: Task,
+            status: int = 200,
+            error: str | None = None,
+            notice: str | None = None,
+        ) -> Response:
+            allowed = [a for a in PEOPLE_ACTIONS if a in ALLOWED[task.state]]
+            return render(
+                "task.html",
+                status,
+                session=session,
+                task=task,
+                error=error,
+                notice=notice,
+                allowed=allowed,
+                text=task.text(_language(c, session.person)),
+                csrf=c.signer.form_token(session.person, task.id),
+            )
+
+        async def get(self, request: Request, task_id: str) -> Response:
+            session = current_session(c, request)
+            if session is None:
+                return to_login(self, request)
+            task = view.tasks.get(task_id)
+            if task is None or not may_act(task, session.person, session.role, session.agency):
+                return render(
+                    "message.html", 404, session=session, title="Task", text="No such task for you."
+                )
+            done = request.query.get("done")
+            return self._page(session, task, notice=f"Recorded: {done}." if done else None)
+
+        async def post(self, request: Request, task_id: str) -> Response:
+            session = current_session(c, request)
+            if session is None:
+                return to_login(self, request)
+            task = view.tasks.get(task_id)
+            form = await cast(web.Request, request).post()
+            if task is None:
+                return render(
+                    "message.html", 404, session=session, title="Task", text="No such task."
+                )
+            if not c.signer.check_form(str(form.get("csrf", "")), session.person, task_id):
+                return self._page(session, task, 403, error="The form expired: try again.")
+            action = str(form.get("action", ""))
+            who = (session.person, session.role, session.agency)
+            reason = str(form.get("reason", "")) or None
+            result = await submit(c, view, task_id, who, action, reason, "web")
+            if not result.ok:
+                detail = result.body.get("errors") or [{"msg": result.body.get("error", "")}]
+                return self._page(
+                    session, task, result.status, error="; ".join(e["msg"] for e in detail)
+                )
+            return redirect(self, f"/tasks/{task_id}?done={PAST[action]}")
+
+
+def _language(c: Concord, person: str) -> str:
+    found = c.directory.liaison(person)
+    if found:
+        return found[1].language
+    other = c.directory.coordinator(person)
+    return other.language if other else "en"
+
+
+LABELS = {"ack": "Acknowledge", "decline": "Decline", "done": "Done"}
+
+
+def link_page(
+    c: Concord, view: ReadModel, render: Any, link: TaskLink
+) -> tuple[Task | None, Response | None]:
+    """The task of an email action link, or the page that explains why it cannot be used."""
+    task = view.tasks.get(link.task_id)
+    if task is None:
+        return None, render("message.html", 404, title="Task", text="This task is not known.")
+    if link.action not in ALLOWED[task.state] or link.action not in PEOPLE_ACTIONS:
+        text = (
+            f"This link cannot be used any more: the task is {task.state.value} "
+            f"(assignee {task.assignee})."
+        )
+        return task, render(
+            "message.html",
+            409,
+            title="Task",
+            text=text,
+            kind="ok",
+            link=f"/tasks/{task.id}",
+            link_text="Open the task",
+        )
+    return task, None
+
+
+def confirm_page(
+    c: Concord, render: Any, link: TaskLink, task: Task, status: int = 200, error: str | None = None
+) -> Response:
+    return render(
+        "task_link.html",
+        status,
+        task=task,
+        action=link.action,
+        error=error,
+        label=LABELS.get(link.action, link.action),
+        text=task.text(_language(c, link.person)),
+    )
+
+
+async def link_post(
+    c: Concord, view: ReadModel, render: Any, link: TaskLink, form: Any
+) -> Response:
+    task, page = link_page(c, view, render, link)
+    if page is not None or task is None:
+        return page or render("message.html", 404, title="Task", text="Unknown task.")
+    found = c.directory.liaison(link.person)
+    who = (link.person, "liaison", found[0].id if found else None)
+    if found is None and c.directory.coordinator(link.person):
+        who = (link.person, "coordinator", None)
+    reason = str(form.get("reason", "")) or None
+    result = await submit(c, view, task.id, who, link.action, reason, "email")
+    if not result.ok:
+        detail = result.body.get("errors") or [{"msg": result.body.get("error", "")}]
+        return confirm_page(
+            c, render, link, task, result.status, "; ".join(e["msg"] for e in detail)
+        )
+    return render(
+        "message.html",
+        202,
+        title="Recorded",
+        kind="ok",
+        text=f"Thank you: the task is {PAST[link.action]}.",
+        link=f"/tasks/{task.id}",
+        link_text="Open the task",
+    )
