@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     tick_seconds: float = Field(
         5.0, gt=0, description="how often timers look for due deadlines (panel time limits)"
     )
+    slack_channel_interval_seconds: float = Field(
+        1.0, ge=0, description="least time between two messages to one Slack channel"
+    )
     retry_attempts: int = Field(5, ge=1, description="send attempts per channel")
     retry_base_seconds: float = Field(1.0, ge=0, description="first backoff, doubled each time")
     log_level: str = "info"

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+
 import aiohttp
 from pydantic import SecretStr
 from slack_sdk.errors import SlackApiError
@@ -25,15 +29,49 @@ _PERMANENT = {
 }
 
 
+class ChannelPacing:
+    """At most one message per `interval` seconds per channel (Slack allows about one per
+    second per channel; bursts get 429). Waits in order, per channel, not globally."""
+
+    def __init__(
+        self,
+        interval: float,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.interval = interval
+        self._clock = clock
+        self._sleep = sleep
+        self._next: dict[str, float] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def wait(self, channel: str) -> None:
+        """Return when a message may go to `channel`."""
+        lock = self._locks.setdefault(channel, asyncio.Lock())
+        async with lock:
+            delay = self._next.get(channel, 0.0) - self._clock()
+            if delay > 0:
+                await self._sleep(delay)
+            self._next[channel] = self._clock() + self.interval
+
+
 class SlackNotifier:
     """Posts a Block Kit message to the liaison's channel (or direct message)."""
 
     channel = "slack"
 
-    def __init__(self, token: SecretStr, api_url: str, *, timeout: int = 15) -> None:
+    def __init__(
+        self,
+        token: SecretStr,
+        api_url: str,
+        *,
+        timeout: int = 15,
+        pacing: ChannelPacing | None = None,
+    ) -> None:
         self._token = token
         self.api_url = api_url
         self._timeout = timeout
+        self.pacing = pacing or ChannelPacing(1.0)
 
     def __repr__(self) -> str:
         return f"SlackNotifier({self.api_url}, token=<hidden>)"
@@ -71,6 +109,7 @@ class SlackNotifier:
         where = message.recipient.slack_channel or message.recipient.slack_user
         if not where:
             raise NotAddressable(self.channel, message.recipient)
+        await self.pacing.wait(where)
         client = self._client()
         try:
             resp = await client.chat_postMessage(

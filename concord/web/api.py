@@ -16,7 +16,7 @@ from concord.core.lifecycle import ALLOWED, IllegalTransition
 from concord.streams import topics as t
 from concord.streams.models import ApiToken, Situation, Task
 from concord.streams.reviews import ReviewRecord, SituationChangeIn, SituationCommand
-from concord.web import votes
+from concord.web import tasks, votes
 from concord.web.auth import authenticate
 from concord.web.readmodel import ReadModel
 
@@ -237,6 +237,8 @@ def register(c: Concord, view: ReadModel) -> None:
             zone = c.directory.zone(s.area)  # keyed like the signals
             fut = await c.topics[t.SITUATION_COMMANDS.name].send(key=zone, value=command)
             await fut
+            if action == "state" and change.to == "closed":
+                await tasks.cancel_open_tasks(c, view, situation_id, auth.name)
             return self.json(
                 {"accepted": True, "situation_id": situation_id, "action": action}, status=202
             )

@@ -85,6 +85,60 @@ async def submit(
     return VoteResult(202, {"accepted": True, "task_id": task_id, "action": action})
 
 
+async def reassign(
+    c: Concord,
+    view: ReadModel,
+    task_id: str,
+    person: str,
+    role: str,
+    assignee: object,
+    reason: str | None,
+) -> VoteResult:
+    """A coordinator gives a task to another liaison (of any agency)."""
+    task = view.tasks.get(task_id)
+    if task is None:
+        return VoteResult(404, {"error": "no such task"})
+    if role != "coordinator":
+        return VoteResult(403, {"error": "only coordinators reassign tasks"})
+    if not isinstance(assignee, str) or c.directory.liaison(assignee) is None:
+        return VoteResult(
+            422,
+            {"error": "invalid action", "errors": [{"loc": "assignee", "msg": "unknown liaison"}]},
+        )
+    if "reassign" not in ALLOWED[task.state]:
+        return VoteResult(
+            409, {"error": f"the task is {task.state.value}: it cannot be reassigned"}
+        )
+    event = TaskEvent(
+        task_id=task_id,
+        action="reassign",
+        actor=person,
+        channel="api",
+        assignee=assignee,
+        reason=reason,
+    )
+    fut = await c.topics[t.TASK_EVENTS.name].send(key=task_id, value=event)
+    await fut
+    return VoteResult(202, {"accepted": True, "task_id": task_id, "action": "reassign"})
+
+
+async def cancel_open_tasks(c: Concord, view: ReadModel, situation_id: str, actor: str) -> int:
+    """A closed situation: cancel its tasks that are still open (the track stage decides)."""
+    count = 0
+    for task in view.tasks_of(situation_id):
+        if "cancel" in ALLOWED[task.state]:
+            event = TaskEvent(
+                task_id=task.id,
+                action="cancel",
+                actor=actor,
+                channel="api",
+                reason=f"situation {situation_id} closed",
+            )
+            await c.topics[t.TASK_EVENTS.name].send(key=task.id, value=event)
+            count += 1
+    return count
+
+
 def register(c: Concord, view: ReadModel) -> None:
     env = page_env(c)
 
@@ -118,6 +172,10 @@ def register(c: Concord, view: ReadModel) -> None:
                     },
                     status=422,
                 )
+            if action == "reassign":
+                assignee = body.get("assignee") if isinstance(body, dict) else None
+                result = await reassign(c, view, task_id, token.name, token.role, assignee, reason)
+                return self.json(result.body, status=result.status)
             who = (token.name, token.role, token.agency)
             result = await submit(c, view, task_id, who, action, reason, "api")
             return self.json(result.body, status=result.status)

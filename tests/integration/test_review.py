@@ -386,6 +386,13 @@ def test_coordinator_splits_merges_and_closes_situations(
     assert r.status == 409 and "is closed: it cannot become open" in r.body["error"]
     assert change(sid, "state", to="closed").status == 202
     wait_until(lambda: situation(worker, coordinator, sid)["state"] == "closed")
+    # Its open tasks are cancelled with it.
+    wait_until(
+        lambda: (
+            (ts := situation(worker, coordinator, sid)["tasks"])
+            and {x["state"] for x in ts} == {"cancelled"}
+        )
+    )
     assert (
         worker.request(
             "POST", f"/api/situations/{sid}/state", {"to": "closed"}, token=tokens["producer"]

@@ -79,6 +79,22 @@ def test_slack_ack_updates_the_message_and_done_releases_the_dependent(
     assert worker.request("POST", f"/api/tasks/{protect}/fly", {}, token=liaison).status == 404
     r = worker.request("POST", f"/api/tasks/{protect}/ack", {}, token=liaison)
     assert r.status == 409 and "is done" in r.body["error"]
+    # A coordinator gives the school watch to the youth service instead.
+    body = {"assignee": "youth-duty", "reason": "holidays: schools are closed"}
+    assert worker.request("POST", f"/api/tasks/{watch}/reassign", body, token=liaison).status == 403
+    r = worker.request(
+        "POST", f"/api/tasks/{watch}/reassign", {"assignee": "nobody"}, token=coordinator
+    )
+    assert r.status == 422 and r.body["errors"][0]["loc"] == "assignee"
+    assert (
+        worker.request("POST", f"/api/tasks/{watch}/reassign", body, token=coordinator).status
+        == 202
+    )
+    moved = wait_state(worker, coordinator, watch, "reassigned")
+    assert (moved["agency"], moved["assignee"]) == ("youth", "youth-duty")
+    outbox.wait_for(
+        lambda o: [m for m in emails_for(o, watch) if m.rcpt_to == ["duty@jeugd.concordia.example"]]
+    )
 
 
 def test_email_link_acknowledges_and_a_decline_reaches_the_fallback(

@@ -163,3 +163,23 @@ async def test_everything_failing_is_recorded_not_dropped() -> None:
 def test_registry_refuses_two_notifiers_for_one_channel() -> None:
     with pytest.raises(ValueError, match="registered twice"):
         Registry([Carrier("email"), Carrier("email")])
+
+
+async def test_slack_pacing_is_per_channel() -> None:
+    from concord.notifiers.slack import ChannelPacing
+
+    now = [100.0]
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(round(seconds, 3))
+        now[0] += seconds
+
+    pacing = ChannelPacing(1.0, clock=lambda: now[0], sleep=sleep)
+    await pacing.wait("C-POLICE")
+    await pacing.wait("C-NGO")  # another channel does not wait
+    now[0] += 0.25
+    await pacing.wait("C-POLICE")  # 0.75 s left of the police channel's second
+    now[0] += 5
+    await pacing.wait("C-POLICE")  # long after: no wait
+    assert slept == [0.75]
