@@ -193,8 +193,13 @@ def test_an_unacknowledged_task_escalates_along_the_chain(
             ],
             timeout=30,
         )
-        body = wait_state(worker, tokens["coordinator"], task, "escalated")
-        assert body["assignee"] == "coord"
+        body = wait_until(
+            lambda: (
+                (x := task_state(worker, tokens["coordinator"], task)).get("assignee") == "coord"
+                and x
+            )
+        )
+        assert body["state"] == "escalated"
     finally:
         path.unlink()
 
