@@ -7,6 +7,7 @@ testcontainers (needs a Docker engine).
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -325,3 +326,37 @@ def make_signal(**overrides: Any) -> dict[str, Any]:
     }
     base.update(overrides)
     return base
+
+
+@contextlib.contextmanager
+def private_worker(
+    smtp: SmtpCapture, slack: SlackApiServer, root: Path, playbooks: dict[str, str]
+) -> Iterator[tuple[Worker, str]]:
+    """A worker on a broker of its own (a new app id on the session's broker would replay
+    every topic), with extra playbooks; yields it and a producer token. Restart it with
+    `restart(worker)`."""
+    broker = EmbeddedBroker().start()
+    port = free_port()
+    env = worker_env(broker.url, smtp, slack, root, port)
+    shutil.copytree(ROOT / "playbooks", root / "playbooks")
+    for name, text in playbooks.items():
+        (root / "playbooks" / name).write_text(text)
+    env["CONCORD_PLAYBOOKS"] = str(root / "playbooks")
+    log = root / "worker.log"
+    w = Worker(start_worker(env, log), env, f"http://127.0.0.1:{port}", log, root)
+    try:
+        wait_healthy(w)
+        made = w.cli("token", "create", "private-producer", "--role", "producer")
+        producer = made.stdout.decode().strip()
+        wait_until(lambda: w.request("GET", "/api/tasks", token=producer).status == 403)
+        yield w, producer
+    finally:
+        stop_worker(w.proc)
+        broker.stop()
+
+
+def restart(w: Worker) -> None:
+    """Stop the worker (SIGTERM) and start it again; its tables come back from Kafka."""
+    stop_worker(w.proc)
+    w.proc = start_worker(w.env, w.log)
+    wait_healthy(w)

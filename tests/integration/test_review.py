@@ -402,35 +402,14 @@ def test_coordinator_splits_merges_and_closes_situations(
 
 
 def test_the_time_limit_survives_a_worker_restart(
-    smtp_server: Any,
-    slack_server: Any,
-    outbox: Outbox,
-    tmp_path: Any,
+    smtp_server: Any, slack_server: Any, outbox: Outbox, tmp_path: Any
 ) -> None:
-    import shutil
+    from tests.conftest import private_worker, restart
 
-    from concord.embedded.broker import EmbeddedBroker
-    from concord.embedded.net import free_port
-    from tests.conftest import ROOT, start_worker, stop_worker, wait_healthy, worker_env
-
-    # A broker of its own: a worker with a new app id would replay the session's topics.
-    broker = EmbeddedBroker().start()
-    broker_url = broker.url
-    data_dir = tmp_path / "restart"
-    port = free_port()
-    env = worker_env(broker_url, smtp_server, slack_server, data_dir, port)
-    shutil.copytree(ROOT / "playbooks", data_dir / "playbooks")
-    (data_dir / "playbooks" / "time-limit-test.yml").write_text(
-        URGENT_PLAYBOOK.replace("time_limit: 2s", "time_limit: 15s")
-    )
-    env["CONCORD_PLAYBOOKS"] = str(data_dir / "playbooks")
-    log = data_dir / "worker.log"
-    w = Worker(start_worker(env, log), env, f"http://127.0.0.1:{port}", log, data_dir)
-    try:
-        wait_healthy(w)
-        made = w.cli("token", "create", "restart-producer", "--role", "producer")
-        producer = made.stdout.decode().strip()
-        wait_until(lambda: w.request("GET", "/api/tasks", token=producer).status == 403)
+    playbook = URGENT_PLAYBOOK.replace("time_limit: 2s", "time_limit: 15s")
+    with private_worker(
+        smtp_server, slack_server, tmp_path / "restart", {"time-limit-test.yml": playbook}
+    ) as (w, producer):
         signal = make_signal(
             kind="tension", category="other", severity=2, area="north", tags=["time-limit-test"]
         )
@@ -438,16 +417,11 @@ def test_the_time_limit_survives_a_worker_restart(
         assert w.request("POST", "/api/signals", signal, token=producer).status == 202
         outbox.wait_for(lambda o: panel_notices(o, sid))  # the review is open
         # The deadline (15 s away) lives only in the table's changelog once this one stops.
-        stop_worker(w.proc)
-        w.proc = start_worker(env, log)
-        wait_healthy(w)
+        restart(w)
         urgent = task_of(signal, "time-limit-test", "protect")
         outbox.wait_for(lambda o: slack_for(o, urgent), timeout=60)
         assert len(slack_for(outbox, urgent)) == 1
         assert not slack_for(outbox, task_of(signal, "time-limit-test", "later"))
-    finally:
-        stop_worker(w.proc)
-        broker.stop()
 
 
 def test_a_signal_in_a_neighbouring_area_joins_the_situation(

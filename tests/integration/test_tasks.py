@@ -242,3 +242,28 @@ def test_slack_decline_asks_for_the_reason_in_a_modal(
     assert status == 200 and body == {}
     declined = wait_state(worker, coordinator, protect, "declined")
     assert declined["assignee"] == "police-duty"  # no fallback for this task
+
+
+def test_escalation_survives_a_worker_restart(
+    smtp_server: Any, slack_server: Any, outbox: Outbox, tmp_path: Any
+) -> None:
+    from tests.conftest import private_worker, restart
+
+    playbook = ESCALATION_PLAYBOOK.replace("escalate_after: 2s", "escalate_after: 15s")
+    with private_worker(
+        smtp_server, slack_server, tmp_path / "restart", {"escalation-test.yml": playbook}
+    ) as (w, producer):
+        signal = make_signal(
+            kind="tension", category="other", severity=2, area="north", tags=["escalation-test"]
+        )
+        assert w.request("POST", "/api/signals", signal, token=producer).status == 202
+        task = task_of(signal, "escalation-test", "patrol")
+        outbox.wait_for(lambda o: slack_for(o, task))  # assigned: the clock runs
+        restart(w)  # the deadline lives only in the tasks table's changelog now
+        chief = outbox.wait_for(
+            lambda o: [
+                m for m in emails_for(o, task) if m.rcpt_to == ["chief@police.concordia.example"]
+            ],
+            timeout=60,
+        )
+        assert len(chief) == 1 and len(slack_for(outbox, task)) == 1
