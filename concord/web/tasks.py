@@ -55,6 +55,15 @@ async def submit(
         return VoteResult(404, {"error": "no such action: ack, decline or done"})
     if not may_act(task, person, role, agency):
         return VoteResult(403, {"error": f"{person} may not act on {task.agency}'s tasks"})
+    if task.state == "pending":
+        why = (
+            "it waits for the expert panel"
+            if task.awaiting
+            else f"it waits for {', '.join(task.depends_on)}"
+            if task.depends_on
+            else "it is on its way to its assignee: try again in a moment"
+        )
+        return VoteResult(409, {"error": f"the task is pending: {why}", "state": "pending"})
     if action not in ALLOWED[task.state]:
         allowed = ", ".join(sorted(a for a in ALLOWED[task.state] if a in PEOPLE_ACTIONS))
         return VoteResult(

@@ -67,6 +67,8 @@ def test_slack_ack_updates_the_message_and_done_releases_the_dependent(
     status, reply = slack_request(worker, payload)
     assert "is acknowledged: it cannot be acknowledged" in reply["text"]
 
+    r = worker.request("POST", f"/api/tasks/{watch}/ack", {}, token=coordinator)
+    assert r.status == 409 and f"the task is pending: it waits for {protect}" in r.body["error"]
     # The dependent task goes out once its prerequisite is done (through the API).
     liaison = tokens["liaison"]  # police
     r = worker.request("POST", f"/api/tasks/{protect}/done", {}, token=liaison)
