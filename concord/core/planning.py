@@ -158,11 +158,3 @@ def plan_or_refuse(
         raise
     except Exception as exc:  # operators' templates: any error must be reported, not crash
         raise PlanningError(playbook.id, f"{type(exc).__name__}: {exc}") from exc
-
-
-def ready(task: Task) -> bool:
-    """Whether a new task may be dispatched now: it waits for no other task nor the panel.
-
-    Tasks with dependencies stay `pending`; the track stage releases them (issue #5).
-    """
-    return task.state == TaskState.pending and not task.depends_on and task.awaiting is None
