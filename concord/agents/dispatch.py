@@ -1,11 +1,13 @@
 """Dispatch: `concord.tasks` -> render per recipient -> notifiers -> `concord.deliveries`.
 
-Exactly one delivery per task, across crashes: the `tasks-dispatched` table holds a
+Exactly one delivery per task and assignee (an escalated or reassigned task reaches its
+new assignee once), across crashes: the `tasks-dispatched` table holds a
 write-ahead `sending` marker (flushed to Kafka before anything leaves) and then the
 outcome (flushed before the next task). A restarted worker that finds `sending` knows
 the send was in doubt: it asks the carriers that can tell (Slack's history, by the
 message's metadata key) and only sends again when none has it; an email sent again
-carries the same Message-ID and `X-Concord-Resend: in-doubt`.
+carries the same Message-ID and `X-Concord-Resend: in-doubt`. The outcome goes back to
+the track stage as a `delivered` event: dispatch never writes a task's state.
 """
 
 from __future__ import annotations
