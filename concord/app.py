@@ -18,6 +18,8 @@ from concord.directory import Directory, load_directory
 from concord.embedded.outbox import Outbox
 from concord.keys import Sealer, ensure_keys
 from concord.metrics import Metrics
+from concord.notifiers.base import Message
+from concord.notifiers.pipeline import RetryPolicy, deliver
 from concord.notifiers.registry import Registry, build_registry
 from concord.notifiers.render import Renderer
 from concord.observer import Observer
@@ -25,7 +27,7 @@ from concord.playbooks.live import LivePlaybooks
 from concord.settings import Settings
 from concord.streams import topics as t
 from concord.streams.codec import PydanticCodec
-from concord.streams.models import AuditEntry
+from concord.streams.models import AuditEntry, Receipt
 from concord.web.links import Signer
 
 log = logging.getLogger(__name__)
@@ -63,6 +65,21 @@ class Concord:
             actor=actor, action=action, subject=subject, channel=channel, details=details
         )
         await self.topics[t.AUDIT.name].send(key=subject, value=entry)
+
+    async def record(self, receipt: Receipt) -> None:
+        """Count a delivery attempt and put its receipt on `concord.deliveries`."""
+        self.metrics.deliveries.labels(receipt.channel, "ok" if receipt.ok else "failed").inc()
+        await self.topics[t.DELIVERIES.name].send(key=receipt.task_id, value=receipt)
+
+    async def send(self, message: Message, subject: str, channels: list[str]) -> list[Receipt]:
+        """Deliver one message on the first of `channels` that works (retries with backoff,
+        `Retry-After`), recording every attempt; `subject` names what it is about."""
+        policy = RetryPolicy(
+            attempts=self.settings.retry_attempts, base=self.settings.retry_base_seconds
+        )
+        return await deliver(
+            message, subject, self.registry, channels, policy, asyncio.sleep, self.record
+        )
 
 
 def _faust_app(settings: Settings) -> faust.App:

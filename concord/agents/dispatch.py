@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 
 from concord.core.tasks import FINAL
 from concord.notifiers.base import Message
-from concord.notifiers.pipeline import RetryPolicy, deliver
 from concord.notifiers.recipients import recipient_for
 from concord.streams import topics as t
 from concord.streams.models import Receipt, Task
@@ -91,13 +90,7 @@ def _message_for(c: Concord, task: Task) -> tuple[Message, list[str]] | None:
 
 def register(c: Concord) -> None:
     dispatched = c.app.Table("tasks-dispatched", default=None, partitions=c.settings.partitions)
-    receipts_out = c.topics[t.DELIVERIES.name]
     events_out = c.topics[t.TASK_EVENTS.name]
-    policy = RetryPolicy(attempts=c.settings.retry_attempts, base=c.settings.retry_base_seconds)
-
-    async def on_receipt(receipt: Receipt) -> None:
-        c.metrics.deliveries.labels(receipt.channel, "ok" if receipt.ok else "failed").inc()
-        await receipts_out.send(key=receipt.task_id, value=receipt)
 
     async def report(task: Task, receipts: list[Receipt]) -> None:
         """Tell the track stage what happened (it owns the task's state)."""
@@ -123,15 +116,13 @@ def register(c: Concord) -> None:
         message, channels = prepared
         receipts = await _found_after_crash(c, message, task) if in_doubt else []
         for receipt in receipts:
-            await on_receipt(receipt)
+            await c.record(receipt)
         if not receipts:
             dispatched[key] = {"state": SENDING}
             await durable(c)  # the marker is in Kafka before anything leaves
             if in_doubt:
                 message = dataclasses.replace(message, resend=True)
-            receipts = await deliver(
-                message, task.id, c.registry, channels, policy, asyncio.sleep, on_receipt
-            )
+            receipts = await c.send(message, task.id, channels)
         ok = [r.channel for r in receipts if r.ok]
         dispatched[key] = {"state": "assigned" if ok else "failed", "channels": ok}
         await report(task, receipts)

@@ -13,7 +13,6 @@ states); the panel may then be notified twice, never not at all.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -31,10 +30,10 @@ from concord.core.gate import (
     handle,
 )
 from concord.notifiers.base import Recipient
-from concord.notifiers.pipeline import RetryPolicy, deliver
+from concord.notifiers.recipients import recipient_for
 from concord.streams import topics as t
 from concord.streams.codec import dump
-from concord.streams.models import Decision, Receipt, utcnow
+from concord.streams.models import Decision, utcnow
 from concord.streams.reviews import ReviewEvent, ReviewRecord, SituationCommand
 from concord.streams.tracking import TaskEvent
 from concord.web.links import VoteLink
@@ -56,8 +55,9 @@ def _recipients(c: Concord, kind: str) -> list[tuple[Recipient, list[str]]]:
         out.append((channel, ["slack"]))
     people = d.coordinators if kind == "no_quorum" else d.panel.members
     for m in people:
-        if m.email:
-            out.append((Recipient(m.id, m.name, m.language, email=str(m.email)), ["email"]))
+        found = recipient_for(d, m.id)
+        if found is not None and found[0].email:
+            out.append((found[0], ["email"]))  # the panel's Slack is its channel message
     return out
 
 
@@ -68,18 +68,12 @@ def register(c: Concord) -> None:
     records_out = c.topics[t.REVIEWS.name]
     task_events = c.topics[t.TASK_EVENTS.name]
     commands_out = c.topics[t.SITUATION_COMMANDS.name]
-    receipts_out = c.topics[t.DELIVERIES.name]
-    policy = RetryPolicy(attempts=c.settings.retry_attempts, base=c.settings.retry_base_seconds)
     members = [m.id for m in c.directory.panel.members]
 
     async def notify(record: ReviewRecord, effect: Notify) -> None:
         area = c.directory.area(record.area)
         name = area.name if area else record.area
         subject = f"review:{record.situation_id}"
-
-        async def on_receipt(receipt: Receipt) -> None:
-            c.metrics.deliveries.labels(receipt.channel, "ok" if receipt.ok else "failed").inc()
-            await receipts_out.send(key=subject, value=receipt)
 
         for recipient, channels in _recipients(c, effect.kind):
             links = None
@@ -92,7 +86,7 @@ def register(c: Concord) -> None:
                     for d in ("approve", "reject", "conflict")
                 }
             message = c.renderer.review_message(record, effect.kind, recipient, name, links)
-            await deliver(message, subject, c.registry, channels, policy, asyncio.sleep, on_receipt)
+            await c.send(message, subject, channels)
 
     async def carry_out(record: ReviewRecord, effect: Effect) -> None:
         if isinstance(effect, Hold):
@@ -134,14 +128,6 @@ def register(c: Concord) -> None:
                 c.metrics.reviews.labels(effect.kind).inc()
             c.observer.review(record, effect.kind)
             await notify(record, effect)
-        elif isinstance(effect, Refused):
-            await c.audit(
-                "concord",
-                "review.vote_refused",
-                record.situation_id,
-                member=effect.member,
-                reason=effect.reason,
-            )
 
     def resolve(record: ReviewRecord | None, event: ReviewEvent) -> Any:
         """The amended version for an `amend` vote (or the reason it cannot be made)."""
@@ -180,7 +166,15 @@ def register(c: Concord) -> None:
                 )
             target = after or record
             for effect in effects:
-                if target is not None:
+                if isinstance(effect, Refused):  # also when no review exists at all
+                    await c.audit(
+                        "concord",
+                        "review.vote_refused",
+                        event.situation_id,
+                        member=effect.member,
+                        reason=effect.reason,
+                    )
+                elif target is not None:
                     await carry_out(target, effect)
             if after is not None and after != record:
                 reviews[event.situation_id] = dump(after)

@@ -9,19 +9,17 @@ table; a Faust timer scans it and sends `tick` events, so they survive a restart
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from concord.core.track import Dispatch, Effect, Emit, Publish, Refused, Tell, UpdateSlack, handle
 from concord.notifiers.base import SendError
-from concord.notifiers.pipeline import RetryPolicy, deliver
 from concord.notifiers.recipients import recipient_for
 from concord.notifiers.slack import SlackNotifier
 from concord.streams import topics as t
 from concord.streams.codec import dump
-from concord.streams.models import Receipt, utcnow
+from concord.streams.models import utcnow
 from concord.streams.tracking import TaskEvent, TrackRecord
 
 if TYPE_CHECKING:
@@ -36,8 +34,6 @@ def register(c: Concord) -> None:
     events = c.topics[t.TASK_EVENTS.name]
     state_out = c.topics[t.TASK_STATE.name]
     tasks_out = c.topics[t.TASKS.name]
-    receipts_out = c.topics[t.DELIVERIES.name]
-    policy = RetryPolicy(attempts=c.settings.retry_attempts, base=c.settings.retry_base_seconds)
 
     async def tell(effect: Tell) -> None:
         task = effect.task
@@ -50,11 +46,7 @@ def register(c: Concord) -> None:
             message = c.renderer.notice_message(
                 effect.kind, task, recipient, area.name if area else task.area, effect.note
             )
-
-            async def on_receipt(receipt: Receipt) -> None:
-                await receipts_out.send(key=task.id, value=receipt)
-
-            await deliver(message, task.id, c.registry, channels, policy, asyncio.sleep, on_receipt)
+            await c.send(message, task.id, channels)
         await c.audit(
             "concord",
             f"task.notice.{effect.kind}",

@@ -144,12 +144,14 @@ def _maybe_dispatch(record: TrackRecord, effects: list[Effect], event: TaskEvent
     task = record.task
     if task is None or not ready(record):
         return record, effects
+    effects = [*effects, Dispatch(task)]
     declined = [p for p, o in record.prerequisites.items() if o == "declined"]
-    if declined and event.action == "prerequisite":
+    if declined and event.action == "prerequisite" and task.assignee:
+        # The liaison gets the task, then the note of why it comes without its prerequisite.
         note = f"released although prerequisite {', '.join(declined)} was declined"
         record = record.model_copy(update={"notes": [*record.notes, note]})
-        effects.append(Tell("released_with_note", task, [], note))
-    return record, [*effects, Dispatch(task)]
+        effects.append(Tell("released_with_note", task, [task.assignee], note))
+    return record, effects
 
 
 def _release(record: TrackRecord, event: TaskEvent) -> Result:

@@ -140,7 +140,7 @@ def test_a_declined_prerequisite_holds_or_releases_per_playbook(
         )
         assert dispatched(effects) == ([("schools-watch", "schools-duty")] if release else [])
         notes = [e for e in effects if isinstance(e, Tell) and e.kind == "released_with_note"]
-        assert bool(notes) == release
+        assert [n.to for n in notes] == ([["schools-duty"]] if release else [])
 
 
 def test_decline_needs_a_reason_and_reaches_the_fallback(
