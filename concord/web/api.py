@@ -179,7 +179,7 @@ def register(c: Concord, view: ReadModel) -> None:
                     422, "body is not JSON", errors=[{"loc": "(body)", "msg": str(exc)}]
                 )
             parsed = votes.parse_vote(body)
-            if isinstance(parsed, votes.VoteResult):
+            if isinstance(parsed, votes.Answer):
                 return self.json(parsed.body, status=parsed.status)
             # A panel token is named after the member it belongs to.
             result = await votes.submit(c, view, situation_id, auth.name, parsed, "api")

@@ -17,9 +17,15 @@ from concord.core.analysis import draft
 from concord.notifiers.render import LABELS
 from concord.streams.reviews import ReviewRecord, VoteIn
 from concord.web import tasks, votes
-from concord.web.links import LinkError, TaskLink
+from concord.web.links import LinkError, TaskLink, VoteLink
 from concord.web.readmodel import ReadModel
-from concord.web.session import current_session, page_env, redirect, to_login
+from concord.web.session import (
+    current_session,
+    language_of,
+    page_renderer,
+    redirect,
+    to_login,
+)
 
 if TYPE_CHECKING:
     from concord.app import Concord
@@ -42,22 +48,40 @@ def _amendment(form: Any) -> dict[str, Any] | None:
     return out or None
 
 
-def register(c: Concord, view: ReadModel) -> None:
-    env = page_env(c)
-    areas = {a.code: a.name for a in c.directory.areas}
+def _unusable(record: ReviewRecord, link: VoteLink) -> tuple[str, str] | None:
+    """Why a vote link cannot be used now (the text, and whether that is fine), or None."""
+    done = next(
+        (
+            v
+            for v in record.votes
+            if (v.member, v.version, v.decision) == (link.member, link.version, link.decision)
+        ),
+        None,
+    )
+    if done is not None:
+        return (
+            f"You already voted {done.decision} on version {done.version} "
+            "of this analysis. This link cannot be used again.",
+            "ok",
+        )
+    if record.outcome != "pending":
+        return f"The review is already {record.outcome}.", "err"
+    if link.version != record.version:
+        return (
+            f"This link is for version {link.version}; the analysis is now at "
+            f"version {record.version}. Vote on the current version.",
+            "err",
+        )
+    return None
 
-    def render(name: str, status: int = 200, **ctx: Any) -> Response:
-        ctx.setdefault("session", None)
-        html = env.get_template(name).render(**ctx)
-        return cast(Response, web.Response(text=html, status=status, content_type="text/html"))
+
+def register(c: Concord, view: ReadModel) -> None:
+    render = page_renderer(c)
+    areas = {a.code: a.name for a in c.directory.areas}
 
     def analysis(record: ReviewRecord, language: str) -> str:
         d = draft(record.situation, areas.get(record.area, record.area), record.current)
         return c.renderer.analysis_text(d, language)
-
-    def language_of(person: str) -> str:
-        member = c.directory.panel_member(person)
-        return member.language if member else c.directory.city.languages[0]
 
     @c.app.page("/review")
     class Queue(View):
@@ -110,7 +134,7 @@ def register(c: Concord, view: ReadModel) -> None:
                 status,
                 session=session,
                 r=record,
-                analysis=analysis(record, language_of(session.person)),
+                analysis=analysis(record, language_of(c, session.person)),
                 can_vote=can_vote,
                 mine=mine,
                 csrf=c.signer.form_token(session.person, record.situation_id),
@@ -160,7 +184,7 @@ def register(c: Concord, view: ReadModel) -> None:
             if body["decision"] == "amend":
                 body["amendment"] = _amendment(form)
             parsed = votes.parse_vote(body)
-            if isinstance(parsed, votes.VoteResult):
+            if isinstance(parsed, votes.Answer):
                 errors = "; ".join(f"{e['loc']}: {e['msg']}" for e in parsed.body["errors"])
                 return self._page(session, record, 422, error=errors)
             result = await votes.submit(c, view, situation_id, session.person, parsed, "web")
@@ -197,70 +221,25 @@ def register(c: Concord, view: ReadModel) -> None:
                     "message.html", 404, title="Vote link", text="This review is not known (yet)."
                 )
                 return link, None, page
-            done = next(
-                (
-                    v
-                    for v in record.votes
-                    if v.member == link.member
-                    and v.version == link.version
-                    and v.decision == link.decision
-                ),
-                None,
+            why = _unusable(record, link)
+            if why is None:
+                return link, record, None
+            text, kind = why
+            page = render(
+                "message.html",
+                409,
+                title="Vote link",
+                text=text,
+                kind=kind,
+                link=f"/review/{record.situation_id}",
+                link_text="Open the review",
             )
-            if done is not None:
-                text = (
-                    f"You already voted {done.decision} on version {done.version} "
-                    f"of this analysis. This link cannot be used again."
-                )
-                return (
-                    link,
-                    record,
-                    render(
-                        "message.html",
-                        409,
-                        title="Vote link",
-                        text=text,
-                        kind="ok",
-                        link=f"/review/{record.situation_id}",
-                        link_text="Open the review",
-                    ),
-                )
-            if record.outcome != "pending":
-                return (
-                    link,
-                    record,
-                    render(
-                        "message.html",
-                        409,
-                        title="Vote link",
-                        text=f"The review is already {record.outcome}.",
-                        link=f"/review/{record.situation_id}",
-                        link_text="Open the review",
-                    ),
-                )
-            if link.version != record.version:
-                text = (
-                    f"This link is for version {link.version}; the analysis is now at "
-                    f"version {record.version}. Vote on the current version."
-                )
-                return (
-                    link,
-                    record,
-                    render(
-                        "message.html",
-                        409,
-                        title="Vote link",
-                        text=text,
-                        link=f"/review/{record.situation_id}",
-                        link_text="Open the review",
-                    ),
-                )
-            return link, record, None
+            return link, record, page
 
         def _confirm(
             self, link: Any, record: ReviewRecord, status: int = 200, error: str | None = None
         ) -> Response:
-            lang = language_of(link.member)
+            lang = language_of(c, link.member)
             return render(
                 "vote_link.html",
                 status,

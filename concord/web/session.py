@@ -9,6 +9,7 @@ A link works once per worker process and for 15 minutes.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -20,6 +21,7 @@ from faust.web import Request, Response, View
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from concord.notifiers.base import Message, Recipient, SendError
+from concord.notifiers.recipients import recipient_for
 from concord.web.links import SESSION_MAX_AGE, LinkError, Session
 
 if TYPE_CHECKING:
@@ -45,6 +47,38 @@ def page_env(c: Concord) -> Environment:
 
     env.filters["localtime"] = localtime
     return env
+
+
+Render = Callable[..., Response]
+
+
+def page_renderer(c: Concord) -> Render:
+    """`render(template, status=200, **context)` -> an HTML response (no session unless given)."""
+    env = page_env(c)
+
+    def render(name: str, status: int = 200, **ctx: Any) -> Response:
+        ctx.setdefault("session", None)
+        html = env.get_template(name).render(**ctx)
+        return cast(Response, web.Response(text=html, status=status, content_type="text/html"))
+
+    return render
+
+
+def language_of(c: Concord, person: str) -> str:
+    """The person's language from the directory (the city's first language if unknown)."""
+    found = recipient_for(c.directory, person)
+    return found[0].language if found else c.directory.city.languages[0]
+
+
+def role_of(c: Concord, person: str) -> tuple[str, str | None] | None:
+    """(role, agency) a person signs in with: panel, coordinator or liaison; None if unknown."""
+    d = c.directory
+    if d.panel_member(person):
+        return "panel", None
+    if d.coordinator(person):
+        return "coordinator", None
+    found = d.liaison(person)
+    return ("liaison", found[0].id) if found else None
 
 
 def current_session(c: Concord, request: Request) -> Session | None:
@@ -76,12 +110,8 @@ def _safe_next(value: str | None) -> str:
 
 def register(c: Concord) -> None:
     env = page_env(c)
+    render = page_renderer(c)
     used: set[str] = set()
-
-    def render(name: str, status: int = 200, **ctx: Any) -> Response:
-        ctx.setdefault("session", None)
-        html = env.get_template(name).render(**ctx)
-        return cast(Response, web.Response(text=html, status=status, content_type="text/html"))
 
     async def send_link(person: str, name: str, email: str, language: str, next_: str) -> None:
         token, _nonce = c.signer.login_link(person)
@@ -123,8 +153,9 @@ def register(c: Concord) -> None:
             found = c.directory.person_by_email(email)
             if found is not None:
                 person, _role, _agency = found
-                name, language = _person_name(c, person)
-                await send_link(person, name, email, language, next_)
+                found_as = recipient_for(c.directory, person)
+                name = found_as[0].name if found_as else person
+                await send_link(person, name, email, language_of(c, person), next_)
             return render("login.html", next=next_, sent=True, error=None)
 
     @c.app.page("/login/{token}")
@@ -141,7 +172,7 @@ def register(c: Concord) -> None:
                     link="/login",
                     link_text="Sign in",
                 )
-            found = _role_of(c, person)
+            found = role_of(c, person)
             if nonce in used or found is None:
                 return render(
                     "message.html",
@@ -173,22 +204,3 @@ def register(c: Concord) -> None:
             resp = redirect(self, "/login")
             cast(web.Response, resp).del_cookie(COOKIE, path="/")
             return resp
-
-
-def _person_name(c: Concord, person: str) -> tuple[str, str]:
-    d = c.directory
-    for m in [*d.panel.members, *d.coordinators]:
-        if m.id == person:
-            return m.name, m.language
-    found = d.liaison(person)
-    return (found[1].name, found[1].language) if found else (person, "en")
-
-
-def _role_of(c: Concord, person: str) -> tuple[str, str | None] | None:
-    d = c.directory
-    if d.panel_member(person):
-        return "panel", None
-    if any(m.id == person for m in d.coordinators):
-        return "coordinator", None
-    found = d.liaison(person)
-    return ("liaison", found[0].id) if found else None

@@ -21,8 +21,15 @@ from concord.streams.tracking import PEOPLE_ACTIONS, Channel, TaskEvent
 from concord.web.auth import authenticate
 from concord.web.links import TaskLink
 from concord.web.readmodel import ReadModel
-from concord.web.session import current_session, page_env, redirect, to_login
-from concord.web.votes import VoteResult
+from concord.web.session import (
+    current_session,
+    language_of,
+    page_renderer,
+    redirect,
+    role_of,
+    to_login,
+)
+from concord.web.votes import Answer
 
 if TYPE_CHECKING:
     from concord.app import Concord
@@ -45,16 +52,16 @@ async def submit(
     action: str,
     reason: str | None,
     channel: Channel,
-) -> VoteResult:
+) -> Answer:
     """Check the action and put it on `concord.task-events` (202 once the broker has it)."""
     person, role, agency = who
     task = view.tasks.get(task_id)
     if task is None:
-        return VoteResult(404, {"error": "no such task"})
+        return Answer(404, {"error": "no such task"})
     if action not in PEOPLE_ACTIONS:
-        return VoteResult(404, {"error": "no such action: ack, decline or done"})
+        return Answer(404, {"error": "no such action: ack, decline or done"})
     if not may_act(task, person, role, agency):
-        return VoteResult(403, {"error": f"{person} may not act on {task.agency}'s tasks"})
+        return Answer(403, {"error": f"{person} may not act on {task.agency}'s tasks"})
     if task.state == "pending":
         why = (
             "it waits for the expert panel"
@@ -63,10 +70,10 @@ async def submit(
             if task.depends_on
             else "it is on its way to its assignee: try again in a moment"
         )
-        return VoteResult(409, {"error": f"the task is pending: {why}", "state": "pending"})
+        return Answer(409, {"error": f"the task is pending: {why}", "state": "pending"})
     if action not in ALLOWED[task.state]:
         allowed = ", ".join(sorted(a for a in ALLOWED[task.state] if a in PEOPLE_ACTIONS))
-        return VoteResult(
+        return Answer(
             409,
             {
                 "error": f"the task is {task.state.value}: it cannot be {PAST[action]}"
@@ -75,7 +82,7 @@ async def submit(
             },
         )
     if action == "decline" and not (reason or "").strip():
-        return VoteResult(
+        return Answer(
             422,
             {
                 "error": "invalid action",
@@ -91,7 +98,7 @@ async def submit(
     )
     fut = await c.topics[t.TASK_EVENTS.name].send(key=task_id, value=event)
     await fut
-    return VoteResult(202, {"accepted": True, "task_id": task_id, "action": action})
+    return Answer(202, {"accepted": True, "task_id": task_id, "action": action})
 
 
 async def reassign(
@@ -102,22 +109,20 @@ async def reassign(
     role: str,
     assignee: object,
     reason: str | None,
-) -> VoteResult:
+) -> Answer:
     """A coordinator gives a task to another liaison (of any agency)."""
     task = view.tasks.get(task_id)
     if task is None:
-        return VoteResult(404, {"error": "no such task"})
+        return Answer(404, {"error": "no such task"})
     if role != "coordinator":
-        return VoteResult(403, {"error": "only coordinators reassign tasks"})
+        return Answer(403, {"error": "only coordinators reassign tasks"})
     if not isinstance(assignee, str) or c.directory.liaison(assignee) is None:
-        return VoteResult(
+        return Answer(
             422,
             {"error": "invalid action", "errors": [{"loc": "assignee", "msg": "unknown liaison"}]},
         )
     if "reassign" not in ALLOWED[task.state]:
-        return VoteResult(
-            409, {"error": f"the task is {task.state.value}: it cannot be reassigned"}
-        )
+        return Answer(409, {"error": f"the task is {task.state.value}: it cannot be reassigned"})
     event = TaskEvent(
         task_id=task_id,
         action="reassign",
@@ -128,7 +133,7 @@ async def reassign(
     )
     fut = await c.topics[t.TASK_EVENTS.name].send(key=task_id, value=event)
     await fut
-    return VoteResult(202, {"accepted": True, "task_id": task_id, "action": "reassign"})
+    return Answer(202, {"accepted": True, "task_id": task_id, "action": "reassign"})
 
 
 async def cancel_open_tasks(c: Concord, view: ReadModel, situation_id: str, actor: str) -> int:
@@ -149,12 +154,7 @@ async def cancel_open_tasks(c: Concord, view: ReadModel, situation_id: str, acto
 
 
 def register(c: Concord, view: ReadModel) -> None:
-    env = page_env(c)
-
-    def render(name: str, status: int = 200, **ctx: Any) -> Response:
-        ctx.setdefault("session", None)
-        html = env.get_template(name).render(**ctx)
-        return cast(Response, web.Response(text=html, status=status, content_type="text/html"))
+    render = page_renderer(c)
 
     @c.app.page("/api/tasks/{task_id}/{action}")
     class TaskAction(View):
@@ -208,7 +208,7 @@ def register(c: Concord, view: ReadModel) -> None:
                 error=error,
                 notice=notice,
                 allowed=allowed,
-                text=task.text(_language(c, session.person)),
+                text=task.text(language_of(c, session.person)),
                 csrf=c.signer.form_token(session.person, task.id),
             )
 
@@ -248,14 +248,6 @@ def register(c: Concord, view: ReadModel) -> None:
             return redirect(self, f"/tasks/{task_id}?done={PAST[action]}")
 
 
-def _language(c: Concord, person: str) -> str:
-    found = c.directory.liaison(person)
-    if found:
-        return found[1].language
-    other = c.directory.coordinator(person)
-    return other.language if other else "en"
-
-
 LABELS = {"ack": "Acknowledge", "decline": "Decline", "done": "Done"}
 
 
@@ -293,7 +285,7 @@ def confirm_page(
         action=link.action,
         error=error,
         label=LABELS.get(link.action, link.action),
-        text=task.text(_language(c, link.person)),
+        text=task.text(language_of(c, link.person)),
     )
 
 
@@ -303,10 +295,8 @@ async def link_post(
     task, page = link_page(c, view, render, link)
     if page is not None or task is None:
         return page or render("message.html", 404, title="Task", text="Unknown task.")
-    found = c.directory.liaison(link.person)
-    who = (link.person, "liaison", found[0].id if found else None)
-    if found is None and c.directory.coordinator(link.person):
-        who = (link.person, "coordinator", None)
+    role, agency = role_of(c, link.person) or ("unknown", None)
+    who = (link.person, role, agency)
     reason = str(form.get("reason", "")) or None
     result = await submit(c, view, task.id, who, link.action, reason, "email")
     if not result.ok:

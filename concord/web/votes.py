@@ -24,8 +24,8 @@ if TYPE_CHECKING:
 
 
 @dataclass
-class VoteResult:
-    """What to answer: an HTTP status and a JSON-able body."""
+class Answer:
+    """What to answer a vote or a task action: an HTTP status and a JSON-able body."""
 
     status: int
     body: dict[str, Any] = field(default_factory=dict)
@@ -43,32 +43,32 @@ def errors_of(exc: ValidationError) -> list[dict[str, str]]:
     ]
 
 
-def parse_vote(body: Any) -> VoteIn | VoteResult:
+def parse_vote(body: Any) -> VoteIn | Answer:
     try:
         return VoteIn.model_validate(body)
     except ValidationError as exc:
-        return VoteResult(422, {"error": "invalid vote", "errors": errors_of(exc)})
+        return Answer(422, {"error": "invalid vote", "errors": errors_of(exc)})
 
 
-def check(c: Concord, record: ReviewRecord | None, member: str, vote: VoteIn) -> VoteResult | None:
+def check(c: Concord, record: ReviewRecord | None, member: str, vote: VoteIn) -> Answer | None:
     """Why this vote cannot be taken, or None."""
     if c.directory.panel_member(member) is None:
-        return VoteResult(403, {"error": f"{member} is not a member of the expert panel"})
+        return Answer(403, {"error": f"{member} is not a member of the expert panel"})
     if record is None:
-        return VoteResult(404, {"error": "no review is open for this situation"})
+        return Answer(404, {"error": "no review is open for this situation"})
     if record.outcome != "pending":
-        return VoteResult(409, {"error": f"the review is already {record.outcome}"})
+        return Answer(409, {"error": f"the review is already {record.outcome}"})
     probe = Vote(member=member, decision=vote.decision, version=vote.version, reason=vote.reason)
     try:
         check_vote(probe, record.votes, record.version)
     except ReviewError as exc:
-        return VoteResult(409, {"error": str(exc), "version": record.version})
+        return Answer(409, {"error": str(exc), "version": record.version})
     if vote.amendment is not None:
         lookup = c.playbooks.matcher.by_id.get
         try:
             amend(record, vote.amendment, member, lookup, c.directory, utcnow())
         except AmendError as exc:
-            return VoteResult(
+            return Answer(
                 422, {"error": "invalid amendment", "errors": [{"loc": exc.loc, "msg": exc.msg}]}
             )
     return None
@@ -81,7 +81,7 @@ async def submit(
     member: str,
     vote: VoteIn,
     channel: VoteChannel,
-) -> VoteResult:
+) -> Answer:
     """Check the vote and put it on `concord.review-events` (202 once the broker has it)."""
     record = view.reviews.get(situation_id)
     refused = check(c, record, member, vote)
@@ -101,7 +101,7 @@ async def submit(
     )
     fut = await c.topics[t.REVIEW_EVENTS.name].send(key=situation_id, value=event)
     await fut
-    return VoteResult(
+    return Answer(
         202,
         {
             "accepted": True,
