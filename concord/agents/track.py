@@ -59,7 +59,9 @@ def register(c: Concord) -> None:
         notifier = c.registry.get("slack")
         if not isinstance(notifier, SlackNotifier):
             return
-        text, blocks = c.renderer.task_status(effect.task, effect.actor)
+        shown = recipient_for(c.directory, effect.shown_to)
+        language = shown[0].language if shown else "en"
+        text, blocks = c.renderer.task_status(effect.task, effect.actor, language)
         try:
             await notifier.update(effect.ref, text, blocks)
         except SendError as exc:  # the state is recorded; the message just stays stale

@@ -71,6 +71,7 @@ class UpdateSlack:
     task: Task
     ref: str
     actor: str
+    shown_to: str = ""  # whose message it is (its language)
 
 
 @dataclass(frozen=True)
@@ -223,7 +224,7 @@ def _act(record: TrackRecord, event: TaskEvent, directory: Directory, now: datet
     effects: list[Effect] = [Publish(task)]
     ref = record.slack_refs.get(shown_to)
     if ref:
-        effects.append(UpdateSlack(task, ref, event.actor))
+        effects.append(UpdateSlack(task, ref, event.actor, shown_to))
     if event.action == "ack":
         record = record.model_copy(update={"escalate_at": None})
     elif event.action in ("done", "cancel"):

@@ -173,15 +173,18 @@ class Renderer:
         )
         return {"type": "actions", "block_id": f"task:{task.id}", "elements": buttons}
 
-    def task_status(self, task: Task, actor: str) -> tuple[str, list[dict[str, object]]]:
-        """The Slack message of a task after a change: its state, who acted, what is left."""
-        found = task.text(FALLBACK)
+    def task_status(
+        self, task: Task, actor: str, language: str = FALLBACK
+    ) -> tuple[str, list[dict[str, object]]]:
+        """The Slack message of a task after a change: its state, who acted, what is left
+        (in the language of the liaison it was sent to)."""
+        found = task.text(language)
         line = f"*{found.title}* — {task.state.value} ({actor})"
         if task.assignee:
             line += f" · assignee {task.assignee}"
         blocks: list[dict[str, object]] = [
             {"type": "section", "text": {"type": "mrkdwn", "text": slack_escape(line)[:3000]}},
-            self._task_buttons(task, FALLBACK),
+            self._task_buttons(task, language),
         ]
         return line, blocks
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import aiohttp
 from pydantic import SecretStr
@@ -89,37 +90,23 @@ class SlackNotifier:
         where = message.recipient.slack_channel or message.recipient.slack_user
         if not where:
             return None
-        client = self._client()
         try:
-            resp = await client.conversations_history(
-                channel=where, limit=200, include_all_metadata=True
+            resp = await self._call(
+                "conversations_history", channel=where, limit=200, include_all_metadata=True
             )
-            for item in resp.get("messages") or []:
-                payload = (item.get("metadata") or {}).get("event_payload") or {}
-                if payload.get("key") == message.key:
-                    return Sent(provider_id=f"{where}/{item.get('ts')}", address=where)
-        except (SlackApiError, aiohttp.ClientError, TimeoutError, OSError):
+        except SendError:
             return None  # cannot tell: the caller sends again
-        finally:
-            if client.session is not None:
-                await client.session.close()
+        for item in resp.get("messages") or []:
+            payload = (item.get("metadata") or {}).get("event_payload") or {}
+            if payload.get("key") == message.key:
+                return Sent(provider_id=f"{where}/{item.get('ts')}", address=where)
         return None
 
-    async def send(self, message: Message) -> Sent:
-        where = message.recipient.slack_channel or message.recipient.slack_user
-        if not where:
-            raise NotAddressable(self.channel, message.recipient)
-        await self.pacing.wait(where)
+    async def _call(self, method: str, **kwargs: Any) -> Any:
+        """One Web API call, its errors as SendError (rate limits with their Retry-After)."""
         client = self._client()
         try:
-            resp = await client.chat_postMessage(
-                channel=where,
-                text=message.slack_text,
-                blocks=message.slack_blocks,
-                unfurl_links=False,
-                unfurl_media=False,
-                metadata={"event_type": "concord_task", "event_payload": {"key": message.key}},
-            )
+            return await getattr(client, method)(**kwargs)
         except SlackApiError as exc:
             error = str(exc.response.get("error", "unknown"))
             if exc.response.status_code == 429 or error == "ratelimited":
@@ -131,32 +118,28 @@ class SlackNotifier:
         finally:
             if client.session is not None:
                 await client.session.close()
+
+    async def send(self, message: Message) -> Sent:
+        where = message.recipient.slack_channel or message.recipient.slack_user
+        if not where:
+            raise NotAddressable(self.channel, message.recipient)
+        await self.pacing.wait(where)
+        resp = await self._call(
+            "chat_postMessage",
+            channel=where,
+            text=message.slack_text,
+            blocks=message.slack_blocks,
+            unfurl_links=False,
+            unfurl_media=False,
+            metadata={"event_type": "concord_task", "event_payload": {"key": message.key}},
+        )
         return Sent(provider_id=f"{resp.get('channel')}/{resp.get('ts')}", address=where)
 
     async def update(self, ref: str, text: str, blocks: list[dict[str, object]]) -> None:
         """Replace a message we sent (`channel/ts`), e.g. to show a task's new state."""
         channel, _, ts = ref.partition("/")
-        client = self._client()
-        try:
-            await client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
-        except SlackApiError as exc:
-            error = str(exc.response.get("error", "unknown"))
-            raise SendError(f"Slack: {error}", retryable=error not in _PERMANENT) from exc
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            raise SendError(f"Slack unreachable: {exc!r}", retryable=True) from exc
-        finally:
-            if client.session is not None:
-                await client.session.close()
+        await self._call("chat_update", channel=channel, ts=ts, text=text, blocks=blocks)
 
     async def open_view(self, trigger_id: str, view: dict[str, object]) -> None:
         """Open a modal (views.open) in answer to an interaction."""
-        client = self._client()
-        try:
-            await client.views_open(trigger_id=trigger_id, view=view)
-        except SlackApiError as exc:
-            raise SendError(f"Slack: {exc.response.get('error')}", retryable=False) from exc
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            raise SendError(f"Slack unreachable: {exc!r}", retryable=True) from exc
-        finally:
-            if client.session is not None:
-                await client.session.close()
+        await self._call("views_open", trigger_id=trigger_id, view=view)

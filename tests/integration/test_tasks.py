@@ -63,6 +63,8 @@ def test_slack_ack_updates_the_message_and_done_releases_the_dependent(
         ]
     )
     assert "acknowledged (police-duty)" in str(updated[-1].payload["text"])
+    # In Claire's language, like the message it replaces.
+    assert "Protéger la victime" in str(updated[-1].payload["text"])
     # Acknowledging twice is refused with the reason.
     status, reply = slack_request(worker, payload)
     assert "is acknowledged: it cannot be acknowledged" in reply["text"]

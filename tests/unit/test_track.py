@@ -89,7 +89,9 @@ def test_ready_task_goes_out_and_ack_stops_escalation(
     )
     assert flow.task(protect.id).state == TaskState.acknowledged
     assert flow.records[protect.id].escalate_at is None
-    assert UpdateSlack(flow.task(protect.id), "C-POLICE/1.0", "police-duty") in effects
+    assert (
+        UpdateSlack(flow.task(protect.id), "C-POLICE/1.0", "police-duty", "police-duty") in effects
+    )
     step = flow.records[protect.id].history[-1]
     assert (step.action, step.actor, step.channel, step.before) == (
         "ack",
