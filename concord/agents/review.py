@@ -186,7 +186,8 @@ def register(c: Concord) -> None:
         # moved meanwhile (a second worker, a slow agent) is ignored by `handle`.
         now = utcnow()
         for key, stored in list(reviews.items()):
-            deadline = stored.get("deadline") if stored.get("outcome") == "pending" else None
+            waiting = stored.get("outcome") in ("pending", "no_quorum")
+            deadline = stored.get("deadline") if waiting else None
             if deadline and datetime.fromisoformat(deadline) <= now:
                 tick = ReviewEvent(
                     situation_id=key, kind="tick", deadline=datetime.fromisoformat(deadline)

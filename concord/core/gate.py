@@ -17,6 +17,8 @@ Rules, beyond the vote tally of `concord.core.review`:
   the version and the votes; tasks dropped by amendments are cancelled; the situation
   goes `responding`. Rejected -> held tasks are cancelled, the situation goes
   `monitoring`. A vote after the decision is recorded and changes nothing.
+  No quorum (conflicts leave too few members) -> the coordinators are told, the tasks
+  stay held, and the time limit keeps acting.
 - `tick`: the time limit is reached. `hold`: remind the panel and wait another time
   limit. `urgent_only`: release the urgent tasks (stamped `time_limit`) and remind.
 """
@@ -232,6 +234,10 @@ def _vote(
 def _decide(record: ReviewRecord, now: datetime, effects: list[Effect]) -> Result:
     if record.outcome == "pending":
         return record, effects
+    if record.outcome == "no_quorum":
+        # Nothing is decided: the tasks stay held, and the time limit still acts (an
+        # urgent task, such as protecting a victim, must not wait on a blocked panel).
+        return record, [*effects, Notify("no_quorum", record.version)]
     record = record.model_copy(update={"decided_at": now, "deadline": None})
     waiting = [t for t in record.current.tasks() if t.id not in record.released]
     old = {t.id for v in record.versions[:-1] for t in v.tasks()}
@@ -265,15 +271,13 @@ def _decide(record: ReviewRecord, now: datetime, effects: list[Effect]) -> Resul
             MoveSituation(SituationState.monitoring, "the panel rejected the analysis"),
             Notify("rejected", record.version),
         ]
-    else:
-        effects.append(Notify("no_quorum", record.version))
     return record, effects
 
 
 def _tick(record: ReviewRecord | None, event: ReviewEvent, now: datetime) -> Result:
     if (
         record is None
-        or record.outcome != "pending"
+        or record.outcome not in ("pending", "no_quorum")
         or record.deadline is None
         or event.deadline != record.deadline
     ):

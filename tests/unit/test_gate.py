@@ -276,3 +276,17 @@ def test_a_second_playbook_joins_the_pending_review(
     assert Notify("amended", 2) in effects and record.approvals == []
     # Replayed: nothing new.
     assert handle(record, event, PANEL, T0) == (record, [])
+
+
+def test_no_quorum_tells_the_coordinators_and_the_time_limit_still_acts(
+    opened: ReviewRecord,
+) -> None:
+    record, _ = handle(opened, vote("ana", "conflict"), PANEL, T0)
+    record, effects = handle(record, vote("koen", "conflict", minutes=2), PANEL, T0)
+    assert record is not None and record.outcome == "no_quorum"
+    assert effects == [Notify("no_quorum", 1)] and record.deadline == opened.deadline
+    assert record.deadline is not None
+    tick = ReviewEvent(situation_id="sit-1", kind="tick", deadline=record.deadline)
+    record, effects = handle(record, tick, PANEL, record.deadline)
+    (release,) = of(effects, Release)
+    assert isinstance(release, Release) and [t.task_key for t in release.tasks] == ["protect"]
