@@ -150,7 +150,7 @@ def create_app(
 ) -> Concord:
     """Build a Concord worker (Faust app, agents, web views) from settings."""
     from concord.agents import correlate, dispatch, intake, match, review, track
-    from concord.web import api, pages, readmodel, session, slack
+    from concord.web import api, pages, persons, readmodel, session, slack
     from concord.web import review as review_pages
     from concord.web import tasks as tasks_web
 
@@ -208,5 +208,6 @@ def create_app(
     session.register(concord)
     review_pages.register(concord, view)
     slack.register(concord, view)
+    persons.register(concord, view)
     tasks_web.register(concord, view)
     return concord

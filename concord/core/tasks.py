@@ -103,3 +103,10 @@ def is_open(task: Task) -> bool:
 def escalates(task: Task) -> bool:
     """Whether an unacknowledged task should escalate at its `escalate_after`."""
     return task.state in _WORKING and task.escalate_after is not None
+
+
+def may_act(task: Task, person: str, role: str, agency: str | None) -> bool:
+    """Coordinators act on every task; a liaison on their agency's, or one given to them."""
+    return role == "coordinator" or (
+        role == "liaison" and (agency == task.agency or person == task.assignee)
+    )

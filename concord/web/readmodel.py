@@ -1,5 +1,8 @@
 """The board's read model: latest situations, tasks, reviews and API tokens, on every worker.
 
+It also keeps, per signal id, the *sealed* personal data of the signals that name
+persons (ciphertext only: the task page opens it for a viewer who may see it).
+
 Faust's GlobalTable did not replicate writes between running workers here, so each web
 process tails the compacted snapshot topics itself: an aiokafka consumer with no group,
 all partitions, from the beginning, latest value per key wins.
@@ -15,7 +18,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import BaseModel, ValidationError
 
 from concord.streams import topics as t
-from concord.streams.models import ApiToken, Situation, Task
+from concord.streams.models import ApiToken, Signal, Situation, Task
 from concord.streams.reviews import ReviewRecord
 
 if TYPE_CHECKING:
@@ -23,7 +26,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_TAILED = (t.SITUATIONS, t.TASK_STATE, t.TOKENS, t.REVIEWS)
+_TAILED = (t.SITUATIONS, t.TASK_STATE, t.TOKENS, t.REVIEWS, t.SIGNALS)
 
 
 class ReadModel:
@@ -34,10 +37,14 @@ class ReadModel:
         self.tasks: dict[str, Task] = {}
         self.tokens: dict[str, ApiToken] = {}
         self.reviews: dict[str, ReviewRecord] = {}
+        self.sealed: dict[str, str] = {}  # signal id -> sealed persons and summary
         self.running = False
 
     def apply(self, topic: str, key: str, value: bytes | None) -> None:
         """Apply one record (a tombstone deletes)."""
+        if topic == t.SIGNALS.name:
+            self._signal(value)
+            return
         targets: dict[str, tuple[dict[str, Any], type[BaseModel]]] = {
             t.SITUATIONS.name: (self.situations, Situation),
             t.TASK_STATE.name: (self.tasks, Task),
@@ -54,6 +61,17 @@ class ReadModel:
             target[key] = model.model_validate_json(value)
         except ValidationError:
             log.warning("read model: unreadable record on %s key %s", topic, key)
+
+    def _signal(self, value: bytes | None) -> None:
+        if value is None:
+            return
+        try:
+            signal = Signal.model_validate_json(value)
+        except ValidationError:
+            log.warning("read model: unreadable signal record")
+            return
+        if signal.persons_sealed:
+            self.sealed[signal.id] = signal.persons_sealed
 
     def tasks_of(self, situation_id: str) -> list[Task]:
         return sorted(

@@ -59,7 +59,11 @@ def page_renderer(c: Concord) -> Render:
     def render(name: str, status: int = 200, **ctx: Any) -> Response:
         ctx.setdefault("session", None)
         html = env.get_template(name).render(**ctx)
-        return cast(Response, web.Response(text=html, status=status, content_type="text/html"))
+        # Every page shows sensitive data (analyses, tasks, persons): keep it out of
+        # browser and proxy caches and out of Referer headers.
+        headers = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+        response = web.Response(text=html, status=status, content_type="text/html", headers=headers)
+        return cast(Response, response)
 
     return render
 

@@ -14,12 +14,14 @@ from typing import TYPE_CHECKING, Any, cast
 from aiohttp import web
 from faust.web import Request, Response, View
 
-from concord.core.tasks import ALLOWED
+from concord.core.disclosure import NotDisclosed
+from concord.core.tasks import ALLOWED, may_act
 from concord.streams import topics as t
 from concord.streams.models import Task
 from concord.streams.tracking import PEOPLE_ACTIONS, Channel, TaskEvent
 from concord.web.auth import authenticate
 from concord.web.links import TaskLink
+from concord.web.persons import persons_for, sharing_of
 from concord.web.readmodel import ReadModel
 from concord.web.session import (
     current_session,
@@ -35,13 +37,6 @@ if TYPE_CHECKING:
     from concord.app import Concord
 
 PAST = {"ack": "acknowledged", "decline": "declined", "done": "done"}
-
-
-def may_act(task: Task, person: str, role: str, agency: str | None) -> bool:
-    """Coordinators act on every task; a liaison on their agency's, or one given to them."""
-    return role == "coordinator" or (
-        role == "liaison" and (agency == task.agency or person == task.assignee)
-    )
 
 
 async def submit(
@@ -191,7 +186,7 @@ def register(c: Concord, view: ReadModel) -> None:
 
     @c.app.page("/tasks/{task_id}")
     class TaskPage(View):
-        def _page(
+        async def _page(
             self,
             session: Any,
             task: Task,
@@ -200,6 +195,11 @@ def register(c: Concord, view: ReadModel) -> None:
             notice: str | None = None,
         ) -> Response:
             allowed = [a for a in PEOPLE_ACTIONS if a in ALLOWED[task.state]]
+            who = (session.person, session.role, session.agency)
+            try:
+                people, withheld_because = await persons_for(c, view, task, who, "web"), None
+            except NotDisclosed as exc:
+                people, withheld_because = [], str(exc)
             return render(
                 "task.html",
                 status,
@@ -210,6 +210,9 @@ def register(c: Concord, view: ReadModel) -> None:
                 allowed=allowed,
                 text=task.text(language_of(c, session.person)),
                 csrf=c.signer.form_token(session.person, task.id),
+                people=people,
+                sharing=sharing_of(c, *who).value,
+                withheld_because=withheld_because,
             )
 
         async def get(self, request: Request, task_id: str) -> Response:
@@ -222,7 +225,7 @@ def register(c: Concord, view: ReadModel) -> None:
                     "message.html", 404, session=session, title="Task", text="No such task for you."
                 )
             done = request.query.get("done")
-            return self._page(session, task, notice=f"Recorded: {done}." if done else None)
+            return await self._page(session, task, notice=f"Recorded: {done}." if done else None)
 
         async def post(self, request: Request, task_id: str) -> Response:
             session = current_session(c, request)
@@ -235,14 +238,14 @@ def register(c: Concord, view: ReadModel) -> None:
                     "message.html", 404, session=session, title="Task", text="No such task."
                 )
             if not c.signer.check_form(str(form.get("csrf", "")), session.person, task_id):
-                return self._page(session, task, 403, error="The form expired: try again.")
+                return await self._page(session, task, 403, error="The form expired: try again.")
             action = str(form.get("action", ""))
             who = (session.person, session.role, session.agency)
             reason = str(form.get("reason", "")) or None
             result = await submit(c, view, task_id, who, action, reason, "web")
             if not result.ok:
                 detail = result.body.get("errors") or [{"msg": result.body.get("error", "")}]
-                return self._page(
+                return await self._page(
                     session, task, result.status, error="; ".join(e["msg"] for e in detail)
                 )
             return redirect(self, f"/tasks/{task_id}?done={PAST[action]}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from concord.core.correlation import situation_id
 from concord.core.planning import task_id
 from concord.embedded.outbox import CapturedEmail, CapturedSlack, Outbox
@@ -52,3 +54,13 @@ def panel_emails(outbox: Outbox, situation: str, kind: str = "opened") -> list[C
         if m.headers.get("Message-ID", "").strip().startswith(prefix)
         and f".{kind}." in m.headers.get("Message-ID", "").strip()
     ]
+
+
+def sign_in_link(outbox: Outbox, email: str) -> str:
+    """The path of the latest sign-in link emailed to `email` (waits for it)."""
+    mail = outbox.wait_for(
+        lambda o: [m for m in o.emails() if m.rcpt_to == [email] and "Sign-in" in m.subject]
+    )[-1]
+    found = re.search(r"https://concord\.city\.example(/login/\S+)", mail.text)
+    assert found is not None, mail.text
+    return found.group(1)

@@ -18,7 +18,14 @@ import pytest
 from concord.core.correlation import situation_id
 from concord.embedded.outbox import Outbox
 from tests.conftest import SLACK_SIGNING_SECRET, Worker, make_signal, wait_until
-from tests.integration.helpers import emails_for, panel_emails, panel_notices, slack_for, task_of
+from tests.integration.helpers import (
+    emails_for,
+    panel_emails,
+    panel_notices,
+    sign_in_link,
+    slack_for,
+    task_of,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -300,17 +307,8 @@ def test_review_page_in_a_browser_shows_the_analysis_and_takes_a_vote(
         page.click("button[type=submit]")
         assert "sign-in link is on its way" in page.inner_text("[role=status]")
 
-        def login_mail(o: Outbox) -> Any:
-            return [
-                m
-                for m in outbox.emails()
-                if m.rcpt_to == ["aicha@collectif.concordia.example"] and "Sign-in" in m.subject
-            ]
-
-        mail = outbox.wait_for(login_mail)[-1]
-        found = re.search(r"https://concord\.city\.example(/login/\S+)", mail.text)
-        assert found is not None
-        page.goto(worker.base + found.group(1))
+        link = sign_in_link(outbox, "aicha@collectif.concordia.example")
+        page.goto(worker.base + link)
         assert page.url.endswith("/review")
         page.click(f"#queue a[href='/review/{sid}']")
         # The analysis, in the member's language (French), with the proposed tasks.
@@ -331,7 +329,7 @@ def test_review_page_in_a_browser_shows_the_analysis_and_takes_a_vote(
         page.click("#vote button[type=submit]")
         assert "needs a reason" in page.inner_text("[role=alert]")
         # The sign-in link worked once.
-        page.goto(worker.base + found.group(1))
+        page.goto(worker.base + link)
         assert "already been used" in page.inner_text("[role=status]")
 
 

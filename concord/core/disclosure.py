@@ -1,0 +1,85 @@
+"""Who may see which personal data of a report: the sharing level and each person's consent.
+
+Pure functions. Personal data (`persons` and the unscrubbed summary) never leaves Concord
+in a message; a signed-in person sees it on the task page, or through the API, only:
+
+- while the task is *with them* (assigned, acknowledged, escalated or reassigned to their
+  agency or to them): not while the panel still holds it, not after it is done, declined
+  or cancelled (data minimisation: the need to know ends with the task);
+- as far as their agency's sharing level allows:
+
+  ========== ==============================================================
+  none       nothing about the persons, not even their roles
+  roles      who was involved (victim, witness, reporter), no names
+  consented  name and contact of each person who consented to sharing;
+             the role only for the others
+  full       every name and contact, and the report's summary as written
+             (e.g. victim support, bound by professional confidentiality)
+  ========== ==============================================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from concord.directory import Sharing
+from concord.streams.models import Person, Task, TaskState
+
+#: States in which a task is in someone's hands, so its personal data may be needed.
+ACTIVE = frozenset(
+    {TaskState.assigned, TaskState.acknowledged, TaskState.escalated, TaskState.reassigned}
+)
+
+
+@dataclass(frozen=True)
+class PersonView:
+    """One person as the viewer may see them (`None`: withheld)."""
+
+    role: str
+    name: str | None = None
+    contact: str | None = None
+    consented: bool = False
+
+
+@dataclass(frozen=True)
+class SignalView:
+    """The personal data of one signal, cut to the viewer's sharing level."""
+
+    signal_id: str
+    persons: list[PersonView] = field(default_factory=list)
+    withheld: int = 0  # persons whose name and contact were not shown
+    summary: str | None = None  # the unscrubbed summary, only at `full`
+
+    @property
+    def names_shown(self) -> int:
+        return sum(1 for p in self.persons if p.name is not None or p.contact is not None)
+
+
+class NotDisclosed(Exception):
+    """The viewer may not see this task's personal data; the message says why."""
+
+
+def check_access(task: Task) -> None:
+    """Raise NotDisclosed unless the task is in someone's hands."""
+    if task.state not in ACTIVE:
+        raise NotDisclosed(
+            f"the task is {task.state.value}: personal data is shown only while a task is "
+            "assigned, acknowledged, escalated or reassigned"
+        )
+
+
+def disclose(signal_id: str, persons: Iterable[Person], summary: str, level: Sharing) -> SignalView:
+    """The persons of one signal as someone with sharing `level` may see them."""
+    people = list(persons)
+    if level is Sharing.none:
+        return SignalView(signal_id, [], withheld=len(people))
+    shown: list[PersonView] = []
+    withheld = 0
+    for p in people:
+        if level is Sharing.full or (level is Sharing.consented and p.consent_to_share):
+            shown.append(PersonView(p.role, p.name or None, p.contact or None, p.consent_to_share))
+        else:
+            shown.append(PersonView(p.role, consented=p.consent_to_share))
+            withheld += 1
+    return SignalView(signal_id, shown, withheld, summary if level is Sharing.full else None)

@@ -1,0 +1,74 @@
+"""Who sees which personal data: sharing level x consent x task state."""
+
+from __future__ import annotations
+
+import pytest
+
+from concord.core.disclosure import ACTIVE, NotDisclosed, PersonView, check_access, disclose
+from concord.core.tasks import may_act
+from concord.directory import Sharing
+from concord.streams.models import Person, TaskState
+from tests.unit.test_task_states import task
+
+VICTIM = Person(role="victim", name="Amina B.", contact="+32 470 00 00 00", consent_to_share=True)
+WITNESS = Person(role="witness", name="Tom V.", contact="tom@example.org")
+SUMMARY = "Amina B. was insulted and pushed near the mosque; Tom V. saw it."
+
+
+def test_none_shows_nothing_not_even_roles() -> None:
+    v = disclose("s1", [VICTIM, WITNESS], SUMMARY, Sharing.none)
+    assert v.persons == [] and v.withheld == 2 and v.summary is None and v.names_shown == 0
+
+
+def test_roles_shows_who_was_involved_without_names() -> None:
+    v = disclose("s1", [VICTIM, WITNESS], SUMMARY, Sharing.roles)
+    assert v.persons == [PersonView("victim", consented=True), PersonView("witness")]
+    assert v.withheld == 2 and v.summary is None and v.names_shown == 0
+
+
+def test_consented_shows_only_those_who_agreed() -> None:
+    v = disclose("s1", [VICTIM, WITNESS], SUMMARY, Sharing.consented)
+    assert v.persons == [
+        PersonView("victim", "Amina B.", "+32 470 00 00 00", True),
+        PersonView("witness"),
+    ]
+    assert v.withheld == 1 and v.names_shown == 1
+    assert v.summary is None  # the summary as written names the witness too
+
+
+def test_full_shows_everyone_and_the_report_as_written() -> None:
+    v = disclose("s1", [VICTIM, WITNESS], SUMMARY, Sharing.full)
+    assert [p.name for p in v.persons] == ["Amina B.", "Tom V."]
+    assert v.withheld == 0 and v.summary == SUMMARY and v.names_shown == 2
+
+
+def test_empty_name_and_contact_stay_empty() -> None:
+    anonymous = Person(role="reporter", consent_to_share=True)
+    v = disclose("s1", [anonymous], "", Sharing.full)
+    assert v.persons == [PersonView("reporter", None, None, True)] and v.names_shown == 0
+
+
+@pytest.mark.parametrize("state", list(TaskState))
+def test_personal_data_only_while_the_task_is_in_someones_hands(state: TaskState) -> None:
+    if state in ACTIVE:
+        check_access(task(state))
+    else:
+        with pytest.raises(NotDisclosed, match=state.value):
+            check_access(task(state))
+
+
+def test_pending_and_finished_tasks_are_closed_books() -> None:
+    # Held for the panel: the analysis is not validated, nobody acts yet.
+    assert TaskState.pending not in ACTIVE
+    assert not {TaskState.done, TaskState.declined, TaskState.cancelled} & ACTIVE
+
+
+def test_who_may_act_on_a_task() -> None:
+    t = task(TaskState.assigned)  # police, assigned to police-duty
+    assert may_act(t, "coord", "coordinator", None)
+    assert may_act(t, "police-chief", "liaison", "police")
+    assert not may_act(t, "schools-duty", "liaison", "schools")
+    assert may_act(
+        t.model_copy(update={"assignee": "schools-duty"}), "schools-duty", "liaison", "x"
+    )
+    assert not may_act(t, "panel-researcher", "panel", None)
