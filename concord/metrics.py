@@ -35,7 +35,7 @@ class Metrics:
         )
         self.reviews = Counter(
             "concord_reviews_total",
-            "Panel reviews by outcome (opened, approved, rejected, no_quorum)",
+            "Panel reviews by outcome (opened, approved, rejected, no_quorum, stalled)",
             ["outcome"],
             registry=r,
         )

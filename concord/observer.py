@@ -78,6 +78,7 @@ class RichObserver(Observer):
             "approved": f"approved by {', '.join(record.approvals)}",
             "rejected": "rejected by the panel: nothing is sent",
             "no_quorum": "no quorum possible: the coordinator decides",
+            "stalled": "no decision after the reminders: the coordinator is told",
         }.get(kind, kind)
         self.console.print(
             f"{self._drill(record.exercise)}[blue]panel[/] analysis v{record.version} of "

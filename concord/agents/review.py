@@ -53,7 +53,7 @@ def _recipients(c: Concord, kind: str) -> list[tuple[Recipient, list[str]]]:
             id="panel", name="Panel", language=d.panel.language, slack_channel=d.panel.slack_channel
         )
         out.append((channel, ["slack"]))
-    people = d.coordinators if kind == "no_quorum" else d.panel.members
+    people = d.coordinators if kind in ("no_quorum", "stalled") else d.panel.members
     for m in people:
         found = recipient_for(d, m.id)
         if found is not None and found[0].email:
@@ -124,7 +124,7 @@ def register(c: Concord) -> None:
             # Keyed like the signals (by zone): the correlation stage applies it.
             await commands_out.send(key=c.directory.zone(record.area), value=command)
         elif isinstance(effect, Notify):
-            if effect.kind in ("opened", "approved", "rejected", "no_quorum"):
+            if effect.kind in ("opened", "approved", "rejected", "no_quorum", "stalled"):
                 c.metrics.reviews.labels(effect.kind).inc()
             c.observer.review(record, effect.kind)
             await notify(record, effect)

@@ -21,6 +21,8 @@ Rules, beyond the vote tally of `concord.core.review`:
   stay held, and the time limit keeps acting.
 - `tick`: the time limit is reached. `hold`: remind the panel and wait another time
   limit. `urgent_only`: release the urgent tasks (stamped `time_limit`) and remind.
+  After `MAX_REMINDERS` reminders the timer stops and the coordinators are told
+  (`stalled`); votes are still taken.
 """
 
 from __future__ import annotations
@@ -63,7 +65,13 @@ class MoveSituation:
     reason: str
 
 
-NoticeKind = Literal["opened", "amended", "reminder", "approved", "rejected", "no_quorum"]
+NoticeKind = Literal[
+    "opened", "amended", "reminder", "approved", "rejected", "no_quorum", "stalled"
+]
+
+#: Reminders the panel gets before the gate stops reminding and tells the coordinators
+#: (`stalled`): a silent panel must reach a person who can act, not fill inboxes forever.
+MAX_REMINDERS = 3
 
 
 @dataclass(frozen=True)
@@ -163,13 +171,17 @@ def _open(
         notes=list(record.current.notes),
         changes=[f"{proposal.playbook} proposed (fired on signal {situation.last_signal})"],
     )
+    if pending and record.deadline:
+        deadline = min(deadline, record.deadline)
     record = record.model_copy(
         update={
             "situation": situation,
             "versions": [*record.versions, version],
             "outcome": "pending",
             "decided_at": None,
-            "deadline": min(deadline, record.deadline) if pending and record.deadline else deadline,
+            "deadline": deadline,
+            # A new time limit (also after a stall) starts a new round of reminders.
+            "reminders": record.reminders if deadline == record.deadline else 0,
             "updated_at": now,
         }
     )
@@ -301,12 +313,14 @@ def _tick(record: ReviewRecord | None, event: ReviewEvent, now: datetime) -> Res
         effects.append(Release(released))
         record = record.model_copy(update={"released": [*record.released, *_ids(released)]})
     effects.append(Notify("reminder", record.version))
+    reminders = record.reminders + 1
+    deadline: datetime | None = now + record.time_limit
+    if reminders >= MAX_REMINDERS:
+        # Votes are still taken; only the timer stops. The coordinators decide what next.
+        effects.append(Notify("stalled", record.version))
+        deadline = None
     record = record.model_copy(
-        update={
-            "reminders": record.reminders + 1,
-            "deadline": now + record.time_limit,
-            "updated_at": now,
-        }
+        update={"reminders": reminders, "deadline": deadline, "updated_at": now}
     )
     return record, effects
 

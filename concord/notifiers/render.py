@@ -63,7 +63,7 @@ LABELS = {
         "open_task": "Taak openen",
     },
 }
-VOTING = ("opened", "amended", "reminder")
+VOTING = ("opened", "amended", "reminder", "stalled")
 FINAL_STATES = ("done", "cancelled", "declined", "failed")
 
 
@@ -227,7 +227,8 @@ class Renderer:
         area_name: str,
         links: dict[str, str] | None,
     ) -> Message:
-        """A panel notice (`kind`: opened, amended, reminder, approved, rejected, no_quorum).
+        """A panel notice (`kind`: opened, amended, reminder, approved, rejected, no_quorum,
+        stalled).
 
         Email carries the member's own signed vote `links`; the Slack channel message
         carries Approve / Conflict buttons (a rejection needs a reason: the review page).

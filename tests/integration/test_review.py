@@ -221,11 +221,25 @@ def test_urgent_task_goes_out_at_the_time_limit_the_rest_waits(
         outbox.wait_for(lambda o: slack_for(o, urgent), timeout=30)
         reminder = outbox.wait_for(lambda o: panel_notices(o, sid, "reminder"))[0].payload
         assert "time limit" in reminder["blocks"][1]["text"]["text"]
-        body = situation(worker, tokens["coordinator"], sid)
+        body = wait_until(
+            lambda: (
+                (b := situation(worker, tokens["coordinator"], sid))
+                and {t["id"]: t for t in b["tasks"]}.get(urgent, {}).get("review")
+                and b
+            )
+        )
         tasks = {t["id"]: t for t in body["tasks"]}
         assert tasks[urgent]["review"]["released_by"] == "time_limit"
         assert tasks[later]["state"] == "pending" and tasks[later]["awaiting"] == "panel"
         assert body["state"] == "under_review"
+        # Reminded three times, the panel stays silent: the coordinator is told (in
+        # French), and the reminders stop.
+        stalled = outbox.wait_for(lambda o: panel_emails(o, sid, "stalled"))
+        assert [m.rcpt_to for m in stalled] == [["coordination@concordia.example"]]
+        assert "Le panel n'a pas décidé après 3 rappels" in stalled[0].text
+        assert len(panel_notices(outbox, sid, "reminder")) == 3
+        review = review_of(worker, tokens["coordinator"], sid, lambda b: b["reminders"] == 3)
+        assert review["deadline"] is None and review["outcome"] == "pending"
         assert not emails_for(outbox, later) and not slack_for(outbox, later)
     finally:
         (worker.data_dir / "playbooks" / "time-limit-test.yml").unlink()

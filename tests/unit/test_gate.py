@@ -10,6 +10,7 @@ import pytest
 
 from concord.core.amend import AmendError, amend
 from concord.core.gate import (
+    MAX_REMINDERS,
     Cancel,
     Effect,
     Hold,
@@ -197,6 +198,23 @@ def test_hold_only_reminds(opened: ReviewRecord) -> None:
     assert record is not None and record.released == [] and record.reminders == 1
 
 
+def test_a_silent_panel_is_reminded_then_the_coordinators_are_told(opened: ReviewRecord) -> None:
+    record: ReviewRecord | None = opened
+    kinds: list[str] = []
+    for _ in range(MAX_REMINDERS):
+        assert record is not None and record.deadline is not None
+        tick = ReviewEvent(situation_id="sit-1", kind="tick", deadline=record.deadline)
+        record, effects = handle(record, tick, PANEL, record.deadline + timedelta(seconds=1))
+        kinds += [e.kind for e in effects if isinstance(e, Notify)]
+    assert kinds == ["reminder"] * MAX_REMINDERS + ["stalled"]
+    assert record is not None and record.reminders == MAX_REMINDERS
+    assert record.deadline is None and record.outcome == "pending"  # no more ticks
+    # The panel can still decide after the stall.
+    record, _ = handle(record, vote("ana", "approve"), PANEL, T0 + timedelta(days=1))
+    record, effects = handle(record, vote("koen", "approve", minutes=2), PANEL, T0)
+    assert record is not None and record.outcome == "approved" and of(effects, Release)
+
+
 def test_amendment_makes_a_version_that_needs_new_votes(
     opened: ReviewRecord, playbooks: dict[str, Playbook], directory: Directory
 ) -> None:
@@ -276,6 +294,24 @@ def test_a_second_playbook_joins_the_pending_review(
     assert Notify("amended", 2) in effects and record.approvals == []
     # Replayed: nothing new.
     assert handle(record, event, PANEL, T0) == (record, [])
+
+
+def test_a_new_playbook_after_a_stall_starts_a_new_round_of_reminders(
+    opened: ReviewRecord, playbooks: dict[str, Playbook], directory: Directory
+) -> None:
+    stalled = opened.model_copy(update={"reminders": MAX_REMINDERS, "deadline": None})
+    pb = playbooks["rising-tension-demonstration"]
+    situation = opened.situation.model_copy(update={"last_signal": "s2"})
+    event = ReviewEvent(
+        situation_id="sit-1",
+        kind="open",
+        situation=situation,
+        proposal=propose(pb, plan_tasks(situation, pb, directory, T0)),
+    )
+    later = T0 + timedelta(days=1)
+    record, _ = handle(stalled, event, PANEL, later)
+    assert record is not None and record.reminders == 0
+    assert record.deadline is not None and record.deadline > later
 
 
 def test_no_quorum_tells_the_coordinators_and_the_time_limit_still_acts(
