@@ -8,6 +8,7 @@ A link works once per worker process and for 15 minutes.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -23,6 +24,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from concord.notifiers.base import Message, Recipient, SendError
 from concord.notifiers.recipients import recipient_for
 from concord.web.links import SESSION_MAX_AGE, LinkError, Session
+from concord.web.throttle import SignInGuard
 
 if TYPE_CHECKING:
     from concord.app import Concord
@@ -115,7 +117,8 @@ def _safe_next(value: str | None) -> str:
 def register(c: Concord) -> None:
     env = page_env(c)
     render = page_renderer(c)
-    used: set[str] = set()
+    guard = SignInGuard()
+    sending: set[asyncio.Task[None]] = set()
 
     async def send_link(person: str, name: str, email: str, language: str, next_: str) -> None:
         token, _nonce = c.signer.login_link(person)
@@ -157,9 +160,21 @@ def register(c: Concord) -> None:
             found = c.directory.person_by_email(email)
             if found is not None:
                 person, _role, _agency = found
-                found_as = recipient_for(c.directory, person)
-                name = found_as[0].name if found_as else person
-                await send_link(person, name, email, language_of(c, person), next_)
+                if guard.may_send(person):
+                    found_as = recipient_for(c.directory, person)
+                    name = found_as[0].name if found_as else person
+                    # Sent in the background: the answer takes as long for an unknown
+                    # address as for a known one, so it does not tell who is in the city's
+                    # directory.
+                    job = asyncio.ensure_future(
+                        send_link(person, name, email, language_of(c, person), next_)
+                    )
+                    sending.add(job)
+                    job.add_done_callback(sending.discard)
+                else:
+                    log.warning("sign-in links for %s throttled", person)
+                    await c.audit("concord", "session.link_throttled", person, channel="web")
+            # The same answer whether or not the address is known (or throttled).
             return render("login.html", next=next_, sent=True, error=None)
 
     @c.app.page("/login/{token}")
@@ -177,7 +192,7 @@ def register(c: Concord) -> None:
                     link_text="Sign in",
                 )
             found = role_of(c, person)
-            if nonce in used or found is None:
+            if found is None or not guard.use(nonce):
                 return render(
                     "message.html",
                     410,
@@ -186,8 +201,8 @@ def register(c: Concord) -> None:
                     link="/login",
                     link_text="Sign in",
                 )
-            used.add(nonce)
             role, agency = found
+            await c.audit(person, "session.signed_in", person, channel="web", role=role)
             cookie = c.signer.session(Session(person, role, agency))
             resp = redirect(self, _safe_next(request.query.get("next")))
             http = cast(web.Request, request)

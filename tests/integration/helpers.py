@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import re
 
+from kafka import KafkaConsumer
+
 from concord.core.correlation import situation_id
 from concord.core.planning import task_id
 from concord.embedded.outbox import CapturedEmail, CapturedSlack, Outbox
+from concord.streams.models import AuditEntry
+from tests.conftest import Worker
 
 
 def task_of(signal: dict[str, object], playbook: str, key: str) -> str:
@@ -64,3 +68,23 @@ def sign_in_link(outbox: Outbox, email: str) -> str:
     found = re.search(r"https://concord\.city\.example(/login/\S+)", mail.text)
     assert found is not None, mail.text
     return found.group(1)
+
+
+def audit_entries(worker: Worker, subject: str, action: str) -> list[AuditEntry]:
+    """The `action` entries about `subject` on `concord.audit` so far."""
+    consumer = KafkaConsumer(
+        "concord.audit",
+        bootstrap_servers=worker.env["CONCORD_BROKER"].split("://", 1)[1],
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        consumer_timeout_ms=1000,
+    )
+    try:
+        return [
+            entry
+            for record in consumer
+            if record.key == subject.encode()
+            and (entry := AuditEntry.model_validate_json(record.value)).action == action
+        ]
+    finally:
+        consumer.close()

@@ -5,13 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from kafka import KafkaConsumer
 
 from concord.core.correlation import situation_id
 from concord.embedded.outbox import Outbox
-from concord.streams.models import AuditEntry
 from tests.conftest import Worker, approve, make_signal, wait_until
-from tests.integration.helpers import emails_for, sign_in_link, slack_for, task_of
+from tests.integration.helpers import audit_entries, emails_for, sign_in_link, slack_for, task_of
 from tests.integration.test_tasks import wait_state
 
 pytestmark = pytest.mark.integration
@@ -35,25 +33,6 @@ def liaison_token(worker: Worker, name: str, agency: str) -> str:
 
 def persons(worker: Worker, token: str, task: str) -> Any:
     return worker.request("GET", f"/api/tasks/{task}/persons", token=token)
-
-
-def audit_entries(worker: Worker, task: str) -> list[AuditEntry]:
-    consumer = KafkaConsumer(
-        "concord.audit",
-        bootstrap_servers=worker.env["CONCORD_BROKER"].split("://", 1)[1],
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        consumer_timeout_ms=1000,
-    )
-    try:
-        return [
-            entry
-            for record in consumer
-            if record.key == task.encode()
-            and (entry := AuditEntry.model_validate_json(record.value)).action == "persons.viewed"
-        ]
-    finally:
-        consumer.close()
 
 
 def test_persons_are_shown_per_sharing_level_and_consent_only_while_the_task_is_open(
@@ -114,7 +93,9 @@ def test_persons_are_shown_per_sharing_level_and_consent_only_while_the_task_is_
     assert persons(worker, "cnc_nope", protect).status == 401
 
     # Every view is on the audit log: who, which task, which level, how many names.
-    seen = wait_until(lambda: len(entries := audit_entries(worker, protect)) >= 2 and entries)
+    seen = wait_until(
+        lambda: len(entries := audit_entries(worker, protect, "persons.viewed")) >= 2 and entries
+    )
     assert {(e.actor, e.details["sharing"], e.details["names_shown"]) for e in seen} >= {
         ("test-liaison", "consented", "1"),
         ("test-coordinator", "roles", "0"),
@@ -150,6 +131,7 @@ def test_the_task_page_shows_the_consenting_victim_to_the_police_in_a_browser(
 
         response = page.goto(worker.base + sign_in_link(outbox, "duty@police.concordia.example"))
         assert page.url.endswith(f"/tasks/{protect}")
+        wait_until(lambda: audit_entries(worker, "police-duty", "session.signed_in"))
         assert response is not None and response.headers["cache-control"] == "no-store"
         section = page.inner_text("#persons")
         assert "consented" in section and "recorded in the audit log" in section

@@ -19,6 +19,7 @@ from concord.core.correlation import situation_id
 from concord.embedded.outbox import Outbox
 from tests.conftest import SLACK_SIGNING_SECRET, Worker, make_signal, wait_until
 from tests.integration.helpers import (
+    audit_entries,
     emails_for,
     panel_emails,
     panel_notices,
@@ -345,6 +346,31 @@ def test_review_page_in_a_browser_shows_the_analysis_and_takes_a_vote(
         # The sign-in link worked once.
         page.goto(worker.base + link)
         assert "already been used" in page.inner_text("[role=status]")
+
+
+def test_sign_in_links_are_limited_per_person_and_do_not_reveal_who_is_known(
+    worker: Worker, outbox: Outbox
+) -> None:
+    def ask(email: str) -> tuple[int, str]:
+        body = urllib.parse.urlencode({"email": email, "next": "/review"}).encode()
+        req = urllib.request.Request(worker.base + "/login", data=body, method="POST")
+        req.add_header("Content-Type", "application/x-www-form-urlencoded")
+        with urllib.request.urlopen(req, timeout=15) as resp:
+            return resp.status, resp.read().decode()
+
+    lotte = "duty@jeugd.concordia.example"
+    answers = [ask(lotte) for _ in range(4)] + [ask("nobody@nowhere.example")]
+    # Known, throttled or unknown: the same answer.
+    assert len(set(answers)) == 1 and answers[0][0] == 200
+    assert "sign-in link is on its way" in answers[0][1]
+
+    def links(o: Outbox) -> list[Any]:
+        return [m for m in o.emails() if m.rcpt_to == [lotte] and "Sign-in" in m.subject]
+
+    # The fourth was refused (and audited) before its answer went out: three is final.
+    wait_until(lambda: audit_entries(worker, "youth-duty", "session.link_throttled"))
+    assert len(outbox.wait_for(lambda o: len(links(o)) == 3 and links(o))) == 3
+    assert not [m for m in outbox.emails() if m.rcpt_to == ["nobody@nowhere.example"]]
 
 
 def test_coordinator_splits_merges_and_closes_situations(

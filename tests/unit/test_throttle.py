@@ -1,0 +1,35 @@
+"""Sign-in links: a limit per person and window, and single use."""
+
+from __future__ import annotations
+
+from concord.web.links import LOGIN_MAX_AGE
+from concord.web.throttle import SignInGuard
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_three_links_per_person_per_window_then_refused_until_the_oldest_ages_out() -> None:
+    clock = Clock()
+    guard = SignInGuard(limit=3, window=900, clock=clock)
+    assert [guard.may_send("ana") for _ in range(4)] == [True, True, True, False]
+    assert guard.may_send("koen")  # per person
+    clock.now += 899
+    assert not guard.may_send("ana")
+    clock.now += 1
+    assert [guard.may_send("ana") for _ in range(4)] == [True, True, True, False]
+
+
+def test_a_nonce_works_once_and_is_forgotten_once_expired() -> None:
+    clock = Clock()
+    guard = SignInGuard(clock=clock)
+    assert guard.use("n1") and not guard.use("n1")
+    assert guard.use("n2")
+    clock.now += LOGIN_MAX_AGE + 1
+    guard.use("n3")
+    assert guard._used.keys() == {"n3"}  # old nonces pruned: memory stays bounded
