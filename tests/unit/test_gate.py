@@ -273,17 +273,25 @@ def test_bad_amendments_name_the_field(
         Amendment()
 
 
-def test_a_second_playbook_joins_the_pending_review(
+@pytest.fixture
+def second_playbook(
     opened: ReviewRecord, playbooks: dict[str, Playbook], directory: Directory
-) -> None:
+) -> ReviewEvent:
+    """A second review playbook firing for the same situation on a later signal."""
     pb = playbooks["rising-tension-demonstration"]
     situation = opened.situation.model_copy(update={"last_signal": "s2"})
-    event = ReviewEvent(
+    return ReviewEvent(
         situation_id="sit-1",
         kind="open",
         situation=situation,
         proposal=propose(pb, plan_tasks(situation, pb, directory, T0)),
     )
+
+
+def test_a_second_playbook_joins_the_pending_review(
+    opened: ReviewRecord, second_playbook: ReviewEvent
+) -> None:
+    event = second_playbook
     record, _ = handle(opened, vote("ana", "approve"), PANEL, T0)
     record, effects = handle(record, event, PANEL, T0)
     assert record is not None and record.version == 2
@@ -297,19 +305,11 @@ def test_a_second_playbook_joins_the_pending_review(
 
 
 def test_a_new_playbook_after_a_stall_starts_a_new_round_of_reminders(
-    opened: ReviewRecord, playbooks: dict[str, Playbook], directory: Directory
+    opened: ReviewRecord, second_playbook: ReviewEvent
 ) -> None:
     stalled = opened.model_copy(update={"reminders": MAX_REMINDERS, "deadline": None})
-    pb = playbooks["rising-tension-demonstration"]
-    situation = opened.situation.model_copy(update={"last_signal": "s2"})
-    event = ReviewEvent(
-        situation_id="sit-1",
-        kind="open",
-        situation=situation,
-        proposal=propose(pb, plan_tasks(situation, pb, directory, T0)),
-    )
     later = T0 + timedelta(days=1)
-    record, _ = handle(stalled, event, PANEL, later)
+    record, _ = handle(stalled, second_playbook, PANEL, later)
     assert record is not None and record.reminders == 0
     assert record.deadline is not None and record.deadline > later
 
