@@ -95,7 +95,10 @@ def register(c: Concord, view: ReadModel) -> None:
                     403,
                     session=session,
                     title="Review queue",
-                    text="Only panel members and coordinators see the review queue.",
+                    text=(
+                        "Only panel members and coordinators see the review queue. "
+                        "Your tasks reach you by Slack or email; each links to its own page."
+                    ),
                 )
             items = sorted(view.reviews.values(), key=lambda r: r.opened_at, reverse=True)
             mine = {
