@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from concord.core.tasks import may_act
 from concord.directory import Sharing
 from concord.streams.models import Person, Task, TaskState
 
@@ -57,11 +58,18 @@ class SignalView:
 
 
 class NotDisclosed(Exception):
-    """The viewer may not see this task's personal data; the message says why."""
+    """The viewer may not see this task's personal data now; the message says why."""
 
 
-def check_access(task: Task) -> None:
-    """Raise NotDisclosed unless the task is in someone's hands."""
+class NotYours(NotDisclosed):
+    """The viewer may not see this task at all (answered as if it did not exist)."""
+
+
+def check_access(task: Task, person: str, role: str, agency: str | None) -> None:
+    """Raise NotYours unless the viewer may act on the task, NotDisclosed unless the task
+    is in someone's hands."""
+    if not may_act(task, person, role, agency):
+        raise NotYours("no such task for you")
     if task.state not in ACTIVE:
         raise NotDisclosed(
             f"the task is {task.state.value}: personal data is shown only while a task is "

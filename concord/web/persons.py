@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
 from faust.web import Request, Response, View
 from pydantic import TypeAdapter, ValidationError
 
-from concord.core.disclosure import NotDisclosed, SignalView, check_access, disclose
-from concord.core.tasks import may_act
+from concord.core.disclosure import NotDisclosed, NotYours, SignalView, check_access, disclose
 from concord.directory import Sharing
 from concord.keys import SealError
 from concord.streams.models import Person, Task
@@ -51,15 +50,23 @@ def _open(c: Concord, sealed: str) -> tuple[list[Person], str]:
     return _PERSONS.validate_python(secret.get("persons", [])), str(secret.get("summary", ""))
 
 
+@dataclass(frozen=True)
+class Disclosed:
+    """What one viewer may see of a task's reports, and under which sharing level."""
+
+    sharing: Sharing
+    signals: list[SignalView]
+
+
 async def persons_for(
     c: Concord, view: ReadModel, task: Task, who: tuple[str, str, str | None], channel: str
-) -> list[SignalView]:
+) -> Disclosed:
     """The task's reports cut to what `who` (person, role, agency) may see; audited.
 
-    Raises NotDisclosed when the task is not in someone's hands. The caller has checked
-    that `who` may act on the task."""
+    Raises NotYours when `who` may not act on the task, NotDisclosed when the task is not
+    in someone's hands."""
     person, role, agency = who
-    check_access(task)
+    check_access(task, person, role, agency)
     level = sharing_of(c, person, role, agency)
     situation = view.situations.get(task.situation_id)
     views: list[SignalView] = []
@@ -86,7 +93,7 @@ async def persons_for(
             signals=",".join(v.signal_id for v in views),
             names_shown=str(shown),
         )
-    return views
+    return Disclosed(level, views)
 
 
 def as_json(views: list[SignalView]) -> list[dict[str, object]]:
@@ -112,7 +119,7 @@ def register(c: Concord, view: ReadModel) -> None:
             if token is None:
                 return self.json({"error": "a valid API token is required"}, status=401)
             task = view.tasks.get(task_id)
-            if task is None or not may_act(task, token.name, token.role, token.agency):
+            if task is None:
                 return self.json({"error": "no such task for you"}, status=404)
             answer = await lookup(c, view, task, (token.name, token.role, token.agency))
             no_store = {"Cache-Control": "no-store"}
@@ -122,10 +129,13 @@ def register(c: Concord, view: ReadModel) -> None:
 async def lookup(
     c: Concord, view: ReadModel, task: Task, who: tuple[str, str, str | None]
 ) -> Answer:
-    """The API answer: 200 with the views, 409 when the task's state withholds them."""
+    """The API answer: 200 with the views; 404 when the task is not the viewer's, 409 when
+    its state withholds them."""
     try:
-        views = await persons_for(c, view, task, who, "api")
+        seen = await persons_for(c, view, task, who, "api")
+    except NotYours as exc:
+        return Answer(404, {"error": str(exc)})
     except NotDisclosed as exc:
         return Answer(409, {"error": str(exc)})
-    level = sharing_of(c, *who)
-    return Answer(200, {"task_id": task.id, "sharing": level.value, "signals": as_json(views)})
+    body = {"task_id": task.id, "sharing": seen.sharing.value, "signals": as_json(seen.signals)}
+    return Answer(200, body)

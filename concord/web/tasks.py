@@ -21,7 +21,7 @@ from concord.streams.models import Task
 from concord.streams.tracking import PEOPLE_ACTIONS, Channel, TaskEvent
 from concord.web.auth import authenticate
 from concord.web.links import TaskLink
-from concord.web.persons import persons_for, sharing_of
+from concord.web.persons import Disclosed, persons_for
 from concord.web.readmodel import ReadModel
 from concord.web.session import (
     current_session,
@@ -197,9 +197,10 @@ def register(c: Concord, view: ReadModel) -> None:
             allowed = [a for a in PEOPLE_ACTIONS if a in ALLOWED[task.state]]
             who = (session.person, session.role, session.agency)
             try:
-                people, withheld_because = await persons_for(c, view, task, who, "web"), None
-            except NotDisclosed as exc:
-                people, withheld_because = [], str(exc)
+                seen: Disclosed | None = await persons_for(c, view, task, who, "web")
+                withheld_because = None
+            except NotDisclosed as exc:  # not NotYours: `_mine` let only the task's people in
+                seen, withheld_because = None, str(exc)
             return render(
                 "task.html",
                 status,
@@ -210,20 +211,27 @@ def register(c: Concord, view: ReadModel) -> None:
                 allowed=allowed,
                 text=task.text(language_of(c, session.person)),
                 csrf=c.signer.form_token(session.person, task.id),
-                people=people,
-                sharing=sharing_of(c, *who).value,
+                people=seen.signals if seen else [],
+                sharing=seen.sharing.value if seen else None,
                 withheld_because=withheld_because,
             )
 
-        async def get(self, request: Request, task_id: str) -> Response:
-            session = current_session(c, request)
-            if session is None:
-                return to_login(self, request)
+        def _mine(self, session: Any, task_id: str) -> Task | Response:
+            """The task, or the 404 page for anyone who may not act on it."""
             task = view.tasks.get(task_id)
             if task is None or not may_act(task, session.person, session.role, session.agency):
                 return render(
                     "message.html", 404, session=session, title="Task", text="No such task for you."
                 )
+            return task
+
+        async def get(self, request: Request, task_id: str) -> Response:
+            session = current_session(c, request)
+            if session is None:
+                return to_login(self, request)
+            task = self._mine(session, task_id)
+            if not isinstance(task, Task):
+                return task
             done = request.query.get("done")
             return await self._page(session, task, notice=f"Recorded: {done}." if done else None)
 
@@ -231,12 +239,11 @@ def register(c: Concord, view: ReadModel) -> None:
             session = current_session(c, request)
             if session is None:
                 return to_login(self, request)
-            task = view.tasks.get(task_id)
+            # Checked before anything is rendered: the page shows the task and its people.
+            task = self._mine(session, task_id)
+            if not isinstance(task, Task):
+                return task
             form = await cast(web.Request, request).post()
-            if task is None:
-                return render(
-                    "message.html", 404, session=session, title="Task", text="No such task."
-                )
             if not c.signer.check_form(str(form.get("csrf", "")), session.person, task_id):
                 return await self._page(session, task, 403, error="The form expired: try again.")
             action = str(form.get("action", ""))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import urllib.error
+import urllib.parse
+import urllib.request
 from typing import Any
 
 import pytest
@@ -29,6 +32,19 @@ def liaison_token(worker: Worker, name: str, agency: str) -> str:
     token = made.stdout.decode().strip()
     wait_until(lambda: worker.request("GET", "/api/tasks", token=token).status == 200)
     return token
+
+
+def signed_in(
+    worker: Worker, outbox: Outbox, email: str, next_: str
+) -> tuple[urllib.request.OpenerDirector, str]:
+    """An HTTP client holding the session cookie of `email`'s emailed sign-in link, and
+    the page the link led to (`next_`)."""
+    client = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+    form = urllib.parse.urlencode({"email": email, "next": next_}).encode()
+    client.open(worker.base + "/login", data=form, timeout=15).read()
+    with client.open(worker.base + sign_in_link(outbox, email), timeout=15) as landing:
+        assert landing.url.endswith(next_)
+        return client, landing.read().decode()
 
 
 def persons(worker: Worker, token: str, task: str) -> Any:
@@ -85,6 +101,22 @@ def test_persons_are_shown_per_sharing_level_and_consent_only_while_the_task_is_
     assert persons(worker, vs, protect).status == 404
     schools = liaison_token(worker, "test-schools", "schools")
     assert persons(worker, schools, protect).status == 404
+    # Victim support signed in on the web: not even a forged form on the police's task
+    # page shows it (the error page once rendered the task, people and all).
+    client, own = signed_in(
+        worker, outbox, "accueil@victimes.concordia.example", f"/tasks/{support}"
+    )
+    assert "Tom Verbeke" in own  # her own task: full sharing
+    # A liaison has no review queue: a clear 403 (this page once failed with a 500).
+    with pytest.raises(urllib.error.HTTPError) as queue:
+        client.open(worker.base + "/review", timeout=15)
+    assert queue.value.code == 403 and "Your tasks reach you" in queue.value.read().decode()
+    form = urllib.parse.urlencode({"csrf": "forged", "action": "ack"}).encode()
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        client.open(worker.base + f"/tasks/{protect}", data=form, timeout=15)
+    assert refused.value.code == 404
+    page = refused.value.read().decode()
+    assert "No such task for you" in page and "Amina" not in page and "Secure" not in page
     # Coordinators see who was involved, not who they are.
     roles = persons(worker, coordinator, protect).body
     assert roles["sharing"] == "roles"

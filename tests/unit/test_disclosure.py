@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from concord.core.disclosure import ACTIVE, NotDisclosed, PersonView, check_access, disclose
+from concord.core.disclosure import (
+    ACTIVE,
+    NotDisclosed,
+    NotYours,
+    PersonView,
+    check_access,
+    disclose,
+)
 from concord.core.tasks import may_act
 from concord.directory import Sharing
 from concord.streams.models import Person, TaskState
@@ -51,10 +58,18 @@ def test_empty_name_and_contact_stay_empty() -> None:
 @pytest.mark.parametrize("state", list(TaskState))
 def test_personal_data_only_while_the_task_is_in_someones_hands(state: TaskState) -> None:
     if state in ACTIVE:
-        check_access(task(state))
+        check_access(task(state), "police-duty", "liaison", "police")
     else:
         with pytest.raises(NotDisclosed, match=state.value):
-            check_access(task(state))
+            check_access(task(state), "police-duty", "liaison", "police")
+
+
+def test_only_the_tasks_people_may_look_whatever_their_sharing_level() -> None:
+    t = task(TaskState.assigned)
+    check_access(t, "coord", "coordinator", None)
+    for who in (("vs-duty", "liaison", "victim-support"), ("panel-researcher", "panel", None)):
+        with pytest.raises(NotYours):
+            check_access(t, *who)
 
 
 def test_pending_and_finished_tasks_are_closed_books() -> None:
