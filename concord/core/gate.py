@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from concord.core.review import ReviewError, check_vote, latest_votes, tally
+from concord.core.review import ReviewError, check_vote, tally
 from concord.playbooks.schema import Playbook
 from concord.streams.models import Decision, ReviewStamp, SituationState, Task, TaskState
 from concord.streams.reviews import AnalysisVersion, Proposal, ReviewEvent, ReviewRecord
@@ -327,18 +327,15 @@ def _tick(record: ReviewRecord | None, event: ReviewEvent, now: datetime) -> Res
 
 def _count(record: ReviewRecord, members: list[str], decide: bool = True) -> ReviewRecord:
     """Recount the current version's votes; `decide=False` keeps a decision already made."""
-    t = tally(record.votes, record.version, record.quorum, members)
-    outcome = t.outcome if decide else record.outcome
-    against = {"approved": {Decision.reject}, "rejected": {Decision.approve, Decision.amend}}
-    latest = latest_votes(v for v in record.votes if v.version == record.version)
-    dissent = [v for v in latest.values() if v.decision in against.get(outcome, set())]
+    decided = None if decide else record.outcome
+    t = tally(record.votes, record.version, record.quorum, members, decided)
     return record.model_copy(
         update={
-            "outcome": outcome,
+            "outcome": t.outcome,
             "approvals": t.approvals,
             "rejections": t.rejections,
             "conflicts": t.conflicts,
-            "dissent": sorted(dissent, key=lambda v: v.member),
+            "dissent": t.dissent,
         }
     )
 

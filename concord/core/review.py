@@ -79,8 +79,17 @@ def check_vote(vote: Vote, votes: Iterable[Vote], version: int) -> None:
         raise ReviewError("you declared a conflict of interest for this situation")
 
 
-def tally(votes: Iterable[Vote], version: int, quorum: int, members: Iterable[str]) -> Tally:
-    """The review's outcome for analysis `version` under `quorum`."""
+def tally(
+    votes: Iterable[Vote],
+    version: int,
+    quorum: int,
+    members: Iterable[str],
+    decided: Outcome | None = None,
+) -> Tally:
+    """The review's outcome for analysis `version` under `quorum`.
+
+    `decided`: a decision already made stays (a vote after it changes the counts and the
+    dissent, never the outcome)."""
     panel = set(members)
     latest = {m: v for m, v in latest_votes(votes).items() if m in panel}
     conflicts = sorted(m for m, v in latest.items() if v.decision == Decision.conflict)
@@ -97,6 +106,8 @@ def tally(votes: Iterable[Vote], version: int, quorum: int, members: Iterable[st
         outcome = "approved"
     elif len(rejections) >= quorum or eligible - len(rejections) < quorum:
         outcome = "rejected"
+    if decided is not None:
+        outcome = decided
     against = {
         "approved": {Decision.reject},
         "rejected": {Decision.approve, Decision.amend},
