@@ -6,7 +6,30 @@ from typing import Any
 
 import pytest
 
-from concord.streams.models import Signal, SignalRef, Situation
+from concord.streams.models import Signal, SignalRef, Situation, Task
+
+
+def make_task(**kw: Any) -> Task:
+    """A police task assigned to police-duty; override any field."""
+    at = datetime(2026, 5, 1, 8, tzinfo=UTC)
+    base: dict[str, Any] = dict(
+        id="task-1",
+        situation_id="sit-1",
+        playbook_id="p",
+        playbook_version=1,
+        task_key="k",
+        agency="police",
+        assignee="police-duty",
+        title="t",
+        action="a",
+        area="north",
+        category="hate_crime",
+        severity=3,
+        created_at=at,
+        updated_at=at,
+    )
+    base.update(kw)
+    return Task.model_validate(base)
 
 
 def signal(**kw: Any) -> Signal:

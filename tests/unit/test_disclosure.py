@@ -15,7 +15,7 @@ from concord.core.disclosure import (
 from concord.core.tasks import may_act
 from concord.directory import Sharing
 from concord.streams.models import Person, TaskState
-from tests.unit.test_task_states import task
+from tests.unit.conftest import make_task
 
 VICTIM = Person(role="victim", name="Amina B.", contact="+32 470 00 00 00", consent_to_share=True)
 WITNESS = Person(role="witness", name="Tom V.", contact="tom@example.org")
@@ -58,14 +58,14 @@ def test_empty_name_and_contact_stay_empty() -> None:
 @pytest.mark.parametrize("state", list(TaskState))
 def test_personal_data_only_while_the_task_is_in_someones_hands(state: TaskState) -> None:
     if state in ACTIVE:
-        check_access(task(state), "police-duty", "liaison", "police")
+        check_access(make_task(state=state), "police-duty", "liaison", "police")
     else:
         with pytest.raises(NotDisclosed, match=state.value):
-            check_access(task(state), "police-duty", "liaison", "police")
+            check_access(make_task(state=state), "police-duty", "liaison", "police")
 
 
 def test_only_the_tasks_people_may_look_whatever_their_sharing_level() -> None:
-    t = task(TaskState.assigned)
+    t = make_task(state=TaskState.assigned)
     check_access(t, "coord", "coordinator", None)
     for who in (("vs-duty", "liaison", "victim-support"), ("panel-researcher", "panel", None)):
         with pytest.raises(NotYours):
@@ -79,7 +79,7 @@ def test_pending_and_finished_tasks_are_closed_books() -> None:
 
 
 def test_who_may_act_on_a_task() -> None:
-    t = task(TaskState.assigned)  # police, assigned to police-duty
+    t = make_task(state=TaskState.assigned)  # police, assigned to police-duty
     assert may_act(t, "coord", "coordinator", None)
     assert may_act(t, "police-chief", "liaison", "police")
     assert not may_act(t, "schools-duty", "liaison", "schools")

@@ -12,30 +12,21 @@ from concord.notifiers.pipeline import RetryPolicy, deliver
 from concord.notifiers.registry import Registry
 from concord.notifiers.render import Renderer
 from concord.streams.models import Task
+from tests.unit.conftest import make_task
 
 NOW = datetime(2026, 3, 29, 0, 30, tzinfo=UTC)  # 01:30 in Brussels, just before DST starts
 
 
 def task(**kw: object) -> Task:
     base: dict[str, object] = dict(
-        id="task-1",
-        situation_id="sit-1",
-        playbook_id="p",
-        playbook_version=1,
-        task_key="k",
-        agency="police",
         assignee="x",
         title="Check <b>site</b>",
         action="Go to <script>x</script> @channel <!here>",
         due=NOW,
-        area="north",
-        category="hate_crime",
-        severity=3,
         created_at=NOW,
         updated_at=NOW,
     )
-    base.update(kw)
-    return Task.model_validate(base)
+    return make_task(**{**base, **kw})
 
 
 RENDER = Renderer("Europe/Brussels", "https://c.example/")

@@ -19,28 +19,14 @@ from concord.core.tasks import (
     transition,
 )
 from concord.streams.models import Task, TaskState
+from tests.unit.conftest import make_task
 
 T0 = datetime(2026, 5, 1, 8, tzinfo=UTC)
 
 
 def task(state: TaskState) -> Task:
-    return Task(
-        id="task-1",
-        situation_id="sit-1",
-        playbook_id="p",
-        playbook_version=1,
-        task_key="k",
-        agency="police",
-        assignee="police-duty",
-        state=state,
-        title="t",
-        action="a",
-        area="north",
-        category="hate_crime",
-        severity=3,
-        created_at=T0,
-        updated_at=T0,
-        escalate_after=timedelta(minutes=30),
+    return make_task(
+        state=state, created_at=T0, updated_at=T0, escalate_after=timedelta(minutes=30)
     )
 
 
