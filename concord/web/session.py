@@ -21,7 +21,7 @@ from aiohttp import web
 from faust.web import Request, Response, View
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from concord.notifiers.base import Message, Recipient, SendError
+from concord.notifiers.base import Message, Recipient
 from concord.notifiers.recipients import recipient_for
 from concord.web.links import SESSION_MAX_AGE, LinkError, Session
 from concord.web.throttle import SignInGuard
@@ -133,14 +133,10 @@ def register(c: Concord) -> None:
             slack_text="",
             slack_blocks=[],
         )
-        notifier = c.registry.get("email")
-        if notifier is None:
-            log.error("sign-in requested but no email channel is configured")
-            return
-        try:
-            await notifier.send(message)
-        except SendError as exc:
-            log.warning("sign-in link to %s not sent: %s", person, exc)
+        # The shared pipeline: retries with backoff, a receipt per attempt, the metrics.
+        receipts = await c.send(message, f"login:{person}", ["email"])
+        if not any(r.ok for r in receipts):
+            log.warning("sign-in link to %s not sent: %s", person, receipts[-1].error)
 
     @c.app.page("/login")
     class Login(View):
