@@ -40,7 +40,13 @@ def register(c: Concord) -> None:
         area = c.directory.area(task.area)
         for person in effect.to:
             found = recipient_for(c.directory, person)
-            if found is None:
+            if found is None:  # gone from the directory since: the audit entry still names them
+                log.warning(
+                    "task %s: %s notice for %s, who is not in the directory",
+                    task.id,
+                    effect.kind,
+                    person,
+                )
                 continue
             recipient, channels = found
             message = c.renderer.notice_message(
