@@ -24,13 +24,27 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from concord.core.tasks import may_act
-from concord.directory import Sharing
+from concord.directory import Directory, Sharing
 from concord.streams.models import Person, Task, TaskState
 
 #: States in which a task is in someone's hands, so its personal data may be needed.
 ACTIVE = frozenset(
     {TaskState.assigned, TaskState.acknowledged, TaskState.escalated, TaskState.reassigned}
 )
+
+
+#: Coordinators see who was involved, not who they are: names are for the agency acting.
+COORDINATOR_SHARING = Sharing.roles
+
+
+def sharing_of(directory: Directory, person: str, role: str, agency: str | None) -> Sharing:
+    """The viewer's sharing level: their agency's (`none` if unknown), `roles` for
+    coordinators."""
+    if role == "coordinator":
+        return COORDINATOR_SHARING
+    found = directory.liaison(person)
+    home = found[0] if found else (directory.agency(agency) if agency else None)
+    return home.sharing if home else Sharing.none
 
 
 @dataclass(frozen=True)

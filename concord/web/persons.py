@@ -17,7 +17,14 @@ from typing import TYPE_CHECKING
 from faust.web import Request, Response, View
 from pydantic import TypeAdapter, ValidationError
 
-from concord.core.disclosure import NotDisclosed, NotYours, SignalView, check_access, disclose
+from concord.core.disclosure import (
+    NotDisclosed,
+    NotYours,
+    SignalView,
+    check_access,
+    disclose,
+    sharing_of,
+)
 from concord.directory import Sharing
 from concord.keys import SealError
 from concord.streams.models import Person, Task
@@ -31,18 +38,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _PERSONS = TypeAdapter(list[Person])
-
-#: Coordinators see who was involved, not who they are: names are for the agency acting.
-COORDINATOR_SHARING = Sharing.roles
-
-
-def sharing_of(c: Concord, person: str, role: str, agency: str | None) -> Sharing:
-    """The viewer's sharing level: their agency's, `roles` for coordinators."""
-    if role == "coordinator":
-        return COORDINATOR_SHARING
-    found = c.directory.liaison(person)
-    home = found[0] if found else (c.directory.agency(agency) if agency else None)
-    return home.sharing if home else Sharing.none
 
 
 def _open(c: Concord, sealed: str) -> tuple[list[Person], str]:
@@ -67,7 +62,7 @@ async def persons_for(
     in someone's hands."""
     person, role, agency = who
     check_access(task, person, role, agency)
-    level = sharing_of(c, person, role, agency)
+    level = sharing_of(c.directory, person, role, agency)
     situation = view.situations.get(task.situation_id)
     views: list[SignalView] = []
     for ref in situation.signals if situation else []:

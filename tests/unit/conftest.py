@@ -2,11 +2,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from concord.directory import Directory, load_directory
 from concord.streams.models import Signal, SignalRef, Situation, Task
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def directory() -> Directory:
+    """The example city's directory (`directory.yml`)."""
+    return load_directory(ROOT / "directory.yml")
 
 
 def make_task(**kw: Any) -> Task:

@@ -11,9 +11,10 @@ from concord.core.disclosure import (
     PersonView,
     check_access,
     disclose,
+    sharing_of,
 )
 from concord.core.tasks import may_act
-from concord.directory import Sharing
+from concord.directory import Directory, Sharing
 from concord.streams.models import Person, TaskState
 from tests.unit.conftest import make_task
 
@@ -87,3 +88,12 @@ def test_who_may_act_on_a_task() -> None:
         t.model_copy(update={"assignee": "schools-duty"}), "schools-duty", "liaison", "x"
     )
     assert not may_act(t, "panel-researcher", "panel", None)
+
+
+def test_the_viewers_sharing_level_comes_from_their_agency(directory: Directory) -> None:
+    assert sharing_of(directory, "police-duty", "liaison", "police") is Sharing.consented
+    assert sharing_of(directory, "vs-duty", "liaison", "victim-support") is Sharing.full
+    # A token named after nobody in the directory: its agency decides.
+    assert sharing_of(directory, "test-ngo", "liaison", "ngo-antiracism") is Sharing.none
+    assert sharing_of(directory, "coord", "coordinator", None) is Sharing.roles
+    assert sharing_of(directory, "ghost", "liaison", None) is Sharing.none

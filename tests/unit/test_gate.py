@@ -22,7 +22,7 @@ from concord.core.gate import (
     propose,
 )
 from concord.core.planning import plan_tasks
-from concord.directory import Directory, load_directory
+from concord.directory import Directory
 from concord.playbooks.loader import load_playbooks
 from concord.playbooks.schema import Playbook
 from concord.streams.models import Decision, Situation, SituationState, TaskState, Vote
@@ -31,11 +31,6 @@ from concord.streams.reviews import Amendment, ReviewEvent, ReviewRecord
 ROOT = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
 PANEL = ["ana", "koen", "lea"]
-
-
-@pytest.fixture(scope="module")
-def directory() -> Directory:
-    return load_directory(ROOT / "directory.yml")
 
 
 @pytest.fixture(scope="module")

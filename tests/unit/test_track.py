@@ -11,18 +11,13 @@ import pytest
 
 from concord.core.planning import plan_tasks
 from concord.core.track import Dispatch, Emit, Publish, Refused, Tell, UpdateSlack, handle
-from concord.directory import Directory, load_directory
+from concord.directory import Directory
 from concord.playbooks.loader import load_playbooks
 from concord.streams.models import Situation, Task, TaskState
 from concord.streams.tracking import TaskEvent, TrackRecord
 
 ROOT = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 6, 1, 9, tzinfo=UTC)
-
-
-@pytest.fixture(scope="module")
-def directory() -> Directory:
-    return load_directory(ROOT / "directory.yml")
 
 
 @pytest.fixture
