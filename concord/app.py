@@ -14,6 +14,7 @@ from typing import Any
 
 import faust
 
+from concord import logsafe
 from concord.directory import Directory, load_directory
 from concord.embedded.outbox import Outbox
 from concord.keys import Sealer, ensure_keys
@@ -22,12 +23,11 @@ from concord.notifiers.base import Message
 from concord.notifiers.pipeline import RetryPolicy, deliver
 from concord.notifiers.registry import Registry, build_registry
 from concord.notifiers.render import Renderer
-from concord.observer import Observer
+from concord.observer import Observer, guarded
 from concord.playbooks.live import LivePlaybooks
 from concord.settings import Settings
 from concord.streams import topics as t
-from concord.streams.codec import PydanticCodec
-from concord.streams.models import AuditEntry, Receipt
+from concord.streams.models import AuditEntry, DeadLetter, Receipt
 from concord.web.links import Signer
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ class Concord:
     outbox: Outbox | None
     signer: Signer
     links_base: str
-    topics: dict[str, Any] = field(default_factory=dict)
+    topics: t.Topics
     tables: dict[str, Any] = field(default_factory=dict)
     ready: bool = False
 
@@ -64,12 +64,44 @@ class Concord:
         entry = AuditEntry(
             actor=actor, action=action, subject=subject, channel=channel, details=details
         )
-        await self.topics[t.AUDIT.name].send(key=subject, value=entry)
+        await self.topics.audit.send(key=subject, value=entry)
 
     async def record(self, receipt: Receipt) -> None:
         """Count a delivery attempt and put its receipt on `concord.deliveries`."""
         self.metrics.deliveries.labels(receipt.channel, "ok" if receipt.ok else "failed").inc()
-        await self.topics[t.DELIVERIES.name].send(key=receipt.task_id, value=receipt)
+        await self.topics.deliveries.send(key=receipt.task_id, value=receipt)
+
+    async def deadletter(
+        self,
+        stage: str,
+        message: Any,
+        raw: bytes,
+        reason: str,
+        errors: list[dict[str, str]],
+    ) -> DeadLetter:
+        """Put a record a stage could not process on `concord.deadletter` (sealed: raw
+        reports may name victims), count it and audit it. Nothing is dropped."""
+        where = f"{message.topic}:{message.partition}:{message.offset}"
+        key = message.key
+        if isinstance(key, bytes):
+            key = key.decode("utf-8", "replace")
+        dead = DeadLetter(
+            reason=reason,
+            errors=errors,
+            original=self.sealer.seal(raw),
+            original_size=len(raw),
+            topic=message.topic,
+            partition=message.partition,
+            offset=message.offset,
+            stage=stage,
+            key=None if key is None else str(key),
+        )
+        await self.topics.deadletter.send(key=where, value=dead)
+        self.metrics.deadletters.labels(reason).inc()
+        self.metrics.stage_failures.labels(stage).inc()
+        self.observer.deadletter(dead)
+        await self.audit("concord", "record.deadlettered", where, stage=stage, reason=reason)
+        return dead
 
     async def send(self, message: Message, subject: str, channels: list[str]) -> list[Receipt]:
         """Deliver one message on the first of `channels` that works (retries with backoff,
@@ -154,6 +186,7 @@ def create_app(
     from concord.web import review as review_pages
     from concord.web import tasks as tasks_web
 
+    logsafe.install()
     settings = ensure_keys(settings)
     assert settings.data_key is not None and settings.secret_key is not None
     directory = load_directory(settings.directory)
@@ -164,6 +197,7 @@ def create_app(
     if not loaded.ok:
         raise PlaybookError("\n".join(str(p) for p in loaded.problems))
     app = _faust_app(settings)
+    topics = t.declare(app, settings.partitions)
     public_url = settings.public_url or f"http://{settings.web_host}:{settings.web_port}"
     concord = Concord(
         settings=settings,
@@ -174,21 +208,13 @@ def create_app(
         registry=build_registry(settings),
         renderer=Renderer(directory.city.timezone, public_url),
         metrics=Metrics(),
-        observer=observer or Observer(),
+        observer=guarded(observer or Observer()),
         outbox=outbox,
         signer=Signer(settings.secret_key),
         links_base=f"{public_url.rstrip('/')}/t/",
+        topics=topics,
     )
     concord.metrics.playbooks_loaded.set(len(loaded.playbooks))
-    for spec in t.ALL:
-        concord.topics[spec.name] = app.topic(
-            spec.name,
-            key_type=str,
-            value_serializer=PydanticCodec(spec.model) if spec.model else "raw",
-            partitions=settings.partitions,
-            compacting=spec.compacted or None,
-            internal=True,  # Faust declares (creates) it with our partition count
-        )
 
     async def _rebalanced(sender: Any, *args: Any, signal: Any = None, **kwargs: Any) -> None:
         concord.ready = True

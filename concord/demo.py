@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 
 from concord.core.correlation import situation_id
-from concord.streams import topics as t
 from concord.streams.models import Decision, Vote, utcnow
 from concord.streams.reviews import Amendment, ReviewEvent
 
@@ -85,7 +84,7 @@ async def panel_votes(c: Concord, console: Console) -> None:
     else:
         console.print("[red]demo: the assault's review did not open[/]")
         return
-    events = c.topics[t.REVIEW_EVENTS.name]
+    events = c.topics.review_events
     note = "Retaliation rumours at the school: ask the school to watch closely."
     votes = [
         ("panel-practitioner", Decision.amend, "the school context matters", Amendment(note=note)),
@@ -101,7 +100,7 @@ async def panel_votes(c: Concord, console: Console) -> None:
 
 def register(c: Concord, console: Console) -> None:
     """Play the scenario once the worker is ready."""
-    signals_in = c.topics[t.SIGNALS_IN.name]
+    signals_in = c.topics.signals_in
 
     @c.app.task
     async def play_demo() -> None:

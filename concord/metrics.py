@@ -20,6 +20,12 @@ class Metrics:
             ["reason"],
             registry=r,
         )
+        self.stage_failures = Counter(
+            "concord_stage_failures_total",
+            "Records a stage could not process (dead-lettered with the stage and reason)",
+            ["stage"],
+            registry=r,
+        )
         self.situations = Counter(
             "concord_situation_updates_total", "Situation snapshots", registry=r
         )

@@ -1,14 +1,29 @@
 """Hooks for what the flow does, so `concord up` can narrate it on the console.
 
-The default observer does nothing; `RichObserver` prints one line per event.
+The default observer does nothing; `RichObserver` prints one line per event. Stages
+hold a `guarded` observer: whatever an observer does wrong is logged and never breaks
+the stage that called it. Text from outside (ids, names) is printed escaped: no Rich
+markup, no control characters.
 """
 
 from __future__ import annotations
 
-from rich.console import Console
+import logging
+from typing import Any
 
+from rich.console import Console
+from rich.markup import escape as markup_escape
+
+from concord.logsafe import escape as control_escape
 from concord.streams.models import DeadLetter, Receipt, Signal, Situation, Task
 from concord.streams.reviews import ReviewRecord
+
+log = logging.getLogger(__name__)
+
+
+def plain(value: object) -> str:
+    """Outside text as Rich prints it literally (no markup, no control characters)."""
+    return markup_escape(control_escape(str(value)))
 
 
 class Observer:
@@ -37,18 +52,21 @@ class RichObserver(Observer):
 
     def signal(self, signal: Signal) -> None:
         self.console.print(
-            f"{self._drill(signal.exercise)}[cyan]signal[/] {signal.id} "
-            f"{signal.category} severity {signal.severity} in [bold]{signal.area}[/]"
+            f"{self._drill(signal.exercise)}[cyan]signal[/] {plain(signal.id)} "
+            f"{signal.category} severity {signal.severity} in [bold]{plain(signal.area)}[/]"
         )
 
     def deadletter(self, dead: DeadLetter) -> None:
-        self.console.print(f"[red]dead-letter[/] {dead.reason}: {dead.errors[:2]}")
+        where = "" if dead.stage == "intake" else f" ({plain(dead.stage)})"
+        errors = plain(dead.errors[:2])
+        self.console.print(f"[red]dead-letter[/]{where} {plain(dead.reason)}: {errors}")
 
     def fired(self, situation: Situation, playbook_id: str, tasks: list[Task]) -> None:
-        agencies = ", ".join(t.agency for t in tasks)
+        agencies = plain(", ".join(t.agency for t in tasks))
         self.console.print(
-            f"{self._drill(situation.exercise)}[magenta]playbook[/] [bold]{playbook_id}[/] fired "
-            f"for {situation.id} ({situation.area}): {len(tasks)} task(s) for {agencies}"
+            f"{self._drill(situation.exercise)}[magenta]playbook[/] "
+            f"[bold]{plain(playbook_id)}[/] fired for {situation.id} ({plain(situation.area)}): "
+            f"{len(tasks)} task(s) for {agencies}"
         )
 
     def delivered(self, task: Task, receipts: list[Receipt]) -> None:
@@ -56,18 +74,19 @@ class RichObserver(Observer):
         if ok:
             r = ok[-1]
             self.console.print(
-                f"{self._drill(task.exercise)}[green]sent[/] {task.title!r} to "
-                f"[bold]{task.agency}[/]/{r.recipient} via {r.channel}"
+                f"{self._drill(task.exercise)}[green]sent[/] {plain(repr(task.title))} to "
+                f"[bold]{plain(task.agency)}[/]/{plain(r.recipient)} via {r.channel}"
                 + (f" after {len(receipts) - 1} failed attempt(s)" if len(receipts) > 1 else "")
             )
         else:
             last = receipts[-1].error if receipts else "no channel"
-            self.console.print(f"[red]NOT delivered[/] {task.title!r} to {task.agency}: {last}")
+            title, agency = plain(repr(task.title)), plain(task.agency)
+            self.console.print(f"[red]NOT delivered[/] {title} to {agency}: {plain(last)}")
 
     def held_back(self, situation: Situation, playbook_id: str, status: str, reason: str) -> None:
         self.console.print(
-            f"{self._drill(situation.exercise)}[magenta]playbook[/] {playbook_id} {status} "
-            f"for {situation.id}: {reason}"
+            f"{self._drill(situation.exercise)}[magenta]playbook[/] {plain(playbook_id)} {status} "
+            f"for {situation.id}: {plain(reason)}"
         )
 
     def review(self, record: ReviewRecord, kind: str) -> None:
@@ -75,7 +94,7 @@ class RichObserver(Observer):
             "opened": "awaits the panel",
             "amended": "amended: the panel votes again",
             "reminder": "time limit reached: panel reminded",
-            "approved": f"approved by {', '.join(record.approvals)}",
+            "approved": f"approved by {plain(', '.join(record.approvals))}",
             "rejected": "rejected by the panel: nothing is sent",
             "no_quorum": "no quorum possible: the coordinator decides",
             "stalled": "no decision after the reminders: the coordinator is told",
@@ -94,4 +113,34 @@ class RichObserver(Observer):
             for p in problems[:10]:
                 self.console.print(f"   {p}", markup=False, highlight=False)
         else:
-            self.console.print(f"[magenta]playbooks reloaded[/]: {summary}")
+            self.console.print(f"[magenta]playbooks reloaded[/]: {plain(summary)}")
+
+
+_HOOKS = ("signal", "deadletter", "fired", "delivered", "reloaded", "held_back", "review")
+
+
+class _Guarded(Observer):
+    """Calls the wrapped observer; logs (and swallows) whatever it raises."""
+
+    def __init__(self, inner: Observer) -> None:
+        self.inner = inner
+
+
+def _guard(name: str) -> Any:
+    def hook(self: _Guarded, *args: Any, **kwargs: Any) -> None:
+        try:
+            getattr(self.inner, name)(*args, **kwargs)
+        except Exception:  # narration is never worth a lost record
+            log.exception("observer %s failed", name)
+
+    hook.__name__ = name
+    return hook
+
+
+for _name in _HOOKS:
+    setattr(_Guarded, _name, _guard(_name))
+
+
+def guarded(observer: Observer) -> Observer:
+    """`observer`, with every hook unable to raise."""
+    return observer if isinstance(observer, _Guarded) else _Guarded(observer)

@@ -3,17 +3,19 @@
 Signals are keyed by correlation zone (a connected group of neighbouring areas), so a
 zone's signals are handled in order by one worker, which owns its areas' states: their
 situations, recent history and firings. A signal may join a situation of a neighbouring
-area. The step (correlate, figures, decisions) is `concord.core.areas.advance`, pure.
+area. The step (correlate, figures, decisions) is `concord.core.areas.advance`, pure;
+it runs before anything is written, so a signal it cannot process leaves no trace but
+its dead letter (and can be replayed once the cause is fixed).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from concord.agents.stage import consume
 from concord.core.areas import AreaState, advance
 from concord.core.commands import CommandError, apply_command
 from concord.core.lifecycle import IllegalTransition
-from concord.streams import topics as t
 from concord.streams.codec import dump
 from concord.streams.models import Signal, utcnow
 from concord.streams.reviews import SituationCommand
@@ -26,63 +28,62 @@ def register(c: Concord) -> None:
     # Keys are str (bytes keys break changelog recovery); values are JSON dicts.
     seen = c.app.Table("signals-seen", default=None, partitions=c.settings.partitions)
     areas = c.app.Table("area-state", default=None, partitions=c.settings.partitions)
-    situations_out = c.topics[t.SITUATIONS.name]
-    commands = c.topics[t.SITUATION_COMMANDS.name]
 
-    @c.app.agent(c.topics[t.SIGNALS.name], name="concord.correlate")
-    async def correlate_agent(stream: Any) -> None:
-        signal: Signal
-        async for signal in stream:
-            # Idempotent on the producer's id (same id, same zone, same partition).
-            if seen.get(signal.id) is not None:
-                c.metrics.signals.labels("duplicate").inc()
-                continue
-            seen[signal.id] = signal.received_at.isoformat()
+    def load(key: str) -> AreaState | None:
+        stored = areas.get(key)
+        return AreaState.model_validate(stored) if stored else None
 
-            def load(key: str) -> AreaState | None:
-                stored = areas.get(key)
-                return AreaState.model_validate(stored) if stored else None
+    async def correlate_one(signal: Signal) -> None:
+        # Idempotent on the producer's id (same id, same zone, same partition).
+        if seen.get(signal.id) is not None:
+            c.metrics.signals.labels("duplicate").inc()
+            return
+        neighbours = c.directory.neighbours(signal.area)
+        step = advance(load, signal, neighbours, c.playbooks.rules, utcnow())
+        seen[signal.id] = signal.received_at.isoformat()
+        if step.situation is None:
+            return
+        for key, state in step.states.items():
+            areas[key] = dump(state)
+        await c.topics.situations.send(key=step.situation.id, value=step.situation)
+        c.metrics.situations.inc()
+        c.observer.signal(signal)
 
-            neighbours = c.directory.neighbours(signal.area)
-            step = advance(load, signal, neighbours, c.playbooks.rules, utcnow())
-            if step.situation is None:
-                continue
-            for key, state in step.states.items():
-                areas[key] = dump(state)
-            c.observer.signal(signal)
-            c.metrics.situations.inc()
-            await situations_out.send(key=step.situation.id, value=step.situation)
-
-    @c.app.agent(commands, name="concord.situation-commands")
-    async def command_agent(stream: Any) -> None:
+    async def command_one(command: SituationCommand) -> None:
         # Keyed like the signals (same key, same partition count, same worker), and the
         # read-modify-write below does not await: the area state has a single writer.
-        command: SituationCommand
-        async for command in stream:
-            stored = areas.get(command.key)
-            state = AreaState.model_validate(stored) if stored else AreaState()
-            try:
-                after, changed = apply_command(state, command, utcnow())
-            except (CommandError, IllegalTransition) as exc:
-                await c.audit(
-                    command.actor,
-                    "situation.refused",
-                    command.situation_id,
-                    command=command.action,
-                    reason=str(exc),
-                )
-                continue
-            if not changed:
-                continue
-            areas[command.key] = dump(after)
-            for situation in changed:
-                await situations_out.send(key=situation.id, value=situation)
+        stored = areas.get(command.key)
+        state = AreaState.model_validate(stored) if stored else AreaState()
+        try:
+            after, changed = apply_command(state, command, utcnow())
+        except (CommandError, IllegalTransition) as exc:
             await c.audit(
                 command.actor,
-                f"situation.{command.action}",
+                "situation.refused",
                 command.situation_id,
-                to=str(command.to or ""),
-                other=command.other or "",
-                signals=",".join(command.signals),
-                reason=command.reason,
+                command=command.action,
+                reason=str(exc),
             )
+            return
+        if not changed:
+            return
+        areas[command.key] = dump(after)
+        for situation in changed:
+            await c.topics.situations.send(key=situation.id, value=situation)
+        await c.audit(
+            command.actor,
+            f"situation.{command.action}",
+            command.situation_id,
+            to=str(command.to or ""),
+            other=command.other or "",
+            signals=",".join(command.signals),
+            reason=command.reason,
+        )
+
+    @c.app.agent(c.topics.signals.channel, name="concord.correlate")
+    async def correlate_agent(stream: Any) -> None:
+        await consume(c, "correlate", c.topics.signals, stream, correlate_one)
+
+    @c.app.agent(c.topics.situation_commands.channel, name="concord.situation-commands")
+    async def command_agent(stream: Any) -> None:
+        await consume(c, "situation-commands", c.topics.situation_commands, stream, command_one)

@@ -17,10 +17,10 @@ import dataclasses
 import logging
 from typing import TYPE_CHECKING, Any
 
+from concord.agents.stage import consume
 from concord.core.tasks import FINAL
 from concord.notifiers.base import Message
 from concord.notifiers.recipients import recipient_for
-from concord.streams import topics as t
 from concord.streams.models import Receipt, Task
 from concord.streams.tracking import TaskEvent
 from concord.web.links import TaskLink
@@ -90,7 +90,7 @@ def _message_for(c: Concord, task: Task) -> tuple[Message, list[str]] | None:
 
 def register(c: Concord) -> None:
     dispatched = c.app.Table("tasks-dispatched", default=None, partitions=c.settings.partitions)
-    events_out = c.topics[t.TASK_EVENTS.name]
+    events_out = c.topics.task_events
 
     async def report(task: Task, receipts: list[Receipt]) -> None:
         """Tell the track stage what happened (it owns the task's state)."""
@@ -138,16 +138,17 @@ def register(c: Concord) -> None:
             attempts=str(len(receipts)),
         )
 
-    @c.app.agent(c.topics[t.TASKS.name], name="concord.dispatch")
+    async def dispatch_task(task: Task) -> None:
+        # One delivery per task and assignee: an escalated or reassigned task goes
+        # to its new assignee once, a replay after a crash to nobody twice.
+        key = f"{task.id}|{task.assignee}"
+        entry = dispatched.get(key)
+        if task.state in FINAL or (entry is not None and entry.get("state") != SENDING):
+            log.debug("task %s: not dispatched (%s)", task.id, entry or task.state)
+            return
+        log.info("task %s: dispatching%s", task.id, " (in doubt)" if entry else "")
+        await dispatch_one(task, key, in_doubt=entry is not None)
+
+    @c.app.agent(c.topics.tasks.channel, name="concord.dispatch")
     async def dispatch_agent(stream: Any) -> None:
-        task: Task
-        async for task in stream:
-            # One delivery per task and assignee: an escalated or reassigned task goes
-            # to its new assignee once, a replay after a crash to nobody twice.
-            key = f"{task.id}|{task.assignee}"
-            entry = dispatched.get(key)
-            if task.state in FINAL or (entry is not None and entry.get("state") != SENDING):
-                log.debug("task %s: not dispatched (%s)", task.id, entry or task.state)
-                continue
-            log.info("task %s: dispatching%s", task.id, " (in doubt)" if entry else "")
-            await dispatch_one(task, key, in_doubt=entry is not None)
+        await consume(c, "dispatch", c.topics.tasks, stream, dispatch_task)

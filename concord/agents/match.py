@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from concord.agents.stage import consume
 from concord.core.gate import propose
 from concord.core.planning import PlanningError, plan_or_refuse
 from concord.streams import topics as t
@@ -24,9 +25,9 @@ if TYPE_CHECKING:
 
 def register(c: Concord) -> None:
     fired = c.app.Table("playbooks-fired", default=None, partitions=c.settings.partitions)
-    events_out = c.topics[t.TASK_EVENTS.name]
-    dead_out = c.topics[t.DEADLETTER.name]
-    reviews_out = c.topics[t.REVIEW_EVENTS.name]
+    events_out = c.topics.task_events
+    dead_out = c.topics.deadletter
+    reviews_out = c.topics.review_events
 
     async def refuse(situation: Situation, exc: PlanningError) -> None:
         raw = situation.model_dump_json().encode()
@@ -36,9 +37,12 @@ def register(c: Concord) -> None:
             original=c.sealer.seal(raw),
             original_size=len(raw),
             topic=t.SITUATIONS.name,
+            stage="match",
+            key=situation.id,
         )
         await dead_out.send(key=situation.id, value=dead)
         c.metrics.deadletters.labels("playbook failed").inc()
+        c.metrics.stage_failures.labels("match").inc()
         await c.audit(
             "concord", "playbook.failed", situation.id, playbook=exc.playbook_id, reason=exc.reason
         )
@@ -101,12 +105,13 @@ def register(c: Concord) -> None:
                 reason=decision.reason,
             )
 
-    @c.app.agent(c.topics[t.SITUATIONS.name], name="concord.match")
+    async def match_one(situation: Situation) -> None:
+        for decision in situation.matches:
+            if decision.status == "fired":
+                await plan(situation, decision)
+            else:
+                await held_back(situation, decision)
+
+    @c.app.agent(c.topics.situations.channel, name="concord.match")
     async def match_agent(stream: Any) -> None:
-        situation: Situation
-        async for situation in stream:
-            for decision in situation.matches:
-                if decision.status == "fired":
-                    await plan(situation, decision)
-                else:
-                    await held_back(situation, decision)
+        await consume(c, "match", c.topics.situations, stream, match_one)

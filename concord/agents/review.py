@@ -17,6 +17,7 @@ import logging
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from concord.agents.stage import consume
 from concord.core.amend import AmendError, amend
 from concord.core.correlation import correlation_key
 from concord.core.gate import (
@@ -31,7 +32,6 @@ from concord.core.gate import (
 )
 from concord.notifiers.base import Recipient
 from concord.notifiers.recipients import recipient_for
-from concord.streams import topics as t
 from concord.streams.codec import dump
 from concord.streams.models import Decision, utcnow
 from concord.streams.reviews import ReviewEvent, ReviewRecord, SituationCommand
@@ -64,10 +64,10 @@ def _recipients(c: Concord, kind: str) -> list[tuple[Recipient, list[str]]]:
 def register(c: Concord) -> None:
     reviews = c.app.Table("reviews", default=None, partitions=c.settings.partitions)
     c.tables["reviews"] = reviews
-    events = c.topics[t.REVIEW_EVENTS.name]
-    records_out = c.topics[t.REVIEWS.name]
-    task_events = c.topics[t.TASK_EVENTS.name]
-    commands_out = c.topics[t.SITUATION_COMMANDS.name]
+    events = c.topics.review_events
+    records_out = c.topics.reviews
+    task_events = c.topics.task_events
+    commands_out = c.topics.situation_commands
     members = [m.id for m in c.directory.panel.members]
 
     async def notify(record: ReviewRecord, effect: Notify) -> None:
@@ -142,43 +142,44 @@ def register(c: Concord) -> None:
         except AmendError as exc:
             return Refused(vote.member, str(exc))
 
-    @c.app.agent(events, name="concord.review")
-    async def review_agent(stream: Any) -> None:
-        event: ReviewEvent
-        async for event in stream:
-            stored = reviews.get(event.situation_id)
-            record = ReviewRecord.model_validate(stored) if stored else None
-            amended = resolve(record, event)
-            effects: list[Effect]
-            if isinstance(amended, Refused):
-                after, effects = record, [amended]
-            else:
-                after, effects = handle(record, event, members, utcnow(), amended)
-            if event.vote is not None and not any(isinstance(e, Refused) for e in effects):
-                c.metrics.votes.labels(str(event.vote.decision)).inc()
+    async def review_one(event: ReviewEvent) -> None:
+        stored = reviews.get(event.situation_id)
+        record = ReviewRecord.model_validate(stored) if stored else None
+        amended = resolve(record, event)
+        effects: list[Effect]
+        if isinstance(amended, Refused):
+            after, effects = record, [amended]
+        else:
+            after, effects = handle(record, event, members, utcnow(), amended)
+        if event.vote is not None and not any(isinstance(e, Refused) for e in effects):
+            c.metrics.votes.labels(str(event.vote.decision)).inc()
+            await c.audit(
+                event.vote.member,
+                f"review.{event.vote.decision}",
+                event.situation_id,
+                channel=event.vote.channel,
+                version=str(event.vote.version),
+                reason=event.vote.reason,
+            )
+        target = after or record
+        for effect in effects:
+            if isinstance(effect, Refused):  # also when no review exists at all
                 await c.audit(
-                    event.vote.member,
-                    f"review.{event.vote.decision}",
+                    "concord",
+                    "review.vote_refused",
                     event.situation_id,
-                    channel=event.vote.channel,
-                    version=str(event.vote.version),
-                    reason=event.vote.reason,
+                    member=effect.member,
+                    reason=effect.reason,
                 )
-            target = after or record
-            for effect in effects:
-                if isinstance(effect, Refused):  # also when no review exists at all
-                    await c.audit(
-                        "concord",
-                        "review.vote_refused",
-                        event.situation_id,
-                        member=effect.member,
-                        reason=effect.reason,
-                    )
-                elif target is not None:
-                    await carry_out(target, effect)
-            if after is not None and after != record:
-                reviews[event.situation_id] = dump(after)
-                await records_out.send(key=after.situation_id, value=after)
+            elif target is not None:
+                await carry_out(target, effect)
+        if after is not None and after != record:
+            reviews[event.situation_id] = dump(after)
+            await records_out.send(key=after.situation_id, value=after)
+
+    @c.app.agent(events.channel, name="concord.review")
+    async def review_agent(stream: Any) -> None:
+        await consume(c, "review", events, stream, review_one)
 
     @c.app.timer(c.settings.tick_seconds, on_leader=False)
     async def review_deadlines() -> None:

@@ -13,11 +13,11 @@ import logging
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from concord.agents.stage import consume
 from concord.core.track import Dispatch, Effect, Emit, Publish, Refused, Tell, UpdateSlack, handle
 from concord.notifiers.base import SendError
 from concord.notifiers.recipients import recipient_for
 from concord.notifiers.slack import SlackNotifier
-from concord.streams import topics as t
 from concord.streams.codec import dump
 from concord.streams.models import utcnow
 from concord.streams.tracking import TaskEvent, TrackRecord
@@ -31,9 +31,9 @@ log = logging.getLogger(__name__)
 def register(c: Concord) -> None:
     records = c.app.Table("tasks", default=None, partitions=c.settings.partitions)
     c.tables["tasks"] = records
-    events = c.topics[t.TASK_EVENTS.name]
-    state_out = c.topics[t.TASK_STATE.name]
-    tasks_out = c.topics[t.TASKS.name]
+    events = c.topics.task_events
+    state_out = c.topics.task_state
+    tasks_out = c.topics.tasks
 
     async def tell(effect: Tell) -> None:
         task = effect.task
@@ -87,40 +87,41 @@ def register(c: Concord) -> None:
         elif isinstance(effect, Refused):
             log.info("task event refused: %s", effect.reason)
 
-    @c.app.agent(events, name="concord.track")
-    async def track_agent(stream: Any) -> None:
-        event: TaskEvent
-        async for event in stream:
-            stored = records.get(event.task_id)
-            record = TrackRecord.model_validate(stored) if stored else None
-            after, effects = handle(record, event, c.directory, utcnow())
-            for effect in effects:
-                await carry_out(effect)
-            if after is None or after == record:
-                if any(isinstance(e, Refused) for e in effects):
-                    reason = next(e.reason for e in effects if isinstance(e, Refused))
-                    await c.audit(
-                        event.actor,
-                        "task.refused",
-                        event.task_id,
-                        channel=event.channel,
-                        event=event.action,
-                        reason=reason,
-                    )
-                continue
-            records[event.task_id] = dump(after)
-            done = len(record.history) if record else 0
-            for step in after.history[done:]:
+    async def track_one(event: TaskEvent) -> None:
+        stored = records.get(event.task_id)
+        record = TrackRecord.model_validate(stored) if stored else None
+        after, effects = handle(record, event, c.directory, utcnow())
+        for effect in effects:
+            await carry_out(effect)
+        if after is None or after == record:
+            if any(isinstance(e, Refused) for e in effects):
+                reason = next(e.reason for e in effects if isinstance(e, Refused))
                 await c.audit(
-                    step.actor,
-                    f"task.{step.action}",
+                    event.actor,
+                    "task.refused",
                     event.task_id,
-                    channel=step.channel,
-                    before=step.before,
-                    after=step.after,
-                    assignee=step.assignee or "",
-                    reason=step.reason or "",
+                    channel=event.channel,
+                    event=event.action,
+                    reason=reason,
                 )
+            return
+        records[event.task_id] = dump(after)
+        done = len(record.history) if record else 0
+        for step in after.history[done:]:
+            await c.audit(
+                step.actor,
+                f"task.{step.action}",
+                event.task_id,
+                channel=step.channel,
+                before=step.before,
+                after=step.after,
+                assignee=step.assignee or "",
+                reason=step.reason or "",
+            )
+
+    @c.app.agent(events.channel, name="concord.track")
+    async def track_agent(stream: Any) -> None:
+        await consume(c, "track", events, stream, track_one)
 
     @c.app.timer(c.settings.tick_seconds, on_leader=False)
     async def task_deadlines() -> None:

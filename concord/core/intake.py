@@ -8,6 +8,7 @@ from datetime import datetime
 
 from pydantic import ValidationError
 
+from concord.core import jsonin
 from concord.core.redaction import scrub
 from concord.directory import Directory
 from concord.keys import Sealer
@@ -45,10 +46,10 @@ def validate_signal(data: object, directory: Directory) -> SignalIn | Refused:
 
 
 def parse(raw: bytes, directory: Directory) -> SignalIn | Refused:
-    """Decode and validate raw bytes from `concord.signals.in`."""
+    """Decode and validate raw bytes from `concord.signals.in`; never raises."""
     try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        data = jsonin.loads(raw)
+    except jsonin.JsonError as exc:
         return Refused("not JSON", [{"loc": "(root)", "msg": str(exc)}])
     return validate_signal(data, directory)
 

@@ -6,12 +6,28 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+    field_validator,
+)
 
 
 def utcnow() -> datetime:
     """Now, timezone-aware (UTC)."""
     return datetime.now(UTC)
+
+
+#: The earliest `occurred_at` a signal may carry.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+#: How far in the future `occurred_at` may be (clocks of producers drift a little).
+FUTURE_TOLERANCE = timedelta(minutes=5)
 
 
 class Kind(StrEnum):
@@ -46,6 +62,19 @@ Code = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
 
 
+def _printable_id(value: str) -> str:
+    if not value.isprintable() or any(ch.isspace() for ch in value):
+        raise ValueError("an id has no spaces, line breaks or control characters")
+    return value
+
+
+#: A producer's id: printable, no spaces or control characters (ids end up in logs,
+#: keys and links), 1 to 128 characters.
+SignalId = Annotated[
+    str, StringConstraints(min_length=1, max_length=128), AfterValidator(_printable_id)
+]
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -56,12 +85,12 @@ class Person(Strict):
     role: Literal["victim", "witness", "reporter"]
     name: Annotated[str, StringConstraints(max_length=200)] = ""
     contact: Annotated[str, StringConstraints(max_length=200)] = ""
-    consent_to_share: bool = False
+    consent_to_share: StrictBool = False
 
 
 class Location(Strict):
-    lat: float = Field(ge=-90, le=90)
-    lon: float = Field(ge=-180, le=180)
+    lat: float = Field(ge=-90, le=90, allow_inf_nan=False)
+    lon: float = Field(ge=-180, le=180, allow_inf_nan=False)
 
 
 class Source(Strict):
@@ -72,13 +101,12 @@ class Source(Strict):
 class SignalIn(Strict):
     """What a producer sends (DESIGN.md, 'Signal'). Read from `concord.signals.in`."""
 
-    id: Annotated[str, StringConstraints(min_length=1, max_length=128)] = Field(
-        description="producer's idempotency key"
-    )
+    id: SignalId = Field(description="producer's idempotency key")
     kind: Kind
     category: Category
-    bias: list[Bias] = Field(default_factory=list)
-    severity: int = Field(ge=1, le=5)
+    bias: list[Bias] = Field(default_factory=list, max_length=len(Bias))
+    # Strict: "5", 5.0 or true are a producer's mistake, not a severity.
+    severity: StrictInt = Field(ge=1, le=5)
     occurred_at: AwareDatetime
     area: Code
     location: Location | None = None
@@ -86,8 +114,22 @@ class SignalIn(Strict):
     summary: Annotated[str, StringConstraints(min_length=1, max_length=4000)]
     persons: list[Person] = Field(default_factory=list, max_length=50)
     language: Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$")] = "en"
-    exercise: bool = False
+    exercise: StrictBool = False
     tags: list[Code] = Field(default_factory=list, max_length=20)
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _sane_time(cls, value: datetime) -> datetime:
+        if value < EARLIEST:
+            raise ValueError("occurred_at must not be before 1970-01-01")
+        if value > utcnow() + FUTURE_TOLERANCE:
+            raise ValueError("occurred_at must not be more than 5 minutes in the future")
+        return value
+
+    @field_validator("bias")
+    @classmethod
+    def _unique_bias(cls, value: list[Bias]) -> list[Bias]:
+        return list(dict.fromkeys(value))
 
 
 class Signal(Strict):
@@ -338,6 +380,8 @@ class DeadLetter(Strict):
     topic: str
     partition: int | None = None
     offset: int | None = None
+    stage: str = Field("intake", description="the stage that could not process the record")
+    key: str | None = Field(None, description="the record's key, as sent")
     at: AwareDatetime = Field(default_factory=utcnow)
 
 

@@ -1,8 +1,15 @@
-"""The topics of DESIGN.md's flow, declared once for Faust and for the CLI's admin client."""
+"""The topics of the flow, declared once for Faust and for the CLI's admin client.
+
+Faust moves raw bytes; `Topic[M]` is the typed seam around each Faust topic: `send`
+takes the topic's model, `decode` validates bytes into it. Agents decode inside their
+guarded loop (`concord.agents.stage`), so a record that does not decode is dead-lettered
+with its bytes instead of crashing the agent (Faust would ack and drop it).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
@@ -10,18 +17,59 @@ from concord.streams import models as m
 from concord.streams import reviews as r
 from concord.streams import tracking as tr
 
+M = TypeVar("M", bound=BaseModel)
+
 
 @dataclass(frozen=True)
-class TopicSpec:
+class TopicSpec(Generic[M]):
     """A topic: its name, the model its values carry (None: raw bytes), whether compacted."""
 
     name: str
-    model: type[BaseModel] | None
+    model: type[M] | None
     compacted: bool = False
     doc: str = ""
 
 
-SIGNALS_IN = TopicSpec("concord.signals.in", None, doc="raw producer bytes")
+class Topic(Generic[M]):
+    """A declared topic: typed sends; `channel` is the Faust topic agents consume."""
+
+    def __init__(self, spec: TopicSpec[M], channel: Any) -> None:
+        self.spec = spec
+        self.channel = channel
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def encode(self, value: M) -> bytes:
+        return value.model_dump_json().encode()
+
+    def decode(self, raw: bytes) -> M:
+        """The record's value as the topic's model (raises pydantic's ValidationError)."""
+        assert self.spec.model is not None
+        return self.spec.model.model_validate_json(raw)
+
+    async def send(self, key: str, value: M) -> Any:
+        """Buffer the record; returns Faust's future (await it for the broker's ack)."""
+        return await self.channel.send(key=key, value=self.encode(value))
+
+
+class RawTopic:
+    """A topic of raw bytes (what producers send before intake)."""
+
+    def __init__(self, spec: TopicSpec[Any], channel: Any) -> None:
+        self.spec = spec
+        self.channel = channel
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    async def send(self, key: str, value: bytes) -> Any:
+        return await self.channel.send(key=key, value=value)
+
+
+SIGNALS_IN: TopicSpec[Any] = TopicSpec("concord.signals.in", None, doc="raw producer bytes")
 SIGNALS = TopicSpec("concord.signals", m.Signal, doc="validated signals, keyed by correlation zone")
 DEADLETTER = TopicSpec("concord.deadletter", m.DeadLetter, doc="original bytes + reason")
 SITUATIONS = TopicSpec("concord.situations", m.Situation, True, "situation snapshots")
@@ -41,7 +89,7 @@ SITUATION_COMMANDS = TopicSpec(
     "concord.situation-commands", r.SituationCommand, doc="state changes, keyed like signals"
 )
 
-ALL: tuple[TopicSpec, ...] = (
+ALL: tuple[TopicSpec[Any], ...] = (
     SIGNALS_IN,
     SIGNALS,
     DEADLETTER,
@@ -56,6 +104,58 @@ ALL: tuple[TopicSpec, ...] = (
     REVIEWS,
     SITUATION_COMMANDS,
 )
+
+
+@dataclass(frozen=True)
+class Topics:
+    """Every topic of a running worker, typed."""
+
+    signals_in: RawTopic
+    signals: Topic[m.Signal]
+    deadletter: Topic[m.DeadLetter]
+    situations: Topic[m.Situation]
+    tasks: Topic[m.Task]
+    task_state: Topic[m.Task]
+    deliveries: Topic[m.Receipt]
+    task_events: Topic[tr.TaskEvent]
+    audit: Topic[m.AuditEntry]
+    tokens: Topic[m.ApiToken]
+    review_events: Topic[r.ReviewEvent]
+    reviews: Topic[r.ReviewRecord]
+    situation_commands: Topic[r.SituationCommand]
+
+
+def declare(app: Any, partitions: int) -> Topics:
+    """Declare every topic on a Faust app (values as raw bytes; `Topic` types them)."""
+
+    def channel(spec: TopicSpec[Any]) -> Any:
+        return app.topic(
+            spec.name,
+            key_type=str,
+            value_serializer="raw",
+            partitions=partitions,
+            compacting=spec.compacted or None,
+            internal=True,  # Faust declares (creates) it with our partition count
+        )
+
+    def typed(spec: TopicSpec[M]) -> Topic[M]:
+        return Topic(spec, channel(spec))
+
+    return Topics(
+        signals_in=RawTopic(SIGNALS_IN, channel(SIGNALS_IN)),
+        signals=typed(SIGNALS),
+        deadletter=typed(DEADLETTER),
+        situations=typed(SITUATIONS),
+        tasks=typed(TASKS),
+        task_state=typed(TASK_STATE),
+        deliveries=typed(DELIVERIES),
+        task_events=typed(TASK_EVENTS),
+        audit=typed(AUDIT),
+        tokens=typed(TOKENS),
+        review_events=typed(REVIEW_EVENTS),
+        reviews=typed(REVIEWS),
+        situation_commands=typed(SITUATION_COMMANDS),
+    )
 
 
 def ensure_topics(bootstrap: list[str], partitions: int, replication: int = 1) -> list[str]:

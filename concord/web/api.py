@@ -13,7 +13,6 @@ from pydantic import ValidationError
 from concord.core import intake
 from concord.core.correlation import correlation_key
 from concord.core.lifecycle import ALLOWED, IllegalTransition
-from concord.streams import topics as t
 from concord.streams.models import ApiToken, Situation, Task
 from concord.streams.reviews import ReviewRecord, SituationChangeIn, SituationCommand
 from concord.web import tasks, votes
@@ -90,7 +89,7 @@ def _validate_body(body: Any, c: Concord) -> tuple[list[dict[str, Any]], list[di
 
 
 def register(c: Concord, view: ReadModel) -> None:
-    signals_in = c.topics[t.SIGNALS_IN.name]
+    signals_in = c.topics.signals_in
     limit = c.settings.max_body_bytes
 
     class Signals(_Base):
@@ -235,7 +234,7 @@ def register(c: Concord, view: ReadModel) -> None:
                 reason=change.reason,
             )
             zone = c.directory.zone(s.area)  # keyed like the signals
-            fut = await c.topics[t.SITUATION_COMMANDS.name].send(key=zone, value=command)
+            fut = await c.topics.situation_commands.send(key=zone, value=command)
             await fut
             if action == "state" and change.to == "closed":
                 await tasks.cancel_open_tasks(c, view, situation_id, auth.name)

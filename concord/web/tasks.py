@@ -16,7 +16,6 @@ from faust.web import Request, Response, View
 
 from concord.core.disclosure import NotDisclosed
 from concord.core.tasks import ALLOWED, may_act
-from concord.streams import topics as t
 from concord.streams.models import Task
 from concord.streams.tracking import PEOPLE_ACTIONS, Channel, TaskEvent
 from concord.web.auth import authenticate
@@ -91,7 +90,7 @@ async def submit(
         channel=channel,
         reason=reason,
     )
-    fut = await c.topics[t.TASK_EVENTS.name].send(key=task_id, value=event)
+    fut = await c.topics.task_events.send(key=task_id, value=event)
     await fut
     return Answer(202, {"accepted": True, "task_id": task_id, "action": action})
 
@@ -126,7 +125,7 @@ async def reassign(
         assignee=assignee,
         reason=reason,
     )
-    fut = await c.topics[t.TASK_EVENTS.name].send(key=task_id, value=event)
+    fut = await c.topics.task_events.send(key=task_id, value=event)
     await fut
     return Answer(202, {"accepted": True, "task_id": task_id, "action": "reassign"})
 
@@ -143,7 +142,7 @@ async def cancel_open_tasks(c: Concord, view: ReadModel, situation_id: str, acto
                 channel="api",
                 reason=f"situation {situation_id} closed",
             )
-            await c.topics[t.TASK_EVENTS.name].send(key=task.id, value=event)
+            await c.topics.task_events.send(key=task.id, value=event)
             count += 1
     return count
 

@@ -14,7 +14,6 @@ from pydantic import ValidationError
 
 from concord.core.amend import AmendError, amend
 from concord.core.review import ReviewError, check_vote
-from concord.streams import topics as t
 from concord.streams.models import Vote, VoteChannel, utcnow
 from concord.streams.reviews import ReviewEvent, ReviewRecord, VoteIn
 
@@ -99,7 +98,7 @@ async def submit(
         ),
         amendment=vote.amendment,
     )
-    fut = await c.topics[t.REVIEW_EVENTS.name].send(key=situation_id, value=event)
+    fut = await c.topics.review_events.send(key=situation_id, value=event)
     await fut
     return Answer(
         202,

@@ -1,0 +1,77 @@
+"""Every agent's loop: decode each record, handle it, and dead-letter what cannot be processed.
+
+Faust restarts an agent that raises, but the record that made it raise is acked and
+gone. So no agent iterates its stream itself: `consume` decodes each record into the
+topic's model and calls the stage's handler; a record that does not decode, or whose
+handling raises, goes to `concord.deadletter` with the stage, the reason and its
+original bytes (sealed), is counted on `/metrics` and written to the audit log, and the
+stage goes on with the next record. `concord deadletter replay` re-submits it after a fix.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from concord.core.intake import field_errors
+from concord.streams.topics import Topic
+
+if TYPE_CHECKING:
+    from concord.app import Concord
+
+log = logging.getLogger(__name__)
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _raw(event: Any) -> bytes:
+    value = event.message.value
+    if isinstance(value, bytes):
+        return value
+    return bytes(value or b"")
+
+
+async def consume(
+    c: Concord,
+    stage: str,
+    topic: Topic[M],
+    stream: Any,
+    handle: Callable[[M], Awaitable[None]],
+) -> None:
+    """Run `handle` on each record of `stream` (from `topic`), guarded (see the module)."""
+    async for event in stream.events():
+        raw = _raw(event)
+        try:
+            value = topic.decode(raw)
+        except (ValidationError, ValueError) as exc:
+            errors = field_errors(exc) if isinstance(exc, ValidationError) else []
+            await c.deadletter(stage, event.message, raw, "undecodable record", errors)
+            continue
+        try:
+            await handle(value)
+        except Exception as exc:  # any failure of one record must not lose it or stop the stage
+            log.exception("%s: record %s:%s failed", stage, topic.name, event.message.offset)
+            reason = f"{stage} failed: {type(exc).__name__}"
+            errors = [{"loc": stage, "msg": str(exc)[:1000] or type(exc).__name__}]
+            await c.deadletter(stage, event.message, raw, reason, errors)
+
+
+async def consume_raw(
+    c: Concord,
+    stage: str,
+    stream: Any,
+    handle: Callable[[bytes, Any], Awaitable[None]],
+) -> None:
+    """`consume` for a topic of raw bytes: `handle(raw, message)`."""
+    async for event in stream.events():
+        raw = _raw(event)
+        try:
+            await handle(raw, event.message)
+        except Exception as exc:  # see `consume`
+            log.exception("%s: record at offset %s failed", stage, event.message.offset)
+            reason = f"{stage} failed: {type(exc).__name__}"
+            errors = [{"loc": stage, "msg": str(exc)[:1000] or type(exc).__name__}]
+            await c.deadletter(stage, event.message, raw, reason, errors)
