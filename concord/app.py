@@ -10,7 +10,7 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import faust
 
@@ -28,6 +28,7 @@ from concord.playbooks.live import LivePlaybooks
 from concord.settings import Settings
 from concord.streams import topics as t
 from concord.streams.models import AuditEntry, DeadLetter, Receipt
+from concord.web import security
 from concord.web.links import Signer
 
 log = logging.getLogger(__name__)
@@ -219,6 +220,7 @@ def create_app(
     async def _rebalanced(sender: Any, *args: Any, signal: Any = None, **kwargs: Any) -> None:
         concord.ready = True
 
+    security.install(cast(Any, app.web).web_app)  # Faust's aiohttp driver
     app.on_rebalance_complete.connect(_rebalanced)  # type: ignore[arg-type]  # mode types it loosely
     _watch_playbooks(concord)
 
@@ -231,7 +233,7 @@ def create_app(
     view = readmodel.register(concord)
     api.register(concord, view)
     pages.register(concord, view)
-    session.register(concord)
+    session.register(concord, view)
     review_pages.register(concord, view)
     slack.register(concord, view)
     persons.register(concord, view)

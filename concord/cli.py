@@ -205,17 +205,14 @@ def token_create(
     if role not in ROLES:
         err.print(f"--role must be one of {', '.join(ROLES)}")
         raise typer.Exit(2)
-    if role == "liaison" and not agency:
-        err.print("a liaison token needs --agency")
-        raise typer.Exit(2)
     settings = _settings()
-    if role == "panel":
-        from concord.directory import load_directory
+    from concord.directory import load_directory
+    from concord.web.auth import token_refusal
 
-        members = [m.id for m in load_directory(settings.directory).panel.members]
-        if name not in members:
-            err.print(f"a panel token is named after its member: one of {', '.join(members)}")
-            raise typer.Exit(2)
+    refusal = token_refusal(load_directory(settings.directory), name, role, agency)
+    if refusal is not None:
+        err.print(refusal)
+        raise typer.Exit(2)
     try:
         token = create_token(settings, name, role, agency)
     except ValueError as exc:

@@ -67,7 +67,7 @@ def install() -> None:
                 elif isinstance(record.args, dict):
                     record.args = {k: _arg(v) for k, v in record.args.items()}
             record.msg = _lines(record.getMessage())
-            record.args = None
+            record.args = ()  # mode's formatter turns None into (None,)
             if record.exc_info and record.exc_info[1] is not None:
                 text = "".join(traceback.format_exception(*record.exc_info))
                 record.exc_text = INDENT.lstrip("\n") + _lines(text)

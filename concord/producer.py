@@ -12,7 +12,7 @@ from concord.keys import Sealer, ensure_keys
 from concord.settings import Settings
 from concord.streams import topics as t
 from concord.streams.models import ApiToken, DeadLetter
-from concord.web.auth import new_token, token_hash
+from concord.web.auth import new_token, token_hash, token_refusal
 
 
 def _producer(settings: Settings) -> Any:
@@ -58,8 +58,9 @@ def send_signals(settings: Settings, lines: Iterable[str], name: str) -> tuple[i
 
 def create_token(settings: Settings, name: str, role: str, agency: str | None) -> str:
     """Store a new token's hash on `concord.tokens`; return the token (shown once)."""
-    if agency is not None and load_directory(settings.directory).agency(agency) is None:
-        raise ValueError(f"unknown agency {agency!r}")
+    refusal = token_refusal(load_directory(settings.directory), name, role, agency)
+    if refusal is not None:
+        raise ValueError(refusal)
     token = new_token()
     record = ApiToken.model_validate(
         {"hash": token_hash(token), "name": name, "role": role, "agency": agency}

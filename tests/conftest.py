@@ -247,8 +247,8 @@ def tokens(worker: Worker) -> dict[str, str]:
         ("liaison", ["--agency", "police"]),
         ("operator", []),
     ):
-        # A panel token is named after its member.
-        name = "panel-researcher" if role == "panel" else f"test-{role}"
+        # A panel token is named after its member, a liaison token after the liaison.
+        name = {"panel": "panel-researcher", "liaison": "police-duty"}.get(role, f"test-{role}")
         result = worker.cli("token", "create", name, "--role", role, *extra)
         assert result.returncode == 0, result.stderr.decode()
         made[role] = result.stdout.decode().strip()

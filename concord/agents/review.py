@@ -151,7 +151,8 @@ def register(c: Concord) -> None:
             after, effects = record, [amended]
         else:
             after, effects = handle(record, event, members, utcnow(), amended)
-        if event.vote is not None and not any(isinstance(e, Refused) for e in effects):
+        changed = after is not None and after != record
+        if event.vote is not None and changed:
             c.metrics.votes.labels(str(event.vote.decision)).inc()
             await c.audit(
                 event.vote.member,
@@ -173,7 +174,7 @@ def register(c: Concord) -> None:
                 )
             elif target is not None:
                 await carry_out(target, effect)
-        if after is not None and after != record:
+        if changed and after is not None:
             reviews[event.situation_id] = dump(after)
             await records_out.send(key=after.situation_id, value=after)
 

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from concord.core.review import ReviewError, check_vote, tally
+from concord.core.review import ReviewError, check_vote, latest_votes, tally
 from concord.playbooks.schema import Playbook
 from concord.streams.models import Decision, ReviewStamp, SituationState, Task, TaskState
 from concord.streams.reviews import AnalysisVersion, Proposal, ReviewEvent, ReviewRecord
@@ -211,6 +211,14 @@ def _vote(
         (v.member, v.at, v.decision) == (vote.member, vote.at, vote.decision) for v in record.votes
     ):
         return record, []  # replayed (an amend vote is stored with the version it made)
+    latest = latest_votes(record.votes).get(vote.member)
+    if (
+        vote.decision != Decision.amend
+        and latest is not None
+        and (latest.decision, latest.version, latest.reason)
+        == (vote.decision, vote.version, vote.reason)
+    ):
+        return record, []  # the member's latest vote already: nothing to record
     try:
         check_vote(vote, record.votes, record.version)
     except ReviewError as exc:

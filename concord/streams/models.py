@@ -405,3 +405,13 @@ class ApiToken(Strict):
     agency: str | None = None
     created_at: AwareDatetime = Field(default_factory=utcnow)
     revoked: bool = False
+
+
+class SessionMark(Strict):
+    """A sign-in fact every worker must know (`concord.sessions`, compacted, keyed by id):
+    a session that was signed out, or a sign-in link that was used."""
+
+    kind: Literal["revoked", "link_used"]
+    id: str = Field(description="the session id, or the sign-in link's nonce")
+    person: str
+    at: AwareDatetime = Field(default_factory=utcnow)

@@ -85,6 +85,9 @@ REVIEW_EVENTS = TopicSpec(
     "concord.review-events", r.ReviewEvent, doc="open / vote / tick, keyed by situation id"
 )
 REVIEWS = TopicSpec("concord.reviews", r.ReviewRecord, True, "the panel's reviews")
+SESSIONS = TopicSpec(
+    "concord.sessions", m.SessionMark, True, "signed-out sessions, used sign-in links"
+)
 SITUATION_COMMANDS = TopicSpec(
     "concord.situation-commands", r.SituationCommand, doc="state changes, keyed like signals"
 )
@@ -103,6 +106,7 @@ ALL: tuple[TopicSpec[Any], ...] = (
     REVIEW_EVENTS,
     REVIEWS,
     SITUATION_COMMANDS,
+    SESSIONS,
 )
 
 
@@ -123,6 +127,7 @@ class Topics:
     review_events: Topic[r.ReviewEvent]
     reviews: Topic[r.ReviewRecord]
     situation_commands: Topic[r.SituationCommand]
+    sessions: Topic[m.SessionMark]
 
 
 def declare(app: Any, partitions: int) -> Topics:
@@ -155,6 +160,7 @@ def declare(app: Any, partitions: int) -> Topics:
         review_events=typed(REVIEW_EVENTS),
         reviews=typed(REVIEWS),
         situation_commands=typed(SITUATION_COMMANDS),
+        sessions=typed(SESSIONS),
     )
 
 

@@ -52,6 +52,13 @@ class TaskEvent(Strict):
     outcome: Literal["done", "declined"] | None = None
 
 
+class TaskActionIn(Strict):
+    """`POST /api/tasks/{id}/ack|decline|done|reassign`: what a person adds to an action."""
+
+    reason: str | None = Field(None, max_length=4000, description="required to decline")
+    assignee: str | None = Field(None, max_length=64, description="reassign: the liaison")
+
+
 class Step(Strict):
     """One transition in a task's history."""
 

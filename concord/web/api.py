@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
-from aiohttp import web
 from faust.web import Request, Response, View
 from faust.web.exceptions import NotAuthenticated, PermissionDenied
 from pydantic import ValidationError
@@ -17,6 +16,7 @@ from concord.streams.models import ApiToken, Situation, Task
 from concord.streams.reviews import ReviewRecord, SituationChangeIn, SituationCommand
 from concord.web import tasks, votes
 from concord.web.auth import authenticate
+from concord.web.body import read_json
 from concord.web.readmodel import ReadModel
 
 if TYPE_CHECKING:
@@ -26,6 +26,8 @@ SIGNAL_ROLES = {"producer", "coordinator", "operator"}
 BOARD_ROLES = {"coordinator", "operator", "panel"}
 REVIEW_ROLES = {"coordinator", "panel"}
 TASK_ROLES = {"coordinator", "operator", "liaison"}
+#: Largest body of a vote or a situation change.
+SMALL_BODY = 64_000
 
 
 def task_json(task: Task) -> dict[str, Any]:
@@ -95,26 +97,18 @@ def register(c: Concord, view: ReadModel) -> None:
     class Signals(_Base):
         async def post(self, request: Request) -> Response:
             self._auth(request, SIGNAL_ROLES)
-            http = cast(web.Request, request)  # Faust's aiohttp driver passes aiohttp's
-            if (http.content_length or 0) > limit:
-                return self._error(413, f"body larger than {limit} bytes")
-            raw = await http.content.read(limit + 1)
-            if len(raw) > limit:
-                return self._error(413, f"body larger than {limit} bytes")
-            try:
-                body = json.loads(raw)
-            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                return self._error(
-                    422, "body is not JSON", errors=[{"loc": "(body)", "msg": str(exc)}]
-                )
+            body = await read_json(request, limit)
             if isinstance(body, list) and len(body) > c.settings.max_batch:
                 return self._error(413, f"more than {c.settings.max_batch} signals in one request")
             items, errors = _validate_body(body, c)
             if errors:
                 return self._error(422, "invalid signal", errors=errors)
-            for item in items:
-                # Wait for the broker's ack: 202 means the signal is durably in Kafka.
-                fut = await signals_in.send(key=str(item["id"]), value=json.dumps(item).encode())
+            futures = [
+                await signals_in.send(key=str(item["id"]), value=json.dumps(item).encode())
+                for item in items
+            ]
+            # Wait for the broker's ack: 202 means every signal is durably in Kafka.
+            for fut in futures:
                 await fut
             c.metrics.signals.labels("api").inc(len(items))
             return self.json({"accepted": [str(x["id"]) for x in items]}, status=202)
@@ -170,13 +164,7 @@ def register(c: Concord, view: ReadModel) -> None:
     class Votes(_Base):
         async def post(self, request: Request, situation_id: str) -> Response:
             auth = self._auth(request, {"panel"})
-            raw = await cast(web.Request, request).content.read(64_000)
-            try:
-                body = json.loads(raw)
-            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                return self._error(
-                    422, "body is not JSON", errors=[{"loc": "(body)", "msg": str(exc)}]
-                )
+            body = await read_json(request, SMALL_BODY)
             parsed = votes.parse_vote(body)
             if isinstance(parsed, votes.Answer):
                 return self.json(parsed.body, status=parsed.status)
@@ -189,9 +177,9 @@ def register(c: Concord, view: ReadModel) -> None:
             auth = self._auth(request, {"coordinator"})
             if action not in ("state", "split", "merge"):
                 return self._error(404, "no such action: state, split or merge")
-            raw = await cast(web.Request, request).content.read(64_000)
+            body = await read_json(request, SMALL_BODY, empty={})
             try:
-                change = SituationChangeIn.model_validate_json(raw or b"{}")
+                change = SituationChangeIn.model_validate(body)
             except ValidationError as exc:
                 return self._error(422, "invalid change", errors=votes.errors_of(exc))
             s = view.situations.get(situation_id)

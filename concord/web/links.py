@@ -49,6 +49,7 @@ class Session:
     person: str
     role: str
     agency: str | None = None
+    id: str = ""  # random: lets a sign-out revoke this session on every worker
 
 
 class Signer:
@@ -107,11 +108,15 @@ class Signer:
         return str(person), str(nonce)
 
     def session(self, session: Session) -> str:
-        return str(self._session.dumps([session.person, session.role, session.agency]))
+        sid = session.id or secrets.token_urlsafe(16)
+        return str(self._session.dumps([session.person, session.role, session.agency, sid]))
 
     def read_session(self, cookie: str) -> Session:
-        person, role, agency = self._load(self._session, cookie, SESSION_MAX_AGE)
-        return Session(str(person), str(role), agency)
+        try:
+            person, role, agency, sid = self._load(self._session, cookie, SESSION_MAX_AGE)
+        except (TypeError, ValueError) as exc:  # a cookie of an older release
+            raise LinkError("this session is not valid") from exc
+        return Session(str(person), str(role), agency, str(sid))
 
     def form_token(self, person: str, purpose: str) -> str:
         """A CSRF token for a form posted by `person` (checked with `check_form`)."""

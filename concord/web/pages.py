@@ -1,4 +1,4 @@
-"""Operational pages: `/healthz`, `/metrics`, `/outbox` (embedded mode only)."""
+"""Operational pages: `/healthz`, `/metrics`, `/outbox` (embedded mode only), `/static/`."""
 
 from __future__ import annotations
 
@@ -10,11 +10,15 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from prometheus_client import generate_latest
 
 from concord.web.readmodel import ReadModel
+from concord.web.security import loopback
+from concord.web.session import current_session
 
 if TYPE_CHECKING:
     from concord.app import Concord
 
 TEMPLATES = Path(__file__).parent / "templates"
+STATIC = Path(__file__).parent / "static"
+STATIC_TYPES = {".css": "text/css", ".js": "text/javascript", ".svg": "image/svg+xml"}
 CONTENT_TYPE = "text/plain; version=0.0.4"
 
 
@@ -47,13 +51,32 @@ def register(c: Concord, view: ReadModel) -> None:
             # aiohttp refuses a charset inside content_type; Prometheus text is ASCII.
             return self.bytes(generate_latest(c.metrics.registry), content_type=CONTENT_TYPE)
 
+    files = {p.name: p.read_bytes() for p in STATIC.iterdir() if p.suffix in STATIC_TYPES}
+
+    @c.app.page("/static/{name}")
+    class Static(View):
+        async def get(self, request: Request, name: str) -> Response:
+            body = files.get(name)
+            if body is None:
+                return self.json({"error": "no such file"}, status=404)
+            kind = STATIC_TYPES[Path(name).suffix]
+            return self.bytes(body, content_type=kind, headers={"Cache-Control": "max-age=3600"})
+
     if c.outbox is not None:
         outbox = c.outbox
 
         @c.app.page("/outbox")
         class OutboxView(View):
             async def get(self, request: Request) -> Response:
+                # Every sign-in, vote and task link passes through here: only this
+                # machine, by its loopback name, or a signed-in coordinator sees it.
+                session = current_session(c, view, request)
+                if not loopback(request) and (session is None or session.role != "coordinator"):
+                    return self.json(
+                        {"error": "the outbox is shown on this machine only (127.0.0.1)"},
+                        status=403,
+                    )
                 html = env.get_template("outbox.html").render(
                     emails=outbox.emails(), slack=outbox.slack()
                 )
-                return self.html(html)
+                return self.html(html, headers={"Cache-Control": "no-store"})

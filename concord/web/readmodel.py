@@ -18,7 +18,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import BaseModel, ValidationError
 
 from concord.streams import topics as t
-from concord.streams.models import ApiToken, Signal, Situation, Task
+from concord.streams.models import ApiToken, SessionMark, Signal, Situation, Task
 from concord.streams.reviews import ReviewRecord
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_TAILED = (t.SITUATIONS, t.TASK_STATE, t.TOKENS, t.REVIEWS, t.SIGNALS)
+_TAILED = (t.SITUATIONS, t.TASK_STATE, t.TOKENS, t.REVIEWS, t.SIGNALS, t.SESSIONS)
 
 
 class ReadModel:
@@ -38,6 +38,7 @@ class ReadModel:
         self.tokens: dict[str, ApiToken] = {}
         self.reviews: dict[str, ReviewRecord] = {}
         self.sealed: dict[str, str] = {}  # signal id -> sealed persons and summary
+        self.marks: dict[str, SessionMark] = {}  # signed-out sessions, used sign-in links
         self.running = False
 
     def apply(self, topic: str, key: str, value: bytes | None) -> None:
@@ -50,6 +51,7 @@ class ReadModel:
             t.TASK_STATE.name: (self.tasks, Task),
             t.TOKENS.name: (self.tokens, ApiToken),
             t.REVIEWS.name: (self.reviews, ReviewRecord),
+            t.SESSIONS.name: (self.marks, SessionMark),
         }
         if topic not in targets:
             return
@@ -72,6 +74,18 @@ class ReadModel:
             return
         if signal.persons_sealed:
             self.sealed[signal.id] = signal.persons_sealed
+
+    def mark(self, mark: SessionMark) -> None:
+        """Know a sign-in fact at once (the topic brings it to the other workers)."""
+        self.marks[mark.id] = mark
+
+    def revoked(self, session_id: str) -> bool:
+        found = self.marks.get(session_id)
+        return found is not None and found.kind == "revoked"
+
+    def link_used(self, nonce: str) -> bool:
+        found = self.marks.get(nonce)
+        return found is not None and found.kind == "link_used"
 
     def tasks_of(self, situation_id: str) -> list[Task]:
         return sorted(

@@ -8,15 +8,15 @@ with POST.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
-from aiohttp import web
 from faust.web import Request, Response, View
 
 from concord.core.analysis import draft
 from concord.notifiers.render import LABELS
 from concord.streams.reviews import ReviewRecord, VoteIn
 from concord.web import tasks, votes
+from concord.web.body import read_form
 from concord.web.links import LinkError, TaskLink, VoteLink
 from concord.web.readmodel import ReadModel
 from concord.web.session import (
@@ -86,7 +86,7 @@ def register(c: Concord, view: ReadModel) -> None:
     @c.app.page("/review")
     class Queue(View):
         async def get(self, request: Request) -> Response:
-            session = current_session(c, request)
+            session = current_session(c, view, request)
             if session is None:
                 return to_login(self, request)
             if session.role not in REVIEWERS:
@@ -147,7 +147,7 @@ def register(c: Concord, view: ReadModel) -> None:
             )
 
         async def get(self, request: Request, situation_id: str) -> Response:
-            session = current_session(c, request)
+            session = current_session(c, view, request)
             if session is None:
                 return to_login(self, request)
             record = view.reviews.get(situation_id)
@@ -164,11 +164,11 @@ def register(c: Concord, view: ReadModel) -> None:
             return self._page(session, record, notice=notice)
 
         async def post(self, request: Request, situation_id: str) -> Response:
-            session = current_session(c, request)
+            session = current_session(c, view, request)
             if session is None:
                 return to_login(self, request)
             record = view.reviews.get(situation_id)
-            form = await cast(web.Request, request).post()
+            form = await read_form(request)
             if record is None or session.role != "panel":
                 return render(
                     "message.html",
@@ -202,10 +202,13 @@ def register(c: Concord, view: ReadModel) -> None:
     class VoteLinkPage(View):
         def _read(self, token: str) -> tuple[Any, ReviewRecord | None, Response | None]:
             try:
-                link = c.signer.read_vote_link(token)
+                found = c.signer.read_any(token)
+                if not isinstance(found, VoteLink):
+                    raise LinkError("this link is not a vote link")
+                link = found
             except LinkError as exc:
                 text = (
-                    "This link has expired. Open the review page instead."
+                    "This link has expired. Open the review page or the task page instead."
                     if exc.expired
                     else "This link is not valid."
                 )
@@ -276,13 +279,13 @@ def register(c: Concord, view: ReadModel) -> None:
         async def post(self, request: Request, token: str) -> Response:
             found = self._task_link(token)
             if found is not None:
-                form = await cast(web.Request, request).post()
+                form = await read_form(request)
                 return await tasks.link_post(c, view, render, found, form)
             link, record, page = self._read(token)
             if page is not None:
                 return page
             assert record is not None
-            form = await cast(web.Request, request).post()
+            form = await read_form(request)
             try:
                 vote = VoteIn(
                     decision=link.decision, version=link.version, reason=str(form.get("reason", ""))

@@ -2,10 +2,13 @@
 
 Every request is verified with Slack's signing secret (`X-Slack-Signature`, and a
 `X-Slack-Request-Timestamp` no older than 5 minutes: slack_sdk's SignatureVerifier);
-a missing, bad or stale signature gets 401 and changes nothing. The Slack user is mapped
-to a panel member through the directory (`slack_user`); anyone else is told politely
-that they are not on the panel. The answer goes back at once; the vote is put on
-`concord.review-events` like any other.
+a missing, malformed, bad or stale signature gets 401 and changes nothing. A request
+seen before (same signature) is answered and ignored: a captured click replayed inside
+the 5 minutes does nothing. The Slack user is mapped to a panel member through the
+directory (`slack_user`); anyone else is told politely that they are not on the panel.
+A vote is dated by Slack's `action_ts` (when the member clicked), so a replay can never
+be newer than what the member did after it. The answer goes back at once; the vote is
+put on `concord.review-events` like any other.
 
 Task buttons: Acknowledge and Done are recorded at once (on `concord.task-events`);
 Decline opens a modal asking for the reason, and its submission declines. The Slack
@@ -16,17 +19,22 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import TYPE_CHECKING, Any, cast
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qs
 
-from aiohttp import web
 from faust.web import Request, Response, View
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from slack_sdk.signature import SignatureVerifier
 
 from concord.notifiers.base import SendError
 from concord.notifiers.slack import SlackNotifier
+from concord.streams.models import utcnow
 from concord.streams.reviews import VoteIn
 from concord.web import tasks, votes
+from concord.web.body import BodyError, read_body
 from concord.web.readmodel import ReadModel
 
 if TYPE_CHECKING:
@@ -35,7 +43,54 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_BODY = 64_000
+WINDOW = 5 * 60  # seconds a signed request stays valid (Slack's rule)
 _DECISIONS = {"review.approve": "approve", "review.conflict": "conflict"}
+
+
+class _Slack(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class SlackUser(_Slack):
+    id: str = Field(max_length=64)
+
+
+class SlackAction(_Slack):
+    action_id: str = Field("", max_length=255)
+    value: str = Field("", max_length=2000)
+    action_ts: str | None = Field(None, max_length=32)
+
+
+class BlockActions(_Slack):
+    """A button click (`type: block_actions`)."""
+
+    type: Literal["block_actions"]
+    user: SlackUser
+    actions: list[SlackAction] = Field(default_factory=list, max_length=10)
+    trigger_id: str = Field("", max_length=255)
+
+
+class SubmittedView(_Slack):
+    private_metadata: str = Field("", max_length=3000)
+    state: dict[str, Any] = Field(default_factory=dict)
+
+    def text(self, block: str, action: str = "text") -> str:
+        """The value typed into an input block, '' when absent."""
+        found = ((self.state.get("values") or {}).get(block) or {}).get(action) or {}
+        value = found.get("value") if isinstance(found, dict) else None
+        return value if isinstance(value, str) else ""
+
+
+class ViewSubmission(_Slack):
+    """A modal's submission (`type: view_submission`)."""
+
+    type: Literal["view_submission"]
+    user: SlackUser
+    view: SubmittedView
+
+
+class OtherPayload(_Slack):
+    type: str = Field(max_length=64)
 
 
 def decline_modal(task_id: str) -> dict[str, Any]:
@@ -61,102 +116,166 @@ def _reply(text: str) -> dict[str, Any]:
     return {"response_type": "ephemeral", "replace_original": False, "text": text}
 
 
-def register(c: Concord, view: ReadModel) -> None:
-    secret = c.settings.slack_signing_secret
-    verifier = SignatureVerifier(secret.get_secret_value()) if secret else None
-    by_slack_user = {m.slack_user: m.id for m in c.directory.panel.members if m.slack_user}
+class ReplayGuard:
+    """Signatures seen in the last `WINDOW` seconds: each signed request is taken once."""
 
-    liaisons = {
-        x.slack_user: (x.id, agency.id)
-        for agency in c.directory.agencies
-        for x in agency.liaisons
-        if x.slack_user
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._seen: dict[str, float] = {}
+
+    def first(self, signature: str) -> bool:
+        """True the first time `signature` is seen within the window."""
+        now = self._clock()
+        for old in [s for s, at in self._seen.items() if at <= now - WINDOW]:
+            del self._seen[old]
+        if signature in self._seen:
+            return False
+        self._seen[signature] = now
+        return True
+
+
+def clicked_at(action: SlackAction) -> datetime:
+    """When the person clicked (Slack's `action_ts`), or now when Slack did not say."""
+    now = utcnow()
+    try:
+        at = datetime.fromtimestamp(float(action.action_ts or ""), UTC)
+    except (ValueError, OverflowError, OSError):
+        return now
+    # Signed requests are at most 5 minutes old; anything else is not a click time.
+    return at if now - timedelta(seconds=WINDOW) <= at <= now else now
+
+
+def parse_payload(body: bytes) -> BlockActions | ViewSubmission | OtherPayload | None:
+    """The interactivity payload of a verified request, or None when there is none."""
+    try:
+        form = parse_qs(body.decode("utf-8"), strict_parsing=False, max_num_fields=20)
+        data = json.loads(form["payload"][0])
+    except (KeyError, IndexError, ValueError, UnicodeDecodeError, RecursionError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    models: dict[str, type[_Slack]] = {
+        "block_actions": BlockActions,
+        "view_submission": ViewSubmission,
     }
+    model = models.get(str(data.get("type")), OtherPayload)
+    try:
+        found = model.model_validate(data)
+    except ValidationError:
+        return None
+    assert isinstance(found, BlockActions | ViewSubmission | OtherPayload)
+    return found
 
-    async def task_action(payload: dict[str, Any], action: dict[str, Any]) -> dict[str, Any]:
+
+class Actions:
+    """What Slack's buttons and modals do, for one worker."""
+
+    def __init__(self, c: Concord, view: ReadModel) -> None:
+        self.c, self.view = c, view
+        self.members = {m.slack_user: m.id for m in c.directory.panel.members if m.slack_user}
+        self.liaisons = {
+            x.slack_user: (x.id, agency.id)
+            for agency in c.directory.agencies
+            for x in agency.liaisons
+            if x.slack_user
+        }
+
+    async def task_action(self, payload: BlockActions, action: SlackAction) -> dict[str, Any]:
         """Acknowledge / Done at once; Decline opens a modal that asks for the reason."""
-        verb = str(action.get("action_id", "")).removeprefix("task.")
-        task_id = str(action.get("value", ""))
-        user = str((payload.get("user") or {}).get("id", ""))
-        found = liaisons.get(user)
+        verb = action.action_id.removeprefix("task.")
+        found = self.liaisons.get(payload.user.id)
         if found is None:
             return _reply("Sorry, your Slack account is not a liaison in Concord's directory.")
         if verb == "decline":
             try:
-                await open_decline_modal(str(payload.get("trigger_id", "")), task_id)
+                await self.open_decline_modal(payload.trigger_id, action.value)
             except SendError as exc:
                 return _reply(f"Could not open the form ({exc}); decline on the task page.")
             return {}
+        if verb not in tasks.PAST:
+            return _reply("Nothing to do for this button.")
         who = (found[0], "liaison", found[1])
-        result = await tasks.submit(c, view, task_id, who, verb, None, "slack")
+        result = await tasks.submit(self.c, self.view, action.value, who, verb, None, "slack")
         if result.ok:
             return _reply(f"Recorded: {tasks.PAST[verb]}.")
         return _reply(f"Not recorded: {result.body.get('error')}")
 
-    async def open_decline_modal(trigger_id: str, task_id: str) -> None:
-        notifier = c.registry.get("slack")
-        if not isinstance(notifier, SlackNotifier):
-            return
-        await notifier.open_view(trigger_id, decline_modal(task_id))
+    async def open_decline_modal(self, trigger_id: str, task_id: str) -> None:
+        notifier = self.c.registry.get("slack")
+        if isinstance(notifier, SlackNotifier):
+            await notifier.open_view(trigger_id, decline_modal(task_id))
 
-    async def submitted(payload: dict[str, Any]) -> dict[str, Any]:
+    async def submitted(self, payload: ViewSubmission) -> dict[str, Any]:
         """The decline modal's submission: the reason is required by Slack and by us."""
-        view_ = payload.get("view") or {}
-        task_id = str(view_.get("private_metadata", ""))
-        values = (view_.get("state") or {}).get("values") or {}
-        reason = str(((values.get("reason") or {}).get("text") or {}).get("value") or "")
-        found = liaisons.get(str((payload.get("user") or {}).get("id", "")))
+        task_id, reason = payload.view.private_metadata, payload.view.text("reason")
+        found = self.liaisons.get(payload.user.id)
         if found is None:
             return {"response_action": "errors", "errors": {"reason": "You are not a liaison."}}
         who = (found[0], "liaison", found[1])
-        result = await tasks.submit(c, view, task_id, who, "decline", reason, "slack")
+        result = await tasks.submit(self.c, self.view, task_id, who, "decline", reason, "slack")
         if result.ok:
             return {}  # closes the modal
         detail = result.body.get("errors") or [{"msg": result.body.get("error", "")}]
         return {"response_action": "errors", "errors": {"reason": detail[0]["msg"]}}
 
-    async def act(payload: dict[str, Any]) -> dict[str, Any]:
-        actions = payload.get("actions") or []
-        action = actions[0] if actions else {}
-        if str(action.get("action_id", "")).startswith("task."):
-            return await task_action(payload, action)
-        decision = _DECISIONS.get(str(action.get("action_id", "")))
+    async def clicked(self, payload: BlockActions) -> dict[str, Any]:
+        action = payload.actions[0] if payload.actions else SlackAction()
+        if action.action_id.startswith("task."):
+            return await self.task_action(payload, action)
+        decision = _DECISIONS.get(action.action_id)
         if decision is None:
             return _reply("Nothing to do for this button.")
-        member = by_slack_user.get(str((payload.get("user") or {}).get("id", "")))
+        member = self.members.get(payload.user.id)
         if member is None:
             return _reply("Sorry, only members of the expert panel can vote on an analysis.")
-        situation_id, _, version = str(action.get("value", "")).partition("|")
+        situation_id, _, version = action.value.partition("|")
         try:
             vote = VoteIn(decision=decision, version=int(version))
         except ValueError:
             return _reply("This button is not valid any more.")
-        result = await votes.submit(c, view, situation_id, member, vote, "slack")
+        at = clicked_at(action)
+        result = await votes.submit(self.c, self.view, situation_id, member, vote, "slack", at)
         if result.ok:
             return _reply(f"Your vote ({decision}) on version {version} is recorded.")
         return _reply(f"Your vote was not taken: {result.body.get('error')}")
 
+
+def register(c: Concord, view: ReadModel) -> None:
+    secret = c.settings.slack_signing_secret
+    verifier = SignatureVerifier(secret.get_secret_value()) if secret else None
+    actions = Actions(c, view)
+    replays = ReplayGuard()
+
     @c.app.page("/slack/actions")
     class SlackActions(View):
         async def post(self, request: Request) -> Response:
-            http = cast(web.Request, request)
             if verifier is None:
                 return self.json({"error": "CONCORD_SLACK_SIGNING_SECRET is not set"}, status=503)
-            body = await http.content.read(MAX_BODY + 1)
-            if len(body) > MAX_BODY:
-                return self.json({"error": "body too large"}, status=413)
-            if not verifier.is_valid(
-                body,
-                http.headers.get("X-Slack-Request-Timestamp"),
-                http.headers.get("X-Slack-Signature"),
+            try:
+                body = await read_body(request, MAX_BODY)
+            except BodyError as exc:
+                return self.json({"error": exc.detail}, status=exc.code)
+            stamp = request.headers.get("X-Slack-Request-Timestamp", "")
+            signature = request.headers.get("X-Slack-Signature", "")
+            try:
+                text = body.decode("utf-8")
+            except UnicodeDecodeError:
+                text = None  # Slack sends UTF-8 only: not a request of Slack's
+            if (
+                text is None
+                or not stamp.isdigit()
+                or not signature
+                or not verifier.is_valid(text, stamp, signature)
             ):
                 return self.json({"error": "invalid Slack signature"}, status=401)
-            try:
-                payload = json.loads(parse_qs(body.decode())["payload"][0])
-            except (KeyError, IndexError, ValueError, UnicodeDecodeError):
+            if not replays.first(signature):
+                log.warning("Slack request replayed (signature seen before): ignored")
+                return self.json(_reply("Already recorded."))
+            payload = parse_payload(body)
+            if payload is None:
                 return self.json({"error": "no interactivity payload"}, status=400)
-            if payload.get("type") == "view_submission":
-                return self.json(await submitted(payload))
-            if payload.get("type") != "block_actions":
-                return self.json(_reply("Not supported."))
-            return self.json(await act(payload))
+            if isinstance(payload, ViewSubmission):
+                return self.json(await actions.submitted(payload))
+            if isinstance(payload, BlockActions):
+                return self.json(await actions.clicked(payload))
+            return self.json(_reply("Not supported."))

@@ -8,17 +8,17 @@ the track stage checks again against its table, which is the truth. Also here: t
 
 from __future__ import annotations
 
-import json
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
-from aiohttp import web
 from faust.web import Request, Response, View
+from pydantic import ValidationError
 
 from concord.core.disclosure import NotDisclosed
 from concord.core.tasks import ALLOWED, may_act
 from concord.streams.models import Task
-from concord.streams.tracking import PEOPLE_ACTIONS, Channel, TaskEvent
+from concord.streams.tracking import PEOPLE_ACTIONS, Channel, TaskActionIn, TaskEvent
 from concord.web.auth import authenticate
+from concord.web.body import read_form, read_json
 from concord.web.links import TaskLink
 from concord.web.persons import Disclosed, persons_for
 from concord.web.readmodel import ReadModel
@@ -30,7 +30,7 @@ from concord.web.session import (
     role_of,
     to_login,
 )
-from concord.web.votes import Answer
+from concord.web.votes import Answer, errors_of
 
 if TYPE_CHECKING:
     from concord.app import Concord
@@ -50,12 +50,12 @@ async def submit(
     """Check the action and put it on `concord.task-events` (202 once the broker has it)."""
     person, role, agency = who
     task = view.tasks.get(task_id)
-    if task is None:
+    # Another agency's task is answered like a task that does not exist: the answer says
+    # nothing about tasks the caller may not see.
+    if task is None or not may_act(task, person, role, agency):
         return Answer(404, {"error": "no such task"})
     if action not in PEOPLE_ACTIONS:
         return Answer(404, {"error": "no such action: ack, decline or done"})
-    if not may_act(task, person, role, agency):
-        return Answer(403, {"error": f"{person} may not act on {task.agency}'s tasks"})
     if task.state == "pending":
         why = (
             "it waits for the expert panel"
@@ -83,13 +83,12 @@ async def submit(
                 "errors": [{"loc": "reason", "msg": "a decline needs a reason"}],
             },
         )
-    event = TaskEvent(
-        task_id=task_id,
-        action=action,
-        actor=person,
-        channel=channel,
-        reason=reason,
-    )
+    try:
+        event = TaskEvent(
+            task_id=task_id, action=action, actor=person, channel=channel, reason=reason
+        )
+    except ValidationError as exc:
+        return Answer(422, {"error": "invalid action", "errors": errors_of(exc)})
     fut = await c.topics.task_events.send(key=task_id, value=event)
     await fut
     return Answer(202, {"accepted": True, "task_id": task_id, "action": action})
@@ -99,14 +98,14 @@ async def reassign(
     c: Concord,
     view: ReadModel,
     task_id: str,
-    person: str,
-    role: str,
+    who: tuple[str, str, str | None],
     assignee: object,
     reason: str | None,
 ) -> Answer:
     """A coordinator gives a task to another liaison (of any agency)."""
+    person, role, agency = who
     task = view.tasks.get(task_id)
-    if task is None:
+    if task is None or not may_act(task, person, role, agency):
         return Answer(404, {"error": "no such task"})
     if role != "coordinator":
         return Answer(403, {"error": "only coordinators reassign tasks"})
@@ -158,29 +157,16 @@ def register(c: Concord, view: ReadModel) -> None:
                 return self.json({"error": "a valid API token is required"}, status=401)
             if token.role not in ("liaison", "coordinator"):
                 return self.json({"error": f"role {token.role!r} may not do this"}, status=403)
-            raw = await cast(web.Request, request).content.read(16_000)
+            body = await read_json(request, 16_000, empty={})
             try:
-                body = json.loads(raw) if raw.strip() else {}
-                reason = body.get("reason") if isinstance(body, dict) else None
-            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                return self.json(
-                    {"error": "body is not JSON", "errors": [{"loc": "(body)", "msg": str(exc)}]},
-                    status=422,
-                )
-            if reason is not None and not isinstance(reason, str):
-                return self.json(
-                    {
-                        "error": "invalid action",
-                        "errors": [{"loc": "reason", "msg": "must be text"}],
-                    },
-                    status=422,
-                )
-            if action == "reassign":
-                assignee = body.get("assignee") if isinstance(body, dict) else None
-                result = await reassign(c, view, task_id, token.name, token.role, assignee, reason)
-                return self.json(result.body, status=result.status)
+                given = TaskActionIn.model_validate(body)
+            except ValidationError as exc:
+                return self.json({"error": "invalid action", "errors": errors_of(exc)}, status=422)
             who = (token.name, token.role, token.agency)
-            result = await submit(c, view, task_id, who, action, reason, "api")
+            if action == "reassign":
+                result = await reassign(c, view, task_id, who, given.assignee, given.reason)
+            else:
+                result = await submit(c, view, task_id, who, action, given.reason, "api")
             return self.json(result.body, status=result.status)
 
     @c.app.page("/tasks/{task_id}")
@@ -225,7 +211,7 @@ def register(c: Concord, view: ReadModel) -> None:
             return task
 
         async def get(self, request: Request, task_id: str) -> Response:
-            session = current_session(c, request)
+            session = current_session(c, view, request)
             if session is None:
                 return to_login(self, request)
             task = self._mine(session, task_id)
@@ -235,14 +221,14 @@ def register(c: Concord, view: ReadModel) -> None:
             return await self._page(session, task, notice=f"Recorded: {done}." if done else None)
 
         async def post(self, request: Request, task_id: str) -> Response:
-            session = current_session(c, request)
+            session = current_session(c, view, request)
             if session is None:
                 return to_login(self, request)
             # Checked before anything is rendered: the page shows the task and its people.
             task = self._mine(session, task_id)
             if not isinstance(task, Task):
                 return task
-            form = await cast(web.Request, request).post()
+            form = await read_form(request)
             if not c.signer.check_form(str(form.get("csrf", "")), session.person, task_id):
                 return await self._page(session, task, 403, error="The form expired: try again.")
             action = str(form.get("action", ""))

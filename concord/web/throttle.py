@@ -40,6 +40,10 @@ class SignInGuard:
         recent.append(now)
         return True
 
+    def used(self, nonce: str) -> bool:
+        """Whether `nonce` was used already (nothing recorded)."""
+        return nonce in self._used
+
     def use(self, nonce: str) -> bool:
         """True the first time `nonce` is used; False after that."""
         now = self._clock()

@@ -8,12 +8,13 @@ is the truth, and audits a vote it refuses.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from concord.core.amend import AmendError, amend
-from concord.core.review import ReviewError, check_vote
+from concord.core.review import ReviewError, check_vote, latest_votes
 from concord.streams.models import Vote, VoteChannel, utcnow
 from concord.streams.reviews import ReviewEvent, ReviewRecord, VoteIn
 
@@ -31,7 +32,7 @@ class Answer:
 
     @property
     def ok(self) -> bool:
-        return self.status == 202
+        return self.status in (200, 202)
 
 
 def errors_of(exc: ValidationError) -> list[dict[str, str]]:
@@ -80,33 +81,45 @@ async def submit(
     member: str,
     vote: VoteIn,
     channel: VoteChannel,
+    at: datetime | None = None,
 ) -> Answer:
-    """Check the vote and put it on `concord.review-events` (202 once the broker has it)."""
+    """Check the vote and put it on `concord.review-events` (202 once the broker has it).
+
+    `at`: when the member voted, when the channel says so (Slack's click time); a vote
+    the member already cast (same decision and reason on the same version) is answered
+    200 and changes nothing."""
     record = view.reviews.get(situation_id)
     refused = check(c, record, member, vote)
     if refused is not None:
         return refused
-    event = ReviewEvent(
-        situation_id=situation_id,
-        kind="vote",
-        vote=Vote(
-            member=member,
-            decision=vote.decision,
-            version=vote.version,
-            reason=vote.reason,
-            channel=channel,
-        ),
-        amendment=vote.amendment,
+    assert record is not None
+    body = {
+        "situation_id": situation_id,
+        "member": member,
+        "decision": str(vote.decision),
+        "version": vote.version,
+    }
+    if vote.amendment is None and repeats(record, member, vote):
+        return Answer(200, {"accepted": True, "unchanged": True, **body})
+    cast = Vote(
+        member=member,
+        decision=vote.decision,
+        version=vote.version,
+        reason=vote.reason,
+        channel=channel,
+        **({"at": at} if at is not None else {}),
     )
+    event = ReviewEvent(situation_id=situation_id, kind="vote", vote=cast, amendment=vote.amendment)
     fut = await c.topics.review_events.send(key=situation_id, value=event)
     await fut
-    return Answer(
-        202,
-        {
-            "accepted": True,
-            "situation_id": situation_id,
-            "member": member,
-            "decision": str(vote.decision),
-            "version": vote.version,
-        },
+    return Answer(202, {"accepted": True, **body})
+
+
+def repeats(record: ReviewRecord, member: str, vote: VoteIn) -> bool:
+    """Whether this is the member's latest vote already (same decision, version, reason)."""
+    latest = latest_votes(record.votes).get(member)
+    return latest is not None and (latest.decision, latest.version, latest.reason) == (
+        vote.decision,
+        vote.version,
+        vote.reason,
     )

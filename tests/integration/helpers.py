@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from kafka import KafkaConsumer
 
@@ -60,11 +61,14 @@ def panel_emails(outbox: Outbox, situation: str, kind: str = "opened") -> list[C
     ]
 
 
-def sign_in_link(outbox: Outbox, email: str) -> str:
-    """The path of the latest sign-in link emailed to `email` (waits for it)."""
-    mail = outbox.wait_for(
-        lambda o: [m for m in o.emails() if m.rcpt_to == [email] and "Sign-in" in m.subject]
-    )[-1]
+def sign_in_mails(outbox: Outbox, email: str) -> list[CapturedEmail]:
+    return [m for m in outbox.emails() if m.rcpt_to == [email] and "Sign-in" in m.subject]
+
+
+def sign_in_link(outbox: Outbox, email: str, after: int = 0) -> str:
+    """The path of the latest sign-in link emailed to `email` once more than `after`
+    such emails arrived (waits for it)."""
+    mail = outbox.wait_for(lambda o: len(found := sign_in_mails(o, email)) > after and found)[-1]
     found = re.search(r"https://concord\.city\.example(/login/\S+)", mail.text)
     assert found is not None, mail.text
     return found.group(1)
@@ -88,3 +92,78 @@ def audit_entries(worker: Worker, subject: str, action: str) -> list[AuditEntry]
         ]
     finally:
         consumer.close()
+
+
+class WebClient:
+    """A minimal browser for pages: keeps cookies (also `Secure` ones over plain http, as
+    Chromium does on 127.0.0.1), follows redirects, sends the Origin a browser would."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.cookies: dict[str, str] = {}
+
+    def _keep(self, headers: Any) -> None:
+        for value in headers.get_all("Set-Cookie") or []:
+            name, _, rest = value.partition("=")
+            content = rest.split(";", 1)[0]
+            if "Max-Age=0" in value or 'expires=Thu, 01 Jan 1970' in value:
+                self.cookies.pop(name.strip(), None)
+            else:
+                self.cookies[name.strip()] = content
+
+    def open(self, path: str, form: dict[str, str] | None = None) -> tuple[int, str, str]:
+        """GET (or POST `form`) `path`; returns (status, final path, body)."""
+        import urllib.error
+        import urllib.parse
+        import urllib.request
+
+        class NoRedirect(urllib.request.HTTPRedirectHandler):
+            def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+                return None
+
+        opener = urllib.request.build_opener(NoRedirect())
+        data = urllib.parse.urlencode(form).encode() if form is not None else None
+        for _ in range(5):
+            req = urllib.request.Request(self.base + path, data=data)
+            if self.cookies:
+                req.add_header("Cookie", "; ".join(f"{k}={v}" for k, v in self.cookies.items()))
+            if data is not None:
+                req.add_header("Origin", self.base)
+                req.add_header("Content-Type", "application/x-www-form-urlencoded")
+            try:
+                with opener.open(req, timeout=15) as resp:
+                    self._keep(resp.headers)
+                    return resp.status, path, resp.read().decode()
+            except urllib.error.HTTPError as exc:
+                self._keep(exc.headers)
+                if exc.code in (302, 303) and exc.headers.get("Location"):
+                    path, data = exc.headers["Location"], None
+                    continue
+                return exc.code, path, exc.read().decode()
+        raise AssertionError("too many redirects")
+
+    def csrf(self, page: str) -> str:
+        found = re.search(r'name="csrf" value="([^"]+)"', page)
+        assert found is not None, page
+        return found.group(1)
+
+    def ask_link(self, email: str, next_: str = "") -> tuple[int, str]:
+        """Fill in the sign-in form as a person would; returns (status, page)."""
+        _, _, page = self.open("/login")
+        status, _, answer = self.open(
+            "/login", {"email": email, "next": next_, "csrf": self.csrf(page)}
+        )
+        return status, answer
+
+    def sign_in(self, outbox: Outbox, email: str, next_: str = "") -> tuple[str, str]:
+        """Ask for a link, open it, confirm: (the page landed on, its body)."""
+        before = len(sign_in_mails(outbox, email))
+        self.ask_link(email, next_)
+        link = sign_in_link(outbox, email, before)
+        status, _, confirm = self.open(link)
+        assert status == 200 and "Sign in" in confirm, confirm
+        next_field = re.search(r'name="next" value="([^"]*)"', confirm)
+        status, landed, body = self.open(
+            link.split("?", 1)[0], {"next": next_field.group(1) if next_field else ""}
+        )
+        return landed, body

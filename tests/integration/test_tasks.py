@@ -78,14 +78,18 @@ def test_slack_ack_updates_the_message_and_done_releases_the_dependent(
     mail = outbox.wait_for(lambda o: emails_for(o, watch))
     assert mail[0].rcpt_to == ["duty@schools.concordia.example"]
     wait_state(worker, coordinator, watch, "assigned")
-    # Not their agency's task; an unknown action; a done task.
-    assert worker.request("POST", f"/api/tasks/{watch}/ack", {}, token=liaison).status == 403
+    # Not their agency's task: answered like an unknown one (naming nobody); an unknown
+    # action; a done task.
+    other = worker.request("POST", f"/api/tasks/{watch}/ack", {}, token=liaison)
+    assert other.status == 404 and other.body == {"error": "no such task"}
     assert worker.request("POST", f"/api/tasks/{protect}/fly", {}, token=liaison).status == 404
     r = worker.request("POST", f"/api/tasks/{protect}/ack", {}, token=liaison)
     assert r.status == 409 and "is done" in r.body["error"]
     # A coordinator gives the school watch to the youth service instead.
     body = {"assignee": "youth-duty", "reason": "holidays: schools are closed"}
-    assert worker.request("POST", f"/api/tasks/{watch}/reassign", body, token=liaison).status == 403
+    assert worker.request("POST", f"/api/tasks/{watch}/reassign", body, token=liaison).status == 404
+    own = worker.request("POST", f"/api/tasks/{protect}/reassign", body, token=liaison)
+    assert own.status == 403 and "only coordinators" in own.body["error"]
     r = worker.request(
         "POST", f"/api/tasks/{watch}/reassign", {"assignee": "nobody"}, token=coordinator
     )

@@ -1,0 +1,89 @@
+"""What every answer of the web server carries, and the request checks pages share.
+
+- Security headers on every response (pages, API, errors): a Content-Security-Policy
+  that allows only Concord's own scripts, styles and forms and no framing, `nosniff`,
+  `X-Frame-Options: DENY`, no Referer, and a `Server` header that names no version.
+- `same_origin`: a browser's POST comes from one of Concord's own pages (checked on
+  the forms that work without a session, where the SameSite cookie cannot help).
+- `secure_cookies`: cookies get `Secure` when Concord is reached over https (its public
+  URL, the request itself, or the proxy's `X-Forwarded-Proto`).
+- `loopback`: a request from this machine, addressed to it (not a rebound DNS name).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any, cast
+from urllib.parse import urlsplit
+
+from aiohttp import web
+
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Server": "Concord",
+}
+
+
+async def add_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """aiohttp `on_response_prepare` hook: the security headers on every response."""
+    for name, value in HEADERS.items():
+        response.headers[name] = value
+
+
+def install(web_app: web.Application) -> None:
+    """Put the headers hook on the web server (before it starts)."""
+    web_app.on_response_prepare.append(add_headers)
+
+
+def same_origin(request: Any) -> bool:
+    """False when a browser says the request comes from another site.
+
+    Browsers send `Sec-Fetch-Site` on every request; older ones only `Origin` (which is
+    `null` under our `no-referrer` policy, so it cannot tell). Clients that send neither
+    (scripts, curl) are not browsers a page could drive, so they pass.
+    """
+    http = cast(web.Request, request)
+    fetch_site = http.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None:
+        return fetch_site in ("same-origin", "none")
+    origin = http.headers.get("Origin")
+    if origin is None or origin == "null":
+        return True
+    return urlsplit(origin).netloc == http.host
+
+
+def secure_cookies(request: Any, public_url: str | None) -> bool:
+    """Whether cookies set on this request must be `Secure`."""
+    http = cast(web.Request, request)
+    forwarded = http.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower()
+    return bool(
+        http.secure or forwarded == "https" or (public_url or "").lower().startswith("https:")
+    )
+
+
+def _is_loopback(host: str) -> bool:
+    if host in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def loopback(request: Any) -> bool:
+    """A request from this machine to this machine by its loopback name.
+
+    The `Host` check stops DNS rebinding: a page elsewhere cannot read a loopback-only
+    page through a name it points at 127.0.0.1."""
+    http = cast(web.Request, request)
+    peer = http.remote or ""
+    host = urlsplit(f"//{http.host}").hostname or ""
+    return _is_loopback(peer) and _is_loopback(host)
