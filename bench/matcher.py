@@ -93,24 +93,29 @@ def situations(n: int, areas: int, specs: list[str], rng: random.Random) -> list
     for i in range(n):
         cat = rng.choice(CATS)
         kind = rng.choice(["incident", "tension"])
+        area, severity = f"a{rng.randrange(areas)}", rng.randint(1, 5)
+        bias, tags = [rng.choice(BIAS)], rng.sample(["school", "online"], rng.randint(0, 1))
         out.append(
             Situation(
                 id=f"s{i}",
-                area=f"a{rng.randrange(areas)}",
-                severity=rng.randint(1, 5),
+                area=area,
+                severity=severity,
                 kinds=[kind],
                 categories=[cat],
-                bias=[rng.choice(BIAS)],
-                tags=rng.sample(["school", "online"], rng.randint(0, 1)),
+                bias=bias,
+                tags=tags,
                 signals=[
                     SignalRef(
                         id="x",
                         kind=kind,
                         category=cat,
-                        severity=3,
+                        severity=severity,
                         occurred_at=now,
                         source_type="ngo",
                         summary="s",
+                        area=area,
+                        bias=bias,
+                        tags=tags,
                     )
                 ],
                 opened_at=now,

@@ -9,12 +9,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 import faust
 
 from concord import logsafe
+from concord.agents.stage import survives
 from concord.directory import Directory, load_directory
 from concord.embedded.outbox import Outbox
 from concord.keys import Sealer, ensure_keys
@@ -57,6 +58,8 @@ class Concord:
     topics: t.Topics
     tables: dict[str, Any] = field(default_factory=dict)
     ready: bool = False
+    #: stage -> (records it failed on since start, when it last failed), for /healthz
+    failures: dict[str, tuple[int, datetime]] = field(default_factory=dict)
 
     async def audit(
         self, actor: str, action: str, subject: str, channel: str | None = None, **details: str
@@ -79,9 +82,14 @@ class Concord:
         raw: bytes,
         reason: str,
         errors: list[dict[str, str]],
+        *,
+        failure: bool = True,
     ) -> DeadLetter:
         """Put a record a stage could not process on `concord.deadletter` (sealed: raw
-        reports may name victims), count it and audit it. Nothing is dropped."""
+        reports may name victims), count it and audit it. Nothing is dropped.
+
+        `failure`: the stage failed on it (a bug, a poison record: `/healthz` says so),
+        rather than refusing a producer's invalid input."""
         where = f"{message.topic}:{message.partition}:{message.offset}"
         key = message.key
         if isinstance(key, bytes):
@@ -99,7 +107,9 @@ class Concord:
         )
         await self.topics.deadletter.send(key=where, value=dead)
         self.metrics.deadletters.labels(reason).inc()
-        self.metrics.stage_failures.labels(stage).inc()
+        if failure:
+            self.metrics.stage_failures.labels(stage).inc()
+            self.failures[stage] = (self.failures.get(stage, (0, dead.at))[0] + 1, dead.at)
         self.observer.deadletter(dead)
         await self.audit("concord", "record.deadlettered", where, stage=stage, reason=reason)
         return dead
@@ -147,10 +157,32 @@ def _faust_app(settings: Settings) -> faust.App:
     )
 
 
+def durable_flush(app: faust.App) -> None:
+    """Make the producer's `flush` wait for every buffered write.
+
+    Faust flushes the producer before it commits offsets, but its buffer's flush gives up
+    after 0.1 s without progress: offsets could then be committed past records whose
+    table changelog writes were still in the buffer, and a stop or a crash lost them (a
+    task created, then "unknown" after a restart). Draining the buffer first makes every
+    commit, and the flush at shutdown, follow the writes of what it commits.
+    """
+    producer = app.producer
+    flush_sent = producer.flush
+
+    async def flush() -> None:
+        while producer.buffer.size:
+            await producer.buffer.flush()
+            await asyncio.sleep(0)  # let the buffer's sender hand the last one over
+        await flush_sent()
+
+    producer.flush = flush  # type: ignore[method-assign]
+
+
 def _watch_playbooks(c: Concord) -> None:
     """Live reload: poll the playbooks directory; apply a valid change, refuse a bad one."""
 
     @c.app.timer(c.settings.playbooks_poll_seconds, on_leader=False)
+    @survives("playbook reload")
     async def watch() -> None:
         # Loading runs the examples (~0.2 s for the shipped set): off the event loop. The
         # new set replaces the old one in a single attribute assignment.
@@ -198,6 +230,7 @@ def create_app(
     if not loaded.ok:
         raise PlaybookError("\n".join(str(p) for p in loaded.problems))
     app = _faust_app(settings)
+    durable_flush(app)
     topics = t.declare(app, settings.partitions)
     public_url = settings.public_url or f"http://{settings.web_host}:{settings.web_port}"
     concord = Concord(

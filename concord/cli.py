@@ -28,7 +28,8 @@ app.add_typer(token_app, name="token")
 app.add_typer(deadletter_app, name="deadletter")
 
 console = Console()
-err = Console(stderr=True)
+# Errors: one line each, never wrapped or read as markup (they may quote user input).
+err = Console(stderr=True, soft_wrap=True, markup=False, highlight=False)
 
 ROLES = ("producer", "coordinator", "panel", "liaison", "operator")
 
@@ -239,6 +240,9 @@ def deadletter_show(
 
 def main() -> None:
     """Console script entry point."""
+    from concord import logsafe
+
+    logsafe.install()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     app()
 

@@ -144,6 +144,10 @@ class Directory(_M):
         """The area with this code, or None."""
         return next((a for a in self.areas if a.code == code), None)
 
+    def place(self, codes: list[str]) -> str:
+        """The names of these areas, for people ("Quartier Nord, Centre-ville")."""
+        return ", ".join((a.name if (a := self.area(code)) else code) for code in codes)
+
     def agency(self, agency_id: str) -> Agency | None:
         """The agency with this id, or None."""
         return next((a for a in self.agencies if a.id == agency_id), None)

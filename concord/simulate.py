@@ -74,7 +74,7 @@ class Simulator:
                 continue
             try:
                 result.tasks[pb.id] = plan_or_refuse(
-                    situation, pb, self.directory, now, decision.revision
+                    situation, pb, self.directory, now, decision.revision, decision.signals
                 )
             except PlanningError as exc:  # reported, as the match agent dead-letters it
                 result.errors[pb.id] = str(exc)

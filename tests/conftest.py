@@ -26,12 +26,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from concord.embedded.broker import EmbeddedBroker
 from concord.embedded.net import free_port
 from concord.embedded.outbox import Outbox
 from concord.embedded.slack_api import SlackApiServer
 from concord.embedded.smtp import SmtpCapture
+
+# Property tests: no per-example deadline (a shared 2-core machine is slow at times).
+settings.register_profile(
+    "concord", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
+)
+settings.load_profile("concord")
 
 ROOT = Path(__file__).resolve().parent.parent
 SLACK_SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"

@@ -12,7 +12,6 @@ the track stage as a `delivered` event: dispatch never writes a task's state.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
 from typing import TYPE_CHECKING, Any
@@ -34,16 +33,9 @@ SENDING = "sending"
 
 
 async def durable(c: Concord) -> None:
-    """Wait until every buffered write (table changelogs included) is acked by the broker.
-
-    Faust's `Producer.flush()` returns after 0.1 s when its buffer still holds messages,
-    so drain the buffer first, then wait for the client's in-flight batches.
-    """
-    producer = c.app.producer
-    while producer.buffer.size:
-        await producer.buffer.flush()
-        await asyncio.sleep(0)  # let the buffer's sender hand the last one over
-    await producer.flush()
+    """Wait until every buffered write (table changelogs included) is acked by the broker
+    (the app's producer drains its buffer first: `concord.app.durable_flush`)."""
+    await c.app.producer.flush()
 
 
 async def _found_after_crash(c: Concord, message: Message, task: Task) -> list[Receipt]:
@@ -79,12 +71,12 @@ def _message_for(c: Concord, task: Task) -> tuple[Message, list[str]] | None:
     if found is None:
         return None
     recipient, channels = found
-    area = c.directory.area(task.area)
+    where = c.directory.place(task.areas or [task.area])
     links = {
         action: c.links_base + c.signer.task_link(TaskLink(task.id, recipient.id, action))
         for action in ("ack", "decline", "done")
     }
-    message = c.renderer.task_message(task, recipient, area.name if area else task.area, links)
+    message = c.renderer.task_message(task, recipient, where, links)
     return message, list(task.channels or channels)
 
 

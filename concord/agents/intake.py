@@ -17,7 +17,7 @@ async def take_in(c: Concord, raw: bytes, message: Any) -> None:
     result = intake.parse(raw, c.directory)
     if isinstance(result, intake.Refused):
         # Raw reports may name victims: `deadletter` keeps the original bytes sealed.
-        await c.deadletter("intake", message, raw, result.reason, result.errors)
+        await c.deadletter("intake", message, raw, result.reason, result.errors, failure=False)
         c.metrics.signals.labels("refused").inc()
         return
     signal = intake.seal(result, c.sealer, utcnow())

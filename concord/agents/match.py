@@ -55,7 +55,14 @@ def register(c: Concord) -> None:
             playbook = c.playbooks.get(decision.playbook, decision.version)
             if playbook is None:
                 raise PlanningError(decision.playbook, f"version {decision.version} not loaded")
-            tasks = plan_or_refuse(situation, playbook, c.directory, utcnow(), decision.revision)
+            tasks = plan_or_refuse(
+                situation,
+                playbook,
+                c.directory,
+                utcnow(),
+                decision.revision,
+                decision.signals or None,
+            )
         except PlanningError as exc:
             # Nothing is lost: the situation goes to the dead-letter topic with the
             # reason, the coordinator sees it in the audit, other playbooks go on.

@@ -17,7 +17,7 @@ import logging
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from concord.agents.stage import consume
+from concord.agents.stage import consume, survives
 from concord.core.amend import AmendError, amend
 from concord.core.correlation import correlation_key
 from concord.core.gate import (
@@ -143,6 +143,7 @@ def register(c: Concord) -> None:
             return Refused(vote.member, str(exc))
 
     async def review_one(event: ReviewEvent) -> None:
+        log.info("review %s: %s", event.situation_id, event.kind)
         stored = reviews.get(event.situation_id)
         record = ReviewRecord.model_validate(stored) if stored else None
         amended = resolve(record, event)
@@ -183,6 +184,7 @@ def register(c: Concord) -> None:
         await consume(c, "review", events, stream, review_one)
 
     @c.app.timer(c.settings.tick_seconds, on_leader=False)
+    @survives("review deadlines")
     async def review_deadlines() -> None:
         # Each worker looks at the reviews it holds; a tick for a deadline that has
         # moved meanwhile (a second worker, a slow agent) is ignored by `handle`.

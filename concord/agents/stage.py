@@ -10,6 +10,7 @@ stage goes on with the next record. `concord deadletter replay` re-submits it af
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -75,3 +76,20 @@ async def consume_raw(
             reason = f"{stage} failed: {type(exc).__name__}"
             errors = [{"loc": stage, "msg": str(exc)[:1000] or type(exc).__name__}]
             await c.deadletter(stage, event.message, raw, reason, errors)
+
+
+def survives(name: str) -> Callable[[Callable[[], Awaitable[None]]], Callable[[], Awaitable[None]]]:
+    """A timer body that logs what it raises instead of dying (Faust would stop the timer):
+    it runs again at the next tick."""
+
+    def wrap(fn: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+        @functools.wraps(fn)
+        async def run() -> None:
+            try:
+                await fn()
+            except Exception:  # a bad table entry must not stop every later deadline
+                log.exception("%s failed; it runs again at the next tick", name)
+
+        return run
+
+    return wrap

@@ -13,7 +13,7 @@ import logging
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from concord.agents.stage import consume
+from concord.agents.stage import consume, survives
 from concord.core.track import Dispatch, Effect, Emit, Publish, Refused, Tell, UpdateSlack, handle
 from concord.notifiers.base import SendError
 from concord.notifiers.recipients import recipient_for
@@ -37,7 +37,7 @@ def register(c: Concord) -> None:
 
     async def tell(effect: Tell) -> None:
         task = effect.task
-        area = c.directory.area(task.area)
+        where = c.directory.place(task.areas or [task.area])
         for person in effect.to:
             found = recipient_for(c.directory, person)
             if found is None:  # gone from the directory since: the audit entry still names them
@@ -50,7 +50,7 @@ def register(c: Concord) -> None:
                 continue
             recipient, channels = found
             message = c.renderer.notice_message(
-                effect.kind, task, recipient, area.name if area else task.area, effect.note
+                effect.kind, task, recipient, where, effect.note
             )
             await c.send(message, task.id, channels)
         await c.audit(
@@ -124,6 +124,7 @@ def register(c: Concord) -> None:
         await consume(c, "track", events, stream, track_one)
 
     @c.app.timer(c.settings.tick_seconds, on_leader=False)
+    @survives("task deadlines")
     async def task_deadlines() -> None:
         now = utcnow()
         for key, stored in list(records.items()):

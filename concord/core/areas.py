@@ -97,7 +97,8 @@ def decide(
     at = situation.latest_at
     decisions = {m.playbook: m for m in situation.matches}
     done = {pid for pid, m in decisions.items() if m.status == "fired"}
-    matched = [pb for pb in rules.matcher.match(situation) if pb.id not in done]
+    found = {pb.id: triggers for pb, triggers in rules.matcher.matches(situation)}
+    matched = [rules.matcher.by_id[pid] for pid in found if pid not in done]
     inhibited_by: dict[str, str] = {}
     for source in sorted(done | {pb.id for pb in matched}):
         pb = rules.matcher.by_id.get(source)
@@ -129,6 +130,7 @@ def decide(
             status=status,
             reason=reason,
             at=at,
+            signals=found[pb.id],
         )
     return sorted(decisions.values(), key=lambda m: m.playbook), fired
 

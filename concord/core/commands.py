@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from concord.core.areas import AreaState
-from concord.core.correlation import situation_id
+from concord.core.correlation import severity_of, situation_id
 from concord.core.lifecycle import move
 from concord.core.tension import tension
 from concord.core.windows import Trace
@@ -65,7 +65,7 @@ def _rebuild(
     return s.model_copy(
         update={
             "signals": refs,
-            "severity": max(r.severity for r in refs),
+            "severity": severity_of(refs),
             "kinds": list(dict.fromkeys(r.kind for r in refs)),
             "categories": list(dict.fromkeys(r.category for r in refs)),
             "bias": list(dict.fromkeys(bias)) or s.bias,

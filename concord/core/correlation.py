@@ -9,10 +9,11 @@ situation. Drills never mix with real situations (they live under another key).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from concord.streams.models import Category, Signal, SignalRef, Situation, SituationState
+from concord.streams.models import Category, Kind, Signal, SignalRef, Situation, SituationState
 
 
 def correlation_key(area: str, exercise: bool) -> str:
@@ -41,7 +42,21 @@ def _ref(signal: Signal) -> SignalRef:
         source_type=signal.source.type,
         summary=signal.summary,
         area=signal.area,
+        bias=list(signal.bias),
+        tags=list(signal.tags),
     )
+
+
+def severity_of(refs: Iterable[SignalRef]) -> int:
+    """A situation's severity: the highest of its incidents.
+
+    Tension signals (rumours, a demonstration announced) measure tension, not harm: they
+    count in the tension score, and set the severity only while the situation has no
+    incident yet. So a rumour at 5 never makes a minor incident a severe situation.
+    """
+    refs = list(refs)
+    incidents = [r.severity for r in refs if r.kind == Kind.incident]
+    return max(incidents or [r.severity for r in refs] or [1])
 
 
 T = TypeVar("T")
@@ -102,15 +117,16 @@ def correlate(
             exercise=signal.exercise,
             last_signal=signal.id,
         )
+    refs = [*current.signals, _ref(signal)]
     return current.model_copy(
         update={
-            "severity": max(current.severity, signal.severity),
+            "severity": severity_of(refs),
             "kinds": _union(current.kinds, [signal.kind]),
             "categories": _union(current.categories, [signal.category]),
             "bias": _union(current.bias, list(signal.bias)),
             "tags": _union(current.tags, list(signal.tags)),
             "areas": _union(current.areas or [current.area], [signal.area]),
-            "signals": [*current.signals, _ref(signal)],
+            "signals": refs,
             "updated_at": now,
             "last_signal": signal.id,
         }

@@ -13,9 +13,10 @@ from typing import Any
 from jinja2 import StrictUndefined, meta
 from jinja2.sandbox import SandboxedEnvironment
 
+from concord.core.redaction import one_line
 from concord.directory import Directory
 from concord.playbooks.schema import FALLBACK_LANGUAGE, Playbook, TaskSpec
-from concord.streams.models import Situation, Task, TaskState, TaskText
+from concord.streams.models import SignalRef, Situation, Task, TaskState, TaskText
 
 _ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
 
@@ -26,11 +27,33 @@ def task_id(situation_id: str, playbook_id: str, task_key: str) -> str:
     return f"task-{digest[:12]}"
 
 
+def triggers_of(situation: Situation, signals: list[str] | None) -> list[SignalRef]:
+    """The situation's signals a playbook fired on (all of them when not known)."""
+    wanted = set(signals or ())
+    found = [r for r in situation.signals if r.id in wanted]
+    return found or list(situation.signals)
+
+
+def places(refs: list[SignalRef], situation: Situation, directory: Directory) -> list[str]:
+    """The area codes where these signals happened, in order, each once."""
+    return list(dict.fromkeys(r.area or situation.area for r in refs))
+
+
 def template_context(
-    situation: Situation, playbook: Playbook, directory: Directory
+    situation: Situation,
+    playbook: Playbook,
+    directory: Directory,
+    signals: list[str] | None = None,
 ) -> dict[str, Any]:
-    """What an action template sees."""
-    area = directory.area(situation.area)
+    """What an action template sees: the situation, and where and what the signals the
+    playbook fired on (`signals`, its triggers) say happened."""
+    refs = triggers_of(situation, signals)
+    codes = places(refs, situation, directory)
+
+    def name(code: str) -> str:
+        area = directory.area(code)
+        return area.name if area else code
+
     return {
         "situation": {
             "id": situation.id,
@@ -42,10 +65,14 @@ def template_context(
             "tags": list(situation.tags),
             "source_types": sorted({r.source_type for r in situation.signals}),
             "signal_count": len(situation.signals),
-            "summary": situation.signals[-1].summary if situation.signals else "",
+            # One line: a template puts it inside its own text, where a line break from
+            # a report could pose as a line of Concord's.
+            "summary": one_line(refs[-1].summary) if refs else "",
             "exercise": situation.exercise,
         },
-        "area": {"code": situation.area, "name": area.name if area else situation.area},
+        # Where it happened: the triggers' areas (not the home of the situation they joined).
+        "area": {"code": codes[-1], "name": ", ".join(name(x) for x in codes)},
+        "areas": [{"code": x, "name": name(x)} for x in codes],
         "playbook": {"id": playbook.id, "title": playbook.title, "version": playbook.version},
     }
 
@@ -87,9 +114,15 @@ def plan_tasks(
     directory: Directory,
     now: datetime,
     revision: str = "",
+    signals: list[str] | None = None,
 ) -> list[Task]:
-    """The tasks of `playbook` for `situation`, ready for `concord.tasks`."""
-    context = template_context(situation, playbook, directory)
+    """The tasks of `playbook` for `situation`, ready for `concord.tasks`.
+
+    `signals`: the signals the playbook fired on (its triggers; None: all). A task names
+    where they happened and shows only their persons (`Task.signals`)."""
+    context = template_context(situation, playbook, directory, signals)
+    refs = triggers_of(situation, signals)
+    codes = places(refs, situation, directory)
     tasks: list[Task] = []
     for spec in playbook.tasks:
         agency_id = resolve_agency(spec, directory)
@@ -123,8 +156,10 @@ def plan_tasks(
                 escalate_to=list(spec.escalate_to),
                 fallback=spec.fallback,
                 channels=list(spec.channels or (agency.channels if agency else [])),
-                area=situation.area,
-                category=situation.categories[0],
+                area=codes[-1],
+                areas=codes,
+                signals=[r.id for r in refs],
+                category=refs[-1].category,
                 severity=situation.severity,
                 exercise=situation.exercise,
                 created_at=now,
@@ -150,10 +185,11 @@ def plan_or_refuse(
     directory: Directory,
     now: datetime,
     revision: str = "",
+    signals: list[str] | None = None,
 ) -> list[Task]:
     """`plan_tasks`, with any rendering failure turned into a PlanningError."""
     try:
-        return plan_tasks(situation, playbook, directory, now, revision)
+        return plan_tasks(situation, playbook, directory, now, revision, signals)
     except PlanningError:
         raise
     except Exception as exc:  # operators' templates: any error must be reported, not crash

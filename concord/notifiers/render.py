@@ -22,7 +22,7 @@ from jinja2 import (
 )
 
 from concord.core.analysis import Draft, draft
-from concord.core.redaction import slack_escape
+from concord.core.redaction import quoted, slack_escape
 from concord.notifiers.base import Message, Recipient
 from concord.streams.models import Task
 from concord.streams.reviews import ReviewRecord
@@ -89,6 +89,7 @@ class Renderer:
         )
         for env in (self.env, self.slack_env):
             env.filters["localtime"] = self._localtime
+            env.filters["quoted"] = quoted
 
     def _localtime(self, value: datetime | None) -> str:
         if value is None:

@@ -1,5 +1,9 @@
 """Which playbooks a situation matches, and why the others do not. Pure: no Faust, no I/O.
 
+A playbook matches a situation when its `when` holds for one of the situation's signals
+(see `View`): what happened is read from that signal, the area's figures from the
+situation.
+
 The index: for each field that rules most playbooks out (category, kind, bias, area,
 drill or not), every value maps to a bitset (a Python int) of the playbooks that
 require it, plus one bitset of the playbooks that do not constrain the field. A
@@ -21,7 +25,7 @@ from concord.core.windows import threshold_fails, trend_fails
 from concord.directory import Directory
 from concord.playbooks.conditions import WEEKDAYS, Threshold, TimeWindow, Trend, When
 from concord.playbooks.schema import Playbook
-from concord.streams.models import Situation
+from concord.streams.models import SignalRef, Situation
 
 Dimension = Callable[[When], Iterable[str]]
 
@@ -35,35 +39,71 @@ _DIMENSIONS: dict[str, Dimension] = {
 
 
 class View:
-    """What the conditions look at, computed once per situation (the costly parts lazily)."""
+    """What the conditions look at: a situation and one of its signals, the *trigger*.
 
-    def __init__(self, s: Situation, tz: ZoneInfo) -> None:
+    Conditions on what happened (kind, category, bias, severity, area, tags, source
+    type, local time) read the trigger; conditions on the situation and its area (drill,
+    threshold, trend) read the situation. A playbook matches when its `when` holds for
+    at least one trigger, so it fires only on what one report establishes: a tension
+    signal's severity or another incident's category are never borrowed.
+    """
+
+    def __init__(self, s: Situation, tz: ZoneInfo, ref: SignalRef | None = None) -> None:
         self.situation = s
         self.tz = tz
-        self.kinds = frozenset(s.kinds)
-        self.categories = frozenset(s.categories)
-        self.bias = frozenset(s.bias)
-        self.tags = frozenset(s.tags)
+        self.ref = ref if ref is not None else s.signals[-1]
+        self.severity = self.ref.severity
+        self.area = self.ref.area or s.area
 
     @classmethod
     def of(cls, s: Situation, tz: ZoneInfo) -> View:
+        """The view of the situation's latest signal."""
         return cls(s, tz)
+
+    # Computed when a condition asks (most playbooks ask for two or three of them).
+    @cached_property
+    def kinds(self) -> frozenset[str]:
+        return frozenset({self.ref.kind})
+
+    @cached_property
+    def categories(self) -> frozenset[str]:
+        return frozenset({self.ref.category})
+
+    @cached_property
+    def bias(self) -> frozenset[str]:
+        return frozenset(self.ref.bias)
+
+    @cached_property
+    def tags(self) -> frozenset[str]:
+        return frozenset(self.ref.tags)
 
     @cached_property
     def source_types(self) -> frozenset[str]:
-        return frozenset(r.source_type for r in self.situation.signals)
+        return frozenset({self.ref.source_type})
 
     @cached_property
     def local(self) -> datetime:
-        """The latest signal's time in the city's time zone."""
-        return self.situation.latest_at.astimezone(self.tz)
+        """The trigger's time in the city's time zone."""
+        return self.ref.occurred_at.astimezone(self.tz)
+
+
+class Union:
+    """Every value any signal of a situation has, per indexed field (for the index only)."""
+
+    def __init__(self, s: Situation) -> None:
+        self.situation = s
 
     def values(self, dimension: str) -> Iterable[str]:
+        s, refs = self.situation, self.situation.signals
+        if dimension == "category":
+            return {r.category for r in refs}
+        if dimension == "kind":
+            return {r.kind for r in refs}
+        if dimension == "bias":
+            return {b for r in refs for b in r.bias}
         if dimension == "area":
-            return (self.situation.area,)
-        if dimension == "exercise":
-            return ("yes" if self.situation.exercise else "no",)
-        return {"category": self.categories, "kind": self.kinds, "bias": self.bias}[dimension]
+            return {r.area or s.area for r in refs}
+        return ("yes" if s.exercise else "no",)
 
 
 def in_window(window: TimeWindow, local: datetime) -> bool:
@@ -121,7 +161,7 @@ class Matcher:
         """How much area history the thresholds and trends in force need."""
         return self._span
 
-    def candidates(self, view: View) -> Iterator[Playbook]:
+    def candidates(self, view: Union) -> Iterator[Playbook]:
         """Playbooks the index cannot rule out, in id order."""
         mask = self._all
         for name, postings, free in self._index:
@@ -136,16 +176,35 @@ class Matcher:
             yield self.playbooks[low.bit_length() - 1]
             mask ^= low
 
+    def matches(self, situation: Situation) -> list[tuple[Playbook, list[str]]]:
+        """The enabled playbooks whose `when` holds for the situation, in id order, each
+        with the signals it holds for (its triggers, in the situation's order)."""
+        if not situation.signals:
+            return []
+        views: list[View] | None = None  # built once a playbook needs them
+        out: list[tuple[Playbook, list[str]]] = []
+        for pb in self.candidates(Union(situation)):
+            if views is None:
+                views = [View(situation, self.tz, ref) for ref in situation.signals]
+            triggers = [v.ref.id for v in views if self._fails(pb.when, v) is None]
+            if triggers:
+                out.append((pb, triggers))
+        return out
+
     def match(self, situation: Situation) -> list[Playbook]:
         """The enabled playbooks whose `when` holds for the situation, in id order."""
-        view = View.of(situation, self.tz)
-        return [pb for pb in self.candidates(view) if self._fails(pb.when, view) is None]
+        return [pb for pb, _ in self.matches(situation)]
 
     def explain(self, playbook: Playbook, situation: Situation) -> str | None:
-        """Why `playbook` does not match (the first condition that fails), or None."""
+        """Why `playbook` does not match (the first condition that fails for the latest
+        signal), or None when it matches."""
         if not playbook.enabled:
             return "disabled"
-        return self._fails(playbook.when, View.of(situation, self.tz))
+        views = [View(situation, self.tz, ref) for ref in reversed(situation.signals)]
+        reasons = [self._fails(playbook.when, v) for v in views]
+        if any(r is None for r in reasons):
+            return None
+        return reasons[0] if reasons else "no signal"
 
     def _fails(self, w: When, v: View) -> str | None:
         s = v.situation
@@ -159,10 +218,10 @@ class Matcher:
             return f"category {sorted(v.categories)} not in {list(w.category)}"
         if w.bias and not v.bias & set(w.bias):
             return f"bias {sorted(v.bias)} not in {list(w.bias)}"
-        if (why := w.severity.fails(s.severity)) is not None:
+        if (why := w.severity.fails(v.severity)) is not None:
             return why
-        if id(w) in self._areas and s.area not in self._areas[id(w)]:
-            return f"area {s.area!r} not in {w.areas}"
+        if id(w) in self._areas and v.area not in self._areas[id(w)]:
+            return f"area {v.area!r} not in {w.areas}"
         if w.tags and not set(w.tags) <= v.tags:
             return f"tags {sorted(set(w.tags) - v.tags)} missing"
         if w.source_types and not v.source_types & set(w.source_types):

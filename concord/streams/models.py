@@ -173,6 +173,8 @@ class SignalRef(Strict):
     source_type: str
     summary: str
     area: str | None = Field(None, description="where it happened (None: the situation's)")
+    bias: list[Bias] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
 
 
 class Analysis(Strict):
@@ -221,6 +223,9 @@ class PlaybookMatch(Strict):
     status: Literal["fired", "suppressed", "inhibited"]
     reason: str = ""
     at: AwareDatetime
+    signals: list[str] = Field(
+        default_factory=list, description="the signals its conditions held for (triggers)"
+    )
 
 
 class Situation(Strict):
@@ -336,7 +341,14 @@ class Task(Strict):
     escalate_to: list[str] = Field(default_factory=list)
     fallback: str | None = Field(None, description="agency that gets the task when declined")
     channels: list[str] = Field(default_factory=list)
-    area: str
+    area: str = Field(description="where its latest trigger happened")
+    areas: list[str] = Field(
+        default_factory=list, description="where each signal it answers happened"
+    )
+    signals: list[str] = Field(
+        default_factory=list,
+        description="the signals it answers (its playbook's triggers): whose persons it shows",
+    )
     category: Category
     severity: int
     exercise: bool = False

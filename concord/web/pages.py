@@ -33,9 +33,17 @@ def register(c: Concord, view: ReadModel) -> None:
     class Health(View):
         async def get(self, request: Request) -> Response:
             ready = c.ready and view.running
+            # A stage that dead-lettered a record it failed on still serves (the record
+            # waits in concord.deadletter for a fix and a replay), but says so.
+            failing = {
+                stage: {"records": n, "last": at.isoformat()}
+                for stage, (n, at) in sorted(c.failures.items())
+            }
+            status = "starting" if not ready else "degraded" if failing else "ok"
             return self.json(
                 {
-                    "status": "ok" if ready else "starting",
+                    "status": status,
+                    "stage_failures": failing,
                     "worker": c.ready,
                     "read_model": view.running,
                     "playbooks": len(c.playbooks.current.playbooks),

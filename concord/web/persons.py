@@ -63,19 +63,18 @@ async def persons_for(
     person, role, agency = who
     check_access(task, person, role, agency)
     level = sharing_of(c.directory, person, role, agency)
-    situation = view.situations.get(task.situation_id)
     views: list[SignalView] = []
-    for ref in situation.signals if situation else []:
-        sealed = view.sealed.get(ref.id)
+    for signal_id in answered_by(view, task):
+        sealed = view.sealed.get(signal_id)
         if sealed is None:
             continue
         try:
             persons, summary = _open(c, sealed)
         except (SealError, ValueError, ValidationError):
             # A key rotated without re-sealing, or a tampered record: say so, show nothing.
-            log.error("persons of signal %s cannot be opened with this data key", ref.id)
+            log.error("persons of signal %s cannot be opened with this data key", signal_id)
             continue
-        views.append(disclose(ref.id, persons, summary, level))
+        views.append(disclose(signal_id, persons, summary, level))
     shown = sum(v.names_shown for v in views)
     if views and level is not Sharing.none:
         # Who looked at whose data is itself a record the city must keep.
@@ -89,6 +88,16 @@ async def persons_for(
             names_shown=str(shown),
         )
     return Disclosed(level, views)
+
+
+def answered_by(view: ReadModel, task: Task) -> list[str]:
+    """The signals whose persons a task may show: those its playbook fired on. A report
+    merged into the situation later, or about something else, is not the task's to show.
+    (Tasks planned before triggers were recorded show the situation's signals.)"""
+    if task.signals:
+        return list(task.signals)
+    situation = view.situations.get(task.situation_id)
+    return [r.id for r in situation.signals] if situation else []
 
 
 def as_json(views: list[SignalView]) -> list[dict[str, object]]:

@@ -13,10 +13,12 @@
 from __future__ import annotations
 
 import ipaddress
+import logging
 from typing import Any, cast
 from urllib.parse import urlsplit
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -38,9 +40,26 @@ async def add_headers(request: web.Request, response: web.StreamResponse) -> Non
         response.headers[name] = value
 
 
+class ProtocolErrors(logging.Filter):
+    """A malformed HTTP message is the client's mistake (answered 400 by aiohttp): one
+    warning line, not an error with a traceback that reads like a bug of Concord's."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError):
+            first = (str(exc.message) or type(exc).__name__).splitlines()[0][:200]
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            where = record.getMessage().replace("Error handling request", "Bad HTTP request")
+            record.msg, record.args = f"{where}: {first}", ()
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
 def install(web_app: web.Application) -> None:
-    """Put the headers hook on the web server (before it starts)."""
+    """Put the headers hook on the web server (before it starts), and quiet the server's
+    log about malformed requests."""
     web_app.on_response_prepare.append(add_headers)
+    logging.getLogger("aiohttp.server").addFilter(ProtocolErrors())
 
 
 def same_origin(request: Any) -> bool:

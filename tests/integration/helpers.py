@@ -167,3 +167,63 @@ class WebClient:
             link.split("?", 1)[0], {"next": next_field.group(1) if next_field else ""}
         )
         return landed, body
+
+
+def raw_http(
+    base: str,
+    method: str,
+    path: str,
+    headers: dict[str, str],
+    parts: list[bytes],
+    *,
+    pause: float = 0.5,
+    chunked: bool = False,
+) -> tuple[int, bytes]:
+    """Send a request whose body leaves in several TCP writes, `pause` seconds apart (as a
+    slow client or a proxy does), optionally chunked; return (status, body)."""
+    import http.client
+    import socket
+    import time
+    from urllib.parse import urlsplit
+
+    where = urlsplit(base)
+    sock = socket.create_connection((where.hostname, where.port), timeout=15)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    try:
+        head = [f"{method} {path} HTTP/1.1", f"Host: {where.netloc}", "Connection: close"]
+        head += [f"{k}: {v}" for k, v in headers.items()]
+        if chunked:
+            head.append("Transfer-Encoding: chunked")
+        else:
+            head.append(f"Content-Length: {sum(len(p) for p in parts)}")
+        sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode())
+        for i, part in enumerate(parts):
+            if i:
+                time.sleep(pause)
+            sock.sendall(f"{len(part):x}\r\n".encode() + part + b"\r\n" if chunked else part)
+        if chunked:
+            sock.sendall(b"0\r\n\r\n")
+        response = http.client.HTTPResponse(sock)
+        response.begin()
+        return response.status, response.read()
+    finally:
+        sock.close()
+
+
+def signed_slack(payload: object, secret: str, age: int = 0) -> tuple[dict[str, str], bytes]:
+    """Headers and body of a request signed the way Slack signs them."""
+    import hashlib
+    import hmac
+    import json
+    import time
+    import urllib.parse
+
+    body = urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
+    ts = str(int(time.time()) - age)
+    sig = "v0=" + hmac.new(secret.encode(), f"v0:{ts}:".encode() + body, hashlib.sha256).hexdigest()
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Slack-Request-Timestamp": ts,
+        "X-Slack-Signature": sig,
+    }
+    return headers, body

@@ -7,6 +7,8 @@ import os
 import signal
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -120,7 +122,6 @@ def test_up_demo_plays_and_stops_cleanly(tmp_path: Path) -> None:
         broker_port = int(url.rsplit(":", 1)[1])
         assert _tansu_pids(broker_port)
         wait_until(lambda: "demo played" in log.read_text(), timeout=90, interval=0.3)
-        import urllib.request
 
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/outbox", timeout=10) as resp:
             page = resp.read().decode()
@@ -132,6 +133,45 @@ def test_up_demo_plays_and_stops_cleanly(tmp_path: Path) -> None:
             assert browser.locator("article.slack").count() >= 4
             assert browser.locator("article.email").count() >= 2
             browser.screenshot(path=str(tmp_path / "outbox.png"), full_page=True)
+        # Rich markup in an id once crashed correlation in this console's narration.
+        beside = {**env, "CONCORD_DATA_DIR": str(tmp_path / "data")}
+        odd = make_signal(id="drill-report[/]42", exercise=True, area="south", severity=4)
+        sent = subprocess.run(
+            [sys.executable, "-m", "concord.cli", "signal", "send", "-"],
+            env=beside,
+            cwd=tmp_path,
+            input=json.dumps(odd).encode(),
+            capture_output=True,
+            timeout=60,
+        )
+        assert sent.returncode == 0, sent.stderr
+        made = subprocess.run(
+            [sys.executable, "-m", "concord.cli", "token", "create", "me", "--role", "coordinator"],
+            env=beside,
+            cwd=tmp_path,
+            capture_output=True,
+            timeout=60,
+        )
+        token = made.stdout.decode().strip()
+
+        def situation() -> bool:
+            req = urllib.request.Request(f"http://127.0.0.1:{port}/api/situations")
+            req.add_header("Authorization", f"Bearer {token}")
+            try:
+                with urllib.request.urlopen(req, timeout=10) as resp:
+                    found = json.loads(resp.read())
+            except urllib.error.HTTPError:
+                return False
+            return any(r["id"] == "drill-report[/]42" for s in found for r in s["signals"])
+
+        wait_until(situation, timeout=30)
+        wait_until(lambda: "signal drill-report[/]42 hate_crime" in log.read_text(), timeout=10)
+        # The outbox shows every link: not to a page that rebinds a name to 127.0.0.1.
+        req = urllib.request.Request(f"http://127.0.0.1:{port}/outbox")
+        req.add_header("Host", "rebound.evil.example")
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(req, timeout=10)
+        assert refused.value.code == 403
         text = log.read_text()
         assert "playbook racist-assault fired" in text
         assert "analysis v1 of sit-" in text and "awaits the panel" in text

@@ -268,7 +268,9 @@ def test_permanent_slack_error_falls_back_to_email(
 def test_health_and_metrics(worker: Worker) -> None:
     health = worker.request("GET", "/healthz")
     assert health.status == 200
-    assert health.body["status"] == "ok" and health.body["playbooks"] == 8
+    # "degraded" once a stage dead-lettered a record it failed on (test_stages does that).
+    assert health.body["status"] in ("ok", "degraded") and health.body["playbooks"] == 8
+    assert health.body["worker"] and health.body["read_model"]
     assert health.body["channels"] == ["email", "slack"]
     metrics = worker.request("GET", "/metrics")
     assert metrics.status == 200

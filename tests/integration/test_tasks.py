@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 import pytest
@@ -65,8 +66,9 @@ def test_slack_ack_updates_the_message_and_done_releases_the_dependent(
     assert "acknowledged (police-duty)" in str(updated[-1].payload["text"])
     # In Claire's language, like the message it replaces.
     assert "Protéger la victime" in str(updated[-1].payload["text"])
-    # Acknowledging twice is refused with the reason.
-    status, reply = slack_request(worker, payload)
+    # A second click (its own request: a replayed one is ignored) is refused with the reason.
+    again = {**payload, "actions": [{**button, "action_ts": f"{time.time():.6f}"}]}
+    status, reply = slack_request(worker, again)
     assert "is acknowledged: it cannot be acknowledged" in reply["text"]
 
     r = worker.request("POST", f"/api/tasks/{watch}/ack", {}, token=coordinator)

@@ -92,6 +92,9 @@ def situation_factory() -> Callable[..., Situation]:
                     occurred_at=now,
                     source_type="ngo",
                     summary="x",
+                    area=area,
+                    bias=bias or [],
+                    tags=tags or [],
                 )
             ],
             opened_at=now,

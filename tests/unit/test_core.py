@@ -118,7 +118,8 @@ def test_correlation_groups_within_window_and_keeps_drills_apart() -> None:
         NOW,
     )
     assert second.id == first.id and [r.id for r in second.signals] == ["a", "b"]
-    assert second.severity == 4 and second.categories == ["hate_crime", "rumour"]
+    # A tension signal adds its category, never its severity (that is the incidents').
+    assert second.severity == 2 and second.categories == ["hate_crime", "rumour"]
     assert correlate(second, signal(id="b"), window, NOW) is second  # same id: no change
     later = correlate(
         second, signal(id="c", occurred_at=datetime(2026, 1, 5, tzinfo=UTC)), window, NOW

@@ -321,3 +321,22 @@ def test_no_quorum_tells_the_coordinators_and_the_time_limit_still_acts(
     record, effects = handle(record, tick, PANEL, record.deadline)
     (release,) = of(effects, Release)
     assert isinstance(release, Release) and [t.task_key for t in release.tasks] == ["protect"]
+
+
+def test_a_repeated_identical_vote_is_not_stored_again(opened: ReviewRecord) -> None:
+    record, _ = handle(opened, vote("ana", "approve", minutes=1), PANEL, T0)
+    for minute in (2, 3, 4):  # the same approval, sent again (a double click, a retry)
+        again, effects = handle(record, vote("ana", "approve", minutes=minute), PANEL, T0)
+        assert again == record and effects == []
+    assert record is not None and len(record.votes) == 1
+
+
+def test_a_replayed_click_never_outranks_what_the_member_did_after_it(
+    opened: ReviewRecord,
+) -> None:
+    approve = vote("ana", "approve", minutes=1)  # a Slack click, dated by Slack
+    record, _ = handle(opened, approve, PANEL, T0)
+    record, _ = handle(record, vote("ana", "reject", minutes=3, reason="not racist"), PANEL, T0)
+    replayed, effects = handle(record, approve, PANEL, T0)  # the captured request again
+    assert replayed == record and effects == []
+    assert record is not None and record.rejections == ["ana"] and record.approvals == []
