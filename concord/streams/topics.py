@@ -30,32 +30,9 @@ class TopicSpec(Generic[M]):
     doc: str = ""
 
 
-class Topic(Generic[M]):
-    """A declared topic: typed sends; `channel` is the Faust topic agents consume."""
-
-    def __init__(self, spec: TopicSpec[M], channel: Any) -> None:
-        self.spec = spec
-        self.channel = channel
-
-    @property
-    def name(self) -> str:
-        return self.spec.name
-
-    def encode(self, value: M) -> bytes:
-        return value.model_dump_json().encode()
-
-    def decode(self, raw: bytes) -> M:
-        """The record's value as the topic's model (raises pydantic's ValidationError)."""
-        assert self.spec.model is not None
-        return self.spec.model.model_validate_json(raw)
-
-    async def send(self, key: str, value: M) -> Any:
-        """Buffer the record; returns Faust's future (await it for the broker's ack)."""
-        return await self.channel.send(key=key, value=self.encode(value))
-
-
 class RawTopic:
-    """A topic of raw bytes (what producers send before intake)."""
+    """A declared topic of raw bytes (what producers send before intake); `channel` is
+    the Faust topic agents consume."""
 
     def __init__(self, spec: TopicSpec[Any], channel: Any) -> None:
         self.spec = spec
@@ -66,7 +43,25 @@ class RawTopic:
         return self.spec.name
 
     async def send(self, key: str, value: bytes) -> Any:
+        """Buffer the record; returns Faust's future (await it for the broker's ack)."""
         return await self.channel.send(key=key, value=value)
+
+
+class Topic(RawTopic, Generic[M]):
+    """A declared topic of one model: typed sends, and `decode` for the agents."""
+
+    spec: TopicSpec[M]
+
+    def encode(self, value: M) -> bytes:
+        return value.model_dump_json().encode()
+
+    def decode(self, raw: bytes) -> M:
+        """The record's value as the topic's model (raises pydantic's ValidationError)."""
+        assert self.spec.model is not None
+        return self.spec.model.model_validate_json(raw)
+
+    async def send(self, key: str, value: M) -> Any:  # type: ignore[override]
+        return await super().send(key, self.encode(value))
 
 
 SIGNALS_IN: TopicSpec[Any] = TopicSpec("concord.signals.in", None, doc="raw producer bytes")

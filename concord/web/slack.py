@@ -36,6 +36,7 @@ from concord.streams.reviews import VoteIn
 from concord.web import tasks, votes
 from concord.web.body import BodyError, read_body
 from concord.web.readmodel import ReadModel
+from concord.web.throttle import Once
 
 if TYPE_CHECKING:
     from concord.app import Concord
@@ -116,22 +117,9 @@ def _reply(text: str) -> dict[str, Any]:
     return {"response_type": "ephemeral", "replace_original": False, "text": text}
 
 
-class ReplayGuard:
-    """Signatures seen in the last `WINDOW` seconds: each signed request is taken once."""
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._clock = clock
-        self._seen: dict[str, float] = {}
-
-    def first(self, signature: str) -> bool:
-        """True the first time `signature` is seen within the window."""
-        now = self._clock()
-        for old in [s for s, at in self._seen.items() if at <= now - WINDOW]:
-            del self._seen[old]
-        if signature in self._seen:
-            return False
-        self._seen[signature] = now
-        return True
+def replay_guard(clock: Callable[[], float] = time.monotonic) -> Once:
+    """Signatures seen in the last 5 minutes: each signed request is taken once."""
+    return Once(WINDOW, clock)
 
 
 def clicked_at(action: SlackAction) -> datetime:
@@ -244,7 +232,7 @@ def register(c: Concord, view: ReadModel) -> None:
     secret = c.settings.slack_signing_secret
     verifier = SignatureVerifier(secret.get_secret_value()) if secret else None
     actions = Actions(c, view)
-    replays = ReplayGuard()
+    replays = replay_guard()
 
     @c.app.page("/slack/actions")
     class SlackActions(View):

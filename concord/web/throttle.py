@@ -1,4 +1,5 @@
-"""Sign-in links: how often one may be sent, and that each works once."""
+"""Sign-in links: how often one may be sent, and that each works once; `Once`, the
+"seen within a window" memory that single-use links and Slack's replay check share."""
 
 from __future__ import annotations
 
@@ -7,6 +8,34 @@ from collections import deque
 from collections.abc import Callable
 
 from concord.web.links import LOGIN_MAX_AGE
+
+
+class Once:
+    """Keys seen in the last `window` seconds: `first(key)` is True once per key.
+
+    Older keys are forgotten: what they guarded has expired by then (a sign-in link
+    after 15 minutes, a Slack signature after 5).
+    """
+
+    def __init__(self, window: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.window = window
+        self._clock = clock
+        self._seen: dict[str, float] = {}
+
+    def seen(self, key: str) -> bool:
+        """Whether `key` was seen within the window (nothing recorded)."""
+        at = self._seen.get(key)
+        return at is not None and at > self._clock() - self.window
+
+    def first(self, key: str) -> bool:
+        """Record `key`; True when it was not seen within the window."""
+        now = self._clock()
+        for old in [k for k, at in self._seen.items() if at <= now - self.window]:
+            del self._seen[old]
+        if key in self._seen:
+            return False
+        self._seen[key] = now
+        return True
 
 
 class SignInGuard:
@@ -27,7 +56,7 @@ class SignInGuard:
         self.window = window
         self._clock = clock
         self._sent: dict[str, deque[float]] = {}
-        self._used: dict[str, float] = {}
+        self._used = Once(LOGIN_MAX_AGE, clock)
 
     def may_send(self, person: str) -> bool:
         """Record a link for `person` if the limit allows it; False when it does not."""
@@ -42,15 +71,8 @@ class SignInGuard:
 
     def used(self, nonce: str) -> bool:
         """Whether `nonce` was used already (nothing recorded)."""
-        return nonce in self._used
+        return self._used.seen(nonce)
 
     def use(self, nonce: str) -> bool:
         """True the first time `nonce` is used; False after that."""
-        now = self._clock()
-        # Forget nonces older than a link can live: they are refused as expired anyway.
-        for old in [n for n, at in self._used.items() if at <= now - LOGIN_MAX_AGE]:
-            del self._used[old]
-        if nonce in self._used:
-            return False
-        self._used[nonce] = now
-        return True
+        return self._used.first(nonce)

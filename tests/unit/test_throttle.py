@@ -32,4 +32,4 @@ def test_a_nonce_works_once_and_is_forgotten_once_expired() -> None:
     assert guard.use("n2")
     clock.now += LOGIN_MAX_AGE + 1
     guard.use("n3")
-    assert guard._used.keys() == {"n3"}  # old nonces pruned: memory stays bounded
+    assert guard._used._seen.keys() == {"n3"}  # old nonces pruned: memory stays bounded

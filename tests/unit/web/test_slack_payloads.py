@@ -9,11 +9,11 @@ from urllib.parse import urlencode
 from concord.web.slack import (
     BlockActions,
     OtherPayload,
-    ReplayGuard,
     SlackAction,
     ViewSubmission,
     clicked_at,
     parse_payload,
+    replay_guard,
 )
 
 
@@ -67,7 +67,7 @@ def test_what_is_not_a_payload_is_none_never_an_error() -> None:
 
 def test_a_signed_request_is_taken_once_within_its_window() -> None:
     now = [1000.0]
-    guard = ReplayGuard(clock=lambda: now[0])
+    guard = replay_guard(clock=lambda: now[0])
     assert guard.first("v0=abc") and not guard.first("v0=abc") and guard.first("v0=def")
     now[0] += 301
     assert guard.first("v0=abc")  # its timestamp is stale by now: the signature check refuses it
