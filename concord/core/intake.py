@@ -23,10 +23,14 @@ class Refused:
     errors: list[dict[str, str]]
 
 
-def field_errors(exc: ValidationError) -> list[dict[str, str]]:
-    """pydantic errors as `{"loc": "persons.0.role", "msg": "..."}`."""
+def field_errors(exc: ValidationError, root: str = "(root)") -> list[dict[str, str]]:
+    """pydantic errors as `{"loc": "persons.0.role", "msg": "..."}` (the messages of our
+    own validators without pydantic's "Value error, " in front)."""
     return [
-        {"loc": ".".join(str(p) for p in e["loc"]) or "(root)", "msg": e["msg"]}
+        {
+            "loc": ".".join(str(p) for p in e["loc"]) or root,
+            "msg": e["msg"].removeprefix("Value error, "),
+        }
         for e in exc.errors(include_url=False)
     ]
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from concord.core.amend import AmendError, amend
+from concord.core.intake import field_errors
 from concord.core.review import ReviewError, check_vote, latest_votes
 from concord.streams.models import Vote, VoteChannel, utcnow
 from concord.streams.reviews import ReviewEvent, ReviewRecord, VoteIn
@@ -37,10 +38,7 @@ class Answer:
 
 def errors_of(exc: ValidationError) -> list[dict[str, str]]:
     """Pydantic errors as `{loc, msg}` with dotted field paths."""
-    return [
-        {"loc": ".".join(str(p) for p in e["loc"]) or "(body)", "msg": e["msg"]}
-        for e in exc.errors()
-    ]
+    return field_errors(exc, "(body)")
 
 
 def parse_vote(body: Any) -> VoteIn | Answer:
