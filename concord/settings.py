@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     slack_channel_interval_seconds: float = Field(
         1.0, ge=0, description="least time between two messages to one Slack channel"
     )
+    fetch_wait_ms: int = Field(
+        100, ge=1, le=1500, description="longest a consumer's fetch waits for data (ms)"
+    )
     retry_attempts: int = Field(5, ge=1, description="send attempts per channel")
     retry_base_seconds: float = Field(1.0, ge=0, description="first backoff, doubled each time")
     log_level: str = "info"

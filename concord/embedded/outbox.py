@@ -30,6 +30,7 @@ class CapturedSlack:
     method: str
     payload: dict[str, Any]
     token: str | None = field(repr=False)
+    at: float = field(default_factory=time.time, compare=False)  # when it arrived (epoch s)
 
 
 class Outbox:

@@ -100,6 +100,7 @@ async def _tail(c: Concord, view: ReadModel) -> None:
         group_id=None,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
+        fetch_max_wait_ms=c.settings.fetch_wait_ms,  # see concord.app.fetch_wait
     )
     await consumer.start()
     try:
