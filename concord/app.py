@@ -10,27 +10,30 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import faust
 
 from concord import logsafe
 from concord.agents.stage import survives
+from concord.delivery.compose import Compose
 from concord.directory import Directory, load_directory
 from concord.embedded.outbox import Outbox
 from concord.keys import Sealer, ensure_keys
 from concord.metrics import Metrics
-from concord.notifiers.base import Message
-from concord.notifiers.pipeline import RetryPolicy, deliver
 from concord.notifiers.registry import Registry, build_registry
 from concord.notifiers.render import Renderer
 from concord.observer import Observer, guarded
 from concord.playbooks.live import LivePlaybooks
 from concord.settings import Settings
 from concord.streams import topics as t
-from concord.streams.models import AuditEntry, DeadLetter, Receipt
+from concord.streams.delivery import DeliveryRequest, Outgoing
+from concord.streams.models import AuditEntry, DeadLetter
 from concord.web import security
 from concord.web.links import Signer
+
+if TYPE_CHECKING:
+    from concord.agents.deliver import Delivery
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +53,7 @@ class Concord:
     sealer: Sealer
     registry: Registry
     renderer: Renderer
+    compose: Compose
     metrics: Metrics
     observer: Observer
     outbox: Outbox | None
@@ -60,6 +64,7 @@ class Concord:
     ready: bool = False
     #: stage -> (records it failed on since start, when it last failed), for /healthz
     failures: dict[str, tuple[int, datetime]] = field(default_factory=dict)
+    delivery: Delivery | None = None  # the delivery stage (for /healthz)
 
     async def audit(
         self, actor: str, action: str, subject: str, channel: str | None = None, **details: str
@@ -70,10 +75,20 @@ class Concord:
         )
         await self.topics.audit.send(key=subject, value=entry)
 
-    async def record(self, receipt: Receipt) -> None:
-        """Count a delivery attempt and put its receipt on `concord.deliveries`."""
-        self.metrics.deliveries.labels(receipt.channel, "ok" if receipt.ok else "failed").inc()
-        await self.topics.deliveries.send(key=receipt.task_id, value=receipt)
+    async def post(self, outgoing: Outgoing) -> None:
+        """Hand a message to the delivery stage (`concord.outgoing`); returns once it is
+        buffered: the caller never waits on a carrier."""
+        request = DeliveryRequest(key=outgoing.key, outgoing=outgoing)
+        await self.topics.outgoing.send(key=outgoing.key, value=request)
+
+    async def withdraw(self, key: str, reason: str) -> None:
+        """The message with this key is moot: not delivered yet, it never will be."""
+        request = DeliveryRequest(key=key, action="withdraw", reason=reason)
+        await self.topics.outgoing.send(key=key, value=request)
+
+    async def durable(self) -> None:
+        """Wait until the writes made so far (table changelogs included) are in Kafka."""
+        await self.app.producer.flush()
 
     async def deadletter(
         self,
@@ -113,16 +128,6 @@ class Concord:
         self.observer.deadletter(dead)
         await self.audit("concord", "record.deadlettered", where, stage=stage, reason=reason)
         return dead
-
-    async def send(self, message: Message, subject: str, channels: list[str]) -> list[Receipt]:
-        """Deliver one message on the first of `channels` that works (retries with backoff,
-        `Retry-After`), recording every attempt; `subject` names what it is about."""
-        policy = RetryPolicy(
-            attempts=self.settings.retry_attempts, base=self.settings.retry_base_seconds
-        )
-        return await deliver(
-            message, subject, self.registry, channels, policy, asyncio.sleep, self.record
-        )
 
 
 def _faust_app(settings: Settings) -> faust.App:
@@ -193,9 +198,19 @@ def durable_flush(app: faust.App) -> None:
     flush_sent = producer.flush
 
     async def flush() -> None:
-        while producer.buffer.size:
-            await producer.buffer.flush()
-            await asyncio.sleep(0)  # let the buffer's sender hand the last one over
+        # Wait for the writes queued before this call (not for those queued after it: a
+        # busy worker always has some), then for the client's in-flight batches.
+        buffer: Any = producer.buffer  # faust's ProducerBuffer (its type hides `message_sent`)
+        ahead = buffer.size
+        while ahead > 0 and buffer.size > 0:
+            buffer.message_sent.clear()
+            try:
+                await asyncio.wait_for(buffer.message_sent.wait(), timeout=1.0)
+            except TimeoutError:
+                if buffer.should_stop:
+                    break
+                continue
+            ahead -= 1
         await flush_sent()
 
     producer.flush = flush  # type: ignore[method-assign]
@@ -237,7 +252,7 @@ def create_app(
     settings: Settings, *, outbox: Outbox | None = None, observer: Observer | None = None
 ) -> Concord:
     """Build a Concord worker (Faust app, agents, web views) from settings."""
-    from concord.agents import correlate, dispatch, intake, match, review, track
+    from concord.agents import correlate, deliver, intake, match, review, track
     from concord.web import api, pages, persons, readmodel, session, slack
     from concord.web import review as review_pages
     from concord.web import tasks as tasks_web
@@ -257,6 +272,9 @@ def create_app(
     durable_flush(app)
     topics = t.declare(app, settings.partitions)
     public_url = settings.public_url or f"http://{settings.web_host}:{settings.web_port}"
+    renderer = Renderer(directory.city.timezone, public_url)
+    signer = Signer(settings.secret_key)
+    links_base = f"{public_url.rstrip('/')}/t/"
     concord = Concord(
         settings=settings,
         app=app,
@@ -264,12 +282,19 @@ def create_app(
         playbooks=playbooks,
         sealer=Sealer(settings.data_key),
         registry=build_registry(settings),
-        renderer=Renderer(directory.city.timezone, public_url),
+        renderer=renderer,
+        compose=Compose(
+            directory,
+            renderer,
+            signer,
+            links_base,
+            timedelta(hours=settings.delivery_horizon_hours),
+        ),
         metrics=Metrics(),
         observer=guarded(observer or Observer()),
         outbox=outbox,
-        signer=Signer(settings.secret_key),
-        links_base=f"{public_url.rstrip('/')}/t/",
+        signer=signer,
+        links_base=links_base,
         topics=topics,
     )
     concord.metrics.playbooks_loaded.set(len(loaded.playbooks))
@@ -286,7 +311,7 @@ def create_app(
     match.register(concord)
     review.register(concord)
     track.register(concord)
-    dispatch.register(concord)
+    concord.delivery = deliver.register(concord)
     view = readmodel.register(concord)
     api.register(concord, view)
     pages.register(concord, view)

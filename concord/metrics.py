@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 
 class Metrics:
@@ -37,6 +37,25 @@ class Metrics:
             "concord_delivery_attempts_total",
             "Delivery attempts",
             ["channel", "outcome"],
+            registry=r,
+        )
+        self.delivery_queue = Gauge(
+            "concord_delivery_queue",
+            "Messages not delivered yet (waiting, in flight or scheduled for a retry)",
+            ["channel"],
+            registry=r,
+        )
+        self.delivery_oldest = Gauge(
+            "concord_delivery_oldest_pending_seconds",
+            "Age of the oldest message not delivered yet",
+            ["channel"],
+            registry=r,
+        )
+        self.delivery_latency = Histogram(
+            "concord_delivery_latency_seconds",
+            "From posting a message to the carrier accepting it",
+            ["channel"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600),
             registry=r,
         )
         self.reviews = Counter(

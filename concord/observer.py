@@ -15,7 +15,8 @@ from rich.console import Console
 from rich.markup import escape as markup_escape
 
 from concord.logsafe import escape as control_escape
-from concord.streams.models import DeadLetter, Receipt, Signal, Situation, Task
+from concord.streams.delivery import DeliveryRecord, Outgoing
+from concord.streams.models import DeadLetter, Signal, Situation, Task
 from concord.streams.reviews import ReviewRecord
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,9 @@ class Observer:
     def signal(self, signal: Signal) -> None: ...
     def deadletter(self, dead: DeadLetter) -> None: ...
     def fired(self, situation: Situation, playbook_id: str, tasks: list[Task]) -> None: ...
-    def delivered(self, task: Task, receipts: list[Receipt]) -> None: ...
+    def delivered(self, record: DeliveryRecord, outgoing: Outgoing) -> None:
+        """A task message was delivered, or could not be (`record.state`)."""
+
     def reloaded(self, summary: str, problems: list[str]) -> None: ...
     def held_back(self, situation: Situation, playbook_id: str, status: str, reason: str) -> None:
         """A matching playbook that did not fire (suppressed or inhibited)."""
@@ -69,19 +72,21 @@ class RichObserver(Observer):
             f"{len(tasks)} task(s) for {agencies}"
         )
 
-    def delivered(self, task: Task, receipts: list[Receipt]) -> None:
-        ok = [r for r in receipts if r.ok]
-        if ok:
-            r = ok[-1]
+    def delivered(self, record: DeliveryRecord, outgoing: Outgoing) -> None:
+        drill = self._drill(outgoing.message.exercise)
+        what = plain(repr(outgoing.label))
+        if record.state == "delivered":
+            retries = record.total_attempts - 1
             self.console.print(
-                f"{self._drill(task.exercise)}[green]sent[/] {plain(repr(task.title))} to "
-                f"[bold]{plain(task.agency)}[/]/{plain(r.recipient)} via {r.channel}"
-                + (f" after {len(receipts) - 1} failed attempt(s)" if len(receipts) > 1 else "")
+                f"{drill}[green]sent[/] {what} to [bold]{plain(outgoing.agency or '')}[/]/"
+                f"{plain(record.recipient)} via {record.via}"
+                + (f" after {retries} failed attempt(s)" if retries > 0 else "")
             )
         else:
-            last = receipts[-1].error if receipts else "no channel"
-            title, agency = plain(repr(task.title)), plain(task.agency)
-            self.console.print(f"[red]NOT delivered[/] {title} to {agency}: {plain(last)}")
+            self.console.print(
+                f"{drill}[red]NOT delivered[/] {what} to {plain(record.recipient)}: "
+                f"{plain(record.last_error or '')}"
+            )
 
     def held_back(self, situation: Situation, playbook_id: str, status: str, reason: str) -> None:
         self.console.print(

@@ -63,13 +63,23 @@ class Settings(BaseSettings):
         5.0, gt=0, description="how often timers look for due deadlines (panel time limits)"
     )
     slack_channel_interval_seconds: float = Field(
-        1.0, ge=0, description="least time between two messages to one Slack channel"
+        1.0, ge=0, description="least time between two messages to one Slack channel (0: off)"
+    )
+    slack_channel_burst: float = Field(3, ge=1, description="messages a Slack channel may burst")
+    slack_workspace_rate: float = Field(
+        20.0, ge=0, description="most Slack messages a second for the workspace (0: off)"
+    )
+    delivery_concurrency: int = Field(
+        8, ge=1, description="messages in flight at once per carrier (and per unpaced lane)"
+    )
+    delivery_horizon_hours: float = Field(
+        24.0, gt=0, description="how long a notice is retried before it falls back or fails"
     )
     fetch_wait_ms: int = Field(
         100, ge=1, le=1500, description="longest a consumer's fetch waits for data (ms)"
     )
-    retry_attempts: int = Field(5, ge=1, description="send attempts per channel")
     retry_base_seconds: float = Field(1.0, ge=0, description="first backoff, doubled each time")
+    retry_cap_seconds: float = Field(300.0, gt=0, description="longest wait between attempts")
     log_level: str = "info"
 
     @field_validator("slack_api_url")

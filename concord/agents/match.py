@@ -1,4 +1,4 @@
-"""Match: `concord.situations` -> tasks of the playbooks that fired -> `concord.tasks`.
+"""Match: `concord.situations` -> tasks of the playbooks that fired -> `concord.task-events`.
 
 The correlation stage decided which playbooks fire (`Situation.matches`); this agent
 plans their tasks, once per situation and playbook, with the playbook version and file

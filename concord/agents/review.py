@@ -30,35 +30,15 @@ from concord.core.gate import (
     Release,
     handle,
 )
-from concord.notifiers.base import Recipient
-from concord.notifiers.recipients import recipient_for
 from concord.streams.codec import dump
 from concord.streams.models import Decision, utcnow
 from concord.streams.reviews import ReviewEvent, ReviewRecord, SituationCommand
 from concord.streams.tracking import TaskEvent
-from concord.web.links import VoteLink
 
 if TYPE_CHECKING:
     from concord.app import Concord
 
 log = logging.getLogger(__name__)
-
-
-def _recipients(c: Concord, kind: str) -> list[tuple[Recipient, list[str]]]:
-    """Who hears of a review notice, and on which channels."""
-    d = c.directory
-    out: list[tuple[Recipient, list[str]]] = []
-    if d.panel.slack_channel:
-        channel = Recipient(
-            id="panel", name="Panel", language=d.panel.language, slack_channel=d.panel.slack_channel
-        )
-        out.append((channel, ["slack"]))
-    people = d.coordinators if kind in ("no_quorum", "stalled") else d.panel.members
-    for m in people:
-        found = recipient_for(d, m.id)
-        if found is not None and found[0].email:
-            out.append((found[0], ["email"]))  # the panel's Slack is its channel message
-    return out
 
 
 def register(c: Concord) -> None:
@@ -71,22 +51,8 @@ def register(c: Concord) -> None:
     members = [m.id for m in c.directory.panel.members]
 
     async def notify(record: ReviewRecord, effect: Notify) -> None:
-        area = c.directory.area(record.area)
-        name = area.name if area else record.area
-        subject = f"review:{record.situation_id}"
-
-        for recipient, channels in _recipients(c, effect.kind):
-            links = None
-            if recipient.email and recipient.id in members:
-                links = {
-                    d: c.links_base
-                    + c.signer.vote_link(
-                        VoteLink(record.situation_id, recipient.id, effect.version, d)
-                    )
-                    for d in ("approve", "reject", "conflict")
-                }
-            message = c.renderer.review_message(record, effect.kind, recipient, name, links)
-            await c.send(message, subject, channels)
+        for outgoing in c.compose.review_notices(record, effect.kind, effect.version, utcnow()):
+            await c.post(outgoing)
 
     async def carry_out(record: ReviewRecord, effect: Effect) -> None:
         if isinstance(effect, Hold):

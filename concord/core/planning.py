@@ -116,7 +116,7 @@ def plan_tasks(
     revision: str = "",
     signals: list[str] | None = None,
 ) -> list[Task]:
-    """The tasks of `playbook` for `situation`, ready for `concord.tasks`.
+    """The tasks of `playbook` for `situation`, for the track stage.
 
     `signals`: the signals the playbook fired on (its triggers; None: all). A task names
     where they happened and shows only their persons (`Task.signals`)."""

@@ -2,6 +2,8 @@
 
 A notifier sends one rendered `Message` and returns a `Sent`, or raises `SendError`
 saying whether trying again can help (`retryable`) and after how long (`retry_after`).
+Only the delivery stage (`concord.agents.deliver`) calls notifiers: it owns retries,
+pacing, fallback and the one-delivery-per-key rule, so a notifier makes one attempt.
 """
 
 from __future__ import annotations
@@ -9,32 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from concord.streams.delivery import Message, Recipient
 
-@dataclass(frozen=True)
-class Recipient:
-    """Where a message goes: a liaison or panel member, as the directory knows them."""
-
-    id: str
-    name: str
-    language: str = "en"
-    email: str | None = None
-    slack_channel: str | None = None
-    slack_user: str | None = None
-
-
-@dataclass(frozen=True)
-class Message:
-    """A notification rendered for one recipient, in every form the channels need."""
-
-    key: str  # idempotency key: same key, same message
-    recipient: Recipient
-    subject: str
-    text: str
-    html: str
-    slack_text: str
-    slack_blocks: list[dict[str, object]]
-    exercise: bool = False
-    resend: bool = False  # a delivery a crash left in doubt, sent again
+__all__ = ["Message", "NotAddressable", "Notifier", "Recipient", "SendError", "Sent"]
 
 
 @dataclass(frozen=True)
@@ -80,4 +59,9 @@ class Notifier(Protocol):
 
         Returns None when the message is not found or the carrier cannot be asked.
         """
+        ...
+
+    async def update(self, message: Message) -> Sent:
+        """Replace a message sent earlier (`message.update_ref`); raise SendError when the
+        carrier cannot (email)."""
         ...

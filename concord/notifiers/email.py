@@ -62,6 +62,10 @@ class EmailNotifier:
         """SMTP cannot be asked what it delivered: unknown."""
         return None
 
+    async def update(self, message: Message) -> Sent:
+        """An email cannot be changed once sent."""
+        raise SendError("an email cannot be updated", retryable=False)
+
     async def send(self, message: Message) -> Sent:
         msg = self.build(message)
         try:

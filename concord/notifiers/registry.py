@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from concord.notifiers.base import Notifier
 from concord.notifiers.email import EmailNotifier
-from concord.notifiers.slack import ChannelPacing, SlackNotifier
+from concord.notifiers.slack import SlackNotifier
 from concord.settings import Settings
 
 
@@ -48,8 +48,5 @@ def build_registry(settings: Settings) -> Registry:
             )
         )
     if settings.slack_token:
-        pacing = ChannelPacing(settings.slack_channel_interval_seconds)
-        registry.register(
-            SlackNotifier(settings.slack_token, settings.slack_api_url, pacing=pacing)
-        )
+        registry.register(SlackNotifier(settings.slack_token, settings.slack_api_url))
     return registry

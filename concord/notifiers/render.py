@@ -24,6 +24,7 @@ from jinja2 import (
 from concord.core.analysis import Draft, draft
 from concord.core.redaction import quoted, slack_escape
 from concord.notifiers.base import Message, Recipient
+from concord.streams.delivery import DeliveryRecord, Outgoing
 from concord.streams.models import Task
 from concord.streams.reviews import ReviewRecord
 
@@ -296,4 +297,42 @@ class Renderer:
             slack_text=slack_text.strip(),
             slack_blocks=blocks,
             exercise=record.exercise,
+        )
+
+    def delivery_notice(
+        self,
+        record: DeliveryRecord,
+        outgoing: Outgoing,
+        recipient: Recipient,
+        what: str,
+        why: str,
+    ) -> Message:
+        """For the coordinators: a message fell back to another channel (`fallback`) or
+        could not be delivered at all (`failed`)."""
+        lang = recipient.language
+        ctx = {
+            "what": what,
+            "why": why,
+            "record": record,
+            "outgoing": outgoing,
+            "recipient": recipient,
+            "to": outgoing.message.recipient,
+            "exercise": outgoing.message.exercise,
+            "link": f"{self.public_url}/tasks/{outgoing.report_task}"
+            if outgoing.report_task
+            else "",
+        }
+        subject = self._template(self.env, lang, "delivery.subject.txt").render(ctx).strip()
+        text = self._template(self.env, lang, "delivery.txt").render(ctx).strip() + "\n"
+        slack_text = self._template(self.slack_env, lang, "delivery.txt").render(ctx).strip()
+        return Message(
+            key=f"delivery.{record.key}.{what}.{record.channel}.{recipient.id}",
+            recipient=recipient,
+            subject=subject,
+            text=text,
+            slack_text=slack_text,
+            slack_blocks=[
+                {"type": "section", "text": {"type": "mrkdwn", "text": slack_text[:3000]}}
+            ],
+            exercise=outgoing.message.exercise,
         )

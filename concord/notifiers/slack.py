@@ -1,10 +1,11 @@
-"""Slack through slack_sdk's async Web API client (`chat.postMessage`, Block Kit)."""
+"""Slack through slack_sdk's async Web API client (`chat.postMessage`, Block Kit).
+
+One attempt per call: pacing (per channel and per workspace), retries and fallback are
+the delivery stage's (`concord.delivery`). One HTTP session is kept for all calls.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -30,49 +31,16 @@ _PERMANENT = {
 }
 
 
-class ChannelPacing:
-    """At most one message per `interval` seconds per channel (Slack allows about one per
-    second per channel; bursts get 429). Waits in order, per channel, not globally."""
-
-    def __init__(
-        self,
-        interval: float,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    ) -> None:
-        self.interval = interval
-        self._clock = clock
-        self._sleep = sleep
-        self._next: dict[str, float] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
-
-    async def wait(self, channel: str) -> None:
-        """Return when a message may go to `channel`."""
-        lock = self._locks.setdefault(channel, asyncio.Lock())
-        async with lock:
-            delay = self._next.get(channel, 0.0) - self._clock()
-            if delay > 0:
-                await self._sleep(delay)
-            self._next[channel] = self._clock() + self.interval
-
-
 class SlackNotifier:
     """Posts a Block Kit message to the liaison's channel (or direct message)."""
 
     channel = "slack"
 
-    def __init__(
-        self,
-        token: SecretStr,
-        api_url: str,
-        *,
-        timeout: int = 15,
-        pacing: ChannelPacing | None = None,
-    ) -> None:
+    def __init__(self, token: SecretStr, api_url: str, *, timeout: int = 15) -> None:
         self._token = token
         self.api_url = api_url
         self._timeout = timeout
-        self.pacing = pacing or ChannelPacing(1.0)
+        self._session: aiohttp.ClientSession | None = None
 
     def __repr__(self) -> str:
         return f"SlackNotifier({self.api_url}, token=<hidden>)"
@@ -81,9 +49,22 @@ class SlackNotifier:
         return bool(recipient.slack_channel or recipient.slack_user)
 
     def _client(self) -> AsyncWebClient:
+        # One session for every call (made on first use, in the running loop): a new
+        # connection per message costs more than the message.
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=self._timeout)
+            )
         return AsyncWebClient(
-            token=self._token.get_secret_value(), base_url=self.api_url, timeout=self._timeout
+            token=self._token.get_secret_value(),
+            base_url=self.api_url,
+            timeout=self._timeout,
+            session=self._session,
         )
+
+    async def close(self) -> None:
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
 
     async def lookup(self, message: Message) -> Sent | None:
         """Find our message in the channel's recent history by its metadata key."""
@@ -115,15 +96,11 @@ class SlackNotifier:
             raise SendError(f"Slack: {error}", retryable=error not in _PERMANENT) from exc
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise SendError(f"Slack unreachable: {exc!r}", retryable=True) from exc
-        finally:
-            if client.session is not None:
-                await client.session.close()
 
     async def send(self, message: Message) -> Sent:
         where = message.recipient.slack_channel or message.recipient.slack_user
         if not where:
             raise NotAddressable(self.channel, message.recipient)
-        await self.pacing.wait(where)
         resp = await self._call(
             "chat_postMessage",
             channel=where,
@@ -135,10 +112,17 @@ class SlackNotifier:
         )
         return Sent(provider_id=f"{resp.get('channel')}/{resp.get('ts')}", address=where)
 
-    async def update(self, ref: str, text: str, blocks: list[dict[str, object]]) -> None:
-        """Replace a message we sent (`channel/ts`), e.g. to show a task's new state."""
-        channel, _, ts = ref.partition("/")
-        await self._call("chat_update", channel=channel, ts=ts, text=text, blocks=blocks)
+    async def update(self, message: Message) -> Sent:
+        """Replace a message we sent (`message.update_ref`, `channel/ts`), e.g. to show a
+        task's new state."""
+        channel, _, ts = (message.update_ref or "").partition("/")
+        if not channel or not ts:
+            raise SendError("no Slack message to update", retryable=False)
+        await self._call(
+            "chat_update", channel=channel, ts=ts, text=message.slack_text,
+            blocks=message.slack_blocks,
+        )
+        return Sent(provider_id=f"{channel}/{ts}", address=channel)
 
     async def open_view(self, trigger_id: str, view: dict[str, object]) -> None:
         """Open a modal (views.open) in answer to an interaction."""

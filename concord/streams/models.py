@@ -316,7 +316,7 @@ class TaskText(Strict):
 
 
 class Task(Strict):
-    """A task for one agency (`concord.tasks` and its snapshots on `concord.task-state`)."""
+    """A task for one agency (its snapshots are on `concord.task-state`)."""
 
     id: str
     situation_id: str

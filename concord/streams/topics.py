@@ -13,6 +13,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
+from concord.streams import delivery as d
 from concord.streams import models as m
 from concord.streams import reviews as r
 from concord.streams import tracking as tr
@@ -68,9 +69,14 @@ SIGNALS_IN: TopicSpec[Any] = TopicSpec("concord.signals.in", None, doc="raw prod
 SIGNALS = TopicSpec("concord.signals", m.Signal, doc="validated signals, keyed by correlation zone")
 DEADLETTER = TopicSpec("concord.deadletter", m.DeadLetter, doc="original bytes + reason")
 SITUATIONS = TopicSpec("concord.situations", m.Situation, True, "situation snapshots")
-TASKS = TopicSpec("concord.tasks", m.Task, doc="tasks to dispatch, keyed by task id")
 TASK_STATE = TopicSpec("concord.task-state", m.Task, True, "task snapshots for the board")
 DELIVERIES = TopicSpec("concord.deliveries", m.Receipt, doc="one receipt per attempt")
+OUTGOING = TopicSpec(
+    "concord.outgoing", d.DeliveryRequest, doc="every message to deliver, keyed by its key"
+)
+DELIVERY_STATE = TopicSpec(
+    "concord.delivery-state", d.DeliveryRecord, True, "where each message's delivery stands"
+)
 TASK_EVENTS = TopicSpec(
     "concord.task-events", tr.TaskEvent, doc="every change of a task, keyed by task id"
 )
@@ -92,9 +98,10 @@ ALL: tuple[TopicSpec[Any], ...] = (
     SIGNALS,
     DEADLETTER,
     SITUATIONS,
-    TASKS,
     TASK_STATE,
     DELIVERIES,
+    OUTGOING,
+    DELIVERY_STATE,
     TASK_EVENTS,
     AUDIT,
     TOKENS,
@@ -113,9 +120,10 @@ class Topics:
     signals: Topic[m.Signal]
     deadletter: Topic[m.DeadLetter]
     situations: Topic[m.Situation]
-    tasks: Topic[m.Task]
     task_state: Topic[m.Task]
     deliveries: Topic[m.Receipt]
+    outgoing: Topic[d.DeliveryRequest]
+    delivery_state: Topic[d.DeliveryRecord]
     task_events: Topic[tr.TaskEvent]
     audit: Topic[m.AuditEntry]
     tokens: Topic[m.ApiToken]
@@ -146,9 +154,10 @@ def declare(app: Any, partitions: int) -> Topics:
         signals=typed(SIGNALS),
         deadletter=typed(DEADLETTER),
         situations=typed(SITUATIONS),
-        tasks=typed(TASKS),
         task_state=typed(TASK_STATE),
         deliveries=typed(DELIVERIES),
+        outgoing=typed(OUTGOING),
+        delivery_state=typed(DELIVERY_STATE),
         task_events=typed(TASK_EVENTS),
         audit=typed(AUDIT),
         tokens=typed(TOKENS),

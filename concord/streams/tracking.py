@@ -18,7 +18,7 @@ EventAction = Literal[
     "created",  # planned (held for the panel or dependencies, or ready)
     "release",  # the panel released it (the task carries the review stamp)
     "cancel",  # the panel rejected it, or the situation closed
-    "delivered",  # dispatch's outcome for the current assignee
+    "delivered",  # the delivery stage's outcome for the current assignee
     "ack",
     "decline",
     "done",

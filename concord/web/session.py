@@ -22,9 +22,8 @@ from aiohttp import web
 from faust.web import Request, Response, View
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from concord.notifiers.base import Message, Recipient
 from concord.notifiers.recipients import recipient_for
-from concord.streams.models import SessionMark
+from concord.streams.models import SessionMark, utcnow
 from concord.web.body import Form, read_form
 from concord.web.links import SESSION_MAX_AGE, LinkError, Session
 from concord.web.readmodel import ReadModel
@@ -142,24 +141,13 @@ def register(c: Concord, view: ReadModel) -> None:
     guard = SignInGuard()
     sending: set[asyncio.Task[None]] = set()
 
-    async def send_link(person: str, name: str, email: str, language: str, next_: str) -> None:
+    async def send_link(person: str, name: str, email: str, next_: str) -> None:
         token, _nonce = c.signer.login_link(person)
         suffix = f"?next={quote(next_)}" if next_ else ""
         link = f"{c.links_base.removesuffix('/t/')}/login/{token}{suffix}"
         text = env.get_template("login.txt").render(name=name, link=link)
-        message = Message(
-            key=f"login.{person}.{token[-12:]}",
-            recipient=Recipient(person, name, language, email=email),
-            subject="[Concord] Sign-in link / Lien de connexion / Aanmeldlink",
-            text=text,
-            html="",
-            slack_text="",
-            slack_blocks=[],
-        )
-        # The shared pipeline: retries with backoff, a receipt per attempt, the metrics.
-        receipts = await c.send(message, f"login:{person}", ["email"])
-        if not any(r.ok for r in receipts):
-            log.warning("sign-in link to %s not sent: %s", person, receipts[-1].error)
+        # The delivery stage sends it (retries, receipts, metrics, once per key).
+        await c.post(c.compose.sign_in(person, email, text, token, utcnow()))
 
     def form(request: Request, status: int = 200, **ctx: Any) -> Response:
         """The sign-in form, with a fresh anti-forgery token bound to a cookie."""
@@ -225,9 +213,7 @@ def register(c: Concord, view: ReadModel) -> None:
                     # Sent in the background: the answer takes as long for an unknown
                     # address as for a known one, so it does not tell who is in the city's
                     # directory.
-                    job = asyncio.ensure_future(
-                        send_link(person, name, email, language_of(c, person), next_)
-                    )
+                    job = asyncio.ensure_future(send_link(person, name, email, next_))
                     sending.add(job)
                     job.add_done_callback(sending.discard)
                 else:

@@ -1,4 +1,4 @@
-"""Rendering, escaping and the delivery pipeline (retries, Retry-After, fallback)."""
+"""Rendering and escaping of messages; the registry of notifiers."""
 
 from __future__ import annotations
 
@@ -6,9 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from concord.notifiers.base import Message, Recipient, SendError, Sent
+from concord.notifiers.base import Recipient
 from concord.notifiers.email import EmailNotifier
-from concord.notifiers.pipeline import RetryPolicy, deliver
 from concord.notifiers.registry import Registry
 from concord.notifiers.render import Renderer
 from concord.streams.models import Task
@@ -78,99 +77,12 @@ def test_email_headers_are_deterministic() -> None:
 
 
 class Carrier:
-    """An in-memory channel implementing the Notifier protocol (pure pipeline tests)."""
+    """A channel implementing the Notifier protocol, in memory (for the registry)."""
 
-    def __init__(self, channel: str, errors: list[SendError] | None = None) -> None:
+    def __init__(self, channel: str) -> None:
         self.channel = channel
-        self.errors = list(errors or [])
-        self.sent: list[Message] = []
-
-    def can_reach(self, r: Recipient) -> bool:
-        return bool(r.email if self.channel == "email" else r.slack_channel)
-
-    async def send(self, message: Message) -> Sent:
-        if self.errors:
-            raise self.errors.pop(0)
-        self.sent.append(message)
-        return Sent(provider_id=f"{self.channel}-{len(self.sent)}", address="a")
-
-
-async def test_retry_honours_retry_after_then_succeeds() -> None:
-    slack = Carrier(
-        "slack",
-        [SendError("rl", retryable=True, retry_after=7.0), SendError("down", retryable=True)],
-    )
-    waits: list[float] = []
-
-    async def sleep(s: float) -> None:
-        waits.append(s)
-
-    msg = RENDER.task_message(task(), recipient(slack_channel="C1"), "N")
-    receipts = await deliver(
-        msg, "task-1", Registry([slack]), ["slack"], RetryPolicy(5, 1.0), sleep
-    )
-    assert [r.ok for r in receipts] == [False, False, True]
-    assert waits == [7.0, 2.0]  # Retry-After wins over the 1 s backoff; then 2 s
-    assert receipts[-1].provider_id == "slack-1" and receipts[-1].attempt == 3
-
-
-async def test_permanent_error_falls_back_to_next_channel() -> None:
-    slack = Carrier("slack", [SendError("channel_not_found", retryable=False)])
-    email = Carrier("email")
-
-    async def sleep(s: float) -> None:
-        raise AssertionError("no wait for a permanent error")
-
-    msg = RENDER.task_message(task(), recipient(slack_channel="C1"), "N")
-    receipts = await deliver(
-        msg, "t", Registry([slack, email]), ["slack", "email"], RetryPolicy(3, 1.0), sleep
-    )
-    assert [(r.channel, r.ok) for r in receipts] == [("slack", False), ("email", True)]
-    assert len(email.sent) == 1
-
-
-async def test_everything_failing_is_recorded_not_dropped() -> None:
-    email = Carrier("email", [SendError("451", retryable=True)] * 3)
-
-    async def sleep(s: float) -> None:
-        pass
-
-    msg = RENDER.task_message(task(), recipient(), "N")
-    receipts = await deliver(msg, "t", Registry([email]), ["email"], RetryPolicy(3, 0.0), sleep)
-    assert len(receipts) == 3 and not any(r.ok for r in receipts)
-    unreachable = await deliver(
-        RENDER.task_message(task(), Recipient(id="y", name="Y"), "N"),
-        "t",
-        Registry([email]),
-        ["email"],
-        RetryPolicy(3, 0.0),
-        sleep,
-    )
-    assert unreachable[0].channel == "none" and "no configured channel" in (
-        unreachable[0].error or ""
-    )
 
 
 def test_registry_refuses_two_notifiers_for_one_channel() -> None:
     with pytest.raises(ValueError, match="registered twice"):
         Registry([Carrier("email"), Carrier("email")])
-
-
-async def test_slack_pacing_is_per_channel() -> None:
-    from concord.notifiers.slack import ChannelPacing
-
-    now = [100.0]
-    slept: list[float] = []
-
-    async def sleep(seconds: float) -> None:
-        slept.append(round(seconds, 3))
-        now[0] += seconds
-
-    pacing = ChannelPacing(1.0, clock=lambda: now[0], sleep=sleep)
-    await pacing.wait("C-POLICE")
-    await pacing.wait("C-NGO")  # another channel does not wait
-    now[0] += 0.25
-    await pacing.wait("C-POLICE")  # 0.75 s left of the police channel's second
-    now[0] += 5
-    await pacing.wait("C-POLICE")  # long after: no wait
-    assert slept == [0.75]

@@ -1,0 +1,469 @@
+"""Deliver: `concord.outgoing` -> lanes -> carriers -> receipts, outcomes, delivery state.
+
+The one stage that talks to carriers (see `concord.streams.delivery`). For each message
+key it keeps a `DeliveryRecord` in the `deliveries` table — the durable schedule: a
+record that is not final after a restart is taken up again, in doubt (Slack is asked
+whether it arrived before anything is sent again; an email goes again with the same
+Message-ID and `X-Concord-Resend: in-doubt`). Agents that post a message go on at once:
+the agent here only records it and hands it to a lane (`concord.delivery.lanes`); the
+attempt, the retry schedule (`concord.delivery.schedule`), the fallback and the outcome
+happen in the lane's task. Writes from there go to the table by key (it is partitioned
+like `concord.outgoing`, by the message key), and the record is durable in Kafka before
+any attempt leaves, so a message is delivered once per key, also across crashes.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from concord.agents.stage import consume, survives
+from concord.delivery.lanes import Job, Lane, Lanes, Pace
+from concord.delivery.schedule import Failure, Next, Policy, after_failure, delivered
+from concord.notifiers.base import SendError, Sent
+from concord.streams.codec import dump
+from concord.streams.delivery import DeliveryRecord, DeliveryRequest, Outgoing
+from concord.streams.models import Receipt, utcnow
+from concord.streams.tracking import TaskEvent
+
+if TYPE_CHECKING:
+    from concord.app import Concord
+
+log = logging.getLogger(__name__)
+
+
+def lane_of(outgoing: Outgoing, channel: str) -> Lane:
+    """The lane a message takes on a channel: the carrier and the address."""
+    r = outgoing.message.recipient
+    if channel == "slack":
+        return ("slack", r.slack_channel or r.slack_user or r.id)
+    if channel == "email":
+        return ("email", r.email or r.id)
+    return (channel, r.id)
+
+
+def paces(c: Concord) -> dict[str, Pace]:
+    s = c.settings
+    interval = s.slack_channel_interval_seconds
+    slack = Pace(
+        lane_rate=1.0 / interval if interval > 0 else 0.0,
+        lane_burst=s.slack_channel_burst,
+        carrier_rate=s.slack_workspace_rate,
+        carrier_burst=max(1.0, s.slack_workspace_rate),
+        # Paced lanes send one at a time; unpaced (tests, benchmarks) as fast as allowed.
+        per_lane=1 if interval > 0 else s.delivery_concurrency,
+        per_carrier=s.delivery_concurrency,
+    )
+    return {"slack": slack, "email": Pace(per_lane=1, per_carrier=s.delivery_concurrency)}
+
+
+@dataclass
+class Health:
+    """A carrier's recent trouble, for `/healthz`."""
+
+    failures_in_a_row: int = 0
+    last_error: str | None = None
+    last_ok: datetime | None = None
+
+
+@dataclass
+class Delivery:
+    """The delivery stage of one worker: table, lanes, schedule, metrics."""
+
+    c: Concord
+    table: Any
+    lanes: Lanes
+    policy: Policy
+    due: list[tuple[float, str]] = field(default_factory=list)  # (monotonic time, key)
+    pending: dict[str, tuple[str, datetime]] = field(default_factory=dict)
+    health: dict[str, Health] = field(default_factory=dict)
+
+    # -- records --------------------------------------------------------------------
+
+    def get(self, key: str) -> DeliveryRecord | None:
+        stored = self.table.get(key)
+        return DeliveryRecord.model_validate(stored) if stored else None
+
+    async def save(self, record: DeliveryRecord) -> None:
+        """Write the record (table) and publish it without its content (the board)."""
+        self.table[record.key] = dump(record)
+        await self.c.topics.delivery_state.send(
+            key=record.key, value=record.model_copy(update={"outgoing": None})
+        )
+        channel = record.current or (record.channels[-1] if record.channels else "none")
+        if record.final:
+            self.pending.pop(record.key, None)
+        else:
+            self.pending[record.key] = (channel, record.created_at)
+
+    def schedule(self, record: DeliveryRecord) -> None:
+        """Attempt the record when it is due (now, or at its retry time)."""
+        delay = 0.0
+        if record.next_at is not None:
+            delay = max(0.0, (record.next_at - utcnow()).total_seconds())
+        if delay <= 0:
+            self.submit(record)
+        else:
+            heapq.heappush(self.due, (time.monotonic() + delay, record.key))
+
+    def submit(self, record: DeliveryRecord) -> None:
+        outgoing = record.outgoing
+        channel = record.current
+        if outgoing is None or channel is None:
+            return
+        key = record.key
+
+        async def run() -> float | None:
+            return await self.attempt(key)
+
+        self.lanes.submit(Job(key, lane_of(outgoing, channel), outgoing.order, run))
+
+    # -- the agent: requests ----------------------------------------------------------
+
+    async def request(self, req: DeliveryRequest) -> None:
+        record = self.get(req.key)
+        if req.action == "withdraw":
+            if record is not None and not record.final:
+                await self.finish(
+                    record.model_copy(
+                        update={
+                            "state": "withdrawn",
+                            "last_error": req.reason,
+                            "updated_at": utcnow(),
+                        }
+                    )
+                )
+            return
+        if req.outgoing is None:
+            return
+        if record is not None:
+            return  # once per key: delivered, or on its way (a restart takes it up again)
+        outgoing = req.outgoing
+        channels = self.reachable(outgoing)
+        now = utcnow()
+        record = DeliveryRecord(
+            key=req.key,
+            kind=outgoing.kind,
+            subject=outgoing.subject,
+            recipient=outgoing.message.recipient.id,
+            channels=channels,
+            deadline=outgoing.deadline,
+            created_at=outgoing.created_at,
+            updated_at=now,
+            next_at=now,
+            outgoing=outgoing,
+        )
+        if not channels:
+            failed = record.model_copy(
+                update={
+                    "state": "failed",
+                    "last_error": "no configured channel can reach this recipient",
+                    "next_at": None,
+                }
+            )
+            await self.save(failed)
+            await self.receipt(failed, "none", 0, ok=False, error=failed.last_error)
+            await self.concluded(failed, [])
+            return
+        await self.save(record)
+        self.submit(record)
+
+    def reachable(self, outgoing: Outgoing) -> list[str]:
+        """The message's channels that a configured carrier can reach, in order."""
+        out = []
+        for channel in dict.fromkeys(outgoing.channels):
+            notifier = self.c.registry.get(channel)
+            if notifier is not None and notifier.can_reach(outgoing.message.recipient):
+                out.append(channel)
+        return out
+
+    # -- a lane's job: one attempt ----------------------------------------------------
+
+    async def attempt(self, key: str) -> float | None:
+        """Try the record's current channel once; record the outcome. Returns the seconds
+        the lane must pause (a rate limit), or None."""
+        record = self.get(key)
+        if record is None or record.final or record.outgoing is None or record.current is None:
+            return None
+        if not self.ours(key):
+            return None  # the partition moved to another worker: it takes the message up
+        channel = record.current
+        notifier = self.c.registry.get(channel)
+        if notifier is None:
+            await self.failed_attempt(record, Failure(f"{channel} is not configured", False))
+            return None
+        message = record.outgoing.message
+        await self.c.durable()  # the record is in Kafka before anything leaves
+        started = time.perf_counter()
+        try:
+            sent = await self.in_doubt(record, notifier) if record.in_doubt else None
+            if sent is None:
+                if record.in_doubt:
+                    message = message.model_copy(update={"resend": True})
+                sent = await (
+                    notifier.update(message) if record.kind == "update" else notifier.send(message)
+                )
+        except SendError as exc:
+            log.debug(
+                "delivery %s: %s failed after %.3f s", key, channel, time.perf_counter() - started
+            )
+            await self.failed_attempt(record, Failure(str(exc), exc.retryable, exc.retry_after))
+            return exc.retry_after if exc.retry_after else None
+        await self.succeeded(record, channel, sent)
+        return None
+
+    def ours(self, key: str) -> bool:
+        """Whether this worker owns the key's partition (a lane job may outlive it)."""
+        try:
+            assigned = self.c.app.assignor.assigned_actives()
+        except Exception:  # not assigned yet
+            return False
+        name = self.c.topics.outgoing.name
+        return self.partition(key) in {tp.partition for tp in assigned if tp.topic == name}
+
+    def partition(self, key: str) -> int:
+        """The partition of `concord.outgoing` (and of the table) a key lives in."""
+        tp = self.c.app.producer.key_partition(self.c.topics.outgoing.name, key.encode())
+        return int(tp.partition)
+
+    async def in_doubt(self, record: DeliveryRecord, notifier: Any) -> Sent | None:
+        """A crash may have sent it: ask the carrier (Slack can tell; SMTP cannot)."""
+        assert record.outgoing is not None
+        found: Sent | None = await notifier.lookup(record.outgoing.message)
+        if found is not None:
+            await self.c.audit(
+                "concord",
+                "delivery.confirmed_after_restart",
+                record.subject,
+                channel=notifier.channel,
+                key=record.key,
+            )
+        return found
+
+    async def succeeded(self, record: DeliveryRecord, channel: str, sent: Sent) -> None:
+        now = utcnow()
+        done = delivered(record, channel, sent.provider_id, now)
+        await self.receipt(done, channel, done.attempts, ok=True, provider_id=sent.provider_id)
+        self.c.metrics.delivery_latency.labels(channel).observe(
+            (now - record.created_at).total_seconds()
+        )
+        health = self.health.setdefault(channel, Health())
+        health.failures_in_a_row, health.last_ok = 0, now
+        await self.finish(done)
+
+    async def failed_attempt(self, record: DeliveryRecord, failure: Failure) -> None:
+        channel = record.current or "none"
+        now = utcnow()
+        health = self.health.setdefault(channel, Health())
+        health.failures_in_a_row += 1
+        health.last_error = failure.error
+        await self.receipt(
+            record,
+            channel,
+            record.attempts + 1,
+            ok=False,
+            error=failure.error,
+            retryable=failure.retryable,
+        )
+        step = after_failure(record, failure, now, self.policy)
+        await self.moved(record, step)
+
+    async def moved(self, before: DeliveryRecord, step: Next) -> None:
+        record = step.record
+        assert before.outgoing is not None
+        if step.outcome == "retry":
+            await self.save(record)
+            self.schedule(record)  # keeps its place in its order: the lane is not released
+            return
+        self.lanes.release(
+            before.key, before.outgoing.order, lane_of(before.outgoing, before.current or "")
+        )
+        if step.outcome == "fallback":
+            await self.save(record)
+            log.warning(
+                "delivery %s: falling back to %s (%s)", record.key, record.current, step.why
+            )
+            await self.tell(record, "fallback", step.why)
+            self.submit(record)
+            return
+        await self.finish(record)
+
+    async def finish(self, record: DeliveryRecord) -> None:
+        """A final record: saved, released, reported to whoever needs the outcome."""
+        await self.save(record)
+        outgoing = record.outgoing
+        if outgoing is not None and record.current is not None:
+            self.lanes.release(record.key, outgoing.order, lane_of(outgoing, record.current))
+        if record.state == "withdrawn":
+            return
+        await self.concluded(record, [record.via] if record.via else [])
+
+    async def concluded(self, record: DeliveryRecord, channels: list[str]) -> None:
+        outgoing = record.outgoing
+        ok = record.state == "delivered"
+        if outgoing is not None and outgoing.report_task:
+            slack = record.provider_id if record.via == "slack" else None
+            event = TaskEvent(
+                task_id=outgoing.report_task,
+                action="delivered",
+                ok=ok,
+                channels=channels,
+                slack_ref=slack,
+            )
+            await self.c.topics.task_events.send(key=outgoing.report_task, value=event)
+            await self.c.audit(
+                "concord",
+                "task.delivered" if ok else "task.delivery_failed",
+                outgoing.report_task,
+                channel=record.via,
+                assignee=record.recipient,
+                attempts=str(record.total_attempts),
+            )
+        elif not ok:
+            await self.c.audit(
+                "concord",
+                "delivery.failed",
+                record.subject,
+                key=record.key,
+                recipient=record.recipient,
+                reason=record.last_error or "",
+            )
+            await self.tell(record, "failed", record.last_error or "")
+        if outgoing is not None and outgoing.kind == "task":
+            self.c.observer.delivered(record, outgoing)
+
+    async def tell(self, record: DeliveryRecord, what: str, why: str) -> None:
+        """Tell the coordinators that a message fell back or could not be delivered."""
+        outgoing = record.outgoing
+        if outgoing is None or not outgoing.tell_on_failure:
+            return
+        if what == "failed" and outgoing.report_task:
+            return  # the track stage tells them (the task is `failed`, unassignable)
+        for notice in self.c.compose.delivery_trouble(record, outgoing, what, why, utcnow()):
+            await self.c.post(notice)
+
+    async def receipt(
+        self,
+        record: DeliveryRecord,
+        channel: str,
+        attempt: int,
+        *,
+        ok: bool,
+        error: str | None = None,
+        provider_id: str | None = None,
+        retryable: bool = False,
+    ) -> None:
+        receipt = Receipt(
+            task_id=record.subject,
+            channel=channel,
+            recipient=record.recipient,
+            attempt=attempt,
+            ok=ok,
+            retryable=retryable,
+            error=error,
+            provider_id=provider_id,
+            exercise=record.outgoing.message.exercise if record.outgoing else False,
+        )
+        self.c.metrics.deliveries.labels(channel, "ok" if ok else "failed").inc()
+        await self.c.topics.deliveries.send(key=receipt.task_id, value=receipt)
+
+    # -- schedule, recovery, metrics ----------------------------------------------------
+
+    def due_now(self) -> list[str]:
+        now = time.monotonic()
+        keys = []
+        while self.due and self.due[0][0] <= now:
+            keys.append(heapq.heappop(self.due)[1])
+        return keys
+
+    async def pump(self) -> None:
+        for key in self.due_now():
+            record = self.get(key)
+            if record is not None and not record.final:
+                self.submit(record)
+
+    def recover(self) -> int:
+        """Take up every record not final (a restart, a partition taken over): in doubt."""
+        count = 0
+        for key, stored in list(self.table.items()):
+            if stored.get("state") in ("delivered", "failed", "withdrawn"):
+                continue
+            record = DeliveryRecord.model_validate(stored)
+            if key in self.pending:
+                continue  # already ours, in flight
+            self.pending[key] = (record.current or "none", record.created_at)
+            doubt = record.model_copy(update={"in_doubt": True})
+            self.table[key] = dump(doubt)
+            self.schedule(doubt)
+            count += 1
+        return count
+
+    def observe(self) -> None:
+        """Queue depth and the age of the oldest pending message, per carrier."""
+        now = utcnow()
+        for channel in ("slack", "email"):
+            mine = [at for ch, at in self.pending.values() if ch == channel]
+            self.c.metrics.delivery_queue.labels(channel).set(len(mine))
+            oldest = (now - min(mine)).total_seconds() if mine else 0.0
+            self.c.metrics.delivery_oldest.labels(channel).set(oldest)
+
+    def degraded(self, now: datetime) -> dict[str, str]:
+        """Carriers in trouble, and why (for `/healthz`)."""
+        out: dict[str, str] = {}
+        for channel in sorted({ch for ch, _ in self.pending.values()} | set(self.health)):
+            mine = [at for ch, at in self.pending.values() if ch == channel]
+            oldest = (now - min(mine)).total_seconds() if mine else 0.0
+            health = self.health.get(channel, Health())
+            if health.failures_in_a_row >= 3 or oldest > 60:
+                out[channel] = (
+                    f"{len(mine)} pending, oldest {oldest:.0f} s, "
+                    f"{health.failures_in_a_row} failure(s) in a row: {health.last_error}"
+                )
+        return out
+
+
+def register(c: Concord) -> Delivery:
+    """The delivery agent, its schedule and its recovery."""
+    table = c.app.Table(
+        "deliveries", default=None, partitions=c.settings.partitions, use_partitioner=True
+    )
+    s = c.settings
+    policy = Policy(
+        base=s.retry_base_seconds,
+        cap=s.retry_cap_seconds,
+        fallback_window=timedelta(hours=s.delivery_horizon_hours),
+    )
+    stage = Delivery(c, table, Lanes(paces(c)), policy)
+
+    @c.app.agent(c.topics.outgoing.channel, name="concord.deliver")
+    async def deliver_agent(stream: Any) -> None:
+        await consume(c, "deliver", c.topics.outgoing, stream, stage.request)
+
+    @c.app.timer(0.05, on_leader=False)
+    @survives("delivery schedule")
+    async def due_deliveries() -> None:
+        await stage.pump()
+
+    @c.app.timer(1.0, on_leader=False)
+    @survives("delivery metrics")
+    async def delivery_metrics() -> None:
+        stage.observe()
+
+    async def recovered(sender: Any, *args: Any, **kwargs: Any) -> None:
+        taken = stage.recover()
+        if taken:
+            log.info("delivery: %d message(s) taken up again, in doubt", taken)
+
+    c.app.on_rebalance_complete.connect(recovered)  # type: ignore[arg-type]
+
+    async def stopping(sender: Any, **kwargs: Any) -> None:
+        # In-flight attempts are handed back: pending in the table, in doubt at restart.
+        await stage.lanes.close()
+
+    c.app.on_before_shutdown.connect(stopping)  # type: ignore[arg-type]
+
+    return stage

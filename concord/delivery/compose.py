@@ -1,0 +1,230 @@
+"""What to send to whom: every outbound message, rendered, as an `Outgoing` for the delivery
+stage. The stages that decide (track, the panel's gate, sign-in) ask here and post the
+result; none of them talks to a carrier.
+
+Deadlines (how long delivery keeps trying before falling back):
+
+- a task message: until the task would escalate or is due, whichever comes first (else
+  the notice horizon);
+- a notice about a task, a panel notice: the horizon (`CONCORD_DELIVERY_HORIZON_HOURS`);
+- a sign-in link: its own lifetime (15 minutes): later it could not be used anyway.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from concord.directory import Directory
+from concord.notifiers.recipients import recipient_for
+from concord.notifiers.render import Renderer
+from concord.streams.delivery import DeliveryRecord, Kind, Message, Outgoing, Recipient
+from concord.streams.models import Task
+from concord.streams.reviews import ReviewRecord
+from concord.web.links import LOGIN_MAX_AGE, Signer, TaskLink, VoteLink
+
+
+class Compose:
+    """Builds the `Outgoing` messages of one installation."""
+
+    def __init__(
+        self,
+        directory: Directory,
+        renderer: Renderer,
+        signer: Signer,
+        links_base: str,
+        horizon: timedelta,
+    ) -> None:
+        self.directory = directory
+        self.renderer = renderer
+        self.signer = signer
+        self.links_base = links_base
+        self.horizon = horizon
+
+    def _outgoing(
+        self,
+        kind: Kind,
+        subject: str,
+        order: str,
+        message: Message,
+        channels: list[str],
+        now: datetime,
+        deadline: datetime | None = None,
+        report_task: str | None = None,
+        tell_on_failure: bool = True,
+        label: str = "",
+        agency: str | None = None,
+    ) -> Outgoing:
+        return Outgoing(
+            label=label or message.subject,
+            agency=agency,
+            kind=kind,
+            subject=subject,
+            order=order,
+            message=message,
+            channels=channels,
+            deadline=deadline or now + self.horizon,
+            created_at=now,
+            report_task=report_task,
+            tell_on_failure=tell_on_failure,
+        )
+
+    def place(self, task: Task) -> str:
+        return self.directory.place(task.areas or [task.area])
+
+    def task_message(self, task: Task, now: datetime) -> Outgoing | None:
+        """The task for its assignee, with signed action links; None when the directory
+        no longer knows the assignee."""
+        found = recipient_for(self.directory, task.assignee) if task.assignee else None
+        if found is None:
+            return None
+        recipient, channels = found
+        links = {
+            action: self.links_base + self.signer.task_link(TaskLink(task.id, recipient.id, action))
+            for action in ("ack", "decline", "done")
+        }
+        message = self.renderer.task_message(task, recipient, self.place(task), links)
+        ends = [now + task.escalate_after] if task.escalate_after else []
+        ends += [task.due] if task.due else []
+        return self._outgoing(
+            "task",
+            task.id,
+            task.id,
+            message,
+            list(task.channels or channels),
+            now,
+            deadline=min(ends) if ends else None,
+            report_task=task.id,
+            label=task.title,
+            agency=task.agency,
+        )
+
+    def task_key(self, task_id: str, person: str) -> str:
+        """The key of the message that gives task `task_id` to `person`."""
+        return f"{task_id}.{person}"
+
+    def notices(
+        self, kind: str, task: Task, to: list[str], note: str, now: datetime
+    ) -> list[Outgoing]:
+        """A notice about a task (declined, escalated, unassignable, reminder, ...) for
+        each person in `to` the directory still knows."""
+        out = []
+        for person in to:
+            found = recipient_for(self.directory, person)
+            if found is None:
+                continue
+            recipient, channels = found
+            message = self.renderer.notice_message(kind, task, recipient, self.place(task), note)
+            out.append(self._outgoing("notice", task.id, task.id, message, channels, now))
+        return out
+
+    def slack_update(
+        self, task: Task, ref: str, actor: str, shown_to: str, n: int, now: datetime
+    ) -> Outgoing | None:
+        """The new state of a task on the Slack message that announced it."""
+        found = recipient_for(self.directory, shown_to)
+        if found is None:
+            return None
+        recipient = found[0]
+        text, blocks = self.renderer.task_status(task, actor, recipient.language)
+        message = Message(
+            key=f"{task.id}.update.{recipient.id}.{n}",
+            recipient=recipient,
+            subject=text,
+            text=text,
+            slack_text=text,
+            slack_blocks=blocks,
+            exercise=task.exercise,
+            update_ref=ref,
+        )
+        return self._outgoing(
+            "update", task.id, task.id, message, ["slack"], now, tell_on_failure=False
+        )
+
+    def review_recipients(self, kind: str) -> list[tuple[Recipient, list[str]]]:
+        """Who hears of a review notice, and on which channels."""
+        d = self.directory
+        out: list[tuple[Recipient, list[str]]] = []
+        if d.panel.slack_channel:
+            channel = Recipient(
+                id="panel",
+                name="Panel",
+                language=d.panel.language,
+                slack_channel=d.panel.slack_channel,
+            )
+            out.append((channel, ["slack"]))
+        people = d.coordinators if kind in ("no_quorum", "stalled") else d.panel.members
+        for m in people:
+            found = recipient_for(d, m.id)
+            if found is not None and found[0].email:
+                out.append((found[0], ["email"]))  # the panel's Slack is its channel message
+        return out
+
+    def review_notices(
+        self, record: ReviewRecord, kind: str, version: int, now: datetime
+    ) -> list[Outgoing]:
+        """A panel notice (opened, amended, reminder, approved, ...) for each recipient;
+        members' emails carry their own signed vote links."""
+        name = self.directory.place([record.area])
+        members = {m.id for m in self.directory.panel.members}
+        out = []
+        for recipient, channels in self.review_recipients(kind):
+            links = None
+            if recipient.email and recipient.id in members:
+                links = {
+                    d: self.links_base
+                    + self.signer.vote_link(VoteLink(record.situation_id, recipient.id, version, d))
+                    for d in ("approve", "reject", "conflict")
+                }
+            message = self.renderer.review_message(record, kind, recipient, name, links)
+            subject = f"review:{record.situation_id}"
+            out.append(self._outgoing("review", subject, subject, message, channels, now))
+        return out
+
+    def sign_in(self, person: str, email: str, text: str, token: str, now: datetime) -> Outgoing:
+        """A sign-in link (`text` already rendered), for as long as the link lives."""
+        found = recipient_for(self.directory, person)
+        name = found[0].name if found else person
+        language = found[0].language if found else "en"
+        message = Message(
+            key=f"login.{person}.{token[-12:]}",
+            recipient=Recipient(id=person, name=name, language=language, email=email),
+            subject="[Concord] Sign-in link / Lien de connexion / Aanmeldlink",
+            text=text,
+        )
+        return self._outgoing(
+            "sign_in",
+            f"login:{person}",
+            f"login:{person}",
+            message,
+            ["email"],
+            now,
+            deadline=now + timedelta(seconds=LOGIN_MAX_AGE),
+            tell_on_failure=False,
+        )
+
+    def delivery_trouble(
+        self, record: DeliveryRecord, outgoing: Outgoing, what: str, why: str, now: datetime
+    ) -> list[Outgoing]:
+        """Tell the coordinators that a message fell back to another channel or could not
+        be delivered at all (never about a message to the coordinators themselves)."""
+        out = []
+        for coordinator in self.directory.coordinators:
+            if coordinator.id == record.recipient:
+                continue
+            found = recipient_for(self.directory, coordinator.id)
+            if found is None:
+                continue
+            recipient, channels = found
+            message = self.renderer.delivery_notice(record, outgoing, recipient, what, why)
+            out.append(
+                self._outgoing(
+                    "notice",
+                    record.subject,
+                    record.subject,
+                    message,
+                    channels,
+                    now,
+                    tell_on_failure=False,
+                )
+            )
+        return out

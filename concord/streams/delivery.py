@@ -1,0 +1,127 @@
+"""What leaves Concord: the models of `concord.outgoing` and of the delivery stage's state.
+
+Every message for a person — a task, a notice about a task, a panel notice, a sign-in
+link, the update of a Slack message — is rendered by the stage that decides it and put
+on `concord.outgoing` as a `DeliveryRequest`, keyed by the message's key. The delivery
+stage (`concord.agents.deliver`) alone talks to carriers: it keeps one `DeliveryRecord`
+per key (so each message is delivered once, also across crashes), retries on a durable
+schedule until the message's deadline, falls back to the next channel, and publishes
+every record on `concord.delivery-state` (without the content) for the board.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import AwareDatetime, Field
+
+from concord.streams.models import Strict
+
+Kind = Literal["task", "notice", "review", "sign_in", "update"]
+
+
+class Recipient(Strict):
+    """Where a message goes: a liaison, panel member or coordinator as the directory knows
+    them, or the panel's Slack channel."""
+
+    id: str
+    name: str
+    language: str = "en"
+    email: str | None = None
+    slack_channel: str | None = None
+    slack_user: str | None = None
+
+
+class Message(Strict):
+    """A notification rendered for one recipient, in every form the channels need."""
+
+    key: str = Field(description="idempotency key: same key, same message, delivered once")
+    recipient: Recipient
+    subject: str
+    text: str
+    html: str = ""
+    slack_text: str = ""
+    slack_blocks: list[dict[str, object]] = Field(default_factory=list)
+    exercise: bool = False
+    resend: bool = Field(False, description="sent again after a crash left it in doubt")
+    update_ref: str | None = Field(None, description="update: the Slack message (channel/ts)")
+
+
+class Outgoing(Strict):
+    """A message to deliver, and what the delivery stage needs to know about it."""
+
+    kind: Kind
+    subject: str = Field(description="what it is about (task id, review:sit-..., login:...)")
+    order: str = Field(
+        description="messages with the same order key to the same address leave in order"
+    )
+    message: Message
+    channels: list[str] = Field(description="the channels to try, in order")
+    deadline: AwareDatetime = Field(description="retry until then, then fall back")
+    created_at: AwareDatetime
+    report_task: str | None = Field(
+        None, description="the task whose track stage hears the outcome (task messages)"
+    )
+    tell_on_failure: bool = Field(
+        True, description="tell the coordinators when it falls back or cannot be delivered"
+    )
+    label: str = Field("", description="what to call it in logs and narration (a task title)")
+    agency: str | None = Field(None, description="the agency of the recipient (task messages)")
+
+    @property
+    def key(self) -> str:
+        return self.message.key
+
+
+class DeliveryRequest(Strict):
+    """A record of `concord.outgoing`, keyed by the message key it is about: deliver this
+    message, or withdraw it (moot now: the task went to someone else, or ended)."""
+
+    key: str
+    action: Literal["send", "withdraw"] = "send"
+    outgoing: Outgoing | None = None
+    reason: str = ""
+
+
+State = Literal["pending", "retrying", "delivered", "failed", "withdrawn"]
+FINAL: frozenset[str] = frozenset({"delivered", "failed", "withdrawn"})
+
+
+class DeliveryRecord(Strict):
+    """One message's delivery (the `deliveries` table, and `concord.delivery-state`
+    without `outgoing`)."""
+
+    key: str
+    kind: Kind
+    subject: str
+    recipient: str
+    channels: list[str]
+    channel: int = Field(0, description="index of the channel being tried")
+    state: State = "pending"
+    attempts: int = Field(0, description="attempts on the current channel")
+    total_attempts: int = 0
+    next_at: AwareDatetime | None = Field(None, description="when the next attempt is due")
+    deadline: AwareDatetime
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
+    delivered_at: AwareDatetime | None = None
+    via: str | None = Field(None, description="the channel that delivered it")
+    provider_id: str | None = None
+    last_error: str | None = None
+    given_up: list[str] = Field(default_factory=list, description="channels fallen back from")
+    in_doubt: bool = Field(False, description="a crash may have sent it already")
+    outgoing: Outgoing | None = Field(None, description="the message (not published)")
+
+    @property
+    def final(self) -> bool:
+        return self.state in FINAL
+
+    @property
+    def current(self) -> str | None:
+        """The channel being tried (None once all are exhausted)."""
+        return self.channels[self.channel] if self.channel < len(self.channels) else None
+
+    def delayed(self, now: datetime, after_seconds: float = 60.0) -> bool:
+        """Still not delivered a while after it was posted (the board says so)."""
+        return not self.final and (now - self.created_at).total_seconds() > after_seconds
