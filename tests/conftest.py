@@ -177,7 +177,6 @@ def worker_env(
         CONCORD_SLACK_TOKEN=slack.token,
         CONCORD_SLACK_API_URL=slack.url,
         CONCORD_RETRY_BASE_SECONDS="0.05",
-        CONCORD_RETRY_ATTEMPTS="3",
         CONCORD_MAX_BODY_BYTES="20000",
         CONCORD_LOG_LEVEL="info",
         CONCORD_PUBLIC_URL="https://concord.city.example",
@@ -337,14 +336,19 @@ def make_signal(**overrides: Any) -> dict[str, Any]:
 
 @contextlib.contextmanager
 def private_worker(
-    smtp: SmtpCapture, slack: SlackApiServer, root: Path, playbooks: dict[str, str]
+    smtp: SmtpCapture,
+    slack: SlackApiServer,
+    root: Path,
+    playbooks: dict[str, str],
+    **settings: str,
 ) -> Iterator[tuple[Worker, str]]:
     """A worker on a broker of its own (a new app id on the session's broker would replay
-    every topic), with extra playbooks; yields it and a producer token. Restart it with
-    `restart(worker)`."""
+    every topic), with extra playbooks and settings (`CONCORD_` + the name, upper-case);
+    yields it and a producer token. Restart it with `restart(worker)`."""
     broker = EmbeddedBroker().start()
     port = free_port()
     env = worker_env(broker.url, smtp, slack, root, port)
+    env.update({f"CONCORD_{k.upper()}": v for k, v in settings.items()})
     shutil.copytree(ROOT / "playbooks", root / "playbooks")
     for name, text in playbooks.items():
         (root / "playbooks" / name).write_text(text)
@@ -362,8 +366,13 @@ def private_worker(
         broker.stop()
 
 
-def restart(w: Worker) -> None:
-    """Stop the worker (SIGTERM) and start it again; its tables come back from Kafka."""
-    stop_worker(w.proc)
+def restart(w: Worker, *, kill: bool = False) -> None:
+    """Stop the worker (SIGTERM, or SIGKILL: a crash) and start it again; its tables come
+    back from Kafka."""
+    if kill:
+        w.proc.kill()
+        w.proc.wait()
+    else:
+        stop_worker(w.proc)
     w.proc = start_worker(w.env, w.log)
     wait_healthy(w)

@@ -33,6 +33,7 @@ class SlackApiServer:
         self.outbox = outbox
         self.token = token
         self._failures: list[_Failure] = []
+        self._slow: list[tuple[float, str | None]] = []
         self._posted: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._ts = 0
@@ -78,6 +79,20 @@ class SlackApiServer:
                 _Failure(error, status, retry_after, channel) for _ in range(count)
             )
 
+    def slow_next(self, count: int, seconds: float, channel: str | None = None) -> None:
+        """Make the next `count` calls (to `channel`, if given) take `seconds` to answer,
+        after they are recorded: a client that dies meanwhile sent a message it never
+        heard back about (a delivery in doubt)."""
+        with self._lock:
+            self._slow.extend((seconds, channel) for _ in range(count))
+
+    def _take_slow(self, channel: object) -> float:
+        for i, (seconds, wanted) in enumerate(self._slow):
+            if wanted is None or wanted == channel:
+                del self._slow[i]
+                return seconds
+        return 0.0
+
     def _take_failure(self, channel: object) -> _Failure | None:
         for i, failure in enumerate(self._failures):
             if failure.channel is None or failure.channel == channel:
@@ -118,6 +133,10 @@ class SlackApiServer:
         if method == "chat.postMessage":
             with self._lock:
                 self._posted.append({**payload, "ts": ts})
+        with self._lock:
+            slow = self._take_slow(payload.get("channel"))
+        if slow:
+            time.sleep(slow)  # this handler's own thread: other requests are not held up
         if method in ("chat.postMessage", "chat.update"):
             channel = payload.get("channel", "")
             self._reply(

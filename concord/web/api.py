@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from concord.core import intake
 from concord.core.correlation import correlation_key
 from concord.core.lifecycle import ALLOWED, IllegalTransition
-from concord.streams.models import ApiToken, Situation, Task
+from concord.streams.models import ApiToken, Situation, Task, utcnow
 from concord.streams.reviews import ReviewRecord, SituationChangeIn, SituationCommand
 from concord.web import tasks, votes
 from concord.web.auth import authenticate
@@ -30,9 +30,20 @@ TASK_ROLES = {"coordinator", "operator", "liaison"}
 SMALL_BODY = 64_000
 
 
-def task_json(task: Task) -> dict[str, Any]:
-    """A task as the API shows it."""
-    return task.model_dump(mode="json")
+def task_json(task: Task, view: ReadModel | None = None) -> dict[str, Any]:
+    """A task as the API shows it, with where the delivery to its assignee stands."""
+    out = task.model_dump(mode="json")
+    found = view.delivery_of(task) if view is not None else None
+    if found is not None:
+        out["delivery"] = {
+            "state": found.state,
+            "channel": found.via or found.current,
+            "attempts": found.total_attempts,
+            "next_at": found.next_at.isoformat() if found.next_at else None,
+            "last_error": found.last_error,
+            "delayed": found.delayed(utcnow()),
+        }
+    return out
 
 
 def review_json(r: ReviewRecord) -> dict[str, Any]:
@@ -45,7 +56,7 @@ def review_json(r: ReviewRecord) -> dict[str, Any]:
 def situation_json(s: Situation, view: ReadModel) -> dict[str, Any]:
     """A situation as the API shows it, with its tasks and its analysis' review."""
     out = s.model_dump(mode="json")
-    out["tasks"] = [task_json(x) for x in view.tasks_of(s.id)]
+    out["tasks"] = [task_json(x, view) for x in view.tasks_of(s.id)]
     review = view.reviews.get(s.id)
     if review is not None:
         out["analysis"] = {
@@ -142,7 +153,7 @@ def register(c: Concord, view: ReadModel) -> None:
             tasks = sorted(view.tasks.values(), key=lambda x: (x.created_at, x.id))
             return self.json(
                 [
-                    task_json(x)
+                    task_json(x, view)
                     for x in tasks
                     if (not agency or x.agency == agency) and (not state or x.state == state)
                 ]

@@ -9,6 +9,7 @@ from faust.web import Request, Response, View
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from prometheus_client import generate_latest
 
+from concord.streams.models import utcnow
 from concord.web.readmodel import ReadModel
 from concord.web.security import loopback
 from concord.web.session import current_session
@@ -39,11 +40,13 @@ def register(c: Concord, view: ReadModel) -> None:
                 stage: {"records": n, "last": at.isoformat()}
                 for stage, (n, at) in sorted(c.failures.items())
             }
-            status = "starting" if not ready else "degraded" if failing else "ok"
+            carriers = c.delivery.degraded(utcnow()) if c.delivery is not None else {}
+            status = "starting" if not ready else "degraded" if failing or carriers else "ok"
             return self.json(
                 {
                     "status": status,
                     "stage_failures": failing,
+                    "degraded_carriers": carriers,
                     "worker": c.ready,
                     "read_model": view.running,
                     "playbooks": len(c.playbooks.current.playbooks),

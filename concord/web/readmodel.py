@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import BaseModel, ValidationError
 
 from concord.streams import topics as t
+from concord.streams.delivery import DeliveryRecord
 from concord.streams.models import ApiToken, SessionMark, Signal, Situation, Task
 from concord.streams.reviews import ReviewRecord
 
@@ -26,7 +27,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_TAILED = (t.SITUATIONS, t.TASK_STATE, t.TOKENS, t.REVIEWS, t.SIGNALS, t.SESSIONS)
+_TAILED = (
+    t.SITUATIONS,
+    t.TASK_STATE,
+    t.TOKENS,
+    t.REVIEWS,
+    t.SIGNALS,
+    t.SESSIONS,
+    t.DELIVERY_STATE,
+)
 
 
 class ReadModel:
@@ -39,6 +48,7 @@ class ReadModel:
         self.reviews: dict[str, ReviewRecord] = {}
         self.sealed: dict[str, str] = {}  # signal id -> sealed persons and summary
         self.marks: dict[str, SessionMark] = {}  # signed-out sessions, used sign-in links
+        self.deliveries: dict[str, DeliveryRecord] = {}  # message key -> its delivery
         self.running = False
 
     def apply(self, topic: str, key: str, value: bytes | None) -> None:
@@ -52,6 +62,7 @@ class ReadModel:
             t.TOKENS.name: (self.tokens, ApiToken),
             t.REVIEWS.name: (self.reviews, ReviewRecord),
             t.SESSIONS.name: (self.marks, SessionMark),
+            t.DELIVERY_STATE.name: (self.deliveries, DeliveryRecord),
         }
         if topic not in targets:
             return
@@ -86,6 +97,12 @@ class ReadModel:
     def link_used(self, nonce: str) -> bool:
         found = self.marks.get(nonce)
         return found is not None and found.kind == "link_used"
+
+    def delivery_of(self, task: Task) -> DeliveryRecord | None:
+        """The delivery of the message that gave the task to its current assignee."""
+        if not task.assignee:
+            return None
+        return self.deliveries.get(f"{task.id}.{task.assignee}")
 
     def tasks_of(self, situation_id: str) -> list[Task]:
         return sorted(
