@@ -41,8 +41,11 @@ lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff format --check concord tests bench || true
 	$(VENV)/bin/mypy concord
 
-bench: $(VENV)/.installed
-	@for b in bench/*.py; do $(PY) $$b; done
+## Benchmarks (JSON lines on stdout; figures, not tests). Installs Alertmanager, the peer.
+BENCHES := matcher pipeline latency peer_alertmanager faults crash_recovery
+bench: $(VENV)/.installed-test
+	scripts/install-alertmanager
+	@for b in $(BENCHES); do $(PY) bench/$$b.py || exit 1; done
 
 ## Regenerate playbooks/schema.json after changing the playbook models.
 schema: $(VENV)/.installed

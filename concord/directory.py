@@ -140,9 +140,33 @@ class Directory(_M):
             raise ValueError("agency ids must be unique")
         return self
 
+    @cached_property
+    def _areas(self) -> dict[str, Area]:
+        return {a.code: a for a in self.areas}
+
+    @cached_property
+    def _agencies(self) -> dict[str, Agency]:
+        return {a.id: a for a in self.agencies}
+
+    @cached_property
+    def _liaisons(self) -> dict[str, tuple[Agency, Liaison]]:
+        out: dict[str, tuple[Agency, Liaison]] = {}
+        for agency in self.agencies:
+            for liaison in agency.liaisons:
+                out.setdefault(liaison.id, (agency, liaison))
+        return out
+
+    @cached_property
+    def _neighbours(self) -> dict[str, list[str]]:
+        near: dict[str, set[str]] = {a.code: set(a.neighbours) for a in self.areas}
+        for a in self.areas:
+            for n in a.neighbours:
+                near[n].add(a.code)
+        return {code: sorted(codes - {code}) for code, codes in near.items()}
+
     def area(self, code: str) -> Area | None:
         """The area with this code, or None."""
-        return next((a for a in self.areas if a.code == code), None)
+        return self._areas.get(code)
 
     def place(self, codes: list[str]) -> str:
         """The names of these areas, for people ("Quartier Nord, Centre-ville")."""
@@ -150,15 +174,11 @@ class Directory(_M):
 
     def agency(self, agency_id: str) -> Agency | None:
         """The agency with this id, or None."""
-        return next((a for a in self.agencies if a.id == agency_id), None)
+        return self._agencies.get(agency_id)
 
     def liaison(self, liaison_id: str) -> tuple[Agency, Liaison] | None:
         """The liaison with this id and its agency, or None."""
-        for agency in self.agencies:
-            for liaison in agency.liaisons:
-                if liaison.id == liaison_id:
-                    return agency, liaison
-        return None
+        return self._liaisons.get(liaison_id)
 
     def on_duty(self, agency_id: str) -> Liaison | None:
         """The liaison who receives an agency's new tasks."""
@@ -234,10 +254,7 @@ class Directory(_M):
 
     def neighbours(self, area: str) -> list[str]:
         """The areas next to `area` (both directions of the directory's lists)."""
-        found = self.area(area)
-        out = set(found.neighbours) if found else set()
-        out |= {a.code for a in self.areas if area in a.neighbours}
-        return sorted(out - {area})
+        return list(self._neighbours.get(area, []))
 
     def areas_in(self, name: str) -> set[str]:
         """Area codes of a group, or the single area when `name` is an area code."""

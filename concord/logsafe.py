@@ -2,22 +2,25 @@
 
 Signal ids, summaries and names come from outside and end up in log messages and in
 exception texts. A CR/LF would let them write a line that looks like Concord's own, an
-ANSI escape would repaint the operator's terminal. `install()` puts a log-record factory
-in place (it runs for every record that is emitted, whatever handler or formatter Faust
-sets up later) that:
+ANSI escape would repaint the operator's terminal. `install()` makes every log record
+(whatever handler or formatter Faust sets up later) a `SafeRecord`, whose text, when a
+handler formats it:
 
-- escapes every control character but the line feed and the tab (`\\x1b`, `\\r`, `\\u2028`),
-- in records of Concord's own loggers, escapes line feeds inside the arguments as well
-  (the data; the message format is ours),
-- indents every line after the first of a record, tracebacks included, so no input can
-  start a line of its own.
+- has every control character but the line feed and the tab escaped (`\\x1b`, `\\r`,
+  `\\u2028`),
+- in records of Concord's own loggers, has line feeds inside the arguments escaped as
+  well (the data; the message format is ours),
+- has every line after the first indented, tracebacks included, so no input can start a
+  line of its own.
+
+The work is done when a record is formatted, not when it is made: a debug record that
+no handler emits costs nothing extra.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-import traceback
 from typing import Any
 
 _CONTROL = re.compile(
@@ -47,32 +50,36 @@ def _arg(value: Any) -> Any:
     return escape(value) if isinstance(value, str) else value
 
 
-_installed = False
+class SafeRecord(logging.LogRecord):
+    """A log record whose text cannot forge lines (see the module)."""
+
+    def getMessage(self) -> str:
+        args = self.args
+        if self.name.startswith("concord") and args:
+            if isinstance(args, tuple):
+                args = tuple(_arg(a) for a in args)
+            elif isinstance(args, dict):
+                args = {k: _arg(v) for k, v in args.items()}
+        msg = str(self.msg)
+        if args:
+            try:
+                msg = msg % args
+            except (TypeError, ValueError):
+                msg = f"{msg} {args!r}"
+        return _lines(msg)
+
+    @property
+    def exc_text(self) -> str | None:
+        return self.__dict__.get("_exc_text")
+
+    @exc_text.setter
+    def exc_text(self, value: str | None) -> None:
+        # A formatter renders the traceback once and stores it here: indent it as well.
+        self.__dict__["_exc_text"] = None if value is None else "    " + _lines(value)
 
 
 def install() -> None:
-    """Install the record factory (once per process)."""
-    global _installed
-    if _installed:
+    """Make every log record a `SafeRecord` (once per process)."""
+    if logging.getLogRecordFactory() is SafeRecord:
         return
-    _installed = True
-    make = logging.getLogRecordFactory()
-
-    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
-        record = make(*args, **kwargs)
-        try:
-            if record.name.startswith("concord") and record.args:
-                if isinstance(record.args, tuple):
-                    record.args = tuple(_arg(a) for a in record.args)
-                elif isinstance(record.args, dict):
-                    record.args = {k: _arg(v) for k, v in record.args.items()}
-            record.msg = _lines(record.getMessage())
-            record.args = ()  # mode's formatter turns None into (None,)
-            if record.exc_info and record.exc_info[1] is not None:
-                text = "".join(traceback.format_exception(*record.exc_info))
-                record.exc_text = INDENT.lstrip("\n") + _lines(text)
-        except Exception:  # a log call must never break the code that makes it
-            pass
-        return record
-
-    logging.setLogRecordFactory(factory)
+    logging.setLogRecordFactory(SafeRecord)

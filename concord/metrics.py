@@ -26,6 +26,15 @@ class Metrics:
             ["stage"],
             registry=r,
         )
+        self.stage_busy = Counter(
+            "concord_stage_busy_seconds_total",
+            "Time each stage spent handling records (busy / wall time = its saturation)",
+            ["stage"],
+            registry=r,
+        )
+        self.stage_records = Counter(
+            "concord_stage_records_total", "Records each stage handled", ["stage"], registry=r
+        )
         self.situations = Counter(
             "concord_situation_updates_total", "Situation snapshots", registry=r
         )

@@ -76,10 +76,10 @@ class Settings(BaseSettings):
         24.0, gt=0, description="how long a notice is retried before it falls back or fails"
     )
     fetch_wait_ms: int = Field(
-        100, ge=1, le=1500, description="longest a consumer's fetch waits for data (ms)"
+        30, ge=1, le=1500, description="longest a consumer's fetch waits for data (ms)"
     )
     retry_base_seconds: float = Field(1.0, ge=0, description="first backoff, doubled each time")
-    retry_cap_seconds: float = Field(300.0, gt=0, description="longest wait between attempts")
+    retry_cap_seconds: float = Field(30.0, gt=0, description="longest wait between attempts")
     log_level: str = "info"
 
     @field_validator("slack_api_url")

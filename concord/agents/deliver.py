@@ -90,10 +90,17 @@ class Delivery:
 
     async def save(self, record: DeliveryRecord) -> None:
         """Write the record (table) and publish it without its content (the board)."""
-        self.table[record.key] = dump(record)
-        await self.c.topics.delivery_state.send(
-            key=record.key, value=record.model_copy(update={"outgoing": None})
+        # A final record keeps no content: nothing will be sent again (and it is a tenth
+        # of the size in the table's changelog).
+        self.table[record.key] = dump(
+            record.model_copy(update={"outgoing": None}) if record.final else record
         )
+        if record.total_attempts or record.final:
+            # A message on its way for the first time is no news: the board hears of it
+            # once it was tried (delivered, or retrying: "delivery delayed").
+            await self.c.topics.delivery_state.send(
+                key=record.key, value=record.model_copy(update={"outgoing": None})
+            )
         channel = record.current or (record.channels[-1] if record.channels else "none")
         if record.final:
             self.pending.pop(record.key, None)
@@ -387,19 +394,24 @@ class Delivery:
                 self.submit(record)
 
     def recover(self) -> int:
-        """Take up every record not final (a restart, a partition taken over): in doubt."""
+        """After a rebalance (or the start): take up every record not final that this
+        worker now owns, in doubt; forget the ones that moved to another worker."""
         count = 0
+        owned: set[str] = set()
         for key, stored in list(self.table.items()):
-            if stored.get("state") in ("delivered", "failed", "withdrawn"):
+            if stored.get("state") in ("delivered", "failed", "withdrawn") or not self.ours(key):
                 continue
-            record = DeliveryRecord.model_validate(stored)
+            owned.add(key)
             if key in self.pending:
-                continue  # already ours, in flight
+                continue  # ours before the rebalance too, and on its way
+            record = DeliveryRecord.model_validate(stored)
             self.pending[key] = (record.current or "none", record.created_at)
             doubt = record.model_copy(update={"in_doubt": True})
             self.table[key] = dump(doubt)
             self.schedule(doubt)
             count += 1
+        for key in [k for k in self.pending if k not in owned]:
+            del self.pending[key]  # moved away: its new owner takes it up
         return count
 
     def observe(self) -> None:

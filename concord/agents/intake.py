@@ -6,10 +6,21 @@ from typing import TYPE_CHECKING, Any
 
 from concord.agents.stage import consume_raw
 from concord.core import intake
-from concord.streams.models import utcnow
+from concord.streams.models import SignalIn, utcnow
 
 if TYPE_CHECKING:
     from concord.app import Concord
+
+
+async def admit(c: Concord, signal_in: SignalIn) -> Any:
+    """A valid signal, sealed, on `concord.signals`; returns the broker's future.
+
+    Keyed by correlation zone: neighbouring areas meet in one partition. The HTTP API
+    admits the signals it validated here too (one hop fewer than the raw topic)."""
+    signal = intake.seal(signal_in, c.sealer, utcnow())
+    future = await c.topics.signals.send(key=c.directory.zone(signal.area), value=signal)
+    c.metrics.signals.labels("accepted").inc()
+    return future
 
 
 async def take_in(c: Concord, raw: bytes, message: Any) -> None:
@@ -20,10 +31,7 @@ async def take_in(c: Concord, raw: bytes, message: Any) -> None:
         await c.deadletter("intake", message, raw, result.reason, result.errors, failure=False)
         c.metrics.signals.labels("refused").inc()
         return
-    signal = intake.seal(result, c.sealer, utcnow())
-    # Keyed by correlation zone: neighbouring areas meet in one partition.
-    await c.topics.signals.send(key=c.directory.zone(signal.area), value=signal)
-    c.metrics.signals.labels("accepted").inc()
+    await admit(c, result)
 
 
 def register(c: Concord) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -43,8 +44,11 @@ async def consume(
     handle: Callable[[M], Awaitable[None]],
 ) -> None:
     """Run `handle` on each record of `stream` (from `topic`), guarded (see the module)."""
+    busy = c.metrics.stage_busy.labels(stage)
+    handled = c.metrics.stage_records.labels(stage)
     async for event in stream.events():
         raw = _raw(event)
+        started = time.perf_counter()
         try:
             value = topic.decode(raw)
         except (ValidationError, ValueError) as exc:
@@ -53,6 +57,8 @@ async def consume(
             continue
         try:
             await handle(value)
+            busy.inc(time.perf_counter() - started)
+            handled.inc()
         except Exception as exc:  # any failure of one record must not lose it or stop the stage
             log.exception("%s: record %s:%s failed", stage, topic.name, event.message.offset)
             reason = f"{stage} failed: {type(exc).__name__}"
@@ -67,10 +73,15 @@ async def consume_raw(
     handle: Callable[[bytes, Any], Awaitable[None]],
 ) -> None:
     """`consume` for a topic of raw bytes: `handle(raw, message)`."""
+    busy = c.metrics.stage_busy.labels(stage)
+    handled = c.metrics.stage_records.labels(stage)
     async for event in stream.events():
         raw = _raw(event)
+        started = time.perf_counter()
         try:
             await handle(raw, event.message)
+            busy.inc(time.perf_counter() - started)
+            handled.inc()
         except Exception as exc:  # see `consume`
             log.exception("%s: record at offset %s failed", stage, event.message.offset)
             reason = f"{stage} failed: {type(exc).__name__}"

@@ -6,11 +6,12 @@ from a *redacted* view of the situation: no persons, summaries already scrubbed.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from datetime import datetime
 from typing import Any
 
-from jinja2 import StrictUndefined, meta
+from jinja2 import StrictUndefined, Template, meta
 from jinja2.sandbox import SandboxedEnvironment
 
 from concord.core.redaction import one_line
@@ -77,9 +78,15 @@ def template_context(
     }
 
 
+@functools.lru_cache(maxsize=4096)
+def _compiled(text: str) -> Template:
+    # Compiling a template costs more than rendering it: playbooks have few texts.
+    return _ENV.from_string(text)
+
+
 def render_template(text: str, context: dict[str, Any], task_key: str) -> str:
     """Render one action template the way tasks are rendered (sandboxed, strict)."""
-    return _ENV.from_string(text).render(**context, task={"id": task_key}).strip()
+    return _compiled(text).render(**context, task={"id": task_key}).strip()
 
 
 def parse_template(text: str) -> set[str]:

@@ -40,6 +40,8 @@ class SlackApiServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as Slack's API does
+
             def log_message(self, *args: Any) -> None:
                 pass
 
@@ -49,7 +51,11 @@ class SlackApiServer:
             def do_GET(self) -> None:  # slack_sdk reads (conversations.history) with GET
                 server._handle(self)
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            request_queue_size = 1024  # many clients at once: a backlog of 5 drops SYNs
+            daemon_threads = True
+
+        self._httpd = Server(("127.0.0.1", 0), Handler)
         self.port = int(self._httpd.server_address[1])
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from faust.web import Request, Response, View
 from faust.web.exceptions import NotAuthenticated, PermissionDenied
 from pydantic import ValidationError
 
+from concord.agents.intake import admit
 from concord.core import intake
 from concord.core.correlation import correlation_key
 from concord.core.lifecycle import ALLOWED, IllegalTransition
-from concord.streams.models import ApiToken, Situation, Task, utcnow
+from concord.streams.models import ApiToken, SignalIn, Situation, Task, utcnow
 from concord.streams.reviews import ReviewRecord, SituationChangeIn, SituationCommand
 from concord.web import tasks, votes
 from concord.web.auth import authenticate
@@ -88,21 +88,23 @@ class _Base(View):
         return token
 
 
-def _validate_body(body: Any, c: Concord) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
+def _validate_body(body: Any, c: Concord) -> tuple[list[SignalIn], list[dict[str, str]]]:
     items = body if isinstance(body, list) else [body]
     if isinstance(body, list) and not body:
         return [], [{"loc": "(body)", "msg": "empty array"}]
+    signals: list[SignalIn] = []
     errors: list[dict[str, str]] = []
     for i, item in enumerate(items):
         result = intake.validate_signal(item, c.directory)
         if isinstance(result, intake.Refused):
             prefix = f"{i}." if isinstance(body, list) else ""
             errors.extend({"loc": prefix + e["loc"], "msg": e["msg"]} for e in result.errors)
-    return items, errors
+        else:
+            signals.append(result)
+    return signals, errors
 
 
 def register(c: Concord, view: ReadModel) -> None:
-    signals_in = c.topics.signals_in
     limit = c.settings.max_body_bytes
 
     class Signals(_Base):
@@ -111,18 +113,16 @@ def register(c: Concord, view: ReadModel) -> None:
             body = await read_json(request, limit)
             if isinstance(body, list) and len(body) > c.settings.max_batch:
                 return self._error(413, f"more than {c.settings.max_batch} signals in one request")
-            items, errors = _validate_body(body, c)
+            signals, errors = _validate_body(body, c)
             if errors:
                 return self._error(422, "invalid signal", errors=errors)
-            futures = [
-                await signals_in.send(key=str(item["id"]), value=json.dumps(item).encode())
-                for item in items
-            ]
+            # Validated here: sealed and admitted straight to concord.signals.
+            futures = [await admit(c, signal) for signal in signals]
             # Wait for the broker's ack: 202 means every signal is durably in Kafka.
             for fut in futures:
                 await fut
-            c.metrics.signals.labels("api").inc(len(items))
-            return self.json({"accepted": [str(x["id"]) for x in items]}, status=202)
+            c.metrics.signals.labels("api").inc(len(signals))
+            return self.json({"accepted": [s.id for s in signals]}, status=202)
 
     class Situations(_Base):
         async def get(self, request: Request) -> Response:

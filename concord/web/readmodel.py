@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import BaseModel, ValidationError
@@ -38,46 +39,92 @@ _TAILED = (
 )
 
 
+M = TypeVar("M", bound=BaseModel)
+
+
+class Latest(Mapping[str, M]):
+    """The latest value per key of a compacted topic, decoded when first read.
+
+    Every worker tails every snapshot; most are never read by this worker's web server
+    before the next snapshot of the same key replaces them, so they are kept as bytes
+    and validated only when a page or the API asks (then cached until replaced).
+    """
+
+    def __init__(self, model: type[M]) -> None:
+        self.model = model
+        self._raw: dict[str, bytes] = {}
+        self._decoded: dict[str, M] = {}
+
+    def put(self, key: str, value: bytes | None) -> None:
+        self._decoded.pop(key, None)
+        if value is None:
+            self._raw.pop(key, None)
+        else:
+            self._raw[key] = value
+
+    def __getitem__(self, key: str) -> M:
+        found = self._decoded.get(key)
+        if found is not None:
+            return found
+        raw = self._raw[key]
+        try:
+            found = self.model.model_validate_json(raw)
+        except ValidationError as exc:
+            log.warning("read model: unreadable %s record, key %s", self.model.__name__, key)
+            raise KeyError(key) from exc
+        self._decoded[key] = found
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._raw))
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+    def values(self) -> list[M]:  # type: ignore[override]
+        """Every readable value (an unreadable one is logged and left out)."""
+        out = []
+        for key in list(self._raw):
+            try:
+                out.append(self[key])
+            except KeyError:
+                continue
+        return out
+
+
 class ReadModel:
-    """Dicts kept current from the snapshot topics."""
+    """The latest situations, tasks, reviews, tokens, sign-in marks and deliveries."""
 
     def __init__(self) -> None:
-        self.situations: dict[str, Situation] = {}
-        self.tasks: dict[str, Task] = {}
-        self.tokens: dict[str, ApiToken] = {}
-        self.reviews: dict[str, ReviewRecord] = {}
+        self.situations: Latest[Situation] = Latest(Situation)
+        self.tasks: Latest[Task] = Latest(Task)
+        self.tokens: Latest[ApiToken] = Latest(ApiToken)
+        self.reviews: Latest[ReviewRecord] = Latest(ReviewRecord)
         self.sealed: dict[str, str] = {}  # signal id -> sealed persons and summary
-        self.marks: dict[str, SessionMark] = {}  # signed-out sessions, used sign-in links
-        self.deliveries: dict[str, DeliveryRecord] = {}  # message key -> its delivery
+        self.marks: Latest[SessionMark] = Latest(SessionMark)  # sign-outs, used links
+        self.deliveries: Latest[DeliveryRecord] = Latest(DeliveryRecord)  # by message key
         self.running = False
+        self._by_topic: dict[str, Latest[Any]] = {
+            t.SITUATIONS.name: self.situations,
+            t.TASK_STATE.name: self.tasks,
+            t.TOKENS.name: self.tokens,
+            t.REVIEWS.name: self.reviews,
+            t.SESSIONS.name: self.marks,
+            t.DELIVERY_STATE.name: self.deliveries,
+        }
 
     def apply(self, topic: str, key: str, value: bytes | None) -> None:
         """Apply one record (a tombstone deletes)."""
         if topic == t.SIGNALS.name:
             self._signal(value)
             return
-        targets: dict[str, tuple[dict[str, Any], type[BaseModel]]] = {
-            t.SITUATIONS.name: (self.situations, Situation),
-            t.TASK_STATE.name: (self.tasks, Task),
-            t.TOKENS.name: (self.tokens, ApiToken),
-            t.REVIEWS.name: (self.reviews, ReviewRecord),
-            t.SESSIONS.name: (self.marks, SessionMark),
-            t.DELIVERY_STATE.name: (self.deliveries, DeliveryRecord),
-        }
-        if topic not in targets:
-            return
-        target, model = targets[topic]
-        if value is None:
-            target.pop(key, None)
-            return
-        try:
-            target[key] = model.model_validate_json(value)
-        except ValidationError:
-            log.warning("read model: unreadable record on %s key %s", topic, key)
+        target = self._by_topic.get(topic)
+        if target is not None:
+            target.put(key, value)
 
     def _signal(self, value: bytes | None) -> None:
-        if value is None:
-            return
+        if value is None or b'"persons_sealed":null' in value:
+            return  # most signals name nobody: nothing to keep, no need to decode
         try:
             signal = Signal.model_validate_json(value)
         except ValidationError:
@@ -88,7 +135,7 @@ class ReadModel:
 
     def mark(self, mark: SessionMark) -> None:
         """Know a sign-in fact at once (the topic brings it to the other workers)."""
-        self.marks[mark.id] = mark
+        self.marks.put(mark.id, mark.model_dump_json().encode())
 
     def revoked(self, session_id: str) -> bool:
         found = self.marks.get(session_id)
@@ -112,12 +159,15 @@ class ReadModel:
 
 
 async def _tail(c: Concord, view: ReadModel) -> None:
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=c.settings.bootstrap_servers(),
-        group_id=None,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        fetch_max_wait_ms=c.settings.fetch_wait_ms,  # see concord.app.fetch_wait
+    from concord.app import short_polls
+    consumer = short_polls(
+        AIOKafkaConsumer(
+            bootstrap_servers=c.settings.bootstrap_servers(),
+            group_id=None,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+        ),
+        c.settings.fetch_wait_ms,
     )
     await consumer.start()
     try:

@@ -116,12 +116,12 @@ def test_no_http_input_gets_a_500(worker: Worker, tokens: dict[str, str]) -> Non
         }
         if role is not None:
             headers["Authorization"] = f"Bearer {tokens[role]}"
-        if path == "/slack/actions" and signed:
-            try:
+        if path == "/slack/actions" and signed and len(body) < 2_000:
+            try:  # the body as a payload Slack signed (too deep a body is sent unsigned)
                 payload: Any = json.loads(body)
-            except ValueError:
-                payload = body.decode("latin-1")
-            headers, body = signed_slack(payload, SLACK_SIGNING_SECRET)
+                headers, body = signed_slack(payload, SLACK_SIGNING_SECRET)
+            except (ValueError, RecursionError):
+                headers, body = signed_slack(body.decode("latin-1"), SLACK_SIGNING_SECRET)
         size = max(1, len(body) // pieces + 1)
         parts = [body[i : i + size] for i in range(0, len(body), size)] or [b""]
         status, answer = raw_http(

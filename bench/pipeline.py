@@ -1,0 +1,172 @@
+"""Concord's pipeline against a bare Faust agent, on the same broker, in one run.
+
+- Bare Faust: one agent forwarding N JSON records from one topic to another, one at a
+  time (the floor of what any Faust stage costs here).
+- Concord: N signals produced to `concord.signals.in` (raw, as Kafka producers send
+  them), each in its own area with one Slack task, through intake, correlation,
+  decisions, planning and the track stage, until each task is handed to the delivery
+  stage (its request on `concord.outgoing`).
+
+Prints records/s for both (and the worker's CPU seconds and peak memory) and the ratio.
+Usage: python bench/pipeline.py [N]
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import uuid
+from pathlib import Path
+
+from kafka import KafkaConsumer, KafkaProducer
+from kafka.admin import KafkaAdminClient, NewTopic
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from stack import EmbeddedBroker, Stack, free_port, line, rss_peak_mb
+
+BARE = textwrap.dedent(
+    """
+    import faust, sys
+    app = faust.App(
+        sys.argv[1], broker=sys.argv[2], store="memory://", web_port=int(sys.argv[3]),
+        web_bind="127.0.0.1", broker_session_timeout=6,
+        consumer_auto_offset_reset="earliest", topic_partitions=4,
+    )
+    source = app.topic("bench.in", value_serializer="json", partitions=4)
+    sink = app.topic("bench.out", value_serializer="json", partitions=4)
+
+    @app.agent(source)
+    async def forward(stream):
+        async for value in stream:
+            await sink.send(key=str(value["id"]), value=value)
+
+    if __name__ == "__main__":
+        sys.argv = [sys.argv[0], "worker", "-l", "warn"]
+        app.main()
+    """
+)
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().split(")")[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def count(bootstrap: str, topic: str, wanted: int, timeout: float) -> float:
+    """Consume `topic` until `wanted` records; returns when the last one was written."""
+    consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest")
+    seen, last = 0, 0.0
+    deadline = time.monotonic() + timeout
+    try:
+        while seen < wanted and time.monotonic() < deadline:
+            for records in consumer.poll(timeout_ms=200).values():
+                for record in records:
+                    sent = record.value and b'"action":"send"' in record.value
+                    if sent or topic == "bench.out":
+                        seen += 1
+                        last = max(last, record.timestamp / 1000)
+    finally:
+        consumer.close()
+    if seen < wanted:
+        raise TimeoutError(f"{seen}/{wanted} records on {topic}")
+    return last
+
+
+def bare(n: int, sample: list[bytes]) -> dict[str, float]:
+    with EmbeddedBroker() as broker:
+        admin = KafkaAdminClient(bootstrap_servers=broker.bootstrap)
+        admin.create_topics([NewTopic("bench.in", 4, 1), NewTopic("bench.out", 4, 1)])
+        admin.close()
+        script = Path(tempfile.mkdtemp()) / "bare.py"
+        script.write_text(BARE)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                str(script),
+                f"bare-{uuid.uuid4().hex[:6]}",
+                broker.url,
+                str(free_port()),
+            ],
+            cwd=script.parent,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            producer = KafkaProducer(bootstrap_servers=broker.bootstrap, enable_idempotence=False)
+            producer.send("bench.in", key=b"warm", value=json.dumps({"id": "warm"}).encode())
+            producer.flush()
+            count(broker.bootstrap, "bench.out", 1, timeout=120)
+            c0, t0 = cpu_seconds(proc.pid), time.time()
+            for raw in sample[:n]:
+                producer.send("bench.in", key=b"k", value=raw)
+            producer.flush()
+            last = count(broker.bootstrap, "bench.out", n + 1, timeout=300)
+            return {
+                "per_s": n / (last - t0),
+                "cpu": cpu_seconds(proc.pid) - c0,
+                "peak_mb": rss_peak_mb(proc.pid),
+            }
+        finally:
+            proc.terminate()
+            proc.wait(20)
+
+
+def concord(n: int) -> tuple[dict[str, float], list[bytes]]:
+    with Stack(areas=n, slack_channel_interval_seconds="0", slack_workspace_rate="0") as s:
+        signals = [json.dumps(s.signal(i)).encode() for i in range(n)]
+        producer = KafkaProducer(bootstrap_servers=s.broker.bootstrap, enable_idempotence=False)
+        assert s.proc is not None
+        c0, t0 = cpu_seconds(s.proc.pid), time.time()
+        for raw in signals:
+            producer.send("concord.signals.in", key=b"k", value=raw)
+        producer.flush()
+        last = count(s.broker.bootstrap, "concord.outgoing", n, timeout=600)
+        took = last - t0
+        return {
+            "per_s": n / took,
+            "cpu": cpu_seconds(s.proc.pid) - c0,
+            "peak_mb": s.peak_mb(),
+        }, signals
+
+
+def main() -> None:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
+    cc, signals = concord(n)
+    line(
+        bench="pipeline",
+        system="concord",
+        metric="signals_per_s",
+        value=round(cc["per_s"], 1),
+        unit="1/s",
+        n=n,
+        cpu_ms_per_item=round(1000 * cc["cpu"] / n, 2),
+        peak_mb=round(cc["peak_mb"], 1),
+    )
+    fa = bare(n, signals)
+    line(
+        bench="pipeline",
+        system="bare_faust",
+        metric="records_per_s",
+        value=round(fa["per_s"], 1),
+        unit="1/s",
+        n=n,
+        cpu_ms_per_item=round(1000 * fa["cpu"] / n, 2),
+        peak_mb=round(fa["peak_mb"], 1),
+    )
+    line(
+        bench="pipeline",
+        metric="ratio",
+        value=round(cc["per_s"] / fa["per_s"], 3),
+        unit="concord/bare_faust",
+        n=n,
+    )
+
+
+if __name__ == "__main__":
+    main()
