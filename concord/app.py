@@ -21,17 +21,17 @@ from concord.delivery.compose import Compose
 from concord.directory import Directory, load_directory
 from concord.embedded.outbox import Outbox
 from concord.keys import Sealer, ensure_keys
+from concord.links import Signer
+from concord.live import LivePlaybooks
 from concord.metrics import Metrics
 from concord.notifiers.registry import Registry, build_registry
 from concord.notifiers.render import Renderer
 from concord.observer import Observer, guarded
-from concord.playbooks.live import LivePlaybooks
 from concord.settings import Settings
 from concord.streams import topics as t
 from concord.streams.delivery import DeliveryRequest, Outgoing
 from concord.streams.models import AuditEntry, DeadLetter
 from concord.web import security
-from concord.web.links import Signer
 
 if TYPE_CHECKING:
     from concord.agents.deliver import Delivery
@@ -311,9 +311,8 @@ def create_app(
     settings: Settings, *, outbox: Outbox | None = None, observer: Observer | None = None
 ) -> Concord:
     """Build a Concord worker (Faust app, agents, web views) from settings."""
-    from concord.agents import correlate, deliver, intake, match, review, track
-    from concord.web import api, pages, persons, readmodel, session, slack
-    from concord.web import review as review_pages
+    from concord.agents import correlate, deliver, gate, intake, plan, track
+    from concord.web import api, pages, panel, persons, readmodel, session, slack
     from concord.web import tasks as tasks_web
 
     logsafe.install()
@@ -369,15 +368,15 @@ def create_app(
 
     intake.register(concord)
     correlate.register(concord)
-    match.register(concord)
-    review.register(concord)
+    plan.register(concord)
+    gate.register(concord)
     track.register(concord)
     concord.delivery = deliver.register(concord)
     view = readmodel.register(concord)
     api.register(concord, view)
     pages.register(concord, view)
     session.register(concord, view)
-    review_pages.register(concord, view)
+    panel.register(concord, view)
     slack.register(concord, view)
     persons.register(concord, view)
     tasks_web.register(concord, view)

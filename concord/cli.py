@@ -126,7 +126,7 @@ def worker() -> None:
 def playbooks_validate(paths: Annotated[list[Path] | None, typer.Argument()] = None) -> None:
     """Check playbooks; print `file:line:col: message` for each problem; exit 1 if any."""
     from concord.directory import DirectoryError, load_directory
-    from concord.playbooks.loader import load_playbooks
+    from concord.validate import check_playbooks
 
     settings = _settings()
     try:
@@ -135,7 +135,7 @@ def playbooks_validate(paths: Annotated[list[Path] | None, typer.Argument()] = N
         for p in exc.problems:
             print(p)
         raise typer.Exit(1) from exc
-    result = load_playbooks(paths or [settings.playbooks], directory)
+    result = check_playbooks(paths or [settings.playbooks], directory)
     for p in sorted(result.problems + result.warnings, key=lambda p: (p.file, p.line, p.col)):
         print(p)
     examples = sum(len(pb.examples) for pb in result.playbooks)
@@ -212,7 +212,7 @@ def token_create(
         raise typer.Exit(2)
     settings = _settings()
     from concord.directory import load_directory
-    from concord.web.auth import token_refusal
+    from concord.tokens import token_refusal
 
     refusal = token_refusal(load_directory(settings.directory), name, role, agency)
     if refusal is not None:

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
 
-from concord.playbooks.yamlpos import Problem, load_file, validate_doc
+from concord.yamlpos import Problem, load_file, validate_doc
 
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
 Lang = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$")]

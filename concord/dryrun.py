@@ -11,10 +11,10 @@ from rich.console import Console
 
 from concord.core.intake import Refused, parse
 from concord.directory import load_directory
-from concord.playbooks.loader import load_playbooks
 from concord.settings import Settings
 from concord.simulate import Simulator, Step
 from concord.streams.models import utcnow
+from concord.validate import check_playbooks
 
 
 def _task_view(step: Step, playbook_id: str) -> list[dict[str, Any]]:
@@ -40,7 +40,7 @@ def _task_view(step: Step, playbook_id: str) -> list[dict[str, Any]]:
 def dry_run(settings: Settings, signals: Path) -> dict[str, Any]:
     """What the flow would do with these signals: situations, decisions, tasks."""
     directory = load_directory(settings.directory)
-    loaded = load_playbooks([settings.playbooks], directory)
+    loaded = check_playbooks([settings.playbooks], directory)
     sim = Simulator(loaded, directory, timedelta(hours=settings.correlation_window_hours))
     report: dict[str, Any] = {
         "playbooks": {p.id: p.version for p in loaded.playbooks},

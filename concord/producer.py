@@ -12,7 +12,7 @@ from concord.keys import Sealer, ensure_keys
 from concord.settings import Settings
 from concord.streams import topics as t
 from concord.streams.models import ApiToken, DeadLetter
-from concord.web.auth import new_token, token_hash, token_refusal
+from concord.tokens import new_token, token_hash, token_refusal
 
 
 def _producer(settings: Settings) -> Any:

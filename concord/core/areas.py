@@ -23,8 +23,8 @@ from concord.core.correlation import (
     pick,
     situation_key,
 )
+from concord.core.history import Trace, measure, remember
 from concord.core.tension import tension
-from concord.core.windows import Trace, measure, remember
 from concord.playbooks.conditions import format_duration
 from concord.playbooks.matcher import Matcher
 from concord.streams.models import (

@@ -10,9 +10,9 @@ from datetime import datetime
 
 from concord.core.areas import AreaState
 from concord.core.correlation import severity_of, situation_id
+from concord.core.history import Trace
 from concord.core.lifecycle import move
 from concord.core.tension import tension
-from concord.core.windows import Trace
 from concord.streams.models import SignalRef, Situation, SituationState
 from concord.streams.reviews import SituationCommand
 

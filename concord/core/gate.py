@@ -5,7 +5,7 @@ it then carries out the effects (hold or release tasks, move the situation, tell
 panel). Effects are idempotent where they land (task ids, situation states), so an
 event replayed after a crash does no harm.
 
-Rules, beyond the vote tally of `concord.core.review`:
+Rules, beyond the vote tally of `concord.core.tally`:
 
 - `open`: a playbook that needs review fired. Its tasks are held (`awaiting: panel`),
   the situation goes `under_review`, the panel is told. A second playbook for the same
@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from concord.core.review import ReviewError, check_vote, latest_votes, tally
+from concord.core.tally import ReviewError, check_vote, latest_votes, tally
 from concord.playbooks.schema import Playbook
 from concord.streams.models import Decision, ReviewStamp, SituationState, Task, TaskState
 from concord.streams.reviews import AnalysisVersion, Proposal, ReviewEvent, ReviewRecord

@@ -1,97 +1,31 @@
 """Planning: the tasks a fired playbook creates for a situation. Pure.
 
-Action texts are operators' jinja2 templates, rendered in a sandbox with StrictUndefined
-from a *redacted* view of the situation: no persons, summaries already scrubbed.
+Texts are rendered by `concord.playbooks.templates` from a redacted view of the
+situation (no persons).
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 from datetime import datetime
 from typing import Any
 
-from jinja2 import StrictUndefined, Template, meta
-from jinja2.sandbox import SandboxedEnvironment
-
-from concord.core.redaction import one_line
 from concord.directory import Directory
 from concord.playbooks.schema import FALLBACK_LANGUAGE, Playbook, TaskSpec
-from concord.streams.models import SignalRef, Situation, Task, TaskState, TaskText
-
-_ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+from concord.playbooks.templates import (
+    places,
+    render_template,
+    resolve_agency,
+    template_context,
+    triggers_of,
+)
+from concord.streams.models import Situation, Task, TaskState, TaskText
 
 
 def task_id(situation_id: str, playbook_id: str, task_key: str) -> str:
     """Deterministic, so a replayed situation never makes a second task."""
     digest = hashlib.sha256(f"{situation_id}\x00{playbook_id}\x00{task_key}".encode()).hexdigest()
     return f"task-{digest[:12]}"
-
-
-def triggers_of(situation: Situation, signals: list[str] | None) -> list[SignalRef]:
-    """The situation's signals a playbook fired on (all of them when not known)."""
-    wanted = set(signals or ())
-    found = [r for r in situation.signals if r.id in wanted]
-    return found or list(situation.signals)
-
-
-def places(refs: list[SignalRef], situation: Situation, directory: Directory) -> list[str]:
-    """The area codes where these signals happened, in order, each once."""
-    return list(dict.fromkeys(r.area or situation.area for r in refs))
-
-
-def template_context(
-    situation: Situation,
-    playbook: Playbook,
-    directory: Directory,
-    signals: list[str] | None = None,
-) -> dict[str, Any]:
-    """What an action template sees: the situation, and where and what the signals the
-    playbook fired on (`signals`, its triggers) say happened."""
-    refs = triggers_of(situation, signals)
-    codes = places(refs, situation, directory)
-
-    def name(code: str) -> str:
-        area = directory.area(code)
-        return area.name if area else code
-
-    return {
-        "situation": {
-            "id": situation.id,
-            "area": situation.area,
-            "severity": situation.severity,
-            "categories": [str(c) for c in situation.categories],
-            "bias": [str(b) for b in situation.bias],
-            "kinds": [str(k) for k in situation.kinds],
-            "tags": list(situation.tags),
-            "source_types": sorted({r.source_type for r in situation.signals}),
-            "signal_count": len(situation.signals),
-            # One line: a template puts it inside its own text, where a line break from
-            # a report could pose as a line of Concord's.
-            "summary": one_line(refs[-1].summary) if refs else "",
-            "exercise": situation.exercise,
-        },
-        # Where it happened: the triggers' areas (not the home of the situation they joined).
-        "area": {"code": codes[-1], "name": ", ".join(name(x) for x in codes)},
-        "areas": [{"code": x, "name": name(x)} for x in codes],
-        "playbook": {"id": playbook.id, "title": playbook.title, "version": playbook.version},
-    }
-
-
-@functools.lru_cache(maxsize=4096)
-def _compiled(text: str) -> Template:
-    # Compiling a template costs more than rendering it: playbooks have few texts.
-    return _ENV.from_string(text)
-
-
-def render_template(text: str, context: dict[str, Any], task_key: str) -> str:
-    """Render one action template the way tasks are rendered (sandboxed, strict)."""
-    return _compiled(text).render(**context, task={"id": task_key}).strip()
-
-
-def parse_template(text: str) -> set[str]:
-    """The names a template uses; raises jinja2.TemplateSyntaxError."""
-    return meta.find_undeclared_variables(_ENV.parse(text))
 
 
 def render_texts(spec: TaskSpec, context: dict[str, Any]) -> dict[str, TaskText]:
@@ -105,14 +39,6 @@ def render_texts(spec: TaskSpec, context: dict[str, Any]) -> dict[str, TaskText]
             action=render_template(action, context, spec.id),
         )
     return out
-
-
-def resolve_agency(spec: TaskSpec, directory: Directory) -> str | None:
-    """The agency id a task goes to: named, or the first agency with the role."""
-    if spec.agency is not None:
-        return spec.agency
-    found = next((a for a in directory.agencies if a.role == spec.role), None)
-    return found.id if found else None
 
 
 def plan_tasks(

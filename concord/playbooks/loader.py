@@ -22,7 +22,7 @@ from concord.playbooks.references import (
     translation_warnings,
 )
 from concord.playbooks.schema import Playbook, find_cycle
-from concord.playbooks.yamlpos import Problem, YamlDoc, load_file, validate_doc
+from concord.yamlpos import Problem, YamlDoc, load_file, validate_doc
 
 
 @dataclass
@@ -114,19 +114,14 @@ def _check_inhibitions(result: PlaybookSet) -> None:
         )
 
 
-def load_playbooks(
-    paths: Iterable[Path], directory: Directory, *, run_examples: bool = True
-) -> PlaybookSet:
+def load_playbooks(paths: Iterable[Path], directory: Directory) -> PlaybookSet:
     """Load every playbook under `paths`; a file with any problem is left out whole.
 
-    The set is usable only when `ok`: a worker never runs part of a set.
+    The set is usable only when `ok`: a worker never runs part of a set. The playbooks'
+    examples are run by `concord.validate.check_playbooks`, which loads through here.
     """
     result = PlaybookSet()
     for path in playbook_files(paths):
         _load_one(path, directory, result)
     _check_inhibitions(result)
-    if run_examples:  # on the playbooks that loaded, so one bad file hides no failing example
-        from concord.playbooks.examples import run_examples as run
-
-        result.problems.extend(run(result, directory))
     return result

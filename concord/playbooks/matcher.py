@@ -21,9 +21,15 @@ from datetime import datetime, timedelta
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
-from concord.core.windows import threshold_fails, trend_fails
 from concord.directory import Directory
-from concord.playbooks.conditions import WEEKDAYS, Threshold, TimeWindow, Trend, When
+from concord.playbooks.conditions import (
+    WEEKDAYS,
+    Threshold,
+    TimeWindow,
+    Trend,
+    When,
+    format_duration,
+)
 from concord.playbooks.schema import Playbook
 from concord.streams.models import SignalRef, Situation
 
@@ -255,3 +261,29 @@ def _required(w: When, fn: Dimension) -> frozenset[str] | None:
             union = frozenset().union(*(b for b in branches if b is not None))
             own = union if own is None else own & union
     return own
+
+
+def threshold_fails(spec: Threshold, figures: dict[str, list[int]]) -> str | None:
+    """Why the threshold does not hold, or None."""
+    value = figures.get(spec.key)
+    if value is None:
+        return "threshold: no figures yet (the playbook changed after the last signal)"
+    if value[0] < spec.count:
+        per = f" for one {spec.per_tag_prefix}* tag" if spec.per_tag_prefix else ""
+        window = format_duration(spec.within)
+        return f"threshold: {value[0]} signal(s){per} within {window}, needs {spec.count}"
+    return None
+
+
+def trend_fails(spec: Trend, figures: dict[str, list[int]]) -> str | None:
+    """Why the trend does not hold, or None."""
+    value = figures.get(spec.key)
+    if value is None:
+        return "trend: no figures yet (the playbook changed after the last signal)"
+    earlier, recent, n = value
+    if n < spec.min_signals:
+        return f"trend: {n} signal(s) over {format_duration(spec.over)}, needs {spec.min_signals}"
+    rising = recent > earlier
+    if (spec.direction == "rising") != rising or recent == earlier:
+        return f"trend: not {spec.direction} ({spec.by} {earlier} then {recent})"
+    return None

@@ -12,11 +12,16 @@ from typing import Any
 
 import jinja2
 
-from concord.core.planning import parse_template, render_template, resolve_agency, template_context
 from concord.directory import Directory
 from concord.playbooks.schema import Playbook, Review
-from concord.playbooks.yamlpos import PathKey, Problem, YamlDoc
+from concord.playbooks.templates import (
+    parse_template,
+    render_template,
+    resolve_agency,
+    template_context,
+)
 from concord.streams.models import SignalRef, Situation
+from concord.yamlpos import PathKey, Problem, YamlDoc
 
 #: Names a task's action template may use.
 TEMPLATE_NAMES = frozenset({"situation", "area", "playbook", "task"})

@@ -22,10 +22,10 @@ from aiohttp import web
 from faust.web import Request, Response, View
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from concord.links import SESSION_MAX_AGE, LinkError, Session
 from concord.notifiers.recipients import recipient_for
 from concord.streams.models import SessionMark, utcnow
 from concord.web.body import Form, read_form
-from concord.web.links import SESSION_MAX_AGE, LinkError, Session
 from concord.web.readmodel import ReadModel
 from concord.web.security import same_origin, secure_cookies
 from concord.web.throttle import SignInGuard

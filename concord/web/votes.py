@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from concord.core.amend import AmendError, amend
 from concord.core.intake import field_errors
-from concord.core.review import ReviewError, check_vote, latest_votes
+from concord.core.tally import ReviewError, check_vote, latest_votes
 from concord.streams.models import Vote, VoteChannel, utcnow
 from concord.streams.reviews import ReviewEvent, ReviewRecord, VoteIn
 

@@ -19,10 +19,10 @@ from concord.embedded.net import free_port
 from concord.embedded.outbox import Outbox
 from concord.embedded.slack_api import SlackApiServer
 from concord.embedded.smtp import SmtpCapture
+from concord.links import Signer
 from concord.notifiers.render import Renderer
 from concord.streams.delivery import DeliveryRequest
 from concord.streams.models import utcnow
-from concord.web.links import Signer
 from tests.conftest import ROOT, Worker, make_signal, private_worker, restart, wait_until
 from tests.integration.helpers import audit_entries, emails_for, slack_for, task_of
 from tests.unit.conftest import make_task

@@ -13,11 +13,12 @@ from pydantic import SecretStr
 from concord.core import intake
 from concord.core.correlation import correlate, situation_id, situation_key
 from concord.core.planning import plan_tasks
-from concord.core.redaction import scrub, slack_escape
+from concord.core.redaction import scrub
 from concord.directory import load_directory
 from concord.keys import Sealer, SealError
 from concord.playbooks.loader import load_playbooks
 from concord.streams.models import Person
+from concord.text import slack_escape
 from tests.unit.conftest import signal
 
 ROOT = Path(__file__).resolve().parents[2]

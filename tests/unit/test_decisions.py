@@ -9,9 +9,10 @@ from typing import Any
 
 from concord.core.areas import AreaState, Rules, step
 from concord.core.planning import plan_tasks
-from concord.playbooks.live import LivePlaybooks
+from concord.live import LivePlaybooks
 from concord.playbooks.loader import load_playbooks
 from concord.playbooks.matcher import Matcher
+from concord.validate import check_playbooks
 from tests.unit.conftest import signal
 from tests.unit.test_language import DIRECTORY, MONDAY_NOON_UTC, at, playbook
 
@@ -128,7 +129,7 @@ def test_one_run_reports_schema_reference_and_example_problems(tmp_path: Path) -
         "examples:\n  - name: too mild\n    signals: [{severity: 2, category: vandalism}]\n    expect: fires\n"
         "  - name: bad signal\n    signals: [{severity: 9, category: vandalism}]\n    expect: fires\n",
     )
-    result = load_playbooks([tmp_path], DIRECTORY)
+    result = check_playbooks([tmp_path], DIRECTORY)
     lines = [str(p).replace(f"{tmp_path}/", "") for p in result.problems]
     # a.yml: a schema error and two reference errors, reported together.
     assert "a.yml:4:11: unknown area or group 'mars'" in lines

@@ -8,7 +8,7 @@ from itertools import product
 import pytest
 
 from concord.core.lifecycle import ALLOWED, IllegalTransition, move
-from concord.core.review import Decision, ReviewError, Vote, check_vote, tally
+from concord.core.tally import Decision, ReviewError, Vote, check_vote, tally
 from concord.core.tension import tension
 from concord.streams.models import SignalRef, SituationState
 

@@ -13,7 +13,8 @@ from concord.directory import load_directory
 from concord.playbooks.loader import load_playbooks
 from concord.playbooks.matcher import Matcher
 from concord.playbooks.schema import Playbook, format_duration, json_schema, parse_duration
-from concord.playbooks.yamlpos import parse_yaml
+from concord.validate import check_playbooks
+from concord.yamlpos import parse_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 DIRECTORY = load_directory(ROOT / "directory.yml")
@@ -106,8 +107,8 @@ def test_duplicate_playbook_ids_across_files(tmp_path: Path) -> None:
     assert str(result.problems[0]).endswith(f"playbook id 'same' also in {tmp_path}/a.yml")
 
 
-def test_shipped_playbooks_are_valid() -> None:
-    result = load_playbooks([ROOT / "playbooks"], DIRECTORY)
+def test_shipped_playbooks_are_valid_and_their_examples_pass() -> None:
+    result = check_playbooks([ROOT / "playbooks"], DIRECTORY)
     assert result.ok, [str(p) for p in result.problems]
     assert len(result.playbooks) >= 3
 

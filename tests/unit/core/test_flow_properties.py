@@ -22,7 +22,7 @@ from concord.streams.models import Bias, Category, Kind, SignalIn
 
 ROOT = Path(__file__).resolve().parents[3]
 DIRECTORY = load_directory(ROOT / "directory.yml")
-PLAYBOOKS = load_playbooks([ROOT / "playbooks"], DIRECTORY, run_examples=False)
+PLAYBOOKS = load_playbooks([ROOT / "playbooks"], DIRECTORY)
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
 AREAS = [a.code for a in DIRECTORY.areas]
 TAGS = ["school", "housing", "place-of-worship", "demonstration", "provider-acme", "x"]

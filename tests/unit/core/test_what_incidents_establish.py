@@ -14,7 +14,7 @@ from concord.streams.models import SignalIn
 
 ROOT = Path(__file__).resolve().parents[3]
 DIRECTORY = load_directory(ROOT / "directory.yml")
-PLAYBOOKS = load_playbooks([ROOT / "playbooks"], DIRECTORY, run_examples=False)
+PLAYBOOKS = load_playbooks([ROOT / "playbooks"], DIRECTORY)
 T0 = datetime(2026, 3, 2, 10, tzinfo=UTC)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from concord.core.redaction import one_line, quoted
+from concord.text import one_line, quoted
 
 
 def test_every_line_of_outside_text_is_quoted() -> None:

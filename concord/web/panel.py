@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any
 from faust.web import Request, Response, View
 
 from concord.core.analysis import draft
+from concord.links import LinkError, TaskLink, VoteLink
 from concord.notifiers.render import LABELS
 from concord.streams.reviews import ReviewRecord, VoteIn
 from concord.web import tasks, votes
 from concord.web.body import read_form
-from concord.web.links import LinkError, TaskLink, VoteLink
 from concord.web.readmodel import ReadModel
 from concord.web.session import (
     current_session,

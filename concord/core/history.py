@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from concord.playbooks.conditions import Threshold, Trend, WindowSpec, format_duration
+from concord.playbooks.conditions import Threshold, Trend, WindowSpec
 from concord.streams.models import Bias, Category, Kind, Signal, Strict
 
 
@@ -100,29 +100,3 @@ def measure(
         else _trend(spec, history, at)
         for spec in specs
     }
-
-
-def threshold_fails(spec: Threshold, figures: dict[str, list[int]]) -> str | None:
-    """Why the threshold does not hold, or None."""
-    value = figures.get(spec.key)
-    if value is None:
-        return "threshold: no figures yet (the playbook changed after the last signal)"
-    if value[0] < spec.count:
-        per = f" for one {spec.per_tag_prefix}* tag" if spec.per_tag_prefix else ""
-        window = format_duration(spec.within)
-        return f"threshold: {value[0]} signal(s){per} within {window}, needs {spec.count}"
-    return None
-
-
-def trend_fails(spec: Trend, figures: dict[str, list[int]]) -> str | None:
-    """Why the trend does not hold, or None."""
-    value = figures.get(spec.key)
-    if value is None:
-        return "trend: no figures yet (the playbook changed after the last signal)"
-    earlier, recent, n = value
-    if n < spec.min_signals:
-        return f"trend: {n} signal(s) over {format_duration(spec.over)}, needs {spec.min_signals}"
-    rising = recent > earlier
-    if (spec.direction == "rising") != rising or recent == earlier:
-        return f"trend: not {spec.direction} ({spec.by} {earlier} then {recent})"
-    return None

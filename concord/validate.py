@@ -1,4 +1,5 @@
-"""Run the `examples:` of every playbook, as `concord playbooks validate` does.
+"""Check a set of playbooks as `concord playbooks validate` does: load, then run every
+playbook's `examples:`.
 
 Each example starts from an empty city (no history) and feeds its signals through the
 real intake validation, correlation, decisions and planning, with the whole set of
@@ -9,7 +10,9 @@ what was decided about the playbook for the situation of the last signal: `fires
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,11 +20,11 @@ from pydantic import ValidationError
 
 from concord.directory import Directory
 from concord.playbooks.conditions import parse_duration
-from concord.playbooks.loader import PlaybookSet
+from concord.playbooks.loader import PlaybookSet, load_playbooks
 from concord.playbooks.schema import Example, Playbook
-from concord.playbooks.yamlpos import Problem, YamlDoc, validation_problems
 from concord.simulate import Simulator, Step
 from concord.streams.models import SignalIn
+from concord.yamlpos import Problem, YamlDoc, validation_problems
 
 #: Default correlation window of examples (the worker's default too).
 WINDOW = timedelta(hours=24)
@@ -99,6 +102,15 @@ def run_example(
             )
         ]
     return []
+
+
+def check_playbooks(paths: Iterable[Path], directory: Directory) -> PlaybookSet:
+    """Load the playbooks under `paths` and run every example (`concord playbooks
+    validate`, and every reload of a running worker): the problems of both."""
+    loaded = load_playbooks(paths, directory)
+    # On the playbooks that loaded, so one bad file hides no failing example.
+    loaded.problems.extend(run_examples(loaded, directory))
+    return loaded
 
 
 def run_examples(sets: PlaybookSet, directory: Directory) -> list[Problem]:

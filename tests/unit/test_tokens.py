@@ -1,9 +1,9 @@
-"""concord.web.auth.token_refusal: a token acts as someone the directory knows."""
+"""concord.tokens.token_refusal: a token acts as someone the directory knows."""
 
 from __future__ import annotations
 
 from concord.directory import Directory
-from concord.web.auth import token_refusal
+from concord.tokens import token_refusal
 
 
 def test_a_liaison_token_names_a_liaison_of_its_agency(directory: Directory) -> None:

@@ -17,9 +17,10 @@ from pathlib import Path
 
 from concord.core.areas import Rules
 from concord.directory import Directory
-from concord.playbooks.loader import PlaybookSet, load_playbooks, playbook_files
+from concord.playbooks.loader import PlaybookSet, playbook_files
 from concord.playbooks.matcher import Matcher
 from concord.playbooks.schema import Playbook
+from concord.validate import check_playbooks
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +81,7 @@ class LivePlaybooks:
     def reload(self) -> PlaybookSet:
         """Load from disk; apply only when every file is valid."""
         self._seen = fingerprint(self.path)
-        loaded = load_playbooks([self.path], self.directory)
+        loaded = check_playbooks([self.path], self.directory)
         if loaded.ok:
             self.current = loaded
             self.rules = Rules(

@@ -1,0 +1,36 @@
+"""Outside text made safe for where it goes: Slack mrkdwn, plain-text messages, one line.
+
+Report summaries, notes and reasons come from outside. Pure functions, used by the
+templates of tasks, notices and panel messages.
+"""
+
+from __future__ import annotations
+
+import re
+
+_SLACK_SPECIAL = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+_MENTION = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
+
+
+def slack_escape(text: str) -> str:
+    """Escape text for Slack mrkdwn: no links, user/channel mentions or broadcasts."""
+    text = text.translate(_SLACK_SPECIAL)
+    # A zero-width joiner keeps "@channel" readable but stops it from notifying anyone.
+    return _MENTION.sub(lambda m: "@\u200d" + m.group(1), text)
+
+
+_BREAKS = re.compile(r"\r\n|[\r\n\u2028\u2029\x0b\x0c\x85]")
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def quoted(text: str, prefix: str = "> ") -> str:
+    """Outside text (a report's summary, a note, a reason) as a quoted block in plain text:
+    every line starts with `prefix`, so no line of it can pass for one of Concord's own
+    (a planted "Approve: <link>" reads as quoted text). Control characters are dropped."""
+    lines = _BREAKS.split(_CONTROL.sub("", str(text)))
+    return "\n".join(prefix + line for line in lines)
+
+
+def one_line(text: str) -> str:
+    """Outside text on one line (line breaks become spaces, control characters go)."""
+    return " ".join(_BREAKS.split(_CONTROL.sub("", str(text))))
