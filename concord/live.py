@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from concord.core.areas import Rules
+from concord.core.decisions import Rules
 from concord.directory import Directory
 from concord.playbooks.loader import PlaybookSet, playbook_files
 from concord.playbooks.matcher import Matcher

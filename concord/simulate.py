@@ -12,7 +12,8 @@ from datetime import datetime, timedelta
 from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
-from concord.core.areas import AreaState, Rules, advance
+from concord.core.correlation import AreaState, step
+from concord.core.decisions import Rules
 from concord.core.intake import seal
 from concord.core.planning import PlanningError, plan_or_refuse
 from concord.directory import Directory
@@ -56,7 +57,7 @@ class Simulator:
         """Process one signal; None when it is a duplicate."""
         signal = seal(signal_in, self.sealer, now)
         neighbours = self.directory.neighbours(signal.area)
-        moved = advance(self.states.get, signal, neighbours, self.rules, now)
+        moved = step(self.states.get, signal, neighbours, self.rules, now)
         if moved.situation is None:
             return None
         self.states.update(moved.states)

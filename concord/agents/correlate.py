@@ -3,7 +3,7 @@
 Signals are keyed by correlation zone (a connected group of neighbouring areas), so a
 zone's signals are handled in order by one worker, which owns its areas' states: their
 situations, recent history and firings. A signal may join a situation of a neighbouring
-area. The step (correlate, figures, decisions) is `concord.core.areas.advance`, pure;
+area. The step (correlate, figures, decisions) is `concord.core.correlation.step`, pure;
 it runs before anything is written, so a signal it cannot process leaves no trace but
 its dead letter (and can be replayed once the cause is fixed).
 """
@@ -13,8 +13,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from concord.agents.stage import consume
-from concord.core.areas import AreaState, advance
 from concord.core.commands import CommandError, apply_command
+from concord.core.correlation import AreaState, step
 from concord.core.lifecycle import IllegalTransition
 from concord.streams.codec import dump
 from concord.streams.models import Signal, utcnow
@@ -39,13 +39,13 @@ def register(c: Concord) -> None:
             c.metrics.signals.labels("duplicate").inc()
             return
         neighbours = c.directory.neighbours(signal.area)
-        step = advance(load, signal, neighbours, c.playbooks.rules, utcnow())
+        moved = step(load, signal, neighbours, c.playbooks.rules, utcnow())
         seen[signal.id] = signal.received_at.isoformat()
-        if step.situation is None:
+        if moved.situation is None:
             return
-        for key, state in step.states.items():
+        for key, state in moved.states.items():
             areas[key] = dump(state)
-        await c.topics.situations.send(key=step.situation.id, value=step.situation)
+        await c.topics.situations.send(key=moved.situation.id, value=moved.situation)
         c.metrics.situations.inc()
         c.observer.signal(signal)
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from concord.agents.stage import consume, survives
 from concord.core.amend import AmendError, amend
-from concord.core.correlation import correlation_key
+from concord.core.correlation import area_key
 from concord.core.gate import (
     Cancel,
     Effect,
@@ -81,7 +81,7 @@ def register(c: Concord) -> None:
         elif isinstance(effect, MoveSituation):
             command = SituationCommand(
                 situation_id=record.situation_id,
-                key=correlation_key(record.area, record.exercise),
+                key=area_key(record.area, record.exercise),
                 action="state",
                 to=effect.to,
                 actor="panel",

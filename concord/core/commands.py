@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from concord.core.areas import AreaState
-from concord.core.correlation import severity_of, situation_id
+from concord.core.correlation import AreaState, severity_of, situation_id
 from concord.core.history import Trace
 from concord.core.lifecycle import move
 from concord.core.tension import tension

@@ -1,29 +1,94 @@
-"""Correlation: group signals of one area within a time window into a situation. Pure.
+"""Correlation: one signal's step through the areas of its zone. Pure.
 
-A signal joins an open situation of its area when it occurred within `window` of that
-situation's latest signal and its category is compatible with the situation's (see
-`GROUPS`); among several, the one with the most recent signal. Otherwise it opens a new
-situation. Drills never mix with real situations (they live under another key).
+A signal joins an open situation of its area, or of a neighbouring area, when it
+occurred within the correlation window of that situation's latest signal and its
+category is compatible (see `GROUPS`); among several, the one with the most recent
+signal. Otherwise it opens a new situation in its own area. Drills never mix with real
+situations: they live under keys of their own (`area_key`).
+
+`step` is the whole stage, in the order a reader follows it:
+
+1. find the situation the signal joins (`pick`), or open one (`correlate`);
+2. the signal enters its own area's history (`concord.core.history`);
+3. the situation's figures: the area's measures for thresholds and trends, its tension
+   (`concord.core.tension`) and what its area saw around it (`context`);
+4. which playbooks fire (`concord.core.decisions`);
+5. the states that changed, by key: the signal's own area, and the home area of the
+   situation it joined when that is a neighbour.
+
+What a situation is made of: its `categories`, `kinds`, `bias` and `tags` are those of
+all its signals; its `severity` is that of its incidents (`severity_of`). Playbooks do
+not match on these unions: they match one signal at a time (`concord.playbooks.matcher`).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from concord.streams.models import Category, Kind, Signal, SignalRef, Situation, SituationState
+from pydantic import Field
+
+from concord.core.decisions import Rules, decide, prune
+from concord.core.history import Trace, measure, remember
+from concord.core.tension import tension
+from concord.streams.models import (
+    AreaContext,
+    Category,
+    Kind,
+    PastSituation,
+    Signal,
+    SignalRef,
+    Situation,
+    SituationState,
+    Strict,
+)
+
+#: Earlier situations an area remembers for the analysis.
+PREVIOUS_CAP = 20
+#: Open situations an area keeps besides its current one (for joins and commands).
+OTHERS_CAP = 20
+RECALL = timedelta(days=90)
 
 
-def correlation_key(area: str, exercise: bool) -> str:
-    """The key signals and situation commands of an area travel under (drills apart)."""
+def area_key(area: str, exercise: bool) -> str:
+    """The key of an area's state (drills apart): where its situations live."""
     return f"{area}|{'exercise' if exercise else 'real'}"
 
 
-def situation_key(signal: Signal) -> str:
-    """The table key of the area's current situation (drills kept apart)."""
-    return correlation_key(signal.area, signal.exercise)
+class AreaState(Strict):
+    """The `area-state` table's value, keyed by `area_key` (`area|real`, `area|exercise`)."""
+
+    situation: Situation | None = None
+    history: list[Trace] = Field(default_factory=list)
+    fired: dict[str, datetime] = Field(
+        default_factory=dict, description="playbook id -> when it last fired in this area"
+    )
+    others: list[Situation] = Field(
+        default_factory=list, description="the area's other open situations (not closed)"
+    )
+    previous: list[PastSituation] = Field(
+        default_factory=list, description="earlier situations of the area, newest last"
+    )
+
+    def find(self, situation_id: str) -> Situation | None:
+        """The area's situation with this id (current or other), or None."""
+        for s in [self.situation, *self.others]:
+            if s is not None and s.id == situation_id:
+                return s
+        return None
+
+    def seen(self, signal_id: str) -> bool:
+        return any(
+            r.id == signal_id for s in [self.situation, *self.others] if s for r in s.signals
+        )
+
+
+    def open(self) -> list[Situation]:
+        """The area's situations that may still be joined or changed."""
+        return [s for s in [self.situation, *self.others] if s is not None]
 
 
 def situation_id(first_signal_id: str, area: str) -> str:
@@ -131,3 +196,115 @@ def correlate(
             "last_signal": signal.id,
         }
     )
+
+
+def _others(
+    state: AreaState, candidates: list[Situation], current: Situation, at: datetime
+) -> tuple[list[Situation], list[PastSituation]]:
+    """The open situations kept besides `current`, and the earlier ones remembered."""
+    keep: list[Situation] = []
+    gone: list[Situation] = []
+    for s in candidates:
+        if s.id == current.id:
+            continue
+        recent = at - s.latest_at < RECALL
+        (keep if s.state != SituationState.closed and recent else gone).append(s)
+    keep.sort(key=lambda s: s.latest_at)
+    gone += keep[:-OTHERS_CAP]
+    keep = keep[-OTHERS_CAP:]
+    return keep, [*state.previous, *_past(gone)][-PREVIOUS_CAP:]
+
+
+def _past(situations: list[Situation]) -> list[PastSituation]:
+    return [
+        PastSituation(
+            id=s.id,
+            opened_at=min(r.occurred_at for r in s.signals),
+            severity=s.severity,
+            categories=s.categories,
+            state=s.state,
+            signals=len(s.signals),
+        )
+        for s in situations
+    ]
+
+
+def context(
+    history: list[Trace], previous: list[PastSituation], situation: Situation
+) -> AreaContext:
+    """Signals in the area over the last week (two halves) and 90 days; earlier situations."""
+    at = situation.latest_at
+    own = {r.id for r in situation.signals}
+    week = [t for t in history if at - timedelta(days=7) < t.at <= at]
+    middle = at - timedelta(days=3.5)
+    return AreaContext(
+        week_earlier=sum(1 for t in week if t.at <= middle),
+        week_recent=sum(1 for t in week if t.at > middle),
+        signals_90_days=sum(1 for t in history if t.id not in own and at - RECALL < t.at <= at),
+        previous=[p for p in previous if at - RECALL < p.opened_at <= at],
+    )
+
+
+
+@dataclass(frozen=True)
+class Step:
+    """What one signal changed: area states by key, the situation it is in now, and
+    that situation as it was before (None when the signal opened it)."""
+
+    states: dict[str, AreaState]
+    situation: Situation | None
+    before: Situation | None
+
+
+def step(
+    load: Callable[[str], AreaState | None],
+    signal: Signal,
+    neighbours: list[str],
+    rules: Rules,
+    now: datetime,
+) -> Step:
+    """The signal's step through the areas of its zone (see the module); the states are
+    read through `load` (a table, a dict) by `area_key`."""
+    own_key = area_key(signal.area, signal.exercise)
+    states = {own_key: load(own_key) or AreaState()}
+    for area in neighbours:
+        key = area_key(area, signal.exercise)
+        if (state := load(key)) is not None:
+            states[key] = state
+    if any(st.seen(signal.id) for st in states.values()):
+        return Step({}, None, None)
+    homes = {s.id: key for key, st in states.items() for s in st.open()}
+    joined = pick([s for st in states.values() for s in st.open()], signal, rules.window)
+    home_key = homes[joined.id] if joined is not None else own_key
+    keep = max(rules.window, rules.matcher.history_span(), RECALL)
+    own = states[own_key]
+    own = own.model_copy(
+        update={"history": remember(own.history, signal, keep, rules.history_cap)}
+    )
+    home = own if home_key == own_key else states[home_key]
+    situation = correlate(joined, signal, rules.window, now)
+    at = situation.latest_at
+    history = own.history
+    if home is not own:  # the figures of the home area, with the signal from next door
+        merged = {t.id: t for t in [*home.history, *own.history]}
+        history = sorted(merged.values(), key=lambda t: t.at)
+    others, previous = _others(home, home.open(), situation, signal.occurred_at)
+    situation = situation.model_copy(
+        update={
+            "measures": measure(history, rules.matcher.specs, at),
+            "tension": tension(situation.signals, at),
+            "context": context(home.history, _past(others) + previous, situation),
+        }
+    )
+    matches, fired = decide(situation, rules, home.fired)
+    situation = situation.model_copy(update={"matches": matches})
+    home = home.model_copy(
+        update={
+            "situation": situation,
+            "others": others,
+            "previous": previous,
+            "fired": prune(fired, rules, at),
+        }
+    )
+    changed = {own_key: own, home_key: home} if home_key != own_key else {own_key: home}
+    return Step(changed, situation, joined)

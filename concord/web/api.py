@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from concord.agents.intake import admit
 from concord.core import intake
-from concord.core.correlation import correlation_key
+from concord.core.correlation import area_key
 from concord.core.lifecycle import ALLOWED, IllegalTransition
 from concord.streams.models import ApiToken, SignalIn, Situation, Task, utcnow
 from concord.streams.reviews import ReviewRecord, SituationChangeIn, SituationCommand
@@ -224,7 +224,7 @@ def register(c: Concord, view: ReadModel) -> None:
                     )
             command = SituationCommand(
                 situation_id=situation_id,
-                key=correlation_key(s.area, s.exercise),
+                key=area_key(s.area, s.exercise),
                 action=action,  # checked above
                 to=change.to,
                 other=change.other,

@@ -103,3 +103,12 @@ def situation_factory() -> Callable[..., Situation]:
         )
 
     return make
+
+
+def step_area(state: Any, sig: Signal, rules: Any, now: datetime) -> Any:
+    """One signal's step in an area with no neighbours (the area state after it)."""
+    from concord.core.correlation import area_key, step
+
+    key = area_key(sig.area, sig.exercise)
+    moved = step({key: state}.get, sig, [], rules, now)
+    return moved.states.get(key, state)

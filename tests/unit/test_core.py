@@ -11,7 +11,7 @@ from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
 from concord.core import intake
-from concord.core.correlation import correlate, situation_id, situation_key
+from concord.core.correlation import area_key, correlate, situation_id
 from concord.core.planning import plan_tasks
 from concord.core.redaction import scrub
 from concord.directory import load_directory
@@ -127,7 +127,7 @@ def test_correlation_groups_within_window_and_keeps_drills_apart() -> None:
     )
     assert later.id != first.id and len(later.signals) == 1
     drill = signal(id="d", exercise=True)
-    assert situation_key(drill) != situation_key(signal(id="e"))
+    assert area_key(drill.area, drill.exercise) != area_key("north", False)
 
 
 def test_planning_is_deterministic_and_holds_dependants(situation_factory) -> None:  # type: ignore[no-untyped-def]

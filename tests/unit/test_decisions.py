@@ -7,13 +7,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from concord.core.areas import AreaState, Rules, step
+from concord.core.correlation import AreaState
+from concord.core.decisions import Rules
 from concord.core.planning import plan_tasks
 from concord.live import LivePlaybooks
 from concord.playbooks.loader import load_playbooks
 from concord.playbooks.matcher import Matcher
 from concord.validate import check_playbooks
-from tests.unit.conftest import signal
+from tests.unit.conftest import signal, step_area
 from tests.unit.test_language import DIRECTORY, MONDAY_NOON_UTC, at, playbook
 
 DAY = timedelta(hours=24)
@@ -22,7 +23,7 @@ DAY = timedelta(hours=24)
 def run(rules: Rules, signals: list[dict[str, Any]], area: str = "north") -> list[AreaState]:
     states, state = [], AreaState()
     for i, kw in enumerate(signals):
-        state = step(state, signal(id=f"s{i}", area=area, **kw), rules, MONDAY_NOON_UTC)
+        state = step_area(state, signal(id=f"s{i}", area=area, **kw), rules, MONDAY_NOON_UTC)
         states.append(state)
     return states
 
@@ -54,7 +55,7 @@ def test_same_area_suppression_across_situations() -> None:
     second = states[1].situation
     assert second is not None and "quiet for 3d" in second.matches[0].reason
     # Another area is not suppressed.
-    other = step(states[0], signal(id="x", area="south", occurred_at=at(days=1)), rules, at())
+    other = step_area(states[0], signal(id="x", area="south", occurred_at=at(days=1)), rules, at())
     assert statuses(other)["p"] == "fired"
 
 

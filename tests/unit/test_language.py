@@ -10,13 +10,14 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from concord.core.areas import AreaState, Rules, step
+from concord.core.correlation import AreaState
+from concord.core.decisions import Rules
 from concord.directory import load_directory
 from concord.playbooks.conditions import Threshold, TimeWindow, Trend
 from concord.playbooks.matcher import Matcher, View, in_window
 from concord.playbooks.schema import Playbook
 from concord.streams.models import Situation
-from tests.unit.conftest import signal
+from tests.unit.conftest import signal, step_area
 
 ROOT = Path(__file__).resolve().parents[2]
 DIRECTORY = load_directory(ROOT / "directory.yml")
@@ -100,7 +101,7 @@ def test_time_window_uses_the_city_time_zone(situation_factory) -> None:  # type
 def feed(rules: Rules, signals: list[dict[str, Any]]) -> AreaState:
     state = AreaState()
     for i, kw in enumerate(signals):
-        state = step(state, signal(id=f"s{i}", **kw), rules, MONDAY_NOON_UTC)
+        state = step_area(state, signal(id=f"s{i}", **kw), rules, MONDAY_NOON_UTC)
     return state
 
 
@@ -127,7 +128,7 @@ def test_threshold_counts_the_area_history_within_the_window() -> None:
     assert "2 signal(s) within 1d, needs 3" in (
         Matcher([pb], DIRECTORY).explain(pb, state.situation) or ""
     )
-    state = step(state, signal(id="s9", occurred_at=at(hours=1)), rules, MONDAY_NOON_UTC)
+    state = step_area(state, signal(id="s9", occurred_at=at(hours=1)), rules, MONDAY_NOON_UTC)
     assert state.situation is not None
     assert [m.status for m in state.situation.matches] == ["fired"]
 

@@ -7,21 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from concord.core.areas import (
-    Advance,
-    AreaState,
-    Rules,
-    advance,
-    step,
-)
 from concord.core.commands import CommandError, apply_command
-from concord.core.correlation import compatible, situation_id
+from concord.core.correlation import AreaState, Rules, Step, compatible, situation_id, step
 from concord.core.lifecycle import IllegalTransition
 from concord.directory import load_directory
 from concord.playbooks.matcher import Matcher
 from concord.streams.models import Category, SituationState
 from concord.streams.reviews import SituationCommand
-from tests.unit.conftest import signal
+from tests.unit.conftest import signal, step_area
 
 T0 = datetime(2026, 4, 1, 10, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,7 +29,7 @@ def feed(rules: Rules, *specs: tuple[str, str, int]) -> AreaState:
     state = AreaState()
     for sid, category, hours in specs:
         at = T0 + timedelta(hours=hours)
-        state = step(state, signal(id=sid, category=category, occurred_at=at), rules, T0)
+        state = step_area(state, signal(id=sid, category=category, occurred_at=at), rules, T0)
     return state
 
 
@@ -67,10 +60,10 @@ def test_a_later_signal_updates_the_situation_an_unrelated_one_opens_another(
     # The analysis of one recalls the other.
     assert [p.id for p in housing.context.previous] == [assault.id]
     # Outside the window, a new situation.
-    state = step(state, signal(id="c", occurred_at=T0 + timedelta(days=3)), rules, T0)
+    state = step_area(state, signal(id="c", occurred_at=T0 + timedelta(days=3)), rules, T0)
     assert state.situation is not None and state.situation.id == situation_id("c", "north")
     # A duplicate changes nothing.
-    assert step(state, signal(id="b", category="rumour"), rules, T0) is state
+    assert step_area(state, signal(id="b", category="rumour"), rules, T0) is state
 
 
 def command(state: AreaState, sid: str, action: str, **kw: object) -> SituationCommand:
@@ -128,9 +121,9 @@ def test_a_signal_joins_the_situation_of_a_neighbouring_area(rules: Rules) -> No
     assert directory.neighbours("north") == ["centre"]
     states: dict[str, AreaState] = {}
 
-    def send(sid: str, area: str, category: str, hours: int) -> Advance:
+    def send(sid: str, area: str, category: str, hours: int) -> Step:
         s = signal(id=sid, area=area, category=category, occurred_at=T0 + timedelta(hours=hours))
-        moved = advance(states.get, s, directory.neighbours(area), rules, T0)
+        moved = step(states.get, s, directory.neighbours(area), rules, T0)
         states.update(moved.states)
         return moved
 
