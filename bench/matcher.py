@@ -31,7 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from concord.directory import Directory
 from concord.playbooks.matcher import Matcher
 from concord.playbooks.schema import Playbook
-from concord.streams.models import Bias, Category, SignalRef, Situation
+from concord.streams.signals import Bias, Category
+from concord.streams.situations import SignalRef, Situation
 
 CATS, BIAS = [str(c) for c in Category], [str(b) for b in Bias]
 TASK = {"id": "t", "agency": "police", "title": "T", "action": "a"}

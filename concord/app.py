@@ -29,8 +29,8 @@ from concord.notifiers.render import Renderer
 from concord.observer import Observer, guarded
 from concord.settings import Settings
 from concord.streams import topics as t
+from concord.streams.audit import AuditEntry, DeadLetter
 from concord.streams.delivery import DeliveryRequest, Outgoing
-from concord.streams.models import AuditEntry, DeadLetter
 from concord.web import security
 
 if TYPE_CHECKING:

@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 
 from concord.core.correlation import situation_id
-from concord.streams.models import Decision, Vote, utcnow
 from concord.streams.reviews import Amendment, ReviewEvent
+from concord.streams.votes import Decision, Vote
+from concord.types import utcnow
 
 if TYPE_CHECKING:
     from concord.app import Concord

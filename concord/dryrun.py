@@ -13,7 +13,7 @@ from concord.core.intake import Refused, parse
 from concord.directory import load_directory
 from concord.settings import Settings
 from concord.simulate import Simulator, Step
-from concord.streams.models import utcnow
+from concord.types import utcnow
 from concord.validate import check_playbooks
 
 

@@ -15,9 +15,12 @@ from rich.console import Console
 from rich.markup import escape as markup_escape
 
 from concord.logsafe import escape as control_escape
+from concord.streams.audit import DeadLetter
 from concord.streams.delivery import DeliveryRecord, Outgoing
-from concord.streams.models import DeadLetter, Signal, Situation, Task
 from concord.streams.reviews import ReviewRecord
+from concord.streams.signals import Signal
+from concord.streams.situations import Situation
+from concord.streams.tasks import Task
 
 log = logging.getLogger(__name__)
 

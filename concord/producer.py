@@ -11,7 +11,8 @@ from concord.directory import load_directory
 from concord.keys import Sealer, ensure_keys
 from concord.settings import Settings
 from concord.streams import topics as t
-from concord.streams.models import ApiToken, DeadLetter
+from concord.streams.access import ApiToken
+from concord.streams.audit import DeadLetter
 from concord.tokens import new_token, token_hash, token_refusal
 
 

@@ -21,7 +21,9 @@ from concord.keys import Sealer
 from concord.playbooks.loader import PlaybookSet
 from concord.playbooks.matcher import Matcher
 from concord.playbooks.schema import Playbook
-from concord.streams.models import PlaybookMatch, Signal, SignalIn, Situation, Task
+from concord.streams.signals import Signal, SignalIn
+from concord.streams.situations import PlaybookMatch, Situation
+from concord.streams.tasks import Task
 
 
 @dataclass

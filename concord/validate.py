@@ -23,7 +23,7 @@ from concord.playbooks.conditions import parse_duration
 from concord.playbooks.loader import PlaybookSet, load_playbooks
 from concord.playbooks.schema import Example, Playbook
 from concord.simulate import Simulator, Step
-from concord.streams.models import SignalIn
+from concord.streams.signals import SignalIn
 from concord.yamlpos import Problem, YamlDoc, validation_problems
 
 #: Default correlation window of examples (the worker's default too).

@@ -17,8 +17,9 @@ from concord.core.commands import CommandError, apply_command
 from concord.core.correlation import AreaState, step
 from concord.core.lifecycle import IllegalTransition
 from concord.streams.codec import dump
-from concord.streams.models import Signal, utcnow
-from concord.streams.reviews import SituationCommand
+from concord.streams.signals import Signal
+from concord.streams.situations import SituationCommand
+from concord.types import utcnow
 
 if TYPE_CHECKING:
     from concord.app import Concord

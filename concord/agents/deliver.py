@@ -26,9 +26,9 @@ from concord.delivery.lanes import Job, Lane, Lanes, Pace
 from concord.delivery.schedule import Failure, Next, Policy, after_failure, delivered
 from concord.notifiers.base import SendError, Sent
 from concord.streams.codec import dump
-from concord.streams.delivery import DeliveryRecord, DeliveryRequest, Outgoing
-from concord.streams.models import Receipt, utcnow
-from concord.streams.tracking import TaskEvent
+from concord.streams.delivery import DeliveryRecord, DeliveryRequest, Outgoing, Receipt
+from concord.streams.tasks import TaskEvent
+from concord.types import utcnow
 
 if TYPE_CHECKING:
     from concord.app import Concord

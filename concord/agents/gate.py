@@ -31,9 +31,11 @@ from concord.core.gate import (
     handle,
 )
 from concord.streams.codec import dump
-from concord.streams.models import Decision, utcnow
-from concord.streams.reviews import ReviewEvent, ReviewRecord, SituationCommand
-from concord.streams.tracking import TaskEvent
+from concord.streams.reviews import ReviewEvent, ReviewRecord
+from concord.streams.situations import SituationCommand
+from concord.streams.tasks import TaskEvent
+from concord.streams.votes import Decision
+from concord.types import utcnow
 
 if TYPE_CHECKING:
     from concord.app import Concord

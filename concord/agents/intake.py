@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 from concord.agents.stage import consume_raw
 from concord.core import intake
-from concord.streams.models import SignalIn, utcnow
+from concord.streams.signals import SignalIn
+from concord.types import utcnow
 
 if TYPE_CHECKING:
     from concord.app import Concord

@@ -15,9 +15,11 @@ from concord.agents.stage import consume
 from concord.core.gate import propose
 from concord.core.planning import PlanningError, plan_or_refuse
 from concord.streams import topics as t
-from concord.streams.models import DeadLetter, PlaybookMatch, Situation, utcnow
+from concord.streams.audit import DeadLetter
 from concord.streams.reviews import ReviewEvent
-from concord.streams.tracking import TaskEvent
+from concord.streams.situations import PlaybookMatch, Situation
+from concord.streams.tasks import TaskEvent
+from concord.types import utcnow
 
 if TYPE_CHECKING:
     from concord.app import Concord

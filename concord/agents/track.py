@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 from concord.agents.stage import consume, survives
 from concord.core.track import Dispatch, Effect, Emit, Publish, Refused, Tell, UpdateSlack, handle
 from concord.streams.codec import dump
-from concord.streams.models import TaskState, utcnow
-from concord.streams.tracking import TaskEvent, TrackRecord
+from concord.streams.tasks import TaskEvent, TaskState, TrackRecord
+from concord.types import utcnow
 
 if TYPE_CHECKING:
     from concord.app import Concord

@@ -15,8 +15,9 @@ from concord.core.gate import propose
 from concord.core.planning import PlanningError, plan_or_refuse, task_id
 from concord.directory import Directory
 from concord.playbooks.schema import Playbook
-from concord.streams.models import Situation, Task
 from concord.streams.reviews import AddedTask, Amendment, AnalysisVersion, Proposal, ReviewRecord
+from concord.streams.situations import Situation
+from concord.streams.tasks import Task
 
 #: Tasks the panel adds belong to this pseudo-playbook.
 PANEL_PLAYBOOK = "panel"

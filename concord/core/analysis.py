@@ -15,8 +15,10 @@ from datetime import datetime, timedelta
 from pydantic import Field
 
 from concord.core.tension import reliability
-from concord.streams.models import PastSituation, Situation, Strict, Task, Tension
 from concord.streams.reviews import AnalysisVersion
+from concord.streams.situations import PastSituation, Situation, Tension
+from concord.streams.tasks import Task
+from concord.types import Strict
 
 
 class SignalFact(Strict):

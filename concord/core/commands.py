@@ -12,8 +12,7 @@ from concord.core.correlation import AreaState, severity_of, situation_id
 from concord.core.history import Trace
 from concord.core.lifecycle import move
 from concord.core.tension import tension
-from concord.streams.models import SignalRef, Situation, SituationState
-from concord.streams.reviews import SituationCommand
+from concord.streams.situations import SignalRef, Situation, SituationCommand, SituationState
 
 
 class CommandError(ValueError):

@@ -34,17 +34,15 @@ from pydantic import Field
 from concord.core.decisions import Rules, decide, prune
 from concord.core.history import Trace, measure, remember
 from concord.core.tension import tension
-from concord.streams.models import (
+from concord.streams.signals import Category, Kind, Signal
+from concord.streams.situations import (
     AreaContext,
-    Category,
-    Kind,
     PastSituation,
-    Signal,
     SignalRef,
     Situation,
     SituationState,
-    Strict,
 )
+from concord.types import Strict
 
 #: Earlier situations an area remembers for the analysis.
 PREVIOUS_CAP = 20
@@ -84,7 +82,6 @@ class AreaState(Strict):
         return any(
             r.id == signal_id for s in [self.situation, *self.others] if s for r in s.signals
         )
-
 
     def open(self) -> list[Situation]:
         """The area's situations that may still be joined or changed."""
@@ -245,7 +242,6 @@ def context(
     )
 
 
-
 @dataclass(frozen=True)
 class Step:
     """What one signal changed: area states by key, the situation it is in now, and
@@ -278,9 +274,7 @@ def step(
     home_key = homes[joined.id] if joined is not None else own_key
     keep = max(rules.window, rules.matcher.history_span(), RECALL)
     own = states[own_key]
-    own = own.model_copy(
-        update={"history": remember(own.history, signal, keep, rules.history_cap)}
-    )
+    own = own.model_copy(update={"history": remember(own.history, signal, keep, rules.history_cap)})
     home = own if home_key == own_key else states[home_key]
     situation = correlate(joined, signal, rules.window, now)
     at = situation.latest_at

@@ -15,7 +15,7 @@ from typing import Literal
 
 from concord.playbooks.conditions import format_duration
 from concord.playbooks.matcher import Matcher
-from concord.streams.models import PlaybookMatch, Situation
+from concord.streams.situations import PlaybookMatch, Situation
 
 #: Most signals an area's history keeps (a few a day for 90 days fits).
 HISTORY_CAP = 500

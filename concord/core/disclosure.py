@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 
 from concord.core.tasks import may_act
 from concord.directory import Directory, Sharing
-from concord.streams.models import Person, Task, TaskState
+from concord.streams.signals import Person
+from concord.streams.tasks import Task, TaskState
 
 #: States in which a task is in someone's hands, so its personal data may be needed.
 ACTIVE = frozenset(

@@ -33,8 +33,10 @@ from typing import Literal
 
 from concord.core.tally import ReviewError, check_vote, latest_votes, tally
 from concord.playbooks.schema import Playbook
-from concord.streams.models import Decision, ReviewStamp, SituationState, Task, TaskState
 from concord.streams.reviews import AnalysisVersion, Proposal, ReviewEvent, ReviewRecord
+from concord.streams.situations import SituationState
+from concord.streams.tasks import Task, TaskState
+from concord.streams.votes import Decision, ReviewStamp
 
 
 @dataclass(frozen=True)

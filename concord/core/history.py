@@ -21,7 +21,8 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from concord.playbooks.conditions import Threshold, Trend, WindowSpec
-from concord.streams.models import Bias, Category, Kind, Signal, Strict
+from concord.streams.signals import Bias, Category, Kind, Signal
+from concord.types import Strict
 
 
 class Trace(Strict):

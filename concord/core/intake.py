@@ -12,7 +12,7 @@ from concord.core import jsonin
 from concord.core.redaction import scrub
 from concord.directory import Directory
 from concord.keys import Sealer
-from concord.streams.models import Signal, SignalIn
+from concord.streams.signals import Signal, SignalIn
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from concord.streams.models import Situation, SituationState
+from concord.streams.situations import Situation, SituationState
 
 S = SituationState
 

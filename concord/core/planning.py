@@ -19,7 +19,8 @@ from concord.playbooks.templates import (
     template_context,
     triggers_of,
 )
-from concord.streams.models import Situation, Task, TaskState, TaskText
+from concord.streams.situations import Situation
+from concord.streams.tasks import Task, TaskState, TaskText
 
 
 def task_id(situation_id: str, playbook_id: str, task_key: str) -> str:

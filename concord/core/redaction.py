@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from concord.streams.models import Person
+from concord.streams.signals import Person
 
 _MIN_TOKEN = 3  # shorter name parts ("Al", "de") would blank common words
 

@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from concord.streams.models import Decision, Vote
+from concord.streams.votes import Decision, Vote
 
 __all__ = ["Decision", "ReviewError", "Tally", "Vote", "check_vote", "latest_votes", "tally"]
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from concord.streams.models import Task, TaskState
+from concord.streams.tasks import Task, TaskState
 
 S = TaskState
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from concord.streams.models import Level, SignalRef, Tension
+from concord.streams.situations import Level, SignalRef, Tension
 
 RELIABILITY: dict[str, float] = {
     "police": 1.0,

@@ -26,8 +26,7 @@ from typing import Literal
 
 from concord.core.tasks import IllegalTaskTransition, escalates, is_open, transition
 from concord.directory import Directory
-from concord.streams.models import Task, TaskState
-from concord.streams.tracking import Step, TaskEvent, TrackRecord
+from concord.streams.tasks import Step, Task, TaskEvent, TaskState, TrackRecord
 
 
 @dataclass(frozen=True)

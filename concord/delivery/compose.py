@@ -19,8 +19,8 @@ from concord.links import LOGIN_MAX_AGE, Signer, TaskLink, VoteLink
 from concord.notifiers.recipients import recipient_for
 from concord.notifiers.render import Renderer
 from concord.streams.delivery import DeliveryRecord, Kind, Message, Outgoing, Recipient
-from concord.streams.models import Task
 from concord.streams.reviews import ReviewRecord
+from concord.streams.tasks import Task
 
 
 class Compose:

@@ -24,8 +24,8 @@ from jinja2 import (
 from concord.core.analysis import Draft, draft
 from concord.notifiers.base import Message, Recipient
 from concord.streams.delivery import DeliveryRecord, Outgoing
-from concord.streams.models import Task
 from concord.streams.reviews import ReviewRecord
+from concord.streams.tasks import Task
 from concord.text import quoted, slack_escape
 
 TEMPLATES = Path(__file__).parent / "templates"

@@ -119,7 +119,10 @@ class SlackNotifier:
         if not channel or not ts:
             raise SendError("no Slack message to update", retryable=False)
         await self._call(
-            "chat_update", channel=channel, ts=ts, text=message.slack_text,
+            "chat_update",
+            channel=channel,
+            ts=ts,
+            text=message.slack_text,
             blocks=message.slack_blocks,
         )
         return Sent(provider_id=f"{channel}/{ts}", address=channel)

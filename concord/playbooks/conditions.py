@@ -26,7 +26,7 @@ from pydantic import (
     model_validator,
 )
 
-from concord.streams.models import Bias, Category, Kind
+from concord.streams.signals import Bias, Category, Kind
 
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
 

@@ -31,7 +31,7 @@ from concord.playbooks.conditions import (
     format_duration,
 )
 from concord.playbooks.schema import Playbook
-from concord.streams.models import SignalRef, Situation
+from concord.streams.situations import SignalRef, Situation
 
 Dimension = Callable[[When], Iterable[str]]
 

@@ -20,7 +20,7 @@ from concord.playbooks.templates import (
     resolve_agency,
     template_context,
 )
-from concord.streams.models import SignalRef, Situation
+from concord.streams.situations import SignalRef, Situation
 from concord.yamlpos import PathKey, Problem, YamlDoc
 
 #: Names a task's action template may use.

@@ -16,7 +16,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from concord.directory import Directory
 from concord.playbooks.schema import Playbook, TaskSpec
-from concord.streams.models import SignalRef, Situation
+from concord.streams.situations import SignalRef, Situation
 from concord.text import one_line
 
 _ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
@@ -94,5 +94,3 @@ def resolve_agency(spec: TaskSpec, directory: Directory) -> str | None:
         return spec.agency
     found = next((a for a in directory.agencies if a.role == spec.role), None)
     return found.id if found else None
-
-

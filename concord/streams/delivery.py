@@ -16,7 +16,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, Field
 
-from concord.streams.models import Strict
+from concord.types import Strict, utcnow
 
 Kind = Literal["task", "notice", "review", "sign_in", "update"]
 
@@ -125,3 +125,18 @@ class DeliveryRecord(Strict):
     def delayed(self, now: datetime, after_seconds: float = 60.0) -> bool:
         """Still not delivered a while after it was posted (the board says so)."""
         return not self.final and (now - self.created_at).total_seconds() > after_seconds
+
+
+class Receipt(Strict):
+    """One delivery attempt (`concord.deliveries`)."""
+
+    task_id: str
+    channel: str
+    recipient: str
+    attempt: int
+    ok: bool
+    retryable: bool = False
+    error: str | None = None
+    provider_id: str | None = None
+    exercise: bool = False
+    at: AwareDatetime = Field(default_factory=utcnow)

@@ -13,16 +13,10 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field, StringConstraints, model_validator
 
-from concord.streams.models import (
-    Code,
-    Decision,
-    Situation,
-    SituationState,
-    Strict,
-    Task,
-    Vote,
-    utcnow,
-)
+from concord.streams.situations import Situation
+from concord.streams.tasks import Task
+from concord.streams.votes import Decision, Vote
+from concord.types import Code, Strict, utcnow
 
 
 class AddedTask(Strict):
@@ -173,30 +167,3 @@ class ReviewEvent(Strict):
     vote: Vote | None = None
     amendment: Amendment | None = None
     deadline: AwareDatetime | None = None
-
-
-class SituationCommand(Strict):
-    """A change to a situation from outside correlation (`concord.situation-commands`).
-
-    Keyed like `concord.signals` (by correlation zone), so the correlation stage, the
-    single writer of situations, applies it in order with the signals of the same zone.
-    """
-
-    situation_id: str
-    key: str = Field(description="the area-state key the situation lives under")
-    action: Literal["state", "merge", "split"]
-    to: SituationState | None = None
-    other: str | None = Field(None, description="merge: the situation absorbed")
-    signals: list[str] = Field(default_factory=list, description="split: the signals moved out")
-    actor: str
-    reason: str = ""
-    at: AwareDatetime = Field(default_factory=utcnow)
-
-
-class SituationChangeIn(Strict):
-    """`POST /api/situations/{id}/state|split|merge` (coordinators)."""
-
-    to: SituationState | None = None
-    signals: list[str] = Field(default_factory=list, max_length=500)
-    other: str | None = None
-    reason: str = Field("", max_length=4000)

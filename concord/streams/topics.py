@@ -13,10 +13,13 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
+from concord.streams import access as ac
+from concord.streams import audit as au
 from concord.streams import delivery as d
-from concord.streams import models as m
 from concord.streams import reviews as r
-from concord.streams import tracking as tr
+from concord.streams import signals as sg
+from concord.streams import situations as st
+from concord.streams import tasks as tk
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -69,11 +72,11 @@ class Topic(RawTopic, Generic[M]):
 
 
 SIGNALS_IN: TopicSpec[Any] = TopicSpec("concord.signals.in", None, doc="raw producer bytes")
-SIGNALS = TopicSpec("concord.signals", m.Signal, doc="validated signals, keyed by correlation zone")
-DEADLETTER = TopicSpec("concord.deadletter", m.DeadLetter, doc="original bytes + reason")
-SITUATIONS = TopicSpec("concord.situations", m.Situation, True, "situation snapshots")
-TASK_STATE = TopicSpec("concord.task-state", m.Task, True, "task snapshots for the board")
-DELIVERIES = TopicSpec("concord.deliveries", m.Receipt, doc="one receipt per attempt")
+SIGNALS = TopicSpec("concord.signals", sg.Signal, doc="validated signals, keyed by zone")
+DEADLETTER = TopicSpec("concord.deadletter", au.DeadLetter, doc="original bytes + reason")
+SITUATIONS = TopicSpec("concord.situations", st.Situation, True, "situation snapshots")
+TASK_STATE = TopicSpec("concord.task-state", tk.Task, True, "task snapshots for the board")
+DELIVERIES = TopicSpec("concord.deliveries", d.Receipt, doc="one receipt per attempt")
 OUTGOING = TopicSpec(
     "concord.outgoing", d.DeliveryRequest, doc="every message to deliver, keyed by its key"
 )
@@ -81,19 +84,19 @@ DELIVERY_STATE = TopicSpec(
     "concord.delivery-state", d.DeliveryRecord, True, "where each message's delivery stands"
 )
 TASK_EVENTS = TopicSpec(
-    "concord.task-events", tr.TaskEvent, doc="every change of a task, keyed by task id"
+    "concord.task-events", tk.TaskEvent, doc="every change of a task, keyed by task id"
 )
-AUDIT = TopicSpec("concord.audit", m.AuditEntry, doc="every transition")
-TOKENS = TopicSpec("concord.tokens", m.ApiToken, True, "API tokens, hashed")
+AUDIT = TopicSpec("concord.audit", au.AuditEntry, doc="every transition")
+TOKENS = TopicSpec("concord.tokens", ac.ApiToken, True, "API tokens, hashed")
 REVIEW_EVENTS = TopicSpec(
     "concord.review-events", r.ReviewEvent, doc="open / vote / tick, keyed by situation id"
 )
 REVIEWS = TopicSpec("concord.reviews", r.ReviewRecord, True, "the panel's reviews")
 SESSIONS = TopicSpec(
-    "concord.sessions", m.SessionMark, True, "signed-out sessions, used sign-in links"
+    "concord.sessions", ac.SessionMark, True, "signed-out sessions, used sign-in links"
 )
 SITUATION_COMMANDS = TopicSpec(
-    "concord.situation-commands", r.SituationCommand, doc="state changes, keyed like signals"
+    "concord.situation-commands", st.SituationCommand, doc="state changes, keyed like signals"
 )
 
 ALL: tuple[TopicSpec[Any], ...] = (
@@ -120,20 +123,20 @@ class Topics:
     """Every topic of a running worker, typed."""
 
     signals_in: RawTopic
-    signals: Topic[m.Signal]
-    deadletter: Topic[m.DeadLetter]
-    situations: Topic[m.Situation]
-    task_state: Topic[m.Task]
-    deliveries: Topic[m.Receipt]
+    signals: Topic[sg.Signal]
+    deadletter: Topic[au.DeadLetter]
+    situations: Topic[st.Situation]
+    task_state: Topic[tk.Task]
+    deliveries: Topic[d.Receipt]
     outgoing: Topic[d.DeliveryRequest]
     delivery_state: Topic[d.DeliveryRecord]
-    task_events: Topic[tr.TaskEvent]
-    audit: Topic[m.AuditEntry]
-    tokens: Topic[m.ApiToken]
+    task_events: Topic[tk.TaskEvent]
+    audit: Topic[au.AuditEntry]
+    tokens: Topic[ac.ApiToken]
     review_events: Topic[r.ReviewEvent]
     reviews: Topic[r.ReviewRecord]
-    situation_commands: Topic[r.SituationCommand]
-    sessions: Topic[m.SessionMark]
+    situation_commands: Topic[st.SituationCommand]
+    sessions: Topic[ac.SessionMark]
 
 
 def declare(app: Any, partitions: int) -> Topics:

@@ -12,8 +12,12 @@ from concord.agents.intake import admit
 from concord.core import intake
 from concord.core.correlation import area_key
 from concord.core.lifecycle import ALLOWED, IllegalTransition
-from concord.streams.models import ApiToken, SignalIn, Situation, Task, utcnow
-from concord.streams.reviews import ReviewRecord, SituationChangeIn, SituationCommand
+from concord.streams.access import ApiToken
+from concord.streams.reviews import ReviewRecord
+from concord.streams.signals import SignalIn
+from concord.streams.situations import Situation, SituationChangeIn, SituationCommand
+from concord.streams.tasks import Task
+from concord.types import utcnow
 from concord.web import tasks, votes
 from concord.web.auth import authenticate
 from concord.web.body import read_json

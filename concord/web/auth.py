@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from concord.streams.models import ApiToken
+from concord.streams.access import ApiToken
 from concord.tokens import token_hash
 from concord.web.readmodel import ReadModel
 

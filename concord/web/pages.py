@@ -9,7 +9,7 @@ from faust.web import Request, Response, View
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from prometheus_client import generate_latest
 
-from concord.streams.models import utcnow
+from concord.types import utcnow
 from concord.web.readmodel import ReadModel
 from concord.web.security import loopback
 from concord.web.session import current_session

@@ -27,7 +27,8 @@ from concord.core.disclosure import (
 )
 from concord.directory import Sharing
 from concord.keys import SealError
-from concord.streams.models import Person, Task
+from concord.streams.signals import Person
+from concord.streams.tasks import Task
 from concord.web.auth import authenticate
 from concord.web.readmodel import ReadModel
 from concord.web.votes import Answer

@@ -19,9 +19,12 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import BaseModel, ValidationError
 
 from concord.streams import topics as t
+from concord.streams.access import ApiToken, SessionMark
 from concord.streams.delivery import DeliveryRecord
-from concord.streams.models import ApiToken, SessionMark, Signal, Situation, Task
 from concord.streams.reviews import ReviewRecord
+from concord.streams.signals import Signal
+from concord.streams.situations import Situation
+from concord.streams.tasks import Task
 
 if TYPE_CHECKING:
     from concord.app import Concord
@@ -160,6 +163,7 @@ class ReadModel:
 
 async def _tail(c: Concord, view: ReadModel) -> None:
     from concord.app import short_polls
+
     consumer = short_polls(
         AIOKafkaConsumer(
             bootstrap_servers=c.settings.bootstrap_servers(),

@@ -24,7 +24,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from concord.links import SESSION_MAX_AGE, LinkError, Session
 from concord.notifiers.recipients import recipient_for
-from concord.streams.models import SessionMark, utcnow
+from concord.streams.access import SessionMark
+from concord.types import utcnow
 from concord.web.body import Form, read_form
 from concord.web.readmodel import ReadModel
 from concord.web.security import same_origin, secure_cookies

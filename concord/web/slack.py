@@ -31,8 +31,8 @@ from slack_sdk.signature import SignatureVerifier
 
 from concord.notifiers.base import SendError
 from concord.notifiers.slack import SlackNotifier
-from concord.streams.models import utcnow
 from concord.streams.reviews import VoteIn
+from concord.types import utcnow
 from concord.web import tasks, votes
 from concord.web.body import BodyError, read_body
 from concord.web.readmodel import ReadModel

@@ -16,8 +16,7 @@ from pydantic import ValidationError
 from concord.core.disclosure import NotDisclosed
 from concord.core.tasks import ALLOWED, may_act
 from concord.links import TaskLink
-from concord.streams.models import Task
-from concord.streams.tracking import PEOPLE_ACTIONS, Channel, TaskActionIn, TaskEvent
+from concord.streams.tasks import PEOPLE_ACTIONS, Channel, Task, TaskActionIn, TaskEvent
 from concord.web.auth import authenticate
 from concord.web.body import read_form, read_json
 from concord.web.persons import Disclosed, persons_for

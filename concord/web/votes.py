@@ -16,8 +16,9 @@ from pydantic import ValidationError
 from concord.core.amend import AmendError, amend
 from concord.core.intake import field_errors
 from concord.core.tally import ReviewError, check_vote, latest_votes
-from concord.streams.models import Vote, VoteChannel, utcnow
 from concord.streams.reviews import ReviewEvent, ReviewRecord, VoteIn
+from concord.streams.votes import Vote, VoteChannel
+from concord.types import utcnow
 
 if TYPE_CHECKING:
     from concord.app import Concord

@@ -10,7 +10,7 @@ from kafka import KafkaConsumer
 from concord.core.correlation import situation_id
 from concord.core.planning import task_id
 from concord.embedded.outbox import CapturedEmail, CapturedSlack, Outbox
-from concord.streams.models import AuditEntry
+from concord.streams.audit import AuditEntry
 from tests.conftest import Worker
 
 
@@ -106,7 +106,7 @@ class WebClient:
         for value in headers.get_all("Set-Cookie") or []:
             name, _, rest = value.partition("=")
             content = rest.split(";", 1)[0]
-            if "Max-Age=0" in value or 'expires=Thu, 01 Jan 1970' in value:
+            if "Max-Age=0" in value or "expires=Thu, 01 Jan 1970" in value:
                 self.cookies.pop(name.strip(), None)
             else:
                 self.cookies[name.strip()] = content

@@ -22,7 +22,7 @@ from concord.embedded.smtp import SmtpCapture
 from concord.links import Signer
 from concord.notifiers.render import Renderer
 from concord.streams.delivery import DeliveryRequest
-from concord.streams.models import utcnow
+from concord.types import utcnow
 from tests.conftest import ROOT, Worker, make_signal, private_worker, restart, wait_until
 from tests.integration.helpers import audit_entries, emails_for, slack_for, task_of
 from tests.unit.conftest import make_task

@@ -11,7 +11,7 @@ from pydantic import SecretStr
 from concord.embedded.outbox import Outbox
 from concord.embedded.slack_api import SlackApiServer
 from concord.keys import Sealer
-from concord.streams.models import DeadLetter
+from concord.streams.audit import DeadLetter
 from tests.conftest import Worker, approve, make_signal, wait_until
 from tests.integration.helpers import emails_for, panel_notices, slack_for, task_of
 

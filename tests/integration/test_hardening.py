@@ -15,7 +15,7 @@ from kafka import KafkaConsumer, KafkaProducer
 from pydantic import SecretStr
 
 from concord.keys import Sealer
-from concord.streams.models import DeadLetter
+from concord.streams.audit import DeadLetter
 from tests.conftest import SLACK_SIGNING_SECRET, Worker, make_signal, wait_until
 from tests.integration.helpers import (
     WebClient,

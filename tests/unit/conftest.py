@@ -8,7 +8,9 @@ from typing import Any
 import pytest
 
 from concord.directory import Directory, load_directory
-from concord.streams.models import Signal, SignalRef, Situation, Task
+from concord.streams.signals import Signal
+from concord.streams.situations import SignalRef, Situation
+from concord.streams.tasks import Task
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -17,7 +17,7 @@ from concord.core.redaction import scrub
 from concord.directory import load_directory
 from concord.keys import Sealer, SealError
 from concord.playbooks.loader import load_playbooks
-from concord.streams.models import Person
+from concord.streams.signals import Person
 from concord.text import slack_escape
 from tests.unit.conftest import signal
 

@@ -15,7 +15,8 @@ from concord.core.disclosure import (
 )
 from concord.core.tasks import may_act
 from concord.directory import Directory, Sharing
-from concord.streams.models import Person, TaskState
+from concord.streams.signals import Person
+from concord.streams.tasks import TaskState
 from tests.unit.conftest import make_task
 
 VICTIM = Person(role="victim", name="Amina B.", contact="+32 470 00 00 00", consent_to_share=True)

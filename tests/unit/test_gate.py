@@ -25,8 +25,10 @@ from concord.core.planning import plan_tasks
 from concord.directory import Directory
 from concord.playbooks.loader import load_playbooks
 from concord.playbooks.schema import Playbook
-from concord.streams.models import Decision, Situation, SituationState, TaskState, Vote
 from concord.streams.reviews import Amendment, ReviewEvent, ReviewRecord
+from concord.streams.situations import Situation, SituationState
+from concord.streams.tasks import TaskState
+from concord.streams.votes import Decision, Vote
 
 ROOT = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)

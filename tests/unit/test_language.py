@@ -16,7 +16,7 @@ from concord.directory import load_directory
 from concord.playbooks.conditions import Threshold, TimeWindow, Trend
 from concord.playbooks.matcher import Matcher, View, in_window
 from concord.playbooks.schema import Playbook
-from concord.streams.models import Situation
+from concord.streams.situations import Situation
 from tests.unit.conftest import signal, step_area
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -32,7 +32,9 @@ def lines_of(logger: str, *args: object, exc: BaseException | None = None) -> li
 def test_a_line_break_in_data_writes_no_line_of_its_own() -> None:
     forged = "x\n2026-12-01 INFO concord: the panel approved"
     lines = lines_of("concord.test", forged)
-    assert lines == ["WARNING concord.test: signal x\\x0a2026-12-01 INFO concord: the panel approved arrived"]
+    assert lines == [
+        "WARNING concord.test: signal x\\x0a2026-12-01 INFO concord: the panel approved arrived"
+    ]
 
 
 def test_terminal_escapes_and_carriage_returns_are_shown_not_obeyed() -> None:

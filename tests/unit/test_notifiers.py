@@ -10,7 +10,7 @@ from concord.notifiers.base import Recipient
 from concord.notifiers.email import EmailNotifier
 from concord.notifiers.registry import Registry
 from concord.notifiers.render import Renderer
-from concord.streams.models import Task
+from concord.streams.tasks import Task
 from tests.unit.conftest import make_task
 
 NOW = datetime(2026, 3, 29, 0, 30, tzinfo=UTC)  # 01:30 in Brussels, just before DST starts

@@ -10,7 +10,7 @@ import pytest
 from concord.core.lifecycle import ALLOWED, IllegalTransition, move
 from concord.core.tally import Decision, ReviewError, Vote, check_vote, tally
 from concord.core.tension import tension
-from concord.streams.models import SignalRef, SituationState
+from concord.streams.situations import SignalRef, SituationState
 
 T0 = datetime(2026, 1, 5, 12, tzinfo=UTC)
 PANEL = ["ana", "koen", "lea"]
@@ -132,7 +132,7 @@ def test_the_analysis_draft_gathers_the_facts_and_renders_per_language() -> None
     from concord.notifiers.render import Renderer
     from concord.playbooks.loader import load_playbooks
     from concord.simulate import Simulator
-    from concord.streams.models import SignalIn
+    from concord.streams.signals import SignalIn
 
     root = Path(__file__).resolve().parents[2]
     directory = load_directory(root / "directory.yml")

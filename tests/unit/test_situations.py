@@ -12,8 +12,8 @@ from concord.core.correlation import AreaState, Rules, Step, compatible, situati
 from concord.core.lifecycle import IllegalTransition
 from concord.directory import load_directory
 from concord.playbooks.matcher import Matcher
-from concord.streams.models import Category, SituationState
-from concord.streams.reviews import SituationCommand
+from concord.streams.signals import Category
+from concord.streams.situations import SituationCommand, SituationState
 from tests.unit.conftest import signal, step_area
 
 T0 = datetime(2026, 4, 1, 10, tzinfo=UTC)

@@ -18,7 +18,7 @@ from concord.core.tasks import (
     is_open,
     transition,
 )
-from concord.streams.models import Task, TaskState
+from concord.streams.tasks import Task, TaskState
 from tests.unit.conftest import make_task
 
 T0 = datetime(2026, 5, 1, 8, tzinfo=UTC)

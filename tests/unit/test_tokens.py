@@ -11,9 +11,14 @@ def test_a_liaison_token_names_a_liaison_of_its_agency(directory: Directory) -> 
     assert token_refusal(directory, "police-chief", "liaison", "police") is None
     # The NGO's liaison on the police's tasks would see persons at the NGO's level.
     why = token_refusal(directory, "ngo-duty", "liaison", "police")
-    assert why == "a liaison token is named after a liaison of police: one of police-duty, police-chief"
+    assert (
+        why
+        == "a liaison token is named after a liaison of police: one of police-duty, police-chief"
+    )
     assert token_refusal(directory, "made-up", "liaison", "police") == why
-    assert token_refusal(directory, "police-duty", "liaison", None) == "a liaison token needs --agency"
+    assert (
+        token_refusal(directory, "police-duty", "liaison", None) == "a liaison token needs --agency"
+    )
     assert token_refusal(directory, "x", "liaison", "nasa") == "unknown agency 'nasa'"
 
 
@@ -25,4 +30,6 @@ def test_a_panel_token_names_a_member(directory: Directory) -> None:
 def test_other_roles_take_any_name_but_no_agency(directory: Directory) -> None:
     assert token_refusal(directory, "ngo-feed", "producer", None) is None
     assert token_refusal(directory, "city-dashboard", "coordinator", None) is None
-    assert token_refusal(directory, "x", "producer", "police") == "--agency is only for liaison tokens"
+    assert (
+        token_refusal(directory, "x", "producer", "police") == "--agency is only for liaison tokens"
+    )

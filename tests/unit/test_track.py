@@ -13,8 +13,8 @@ from concord.core.planning import plan_tasks
 from concord.core.track import Dispatch, Emit, Publish, Refused, Tell, UpdateSlack, handle
 from concord.directory import Directory
 from concord.playbooks.loader import load_playbooks
-from concord.streams.models import Situation, Task, TaskState
-from concord.streams.tracking import TaskEvent, TrackRecord
+from concord.streams.situations import Situation
+from concord.streams.tasks import Task, TaskEvent, TaskState, TrackRecord
 
 ROOT = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 6, 1, 9, tzinfo=UTC)

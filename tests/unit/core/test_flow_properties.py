@@ -18,7 +18,7 @@ from concord.core import intake
 from concord.directory import load_directory
 from concord.playbooks.loader import load_playbooks
 from concord.simulate import Simulator
-from concord.streams.models import Bias, Category, Kind, SignalIn
+from concord.streams.signals import Bias, Category, Kind, SignalIn
 
 ROOT = Path(__file__).resolve().parents[3]
 DIRECTORY = load_directory(ROOT / "directory.yml")

@@ -10,7 +10,7 @@ from typing import Any
 from concord.directory import load_directory
 from concord.playbooks.loader import load_playbooks
 from concord.simulate import Simulator, Step
-from concord.streams.models import SignalIn
+from concord.streams.signals import SignalIn
 
 ROOT = Path(__file__).resolve().parents[3]
 DIRECTORY = load_directory(ROOT / "directory.yml")
@@ -85,6 +85,4 @@ def test_a_task_answers_only_the_reports_its_playbook_fired_on() -> None:
     # Victim support (sharing: full) answers the assault: its persons, nobody else's.
     assert support.signals == ["assault"]
     later = feed(sim, 30, id="v", area="centre", category="vandalism", bias=["antisemitic"])
-    assert {m.playbook: m.signals for m in later.situation.matches}["racist-assault"] == [
-        "assault"
-    ]
+    assert {m.playbook: m.signals for m in later.situation.matches}["racist-assault"] == ["assault"]

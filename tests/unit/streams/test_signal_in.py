@@ -1,4 +1,4 @@
-"""What a producer may send (concord.streams.models.SignalIn): strict where a mistake would
+"""What a producer may send (concord.streams.signals.SignalIn): strict where a mistake would
 change meaning, bounded everywhere, times in a sane window."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from concord.streams.models import SignalIn
+from concord.streams.signals import SignalIn
 
 
 def signal(**kw: Any) -> dict[str, Any]:

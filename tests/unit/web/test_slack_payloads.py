@@ -27,7 +27,9 @@ def test_a_click_and_a_modal_submission_are_read() -> None:
             {
                 "type": "block_actions",
                 "user": {"id": "U-ANA"},
-                "actions": [{"action_id": "review.approve", "value": "sit-1|1", "action_ts": "1.5"}],
+                "actions": [
+                    {"action_id": "review.approve", "value": "sit-1|1", "action_ts": "1.5"}
+                ],
                 "trigger_id": "t",
                 "team": {"id": "T1"},  # Slack sends much more: ignored
             }

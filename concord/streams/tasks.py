@@ -1,18 +1,86 @@
-"""Tasks after planning: the models of `concord.task-events` and the track stage's table.
-
-Every change of a task is an event on `concord.task-events`, keyed by task id, so one
-worker applies a task's changes in order and is the only writer of its snapshots on
-`concord.task-state`.
-"""
+"""Tasks: their snapshots (`concord.task-state`), every change of a task
+(`concord.task-events`, keyed by task id, so one worker applies a task's changes in order
+and is the only writer of its snapshots) and the track stage's table."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Literal
 
 from pydantic import AwareDatetime, Field
 
-from concord.streams.models import Strict, Task, utcnow
+from concord.streams.signals import Category
+from concord.streams.votes import ReviewStamp
+from concord.types import Strict, utcnow
+
+
+class TaskState(StrEnum):
+    pending = "pending"
+    assigned = "assigned"
+    acknowledged = "acknowledged"
+    declined = "declined"
+    escalated = "escalated"
+    reassigned = "reassigned"
+    done = "done"
+    cancelled = "cancelled"
+    failed = "failed"
+
+
+class TaskText(Strict):
+    """A task's title and action in one language."""
+
+    title: str
+    action: str
+
+
+class Task(Strict):
+    """A task for one agency (its snapshots are on `concord.task-state`)."""
+
+    id: str
+    situation_id: str
+    playbook_id: str
+    playbook_version: int
+    playbook_revision: str = Field("", description="digest of the playbook file")
+    task_key: str = Field(description="the task's id inside its playbook")
+    agency: str
+    assignee: str | None = Field(None, description="liaison id")
+    state: TaskState = TaskState.pending
+    title: str
+    action: str = Field(description="rendered action text, already redacted")
+    translations: dict[str, TaskText] = Field(
+        default_factory=dict, description="title and action in other languages"
+    )
+    due: AwareDatetime | None = None
+    urgent: bool = False
+    depends_on: list[str] = Field(default_factory=list, description="task ids to finish first")
+    release_on_decline: bool = Field(False, description="released when a prerequisite declines")
+    remind_before: timedelta | None = None
+    escalate_after: timedelta | None = None
+    escalate_to: list[str] = Field(default_factory=list)
+    fallback: str | None = Field(None, description="agency that gets the task when declined")
+    channels: list[str] = Field(default_factory=list)
+    area: str = Field(description="where its latest trigger happened")
+    areas: list[str] = Field(
+        default_factory=list, description="where each signal it answers happened"
+    )
+    signals: list[str] = Field(
+        default_factory=list,
+        description="the signals it answers (its playbook's triggers): whose persons it shows",
+    )
+    category: Category
+    severity: int
+    exercise: bool = False
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
+    deliveries: list[str] = Field(default_factory=list, description="channels that delivered")
+    awaiting: Literal["panel"] | None = Field(None, description="held: what it waits for")
+    review: ReviewStamp | None = Field(None, description="the panel decision that released it")
+
+    def text(self, language: str) -> TaskText:
+        """Title and action in `language`, else in the default language."""
+        return self.translations.get(language) or TaskText(title=self.title, action=self.action)
+
 
 EventAction = Literal[
     "created",  # planned (held for the panel or dependencies, or ready)

@@ -1,0 +1,144 @@
+"""Signals: what producers send (`concord.signals.in`, validated as `SignalIn`) and what
+intake admits (`concord.signals`, `Signal`: persons sealed)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    Field,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+    field_validator,
+)
+
+from concord.types import Code, Strict, utcnow
+
+#: The earliest `occurred_at` a signal may carry.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+#: How far in the future `occurred_at` may be (clocks of producers drift a little).
+FUTURE_TOLERANCE = timedelta(minutes=5)
+
+
+class Kind(StrEnum):
+    incident = "incident"
+    tension = "tension"
+
+
+class Category(StrEnum):
+    hate_crime = "hate_crime"
+    hate_speech = "hate_speech"
+    online_hate = "online_hate"
+    discrimination = "discrimination"
+    harassment = "harassment"
+    vandalism = "vandalism"
+    intergroup_conflict = "intergroup_conflict"
+    rumour = "rumour"
+    demonstration = "demonstration"
+    other = "other"
+
+
+class Bias(StrEnum):
+    anti_muslim = "anti_muslim"
+    anti_black = "anti_black"
+    antisemitic = "antisemitic"
+    anti_roma = "anti_roma"
+    anti_migrant = "anti_migrant"
+    anti_asian = "anti_asian"
+    other = "other"
+
+
+ShortText = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+
+
+def _printable_id(value: str) -> str:
+    if not value.isprintable() or any(ch.isspace() for ch in value):
+        raise ValueError("an id has no spaces, line breaks or control characters")
+    return value
+
+
+#: A producer's id: printable, no spaces or control characters (ids end up in logs,
+#: keys and links), 1 to 128 characters.
+SignalId = Annotated[
+    str, StringConstraints(min_length=1, max_length=128), AfterValidator(_printable_id)
+]
+
+
+class Person(Strict):
+    """Someone named in a report. Sensitive: sealed after intake, never sent to carriers."""
+
+    role: Literal["victim", "witness", "reporter"]
+    name: Annotated[str, StringConstraints(max_length=200)] = ""
+    contact: Annotated[str, StringConstraints(max_length=200)] = ""
+    consent_to_share: StrictBool = False
+
+
+class Location(Strict):
+    lat: float = Field(ge=-90, le=90, allow_inf_nan=False)
+    lon: float = Field(ge=-180, le=180, allow_inf_nan=False)
+
+
+class Source(Strict):
+    type: Code = Field(description="ngo, school, police, public, monitoring, ...")
+    name: ShortText
+
+
+class SignalIn(Strict):
+    """What a producer sends (DESIGN.md, 'Signal'). Read from `concord.signals.in`."""
+
+    id: SignalId = Field(description="producer's idempotency key")
+    kind: Kind
+    category: Category
+    bias: list[Bias] = Field(default_factory=list, max_length=len(Bias))
+    # Strict: "5", 5.0 or true are a producer's mistake, not a severity.
+    severity: StrictInt = Field(ge=1, le=5)
+    occurred_at: AwareDatetime
+    area: Code
+    location: Location | None = None
+    source: Source
+    summary: Annotated[str, StringConstraints(min_length=1, max_length=4000)]
+    persons: list[Person] = Field(default_factory=list, max_length=50)
+    language: Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$")] = "en"
+    exercise: StrictBool = False
+    tags: list[Code] = Field(default_factory=list, max_length=20)
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _sane_time(cls, value: datetime) -> datetime:
+        if value < EARLIEST:
+            raise ValueError("occurred_at must not be before 1970-01-01")
+        if value > utcnow() + FUTURE_TOLERANCE:
+            raise ValueError("occurred_at must not be more than 5 minutes in the future")
+        return value
+
+    @field_validator("bias")
+    @classmethod
+    def _unique_bias(cls, value: list[Bias]) -> list[Bias]:
+        return list(dict.fromkeys(value))
+
+
+class Signal(Strict):
+    """A validated signal on `concord.signals`: `persons` sealed, summary kept as sent."""
+
+    id: str
+    kind: Kind
+    category: Category
+    bias: list[Bias]
+    severity: int
+    occurred_at: AwareDatetime
+    received_at: AwareDatetime
+    area: str
+    location: Location | None = None
+    source: Source
+    summary: str
+    persons_sealed: str | None = None
+    person_count: int = 0
+    person_roles: list[str] = Field(default_factory=list)
+    language: str
+    exercise: bool
+    tags: list[str]

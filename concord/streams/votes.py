@@ -1,0 +1,42 @@
+"""Votes of the expert panel, and the stamp a released task carries."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import AwareDatetime, Field
+
+from concord.types import Strict, utcnow
+
+
+class Decision(StrEnum):
+    approve = "approve"
+    amend = "amend"
+    reject = "reject"
+    conflict = "conflict"
+
+
+VoteChannel = Literal["web", "slack", "email", "api"]
+
+
+class Vote(Strict):
+    """One panel member's vote on one version of a situation's analysis."""
+
+    member: str
+    decision: Decision
+    version: int = Field(ge=1, description="the analysis version voted on")
+    reason: str = Field("", max_length=4000)
+    channel: VoteChannel = "api"
+    at: AwareDatetime = Field(default_factory=utcnow)
+
+
+class ReviewStamp(Strict):
+    """On a released task: the analysis version and the votes behind it."""
+
+    analysis_version: int
+    released_by: Literal["panel", "time_limit"]
+    approvals: list[str] = Field(default_factory=list)
+    dissent: list[Vote] = Field(default_factory=list)
+    at: datetime

@@ -1,0 +1,25 @@
+"""The base of every model and the field types used across Concord, defined once."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, StringConstraints
+
+
+def utcnow() -> datetime:
+    """Now, timezone-aware (UTC)."""
+    return datetime.now(UTC)
+
+
+#: An identifier an operator writes: area codes, agency and liaison ids, playbook ids, tags.
+Code = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
+#: A language code (ISO 639-1): en, fr, nl, ...
+Lang = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$")]
+
+
+class Strict(BaseModel):
+    """Every model: unknown fields refused, values immutable once validated."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
