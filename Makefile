@@ -28,6 +28,7 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check concord tests bench
 	$(VENV)/bin/mypy concord
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/pytest -q -p no:cacheprovider
 
 unit: $(VENV)/.installed-test

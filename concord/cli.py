@@ -102,7 +102,7 @@ def up(
         if demo:
             from concord import demo as demo_mod
 
-            demo_mod.register(concord, console)
+            demo_mod.register(concord.app, concord.flow, concord.view, console, base)
         _run_worker(concord, settings.log_level if "CONCORD_LOG_LEVEL" in os.environ else "warning")
     finally:
         for stop in reversed(stops):

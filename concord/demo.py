@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import faust
 from rich.console import Console
 
 from concord.core.correlation import situation_id
+from concord.runtime import Flow
 from concord.streams.reviews import Amendment, ReviewEvent
 from concord.streams.votes import Decision, Vote
 from concord.types import utcnow
-
-if TYPE_CHECKING:
-    from concord.app import Concord
+from concord.web.readmodel import ReadModel
 
 
 def scenario() -> list[dict[str, Any] | str]:
@@ -74,18 +75,16 @@ def scenario() -> list[dict[str, Any] | str]:
     ]
 
 
-async def panel_votes(c: Concord, console: Console) -> None:
+async def panel_votes(flow: Flow, view: ReadModel, console: Console) -> None:
     """The expert panel reviews the assault: Koen amends (a note), Ana approves."""
     sid = situation_id("demo-1", "north")
-    reviews = c.tables["reviews"]
     for _ in range(100):  # the review opens once the assault has been correlated
-        if reviews.get(sid):
+        if view.reviews.get(sid):
             break
         await asyncio.sleep(0.2)
     else:
         console.print("[red]demo: the assault's review did not open[/]")
         return
-    events = c.topics.review_events
     note = "Retaliation rumours at the school: ask the school to watch closely."
     votes = [
         ("panel-practitioner", Decision.amend, "the school context matters", Amendment(note=note)),
@@ -95,25 +94,25 @@ async def panel_votes(c: Concord, console: Console) -> None:
         console.print(f"[blue]panel[/] {member} votes {decision} on version {version}")
         vote = Vote(member=member, decision=decision, version=version, reason=reason, channel="web")
         event = ReviewEvent(situation_id=sid, kind="vote", vote=vote, amendment=amendment)
-        await events.send(key=sid, value=event)
+        await flow.topics.review_events.send(key=sid, value=event)
         await asyncio.sleep(1.5)
 
 
-def register(c: Concord, console: Console) -> None:
-    """Play the scenario once the worker is ready."""
-    signals_in = c.topics.signals_in
+async def play(flow: Flow, view: ReadModel, console: Console, base: str) -> None:
+    """The scenario, once the worker is ready; then the panel's votes."""
+    while not flow.health.ready:
+        await asyncio.sleep(0.2)
+    console.rule("[bold]demo scenario")
+    for item in scenario():
+        raw = item.encode() if isinstance(item, str) else json.dumps(item).encode()
+        key = item["id"] if isinstance(item, dict) else "broken"
+        await flow.topics.signals_in.send(key=key, value=raw)
+        await asyncio.sleep(1.5)
+    await panel_votes(flow, view, console)
+    await asyncio.sleep(3)
+    console.rule(f"[bold]demo played — see {base}/outbox ; Ctrl-C stops everything")
 
-    @c.app.task
-    async def play_demo() -> None:
-        while not c.ready:
-            await asyncio.sleep(0.2)
-        console.rule("[bold]demo scenario")
-        for item in scenario():
-            raw = item.encode() if isinstance(item, str) else json.dumps(item).encode()
-            key = item["id"] if isinstance(item, dict) else "broken"
-            await signals_in.send(key=key, value=raw)
-            await asyncio.sleep(1.5)
-        await panel_votes(c, console)
-        base = f"http://{c.settings.web_host}:{c.settings.web_port}"
-        await asyncio.sleep(3)
-        console.rule(f"[bold]demo played — see {base}/outbox ; Ctrl-C stops everything")
+
+def register(app: faust.App, flow: Flow, view: ReadModel, console: Console, base: str) -> None:
+    """Play the scenario once the worker is ready."""
+    app.task(functools.partial(play, flow, view, console, base))

@@ -9,20 +9,13 @@ from __future__ import annotations
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Literal, Self
+from typing import Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
+from pydantic import EmailStr, Field, model_validator
 
+from concord.types import Code, Lang, Strict
 from concord.yamlpos import Problem, load_file, validate_doc
-
-Code = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
-Lang = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$")]
-
-
-class _M(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
 
 Channel = Literal["slack", "email"]
 
@@ -40,13 +33,13 @@ class Sharing(StrEnum):
     full = "full"  # everything (e.g. victim-support services bound by confidentiality)
 
 
-class Area(_M):
+class Area(Strict):
     code: Code = Field(description="the code producers put in a signal's `area`")
     name: str
     neighbours: list[Code] = Field(default_factory=list, description="adjacent area codes")
 
 
-class Liaison(_M):
+class Liaison(Strict):
     id: Code
     name: str
     email: EmailStr | None = None
@@ -61,7 +54,7 @@ class Liaison(_M):
         return self
 
 
-class Agency(_M):
+class Agency(Strict):
     id: Code
     name: str
     role: Literal[
@@ -84,7 +77,7 @@ class Agency(_M):
     liaisons: list[Liaison] = Field(min_length=1, description="first is on duty; then escalation")
 
 
-class PanelMember(_M):
+class PanelMember(Strict):
     id: Code
     name: str
     email: EmailStr | None = None
@@ -92,13 +85,13 @@ class PanelMember(_M):
     language: Lang = "en"
 
 
-class Panel(_M):
+class Panel(Strict):
     slack_channel: str | None = None
     language: Lang = Field("en", description="language of the panel's Slack channel messages")
     members: list[PanelMember] = Field(default_factory=list)
 
 
-class City(_M):
+class City(Strict):
     name: str
     timezone: str = "Europe/Brussels"
     languages: list[Lang] = Field(default_factory=lambda: ["en"])
@@ -112,7 +105,7 @@ class City(_M):
         return self
 
 
-class Directory(_M):
+class Directory(Strict):
     """The whole directory file."""
 
     city: City

@@ -9,7 +9,8 @@ from typing import Any
 
 from rich.console import Console
 
-from concord.core.intake import Refused, parse
+from concord.core.intake import parse
+from concord.core.refusal import Refused
 from concord.directory import load_directory
 from concord.settings import Settings
 from concord.simulate import Simulator, Step

@@ -6,7 +6,8 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from concord.core.intake import Refused, validate_signal
+from concord.core.intake import validate_signal
+from concord.core.refusal import Refused
 from concord.directory import load_directory
 from concord.keys import Sealer, ensure_keys
 from concord.settings import Settings

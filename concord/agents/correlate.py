@@ -6,85 +6,118 @@ situations, recent history and firings. A signal may join a situation of a neigh
 area. The step (correlate, figures, decisions) is `concord.core.correlation.step`, pure;
 it runs before anything is written, so a signal it cannot process leaves no trace but
 its dead letter (and can be replayed once the cause is fixed).
+
+Situation commands (a coordinator's or the panel's state change, split, merge) are keyed
+like the signals, so they reach the same worker: the area state has a single writer.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import functools
+from dataclasses import dataclass
+from typing import Any
+
+import faust
 
 from concord.agents.stage import consume
 from concord.core.commands import CommandError, apply_command
 from concord.core.correlation import AreaState, step
 from concord.core.lifecycle import IllegalTransition
-from concord.streams.codec import dump
+from concord.directory import Directory
+from concord.live import LivePlaybooks
+from concord.runtime import Flow
 from concord.streams.signals import Signal
 from concord.streams.situations import SituationCommand
+from concord.streams.tables import Table
 from concord.types import utcnow
 
-if TYPE_CHECKING:
-    from concord.app import Concord
+
+@dataclass(frozen=True)
+class Correlation:
+    """What the correlation stage reads and writes."""
+
+    flow: Flow
+    directory: Directory
+    playbooks: LivePlaybooks
+    #: signal id -> when it was received: a signal is correlated once per id
+    seen: Table[str]
+    #: area-state key (area, or area + exercise) -> its situations, history, firings
+    areas: Table[AreaState]
 
 
-def register(c: Concord) -> None:
-    # Keys are str (bytes keys break changelog recovery); values are JSON dicts.
-    seen = c.app.Table("signals-seen", default=None, partitions=c.settings.partitions)
-    areas = c.app.Table("area-state", default=None, partitions=c.settings.partitions)
+async def correlate_one(s: Correlation, signal: Signal) -> None:
+    """One signal: into a situation (new or existing), which is published if it changed."""
+    # Idempotent on the producer's id (same id, same zone, same partition).
+    if signal.id in s.seen:
+        s.flow.metrics.signals.labels("duplicate").inc()
+        return
+    neighbours = s.directory.neighbours(signal.area)
+    moved = step(s.areas.get, signal, neighbours, s.playbooks.rules, utcnow())
+    s.seen[signal.id] = signal.received_at.isoformat()
+    if moved.situation is None:
+        return
+    for key, state in moved.states.items():
+        s.areas[key] = state
+    await s.flow.topics.situations.send(key=moved.situation.id, value=moved.situation)
+    s.flow.metrics.situations.inc()
+    s.flow.observer.signal(signal)
 
-    def load(key: str) -> AreaState | None:
-        stored = areas.get(key)
-        return AreaState.model_validate(stored) if stored else None
 
-    async def correlate_one(signal: Signal) -> None:
-        # Idempotent on the producer's id (same id, same zone, same partition).
-        if seen.get(signal.id) is not None:
-            c.metrics.signals.labels("duplicate").inc()
-            return
-        neighbours = c.directory.neighbours(signal.area)
-        moved = step(load, signal, neighbours, c.playbooks.rules, utcnow())
-        seen[signal.id] = signal.received_at.isoformat()
-        if moved.situation is None:
-            return
-        for key, state in moved.states.items():
-            areas[key] = dump(state)
-        await c.topics.situations.send(key=moved.situation.id, value=moved.situation)
-        c.metrics.situations.inc()
-        c.observer.signal(signal)
-
-    async def command_one(command: SituationCommand) -> None:
-        # Keyed like the signals (same key, same partition count, same worker), and the
-        # read-modify-write below does not await: the area state has a single writer.
-        stored = areas.get(command.key)
-        state = AreaState.model_validate(stored) if stored else AreaState()
-        try:
-            after, changed = apply_command(state, command, utcnow())
-        except (CommandError, IllegalTransition) as exc:
-            await c.audit(
-                command.actor,
-                "situation.refused",
-                command.situation_id,
-                command=command.action,
-                reason=str(exc),
-            )
-            return
-        if not changed:
-            return
-        areas[command.key] = dump(after)
-        for situation in changed:
-            await c.topics.situations.send(key=situation.id, value=situation)
-        await c.audit(
+async def command_one(s: Correlation, command: SituationCommand) -> None:
+    """A state change, split or merge of a situation, applied to its area's state."""
+    # The read-modify-write below does not await: nothing else writes meanwhile.
+    state = s.areas.get(command.key) or AreaState()
+    try:
+        after, changed = apply_command(state, command, utcnow())
+    except (CommandError, IllegalTransition) as exc:
+        await s.flow.audit(
             command.actor,
-            f"situation.{command.action}",
+            "situation.refused",
             command.situation_id,
-            to=str(command.to or ""),
-            other=command.other or "",
-            signals=",".join(command.signals),
-            reason=command.reason,
+            command=command.action,
+            reason=str(exc),
         )
+        return
+    if not changed:
+        return
+    s.areas[command.key] = after
+    for situation in changed:
+        await s.flow.topics.situations.send(key=situation.id, value=situation)
+    await s.flow.audit(
+        command.actor,
+        f"situation.{command.action}",
+        command.situation_id,
+        to=str(command.to or ""),
+        other=command.other or "",
+        signals=",".join(command.signals),
+        reason=command.reason,
+    )
 
-    @c.app.agent(c.topics.signals.channel, name="concord.correlate")
-    async def correlate_agent(stream: Any) -> None:
-        await consume(c, "correlate", c.topics.signals, stream, correlate_one)
 
-    @c.app.agent(c.topics.situation_commands.channel, name="concord.situation-commands")
-    async def command_agent(stream: Any) -> None:
-        await consume(c, "situation-commands", c.topics.situation_commands, stream, command_one)
+async def run_signals(s: Correlation, stream: Any) -> None:
+    await consume(
+        s.flow, "correlate", s.flow.topics.signals, stream, functools.partial(correlate_one, s)
+    )
+
+
+async def run_commands(s: Correlation, stream: Any) -> None:
+    topic = s.flow.topics.situation_commands
+    await consume(s.flow, "situation-commands", topic, stream, functools.partial(command_one, s))
+
+
+def register(
+    app: faust.App, flow: Flow, directory: Directory, playbooks: LivePlaybooks, partitions: int
+) -> None:
+    """Create the stage's tables and bind its two agents."""
+    s = Correlation(
+        flow,
+        directory,
+        playbooks,
+        seen=Table(app, "signals-seen", str, partitions),
+        areas=Table(app, "area-state", AreaState, partitions),
+    )
+    topics = flow.topics
+    app.agent(topics.signals.channel, name="concord.correlate")(functools.partial(run_signals, s))
+    app.agent(topics.situation_commands.channel, name="concord.situation-commands")(
+        functools.partial(run_commands, s)
+    )

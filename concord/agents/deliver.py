@@ -14,24 +14,30 @@ any attempt leaves, so a message is delivered once per key, also across crashes.
 
 from __future__ import annotations
 
+import functools
 import heapq
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import timedelta
+from typing import Any
 
-from concord.agents.stage import consume, survives
+import faust
+
+from concord.agents.ledger import Ledger
+from concord.agents.stage import consume, every
+from concord.delivery.compose import Compose
 from concord.delivery.lanes import Job, Lane, Lanes, Pace
 from concord.delivery.schedule import Failure, Next, Policy, after_failure, delivered
-from concord.notifiers.base import SendError, Sent
-from concord.streams.codec import dump
+from concord.notifiers.base import Notifier, SendError, Sent
+from concord.notifiers.registry import Registry
+from concord.runtime import Flow
+from concord.settings import Settings
 from concord.streams.delivery import DeliveryRecord, DeliveryRequest, Outgoing, Receipt
+from concord.streams.tables import Table
 from concord.streams.tasks import TaskEvent
 from concord.types import utcnow
-
-if TYPE_CHECKING:
-    from concord.app import Concord
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +52,8 @@ def lane_of(outgoing: Outgoing, channel: str) -> Lane:
     return (channel, r.id)
 
 
-def paces(c: Concord) -> dict[str, Pace]:
-    s = c.settings
+def paces(s: Settings) -> dict[str, Pace]:
+    """How fast each carrier's lanes may go (Slack: per channel and per workspace)."""
     interval = s.slack_channel_interval_seconds
     slack = Pace(
         lane_rate=1.0 / interval if interval > 0 else 0.0,
@@ -62,50 +68,18 @@ def paces(c: Concord) -> dict[str, Pace]:
 
 
 @dataclass
-class Health:
-    """A carrier's recent trouble, for `/healthz`."""
-
-    failures_in_a_row: int = 0
-    last_error: str | None = None
-    last_ok: datetime | None = None
-
-
-@dataclass
 class Delivery:
-    """The delivery stage of one worker: table, lanes, schedule, metrics."""
+    """The delivery stage of one worker: its records, lanes and retry schedule."""
 
-    c: Concord
-    table: Any
+    flow: Flow
+    registry: Registry
+    compose: Compose
+    ledger: Ledger
     lanes: Lanes
     policy: Policy
+    #: whether this worker owns a key's partition (a lane's job may outlive it)
+    ours: Callable[[str], bool]
     due: list[tuple[float, str]] = field(default_factory=list)  # (monotonic time, key)
-    pending: dict[str, tuple[str, datetime]] = field(default_factory=dict)
-    health: dict[str, Health] = field(default_factory=dict)
-
-    # -- records --------------------------------------------------------------------
-
-    def get(self, key: str) -> DeliveryRecord | None:
-        stored = self.table.get(key)
-        return DeliveryRecord.model_validate(stored) if stored else None
-
-    async def save(self, record: DeliveryRecord) -> None:
-        """Write the record (table) and publish it without its content (the board)."""
-        # A final record keeps no content: nothing will be sent again (and it is a tenth
-        # of the size in the table's changelog).
-        self.table[record.key] = dump(
-            record.model_copy(update={"outgoing": None}) if record.final else record
-        )
-        if record.total_attempts or record.final:
-            # A message on its way for the first time is no news: the board hears of it
-            # once it was tried (delivered, or retrying: "delivery delayed").
-            await self.c.topics.delivery_state.send(
-                key=record.key, value=record.model_copy(update={"outgoing": None})
-            )
-        channel = record.current or (record.channels[-1] if record.channels else "none")
-        if record.final:
-            self.pending.pop(record.key, None)
-        else:
-            self.pending[record.key] = (channel, record.created_at)
 
     def schedule(self, record: DeliveryRecord) -> None:
         """Attempt the record when it is due (now, or at its retry time)."""
@@ -132,7 +106,7 @@ class Delivery:
     # -- the agent: requests ----------------------------------------------------------
 
     async def request(self, req: DeliveryRequest) -> None:
-        record = self.get(req.key)
+        record = self.ledger.get(req.key)
         if req.action == "withdraw":
             if record is not None and not record.final:
                 await self.finish(
@@ -172,18 +146,18 @@ class Delivery:
                     "next_at": None,
                 }
             )
-            await self.save(failed)
+            await self.ledger.save(failed)
             await self.receipt(failed, "none", 0, ok=False, error=failed.last_error)
             await self.concluded(failed, [])
             return
-        await self.save(record)
+        await self.ledger.save(record)
         self.submit(record)
 
     def reachable(self, outgoing: Outgoing) -> list[str]:
         """The message's channels that a configured carrier can reach, in order."""
         out = []
         for channel in dict.fromkeys(outgoing.channels):
-            notifier = self.c.registry.get(channel)
+            notifier = self.registry.get(channel)
             if notifier is not None and notifier.can_reach(outgoing.message.recipient):
                 out.append(channel)
         return out
@@ -193,18 +167,18 @@ class Delivery:
     async def attempt(self, key: str) -> float | None:
         """Try the record's current channel once; record the outcome. Returns the seconds
         the lane must pause (a rate limit), or None."""
-        record = self.get(key)
+        record = self.ledger.get(key)
         if record is None or record.final or record.outgoing is None or record.current is None:
             return None
         if not self.ours(key):
             return None  # the partition moved to another worker: it takes the message up
         channel = record.current
-        notifier = self.c.registry.get(channel)
+        notifier = self.registry.get(channel)
         if notifier is None:
             await self.failed_attempt(record, Failure(f"{channel} is not configured", False))
             return None
         message = record.outgoing.message
-        await self.c.durable()  # the record is in Kafka before anything leaves
+        await self.flow.durable()  # the record is in Kafka before anything leaves
         started = time.perf_counter()
         try:
             sent = await self.in_doubt(record, notifier) if record.in_doubt else None
@@ -223,26 +197,12 @@ class Delivery:
         await self.succeeded(record, channel, sent)
         return None
 
-    def ours(self, key: str) -> bool:
-        """Whether this worker owns the key's partition (a lane job may outlive it)."""
-        try:
-            assigned = self.c.app.assignor.assigned_actives()
-        except Exception:  # not assigned yet
-            return False
-        name = self.c.topics.outgoing.name
-        return self.partition(key) in {tp.partition for tp in assigned if tp.topic == name}
-
-    def partition(self, key: str) -> int:
-        """The partition of `concord.outgoing` (and of the table) a key lives in."""
-        tp = self.c.app.producer.key_partition(self.c.topics.outgoing.name, key.encode())
-        return int(tp.partition)
-
-    async def in_doubt(self, record: DeliveryRecord, notifier: Any) -> Sent | None:
+    async def in_doubt(self, record: DeliveryRecord, notifier: Notifier) -> Sent | None:
         """A crash may have sent it: ask the carrier (Slack can tell; SMTP cannot)."""
         assert record.outgoing is not None
         found: Sent | None = await notifier.lookup(record.outgoing.message)
         if found is not None:
-            await self.c.audit(
+            await self.flow.audit(
                 "concord",
                 "delivery.confirmed_after_restart",
                 record.subject,
@@ -255,19 +215,16 @@ class Delivery:
         now = utcnow()
         done = delivered(record, channel, sent.provider_id, now)
         await self.receipt(done, channel, done.attempts, ok=True, provider_id=sent.provider_id)
-        self.c.metrics.delivery_latency.labels(channel).observe(
+        self.flow.metrics.delivery_latency.labels(channel).observe(
             (now - record.created_at).total_seconds()
         )
-        health = self.health.setdefault(channel, Health())
-        health.failures_in_a_row, health.last_ok = 0, now
+        self.ledger.ok(channel, now)
         await self.finish(done)
 
     async def failed_attempt(self, record: DeliveryRecord, failure: Failure) -> None:
         channel = record.current or "none"
         now = utcnow()
-        health = self.health.setdefault(channel, Health())
-        health.failures_in_a_row += 1
-        health.last_error = failure.error
+        self.ledger.failed(channel, failure.error)
         await self.receipt(
             record,
             channel,
@@ -283,14 +240,14 @@ class Delivery:
         record = step.record
         assert before.outgoing is not None
         if step.outcome == "retry":
-            await self.save(record)
+            await self.ledger.save(record)
             self.schedule(record)  # keeps its place in its order: the lane is not released
             return
         self.lanes.release(
             before.key, before.outgoing.order, lane_of(before.outgoing, before.current or "")
         )
         if step.outcome == "fallback":
-            await self.save(record)
+            await self.ledger.save(record)
             log.warning(
                 "delivery %s: falling back to %s (%s)", record.key, record.current, step.why
             )
@@ -301,7 +258,7 @@ class Delivery:
 
     async def finish(self, record: DeliveryRecord) -> None:
         """A final record: saved, released, reported to whoever needs the outcome."""
-        await self.save(record)
+        await self.ledger.save(record)
         outgoing = record.outgoing
         if outgoing is not None and record.current is not None:
             self.lanes.release(record.key, outgoing.order, lane_of(outgoing, record.current))
@@ -321,8 +278,8 @@ class Delivery:
                 channels=channels,
                 slack_ref=slack,
             )
-            await self.c.topics.task_events.send(key=outgoing.report_task, value=event)
-            await self.c.audit(
+            await self.flow.topics.task_events.send(key=outgoing.report_task, value=event)
+            await self.flow.audit(
                 "concord",
                 "task.delivered" if ok else "task.delivery_failed",
                 outgoing.report_task,
@@ -331,7 +288,7 @@ class Delivery:
                 attempts=str(record.total_attempts),
             )
         elif not ok:
-            await self.c.audit(
+            await self.flow.audit(
                 "concord",
                 "delivery.failed",
                 record.subject,
@@ -341,7 +298,7 @@ class Delivery:
             )
             await self.tell(record, "failed", record.last_error or "")
         if outgoing is not None and outgoing.kind == "task":
-            self.c.observer.delivered(record, outgoing)
+            self.flow.observer.delivered(record, outgoing)
 
     async def tell(self, record: DeliveryRecord, what: str, why: str) -> None:
         """Tell the coordinators that a message fell back or could not be delivered."""
@@ -350,8 +307,8 @@ class Delivery:
             return
         if what == "failed" and outgoing.report_task:
             return  # the track stage tells them (the task is `failed`, unassignable)
-        for notice in self.c.compose.delivery_trouble(record, outgoing, what, why, utcnow()):
-            await self.c.post(notice)
+        for notice in self.compose.delivery_trouble(record, outgoing, what, why, utcnow()):
+            await self.flow.post(notice)
 
     async def receipt(
         self,
@@ -375,8 +332,8 @@ class Delivery:
             provider_id=provider_id,
             exercise=record.outgoing.message.exercise if record.outgoing else False,
         )
-        self.c.metrics.deliveries.labels(channel, "ok" if ok else "failed").inc()
-        await self.c.topics.deliveries.send(key=receipt.task_id, value=receipt)
+        self.flow.metrics.deliveries.labels(channel, "ok" if ok else "failed").inc()
+        await self.flow.topics.deliveries.send(key=receipt.task_id, value=receipt)
 
     # -- schedule, recovery, metrics ----------------------------------------------------
 
@@ -389,93 +346,71 @@ class Delivery:
 
     async def pump(self) -> None:
         for key in self.due_now():
-            record = self.get(key)
+            record = self.ledger.get(key)
             if record is not None and not record.final:
                 self.submit(record)
 
     def recover(self) -> int:
-        """After a rebalance (or the start): take up every record not final that this
-        worker now owns, in doubt; forget the ones that moved to another worker."""
-        count = 0
-        owned: set[str] = set()
-        for key, stored in list(self.table.items()):
-            if stored.get("state") in ("delivered", "failed", "withdrawn") or not self.ours(key):
-                continue
-            owned.add(key)
-            if key in self.pending:
-                continue  # ours before the rebalance too, and on its way
-            record = DeliveryRecord.model_validate(stored)
-            self.pending[key] = (record.current or "none", record.created_at)
-            doubt = record.model_copy(update={"in_doubt": True})
-            self.table[key] = dump(doubt)
-            self.schedule(doubt)
-            count += 1
-        for key in [k for k in self.pending if k not in owned]:
-            del self.pending[key]  # moved away: its new owner takes it up
-        return count
-
-    def observe(self) -> None:
-        """Queue depth and the age of the oldest pending message, per carrier."""
-        now = utcnow()
-        for channel in ("slack", "email"):
-            mine = [at for ch, at in self.pending.values() if ch == channel]
-            self.c.metrics.delivery_queue.labels(channel).set(len(mine))
-            oldest = (now - min(mine)).total_seconds() if mine else 0.0
-            self.c.metrics.delivery_oldest.labels(channel).set(oldest)
-
-    def degraded(self, now: datetime) -> dict[str, str]:
-        """Carriers in trouble, and why (for `/healthz`)."""
-        out: dict[str, str] = {}
-        for channel in sorted({ch for ch, _ in self.pending.values()} | set(self.health)):
-            mine = [at for ch, at in self.pending.values() if ch == channel]
-            oldest = (now - min(mine)).total_seconds() if mine else 0.0
-            health = self.health.get(channel, Health())
-            if health.failures_in_a_row >= 3 or oldest > 60:
-                out[channel] = (
-                    f"{len(mine)} pending, oldest {oldest:.0f} s, "
-                    f"{health.failures_in_a_row} failure(s) in a row: {health.last_error}"
-                )
-        return out
+        """Take up, in doubt, the records this worker now owns (see `Ledger.take_up`)."""
+        taken = self.ledger.take_up(self.ours)
+        for record in taken:
+            self.schedule(record)
+        return len(taken)
 
 
-def register(c: Concord) -> Delivery:
-    """The delivery agent, its schedule and its recovery."""
-    table = c.app.Table(
-        "deliveries", default=None, partitions=c.settings.partitions, use_partitioner=True
-    )
-    s = c.settings
+def owner(app: faust.App, topic: str) -> Callable[[str], bool]:
+    """Whether this worker owns the partition of `topic` (and of the table) a key is in."""
+
+    def ours(key: str) -> bool:
+        try:
+            assigned = app.assignor.assigned_actives()
+        except Exception:  # not assigned yet
+            return False
+        partition = app.producer.key_partition(topic, key.encode()).partition
+        return partition in {tp.partition for tp in assigned if tp.topic == topic}
+
+    return ours
+
+
+async def recovered(stage: Delivery, *args: Any, **kwargs: Any) -> None:
+    taken = stage.recover()
+    if taken:
+        log.info("delivery: %d message(s) taken up again, in doubt", taken)
+
+
+async def stopping(stage: Delivery, *args: Any, **kwargs: Any) -> None:
+    # In-flight attempts are handed back: pending in the table, in doubt at restart.
+    await stage.lanes.close()
+
+
+async def observe(stage: Delivery) -> None:
+    stage.ledger.observe(stage.flow.metrics, utcnow())
+
+
+async def run(stage: Delivery, stream: Any) -> None:
+    topic = stage.flow.topics.outgoing
+    await consume(stage.flow, "deliver", topic, stream, stage.request)
+
+
+def register(
+    app: faust.App, flow: Flow, registry: Registry, compose: Compose, settings: Settings
+) -> Delivery:
+    """Create the stage's table, bind its agent, its schedule and its recovery."""
+    table = Table(app, "deliveries", DeliveryRecord, settings.partitions, use_partitioner=True)
     policy = Policy(
-        base=s.retry_base_seconds,
-        cap=s.retry_cap_seconds,
-        fallback_window=timedelta(hours=s.delivery_horizon_hours),
+        base=settings.retry_base_seconds,
+        cap=settings.retry_cap_seconds,
+        fallback_window=timedelta(hours=settings.delivery_horizon_hours),
     )
-    stage = Delivery(c, table, Lanes(paces(c)), policy)
-
-    @c.app.agent(c.topics.outgoing.channel, name="concord.deliver")
-    async def deliver_agent(stream: Any) -> None:
-        await consume(c, "deliver", c.topics.outgoing, stream, stage.request)
-
-    @c.app.timer(0.05, on_leader=False)
-    @survives("delivery schedule")
-    async def due_deliveries() -> None:
-        await stage.pump()
-
-    @c.app.timer(1.0, on_leader=False)
-    @survives("delivery metrics")
-    async def delivery_metrics() -> None:
-        stage.observe()
-
-    async def recovered(sender: Any, *args: Any, **kwargs: Any) -> None:
-        taken = stage.recover()
-        if taken:
-            log.info("delivery: %d message(s) taken up again, in doubt", taken)
-
-    c.app.on_rebalance_complete.connect(recovered)  # type: ignore[arg-type]
-
-    async def stopping(sender: Any, **kwargs: Any) -> None:
-        # In-flight attempts are handed back: pending in the table, in doubt at restart.
-        await stage.lanes.close()
-
-    c.app.on_before_shutdown.connect(stopping)  # type: ignore[arg-type]
-
+    topic = flow.topics.outgoing.name
+    ledger = Ledger(flow, table)
+    stage = Delivery(
+        flow, registry, compose, ledger, Lanes(paces(settings)), policy, owner(app, topic)
+    )
+    flow.health.degraded = ledger.degraded
+    app.agent(flow.topics.outgoing.channel, name="concord.deliver")(functools.partial(run, stage))
+    every(app, 0.05, "delivery schedule", stage.pump)
+    every(app, 1.0, "delivery metrics", functools.partial(observe, stage))
+    app.on_rebalance_complete.connect(functools.partial(recovered, stage))
+    app.on_before_shutdown.connect(functools.partial(stopping, stage))
     return stage

@@ -2,43 +2,37 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import functools
+from typing import Any
+
+import faust
 
 from concord.agents.stage import consume_raw
 from concord.core import intake
-from concord.streams.signals import SignalIn
-from concord.types import utcnow
-
-if TYPE_CHECKING:
-    from concord.app import Concord
+from concord.core.refusal import Refused
+from concord.directory import Directory
+from concord.runtime import Flow, Where
 
 
-async def admit(c: Concord, signal_in: SignalIn) -> Any:
-    """A valid signal, sealed, on `concord.signals`; returns the broker's future.
-
-    Keyed by correlation zone: neighbouring areas meet in one partition. The HTTP API
-    admits the signals it validated here too (one hop fewer than the raw topic)."""
-    signal = intake.seal(signal_in, c.sealer, utcnow())
-    future = await c.topics.signals.send(key=c.directory.zone(signal.area), value=signal)
-    c.metrics.signals.labels("accepted").inc()
-    return future
-
-
-async def take_in(c: Concord, raw: bytes, message: Any) -> None:
+async def take_in(flow: Flow, directory: Directory, raw: bytes, message: Any) -> None:
     """One raw record: a sealed signal on `concord.signals`, or a dead letter with why."""
-    result = intake.parse(raw, c.directory)
-    if isinstance(result, intake.Refused):
+    result = intake.parse(raw, directory)
+    if isinstance(result, Refused):
         # Raw reports may name victims: `deadletter` keeps the original bytes sealed.
-        await c.deadletter("intake", message, raw, result.reason, result.errors, failure=False)
-        c.metrics.signals.labels("refused").inc()
+        at = Where.of(message)
+        await flow.deadletter("intake", at, raw, result.reason, result.errors, failure=False)
+        flow.metrics.signals.labels("refused").inc()
         return
-    await admit(c, result)
+    await flow.admit(directory, result)
 
 
-def register(c: Concord) -> None:
-    async def handle(raw: bytes, message: Any) -> None:
-        await take_in(c, raw, message)
+async def run(flow: Flow, directory: Directory, stream: Any) -> None:
+    """The intake agent's body."""
+    await consume_raw(flow, "intake", stream, functools.partial(take_in, flow, directory))
 
-    @c.app.agent(c.topics.signals_in.channel, name="concord.intake")
-    async def intake_agent(stream: Any) -> None:
-        await consume_raw(c, "intake", stream, handle)
+
+def register(app: faust.App, flow: Flow, directory: Directory) -> None:
+    """Bind the intake agent."""
+    app.agent(flow.topics.signals_in.channel, name="concord.intake")(
+        functools.partial(run, flow, directory)
+    )

@@ -14,15 +14,13 @@ import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from concord.core.intake import field_errors
+from concord.runtime import Flow, Where
 from concord.streams.topics import Topic
-
-if TYPE_CHECKING:
-    from concord.app import Concord
 
 log = logging.getLogger(__name__)
 
@@ -37,15 +35,15 @@ def _raw(event: Any) -> bytes:
 
 
 async def consume(
-    c: Concord,
+    flow: Flow,
     stage: str,
     topic: Topic[M],
     stream: Any,
     handle: Callable[[M], Awaitable[None]],
 ) -> None:
     """Run `handle` on each record of `stream` (from `topic`), guarded (see the module)."""
-    busy = c.metrics.stage_busy.labels(stage)
-    handled = c.metrics.stage_records.labels(stage)
+    busy = flow.metrics.stage_busy.labels(stage)
+    handled = flow.metrics.stage_records.labels(stage)
     async for event in stream.events():
         raw = _raw(event)
         started = time.perf_counter()
@@ -53,7 +51,7 @@ async def consume(
             value = topic.decode(raw)
         except (ValidationError, ValueError) as exc:
             errors = field_errors(exc) if isinstance(exc, ValidationError) else []
-            await c.deadletter(stage, event.message, raw, "undecodable record", errors)
+            await flow.deadletter(stage, Where.of(event.message), raw, "undecodable record", errors)
             continue
         try:
             await handle(value)
@@ -63,18 +61,18 @@ async def consume(
             log.exception("%s: record %s:%s failed", stage, topic.name, event.message.offset)
             reason = f"{stage} failed: {type(exc).__name__}"
             errors = [{"loc": stage, "msg": str(exc)[:1000] or type(exc).__name__}]
-            await c.deadletter(stage, event.message, raw, reason, errors)
+            await flow.deadletter(stage, Where.of(event.message), raw, reason, errors)
 
 
 async def consume_raw(
-    c: Concord,
+    flow: Flow,
     stage: str,
     stream: Any,
     handle: Callable[[bytes, Any], Awaitable[None]],
 ) -> None:
     """`consume` for a topic of raw bytes: `handle(raw, message)`."""
-    busy = c.metrics.stage_busy.labels(stage)
-    handled = c.metrics.stage_records.labels(stage)
+    busy = flow.metrics.stage_busy.labels(stage)
+    handled = flow.metrics.stage_records.labels(stage)
     async for event in stream.events():
         raw = _raw(event)
         started = time.perf_counter()
@@ -86,7 +84,7 @@ async def consume_raw(
             log.exception("%s: record at offset %s failed", stage, event.message.offset)
             reason = f"{stage} failed: {type(exc).__name__}"
             errors = [{"loc": stage, "msg": str(exc)[:1000] or type(exc).__name__}]
-            await c.deadletter(stage, event.message, raw, reason, errors)
+            await flow.deadletter(stage, Where.of(event.message), raw, reason, errors)
 
 
 def survives(name: str) -> Callable[[Callable[[], Awaitable[None]]], Callable[[], Awaitable[None]]]:
@@ -104,3 +102,9 @@ def survives(name: str) -> Callable[[Callable[[], Awaitable[None]]], Callable[[]
         return run
 
     return wrap
+
+
+def every(app: Any, seconds: float, name: str, body: Callable[[], Awaitable[None]]) -> None:
+    """Bind `body` as a timer of every worker (each looks at what it holds), guarded by
+    `survives`."""
+    app.timer(seconds, on_leader=False, name=name)(survives(name)(body))

@@ -13,91 +13,108 @@ scans it and sends `tick` events, so they survive a restart.
 
 from __future__ import annotations
 
+import functools
 import logging
+from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from concord.agents.stage import consume, survives
-from concord.core.track import Dispatch, Effect, Emit, Publish, Refused, Tell, UpdateSlack, handle
-from concord.streams.codec import dump
-from concord.streams.tasks import TaskEvent, TaskState, TrackRecord
+import faust
+
+from concord.agents.stage import consume, every
+from concord.core.refusal import Refused
+from concord.core.tasks import FINAL
+from concord.core.track import Dispatch, Effect, Emit, Publish, Tell, UpdateSlack, handle
+from concord.delivery.compose import Compose
+from concord.directory import Directory
+from concord.runtime import Flow
+from concord.streams.tables import Table
+from concord.streams.tasks import TaskEvent, TrackRecord
 from concord.types import utcnow
-
-if TYPE_CHECKING:
-    from concord.app import Concord
 
 log = logging.getLogger(__name__)
 
 
-async def deliver_task(c: Concord, effect: Dispatch) -> None:
+@dataclass(frozen=True)
+class Tracking:
+    """What the track stage reads and writes."""
+
+    flow: Flow
+    directory: Directory
+    compose: Compose
+    #: task id -> the task, its history, its deadlines, its Slack messages, dependents
+    records: Table[TrackRecord]
+
+
+async def deliver_task(s: Tracking, effect: Dispatch) -> None:
     """Post the task to its assignee; a task nobody in the directory can take fails."""
     task = effect.task
-    outgoing = c.compose.task_message(task, utcnow())
+    outgoing = s.compose.task_message(task, utcnow())
     if outgoing is not None:
-        await c.post(outgoing)
+        await s.flow.post(outgoing)
         return
     # The directory no longer knows the assignee: the task shows it failed, never dropped.
     failed = TaskEvent(task_id=task.id, action="delivered", ok=False)
-    await c.topics.task_events.send(key=task.id, value=failed)
-    await c.audit("concord", "task.unassignable", task.id, agency=task.agency)
+    await s.flow.topics.task_events.send(key=task.id, value=failed)
+    await s.flow.audit("concord", "task.unassignable", task.id, agency=task.agency)
 
 
-async def tell(c: Concord, effect: Tell) -> None:
+async def tell(s: Tracking, effect: Tell) -> None:
     task = effect.task
-    notices = c.compose.notices(effect.kind, task, effect.to, effect.note, utcnow())
+    notices = s.compose.notices(effect.kind, task, effect.to, effect.note, utcnow())
     for outgoing in notices:
-        await c.post(outgoing)
+        await s.flow.post(outgoing)
     if len(notices) < len(effect.to):  # gone from the directory: the audit still names them
         log.warning("task %s: %s notice for someone not in the directory", task.id, effect.kind)
-    await c.audit(
+    await s.flow.audit(
         "concord", f"task.notice.{effect.kind}", task.id, to=",".join(effect.to), note=effect.note
     )
 
 
-async def carry_out(c: Concord, effect: Effect, changes: int) -> None:
+async def carry_out(s: Tracking, effect: Effect, changes: int) -> None:
     if isinstance(effect, Publish):
-        await c.topics.task_state.send(key=effect.task.id, value=effect.task)
+        await s.flow.topics.task_state.send(key=effect.task.id, value=effect.task)
     elif isinstance(effect, Dispatch):
-        await deliver_task(c, effect)
+        await deliver_task(s, effect)
     elif isinstance(effect, Emit):
-        await c.topics.task_events.send(key=effect.event.task_id, value=effect.event)
+        await s.flow.topics.task_events.send(key=effect.event.task_id, value=effect.event)
     elif isinstance(effect, Tell):
-        await tell(c, effect)
+        await tell(s, effect)
     elif isinstance(effect, UpdateSlack):
         now = utcnow()
-        update = c.compose.slack_update(
+        update = s.compose.slack_update(
             effect.task, effect.ref, effect.actor, effect.shown_to, changes, now
         )
         if update is not None:  # the state is recorded either way; the message may lag
-            await c.post(update)
+            await s.flow.post(update)
     elif isinstance(effect, Refused):
         log.info("task event refused: %s", effect.reason)
 
 
-async def withdraw_moot(c: Concord, before: TrackRecord | None, after: TrackRecord) -> None:
+async def withdraw_moot(s: Tracking, before: TrackRecord | None, after: TrackRecord) -> None:
     """The task went to someone else, or ended: its message to the previous holder is
     moot if it has not reached them yet."""
     old = before.task if before is not None else None
     new = after.task
     if old is None or new is None or not old.assignee:
         return
-    ended = new.state in (TaskState.done, TaskState.cancelled)
+    ended = new.state in FINAL
     if new.assignee != old.assignee or (ended and old.state != new.state):
         why = f"task {new.state.value}" if ended else f"task given to {new.assignee}"
-        await c.withdraw(c.compose.task_key(new.id, old.assignee), why)
+        await s.flow.withdraw(s.compose.task_key(new.id, old.assignee), why)
 
 
-async def track_one(c: Concord, records: Any, event: TaskEvent) -> None:
-    stored = records.get(event.task_id)
-    record = TrackRecord.model_validate(stored) if stored else None
-    after, effects = handle(record, event, c.directory, utcnow())
+async def track_one(s: Tracking, event: TaskEvent) -> None:
+    """One task event: the rules, their effects, the new record and its audit trail."""
+    record = s.records.get(event.task_id)
+    after, effects = handle(record, event, s.directory, utcnow())
     changes = len(after.history) if after is not None else 0
     for effect in effects:
-        await carry_out(c, effect, changes)
+        await carry_out(s, effect, changes)
     if after is None or after == record:
         refused = next((e.reason for e in effects if isinstance(e, Refused)), None)
         if refused is not None:
-            await c.audit(
+            await s.flow.audit(
                 event.actor,
                 "task.refused",
                 event.task_id,
@@ -106,11 +123,11 @@ async def track_one(c: Concord, records: Any, event: TaskEvent) -> None:
                 reason=refused,
             )
         return
-    records[event.task_id] = dump(after)
-    await withdraw_moot(c, record, after)
+    s.records[event.task_id] = after
+    await withdraw_moot(s, record, after)
     done = len(record.history) if record else 0
     for step in after.history[done:]:
-        await c.audit(
+        await s.flow.audit(
             step.actor,
             f"task.{step.action}",
             event.task_id,
@@ -122,29 +139,31 @@ async def track_one(c: Concord, records: Any, event: TaskEvent) -> None:
         )
 
 
-async def send_ticks(c: Concord, records: Any) -> None:
+async def send_ticks(s: Tracking) -> None:
     """A `tick` for every escalation or reminder deadline that has passed."""
     now = utcnow()
-    for key, stored in list(records.items()):
+    for key, stored in s.records.stored():
         for field in ("escalate_at", "remind_at"):
             value = stored.get(field)
             if value and datetime.fromisoformat(value) <= now:
                 tick = TaskEvent(task_id=key, action="tick", deadline=datetime.fromisoformat(value))
-                await c.topics.task_events.send(key=key, value=tick)
+                await s.flow.topics.task_events.send(key=key, value=tick)
 
 
-def register(c: Concord) -> None:
-    records = c.app.Table("tasks", default=None, partitions=c.settings.partitions)
-    c.tables["tasks"] = records
+async def run(s: Tracking, stream: Any) -> None:
+    topic = s.flow.topics.task_events
+    await consume(s.flow, "track", topic, stream, functools.partial(track_one, s))
 
-    async def handle_one(event: TaskEvent) -> None:
-        await track_one(c, records, event)
 
-    @c.app.agent(c.topics.task_events.channel, name="concord.track")
-    async def track_agent(stream: Any) -> None:
-        await consume(c, "track", c.topics.task_events, stream, handle_one)
-
-    @c.app.timer(c.settings.tick_seconds, on_leader=False)
-    @survives("task deadlines")
-    async def task_deadlines() -> None:
-        await send_ticks(c, records)
+def register(
+    app: faust.App,
+    flow: Flow,
+    directory: Directory,
+    compose: Compose,
+    partitions: int,
+    tick_seconds: float,
+) -> None:
+    """Create the track stage's table and bind its agent and its deadline timer."""
+    s = Tracking(flow, directory, compose, Table(app, "tasks", TrackRecord, partitions))
+    app.agent(flow.topics.task_events.channel, name="concord.track")(functools.partial(run, s))
+    every(app, tick_seconds, "task deadlines", functools.partial(send_ticks, s))

@@ -1,7 +1,9 @@
 """Situation commands: a lifecycle move, a split, a merge (coordinators, the panel). Pure.
 
 Applied by the correlation stage, the only writer of situations, to the area state the
-situation lives in (see `concord.core.areas`).
+situation lives in (`concord.core.correlation.AreaState`). `refusal` is the rule both
+the API (against the read model, to answer at once) and `apply_command` (against the
+area state, the truth) ask.
 """
 
 from __future__ import annotations
@@ -10,13 +12,54 @@ from datetime import datetime
 
 from concord.core.correlation import AreaState, severity_of, situation_id
 from concord.core.history import Trace
-from concord.core.lifecycle import move
+from concord.core.lifecycle import ALLOWED, IllegalTransition, move
+from concord.core.refusal import Refused
 from concord.core.tension import tension
 from concord.streams.situations import SignalRef, Situation, SituationCommand, SituationState
 
 
 class CommandError(ValueError):
     """A situation command that does not apply (unknown situation, bad signal list)."""
+
+
+#: The field each action needs.
+REQUIRED = {"state": "to", "split": "signals", "merge": "other"}
+
+
+def _invalid(loc: str, msg: str) -> Refused:
+    return Refused(f"{loc}: {msg}", errors=[{"loc": loc, "msg": msg}])
+
+
+def refusal(
+    situation: Situation, command: SituationCommand, other: Situation | None = None
+) -> Refused | None:
+    """Why `command` cannot apply to `situation` (None: it can). `other`: the situation
+    a merge absorbs, if it is known.
+
+    A refusal with `errors` is about the request (a missing field, a signal that is not
+    the situation's); one without is about the situations' states."""
+    required = REQUIRED[command.action]
+    if not getattr(command, required):
+        return _invalid(required, "Field required")
+    if command.action == "state":
+        to = command.to
+        assert to is not None
+        if to != situation.state and to not in ALLOWED[situation.state]:
+            return Refused(str(IllegalTransition(situation.id, situation.state, to)))
+    elif command.action == "split":
+        unknown = sorted(set(command.signals) - {r.id for r in situation.signals})
+        if unknown:
+            return _invalid("signals", f"not in {situation.id}: {unknown}")
+        if not [r for r in situation.signals if r.id not in command.signals]:
+            return _invalid("signals", "a split must leave at least one signal in the situation")
+    else:
+        if other is None or other.id == situation.id:
+            return _invalid("other", "no such situation")
+        if (other.area, other.exercise) != (situation.area, situation.exercise):
+            return Refused(
+                "only situations of the same area (and both drills or both real) can be merged"
+            )
+    return None
 
 
 def apply_command(
@@ -32,10 +75,12 @@ def apply_command(
     target = state.find(command.situation_id)
     if target is None:
         raise CommandError(f"situation {command.situation_id} is not open in {command.key}")
+    refused = refusal(target, command, state.find(command.other or ""))
+    if refused is not None:
+        raise CommandError(refused.reason)
     changed: list[Situation]
     if command.action == "state":
-        if command.to is None:
-            raise CommandError("a state command needs `to`")
+        assert command.to is not None
         moved = move(target, command.to, now)
         changed = [] if moved is target else [moved]
     elif command.action == "split":
@@ -75,13 +120,8 @@ def _rebuild(
 
 
 def _split(state: AreaState, target: Situation, ids: list[str], now: datetime) -> list[Situation]:
-    unknown = [i for i in ids if i not in {r.id for r in target.signals}]
-    if not ids or unknown:
-        raise CommandError(f"not signals of {target.id}: {unknown or 'none given'}")
     moved = [r for r in target.signals if r.id in ids]
     kept = [r for r in target.signals if r.id not in ids]
-    if not kept:
-        raise CommandError("a split must leave at least one signal in the situation")
     traces = {t.id: t for t in state.history}
     first = min(moved, key=lambda r: r.occurred_at)
     new = Situation(
@@ -107,8 +147,7 @@ def _merge(
     state: AreaState, target: Situation, other_id: str | None, now: datetime
 ) -> list[Situation]:
     other = state.find(other_id or "")
-    if other is None or other.id == target.id:
-        raise CommandError(f"situation {other_id} is not another open situation of this area")
+    assert other is not None  # `refusal` checked it
     traces = {t.id: t for t in state.history}
     merged = _rebuild(target, [*target.signals, *other.signals], traces, now)
     known = {m.playbook for m in target.matches}

@@ -23,16 +23,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from concord.core.tasks import may_act
+from concord.core.tasks import ACTIVE, may_act
 from concord.directory import Directory, Sharing
 from concord.streams.signals import Person
-from concord.streams.tasks import Task, TaskState
-
-#: States in which a task is in someone's hands, so its personal data may be needed.
-ACTIVE = frozenset(
-    {TaskState.assigned, TaskState.acknowledged, TaskState.escalated, TaskState.reassigned}
-)
-
+from concord.streams.tasks import Task
 
 #: Coordinators see who was involved, not who they are: names are for the agency acting.
 COORDINATOR_SHARING = Sharing.roles

@@ -28,12 +28,21 @@ Rules, beyond the vote tally of `concord.core.tally`:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Literal
 
+from concord.core.refusal import Refused
 from concord.core.tally import ReviewError, check_vote, latest_votes, tally
 from concord.playbooks.schema import Playbook
-from concord.streams.reviews import AnalysisVersion, Proposal, ReviewEvent, ReviewRecord
+from concord.streams.reviews import (
+    DEFAULT_AT_LIMIT,
+    DEFAULT_QUORUM,
+    DEFAULT_TIME_LIMIT,
+    AnalysisVersion,
+    Proposal,
+    ReviewEvent,
+    ReviewRecord,
+)
 from concord.streams.situations import SituationState
 from concord.streams.tasks import Task, TaskState
 from concord.streams.votes import Decision, ReviewStamp
@@ -84,27 +93,19 @@ class Notify:
     version: int
 
 
-@dataclass(frozen=True)
-class Refused:
-    """A vote that was not taken, and why (audited; the API checks first)."""
-
-    member: str
-    reason: str
-
-
 def propose(
     pb: Playbook, tasks: list[Task], revision: str = "", like: Proposal | None = None
 ) -> Proposal:
     """A playbook's proposal; one without `review` (added by the panel) takes `like`'s rules."""
-    review = pb.review
+    rules = pb.review or like
     return Proposal(
         playbook=pb.id,
         version=pb.version,
         revision=revision,
         title=pb.title,
-        quorum=review.quorum if review else like.quorum if like else 2,
-        time_limit=review.time_limit if review else like.time_limit if like else timedelta(hours=1),
-        at_limit=review.at_limit if review else like.at_limit if like else "hold",
+        quorum=rules.quorum if rules else DEFAULT_QUORUM,
+        time_limit=rules.time_limit if rules else DEFAULT_TIME_LIMIT,
+        at_limit=rules.at_limit if rules else DEFAULT_AT_LIMIT,
         tasks=tasks,
     )
 
@@ -206,9 +207,9 @@ def _vote(
     if vote is None:
         return record, []
     if record is None:
-        return record, [Refused(vote.member, "no review is open for this situation")]
+        return record, [Refused("no review is open for this situation", by=vote.member)]
     if vote.member not in members:
-        return record, [Refused(vote.member, f"{vote.member} is not on the panel")]
+        return record, [Refused(f"{vote.member} is not on the panel", by=vote.member)]
     if any(
         (v.member, v.at, v.decision) == (vote.member, vote.at, vote.decision) for v in record.votes
     ):
@@ -224,14 +225,14 @@ def _vote(
     try:
         check_vote(vote, record.votes, record.version)
     except ReviewError as exc:
-        return record, [Refused(vote.member, str(exc))]
+        return record, [Refused(str(exc), by=vote.member)]
     effects: list[Effect] = []
     versions = list(record.versions)
     if vote.decision == Decision.amend:
         if amended is None or amended.version != record.version + 1:
-            return record, [Refused(vote.member, "the amendment could not be applied")]
+            return record, [Refused("the amendment could not be applied", by=vote.member)]
         if record.outcome != "pending":
-            return record, [Refused(vote.member, f"the review is already {record.outcome}")]
+            return record, [Refused(f"the review is already {record.outcome}", by=vote.member)]
         kept = {t.id for t in amended.tasks()}
         dropped = [t for t in record.current.tasks() if t.id not in kept | set(record.released)]
         new = [_held(t) for t in amended.tasks() if t.id not in _ids(record.current.tasks())]

@@ -3,24 +3,16 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime
 
 from pydantic import ValidationError
 
 from concord.core import jsonin
 from concord.core.redaction import scrub
+from concord.core.refusal import Refused
 from concord.directory import Directory
 from concord.keys import Sealer
 from concord.streams.signals import Signal, SignalIn
-
-
-@dataclass(frozen=True)
-class Refused:
-    """Why raw bytes are not a signal: a reason and field errors (`loc` -> `msg`)."""
-
-    reason: str
-    errors: list[dict[str, str]]
 
 
 def field_errors(exc: ValidationError, root: str = "(root)") -> list[dict[str, str]]:
@@ -40,11 +32,11 @@ def validate_signal(data: object, directory: Directory) -> SignalIn | Refused:
     try:
         signal = SignalIn.model_validate(data)
     except ValidationError as exc:
-        return Refused("invalid signal", field_errors(exc))
+        return Refused("invalid signal", errors=field_errors(exc))
     if directory.area(signal.area) is None:
         return Refused(
             "unknown area",
-            [{"loc": "area", "msg": f"{signal.area!r} is not an area of the directory"}],
+            errors=[{"loc": "area", "msg": f"{signal.area!r} is not an area of the directory"}],
         )
     return signal
 
@@ -54,7 +46,7 @@ def parse(raw: bytes, directory: Directory) -> SignalIn | Refused:
     try:
         data = jsonin.loads(raw)
     except jsonin.JsonError as exc:
-        return Refused("not JSON", [{"loc": "(root)", "msg": str(exc)}])
+        return Refused("not JSON", errors=[{"loc": "(root)", "msg": str(exc)}])
     return validate_signal(data, directory)
 
 

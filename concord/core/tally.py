@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from concord.streams.votes import Decision, Vote
+from concord.streams.votes import Decision, Vote, missing_reason
 
 __all__ = ["Decision", "ReviewError", "Tally", "Vote", "check_vote", "latest_votes", "tally"]
 
@@ -72,8 +72,9 @@ def check_vote(vote: Vote, votes: Iterable[Vote], version: int) -> None:
         vote.version < version
     ):
         raise ReviewError(f"version {vote.version} was amended: vote on version {version}")
-    if vote.decision in (Decision.reject, Decision.amend) and not vote.reason.strip():
-        raise ReviewError(f"a {vote.decision} vote needs a reason")
+    missing = missing_reason(vote.decision, vote.reason)
+    if missing:
+        raise ReviewError(missing)
     previous = latest_votes(votes).get(vote.member)
     if previous is not None and previous.decision == Decision.conflict:
         raise ReviewError("you declared a conflict of interest for this situation")

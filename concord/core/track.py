@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from concord.core.refusal import Refused
 from concord.core.tasks import IllegalTaskTransition, escalates, is_open, transition
 from concord.directory import Directory
 from concord.streams.tasks import Step, Task, TaskEvent, TaskState, TrackRecord
@@ -71,11 +72,6 @@ class UpdateSlack:
     ref: str
     actor: str
     shown_to: str = ""  # whose message it is (its language)
-
-
-@dataclass(frozen=True)
-class Refused:
-    reason: str
 
 
 Effect = Publish | Dispatch | Emit | Tell | UpdateSlack | Refused

@@ -8,25 +8,19 @@ A language without a template falls back to English.
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from jinja2 import (
-    Environment,
-    FileSystemLoader,
-    StrictUndefined,
-    TemplateNotFound,
-    select_autoescape,
-)
+from jinja2 import Environment, TemplateNotFound
 
+from concord import templating
 from concord.core.analysis import Draft, draft
+from concord.core.tasks import liaison_actions
 from concord.notifiers.base import Message, Recipient
 from concord.streams.delivery import DeliveryRecord, Outgoing
 from concord.streams.reviews import ReviewRecord
 from concord.streams.tasks import Task
-from concord.text import quoted, slack_escape
+from concord.text import slack_escape
 
 TEMPLATES = Path(__file__).parent / "templates"
 FALLBACK = "en"
@@ -65,7 +59,6 @@ LABELS = {
     },
 }
 VOTING = ("opened", "amended", "reminder", "stalled")
-FINAL_STATES = ("done", "cancelled", "declined", "failed")
 
 
 def _slack_finalize(value: Any) -> Any:
@@ -76,26 +69,11 @@ class Renderer:
     """Jinja2 environments for mail/web (HTML autoescape) and Slack (mrkdwn escape)."""
 
     def __init__(self, timezone: str, public_url: str, templates: Path = TEMPLATES) -> None:
-        self.tz = ZoneInfo(timezone)
         self.public_url = public_url.rstrip("/")
-        loader = FileSystemLoader(str(templates))
-        self.env = Environment(
-            loader=loader,
-            undefined=StrictUndefined,
-            autoescape=select_autoescape(["html"]),
-            keep_trailing_newline=False,
+        self.env = templating.files(templates, timezone)
+        self.slack_env = templating.files(
+            templates, timezone, escape=False, finalize=_slack_finalize
         )
-        self.slack_env = Environment(
-            loader=loader, undefined=StrictUndefined, autoescape=False, finalize=_slack_finalize
-        )
-        for env in (self.env, self.slack_env):
-            env.filters["localtime"] = self._localtime
-            env.filters["quoted"] = quoted
-
-    def _localtime(self, value: datetime | None) -> str:
-        if value is None:
-            return ""
-        return value.astimezone(self.tz).strftime("%Y-%m-%d %H:%M")
 
     def _template(self, env: Environment, lang: str, name: str) -> Any:
         try:
@@ -150,12 +128,9 @@ class Renderer:
         """Acknowledge / Decline / Done (while the task is open) and Open."""
         labels = LABELS.get(lang, LABELS[FALLBACK])
         buttons: list[dict[str, object]] = []
-        allowed = {"ack": "primary", "decline": "danger", "done": None}
-        for action, style in allowed.items():
-            if task.state.value in FINAL_STATES or (
-                action == "ack" and task.state == "acknowledged"
-            ):
-                continue
+        styles = {"ack": "primary", "decline": "danger", "done": None}
+        for action in liaison_actions(task, announced=True):
+            style = styles[action]
             button: dict[str, object] = {
                 "type": "button",
                 "text": {"type": "plain_text", "text": labels[action]},

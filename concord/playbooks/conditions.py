@@ -16,19 +16,16 @@ from functools import cached_property
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
-    BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
     PlainSerializer,
-    StringConstraints,
     WithJsonSchema,
     model_validator,
 )
 
 from concord.streams.signals import Bias, Category, Kind
-
-Code = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
+from concord.types import Code, Strict
 
 _DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d|w)\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -88,11 +85,14 @@ Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
-class _M(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+class Spec(Strict):
+    """A part of a playbook: strict like every model, and fields may be given by name
+    as well as by alias."""
+
+    model_config = ConfigDict(populate_by_name=True)
 
 
-class SeverityRange(_M):
+class SeverityRange(Spec):
     """Comparisons on the situation's severity (1-5); all given must hold."""
 
     gte: int | None = Field(None, ge=1, le=5, description="at least")
@@ -122,7 +122,7 @@ class SeverityRange(_M):
         return None
 
 
-class TimeWindow(_M):
+class TimeWindow(Spec):
     """Local time (city time zone) of the situation's latest signal.
 
     `from` <= time < `to`; when `from` is later than `to` the window runs past midnight
@@ -137,7 +137,7 @@ class TimeWindow(_M):
     end: Clock = Field(time(0, 0), alias="to", description="end (exclusive); '00:00' = midnight")
 
 
-class WindowSpec(_M):
+class WindowSpec(Spec):
     """What part of the area's history a threshold or trend counts."""
 
     kind: list[Kind] = Field(default_factory=list, description="only these signal kinds")
@@ -206,7 +206,7 @@ class Trend(WindowSpec):
         return self.over
 
 
-class When(_M):
+class When(Spec):
     """Conditions on a situation; every condition given must hold (empty lists ignore)."""
 
     kind: list[Kind] = Field(default_factory=list, description="any of these signal kinds")

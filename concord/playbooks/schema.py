@@ -12,18 +12,18 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import AwareDatetime, Field, StringConstraints, model_validator
 
 from concord.playbooks.conditions import (
-    _M,
-    Code,
     Duration,
+    Spec,
     When,
     format_duration,
     parse_duration,
 )
+from concord.streams.reviews import DEFAULT_AT_LIMIT, DEFAULT_QUORUM, AtLimit
+from concord.types import Code, Lang
 
 __all__ = ["Example", "Playbook", "Review", "Suppress", "TaskSpec", "When", "json_schema"]
 __all__ += ["format_duration", "parse_duration"]
 
-Lang = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$")]
 Title = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 #: The language every text must have: the fallback when a liaison's is missing.
 FALLBACK_LANGUAGE = "en"
@@ -34,7 +34,7 @@ def _has_fallback(value: str | dict[str, str], what: str) -> None:
         raise ValueError(f"{what}: per-language texts need an {FALLBACK_LANGUAGE!r} variant")
 
 
-class TaskSpec(_M):
+class TaskSpec(Spec):
     """One task the playbook gives to an agency (named, or found by its role)."""
 
     id: Code = Field(description="unique inside the playbook")
@@ -85,20 +85,22 @@ class TaskSpec(_M):
         return dict(value) if isinstance(value, dict) else {FALLBACK_LANGUAGE: value}
 
 
-class Review(_M):
+class Review(Spec):
     """The expert panel validates the situation analysis before the tasks go out."""
 
     required: bool = Field(True, description="false: no review (same as leaving it out)")
-    quorum: int = Field(2, ge=1, description="approvals needed (conflicts do not count)")
+    quorum: int = Field(
+        DEFAULT_QUORUM, ge=1, description="approvals needed (conflicts do not count)"
+    )
     time_limit: Duration = Field(description="how long the panel has")
-    at_limit: Literal["hold", "urgent_only"] = Field(
-        "hold",
+    at_limit: AtLimit = Field(
+        DEFAULT_AT_LIMIT,
         description="at the limit: keep waiting and remind the panel, or send the tasks "
         "marked `urgent` and keep the rest waiting",
     )
 
 
-class Suppress(_M):
+class Suppress(Spec):
     """When not to fire even though `when` holds."""
 
     same_area_for: Duration | None = Field(
@@ -113,7 +115,7 @@ class Suppress(_M):
 Outcome = Literal["fires", "suppressed", "inhibited", "no_match"]
 
 
-class Example(_M):
+class Example(Spec):
     """Signals and what this playbook should do with them; `validate` runs every example."""
 
     name: Title
@@ -129,7 +131,7 @@ class Example(_M):
     tasks: list[Code] | None = Field(None, description="exactly these task ids are created")
 
 
-class Playbook(_M):
+class Playbook(Spec):
     """A response plan: when a situation matches, these tasks go to these agencies."""
 
     id: Code

@@ -11,15 +11,13 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from jinja2 import StrictUndefined, Template, meta
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2 import Template, meta
 
 from concord.directory import Directory
 from concord.playbooks.schema import Playbook, TaskSpec
 from concord.streams.situations import SignalRef, Situation
+from concord.templating import sandbox
 from concord.text import one_line
-
-_ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
 
 
 def triggers_of(situation: Situation, signals: list[str] | None) -> list[SignalRef]:
@@ -75,7 +73,7 @@ def template_context(
 @functools.lru_cache(maxsize=4096)
 def _compiled(text: str) -> Template:
     # Compiling a template costs more than rendering it: playbooks have few texts.
-    return _ENV.from_string(text)
+    return sandbox().from_string(text)
 
 
 def render_template(text: str, context: dict[str, Any], task_key: str) -> str:
@@ -85,7 +83,7 @@ def render_template(text: str, context: dict[str, Any], task_key: str) -> str:
 
 def parse_template(text: str) -> set[str]:
     """The names a template uses; raises jinja2.TemplateSyntaxError."""
-    return meta.find_undeclared_variables(_ENV.parse(text))
+    return meta.find_undeclared_variables(sandbox().parse(text))
 
 
 def resolve_agency(spec: TaskSpec, directory: Directory) -> str | None:

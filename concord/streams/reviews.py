@@ -15,7 +15,7 @@ from pydantic import AwareDatetime, Field, StringConstraints, model_validator
 
 from concord.streams.situations import Situation
 from concord.streams.tasks import Task
-from concord.streams.votes import Decision, Vote
+from concord.streams.votes import Decision, Vote, missing_reason
 from concord.types import Code, Strict, utcnow
 
 
@@ -71,12 +71,18 @@ class VoteIn(Strict):
             raise ValueError("an amend vote needs an `amendment`")
         if self.decision != Decision.amend and self.amendment is not None:
             raise ValueError("only an amend vote takes an `amendment`")
-        if self.decision in (Decision.reject, Decision.amend) and not self.reason.strip():
-            raise ValueError(f"a {self.decision} vote needs a reason")
+        missing = missing_reason(self.decision, self.reason)
+        if missing:
+            raise ValueError(missing)
         return self
 
 
 AtLimit = Literal["hold", "urgent_only"]
+
+#: A review's rules when the playbook does not say (a playbook the panel added has none).
+DEFAULT_QUORUM = 2
+DEFAULT_TIME_LIMIT = timedelta(hours=1)
+DEFAULT_AT_LIMIT: AtLimit = "hold"
 
 
 class Proposal(Strict):
@@ -86,9 +92,9 @@ class Proposal(Strict):
     version: int
     revision: str = ""
     title: str
-    quorum: int = Field(2, ge=1)
+    quorum: int = Field(DEFAULT_QUORUM, ge=1)
     time_limit: timedelta
-    at_limit: AtLimit = "hold"
+    at_limit: AtLimit = DEFAULT_AT_LIMIT
     tasks: list[Task]
 
 

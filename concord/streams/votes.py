@@ -20,6 +20,17 @@ class Decision(StrEnum):
 
 VoteChannel = Literal["web", "slack", "email", "api"]
 
+#: The decisions a member must give a reason for: dissent is kept with its reasons.
+NEEDS_REASON = frozenset({Decision.reject, Decision.amend})
+
+
+def missing_reason(decision: Decision, reason: str) -> str | None:
+    """Why a vote is incomplete without its reason (None: it is complete). Checked where
+    a vote comes in (`VoteIn`) and where it is counted (`concord.core.tally`)."""
+    if decision in NEEDS_REASON and not reason.strip():
+        return f"a {decision} vote needs a reason"
+    return None
+
 
 class Vote(Strict):
     """One panel member's vote on one version of a situation's analysis."""

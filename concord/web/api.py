@@ -1,30 +1,31 @@
-"""The JSON API: `POST /api/signals`, `GET /api/situations[/{id}]`, `GET /api/tasks`."""
+"""The JSON API: signals in; situations, tasks and reviews out; votes and situation
+changes (the task actions are `concord.web.tasks`, the persons `concord.web.persons`)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
-from faust.web import Request, Response, View
-from faust.web.exceptions import NotAuthenticated, PermissionDenied
+import faust
+from faust.web import Request, Response
 from pydantic import ValidationError
 
-from concord.agents.intake import admit
 from concord.core import intake
+from concord.core.commands import refusal
 from concord.core.correlation import area_key
-from concord.core.lifecycle import ALLOWED, IllegalTransition
-from concord.streams.access import ApiToken
+from concord.core.refusal import Refused
 from concord.streams.reviews import ReviewRecord
 from concord.streams.signals import SignalIn
 from concord.streams.situations import Situation, SituationChangeIn, SituationCommand
 from concord.streams.tasks import Task
 from concord.types import utcnow
 from concord.web import tasks, votes
-from concord.web.auth import authenticate
+from concord.web.answer import Answer, errors_of
+from concord.web.auth import require
 from concord.web.body import read_json
 from concord.web.readmodel import ReadModel
-
-if TYPE_CHECKING:
-    from concord.app import Concord
+from concord.web.site import Site, bind, error, json_response, route
+from concord.web.votes import Ballot
 
 SIGNAL_ROLES = {"producer", "coordinator", "operator"}
 BOARD_ROLES = {"coordinator", "operator", "panel"}
@@ -32,6 +33,19 @@ REVIEW_ROLES = {"coordinator", "panel"}
 TASK_ROLES = {"coordinator", "operator", "liaison"}
 #: Largest body of a vote or a situation change.
 SMALL_BODY = 64_000
+
+
+@dataclass(frozen=True)
+class Api:
+    """What the API needs beyond the site: the ballot (votes) and the body limits."""
+
+    ballot: Ballot
+    max_body: int
+    max_batch: int
+
+    @property
+    def site(self) -> Site:
+        return self.ballot.site
 
 
 def task_json(task: Task, view: ReadModel | None = None) -> dict[str, Any]:
@@ -75,32 +89,16 @@ def situation_json(s: Situation, view: ReadModel) -> dict[str, Any]:
     return out
 
 
-class _Base(View):
-    concord: Concord
-    view: ReadModel
-
-    def _error(self, status: int, message: str, **extra: Any) -> Response:
-        return self.json({"error": message, **extra}, status=status)
-
-    def _auth(self, request: Request, roles: set[str]) -> ApiToken:
-        """The caller's token; raises (401/403) otherwise, so no check can fall through."""
-        token = authenticate(self.view, request.headers.get("Authorization"))
-        if token is None:
-            raise NotAuthenticated("a valid API token is required (Authorization: Bearer ...)")
-        if token.role not in roles:
-            raise PermissionDenied(f"role {token.role!r} may not do this")
-        return token
-
-
-def _validate_body(body: Any, c: Concord) -> tuple[list[SignalIn], list[dict[str, str]]]:
+def validate_signals(body: Any, site: Site) -> tuple[list[SignalIn], list[dict[str, str]]]:
+    """The signals of a request's body (one or an array), or their field errors."""
     items = body if isinstance(body, list) else [body]
     if isinstance(body, list) and not body:
         return [], [{"loc": "(body)", "msg": "empty array"}]
     signals: list[SignalIn] = []
     errors: list[dict[str, str]] = []
     for i, item in enumerate(items):
-        result = intake.validate_signal(item, c.directory)
-        if isinstance(result, intake.Refused):
+        result = intake.validate_signal(item, site.directory)
+        if isinstance(result, Refused):
             prefix = f"{i}." if isinstance(body, list) else ""
             errors.extend({"loc": prefix + e["loc"], "msg": e["msg"]} for e in result.errors)
         else:
@@ -108,152 +106,134 @@ def _validate_body(body: Any, c: Concord) -> tuple[list[SignalIn], list[dict[str
     return signals, errors
 
 
-def register(c: Concord, view: ReadModel) -> None:
-    limit = c.settings.max_body_bytes
+async def post_signals(api: Api, request: Request) -> Response:
+    """`POST /api/signals`: one signal or an array; 202 once every one is in Kafka."""
+    site = api.site
+    require(site.view, request, SIGNAL_ROLES)
+    body = await read_json(request, api.max_body)
+    if isinstance(body, list) and len(body) > api.max_batch:
+        return error(413, f"more than {api.max_batch} signals in one request")
+    signals, errors = validate_signals(body, site)
+    if errors:
+        return error(422, "invalid signal", errors=errors)
+    # Validated here: sealed and admitted straight to concord.signals.
+    futures = [await site.flow.admit(site.directory, signal) for signal in signals]
+    # Wait for the broker's ack: 202 means every signal is durably in Kafka.
+    for fut in futures:
+        await fut
+    site.flow.metrics.signals.labels("api").inc(len(signals))
+    return json_response({"accepted": [s.id for s in signals]}, 202)
 
-    class Signals(_Base):
-        async def post(self, request: Request) -> Response:
-            self._auth(request, SIGNAL_ROLES)
-            body = await read_json(request, limit)
-            if isinstance(body, list) and len(body) > c.settings.max_batch:
-                return self._error(413, f"more than {c.settings.max_batch} signals in one request")
-            signals, errors = _validate_body(body, c)
-            if errors:
-                return self._error(422, "invalid signal", errors=errors)
-            # Validated here: sealed and admitted straight to concord.signals.
-            futures = [await admit(c, signal) for signal in signals]
-            # Wait for the broker's ack: 202 means every signal is durably in Kafka.
-            for fut in futures:
-                await fut
-            c.metrics.signals.labels("api").inc(len(signals))
-            return self.json({"accepted": [s.id for s in signals]}, status=202)
 
-    class Situations(_Base):
-        async def get(self, request: Request) -> Response:
-            self._auth(request, BOARD_ROLES)
-            items = sorted(view.situations.values(), key=lambda s: s.updated_at, reverse=True)
-            state = request.query.get("state")
-            return self.json(
-                [situation_json(s, view) for s in items if not state or s.state == state]
-            )
+async def list_situations(site: Site, request: Request) -> Response:
+    """`GET /api/situations[?state=]`, newest first."""
+    require(site.view, request, BOARD_ROLES)
+    items = sorted(site.view.situations.values(), key=lambda s: s.updated_at, reverse=True)
+    state = request.query.get("state")
+    return json_response(
+        [situation_json(s, site.view) for s in items if not state or s.state == state]
+    )
 
-    class OneSituation(_Base):
-        async def get(self, request: Request, situation_id: str) -> Response:
-            self._auth(request, BOARD_ROLES)
-            s = view.situations.get(situation_id)
-            if s is None:
-                return self._error(404, "no such situation")
-            return self.json(situation_json(s, view))
 
-    class Tasks(_Base):
-        async def get(self, request: Request) -> Response:
-            auth = self._auth(request, TASK_ROLES)
-            agency = request.query.get("agency")
-            if auth.role == "liaison":
-                if agency and agency != auth.agency:
-                    return self._error(403, "a liaison sees only their agency's tasks")
-                agency = auth.agency
-            state = request.query.get("state")
-            tasks = sorted(view.tasks.values(), key=lambda x: (x.created_at, x.id))
-            return self.json(
-                [
-                    task_json(x, view)
-                    for x in tasks
-                    if (not agency or x.agency == agency) and (not state or x.state == state)
-                ]
-            )
+async def one_situation(site: Site, request: Request, situation_id: str) -> Response:
+    """`GET /api/situations/{id}`."""
+    require(site.view, request, BOARD_ROLES)
+    s = site.view.situations.get(situation_id)
+    return json_response(situation_json(s, site.view)) if s else error(404, "no such situation")
 
-    class Reviews(_Base):
-        async def get(self, request: Request) -> Response:
-            self._auth(request, REVIEW_ROLES)
-            outcome = request.query.get("outcome")
-            items = sorted(view.reviews.values(), key=lambda r: r.opened_at, reverse=True)
-            return self.json([review_json(r) for r in items if not outcome or r.outcome == outcome])
 
-    class OneReview(_Base):
-        async def get(self, request: Request, situation_id: str) -> Response:
-            self._auth(request, REVIEW_ROLES)
-            r = view.reviews.get(situation_id)
-            return self.json(review_json(r)) if r else self._error(404, "no such review")
+async def list_tasks(site: Site, request: Request) -> Response:
+    """`GET /api/tasks[?agency=&state=]`: a liaison sees only their agency's."""
+    auth = require(site.view, request, TASK_ROLES)
+    agency = request.query.get("agency")
+    if auth.role == "liaison":
+        if agency and agency != auth.agency:
+            return error(403, "a liaison sees only their agency's tasks")
+        agency = auth.agency
+    state = request.query.get("state")
+    items = sorted(site.view.tasks.values(), key=lambda x: (x.created_at, x.id))
+    return json_response(
+        [
+            task_json(x, site.view)
+            for x in items
+            if (not agency or x.agency == agency) and (not state or x.state == state)
+        ]
+    )
 
-    class Votes(_Base):
-        async def post(self, request: Request, situation_id: str) -> Response:
-            auth = self._auth(request, {"panel"})
-            body = await read_json(request, SMALL_BODY)
-            parsed = votes.parse_vote(body)
-            if isinstance(parsed, votes.Answer):
-                return self.json(parsed.body, status=parsed.status)
-            # A panel token is named after the member it belongs to.
-            result = await votes.submit(c, view, situation_id, auth.name, parsed, "api")
-            return self.json(result.body, status=result.status)
 
-    class ChangeSituation(_Base):
-        async def post(self, request: Request, situation_id: str, action: str) -> Response:
-            auth = self._auth(request, {"coordinator"})
-            if action not in ("state", "split", "merge"):
-                return self._error(404, "no such action: state, split or merge")
-            body = await read_json(request, SMALL_BODY, empty={})
-            try:
-                change = SituationChangeIn.model_validate(body)
-            except ValidationError as exc:
-                return self._error(422, "invalid change", errors=votes.errors_of(exc))
-            s = view.situations.get(situation_id)
-            if s is None:
-                return self._error(404, "no such situation")
-            required = {"state": "to", "split": "signals", "merge": "other"}[action]
-            if not getattr(change, required):
-                return self._error(
-                    422, "invalid change", errors=[{"loc": required, "msg": "Field required"}]
-                )
-            if action == "state" and change.to and change.to not in ALLOWED[s.state]:
-                return self._error(409, str(IllegalTransition(s.id, s.state, change.to)))
-            unknown = sorted(set(change.signals) - {r.id for r in s.signals})
-            if action == "split" and unknown:
-                return self._error(
-                    422,
-                    "invalid change",
-                    errors=[{"loc": "signals", "msg": f"not in {s.id}: {unknown}"}],
-                )
-            if action == "merge":
-                other = view.situations.get(change.other or "")
-                if other is None:
-                    return self._error(
-                        422, "invalid change", errors=[{"loc": "other", "msg": "no such situation"}]
-                    )
-                if (other.area, other.exercise) != (s.area, s.exercise):
-                    return self._error(
-                        409,
-                        "only situations of the same area (and both drills "
-                        "or both real) can be merged",
-                    )
-            command = SituationCommand(
-                situation_id=situation_id,
-                key=area_key(s.area, s.exercise),
-                action=action,  # checked above
-                to=change.to,
-                other=change.other,
-                signals=change.signals,
-                actor=auth.name,
-                reason=change.reason,
-            )
-            zone = c.directory.zone(s.area)  # keyed like the signals
-            fut = await c.topics.situation_commands.send(key=zone, value=command)
-            await fut
-            if action == "state" and change.to == "closed":
-                await tasks.cancel_open_tasks(c, view, situation_id, auth.name)
-            return self.json(
-                {"accepted": True, "situation_id": situation_id, "action": action}, status=202
-            )
+async def list_reviews(site: Site, request: Request) -> Response:
+    """`GET /api/reviews[?outcome=]`, newest first."""
+    require(site.view, request, REVIEW_ROLES)
+    outcome = request.query.get("outcome")
+    items = sorted(site.view.reviews.values(), key=lambda r: r.opened_at, reverse=True)
+    return json_response([review_json(r) for r in items if not outcome or r.outcome == outcome])
 
-    for path, cls in (
-        ("/api/situations/{situation_id}/{action}", ChangeSituation),
-        ("/api/reviews", Reviews),
-        ("/api/reviews/{situation_id}", OneReview),
-        ("/api/reviews/{situation_id}/votes", Votes),
-        ("/api/signals", Signals),
-        ("/api/situations", Situations),
-        ("/api/situations/{situation_id}", OneSituation),
-        ("/api/tasks", Tasks),
-    ):
-        cls.concord, cls.view = c, view
-        c.app.page(path)(cls)
+
+async def one_review(site: Site, request: Request, situation_id: str) -> Response:
+    """`GET /api/reviews/{id}`."""
+    require(site.view, request, REVIEW_ROLES)
+    r = site.view.reviews.get(situation_id)
+    return json_response(review_json(r)) if r else error(404, "no such review")
+
+
+async def post_vote(api: Api, request: Request, situation_id: str) -> Response:
+    """`POST /api/reviews/{id}/votes` (a panel member's token)."""
+    auth = require(api.site.view, request, {"panel"})
+    body = await read_json(request, SMALL_BODY)
+    parsed = votes.parse_vote(body)
+    if isinstance(parsed, Answer):
+        return parsed.response()
+    # A panel token is named after the member it belongs to.
+    answer = await votes.submit(api.ballot, situation_id, auth.name, parsed, "api")
+    return answer.response()
+
+
+async def change_situation(
+    site: Site, request: Request, situation_id: str, action: str
+) -> Response:
+    """`POST /api/situations/{id}/state|split|merge` (coordinators); the correlation
+    stage applies it. Closing a situation cancels its open tasks."""
+    auth = require(site.view, request, {"coordinator"})
+    body = await read_json(request, SMALL_BODY, empty={})
+    try:
+        change = SituationChangeIn.model_validate(body)
+    except ValidationError as exc:
+        return error(422, "invalid change", errors=errors_of(exc))
+    s = site.view.situations.get(situation_id)
+    if s is None:
+        return error(404, "no such situation")
+    command = SituationCommand(
+        situation_id=situation_id,
+        key=area_key(s.area, s.exercise),
+        action=action,  # the route allows only the three
+        to=change.to,
+        other=change.other,
+        signals=change.signals,
+        actor=auth.name,
+        reason=change.reason,
+    )
+    refused = refusal(s, command, site.view.situations.get(change.other or ""))
+    if refused is not None:
+        return Answer.refused(refused, "change").response()
+    zone = site.directory.zone(s.area)  # keyed like the signals
+    await (await site.flow.topics.situation_commands.send(key=zone, value=command))
+    if action == "state" and change.to == "closed":
+        await tasks.cancel_open_tasks(site, situation_id, auth.name)
+    return json_response({"accepted": True, "situation_id": situation_id, "action": action}, 202)
+
+
+def register(app: faust.App, api: Api) -> None:
+    """Bind the API's routes."""
+    site = api.site
+    route(
+        app,
+        "/api/situations/{situation_id}/{action:state|split|merge}",
+        post=bind(change_situation, site),
+    )
+    route(app, "/api/reviews", get=bind(list_reviews, site))
+    route(app, "/api/reviews/{situation_id}", get=bind(one_review, site))
+    route(app, "/api/reviews/{situation_id}/votes", post=bind(post_vote, api))
+    route(app, "/api/signals", post=bind(post_signals, api))
+    route(app, "/api/situations", get=bind(list_situations, site))
+    route(app, "/api/situations/{situation_id}", get=bind(one_situation, site))
+    route(app, "/api/tasks", get=bind(list_tasks, site))

@@ -2,92 +2,94 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from faust.web import Request, Response, View
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+import faust
+from faust.web import Request, Response
 from prometheus_client import generate_latest
 
+from concord.embedded.outbox import Outbox
+from concord.live import LivePlaybooks
+from concord.notifiers.registry import Registry
 from concord.types import utcnow
-from concord.web.readmodel import ReadModel
 from concord.web.security import loopback
 from concord.web.session import current_session
+from concord.web.site import Site, bind, bytes_response, error, json_response, route
 
-if TYPE_CHECKING:
-    from concord.app import Concord
-
-TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
 STATIC_TYPES = {".css": "text/css", ".js": "text/javascript", ".svg": "image/svg+xml"}
 CONTENT_TYPE = "text/plain; version=0.0.4"
 
 
-def register(c: Concord, view: ReadModel) -> None:
-    env = Environment(
-        loader=FileSystemLoader(str(TEMPLATES)),
-        autoescape=select_autoescape(["html"]),
-        undefined=StrictUndefined,
+@dataclass(frozen=True)
+class Operations:
+    """What the operational pages report on."""
+
+    site: Site
+    playbooks: LivePlaybooks
+    registry: Registry
+
+
+async def health(ops: Operations, request: Request) -> Response:
+    """`GET /healthz`: 200 once the worker has its partitions and the read model runs
+    (`status` ok, or degraded with why), 503 before."""
+    h, view = ops.site.flow.health, ops.site.view
+    ready = h.ready and view.running
+    # A stage that dead-lettered a record it failed on still serves (the record waits in
+    # concord.deadletter for a fix and a replay), but says so.
+    failing = {
+        stage: {"records": n, "last": at.isoformat()}
+        for stage, (n, at) in sorted(h.failures.items())
+    }
+    carriers = h.degraded(utcnow())
+    status = "starting" if not ready else "degraded" if failing or carriers else "ok"
+    current = ops.playbooks.current.playbooks
+    return json_response(
+        {
+            "status": status,
+            "stage_failures": failing,
+            "degraded_carriers": carriers,
+            "worker": h.ready,
+            "read_model": view.running,
+            "playbooks": len(current),
+            "playbook_versions": {p.id: p.version for p in current},
+            "channels": sorted(n.channel for n in ops.registry),
+        },
+        200 if ready else 503,
     )
 
-    @c.app.page("/healthz")
-    class Health(View):
-        async def get(self, request: Request) -> Response:
-            ready = c.ready and view.running
-            # A stage that dead-lettered a record it failed on still serves (the record
-            # waits in concord.deadletter for a fix and a replay), but says so.
-            failing = {
-                stage: {"records": n, "last": at.isoformat()}
-                for stage, (n, at) in sorted(c.failures.items())
-            }
-            carriers = c.delivery.degraded(utcnow()) if c.delivery is not None else {}
-            status = "starting" if not ready else "degraded" if failing or carriers else "ok"
-            return self.json(
-                {
-                    "status": status,
-                    "stage_failures": failing,
-                    "degraded_carriers": carriers,
-                    "worker": c.ready,
-                    "read_model": view.running,
-                    "playbooks": len(c.playbooks.current.playbooks),
-                    "playbook_versions": {p.id: p.version for p in c.playbooks.current.playbooks},
-                    "channels": sorted(n.channel for n in c.registry),
-                },
-                status=200 if ready else 503,
-            )
 
-    @c.app.page("/metrics")
-    class MetricsView(View):
-        async def get(self, request: Request) -> Response:
-            # aiohttp refuses a charset inside content_type; Prometheus text is ASCII.
-            return self.bytes(generate_latest(c.metrics.registry), content_type=CONTENT_TYPE)
+async def metrics(site: Site, request: Request) -> Response:
+    """`GET /metrics`: Prometheus text."""
+    # aiohttp refuses a charset inside content_type; Prometheus text is ASCII.
+    return bytes_response(generate_latest(site.flow.metrics.registry), CONTENT_TYPE)
 
+
+async def static(files: dict[str, bytes], request: Request, name: str) -> Response:
+    """`GET /static/{name}`: the pages' stylesheet and scripts."""
+    found = files.get(name)
+    if found is None:
+        return error(404, "no such file")
+    kind = STATIC_TYPES[Path(name).suffix]
+    return bytes_response(found, kind, headers={"Cache-Control": "max-age=3600"})
+
+
+async def outbox_page(site: Site, outbox: Outbox, request: Request) -> Response:
+    """`GET /outbox`: what the embedded SMTP and Slack servers received."""
+    # Every sign-in, vote and task link passes through here: only this machine, by its
+    # loopback name, or a signed-in coordinator sees it.
+    session = current_session(site, request)
+    if not loopback(request) and (session is None or session.role != "coordinator"):
+        return error(403, "the outbox is shown on this machine only (127.0.0.1)")
+    return site.pages.render("outbox.html", emails=outbox.emails(), slack=outbox.slack())
+
+
+def register(app: faust.App, ops: Operations, outbox: Outbox | None) -> None:
+    """Bind the operational pages (`/outbox` only with the embedded servers)."""
+    route(app, "/healthz", get=bind(health, ops))
+    route(app, "/metrics", get=bind(metrics, ops.site))
     files = {p.name: p.read_bytes() for p in STATIC.iterdir() if p.suffix in STATIC_TYPES}
-
-    @c.app.page("/static/{name}")
-    class Static(View):
-        async def get(self, request: Request, name: str) -> Response:
-            body = files.get(name)
-            if body is None:
-                return self.json({"error": "no such file"}, status=404)
-            kind = STATIC_TYPES[Path(name).suffix]
-            return self.bytes(body, content_type=kind, headers={"Cache-Control": "max-age=3600"})
-
-    if c.outbox is not None:
-        outbox = c.outbox
-
-        @c.app.page("/outbox")
-        class OutboxView(View):
-            async def get(self, request: Request) -> Response:
-                # Every sign-in, vote and task link passes through here: only this
-                # machine, by its loopback name, or a signed-in coordinator sees it.
-                session = current_session(c, view, request)
-                if not loopback(request) and (session is None or session.role != "coordinator"):
-                    return self.json(
-                        {"error": "the outbox is shown on this machine only (127.0.0.1)"},
-                        status=403,
-                    )
-                html = env.get_template("outbox.html").render(
-                    emails=outbox.emails(), slack=outbox.slack()
-                )
-                return self.html(html, headers={"Cache-Control": "no-store"})
+    route(app, "/static/{name}", get=bind(static, files))
+    if outbox is not None:
+        route(app, "/outbox", get=bind(outbox_page, ops.site, outbox))

@@ -1,7 +1,7 @@
 """Personal data of a task's reports, opened for one signed-in viewer and audited.
 
 The only place where sealed `persons` are opened for a person. Slack and email never
-carry them (DESIGN.md): they link to the task page, which calls `persons_for`. The
+carry them: they link to the task page, which calls `persons_for`. The
 rules (task state, sharing level, consent) are the pure `concord.core.disclosure`;
 here: who the viewer is, which signals the task stems from, unsealing, the audit entry.
 `GET /api/tasks/{id}/persons` gives the same view to an agency's own systems.
@@ -12,9 +12,9 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING
 
-from faust.web import Request, Response, View
+import faust
+from faust.web import Request, Response
 from pydantic import TypeAdapter, ValidationError
 
 from concord.core.disclosure import (
@@ -29,20 +29,18 @@ from concord.directory import Sharing
 from concord.keys import SealError
 from concord.streams.signals import Person
 from concord.streams.tasks import Task
-from concord.web.auth import authenticate
+from concord.web.answer import Answer
+from concord.web.auth import Actor, authenticate
 from concord.web.readmodel import ReadModel
-from concord.web.votes import Answer
-
-if TYPE_CHECKING:
-    from concord.app import Concord
+from concord.web.site import Site, bind, error, route
 
 log = logging.getLogger(__name__)
 
 _PERSONS = TypeAdapter(list[Person])
 
 
-def _open(c: Concord, sealed: str) -> tuple[list[Person], str]:
-    secret = json.loads(c.sealer.open(sealed))
+def _open(site: Site, sealed: str) -> tuple[list[Person], str]:
+    secret = json.loads(site.flow.sealer.open(sealed))
     return _PERSONS.validate_python(secret.get("persons", [])), str(secret.get("summary", ""))
 
 
@@ -54,23 +52,21 @@ class Disclosed:
     signals: list[SignalView]
 
 
-async def persons_for(
-    c: Concord, view: ReadModel, task: Task, who: tuple[str, str, str | None], channel: str
-) -> Disclosed:
+async def persons_for(site: Site, task: Task, who: Actor, channel: str) -> Disclosed:
     """The task's reports cut to what `who` (person, role, agency) may see; audited.
 
     Raises NotYours when `who` may not act on the task, NotDisclosed when the task is not
     in someone's hands."""
     person, role, agency = who
     check_access(task, person, role, agency)
-    level = sharing_of(c.directory, person, role, agency)
+    level = sharing_of(site.directory, person, role, agency)
     views: list[SignalView] = []
-    for signal_id in answered_by(view, task):
-        sealed = view.sealed.get(signal_id)
+    for signal_id in answered_by(site.view, task):
+        sealed = site.view.sealed.get(signal_id)
         if sealed is None:
             continue
         try:
-            persons, summary = _open(c, sealed)
+            persons, summary = _open(site, sealed)
         except (SealError, ValueError, ValidationError):
             # A key rotated without re-sealing, or a tampered record: say so, show nothing.
             log.error("persons of signal %s cannot be opened with this data key", signal_id)
@@ -79,7 +75,7 @@ async def persons_for(
     shown = sum(v.names_shown for v in views)
     if views and level is not Sharing.none:
         # Who looked at whose data is itself a record the city must keep.
-        await c.audit(
+        await site.flow.audit(
             person,
             "persons.viewed",
             task.id,
@@ -114,33 +110,31 @@ def as_json(views: list[SignalView]) -> list[dict[str, object]]:
     ]
 
 
-def register(c: Concord, view: ReadModel) -> None:
-    """`GET /api/tasks/{id}/persons` (before the tasks' `/{action}` route, which it shadows)."""
-
-    @c.app.page("/api/tasks/{task_id}/persons")
-    class TaskPersons(View):
-        async def get(self, request: Request, task_id: str) -> Response:
-            token = authenticate(view, request.headers.get("Authorization"))
-            if token is None:
-                return self.json({"error": "a valid API token is required"}, status=401)
-            task = view.tasks.get(task_id)
-            if task is None:
-                return self.json({"error": "no such task for you"}, status=404)
-            answer = await lookup(c, view, task, (token.name, token.role, token.agency))
-            no_store = {"Cache-Control": "no-store"}
-            return self.json(answer.body, status=answer.status, headers=no_store)
-
-
-async def lookup(
-    c: Concord, view: ReadModel, task: Task, who: tuple[str, str, str | None]
-) -> Answer:
+async def lookup(site: Site, task: Task, who: Actor) -> Answer:
     """The API answer: 200 with the views; 404 when the task is not the viewer's, 409 when
     its state withholds them."""
     try:
-        seen = await persons_for(c, view, task, who, "api")
+        seen = await persons_for(site, task, who, "api")
     except NotYours as exc:
         return Answer(404, {"error": str(exc)})
     except NotDisclosed as exc:
         return Answer(409, {"error": str(exc)})
     body = {"task_id": task.id, "sharing": seen.sharing.value, "signals": as_json(seen.signals)}
     return Answer(200, body)
+
+
+async def api_persons(site: Site, request: Request, task_id: str) -> Response:
+    """`GET /api/tasks/{id}/persons`: the same view for an agency's own systems."""
+    token = authenticate(site.view, request.headers.get("Authorization"))
+    if token is None:
+        return error(401, "a valid API token is required")
+    task = site.view.tasks.get(task_id)
+    if task is None:
+        return error(404, "no such task for you")
+    answer = await lookup(site, task, Actor.of_token(token))
+    return answer.response({"Cache-Control": "no-store"})
+
+
+def register(app: faust.App, site: Site) -> None:
+    """Bind `GET /api/tasks/{id}/persons`."""
+    route(app, "/api/tasks/{task_id}/persons", get=bind(api_persons, site))

@@ -11,23 +11,23 @@ all partitions, from the beginning, latest value per key wins.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import BaseModel, ValidationError
 
+from concord.settings import Settings
 from concord.streams import topics as t
 from concord.streams.access import ApiToken, SessionMark
+from concord.streams.consumers import short_polls
 from concord.streams.delivery import DeliveryRecord
 from concord.streams.reviews import ReviewRecord
 from concord.streams.signals import Signal
 from concord.streams.situations import Situation
 from concord.streams.tasks import Task
-
-if TYPE_CHECKING:
-    from concord.app import Concord
 
 log = logging.getLogger(__name__)
 
@@ -161,17 +161,15 @@ class ReadModel:
         )
 
 
-async def _tail(c: Concord, view: ReadModel) -> None:
-    from concord.app import short_polls
-
+async def _tail(settings: Settings, view: ReadModel) -> None:
     consumer = short_polls(
         AIOKafkaConsumer(
-            bootstrap_servers=c.settings.bootstrap_servers(),
+            bootstrap_servers=settings.bootstrap_servers(),
             group_id=None,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
         ),
-        c.settings.fetch_wait_ms,
+        settings.fetch_wait_ms,
     )
     await consumer.start()
     try:
@@ -200,19 +198,20 @@ async def _tail(c: Concord, view: ReadModel) -> None:
         await consumer.stop()
 
 
-def register(c: Concord) -> ReadModel:
-    """Start tailing when the app starts."""
+async def tail(settings: Settings, view: ReadModel) -> None:
+    """Keep `view` up to date for as long as the worker runs."""
+    while True:
+        try:
+            await _tail(settings, view)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the broker went away: retry, the board must come back
+            log.exception("read model tail failed; retrying")
+            await asyncio.sleep(2)
+
+
+def register(app: Any, settings: Settings) -> ReadModel:
+    """A read model, tailing from when the app starts."""
     view = ReadModel()
-
-    @c.app.task
-    async def tail_read_model() -> None:
-        while True:
-            try:
-                await _tail(c, view)
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # the broker went away: retry, the board must come back
-                log.exception("read model tail failed; retrying")
-                await asyncio.sleep(2)
-
+    app.task(functools.partial(tail, settings, view))
     return view

@@ -11,107 +11,59 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Callable
-from datetime import datetime
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from dataclasses import dataclass, field
+from typing import Any, cast
 from urllib.parse import quote, urlsplit
-from zoneinfo import ZoneInfo
 
+import faust
 from aiohttp import web
-from faust.web import Request, Response, View
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from faust.web import Request, Response
 
+from concord.delivery.compose import Compose
+from concord.directory import Directory
 from concord.links import SESSION_MAX_AGE, LinkError, Session
 from concord.notifiers.recipients import recipient_for
 from concord.streams.access import SessionMark
 from concord.types import utcnow
 from concord.web.body import Form, read_form
-from concord.web.readmodel import ReadModel
 from concord.web.security import same_origin, secure_cookies
+from concord.web.site import Site, bind, redirect, route
 from concord.web.throttle import SignInGuard
-
-if TYPE_CHECKING:
-    from concord.app import Concord
 
 log = logging.getLogger(__name__)
 
-TEMPLATES = Path(__file__).parent / "templates"
 COOKIE = "concord_session"
 FORM_COOKIE = "concord_login"  # binds the sign-in form's anti-forgery token to the browser
+#: Largest sign-in form.
+MAX_FORM = 8_000
 
 
-def page_env(c: Concord) -> Environment:
-    """Jinja2 for pages: autoescaped HTML, strict, dates in the city's time zone."""
-    env = Environment(
-        loader=FileSystemLoader(str(TEMPLATES)),
-        autoescape=select_autoescape(["html"]),
-        undefined=StrictUndefined,
-    )
-    tz = ZoneInfo(c.directory.city.timezone)
-
-    def localtime(value: datetime | None) -> str:
-        return value.astimezone(tz).strftime("%Y-%m-%d %H:%M") if value else "—"
-
-    env.filters["localtime"] = localtime
-    return env
-
-
-Render = Callable[..., Response]
-
-
-def page_renderer(c: Concord) -> Render:
-    """`render(template, status=200, **context)` -> an HTML response (no session unless given)."""
-    env = page_env(c)
-
-    def render(name: str, status: int = 200, **ctx: Any) -> Response:
-        ctx.setdefault("session", None)
-        html = env.get_template(name).render(**ctx)
-        # Every page shows sensitive data (analyses, tasks, persons): keep it out of
-        # browser and proxy caches (`concord.web.security` adds the other headers).
-        headers = {"Cache-Control": "no-store"}
-        response = web.Response(text=html, status=status, content_type="text/html", headers=headers)
-        return cast(Response, response)
-
-    return render
-
-
-def language_of(c: Concord, person: str) -> str:
+def language_of(directory: Directory, person: str) -> str:
     """The person's language from the directory (the city's first language if unknown)."""
-    found = recipient_for(c.directory, person)
-    return found[0].language if found else c.directory.city.languages[0]
+    found = recipient_for(directory, person)
+    return found[0].language if found else directory.city.languages[0]
 
 
-def role_of(c: Concord, person: str) -> tuple[str, str | None] | None:
+def role_of(directory: Directory, person: str) -> tuple[str, str | None] | None:
     """(role, agency) a person signs in with: panel, coordinator or liaison; None if unknown."""
-    d = c.directory
-    if d.panel_member(person):
+    if directory.panel_member(person):
         return "panel", None
-    if d.coordinator(person):
+    if directory.coordinator(person):
         return "coordinator", None
-    found = d.liaison(person)
+    found = directory.liaison(person)
     return ("liaison", found[0].id) if found else None
 
 
-def current_session(c: Concord, view: ReadModel, request: Request) -> Session | None:
+def current_session(site: Site, request: Request) -> Session | None:
     """The signed-in person, or None (no cookie, a bad or old one, or signed out)."""
     cookie = cast(web.Request, request).cookies.get(COOKIE)
     if not cookie:
         return None
     try:
-        session = c.signer.read_session(cookie)
+        session = site.signer.read_session(cookie)
     except LinkError:
         return None
-    return None if view.revoked(session.id) else session
-
-
-def redirect(view: View, location: str) -> Response:
-    return view.html("", status=303, headers={"Location": location})
-
-
-def to_login(view: View, request: Request) -> Response:
-    """Send a visitor without a session to the sign-in form, then back here."""
-    return redirect(view, f"/login?next={quote(str(cast(web.Request, request).path_qs))}")
+    return None if site.view.revoked(session.id) else session
 
 
 #: Where each role lands after signing in, when no page asked for the sign-in.
@@ -136,155 +88,170 @@ def landing(role: str, next_: str | None) -> str:
     return safe_next(next_) or LANDING.get(role, "/review")
 
 
-def register(c: Concord, view: ReadModel) -> None:
-    env = page_env(c)
-    render = page_renderer(c)
-    guard = SignInGuard()
-    sending: set[asyncio.Task[None]] = set()
+@dataclass
+class SignIn:
+    """The sign-in of one worker: the site, who composes the email, the throttle."""
 
-    async def send_link(person: str, name: str, email: str, next_: str) -> None:
-        token, _nonce = c.signer.login_link(person)
-        suffix = f"?next={quote(next_)}" if next_ else ""
-        link = f"{c.links_base.removesuffix('/t/')}/login/{token}{suffix}"
-        text = env.get_template("login.txt").render(name=name, link=link)
-        # The delivery stage sends it (retries, receipts, metrics, once per key).
-        await c.post(c.compose.sign_in(person, email, text, token, utcnow()))
+    site: Site
+    compose: Compose
+    guard: SignInGuard = field(default_factory=SignInGuard)
+    sending: set[asyncio.Future[None]] = field(default_factory=set)
 
-    def form(request: Request, status: int = 200, **ctx: Any) -> Response:
-        """The sign-in form, with a fresh anti-forgery token bound to a cookie."""
-        nonce = secrets.token_urlsafe(16)
-        ctx.setdefault("sent", False)
-        ctx.setdefault("error", None)
-        response = render("login.html", status, csrf=c.signer.form_token(nonce, "login"), **ctx)
-        cast(web.Response, response).set_cookie(
-            FORM_COOKIE,
-            nonce,
-            max_age=3600,
-            httponly=True,
-            samesite="Strict",
-            secure=secure_cookies(request, c.settings.public_url),
-            path="/login",
-        )
-        return response
 
-    def genuine(request: Request, posted: Form) -> bool:
-        """The sign-in form was posted from Concord's own page, by this browser."""
-        nonce = cast(web.Request, request).cookies.get(FORM_COOKIE, "")
-        return (
-            same_origin(request)
-            and bool(nonce)
-            and c.signer.check_form(posted.text("csrf"), nonce, "login")
-        )
+async def send_link(s: SignIn, person: str, name: str, email: str, next_: str) -> None:
+    token, _nonce = s.site.signer.login_link(person)
+    suffix = f"?next={quote(next_)}" if next_ else ""
+    link = f"{s.site.links_base.removesuffix('/t/')}/login/{token}{suffix}"
+    text = s.site.pages.text("login.txt", name=name, link=link)
+    # The delivery stage sends it (retries, receipts, metrics, once per key).
+    await s.site.flow.post(s.compose.sign_in(person, email, text, token, utcnow()))
 
-    def link_refused(exc: LinkError | None) -> Response:
-        text = (
-            "This sign-in link has already been used. Ask for a new one."
-            if exc is None
-            else f"{exc}. Ask for a new one."
-        )
-        status = 410 if exc is None or exc.expired else 400
-        return render(
-            "message.html",
-            status,
-            title="Sign-in link",
-            text=text,
-            link="/login",
-            link_text="Sign in",
-        )
 
-    @c.app.page("/login")
-    class Login(View):
-        async def get(self, request: Request) -> Response:
-            return form(request, next=safe_next(request.query.get("next")) or "")
+def set_cookie(
+    site: Site, request: Request, response: Response, name: str, value: str, **options: Any
+) -> None:
+    secure = secure_cookies(request, site.public_url)
+    cast(web.Response, response).set_cookie(name, value, httponly=True, secure=secure, **options)
 
-        async def post(self, request: Request) -> Response:
-            posted = await read_form(request, 8_000)
-            email = posted.text("email")
-            next_ = safe_next(posted.text("next")) or ""
-            if not genuine(request, posted):
-                return form(request, 403, next=next_, error="The form expired: try again.")
-            if "@" not in email or len(email) > 320:
-                return form(request, 422, next=next_, error="Enter a valid email address.")
-            found = c.directory.person_by_email(email)
-            if found is not None:
-                person, _role, _agency = found
-                if guard.may_send(person):
-                    found_as = recipient_for(c.directory, person)
-                    name = found_as[0].name if found_as else person
-                    # Sent in the background: the answer takes as long for an unknown
-                    # address as for a known one, so it does not tell who is in the city's
-                    # directory.
-                    job = asyncio.ensure_future(send_link(person, name, email, next_))
-                    sending.add(job)
-                    job.add_done_callback(sending.discard)
-                else:
-                    log.warning("sign-in links for %s throttled", person)
-                    await c.audit("concord", "session.link_throttled", person, channel="web")
-            # The same answer whether or not the address is known (or throttled).
-            return form(request, next=next_, sent=True)
 
-    @c.app.page("/login/{token}")
-    class LoginLink(View):
-        def _check(self, token: str) -> tuple[str, str] | Response:
-            try:
-                person, nonce = c.signer.read_login_link(token)
-            except LinkError as exc:
-                return link_refused(exc)
-            if role_of(c, person) is None or view.link_used(nonce) or guard.used(nonce):
-                return link_refused(None)
-            return person, nonce
+def login_form(site: Site, request: Request, status: int = 200, **ctx: Any) -> Response:
+    """The sign-in form, with a fresh anti-forgery token bound to a cookie."""
+    nonce = secrets.token_urlsafe(16)
+    ctx.setdefault("sent", False)
+    ctx.setdefault("error", None)
+    csrf = site.signer.form_token(nonce, "login")
+    response = site.pages.render("login.html", status, csrf=csrf, **ctx)
+    set_cookie(
+        site, request, response, FORM_COOKIE, nonce, max_age=3600, samesite="Strict", path="/login"
+    )
+    return response
 
-        async def get(self, request: Request, token: str) -> Response:
-            # A link scanner follows links: GET only asks; POST signs in.
-            found = self._check(token)
-            if not isinstance(found, tuple):
-                return found
-            person, _nonce = found
-            who = recipient_for(c.directory, person)
-            return render(
-                "login_confirm.html",
-                who=who[0].name if who else person,
-                next=safe_next(request.query.get("next")) or "",
-            )
 
-        async def post(self, request: Request, token: str) -> Response:
-            if not same_origin(request):
-                return link_refused(LinkError("this sign-in was not asked from Concord's page"))
-            found = self._check(token)
-            if not isinstance(found, tuple):
-                return found
-            person, nonce = found
-            posted = await read_form(request, 8_000)
-            if not guard.use(nonce):
-                return link_refused(None)
-            role, agency = role_of(c, person) or ("", None)
-            used = SessionMark(kind="link_used", id=nonce, person=person)
-            view.mark(used)
-            await (await c.topics.sessions.send(key=nonce, value=used))
-            await c.audit(person, "session.signed_in", person, channel="web", role=role)
-            cookie = c.signer.session(Session(person, role, agency))
-            resp = redirect(self, landing(role, posted.text("next")))
-            cast(web.Response, resp).set_cookie(
-                COOKIE,
-                cookie,
-                max_age=SESSION_MAX_AGE,
-                httponly=True,
-                samesite="Lax",
-                secure=secure_cookies(request, c.settings.public_url),
-                path="/",
-            )
-            return resp
+def genuine(site: Site, request: Request, posted: Form) -> bool:
+    """The sign-in form was posted from Concord's own page, by this browser."""
+    nonce = cast(web.Request, request).cookies.get(FORM_COOKIE, "")
+    return (
+        same_origin(request)
+        and bool(nonce)
+        and site.signer.check_form(posted.text("csrf"), nonce, "login")
+    )
 
-    @c.app.page("/logout")
-    class Logout(View):
-        async def post(self, request: Request) -> Response:
-            session = current_session(c, view, request)
-            if session is not None and session.id:
-                # Revoked on every worker: the cookie is refused even if someone kept it.
-                mark = SessionMark(kind="revoked", id=session.id, person=session.person)
-                view.mark(mark)
-                await (await c.topics.sessions.send(key=session.id, value=mark))
-                await c.audit(session.person, "session.signed_out", session.person, channel="web")
-            resp = redirect(self, "/login")
-            cast(web.Response, resp).del_cookie(COOKIE, path="/")
-            return resp
+
+def link_refused(site: Site, exc: LinkError | None) -> Response:
+    text = (
+        "This sign-in link has already been used. Ask for a new one."
+        if exc is None
+        else f"{exc}. Ask for a new one."
+    )
+    status = 410 if exc is None or exc.expired else 400
+    return site.pages.message(status, "Sign-in link", text, link="/login", link_text="Sign in")
+
+
+async def show_form(s: SignIn, request: Request) -> Response:
+    """`GET /login`."""
+    return login_form(s.site, request, next=safe_next(request.query.get("next")) or "")
+
+
+async def ask_link(s: SignIn, request: Request) -> Response:
+    """`POST /login`: email a sign-in link to a known address (the answer is the same for
+    an unknown one)."""
+    site = s.site
+    posted = await read_form(request, MAX_FORM)
+    email = posted.text("email")
+    next_ = safe_next(posted.text("next")) or ""
+    if not genuine(site, request, posted):
+        return login_form(site, request, 403, next=next_, error="The form expired: try again.")
+    if "@" not in email or len(email) > 320:
+        return login_form(site, request, 422, next=next_, error="Enter a valid email address.")
+    found = site.directory.person_by_email(email)
+    if found is not None:
+        person = found[0]
+        if s.guard.may_send(person):
+            found_as = recipient_for(site.directory, person)
+            name = found_as[0].name if found_as else person
+            # Sent in the background: the answer takes as long for an unknown address as
+            # for a known one, so it does not tell who is in the city's directory.
+            job = asyncio.ensure_future(send_link(s, person, name, email, next_))
+            s.sending.add(job)
+            job.add_done_callback(s.sending.discard)
+        else:
+            log.warning("sign-in links for %s throttled", person)
+            await site.flow.audit("concord", "session.link_throttled", person, channel="web")
+    # The same answer whether or not the address is known (or throttled).
+    return login_form(site, request, next=next_, sent=True)
+
+
+def check_link(s: SignIn, token: str) -> tuple[str, str] | Response:
+    """The person and nonce of a sign-in link that may be used, or the page saying why not."""
+    try:
+        person, nonce = s.site.signer.read_login_link(token)
+    except LinkError as exc:
+        return link_refused(s.site, exc)
+    if (
+        role_of(s.site.directory, person) is None
+        or s.site.view.link_used(nonce)
+        or s.guard.used(nonce)
+    ):
+        return link_refused(s.site, None)
+    return person, nonce
+
+
+async def confirm_link(s: SignIn, request: Request, token: str) -> Response:
+    """`GET /login/{token}`: a link scanner follows links, so GET only asks; POST signs in."""
+    found = check_link(s, token)
+    if not isinstance(found, tuple):
+        return found
+    person, _nonce = found
+    who = recipient_for(s.site.directory, person)
+    return s.site.pages.render(
+        "login_confirm.html",
+        who=who[0].name if who else person,
+        next=safe_next(request.query.get("next")) or "",
+    )
+
+
+async def use_link(s: SignIn, request: Request, token: str) -> Response:
+    """`POST /login/{token}`: the link is used (once, on every worker); a session begins."""
+    site = s.site
+    if not same_origin(request):
+        return link_refused(site, LinkError("this sign-in was not asked from Concord's page"))
+    found = check_link(s, token)
+    if not isinstance(found, tuple):
+        return found
+    person, nonce = found
+    posted = await read_form(request, MAX_FORM)
+    if not s.guard.use(nonce):
+        return link_refused(site, None)
+    role, agency = role_of(site.directory, person) or ("", None)
+    used = SessionMark(kind="link_used", id=nonce, person=person)
+    site.view.mark(used)
+    await (await site.flow.topics.sessions.send(key=nonce, value=used))
+    await site.flow.audit(person, "session.signed_in", person, channel="web", role=role)
+    cookie = site.signer.session(Session(person, role, agency))
+    response = redirect(landing(role, posted.text("next")))
+    set_cookie(
+        site, request, response, COOKIE, cookie, max_age=SESSION_MAX_AGE, samesite="Lax", path="/"
+    )
+    return response
+
+
+async def logout(site: Site, request: Request) -> Response:
+    """`POST /logout`: the session is revoked on every worker."""
+    session = current_session(site, request)
+    if session is not None and session.id:
+        # Revoked everywhere: the cookie is refused even if someone kept it.
+        mark = SessionMark(kind="revoked", id=session.id, person=session.person)
+        site.view.mark(mark)
+        await (await site.flow.topics.sessions.send(key=session.id, value=mark))
+        await site.flow.audit(session.person, "session.signed_out", session.person, channel="web")
+    response = redirect("/login")
+    cast(web.Response, response).del_cookie(COOKIE, path="/")
+    return response
+
+
+def register(app: faust.App, site: Site, compose: Compose) -> None:
+    """Bind the sign-in pages."""
+    s = SignIn(site, compose)
+    route(app, "/login", get=bind(show_form, s), post=bind(ask_link, s))
+    route(app, "/login/{token}", get=bind(confirm_link, s), post=bind(use_link, s))
+    route(app, "/logout", post=bind(logout, site))

@@ -21,25 +21,27 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 from urllib.parse import parse_qs
 
-from faust.web import Request, Response, View
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+import faust
+from faust.web import Request, Response
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from slack_sdk.signature import SignatureVerifier
 
 from concord.notifiers.base import SendError
+from concord.notifiers.registry import Registry
 from concord.notifiers.slack import SlackNotifier
 from concord.streams.reviews import VoteIn
 from concord.types import utcnow
 from concord.web import tasks, votes
+from concord.web.auth import Actor
 from concord.web.body import BodyError, read_body
-from concord.web.readmodel import ReadModel
+from concord.web.site import bind, error, json_response, route
 from concord.web.throttle import Once
-
-if TYPE_CHECKING:
-    from concord.app import Concord
+from concord.web.votes import Ballot
 
 log = logging.getLogger(__name__)
 
@@ -155,15 +157,25 @@ def parse_payload(body: bytes) -> BlockActions | ViewSubmission | OtherPayload |
     return found
 
 
+@dataclass
 class Actions:
     """What Slack's buttons and modals do, for one worker."""
 
-    def __init__(self, c: Concord, view: ReadModel) -> None:
-        self.c, self.view = c, view
-        self.members = {m.slack_user: m.id for m in c.directory.panel.members if m.slack_user}
+    ballot: Ballot
+    registry: Registry
+    verifier: SignatureVerifier | None
+    replays: Once = field(default_factory=lambda: replay_guard())
+    #: Slack user -> panel member
+    members: dict[str, str] = field(init=False)
+    #: Slack user -> (liaison, agency)
+    liaisons: dict[str, tuple[str, str]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        directory = self.ballot.site.directory
+        self.members = {m.slack_user: m.id for m in directory.panel.members if m.slack_user}
         self.liaisons = {
             x.slack_user: (x.id, agency.id)
-            for agency in c.directory.agencies
+            for agency in directory.agencies
             for x in agency.liaisons
             if x.slack_user
         }
@@ -180,16 +192,17 @@ class Actions:
             except SendError as exc:
                 return _reply(f"Could not open the form ({exc}); decline on the task page.")
             return {}
-        if verb not in tasks.PAST:
+        if verb not in ("ack", "done"):
             return _reply("Nothing to do for this button.")
-        who = (found[0], "liaison", found[1])
-        result = await tasks.submit(self.c, self.view, action.value, who, verb, None, "slack")
-        if result.ok:
-            return _reply(f"Recorded: {tasks.PAST[verb]}.")
-        return _reply(f"Not recorded: {result.body.get('error')}")
+        who = Actor(found[0], "liaison", found[1])
+        site = self.ballot.site
+        answer = await tasks.submit(site, action.value, who, verb, None, "slack")
+        if answer.ok:
+            return _reply(f"Recorded: {tasks.past(verb)}.")
+        return _reply(f"Not recorded: {answer.body.get('error')}")
 
     async def open_decline_modal(self, trigger_id: str, task_id: str) -> None:
-        notifier = self.c.registry.get("slack")
+        notifier = self.registry.get("slack")
         if isinstance(notifier, SlackNotifier):
             await notifier.open_view(trigger_id, decline_modal(task_id))
 
@@ -199,12 +212,11 @@ class Actions:
         found = self.liaisons.get(payload.user.id)
         if found is None:
             return {"response_action": "errors", "errors": {"reason": "You are not a liaison."}}
-        who = (found[0], "liaison", found[1])
-        result = await tasks.submit(self.c, self.view, task_id, who, "decline", reason, "slack")
-        if result.ok:
+        who = Actor(found[0], "liaison", found[1])
+        answer = await tasks.submit(self.ballot.site, task_id, who, "decline", reason, "slack")
+        if answer.ok:
             return {}  # closes the modal
-        detail = result.body.get("errors") or [{"msg": result.body.get("error", "")}]
-        return {"response_action": "errors", "errors": {"reason": detail[0]["msg"]}}
+        return {"response_action": "errors", "errors": {"reason": answer.problem}}
 
     async def clicked(self, payload: BlockActions) -> dict[str, Any]:
         action = payload.actions[0] if payload.actions else SlackAction()
@@ -222,48 +234,51 @@ class Actions:
         except ValueError:
             return _reply("This button is not valid any more.")
         at = clicked_at(action)
-        result = await votes.submit(self.c, self.view, situation_id, member, vote, "slack", at)
-        if result.ok:
+        answer = await votes.submit(self.ballot, situation_id, member, vote, "slack", at)
+        if answer.ok:
             return _reply(f"Your vote ({decision}) on version {version} is recorded.")
-        return _reply(f"Your vote was not taken: {result.body.get('error')}")
+        return _reply(f"Your vote was not taken: {answer.body.get('error')}")
+
+    def verified(self, body: bytes, stamp: str, signature: str) -> bool:
+        """Signed by Slack with our signing secret, less than 5 minutes ago."""
+        assert self.verifier is not None
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            return False  # Slack sends UTF-8 only: not a request of Slack's
+        return bool(
+            stamp.isdigit() and signature and self.verifier.is_valid(text, stamp, signature)
+        )
 
 
-def register(c: Concord, view: ReadModel) -> None:
-    secret = c.settings.slack_signing_secret
-    verifier = SignatureVerifier(secret.get_secret_value()) if secret else None
-    actions = Actions(c, view)
-    replays = replay_guard()
+async def slack_actions(actions: Actions, request: Request) -> Response:
+    """`POST /slack/actions`."""
+    if actions.verifier is None:
+        return error(503, "CONCORD_SLACK_SIGNING_SECRET is not set")
+    try:
+        body = await read_body(request, MAX_BODY)
+    except BodyError as exc:
+        return error(exc.code, exc.detail)
+    stamp = request.headers.get("X-Slack-Request-Timestamp", "")
+    signature = request.headers.get("X-Slack-Signature", "")
+    if not actions.verified(body, stamp, signature):
+        return error(401, "invalid Slack signature")
+    if not actions.replays.first(signature):
+        log.warning("Slack request replayed (signature seen before): ignored")
+        return json_response(_reply("Already recorded."))
+    payload = parse_payload(body)
+    if payload is None:
+        return error(400, "no interactivity payload")
+    if isinstance(payload, ViewSubmission):
+        return json_response(await actions.submitted(payload))
+    if isinstance(payload, BlockActions):
+        return json_response(await actions.clicked(payload))
+    return json_response(_reply("Not supported."))
 
-    @c.app.page("/slack/actions")
-    class SlackActions(View):
-        async def post(self, request: Request) -> Response:
-            if verifier is None:
-                return self.json({"error": "CONCORD_SLACK_SIGNING_SECRET is not set"}, status=503)
-            try:
-                body = await read_body(request, MAX_BODY)
-            except BodyError as exc:
-                return self.json({"error": exc.detail}, status=exc.code)
-            stamp = request.headers.get("X-Slack-Request-Timestamp", "")
-            signature = request.headers.get("X-Slack-Signature", "")
-            try:
-                text = body.decode("utf-8")
-            except UnicodeDecodeError:
-                text = None  # Slack sends UTF-8 only: not a request of Slack's
-            if (
-                text is None
-                or not stamp.isdigit()
-                or not signature
-                or not verifier.is_valid(text, stamp, signature)
-            ):
-                return self.json({"error": "invalid Slack signature"}, status=401)
-            if not replays.first(signature):
-                log.warning("Slack request replayed (signature seen before): ignored")
-                return self.json(_reply("Already recorded."))
-            payload = parse_payload(body)
-            if payload is None:
-                return self.json({"error": "no interactivity payload"}, status=400)
-            if isinstance(payload, ViewSubmission):
-                return self.json(await actions.submitted(payload))
-            if isinstance(payload, BlockActions):
-                return self.json(await actions.clicked(payload))
-            return self.json(_reply("Not supported."))
+
+def register(
+    app: faust.App, ballot: Ballot, registry: Registry, signing_secret: SecretStr | None
+) -> None:
+    """Bind `POST /slack/actions`."""
+    verifier = SignatureVerifier(signing_secret.get_secret_value()) if signing_secret else None
+    route(app, "/slack/actions", post=bind(slack_actions, Actions(ballot, registry, verifier)))

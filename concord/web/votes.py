@@ -1,57 +1,48 @@
 """Taking a panel vote, whatever the channel (API, review page, email link, Slack).
 
 The checks run here against the read model, so the voter gets a clear answer at once
-(422 with the field, 404, 409); the review agent checks again against its table, which
-is the truth, and audits a vote it refuses.
+(422 with the field, 404, 409); they are the core's (`concord.core.tally.check_vote`,
+`concord.core.amend.amend`). The gate checks again against its table, which is the
+truth, and audits a vote it refuses.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import ValidationError
 
 from concord.core.amend import AmendError, amend
-from concord.core.intake import field_errors
 from concord.core.tally import ReviewError, check_vote, latest_votes
+from concord.live import LivePlaybooks
 from concord.streams.reviews import ReviewEvent, ReviewRecord, VoteIn
 from concord.streams.votes import Vote, VoteChannel
 from concord.types import utcnow
-
-if TYPE_CHECKING:
-    from concord.app import Concord
-    from concord.web.readmodel import ReadModel
+from concord.web.answer import Answer
+from concord.web.site import Site
 
 
-@dataclass
-class Answer:
-    """What to answer a vote or a task action: an HTTP status and a JSON-able body."""
+@dataclass(frozen=True)
+class Ballot:
+    """What taking a vote needs: the site, and the playbooks an amendment may add."""
 
-    status: int
-    body: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return self.status in (200, 202)
-
-
-def errors_of(exc: ValidationError) -> list[dict[str, str]]:
-    """Pydantic errors as `{loc, msg}` with dotted field paths."""
-    return field_errors(exc, "(body)")
+    site: Site
+    playbooks: LivePlaybooks
 
 
 def parse_vote(body: Any) -> VoteIn | Answer:
     try:
         return VoteIn.model_validate(body)
     except ValidationError as exc:
-        return Answer(422, {"error": "invalid vote", "errors": errors_of(exc)})
+        return Answer.invalid("vote", exc)
 
 
-def check(c: Concord, record: ReviewRecord | None, member: str, vote: VoteIn) -> Answer | None:
+def check(b: Ballot, record: ReviewRecord | None, member: str, vote: VoteIn) -> Answer | None:
     """Why this vote cannot be taken, or None."""
-    if c.directory.panel_member(member) is None:
+    directory = b.site.directory
+    if directory.panel_member(member) is None:
         return Answer(403, {"error": f"{member} is not a member of the expert panel"})
     if record is None:
         return Answer(404, {"error": "no review is open for this situation"})
@@ -63,19 +54,17 @@ def check(c: Concord, record: ReviewRecord | None, member: str, vote: VoteIn) ->
     except ReviewError as exc:
         return Answer(409, {"error": str(exc), "version": record.version})
     if vote.amendment is not None:
-        lookup = c.playbooks.matcher.by_id.get
+        lookup = b.playbooks.matcher.by_id.get
         try:
-            amend(record, vote.amendment, member, lookup, c.directory, utcnow())
+            amend(record, vote.amendment, member, lookup, directory, utcnow())
         except AmendError as exc:
-            return Answer(
-                422, {"error": "invalid amendment", "errors": [{"loc": exc.loc, "msg": exc.msg}]}
-            )
+            errors = [{"loc": exc.loc, "msg": exc.msg}]
+            return Answer(422, {"error": "invalid amendment", "errors": errors})
     return None
 
 
 async def submit(
-    c: Concord,
-    view: ReadModel,
+    b: Ballot,
     situation_id: str,
     member: str,
     vote: VoteIn,
@@ -87,8 +76,8 @@ async def submit(
     `at`: when the member voted, when the channel says so (Slack's click time); a vote
     the member already cast (same decision and reason on the same version) is answered
     200 and changes nothing."""
-    record = view.reviews.get(situation_id)
-    refused = check(c, record, member, vote)
+    record = b.site.view.reviews.get(situation_id)
+    refused = check(b, record, member, vote)
     if refused is not None:
         return refused
     assert record is not None
@@ -109,8 +98,7 @@ async def submit(
         **({"at": at} if at is not None else {}),
     )
     event = ReviewEvent(situation_id=situation_id, kind="vote", vote=cast, amendment=vote.amendment)
-    fut = await c.topics.review_events.send(key=situation_id, value=event)
-    await fut
+    await (await b.site.flow.topics.review_events.send(key=situation_id, value=event))
     return Answer(202, {"accepted": True, **body})
 
 

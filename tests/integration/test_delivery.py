@@ -25,7 +25,7 @@ from concord.streams.delivery import DeliveryRequest
 from concord.types import utcnow
 from tests.conftest import ROOT, Worker, make_signal, private_worker, restart, wait_until
 from tests.integration.helpers import audit_entries, emails_for, slack_for, task_of
-from tests.unit.conftest import make_task
+from tests.unit.factories import make_task
 
 pytestmark = pytest.mark.integration
 

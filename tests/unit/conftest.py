@@ -1,116 +1,22 @@
+"""Fixtures of the unit tests (the factories are `tests.unit.factories`)."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
 
 import pytest
 
-from concord.directory import Directory, load_directory
-from concord.streams.signals import Signal
-from concord.streams.situations import SignalRef, Situation
-from concord.streams.tasks import Task
-
-ROOT = Path(__file__).resolve().parents[2]
+from concord.directory import Directory
+from concord.streams.situations import Situation
+from tests.unit.factories import example_directory, make_situation
 
 
 @pytest.fixture(scope="session")
 def directory() -> Directory:
     """The example city's directory (`directory.yml`)."""
-    return load_directory(ROOT / "directory.yml")
-
-
-def make_task(**kw: Any) -> Task:
-    """A police task assigned to police-duty; override any field."""
-    at = datetime(2026, 5, 1, 8, tzinfo=UTC)
-    base: dict[str, Any] = dict(
-        id="task-1",
-        situation_id="sit-1",
-        playbook_id="p",
-        playbook_version=1,
-        task_key="k",
-        agency="police",
-        assignee="police-duty",
-        title="t",
-        action="a",
-        area="north",
-        category="hate_crime",
-        severity=3,
-        created_at=at,
-        updated_at=at,
-    )
-    base.update(kw)
-    return Task.model_validate(base)
-
-
-def signal(**kw: Any) -> Signal:
-    base: dict[str, Any] = dict(
-        id="s1",
-        kind="incident",
-        category="hate_crime",
-        bias=[],
-        severity=3,
-        occurred_at=datetime(2026, 1, 1, 12, tzinfo=UTC),
-        received_at=datetime(2026, 1, 1, 12, tzinfo=UTC),
-        area="north",
-        source={"type": "ngo", "name": "N"},
-        summary="s",
-        language="en",
-        exercise=False,
-        tags=[],
-    )
-    base.update(kw)
-    return Signal.model_validate(base)
+    return example_directory()
 
 
 @pytest.fixture
 def situation_factory() -> Callable[..., Situation]:
-    def make(
-        category: str = "hate_crime",
-        kind: str = "incident",
-        severity: int = 3,
-        bias: list[str] | None = None,
-        area: str = "north",
-        exercise: bool = False,
-        tags: list[str] | None = None,
-    ) -> Situation:
-        now = datetime(2026, 1, 1, tzinfo=UTC)
-        return Situation(
-            id="sit-1",
-            area=area,
-            severity=severity,
-            kinds=[kind],
-            categories=[category],
-            bias=bias or [],
-            tags=tags or [],
-            exercise=exercise,
-            signals=[
-                SignalRef(
-                    id="s",
-                    kind=kind,
-                    category=category,
-                    severity=severity,
-                    occurred_at=now,
-                    source_type="ngo",
-                    summary="x",
-                    area=area,
-                    bias=bias or [],
-                    tags=tags or [],
-                )
-            ],
-            opened_at=now,
-            updated_at=now,
-            last_signal="s",
-        )
-
-    return make
-
-
-def step_area(state: Any, sig: Signal, rules: Any, now: datetime) -> Any:
-    """One signal's step in an area with no neighbours (the area state after it)."""
-    from concord.core.correlation import area_key, step
-
-    key = area_key(sig.area, sig.exercise)
-    moved = step({key: state}.get, sig, [], rules, now)
-    return moved.states.get(key, state)
+    return make_situation

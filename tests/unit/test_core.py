@@ -14,12 +14,13 @@ from concord.core import intake
 from concord.core.correlation import area_key, correlate, situation_id
 from concord.core.planning import plan_tasks
 from concord.core.redaction import scrub
+from concord.core.refusal import Refused
 from concord.directory import load_directory
 from concord.keys import Sealer, SealError
 from concord.playbooks.loader import load_playbooks
 from concord.streams.signals import Person
 from concord.text import slack_escape
-from tests.unit.conftest import signal
+from tests.unit.factories import make_signal as signal
 
 ROOT = Path(__file__).resolve().parents[2]
 DIRECTORY = load_directory(ROOT / "directory.yml")
@@ -48,12 +49,12 @@ def raw_signal(**kw: object) -> bytes:
 def test_parse_refuses_with_reasons() -> None:
     assert intake.parse(b"\xff", DIRECTORY).reason == "not JSON"  # type: ignore[union-attr]
     refused = intake.parse(raw_signal(severity=6, extra=1), DIRECTORY)
-    assert isinstance(refused, intake.Refused) and refused.reason == "invalid signal"
+    assert isinstance(refused, Refused) and refused.reason == "invalid signal"
     assert {e["loc"] for e in refused.errors} == {"severity", "extra"}
     unknown = intake.parse(raw_signal(area="mars"), DIRECTORY)
-    assert isinstance(unknown, intake.Refused) and unknown.reason == "unknown area"
+    assert isinstance(unknown, Refused) and unknown.reason == "unknown area"
     naive = intake.parse(raw_signal(occurred_at="2026-01-01T12:00:00"), DIRECTORY)
-    assert isinstance(naive, intake.Refused) and naive.errors[0]["loc"] == "occurred_at"
+    assert isinstance(naive, Refused) and naive.errors[0]["loc"] == "occurred_at"
 
 
 def test_seal_keeps_persons_encrypted_and_scrubs_summary() -> None:
@@ -71,7 +72,7 @@ def test_seal_keeps_persons_encrypted_and_scrubs_summary() -> None:
         ),
         DIRECTORY,
     )
-    assert not isinstance(parsed, intake.Refused)
+    assert not isinstance(parsed, Refused)
     out = intake.seal(parsed, s, NOW)
     assert out.summary == "[victim] was hit."
     assert out.person_count == 1 and out.person_roles == ["victim"]

@@ -14,7 +14,8 @@ from concord.live import LivePlaybooks
 from concord.playbooks.loader import load_playbooks
 from concord.playbooks.matcher import Matcher
 from concord.validate import check_playbooks
-from tests.unit.conftest import signal, step_area
+from tests.unit.factories import make_signal as signal
+from tests.unit.factories import step_area
 from tests.unit.test_language import DIRECTORY, MONDAY_NOON_UTC, at, playbook
 
 DAY = timedelta(hours=24)

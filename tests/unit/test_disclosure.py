@@ -17,7 +17,7 @@ from concord.core.tasks import may_act
 from concord.directory import Directory, Sharing
 from concord.streams.signals import Person
 from concord.streams.tasks import TaskState
-from tests.unit.conftest import make_task
+from tests.unit.factories import make_task
 
 VICTIM = Person(role="victim", name="Amina B.", contact="+32 470 00 00 00", consent_to_share=True)
 WITNESS = Person(role="witness", name="Tom V.", contact="tom@example.org")

@@ -16,12 +16,12 @@ from concord.core.gate import (
     Hold,
     MoveSituation,
     Notify,
-    Refused,
     Release,
     handle,
     propose,
 )
 from concord.core.planning import plan_tasks
+from concord.core.refusal import Refused
 from concord.directory import Directory
 from concord.playbooks.loader import load_playbooks
 from concord.playbooks.schema import Playbook
@@ -134,7 +134,7 @@ def test_dissent_is_kept_with_its_reason(opened: ReviewRecord) -> None:
 
 def test_conflicts_and_bad_votes_are_refused_or_not_counted(opened: ReviewRecord) -> None:
     record, effects = handle(opened, vote("mallory", "approve"), PANEL, T0)
-    assert effects == [Refused("mallory", "mallory is not on the panel")]
+    assert effects == [Refused("mallory is not on the panel", by="mallory")]
     record, effects = handle(opened, vote("ana", "approve", version=2), PANEL, T0)
     assert isinstance(effects[0], Refused) and "version 2 does not exist" in effects[0].reason
     record, _ = handle(opened, vote("ana", "conflict"), PANEL, T0)

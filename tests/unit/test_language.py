@@ -17,7 +17,8 @@ from concord.playbooks.conditions import Threshold, TimeWindow, Trend
 from concord.playbooks.matcher import Matcher, View, in_window
 from concord.playbooks.schema import Playbook
 from concord.streams.situations import Situation
-from tests.unit.conftest import signal, step_area
+from tests.unit.factories import make_signal as signal
+from tests.unit.factories import step_area
 
 ROOT = Path(__file__).resolve().parents[2]
 DIRECTORY = load_directory(ROOT / "directory.yml")

@@ -11,7 +11,7 @@ from concord.notifiers.email import EmailNotifier
 from concord.notifiers.registry import Registry
 from concord.notifiers.render import Renderer
 from concord.streams.tasks import Task
-from tests.unit.conftest import make_task
+from tests.unit.factories import make_task
 
 NOW = datetime(2026, 3, 29, 0, 30, tzinfo=UTC)  # 01:30 in Brussels, just before DST starts
 

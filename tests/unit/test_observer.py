@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 
 from concord.observer import Observer, RichObserver, guarded
-from tests.unit.conftest import signal
+from tests.unit.factories import make_signal as signal
 
 
 def test_markup_in_an_id_is_printed_literally() -> None:

@@ -9,12 +9,12 @@ import pytest
 
 from concord.core.commands import CommandError, apply_command
 from concord.core.correlation import AreaState, Rules, Step, compatible, situation_id, step
-from concord.core.lifecycle import IllegalTransition
 from concord.directory import load_directory
 from concord.playbooks.matcher import Matcher
 from concord.streams.signals import Category
 from concord.streams.situations import SituationCommand, SituationState
-from tests.unit.conftest import signal, step_area
+from tests.unit.factories import make_signal as signal
+from tests.unit.factories import step_area
 
 T0 = datetime(2026, 4, 1, 10, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parents[2]
@@ -84,7 +84,7 @@ def test_state_commands_reach_any_open_situation_of_the_area(rules: Rules) -> No
     found = after.find(assault)
     assert found is not None and found.state == SituationState.monitoring
     after, changed = apply_command(after, command(after, assault, "state", to="closed"), T0)
-    with pytest.raises(IllegalTransition, match="is closed: it cannot become open"):
+    with pytest.raises(CommandError, match="is closed: it cannot become open"):
         apply_command(after, command(after, assault, "state", to="open"), T0)
     with pytest.raises(CommandError, match="is not open"):
         apply_command(after, command(after, "sit-nope", "state", to="closed"), T0)
@@ -102,7 +102,11 @@ def test_split_and_merge(rules: Rules) -> None:
         "vandalism",
     ]
     assert after.find(split.id) is not None
-    for bad, msg in ((["zzz"], "not signals of"), ([], "none given"), (["a"], "at least one")):
+    for bad, msg in (
+        (["zzz"], r"signals: not in sit-\S+: \['zzz'\]"),
+        ([], "signals: Field required"),
+        (["a"], "a split must leave at least one signal in the situation"),
+    ):
         with pytest.raises(CommandError, match=msg):
             apply_command(after, command(after, sid, "split", signals=bad), T0)
     # And back together: the split-off situation is closed, merged into the original.
@@ -111,7 +115,7 @@ def test_split_and_merge(rules: Rules) -> None:
     )
     assert [r.id for r in merged.signals] == ["a", "b", "c"]
     assert closed.state == SituationState.closed and closed.merged_into == sid
-    with pytest.raises(CommandError, match="not another open situation"):
+    with pytest.raises(CommandError, match="other: no such situation"):
         apply_command(merged_state, command(merged_state, sid, "merge", other=sid), T0)
 
 

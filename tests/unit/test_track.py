@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from concord.core.planning import plan_tasks
-from concord.core.track import Dispatch, Emit, Publish, Refused, Tell, UpdateSlack, handle
+from concord.core.refusal import Refused
+from concord.core.track import Dispatch, Emit, Publish, Tell, UpdateSlack, handle
 from concord.directory import Directory
 from concord.playbooks.loader import load_playbooks
 from concord.streams.situations import Situation

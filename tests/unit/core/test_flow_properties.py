@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from concord.core import intake
+from concord.core.refusal import Refused
 from concord.directory import load_directory
 from concord.playbooks.loader import load_playbooks
 from concord.simulate import Simulator
@@ -71,7 +72,7 @@ def as_json_value() -> st.SearchStrategy[Any]:
 
 @given(st.binary(max_size=500))
 def test_intake_answers_any_bytes(raw: bytes) -> None:
-    assert isinstance(intake.parse(raw, DIRECTORY), SignalIn | intake.Refused)
+    assert isinstance(intake.parse(raw, DIRECTORY), SignalIn | Refused)
 
 
 @given(st.one_of(as_json_value(), signals, signals.map(lambda s: {**s, "extra": 1})))
@@ -82,7 +83,7 @@ def test_intake_answers_any_json(value: Any) -> None:
         raw = json.dumps(value).encode()
     except ValueError:
         return
-    assert isinstance(intake.parse(raw, DIRECTORY), SignalIn | intake.Refused)
+    assert isinstance(intake.parse(raw, DIRECTORY), SignalIn | Refused)
 
 
 @settings(max_examples=60)

@@ -1,0 +1,115 @@
+"""The delivery stage's records: the `deliveries` table (the durable schedule), which
+messages this worker has on their way, and how each carrier is doing.
+
+A `DeliveryRecord` per message key. Final records keep no content (nothing will be sent
+again). Records on their way are published without content on `concord.delivery-state`
+once they were tried, for the board.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from concord.metrics import Metrics
+from concord.runtime import Flow
+from concord.streams.delivery import FINAL, DeliveryRecord
+from concord.streams.tables import Table
+
+#: Carriers whose queue and age are on /metrics.
+CARRIERS = ("slack", "email")
+
+
+@dataclass
+class CarrierHealth:
+    """A carrier's recent trouble, for `/healthz`."""
+
+    failures_in_a_row: int = 0
+    last_error: str | None = None
+    last_ok: datetime | None = None
+
+
+@dataclass
+class Ledger:
+    """The `deliveries` table and what this worker has on its way."""
+
+    flow: Flow
+    table: Table[DeliveryRecord]
+    #: key -> (the channel it is tried on, when it was posted), for what this worker holds
+    pending: dict[str, tuple[str, datetime]] = field(default_factory=dict)
+    health: dict[str, CarrierHealth] = field(default_factory=dict)
+
+    def get(self, key: str) -> DeliveryRecord | None:
+        return self.table.get(key)
+
+    async def save(self, record: DeliveryRecord) -> None:
+        """Write the record (table) and publish it without its content (the board)."""
+        # A final record keeps no content: nothing will be sent again (and it is a tenth
+        # of the size in the table's changelog).
+        self.table[record.key] = (
+            record.model_copy(update={"outgoing": None}) if record.final else record
+        )
+        if record.total_attempts or record.final:
+            # A message on its way for the first time is no news: the board hears of it
+            # once it was tried (delivered, or retrying: "delivery delayed").
+            await self.flow.topics.delivery_state.send(
+                key=record.key, value=record.model_copy(update={"outgoing": None})
+            )
+        channel = record.current or (record.channels[-1] if record.channels else "none")
+        if record.final:
+            self.pending.pop(record.key, None)
+        else:
+            self.pending[record.key] = (channel, record.created_at)
+
+    def ok(self, channel: str, at: datetime) -> None:
+        health = self.health.setdefault(channel, CarrierHealth())
+        health.failures_in_a_row, health.last_ok = 0, at
+
+    def failed(self, channel: str, error: str) -> None:
+        health = self.health.setdefault(channel, CarrierHealth())
+        health.failures_in_a_row += 1
+        health.last_error = error
+
+    def take_up(self, ours: Callable[[str], bool]) -> list[DeliveryRecord]:
+        """After a rebalance (or the start): every record not final that this worker now
+        owns and did not have on its way, marked in doubt; the ones that moved to another
+        worker are forgotten (their new owner takes them up)."""
+        taken: list[DeliveryRecord] = []
+        owned: set[str] = set()
+        for key, stored in self.table.stored():
+            if stored.get("state") in FINAL or not ours(key):
+                continue
+            owned.add(key)
+            if key in self.pending:
+                continue  # ours before the rebalance too, and on its way
+            record = DeliveryRecord.model_validate(stored)
+            self.pending[key] = (record.current or "none", record.created_at)
+            doubt = record.model_copy(update={"in_doubt": True})
+            self.table[key] = doubt
+            taken.append(doubt)
+        for key in [k for k in self.pending if k not in owned]:
+            del self.pending[key]
+        return taken
+
+    def observe(self, metrics: Metrics, now: datetime) -> None:
+        """Queue depth and the age of the oldest pending message, per carrier."""
+        for channel in CARRIERS:
+            mine = [at for ch, at in self.pending.values() if ch == channel]
+            metrics.delivery_queue.labels(channel).set(len(mine))
+            oldest = (now - min(mine)).total_seconds() if mine else 0.0
+            metrics.delivery_oldest.labels(channel).set(oldest)
+
+    def degraded(self, now: datetime) -> dict[str, str]:
+        """Carriers in trouble, and why (for `/healthz`)."""
+        out: dict[str, str] = {}
+        for channel in sorted({ch for ch, _ in self.pending.values()} | set(self.health)):
+            mine = [at for ch, at in self.pending.values() if ch == channel]
+            oldest = (now - min(mine)).total_seconds() if mine else 0.0
+            health = self.health.get(channel, CarrierHealth())
+            if health.failures_in_a_row >= 3 or oldest > 60:
+                out[channel] = (
+                    f"{len(mine)} pending, oldest {oldest:.0f} s, "
+                    f"{health.failures_in_a_row} failure(s) in a row: {health.last_error}"
+                )
+        return out

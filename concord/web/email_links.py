@@ -1,0 +1,217 @@
+"""The signed links in emails: `/t/{token}`, a panel vote or a task action.
+
+GET only shows what the link would do (a mail scanner that follows links votes and
+acknowledges nothing); the person confirms with POST. A link names its person, so it
+works without a session, and once its vote or action is taken it says so.
+"""
+
+from __future__ import annotations
+
+import faust
+from faust.web import Request, Response
+
+from concord.core.tasks import ALLOWED, PEOPLE
+from concord.links import LinkError, TaskLink, VoteLink
+from concord.notifiers.render import LABELS
+from concord.streams.reviews import ReviewRecord, VoteIn
+from concord.streams.tasks import Task
+from concord.web import votes
+from concord.web.auth import Actor
+from concord.web.body import read_form
+from concord.web.panel import PanelPages
+from concord.web.session import language_of, role_of
+from concord.web.site import Site, bind, route
+from concord.web.tasks import past, submit
+
+#: What a task link's confirmation button says.
+TASK_LABELS = {"ack": "Acknowledge", "decline": "Decline", "done": "Done"}
+
+
+def unusable(record: ReviewRecord, link: VoteLink) -> tuple[str, str] | None:
+    """Why a vote link cannot be used now (the text, and whether that is fine), or None."""
+    done = next(
+        (
+            v
+            for v in record.votes
+            if (v.member, v.version, v.decision) == (link.member, link.version, link.decision)
+        ),
+        None,
+    )
+    if done is not None:
+        return (
+            f"You already voted {done.decision} on version {done.version} "
+            "of this analysis. This link cannot be used again.",
+            "ok",
+        )
+    if record.outcome != "pending":
+        return f"The review is already {record.outcome}.", "err"
+    if link.version != record.version:
+        return (
+            f"This link is for version {link.version}; the analysis is now at "
+            f"version {record.version}. Vote on the current version.",
+            "err",
+        )
+    return None
+
+
+def read_link(site: Site, token: str) -> VoteLink | TaskLink | Response:
+    """The link a token carries, or the page that says why it cannot be read."""
+    try:
+        found = site.signer.read_any(token)
+    except LinkError as exc:
+        text = (
+            "This link has expired. Open the review page or the task page instead."
+            if exc.expired
+            else "This link is not valid."
+        )
+        status = 410 if exc.expired else 400
+        return site.pages.message(
+            status, "Vote link", text, link="/review", link_text="Review queue"
+        )
+    if not isinstance(found, VoteLink | TaskLink):
+        return site.pages.message(400, "Vote link", "This link is not valid.")
+    return found
+
+
+# -- vote links ---------------------------------------------------------------------------
+
+
+def vote_record(site: Site, link: VoteLink) -> ReviewRecord | Response:
+    """The review a vote link is for, or the page that says why it cannot be used."""
+    record = site.view.reviews.get(link.situation_id)
+    if record is None:
+        return site.pages.message(404, "Vote link", "This review is not known (yet).")
+    why = unusable(record, link)
+    if why is None:
+        return record
+    text, kind = why
+    return site.pages.message(
+        409,
+        "Vote link",
+        text,
+        kind=kind,
+        link=f"/review/{record.situation_id}",
+        link_text="Open the review",
+    )
+
+
+def confirm_vote(
+    p: PanelPages, link: VoteLink, record: ReviewRecord, status: int = 200, error: str | None = None
+) -> Response:
+    lang = language_of(p.site.directory, link.member)
+    return p.site.pages.render(
+        "vote_link.html",
+        status,
+        link=link,
+        r=record,
+        error=error,
+        analysis=p.analysis(record, lang),
+        labels=LABELS.get(lang, LABELS["en"]),
+    )
+
+
+async def take_vote(p: PanelPages, link: VoteLink, record: ReviewRecord, reason: str) -> Response:
+    site = p.site
+    try:
+        vote = VoteIn(decision=link.decision, version=link.version, reason=reason)
+    except ValueError:
+        return confirm_vote(p, link, record, 422, error="A rejection needs a reason.")
+    answer = await votes.submit(p.ballot, record.situation_id, link.member, vote, "email")
+    if not answer.ok:
+        error = str(answer.body.get("error", "The vote was not taken."))
+        return site.pages.message(answer.status, "Vote link", error)
+    return site.pages.message(
+        202,
+        "Vote recorded",
+        f"Thank you: your vote ({link.decision}) on version {link.version} is recorded.",
+        kind="ok",
+        link=f"/review/{record.situation_id}",
+        link_text="Open the review",
+    )
+
+
+# -- task links ---------------------------------------------------------------------------
+
+
+def link_task(site: Site, link: TaskLink) -> Task | Response:
+    """The task of an email action link, or the page that explains why it cannot be used."""
+    task = site.view.tasks.get(link.task_id)
+    if task is None:
+        return site.pages.message(404, "Task", "This task is not known.")
+    if link.action not in PEOPLE or link.action not in ALLOWED[task.state]:
+        text = (
+            f"This link cannot be used any more: the task is {task.state.value} "
+            f"(assignee {task.assignee})."
+        )
+        return site.pages.message(
+            409, "Task", text, kind="ok", link=f"/tasks/{task.id}", link_text="Open the task"
+        )
+    return task
+
+
+def confirm_task(
+    site: Site, link: TaskLink, task: Task, status: int = 200, error: str | None = None
+) -> Response:
+    return site.pages.render(
+        "task_link.html",
+        status,
+        task=task,
+        action=link.action,
+        error=error,
+        label=TASK_LABELS.get(link.action, link.action),
+        text=task.text(language_of(site.directory, link.person)),
+    )
+
+
+async def take_action(site: Site, link: TaskLink, task: Task, reason: str | None) -> Response:
+    role, agency = role_of(site.directory, link.person) or ("unknown", None)
+    who = Actor(link.person, role, agency)
+    answer = await submit(site, task.id, who, link.action, reason, "email")
+    if not answer.ok:
+        return confirm_task(site, link, task, answer.status, answer.problem)
+    return site.pages.message(
+        202,
+        "Recorded",
+        f"Thank you: the task is {past(link.action)}.",
+        kind="ok",
+        link=f"/tasks/{task.id}",
+        link_text="Open the task",
+    )
+
+
+# -- the views ----------------------------------------------------------------------------
+
+
+async def show(p: PanelPages, request: Request, token: str) -> Response:
+    """`GET /t/{token}`: what the link would do, and a button to do it."""
+    link = read_link(p.site, token)
+    if isinstance(link, TaskLink):
+        task = link_task(p.site, link)
+        return confirm_task(p.site, link, task) if isinstance(task, Task) else task
+    if isinstance(link, VoteLink):
+        record = vote_record(p.site, link)
+        return confirm_vote(p, link, record) if isinstance(record, ReviewRecord) else record
+    return link
+
+
+async def confirm(p: PanelPages, request: Request, token: str) -> Response:
+    """`POST /t/{token}`: the vote or the action is taken."""
+    link = read_link(p.site, token)
+    if isinstance(link, TaskLink):
+        task = link_task(p.site, link)
+        if not isinstance(task, Task):
+            return task
+        form = await read_form(request)
+        return await take_action(p.site, link, task, form.text("reason") or None)
+    if isinstance(link, VoteLink):
+        record = vote_record(p.site, link)
+        if not isinstance(record, ReviewRecord):
+            return record
+        form = await read_form(request)
+        return await take_vote(p, link, record, form.text("reason"))
+    return link
+
+
+def register(app: faust.App, pages: PanelPages) -> None:
+    """Bind `/t/{token}`."""
+    route(app, "/t/{token}", get=bind(show, pages), post=bind(confirm, pages))
