@@ -20,8 +20,9 @@ from concord import logsafe
 from concord.agents import correlate, deliver, gate, intake, plan, track
 from concord.agents.stage import every
 from concord.delivery.compose import Compose
-from concord.directory import load_directory
+from concord.directory import Directory, load_directory
 from concord.embedded.outbox import Outbox
+from concord.errors import ConfigError
 from concord.keys import Sealer, ensure_keys
 from concord.links import Signer
 from concord.live import LivePlaybooks
@@ -43,8 +44,15 @@ from concord.web.votes import Ballot
 log = logging.getLogger(__name__)
 
 
-class PlaybookError(Exception):
-    """The playbooks do not load; the message lists file:line:col problems."""
+class PlaybookError(ConfigError):
+    """The playbooks do not load; `problems` are file:line:col lines."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__(
+            f"the playbooks do not load ({len(problems)} problem(s), the first: {problems[0]}):"
+            " run `concord playbooks validate` for all of them"
+        )
 
 
 @dataclass(frozen=True)
@@ -60,7 +68,7 @@ class Worker:
 def _faust_app(settings: Settings) -> faust.App:
     broker = settings.resolved_broker()
     if not broker:
-        raise RuntimeError("no broker: set CONCORD_BROKER (or use `concord up`)")
+        raise ConfigError("no broker: set CONCORD_BROKER, or start `concord up` in this directory")
     session = settings.session_timeout
     return faust.App(
         settings.app_id,
@@ -162,13 +170,13 @@ def create_app(
     )
     loaded = playbooks.reload()
     if not loaded.ok:
-        raise PlaybookError("\n".join(str(p) for p in loaded.problems))
+        raise PlaybookError([str(p) for p in loaded.problems])
     fetch_wait(settings.fetch_wait_ms)
     app = _faust_app(settings)
     durable_flush(app)
     metrics = Metrics()
     metrics.playbooks_loaded.set(len(loaded.playbooks))
-    flow = Flow(
+    flow = Flow(  # what every stage shares
         topics=t.declare(app, settings.partitions),
         sealer=Sealer(settings.data_key),
         metrics=metrics,
@@ -192,13 +200,7 @@ def create_app(
         functools.partial(reload_playbooks, playbooks, flow, metrics, str(settings.playbooks)),
     )
 
-    parts, tick = settings.partitions, settings.tick_seconds
-    intake.register(app, flow, directory)
-    correlate.register(app, flow, directory, playbooks, parts)
-    plan.register(app, flow, directory, playbooks, parts)
-    gate.register(app, flow, directory, playbooks, compose, parts, tick)
-    track.register(app, flow, directory, compose, parts, tick)
-    deliver.register(app, flow, registry, compose, settings)
+    _register_stages(app, flow, settings, directory, playbooks, compose, registry)
 
     view = readmodel.register(app, settings)
     site = Site(
@@ -212,6 +214,25 @@ def create_app(
     )
     _register_web(app, site, settings, playbooks, renderer, registry, compose, outbox)
     return Worker(app, settings, flow, view)
+
+
+def _register_stages(
+    app: faust.App,
+    flow: Flow,
+    settings: Settings,
+    directory: Directory,
+    playbooks: LivePlaybooks,
+    compose: Compose,
+    registry: Registry,
+) -> None:
+    """The agents of the flow, in its order."""
+    parts, tick = settings.partitions, settings.tick_seconds
+    intake.register(app, flow, directory)
+    correlate.register(app, flow, directory, playbooks, parts)
+    plan.register(app, flow, directory, playbooks, parts)
+    gate.register(app, flow, directory, playbooks, compose, parts, tick)
+    track.register(app, flow, directory, compose, parts, tick)
+    deliver.register(app, flow, registry, compose, settings)
 
 
 def _register_web(

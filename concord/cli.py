@@ -1,4 +1,9 @@
-"""The `concord` command."""
+"""The `concord` command.
+
+A mistake of the person running it (a bad setting, a missing file, a broker that does
+not answer) is one line on stderr, `error: ...` with what to do, and exit code 2;
+validation failures (playbooks, signals) exit 1 with their `file:line:col` lines;
+`--debug` shows the traceback instead."""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -16,7 +21,9 @@ from rich.console import Console
 from concord.settings import Settings
 
 app = typer.Typer(
-    help="Concord: inter-agency conflict-response coordination.", no_args_is_help=True
+    help="Concord: inter-agency conflict-response coordination.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,  # `main` turns errors into one line
 )
 playbooks_app = typer.Typer(help="Author and check playbooks.", no_args_is_help=True)
 signal_app = typer.Typer(help="Send signals.", no_args_is_help=True)
@@ -36,6 +43,21 @@ ROLES = ("producer", "coordinator", "panel", "liaison", "operator")
 
 def _settings() -> Settings:
     return Settings()
+
+
+def fail(message: str) -> NoReturn:
+    """A mistake the person can fix: one line, exit code 2."""
+    err.print(f"error: {message}")
+    raise typer.Exit(2)
+
+
+@app.callback()
+def _options(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="show the traceback of an error (or CONCORD_DEBUG=1)")
+    ] = False,
+) -> None:
+    """Concord: inter-agency conflict-response coordination."""
 
 
 def _run_worker(concord: Any, loglevel: str) -> None:
@@ -117,8 +139,7 @@ def worker() -> None:
 
     settings = ensure_keys(_settings(), warn=True)
     if not settings.resolved_broker():
-        err.print("CONCORD_BROKER is not set (and no `concord up` runs here)")
-        raise typer.Exit(2)
+        fail("CONCORD_BROKER is not set (and no `concord up` runs here): set it")
     _run_worker(create_app(settings), settings.log_level)
 
 
@@ -208,21 +229,18 @@ def token_create(
     from concord.producer import create_token
 
     if role not in ROLES:
-        err.print(f"--role must be one of {', '.join(ROLES)}")
-        raise typer.Exit(2)
+        fail(f"--role must be one of {', '.join(ROLES)}")
     settings = _settings()
     from concord.directory import load_directory
     from concord.tokens import token_refusal
 
     refusal = token_refusal(load_directory(settings.directory), name, role, agency)
     if refusal is not None:
-        err.print(refusal)
-        raise typer.Exit(2)
+        fail(refusal)
     try:
         token = create_token(settings, name, role, agency)
     except ValueError as exc:
-        err.print(str(exc))
-        raise typer.Exit(2) from exc
+        fail(str(exc))
     print(token)
 
 
@@ -243,12 +261,23 @@ def deadletter_show(
 
 
 def main() -> None:
-    """Console script entry point."""
+    """Console script entry point: errors become one line (see the module)."""
     from concord import logsafe
+    from concord.explain import explain
 
+    debug = "--debug" in sys.argv[1:] or os.environ.get("CONCORD_DEBUG") == "1"
+    sys.argv = [a for a in sys.argv if a != "--debug"]  # allowed anywhere on the line
     logsafe.install()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    app()
+    try:
+        app()
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None
+    except Exception as exc:
+        if debug:
+            raise
+        err.print(f"error: {explain(exc)}")
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from pathlib import Path
 from cryptography.fernet import Fernet, InvalidToken
 from pydantic import SecretStr
 
+from concord.errors import ConfigError
 from concord.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,7 @@ class Sealer:
         try:
             self._kek = Fernet(data_key.get_secret_value().encode())
         except ValueError as exc:
-            raise ValueError(
+            raise ConfigError(
                 "CONCORD_DATA_KEY must be 32 url-safe base64-encoded bytes "
                 "(python -c 'from cryptography.fernet import Fernet; "
                 "print(Fernet.generate_key().decode())')"

@@ -42,6 +42,10 @@ class Metrics:
             "concord_playbooks_fired_total", "Playbooks fired", ["playbook"], registry=r
         )
         self.tasks = Counter("concord_tasks_created_total", "Tasks created", registry=r)
+        self._delivery(r)
+        self._panel(r)
+
+    def _delivery(self, r: CollectorRegistry) -> None:
         self.deliveries = Counter(
             "concord_delivery_attempts_total",
             "Delivery attempts",
@@ -67,6 +71,8 @@ class Metrics:
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600),
             registry=r,
         )
+
+    def _panel(self, r: CollectorRegistry) -> None:
         self.reviews = Counter(
             "concord_reviews_total",
             "Panel reviews by outcome (opened, approved, rejected, no_quorum, stalled)",

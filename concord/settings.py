@@ -18,6 +18,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from concord.errors import ConfigError
+
 
 class Settings(BaseSettings):
     """All of Concord's configuration, validated where it enters."""
@@ -121,7 +123,7 @@ class Settings(BaseSettings):
         """host:port list for kafka-python / aiokafka, from the resolved broker URL."""
         url = self.resolved_broker()
         if not url:
-            raise RuntimeError(
+            raise ConfigError(
                 "no broker: set CONCORD_BROKER, or start `concord up` in this directory"
             )
         hosts: list[str] = []

@@ -28,7 +28,7 @@ import faust
 from concord.agents.ledger import Ledger
 from concord.agents.stage import consume, every
 from concord.delivery.compose import Compose
-from concord.delivery.lanes import Job, Lane, Lanes, Pace
+from concord.delivery.lanes import Job, Lanes, lane_of, paces
 from concord.delivery.schedule import Failure, Next, Policy, after_failure, delivered
 from concord.notifiers.base import Notifier, SendError, Sent
 from concord.notifiers.registry import Registry
@@ -40,31 +40,6 @@ from concord.streams.tasks import TaskEvent
 from concord.types import utcnow
 
 log = logging.getLogger(__name__)
-
-
-def lane_of(outgoing: Outgoing, channel: str) -> Lane:
-    """The lane a message takes on a channel: the carrier and the address."""
-    r = outgoing.message.recipient
-    if channel == "slack":
-        return ("slack", r.slack_channel or r.slack_user or r.id)
-    if channel == "email":
-        return ("email", r.email or r.id)
-    return (channel, r.id)
-
-
-def paces(s: Settings) -> dict[str, Pace]:
-    """How fast each carrier's lanes may go (Slack: per channel and per workspace)."""
-    interval = s.slack_channel_interval_seconds
-    slack = Pace(
-        lane_rate=1.0 / interval if interval > 0 else 0.0,
-        lane_burst=s.slack_channel_burst,
-        carrier_rate=s.slack_workspace_rate,
-        carrier_burst=max(1.0, s.slack_workspace_rate),
-        # Paced lanes send one at a time; unpaced (tests, benchmarks) as fast as allowed.
-        per_lane=1 if interval > 0 else s.delivery_concurrency,
-        per_carrier=s.delivery_concurrency,
-    )
-    return {"slack": slack, "email": Pace(per_lane=1, per_carrier=s.delivery_concurrency)}
 
 
 @dataclass

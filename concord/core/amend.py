@@ -34,6 +34,41 @@ class AmendError(ValueError):
         self.msg = msg
 
 
+def _replan(
+    current: AnalysisVersion,
+    amendment: Amendment,
+    situation: Situation,
+    playbooks: Lookup,
+    directory: Directory,
+    now: datetime,
+    changes: list[str],
+) -> list[Proposal]:
+    """The proposals after playbooks were withdrawn or added (and, at another severity,
+    the kept ones planned again)."""
+    proposed = {p.playbook for p in current.proposals}
+    for i, pid in enumerate(amendment.remove_playbooks):
+        if pid not in proposed:
+            raise AmendError(f"amendment.remove_playbooks.{i}", f"{pid} is not proposed")
+        changes.append(f"{pid} withdrawn")
+    proposals: list[Proposal] = []
+    for p in current.proposals:
+        if p.playbook in amendment.remove_playbooks:
+            continue
+        pb = playbooks(p.playbook) if situation.severity != current.severity else None
+        tasks = _plan(situation, pb, directory, now, p.revision) if pb else p.tasks
+        proposals.append(p.model_copy(update={"tasks": tasks}))
+    for i, pid in enumerate(amendment.add_playbooks):
+        pb = playbooks(pid)
+        if pb is None:
+            raise AmendError(f"amendment.add_playbooks.{i}", f"no playbook {pid!r} is loaded")
+        if pid in proposed and pid not in amendment.remove_playbooks:
+            raise AmendError(f"amendment.add_playbooks.{i}", f"{pid} is already proposed")
+        tasks = _plan(situation, pb, directory, now, "")
+        proposals.append(propose(pb, tasks, like=current.proposals[0]))
+        changes.append(f"{pid} proposed")
+    return proposals
+
+
 def amend(
     record: ReviewRecord,
     amendment: Amendment,
@@ -51,28 +86,7 @@ def amend(
     if severity != current.severity:
         changes.append(f"severity {current.severity} -> {severity}")
 
-    proposed = {p.playbook for p in current.proposals}
-    for i, pid in enumerate(amendment.remove_playbooks):
-        if pid not in proposed:
-            raise AmendError(f"amendment.remove_playbooks.{i}", f"{pid} is not proposed")
-        changes.append(f"{pid} withdrawn")
-    proposals: list[Proposal] = []
-    for p in current.proposals:
-        if p.playbook in amendment.remove_playbooks:
-            continue
-        pb = playbooks(p.playbook) if severity != current.severity else None
-        tasks = _plan(situation, pb, directory, now, p.revision) if pb else p.tasks
-        proposals.append(p.model_copy(update={"tasks": tasks}))
-    for i, pid in enumerate(amendment.add_playbooks):
-        pb = playbooks(pid)
-        if pb is None:
-            raise AmendError(f"amendment.add_playbooks.{i}", f"no playbook {pid!r} is loaded")
-        if pid in proposed and pid not in amendment.remove_playbooks:
-            raise AmendError(f"amendment.add_playbooks.{i}", f"{pid} is already proposed")
-        tasks = _plan(situation, pb, directory, now, "")
-        proposals.append(propose(pb, tasks, like=current.proposals[0]))
-        changes.append(f"{pid} proposed")
-
+    proposals = _replan(current, amendment, situation, playbooks, directory, now, changes)
     proposals = _drop(proposals, amendment.drop_tasks, record.released, changes)
     added = [
         _added(record, t, i, version, member, directory, now)

@@ -43,7 +43,7 @@ from concord.streams.reviews import (
     ReviewEvent,
     ReviewRecord,
 )
-from concord.streams.situations import SituationState
+from concord.streams.situations import Situation, SituationState
 from concord.streams.tasks import Task, TaskState
 from concord.streams.votes import Decision, ReviewStamp
 
@@ -129,6 +129,35 @@ def handle(
     return _tick(record, event, now)
 
 
+def _first(
+    situation: Situation, proposal: Proposal, held: list[Task], deadline: datetime, now: datetime
+) -> Result:
+    """A situation's first review: version 1 of its analysis."""
+    first = AnalysisVersion(
+        version=1,
+        at=now,
+        by="concord",
+        severity=situation.severity,
+        proposals=[proposal.model_copy(update={"tasks": held})],
+        changes=[f"{proposal.playbook} proposed"],
+    )
+    record = ReviewRecord(
+        situation_id=situation.id,
+        area=situation.area,
+        exercise=situation.exercise,
+        situation=situation,
+        opened_at=now,
+        versions=[first],
+        deadline=deadline,
+        updated_at=now,
+    )
+    return record, [
+        Hold(held),
+        MoveSituation(SituationState.under_review, f"{proposal.playbook} needs the panel"),
+        Notify("opened", 1),
+    ]
+
+
 def _open(
     record: ReviewRecord | None, event: ReviewEvent, members: list[str], now: datetime
 ) -> Result:
@@ -138,29 +167,7 @@ def _open(
     held = [_held(t) for t in proposal.tasks]
     deadline = now + proposal.time_limit
     if record is None:
-        first = AnalysisVersion(
-            version=1,
-            at=now,
-            by="concord",
-            severity=situation.severity,
-            proposals=[proposal.model_copy(update={"tasks": held})],
-            changes=[f"{proposal.playbook} proposed"],
-        )
-        record = ReviewRecord(
-            situation_id=situation.id,
-            area=situation.area,
-            exercise=situation.exercise,
-            situation=situation,
-            opened_at=now,
-            versions=[first],
-            deadline=deadline,
-            updated_at=now,
-        )
-        return record, [
-            Hold(held),
-            MoveSituation(SituationState.under_review, f"{proposal.playbook} needs the panel"),
-            Notify("opened", 1),
-        ]
+        return _first(situation, proposal, held, deadline, now)
     if any(p.playbook == proposal.playbook for v in record.versions for p in v.proposals):
         return record, []  # replayed, or the same playbook again: nothing new
     pending = record.outcome == "pending"

@@ -22,6 +22,9 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from concord.settings import Settings
+from concord.streams.delivery import Outgoing
+
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], float]
@@ -201,3 +204,28 @@ class Lanes:
             task.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def lane_of(outgoing: Outgoing, channel: str) -> Lane:
+    """The lane a message takes on a channel: the carrier and the address."""
+    r = outgoing.message.recipient
+    if channel == "slack":
+        return ("slack", r.slack_channel or r.slack_user or r.id)
+    if channel == "email":
+        return ("email", r.email or r.id)
+    return (channel, r.id)
+
+
+def paces(s: Settings) -> dict[str, Pace]:
+    """How fast each carrier's lanes may go (Slack: per channel and per workspace)."""
+    interval = s.slack_channel_interval_seconds
+    slack = Pace(
+        lane_rate=1.0 / interval if interval > 0 else 0.0,
+        lane_burst=s.slack_channel_burst,
+        carrier_rate=s.slack_workspace_rate,
+        carrier_burst=max(1.0, s.slack_workspace_rate),
+        # Paced lanes send one at a time; unpaced (tests, benchmarks) as fast as allowed.
+        per_lane=1 if interval > 0 else s.delivery_concurrency,
+        per_carrier=s.delivery_concurrency,
+    )
+    return {"slack": slack, "email": Pace(per_lane=1, per_carrier=s.delivery_concurrency)}

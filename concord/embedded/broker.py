@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from concord.embedded.net import free_port, wait_for_port
+from concord.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +78,10 @@ class EmbeddedBroker:
             logf.close()  # the child has its own descriptor
         if not wait_for_port(HOST, self.port, timeout):
             self.stop()
-            raise RuntimeError(f"embedded broker did not start on {HOST}:{self.port}")
+            raise ConfigError(
+                f"the embedded broker did not start on {HOST}:{self.port}"
+                + (f": see {self.log_file}" if self.log_file else "")
+            )
         log.info("embedded broker on %s (pid %s)", self.url, self.proc.pid)
         return self
 

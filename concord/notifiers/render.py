@@ -61,6 +61,37 @@ LABELS = {
 VOTING = ("opened", "amended", "reminder", "stalled")
 
 
+def _review_buttons(
+    labels: dict[str, str], url: str, value: str, voting: bool
+) -> list[dict[str, object]]:
+    """Open the review; and while the panel votes, Approve and Conflict of interest."""
+    buttons: list[dict[str, object]] = [
+        {
+            "type": "button",
+            "text": {"type": "plain_text", "text": labels["open"]},
+            "url": url,
+            "action_id": "review.open",
+        }
+    ]
+    if voting:
+        buttons += [
+            {
+                "type": "button",
+                "text": {"type": "plain_text", "text": labels["approve"]},
+                "style": "primary",
+                "action_id": "review.approve",
+                "value": value,
+            },
+            {
+                "type": "button",
+                "text": {"type": "plain_text", "text": labels["conflict"]},
+                "action_id": "review.conflict",
+                "value": value,
+            },
+        ]
+    return buttons
+
+
 def _slack_finalize(value: Any) -> Any:
     return slack_escape(value) if isinstance(value, str) else value
 
@@ -213,6 +244,7 @@ class Renderer:
         lang = recipient.language if recipient.language in LABELS else FALLBACK
         d = draft(record.situation, area_name, record.current)
         voting = kind in VOTING and record.outcome == "pending"
+        review_url = f"{self.public_url}/review/{record.situation_id}"
         ctx = {
             "kind": kind,
             "d": d,
@@ -222,7 +254,7 @@ class Renderer:
             "recipient": recipient,
             "analysis": self.analysis_text(d, lang),
             "links": links if voting else None,
-            "review_url": f"{self.public_url}/review/{record.situation_id}",
+            "review_url": review_url,
             "exercise": record.exercise,
             "lang": lang,
             "labels": LABELS[lang],
@@ -234,30 +266,7 @@ class Renderer:
             {**ctx, "subject": subject}
         )
         value = f"{record.situation_id}|{d.version}"
-        buttons: list[dict[str, object]] = [
-            {
-                "type": "button",
-                "text": {"type": "plain_text", "text": LABELS[lang]["open"]},
-                "url": ctx["review_url"],
-                "action_id": "review.open",
-            }
-        ]
-        if voting:
-            buttons += [
-                {
-                    "type": "button",
-                    "text": {"type": "plain_text", "text": LABELS[lang]["approve"]},
-                    "style": "primary",
-                    "action_id": "review.approve",
-                    "value": value,
-                },
-                {
-                    "type": "button",
-                    "text": {"type": "plain_text", "text": LABELS[lang]["conflict"]},
-                    "action_id": "review.conflict",
-                    "value": value,
-                },
-            ]
+        buttons = _review_buttons(LABELS[lang], review_url, value, voting)
         blocks: list[dict[str, object]] = [
             {"type": "header", "text": {"type": "plain_text", "text": subject[:150]}},
             {"type": "section", "text": {"type": "mrkdwn", "text": slack_text.strip()[:3000]}},

@@ -1,0 +1,48 @@
+"""What an error means to the person running `concord`, in one line with what to do."""
+
+from __future__ import annotations
+
+from pydantic import ValidationError
+
+from concord.directory import DirectoryError
+from concord.errors import ConfigError
+
+BROKER_HINT = (
+    "start it, or `concord up` in this directory, or set CONCORD_BROKER "
+    "(a stale .concord/broker file names a broker that is gone: remove it)"
+)
+
+
+def explain(exc: BaseException) -> str:
+    """One line: what went wrong, and what to do about it."""
+    if isinstance(exc, ConfigError):
+        return str(exc)
+    if isinstance(exc, DirectoryError):
+        first = exc.problems[0] if exc.problems else "?"
+        return f"the directory does not load ({len(exc.problems)} problem(s), the first: {first})"
+    if isinstance(exc, ValidationError):
+        e = exc.errors(include_url=False)[0]
+        where = ".".join(str(p) for p in e["loc"])
+        return f"setting {where}: {e['msg']} (CONCORD_{where.upper()} or concord.toml)"
+    kafka = _kafka(exc)
+    if kafka is not None:
+        return kafka
+    if isinstance(exc, FileNotFoundError):
+        return f"no such file: {exc.filename}"
+    if isinstance(exc, PermissionError):
+        return f"not allowed to read or write {exc.filename}"
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.strerror}{f': {exc.filename}' if exc.filename else ''}"
+    return f"{type(exc).__name__}: {exc} (--debug shows where)"
+
+
+def _kafka(exc: BaseException) -> str | None:
+    try:
+        from kafka.errors import KafkaError, NoBrokersAvailable
+    except ImportError:  # pragma: no cover - kafka-python is a dependency
+        return None
+    if isinstance(exc, NoBrokersAvailable):
+        return f"no Kafka broker answers: {BROKER_HINT}"
+    if isinstance(exc, KafkaError):
+        return f"Kafka: {exc}: {BROKER_HINT}"
+    return None
