@@ -136,10 +136,13 @@ def worker() -> None:
     """One worker against CONCORD_BROKER (production: run N of them)."""
     from concord.app import create_app
     from concord.keys import ensure_keys
+    from concord.streams.topics import require_broker
 
-    settings = ensure_keys(_settings(), warn=True)
+    settings = _settings()
     if not settings.resolved_broker():
         fail("CONCORD_BROKER is not set (and no `concord up` runs here): set it")
+    require_broker(settings.bootstrap_servers())
+    settings = ensure_keys(settings, warn=True)
     _run_worker(create_app(settings), settings.log_level)
 
 
@@ -269,6 +272,8 @@ def main() -> None:
     sys.argv = [a for a in sys.argv if a != "--debug"]  # allowed anywhere on the line
     logsafe.install()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if not debug:  # kafka-python logs each failed attempt; the error line says it once
+        logging.getLogger("kafka").setLevel(logging.CRITICAL)
     try:
         app()
     except KeyboardInterrupt:

@@ -6,11 +6,7 @@ from pydantic import ValidationError
 
 from concord.directory import DirectoryError
 from concord.errors import ConfigError
-
-BROKER_HINT = (
-    "start it, or `concord up` in this directory, or set CONCORD_BROKER "
-    "(a stale .concord/broker file names a broker that is gone: remove it)"
-)
+from concord.streams.topics import BROKER_HINT
 
 
 def explain(exc: BaseException) -> str:
@@ -37,11 +33,9 @@ def explain(exc: BaseException) -> str:
 
 
 def _kafka(exc: BaseException) -> str | None:
-    try:
-        from kafka.errors import KafkaError, NoBrokersAvailable
-    except ImportError:  # pragma: no cover - kafka-python is a dependency
-        return None
-    if isinstance(exc, NoBrokersAvailable):
+    from kafka.errors import KafkaError
+
+    if isinstance(exc, KafkaError) and "bootstrap" in str(exc).lower():
         return f"no Kafka broker answers: {BROKER_HINT}"
     if isinstance(exc, KafkaError):
         return f"Kafka: {exc}: {BROKER_HINT}"

@@ -84,6 +84,7 @@ def read_deadletters(
     """Dead letters from the beginning of the topic, originals opened on request."""
     from kafka import KafkaConsumer
 
+    t.require_broker(settings.bootstrap_servers())
     sealer = Sealer(ensure_keys(settings).data_key) if with_original else None  # type: ignore[arg-type]
     consumer = KafkaConsumer(
         t.DEADLETTER.name,

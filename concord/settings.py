@@ -1,6 +1,6 @@
 """Concord's settings: environment variables `CONCORD_*`, or a `concord.toml` beside you.
 
-Every key of the public contract (DESIGN.md) is here; the tuning keys below them have
+Every key of the public contract (README, "Configuration") is here; the tuning keys below them have
 defaults that suit a production cluster, and `embedded()` returns the values that suit
 the embedded Tansu broker (short session timeouts, memory store).
 """

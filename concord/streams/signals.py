@@ -89,7 +89,7 @@ class Source(Strict):
 
 
 class SignalIn(Strict):
-    """What a producer sends (DESIGN.md, 'Signal'). Read from `concord.signals.in`."""
+    """What a producer sends (README, 'Signals'). Read from `concord.signals.in`."""
 
     id: SignalId = Field(description="producer's idempotency key")
     kind: Kind

@@ -8,11 +8,13 @@ with its bytes instead of crashing the agent (Faust would ack and drop it).
 
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
+from concord.errors import ConfigError
 from concord.streams import access as ac
 from concord.streams import audit as au
 from concord.streams import delivery as d
@@ -174,8 +176,30 @@ def declare(app: Any, partitions: int) -> Topics:
     )
 
 
+BROKER_HINT = (
+    "start it, or `concord up` in this directory, or set CONCORD_BROKER "
+    "(a stale .concord/broker file names a broker that is gone: remove it)"
+)
+
+
+def require_broker(bootstrap: list[str], timeout: float = 3.0) -> None:
+    """Raise `ConfigError` unless one of the servers accepts a TCP connection.
+
+    kafka-python on its own retries an absent broker for about 40 s and logs a line
+    per attempt; a person at the CLI wants one line, now."""
+    for server in bootstrap:
+        host, _, port = server.rpartition(":")
+        try:
+            with socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)), timeout):
+                return
+        except (OSError, ValueError):
+            continue
+    raise ConfigError(f"no Kafka broker answers at {','.join(bootstrap)}: {BROKER_HINT}")
+
+
 def ensure_topics(bootstrap: list[str], partitions: int, replication: int = 1) -> list[str]:
     """Create any missing topic with kafka-python's admin client; return the ones created."""
+    require_broker(bootstrap)
     from kafka.admin import KafkaAdminClient, NewTopic
     from kafka.errors import TopicAlreadyExistsError
 
