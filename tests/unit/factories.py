@@ -3,11 +3,12 @@ situations, and one correlation step."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from concord.directory import Directory, load_directory
+from concord.playbooks.schema import Playbook
 from concord.streams.signals import Signal
 from concord.streams.situations import SignalRef, Situation
 from concord.streams.tasks import Task
@@ -18,6 +19,24 @@ ROOT = Path(__file__).resolve().parents[2]
 def example_directory() -> Directory:
     """The example city's directory (`directory.yml`)."""
     return load_directory(ROOT / "directory.yml")
+
+
+#: The example directory, loaded once for the modules that need it at import time.
+DIRECTORY = example_directory()
+#: A Monday, 12:00 in Brussels: the clock of the playbook-language tests.
+MONDAY_NOON_UTC = datetime(2026, 1, 5, 11, 0, tzinfo=UTC)
+#: The smallest task a playbook may carry.
+TASK = {"id": "t", "agency": "police", "title": "T", "action": "a"}
+
+
+def at(days: float = 0, hours: float = 0) -> datetime:
+    """`MONDAY_NOON_UTC` shifted by days and hours."""
+    return MONDAY_NOON_UTC + timedelta(days=days, hours=hours)
+
+
+def playbook(pid: str = "p", **fields: Any) -> Playbook:
+    """A playbook with one task and the given fields (`when`, `suppress`, ...)."""
+    return Playbook.model_validate({"id": pid, "title": pid, "tasks": [TASK], **fields})
 
 
 def make_task(**kw: Any) -> Task:

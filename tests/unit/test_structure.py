@@ -6,11 +6,11 @@
 from __future__ import annotations
 
 import ast
-from pathlib import Path
 
 import grimp
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.unit.factories import ROOT
+
 PACKAGE = ROOT / "concord"
 MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 60
@@ -76,3 +76,26 @@ def test_no_module_or_function_is_over_the_limits() -> None:
                 if length > MAX_FUNCTION_LINES:
                     over.append(f"{name}:{node.lineno}: {node.name}() {length} lines")
     assert over == []
+
+
+#: Unit tests about more than one module (the flow as a whole, or the shipped files).
+ACROSS_MODULES = {
+    "core/test_flow_properties.py",
+    "core/test_what_incidents_establish.py",
+    "playbooks/test_shipped.py",
+    "streams/test_signal_in.py",
+    "test_deploy.py",
+    "test_structure.py",
+}
+
+
+def test_unit_tests_mirror_the_package() -> None:
+    # tests/unit/core/test_tally.py tests concord/core/tally.py: a newcomer finds the
+    # tests of a module by its name, and a module's tests in one file.
+    strays: list[str] = []
+    for path in sorted((ROOT / "tests" / "unit").rglob("test_*.py")):
+        name = path.relative_to(ROOT / "tests" / "unit").as_posix()
+        module = PACKAGE / name.replace("test_", "", 1)
+        if name not in ACROSS_MODULES and not (module.exists() or module.with_suffix("").is_dir()):
+            strays.append(f"tests/unit/{name}: no concord/{name.replace('test_', '', 1)}")
+    assert strays == []

@@ -1,8 +1,8 @@
-"""concord.core.redaction: quoting outside text in plain-text messages."""
+"""Text helpers (concord.text): one-line log text, quoting, Slack escaping."""
 
 from __future__ import annotations
 
-from concord.text import one_line, quoted
+from concord.text import one_line, quoted, slack_escape
 
 
 def test_every_line_of_outside_text_is_quoted() -> None:
@@ -16,3 +16,9 @@ def test_every_line_of_outside_text_is_quoted() -> None:
 
 def test_one_line_joins_lines() -> None:
     assert one_line("a\nb\r\nc\x00") == "a b c"
+
+
+def test_slack_escape_stops_mentions_and_links() -> None:
+    out = slack_escape("<!channel> @here <https://evil|click> & more")
+    assert "<" not in out and ">" not in out
+    assert "&lt;!channel&gt;" in out and "@here" not in out and "&amp;" in out

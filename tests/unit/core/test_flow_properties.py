@@ -16,13 +16,12 @@ from hypothesis import strategies as st
 
 from concord.core import intake
 from concord.core.refusal import Refused
-from concord.directory import load_directory
 from concord.playbooks.loader import load_playbooks
 from concord.simulate import Simulator
 from concord.streams.signals import Bias, Category, Kind, SignalIn
+from tests.unit.factories import DIRECTORY
 
 ROOT = Path(__file__).resolve().parents[3]
-DIRECTORY = load_directory(ROOT / "directory.yml")
 PLAYBOOKS = load_playbooks([ROOT / "playbooks"], DIRECTORY)
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
 AREAS = [a.code for a in DIRECTORY.areas]

@@ -7,13 +7,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from concord.directory import load_directory
 from concord.playbooks.loader import load_playbooks
 from concord.simulate import Simulator, Step
 from concord.streams.signals import SignalIn
+from tests.unit.factories import DIRECTORY
 
 ROOT = Path(__file__).resolve().parents[3]
-DIRECTORY = load_directory(ROOT / "directory.yml")
 PLAYBOOKS = load_playbooks([ROOT / "playbooks"], DIRECTORY)
 T0 = datetime(2026, 3, 2, 10, tzinfo=UTC)
 

@@ -1,4 +1,4 @@
-"""Rendering and escaping of messages; the registry of notifiers."""
+"""Rendering messages (concord.notifiers.render): escaping, languages, drills."""
 
 from __future__ import annotations
 
@@ -7,8 +7,6 @@ from datetime import UTC, datetime
 import pytest
 
 from concord.notifiers.base import Recipient
-from concord.notifiers.email import EmailNotifier
-from concord.notifiers.registry import Registry
 from concord.notifiers.render import Renderer
 from concord.streams.tasks import Task
 from tests.unit.factories import make_task
@@ -65,24 +63,3 @@ def test_exercise_marking_in_every_form() -> None:
     assert msg.subject.startswith("[OEFENING]") and "OEFENING" in msg.html
     assert msg.slack_blocks[0]["text"]["text"].startswith("OEFENING — ")  # type: ignore[index]
     assert msg.exercise
-
-
-def test_email_headers_are_deterministic() -> None:
-    n = EmailNotifier("127.0.0.1", 25, "concord@city.example")
-    msg = RENDER.task_message(task(exercise=True), recipient(), "Nord")
-    built = n.build(msg)
-    assert built["Message-ID"] == "<task-1.x@city.example>"
-    assert built["To"] == "Ann <ann@example.org>" and built["X-Concord-Exercise"] == "yes"
-    assert "password" not in repr(n)
-
-
-class Carrier:
-    """A channel implementing the Notifier protocol, in memory (for the registry)."""
-
-    def __init__(self, channel: str) -> None:
-        self.channel = channel
-
-
-def test_registry_refuses_two_notifiers_for_one_channel() -> None:
-    with pytest.raises(ValueError, match="registered twice"):
-        Registry([Carrier("email"), Carrier("email")])

@@ -1,10 +1,8 @@
-"""The playbook language: conditions, combinators, windows, thresholds, trends, the index."""
+"""The playbook language's conditions (concord.playbooks.conditions, matcher)."""
 
 from __future__ import annotations
 
-import random
-from datetime import UTC, datetime, time, timedelta
-from pathlib import Path
+from datetime import datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -12,22 +10,11 @@ from pydantic import ValidationError
 
 from concord.core.correlation import AreaState
 from concord.core.decisions import Rules
-from concord.directory import load_directory
 from concord.playbooks.conditions import Threshold, TimeWindow, Trend
-from concord.playbooks.matcher import Matcher, View, in_window
-from concord.playbooks.schema import Playbook
+from concord.playbooks.matcher import Matcher, in_window
 from concord.streams.situations import Situation
+from tests.unit.factories import DIRECTORY, MONDAY_NOON_UTC, at, playbook, step_area
 from tests.unit.factories import make_signal as signal
-from tests.unit.factories import step_area
-
-ROOT = Path(__file__).resolve().parents[2]
-DIRECTORY = load_directory(ROOT / "directory.yml")
-TASK = {"id": "t", "agency": "police", "title": "T", "action": "a"}
-MONDAY_NOON_UTC = datetime(2026, 1, 5, 11, 0, tzinfo=UTC)  # 12:00 in Brussels
-
-
-def playbook(pid: str = "p", **fields: Any) -> Playbook:
-    return Playbook.model_validate({"id": pid, "title": pid, "tasks": [TASK], **fields})
 
 
 def matches(when: dict[str, Any], situation: Situation) -> bool:
@@ -104,10 +91,6 @@ def feed(rules: Rules, signals: list[dict[str, Any]]) -> AreaState:
     for i, kw in enumerate(signals):
         state = step_area(state, signal(id=f"s{i}", **kw), rules, MONDAY_NOON_UTC)
     return state
-
-
-def at(days: float = 0, hours: float = 0) -> datetime:
-    return MONDAY_NOON_UTC + timedelta(days=days, hours=hours)
 
 
 def test_threshold_counts_the_area_history_within_the_window() -> None:
@@ -189,53 +172,3 @@ def test_trend_compares_the_two_halves_of_the_period() -> None:
     assert down.situation is not None
     assert down.situation.measures[falling.key] == [5, 2, 2]
     assert {m.playbook for m in down.situation.matches} == {"down"}  # "up" needs 3 signals
-
-
-def test_history_keeps_what_the_longest_window_needs_and_no_more() -> None:
-    pb = playbook(when={"threshold": {"count": 1, "within": "3d"}})
-    rules = Rules(Matcher([pb], DIRECTORY), timedelta(hours=24), history_cap=3)
-    state = feed(rules, [{"occurred_at": at(days=-d)} for d in (10, 2.5, 2, 1, 0)])
-    assert [t.id for t in state.history] == ["s2", "s3", "s4"]  # cap 3; s0 beyond 3 d
-    assert "summary" not in state.history[0].model_dump()  # no text kept
-
-
-def test_index_agrees_with_checking_every_playbook(situation_factory) -> None:  # type: ignore[no-untyped-def]
-    rng = random.Random(3)
-    cats = ["hate_crime", "vandalism", "rumour", "harassment"]
-    pbs = []
-    for i in range(300):
-        when: dict[str, Any] = {}
-        if rng.random() < 0.7:
-            when["category"] = rng.sample(cats, rng.randint(1, 2))
-        if rng.random() < 0.3:
-            when["areas"] = [rng.choice(["north", "south", "city"])]
-        if rng.random() < 0.3:
-            when["any"] = [{"bias": ["anti_black"]}, {"kind": ["tension"]}]
-        if rng.random() < 0.2:
-            when["all"] = [{"category": rng.sample(cats, 2)}]
-        if rng.random() < 0.2:
-            when["not"] = {"category": [rng.choice(cats)]}
-        if rng.random() < 0.2:
-            when["exercise"] = rng.choice(["only", "exclude"])
-        pbs.append(playbook(f"p{i:03}", when=when))
-    m = Matcher(pbs, DIRECTORY)
-    for _ in range(200):
-        s = situation_factory(
-            category=rng.choice(cats),
-            kind=rng.choice(["incident", "tension"]),
-            bias=rng.sample(["anti_black", "anti_roma"], rng.randint(0, 1)),
-            area=rng.choice(["north", "centre", "south"]),
-            exercise=rng.random() < 0.3,
-        )
-        view = View.of(s, m.tz)
-        brute = [pb.id for pb in m.playbooks if m._fails(pb.when, view) is None]
-        assert [pb.id for pb in m.match(s)] == brute
-
-
-def test_task_needs_agency_or_role_and_english_text() -> None:
-    with pytest.raises(ValidationError, match="exactly one of `agency` and `role`"):
-        playbook(tasks=[{"id": "t", "title": "T", "action": "a"}])
-    with pytest.raises(ValidationError, match="need an 'en' variant"):
-        playbook(tasks=[{**TASK, "action": {"fr": "texte"}}])
-    with pytest.raises(ValidationError, match="`remind_before` must be shorter"):
-        playbook(tasks=[{**TASK, "due": "1h", "remind_before": "2h"}])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -29,8 +28,8 @@ from concord.streams.reviews import Amendment, ReviewEvent, ReviewRecord
 from concord.streams.situations import Situation, SituationState
 from concord.streams.tasks import TaskState
 from concord.streams.votes import Decision, Vote
+from tests.unit.factories import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
 PANEL = ["ana", "koen", "lea"]
 

@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 
 from concord.embedded.net import free_port
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.unit.factories import ROOT
 
 
 def run(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[bytes]:

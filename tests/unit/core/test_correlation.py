@@ -1,23 +1,59 @@
-"""Correlation into situations: compatible categories, concurrent situations, commands."""
+"""Correlation (concord.core.correlation): which situation a signal joins, windows and drills."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
-from concord.core.commands import CommandError, apply_command
-from concord.core.correlation import AreaState, Rules, Step, compatible, situation_id, step
+from concord.core.correlation import (
+    AreaState,
+    Rules,
+    Step,
+    area_key,
+    compatible,
+    correlate,
+    situation_id,
+    step,
+)
 from concord.directory import load_directory
 from concord.playbooks.matcher import Matcher
 from concord.streams.signals import Category
-from concord.streams.situations import SituationCommand, SituationState
+from tests.unit.factories import ROOT, step_area
 from tests.unit.factories import make_signal as signal
-from tests.unit.factories import step_area
+
+NOW = datetime(2026, 1, 1, 13, tzinfo=UTC)
+
+
+def test_correlation_groups_within_window_and_keeps_drills_apart() -> None:
+    window = timedelta(hours=24)
+    first = correlate(None, signal(id="a", severity=2), window, NOW)
+    assert first.id == situation_id("a", "north") and first.severity == 2
+    second = correlate(
+        first,
+        signal(
+            id="b",
+            category="rumour",
+            kind="tension",
+            severity=4,
+            occurred_at=datetime(2026, 1, 2, 6, tzinfo=UTC),
+        ),
+        window,
+        NOW,
+    )
+    assert second.id == first.id and [r.id for r in second.signals] == ["a", "b"]
+    # A tension signal adds its category, never its severity (that is the incidents').
+    assert second.severity == 2 and second.categories == ["hate_crime", "rumour"]
+    assert correlate(second, signal(id="b"), window, NOW) is second  # same id: no change
+    later = correlate(
+        second, signal(id="c", occurred_at=datetime(2026, 1, 5, tzinfo=UTC)), window, NOW
+    )
+    assert later.id != first.id and len(later.signals) == 1
+    drill = signal(id="d", exercise=True)
+    assert area_key(drill.area, drill.exercise) != area_key("north", False)
+
 
 T0 = datetime(2026, 4, 1, 10, tzinfo=UTC)
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -64,59 +100,6 @@ def test_a_later_signal_updates_the_situation_an_unrelated_one_opens_another(
     assert state.situation is not None and state.situation.id == situation_id("c", "north")
     # A duplicate changes nothing.
     assert step_area(state, signal(id="b", category="rumour"), rules, T0) is state
-
-
-def command(state: AreaState, sid: str, action: str, **kw: object) -> SituationCommand:
-    return SituationCommand(
-        situation_id=sid,
-        key="north|real",
-        action=action,
-        actor="coord",
-        **kw,  # type: ignore[arg-type]
-    )
-
-
-def test_state_commands_reach_any_open_situation_of_the_area(rules: Rules) -> None:
-    state = feed(rules, ("a", "hate_crime", 0), ("h", "discrimination", 1))
-    assault = situation_id("a", "north")  # not the current one any more
-    after, changed = apply_command(state, command(state, assault, "state", to="monitoring"), T0)
-    assert [s.id for s in changed] == [assault]
-    found = after.find(assault)
-    assert found is not None and found.state == SituationState.monitoring
-    after, changed = apply_command(after, command(after, assault, "state", to="closed"), T0)
-    with pytest.raises(CommandError, match="is closed: it cannot become open"):
-        apply_command(after, command(after, assault, "state", to="open"), T0)
-    with pytest.raises(CommandError, match="is not open"):
-        apply_command(after, command(after, "sit-nope", "state", to="closed"), T0)
-
-
-def test_split_and_merge(rules: Rules) -> None:
-    state = feed(rules, ("a", "hate_crime", 0), ("b", "rumour", 2), ("c", "vandalism", 3))
-    sid = situation_id("a", "north")
-    after, changed = apply_command(state, command(state, sid, "split", signals=["b", "c"]), T0)
-    original, split = changed
-    assert [r.id for r in original.signals] == ["a"]
-    assert split.id == situation_id("b", "north") and split.split_from == sid
-    assert [r.id for r in split.signals] == ["b", "c"] and split.categories == [
-        "rumour",
-        "vandalism",
-    ]
-    assert after.find(split.id) is not None
-    for bad, msg in (
-        (["zzz"], r"signals: not in sit-\S+: \['zzz'\]"),
-        ([], "signals: Field required"),
-        (["a"], "a split must leave at least one signal in the situation"),
-    ):
-        with pytest.raises(CommandError, match=msg):
-            apply_command(after, command(after, sid, "split", signals=bad), T0)
-    # And back together: the split-off situation is closed, merged into the original.
-    merged_state, (merged, closed) = apply_command(
-        after, command(after, sid, "merge", other=split.id), T0
-    )
-    assert [r.id for r in merged.signals] == ["a", "b", "c"]
-    assert closed.state == SituationState.closed and closed.merged_into == sid
-    with pytest.raises(CommandError, match="other: no such situation"):
-        apply_command(merged_state, command(merged_state, sid, "merge", other=sid), T0)
 
 
 def test_a_signal_joins_the_situation_of_a_neighbouring_area(rules: Rules) -> None:

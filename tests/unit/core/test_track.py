@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,8 +15,8 @@ from concord.directory import Directory
 from concord.playbooks.loader import load_playbooks
 from concord.streams.situations import Situation
 from concord.streams.tasks import Task, TaskEvent, TaskState, TrackRecord
+from tests.unit.factories import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 6, 1, 9, tzinfo=UTC)
 
 
