@@ -48,9 +48,10 @@ bench: $(VENV)/.installed-test
 	scripts/install-alertmanager
 	@for b in $(BENCHES); do $(PY) bench/$$b.py || exit 1; done
 
-## Regenerate playbooks/schema.json after changing the playbook models.
+## Regenerate playbooks/schema.json and directory.schema.json after changing their models.
 schema: $(VENV)/.installed
 	$(VENV)/bin/concord playbooks schema > playbooks/schema.json
+	$(VENV)/bin/concord directory schema > directory.schema.json
 
 clean:
 	rm -rf $(VENV) .concord .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -26,6 +26,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,  # `main` turns errors into one line
 )
 playbooks_app = typer.Typer(help="Author and check playbooks.", no_args_is_help=True)
+directory_app = typer.Typer(help="Check the agency directory.", no_args_is_help=True)
 signal_app = typer.Typer(help="Send signals.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 deadletter_app = typer.Typer(help="Inspect the dead-letter topic.", no_args_is_help=True)
@@ -33,6 +34,7 @@ app.add_typer(playbooks_app, name="playbooks")
 app.add_typer(signal_app, name="signal")
 app.add_typer(token_app, name="token")
 app.add_typer(deadletter_app, name="deadletter")
+app.add_typer(directory_app, name="directory")
 
 console = Console()
 # Errors: one line each, never wrapped or read as markup (they may quote user input).
@@ -174,6 +176,33 @@ def playbooks_validate(paths: Annotated[list[Path] | None, typer.Argument()] = N
 def playbooks_schema() -> None:
     """Print the JSON Schema of the playbook format."""
     from concord.playbooks.schema import json_schema
+
+    print(json.dumps(json_schema(), indent=2, ensure_ascii=False))
+
+
+@directory_app.command("validate")
+def directory_validate(path: Annotated[Path | None, typer.Argument()] = None) -> None:
+    """Check the directory (default CONCORD_DIRECTORY); `file:line:col: message`; exit 1."""
+    from concord.directory import DirectoryError, load_directory
+
+    target = path or _settings().directory
+    try:
+        directory = load_directory(target)
+    except DirectoryError as exc:
+        for problem in exc.problems:
+            print(problem)
+        err.print(f"{len(exc.problems)} problem(s)")
+        raise typer.Exit(1) from None
+    console.print(
+        f"ok: {len(directory.areas)} area(s), {len(directory.agencies)} agency(ies), "
+        f"{len(directory.panel.members)} panel member(s)"
+    )
+
+
+@directory_app.command("schema")
+def directory_schema() -> None:
+    """Print the JSON Schema of the directory format."""
+    from concord.directory import json_schema
 
     print(json.dumps(json_schema(), indent=2, ensure_ascii=False))
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
-from typing import Literal, Self
+from typing import Any, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import EmailStr, Field, model_validator
@@ -271,3 +271,11 @@ def load_directory(path: Path) -> Directory:
     if isinstance(result, list):
         raise DirectoryError(result)
     return result
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of the directory file, for editors and `concord directory schema`."""
+    schema = Directory.model_json_schema(mode="validation")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://concord.example/directory.schema.json"
+    return schema
