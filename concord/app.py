@@ -34,11 +34,25 @@ from concord.runtime import Flow, Flusher, Health
 from concord.settings import Settings
 from concord.streams import topics as t
 from concord.streams.consumers import fetch_wait
-from concord.web import api, email_links, pages, panel, persons, readmodel, security, session
+from concord.web import (
+    api,
+    audit_log,
+    board,
+    email_links,
+    indicators,
+    pages,
+    panel,
+    persons,
+    readmodel,
+    report,
+    security,
+    session,
+)
 from concord.web import slack as slack_web
 from concord.web import tasks as tasks_web
 from concord.web.readmodel import ReadModel
 from concord.web.site import Pages, Site
+from concord.web.throttle import RateLimit
 from concord.web.votes import Ballot
 
 log = logging.getLogger(__name__)
@@ -208,7 +222,7 @@ def create_app(
         view,
         directory,
         signer,
-        Pages(directory.city.timezone),
+        Pages(directory.city.timezone, directory),
         settings.public_url,
         links_base,
     )
@@ -255,3 +269,7 @@ def _register_web(
     panel.register(app, panel_pages)
     email_links.register(app, panel_pages)
     slack_web.register(app, ballot, registry, settings.slack_signing_secret)
+    board.register(app, site)
+    indicators.register(app, site)
+    audit_log.register(app, site)
+    report.register(app, site, RateLimit(settings.report_limit, settings.report_window_seconds))

@@ -201,6 +201,14 @@ class Directory(Strict):
         """The panel member with this id, or None."""
         return next((m for m in self.panel.members if m.id == member_id), None)
 
+    def person_language(self, person_id: str) -> str | None:
+        """The language of a liaison, coordinator or panel member, or None."""
+        found = self.liaison(person_id)
+        if found is not None:
+            return found[1].language
+        person = self.coordinator(person_id) or self.panel_member(person_id)
+        return person.language if person else None
+
     def person_by_email(self, email: str) -> tuple[str, str, str | None] | None:
         """(person id, role, agency) of whoever has this address, or None.
 

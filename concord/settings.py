@@ -82,6 +82,10 @@ class Settings(BaseSettings):
     )
     retry_base_seconds: float = Field(1.0, ge=0, description="first backoff, doubled each time")
     retry_cap_seconds: float = Field(30.0, gt=0, description="longest wait between attempts")
+    report_limit: int = Field(
+        10, ge=1, description="public reports one client may send per report window"
+    )
+    report_window_seconds: float = Field(600.0, gt=0, description="the report limit's window")
     log_level: str = "info"
 
     @field_validator("slack_api_url")

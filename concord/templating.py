@@ -43,11 +43,13 @@ def files(
     escape: bool = True,
     missing: str = "",
     finalize: Callable[[Any], Any] | None = None,
+    gettext: bool = False,
 ) -> Environment:
     """An environment for the templates in `folder` (see the module).
 
     `escape`: autoescape `.html` templates (False for Slack's mrkdwn, escaped by
-    `finalize` instead); `missing`: what `localtime` shows for no time."""
+    `finalize` instead); `missing`: what `localtime` shows for no time; `gettext`: the
+    i18n extension (`_()` in templates; the pages install a catalogue per render)."""
     options: dict[str, Any] = {}
     if finalize is not None:
         options["finalize"] = finalize
@@ -55,6 +57,7 @@ def files(
         loader=FileSystemLoader(str(folder)),
         undefined=StrictUndefined,
         autoescape=select_autoescape(["html"]) if escape else False,
+        extensions=["jinja2.ext.i18n"] if gettext else [],
         **options,
     )
     env.filters["localtime"] = localtime_filter(timezone, missing)

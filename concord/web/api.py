@@ -188,6 +188,34 @@ async def post_vote(api: Api, request: Request, situation_id: str) -> Response:
     return answer.response()
 
 
+async def submit_change(
+    site: Site, situation_id: str, action: str, change: SituationChangeIn, actor: str
+) -> Answer:
+    """Check a coordinator's change against the situation rules and put it on
+    `concord.situation-commands` (the API and the board's forms both come here)."""
+    s = site.view.situations.get(situation_id)
+    if s is None:
+        return Answer(404, {"error": "no such situation"})
+    command = SituationCommand(
+        situation_id=situation_id,
+        key=area_key(s.area, s.exercise),
+        action=action,  # the routes allow only the three
+        to=change.to,
+        other=change.other,
+        signals=change.signals,
+        actor=actor,
+        reason=change.reason,
+    )
+    refused = refusal(s, command, site.view.situations.get(change.other or ""))
+    if refused is not None:
+        return Answer.refused(refused, "change")
+    zone = site.directory.zone(s.area)  # keyed like the signals
+    await (await site.flow.topics.situation_commands.send(key=zone, value=command))
+    if action == "state" and change.to == "closed":
+        await tasks.cancel_open_tasks(site, situation_id, actor)
+    return Answer(202, {"accepted": True, "situation_id": situation_id, "action": action})
+
+
 async def change_situation(
     site: Site, request: Request, situation_id: str, action: str
 ) -> Response:
@@ -199,27 +227,8 @@ async def change_situation(
         change = SituationChangeIn.model_validate(body)
     except ValidationError as exc:
         return error(422, "invalid change", errors=errors_of(exc))
-    s = site.view.situations.get(situation_id)
-    if s is None:
-        return error(404, "no such situation")
-    command = SituationCommand(
-        situation_id=situation_id,
-        key=area_key(s.area, s.exercise),
-        action=action,  # the route allows only the three
-        to=change.to,
-        other=change.other,
-        signals=change.signals,
-        actor=auth.name,
-        reason=change.reason,
-    )
-    refused = refusal(s, command, site.view.situations.get(change.other or ""))
-    if refused is not None:
-        return Answer.refused(refused, "change").response()
-    zone = site.directory.zone(s.area)  # keyed like the signals
-    await (await site.flow.topics.situation_commands.send(key=zone, value=command))
-    if action == "state" and change.to == "closed":
-        await tasks.cancel_open_tasks(site, situation_id, auth.name)
-    return json_response({"accepted": True, "situation_id": situation_id, "action": action}, 202)
+    answer = await submit_change(site, situation_id, action, change, auth.name)
+    return answer.response()
 
 
 def register(app: faust.App, api: Api) -> None:

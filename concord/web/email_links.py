@@ -18,6 +18,7 @@ from concord.streams.tasks import Task
 from concord.web import votes
 from concord.web.auth import Actor
 from concord.web.body import read_form
+from concord.web.i18n import N_
 from concord.web.panel import PanelPages
 from concord.web.session import language_of, role_of
 from concord.web.site import Site, bind, route
@@ -54,22 +55,28 @@ def unusable(record: ReviewRecord, link: VoteLink) -> tuple[str, str] | None:
     return None
 
 
+def _lang(site: Site, link: VoteLink | TaskLink) -> str:
+    """The language of the person the email was for."""
+    person = link.member if isinstance(link, VoteLink) else link.person
+    return site.pages.language_of_person(person)
+
+
 def read_link(site: Site, token: str) -> VoteLink | TaskLink | Response:
     """The link a token carries, or the page that says why it cannot be read."""
     try:
         found = site.signer.read_any(token)
     except LinkError as exc:
         text = (
-            "This link has expired. Open the review page or the task page instead."
+            N_("This link has expired. Open the review page or the task page instead.")
             if exc.expired
-            else "This link is not valid."
+            else N_("This link is not valid.")
         )
         status = 410 if exc.expired else 400
         return site.pages.message(
-            status, "Vote link", text, link="/review", link_text="Review queue"
+            status, N_("Vote link"), text, link="/review", link_text=N_("Review queue")
         )
     if not isinstance(found, VoteLink | TaskLink):
-        return site.pages.message(400, "Vote link", "This link is not valid.")
+        return site.pages.message(400, N_("Vote link"), N_("This link is not valid."))
     return found
 
 
@@ -80,18 +87,21 @@ def vote_record(site: Site, link: VoteLink) -> ReviewRecord | Response:
     """The review a vote link is for, or the page that says why it cannot be used."""
     record = site.view.reviews.get(link.situation_id)
     if record is None:
-        return site.pages.message(404, "Vote link", "This review is not known (yet).")
+        return site.pages.message(
+            404, N_("Vote link"), N_("This review is not known (yet)."), lang=_lang(site, link)
+        )
     why = unusable(record, link)
     if why is None:
         return record
     text, kind = why
     return site.pages.message(
         409,
-        "Vote link",
+        N_("Vote link"),
         text,
+        lang=_lang(site, link),
         kind=kind,
         link=f"/review/{record.situation_id}",
-        link_text="Open the review",
+        link_text=N_("Open the review"),
     )
 
 
@@ -102,6 +112,7 @@ def confirm_vote(
     return p.site.pages.render(
         "vote_link.html",
         status,
+        lang=lang,
         link=link,
         r=record,
         error=error,
@@ -115,18 +126,20 @@ async def take_vote(p: PanelPages, link: VoteLink, record: ReviewRecord, reason:
     try:
         vote = VoteIn(decision=link.decision, version=link.version, reason=reason)
     except ValueError:
-        return confirm_vote(p, link, record, 422, error="A rejection needs a reason.")
+        return confirm_vote(p, link, record, 422, error=N_("A rejection needs a reason."))
     answer = await votes.submit(p.ballot, record.situation_id, link.member, vote, "email")
     if not answer.ok:
         error = str(answer.body.get("error", "The vote was not taken."))
-        return site.pages.message(answer.status, "Vote link", error)
+        return site.pages.message(answer.status, N_("Vote link"), error, lang=_lang(site, link))
     return site.pages.message(
         202,
-        "Vote recorded",
-        f"Thank you: your vote ({link.decision}) on version {link.version} is recorded.",
+        N_("Vote recorded"),
+        N_("Thank you: your vote (%(decision)s) on version %(version)s is recorded."),
+        lang=_lang(site, link),
+        args={"decision": link.decision, "version": link.version},
         kind="ok",
         link=f"/review/{record.situation_id}",
-        link_text="Open the review",
+        link_text=N_("Open the review"),
     )
 
 
@@ -137,14 +150,20 @@ def link_task(site: Site, link: TaskLink) -> Task | Response:
     """The task of an email action link, or the page that explains why it cannot be used."""
     task = site.view.tasks.get(link.task_id)
     if task is None:
-        return site.pages.message(404, "Task", "This task is not known.")
-    if link.action not in PEOPLE or link.action not in ALLOWED[task.state]:
-        text = (
-            f"This link cannot be used any more: the task is {task.state.value} "
-            f"(assignee {task.assignee})."
-        )
         return site.pages.message(
-            409, "Task", text, kind="ok", link=f"/tasks/{task.id}", link_text="Open the task"
+            404, N_("Task"), N_("This task is not known."), lang=_lang(site, link)
+        )
+    if link.action not in PEOPLE or link.action not in ALLOWED[task.state]:
+        text = N_("This link cannot be used any more: the task is %(state)s (assignee %(who)s).")
+        return site.pages.message(
+            409,
+            N_("Task"),
+            text,
+            lang=_lang(site, link),
+            args={"state": task.state.value, "who": task.assignee},
+            kind="ok",
+            link=f"/tasks/{task.id}",
+            link_text=N_("Open the task"),
         )
     return task
 
@@ -155,6 +174,7 @@ def confirm_task(
     return site.pages.render(
         "task_link.html",
         status,
+        lang=_lang(site, link),
         task=task,
         action=link.action,
         error=error,
@@ -171,11 +191,13 @@ async def take_action(site: Site, link: TaskLink, task: Task, reason: str | None
         return confirm_task(site, link, task, answer.status, answer.problem)
     return site.pages.message(
         202,
-        "Recorded",
-        f"Thank you: the task is {past(link.action)}.",
+        N_("Recorded"),
+        N_("Thank you: the task is %(state)s."),
+        lang=_lang(site, link),
+        args={"state": past(link.action)},
         kind="ok",
         link=f"/tasks/{task.id}",
-        link_text="Open the task",
+        link_text=N_("Open the task"),
     )
 
 

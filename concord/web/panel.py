@@ -19,6 +19,7 @@ from concord.streams.reviews import ReviewRecord
 from concord.web import votes
 from concord.web.answer import Answer
 from concord.web.body import Form, read_form
+from concord.web.i18n import N_
 from concord.web.session import current_session, language_of
 from concord.web.site import Site, bind, redirect, route, to_login
 from concord.web.votes import Ballot
@@ -66,14 +67,14 @@ async def queue(p: PanelPages, request: Request) -> Response:
     if session is None:
         return to_login(request)
     if session.role not in REVIEWERS:
-        text = (
+        text = N_(
             "Only panel members and coordinators see the review queue. "
             "Your tasks reach you by Slack or email; each links to its own page."
         )
-        return site.pages.message(403, "Review queue", text, session=session)
+        return site.pages.message(403, N_("Review queue"), text, session=session)
     items = sorted(site.view.reviews.values(), key=lambda r: r.opened_at, reverse=True)
     mine = {
-        r.situation_id: f"{v.decision} (v{v.version})"
+        r.situation_id: f"{site.pages.gettext(v.decision, session)} (v{v.version})"
         for r in items
         for v in r.votes
         if v.member == session.person
@@ -126,9 +127,13 @@ async def show(p: PanelPages, request: Request, situation_id: str) -> Response:
         return to_login(request)
     record = p.site.view.reviews.get(situation_id)
     if session.role not in REVIEWERS or record is None:
-        return p.site.pages.message(404, "Review", "No review for this situation.", session=session)
+        return p.site.pages.message(
+            404, N_("Review"), N_("No review for this situation."), session=session
+        )
     voted = request.query.get("voted")
-    notice = f"Your vote ({voted}) is recorded." if voted else None
+    notice = (
+        p.site.pages.gettext("Your vote (%(v)s) is recorded.", session, v=voted) if voted else None
+    )
     return review_page(p, session, record, notice=notice)
 
 
@@ -141,7 +146,9 @@ async def vote(p: PanelPages, request: Request, situation_id: str) -> Response:
     record = site.view.reviews.get(situation_id)
     form = await read_form(request)
     if record is None or session.role != "panel":
-        return site.pages.message(403, "Review", "Only panel members vote.", session=session)
+        return site.pages.message(
+            403, N_("Review"), N_("Only panel members vote."), session=session
+        )
     if not site.signer.check_form(form.text("csrf"), session.person, situation_id):
         return review_page(p, session, record, 403, error="The form expired: vote again.")
     body: dict[str, Any] = {

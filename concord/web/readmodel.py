@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+from collections import deque
 from collections.abc import Iterator, Mapping
 from typing import Any, TypeVar
 
@@ -22,6 +23,7 @@ from pydantic import BaseModel, ValidationError
 from concord.settings import Settings
 from concord.streams import topics as t
 from concord.streams.access import ApiToken, SessionMark
+from concord.streams.audit import AuditEntry
 from concord.streams.consumers import short_polls
 from concord.streams.delivery import DeliveryRecord
 from concord.streams.reviews import ReviewRecord
@@ -32,6 +34,7 @@ from concord.streams.tasks import Task
 log = logging.getLogger(__name__)
 
 _TAILED = (
+    t.AUDIT,
     t.SITUATIONS,
     t.TASK_STATE,
     t.TOKENS,
@@ -95,8 +98,25 @@ class Latest(Mapping[str, M]):
         return out
 
 
+#: How many audit entries a worker keeps in memory for `/audit` and the indicators (the
+#: whole log stays on `concord.audit`).
+AUDIT_KEPT = 100_000
+#: What the board is told about: (what changed, its key).
+Change = tuple[str, str]
+#: The topics whose changes reach the board's live stream.
+_LIVE = {
+    t.SITUATIONS.name: "situation",
+    t.TASK_STATE.name: "task",
+    t.REVIEWS.name: "review",
+    t.DELIVERY_STATE.name: "delivery",
+}
+#: Public reports are signals whose id starts with this (`concord.core.reports`).
+REPORT_PREFIX = "report-"
+
+
 class ReadModel:
-    """The latest situations, tasks, reviews, tokens, sign-in marks and deliveries."""
+    """The latest situations, tasks, reviews, tokens, sign-in marks and deliveries; the
+    recent audit log; the receipts of public reports; and the board's listeners."""
 
     def __init__(self) -> None:
         self.situations: Latest[Situation] = Latest(Situation)
@@ -106,6 +126,9 @@ class ReadModel:
         self.sealed: dict[str, str] = {}  # signal id -> sealed persons and summary
         self.marks: Latest[SessionMark] = Latest(SessionMark)  # sign-outs, used links
         self.deliveries: Latest[DeliveryRecord] = Latest(DeliveryRecord)  # by message key
+        self.audit: deque[AuditEntry] = deque(maxlen=AUDIT_KEPT)
+        self.reports: set[str] = set()  # signal ids of public reports seen on concord.signals
+        self.listeners: set[asyncio.Queue[Change]] = set()
         self.running = False
         self._by_topic: dict[str, Latest[Any]] = {
             t.SITUATIONS.name: self.situations,
@@ -119,13 +142,43 @@ class ReadModel:
     def apply(self, topic: str, key: str, value: bytes | None) -> None:
         """Apply one record (a tombstone deletes)."""
         if topic == t.SIGNALS.name:
-            self._signal(value)
+            self._signal(key, value)
+            return
+        if topic == t.AUDIT.name:
+            self._audit(value)
             return
         target = self._by_topic.get(topic)
         if target is not None:
             target.put(key, value)
+            self._tell(_LIVE.get(topic), key)
 
-    def _signal(self, value: bytes | None) -> None:
+    def listen(self) -> asyncio.Queue[Change]:
+        """A queue that receives every change the board shows (`unlisten` it after)."""
+        queue: asyncio.Queue[Change] = asyncio.Queue(maxsize=1000)
+        self.listeners.add(queue)
+        return queue
+
+    def unlisten(self, queue: asyncio.Queue[Change]) -> None:
+        self.listeners.discard(queue)
+
+    def _tell(self, kind: str | None, key: str) -> None:
+        if kind is None or not self.listeners:
+            return
+        for queue in list(self.listeners):
+            if not queue.full():  # a stalled listener misses changes; it reloads anyway
+                queue.put_nowait((kind, key))
+
+    def _audit(self, value: bytes | None) -> None:
+        if value is None:
+            return
+        try:
+            self.audit.append(AuditEntry.model_validate_json(value))
+        except ValidationError:
+            log.warning("read model: unreadable audit record")
+
+    def _signal(self, key: str, value: bytes | None) -> None:
+        if value is not None and b'"id":"' + REPORT_PREFIX.encode() in value:
+            self._report(value)
         if value is None or b'"persons_sealed":null' in value:
             return  # most signals name nobody: nothing to keep, no need to decode
         try:
@@ -135,6 +188,27 @@ class ReadModel:
             return
         if signal.persons_sealed:
             self.sealed[signal.id] = signal.persons_sealed
+
+    def _report(self, value: bytes) -> None:
+        try:
+            signal = Signal.model_validate_json(value)
+        except ValidationError:
+            return
+        if signal.id.startswith(REPORT_PREFIX):
+            self.reports.add(signal.id)
+
+    def situation_of(self, signal_id: str) -> Situation | None:
+        """The situation a signal is in now (following merges), or None."""
+        found = next(
+            (x for x in self.situations.values() if any(r.id == signal_id for r in x.signals)),
+            None,
+        )
+        seen = 0
+        while found is not None and found.merged_into and seen < 10:
+            found, seen = self.situations.get(found.merged_into, found), seen + 1
+            if found.merged_into is None:
+                break
+        return found
 
     def mark(self, mark: SessionMark) -> None:
         """Know a sign-in fact at once (the topic brings it to the other workers)."""

@@ -25,9 +25,11 @@ from concord.links import SESSION_MAX_AGE, LinkError, Session
 from concord.notifiers.recipients import recipient_for
 from concord.streams.access import SessionMark
 from concord.types import utcnow
+from concord.web.auth import Actor, authenticate
 from concord.web.body import Form, read_form
+from concord.web.i18n import N_
 from concord.web.security import same_origin, secure_cookies
-from concord.web.site import Site, bind, redirect, route
+from concord.web.site import Site, bind, redirect, route, to_login
 from concord.web.throttle import SignInGuard
 
 log = logging.getLogger(__name__)
@@ -67,7 +69,7 @@ def current_session(site: Site, request: Request) -> Session | None:
 
 
 #: Where each role lands after signing in, when no page asked for the sign-in.
-LANDING = {"panel": "/review", "coordinator": "/review", "liaison": "/review"}
+LANDING = {"panel": "/review", "coordinator": "/board", "liaison": "/tasks"}
 
 
 def safe_next(value: str | None) -> str | None:
@@ -85,7 +87,7 @@ def safe_next(value: str | None) -> str | None:
 
 
 def landing(role: str, next_: str | None) -> str:
-    return safe_next(next_) or LANDING.get(role, "/review")
+    return safe_next(next_) or LANDING.get(role, "/")
 
 
 @dataclass
@@ -120,7 +122,8 @@ def login_form(site: Site, request: Request, status: int = 200, **ctx: Any) -> R
     ctx.setdefault("sent", False)
     ctx.setdefault("error", None)
     csrf = site.signer.form_token(nonce, "login")
-    response = site.pages.render("login.html", status, csrf=csrf, **ctx)
+    lang = site.language(request)
+    response = site.pages.render("login.html", status, lang=lang, csrf=csrf, **ctx)
     set_cookie(
         site, request, response, FORM_COOKIE, nonce, max_age=3600, samesite="Strict", path="/login"
     )
@@ -137,14 +140,20 @@ def genuine(site: Site, request: Request, posted: Form) -> bool:
     )
 
 
-def link_refused(site: Site, exc: LinkError | None) -> Response:
-    text = (
-        "This sign-in link has already been used. Ask for a new one."
-        if exc is None
-        else f"{exc}. Ask for a new one."
-    )
+def link_refused(site: Site, request: Request, exc: LinkError | None) -> Response:
+    text = N_("This sign-in link has already been used. Ask for a new one.")
+    if exc is not None:
+        text = N_("%(why)s. Ask for a new one.")
     status = 410 if exc is None or exc.expired else 400
-    return site.pages.message(status, "Sign-in link", text, link="/login", link_text="Sign in")
+    return site.pages.message(
+        status,
+        N_("Sign-in link"),
+        text,
+        lang=site.language(request),
+        args={"why": str(exc)},
+        link="/login",
+        link_text=N_("Sign in"),
+    )
 
 
 async def show_form(s: SignIn, request: Request) -> Response:
@@ -160,9 +169,9 @@ async def ask_link(s: SignIn, request: Request) -> Response:
     email = posted.text("email")
     next_ = safe_next(posted.text("next")) or ""
     if not genuine(site, request, posted):
-        return login_form(site, request, 403, next=next_, error="The form expired: try again.")
+        return login_form(site, request, 403, next=next_, error=N_("The form expired: try again."))
     if "@" not in email or len(email) > 320:
-        return login_form(site, request, 422, next=next_, error="Enter a valid email address.")
+        return login_form(site, request, 422, next=next_, error=N_("Enter a valid email address."))
     found = site.directory.person_by_email(email)
     if found is not None:
         person = found[0]
@@ -181,30 +190,31 @@ async def ask_link(s: SignIn, request: Request) -> Response:
     return login_form(site, request, next=next_, sent=True)
 
 
-def check_link(s: SignIn, token: str) -> tuple[str, str] | Response:
+def check_link(s: SignIn, request: Request, token: str) -> tuple[str, str] | Response:
     """The person and nonce of a sign-in link that may be used, or the page saying why not."""
     try:
         person, nonce = s.site.signer.read_login_link(token)
     except LinkError as exc:
-        return link_refused(s.site, exc)
+        return link_refused(s.site, request, exc)
     if (
         role_of(s.site.directory, person) is None
         or s.site.view.link_used(nonce)
         or s.guard.used(nonce)
     ):
-        return link_refused(s.site, None)
+        return link_refused(s.site, request, None)
     return person, nonce
 
 
 async def confirm_link(s: SignIn, request: Request, token: str) -> Response:
     """`GET /login/{token}`: a link scanner follows links, so GET only asks; POST signs in."""
-    found = check_link(s, token)
+    found = check_link(s, request, token)
     if not isinstance(found, tuple):
         return found
     person, _nonce = found
     who = recipient_for(s.site.directory, person)
     return s.site.pages.render(
         "login_confirm.html",
+        lang=s.site.language(request, person),
         who=who[0].name if who else person,
         next=safe_next(request.query.get("next")) or "",
     )
@@ -214,14 +224,16 @@ async def use_link(s: SignIn, request: Request, token: str) -> Response:
     """`POST /login/{token}`: the link is used (once, on every worker); a session begins."""
     site = s.site
     if not same_origin(request):
-        return link_refused(site, LinkError("this sign-in was not asked from Concord's page"))
-    found = check_link(s, token)
+        return link_refused(
+            site, request, LinkError("this sign-in was not asked from Concord's page")
+        )
+    found = check_link(s, request, token)
     if not isinstance(found, tuple):
         return found
     person, nonce = found
     posted = await read_form(request, MAX_FORM)
     if not s.guard.use(nonce):
-        return link_refused(site, None)
+        return link_refused(site, request, None)
     role, agency = role_of(site.directory, person) or ("", None)
     used = SessionMark(kind="link_used", id=nonce, person=person)
     site.view.mark(used)
@@ -255,3 +267,26 @@ def register(app: faust.App, site: Site, compose: Compose) -> None:
     route(app, "/login", get=bind(show_form, s), post=bind(ask_link, s))
     route(app, "/login/{token}", get=bind(confirm_link, s), post=bind(use_link, s))
     route(app, "/logout", post=bind(logout, site))
+
+
+def viewer(site: Site, request: Request) -> Actor | None:
+    """Who is looking at a page: the signed-in person, else the holder of an API token
+    (`Authorization: Bearer`, for scripts: the indicators' CSV), else None."""
+    session = current_session(site, request)
+    if session is not None:
+        return Actor.of_session(session)
+    token = authenticate(site.view, request.headers.get("Authorization"))
+    return Actor.of_token(token) if token is not None else None
+
+
+def page_for(site: Site, request: Request, roles: set[str]) -> Actor | Response:
+    """The viewer of a page open to `roles`, or the answer: the sign-in form for nobody
+    (303), 403 for a role that may not see it."""
+    who = viewer(site, request)
+    if who is None:
+        return to_login(request)
+    if who.role not in roles:
+        return site.pages.message(
+            403, N_("Not for you"), N_("This page is not open to your role."), session=who
+        )
+    return who

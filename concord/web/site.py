@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
 from urllib.parse import quote
@@ -19,11 +20,14 @@ from urllib.parse import quote
 from aiohttp import web
 from faust.utils import json as faust_json
 from faust.web import Request, Response, View
+from jinja2 import pass_context
+from jinja2.runtime import Context
 
 from concord import templating
 from concord.directory import Directory
 from concord.links import Signer
 from concord.runtime import Flow
+from concord.web.i18n import SOURCE, Catalogues
 from concord.web.readmodel import ReadModel
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -32,18 +36,59 @@ Handler = Callable[..., Awaitable[Response]]
 
 
 class Pages:
-    """The page templates: `render(template, status=200, **context)` -> an HTML response."""
+    """The page templates: `render(template, status, lang=..., **context)` -> HTML.
 
-    def __init__(self, timezone: str) -> None:
-        self.env = templating.files(TEMPLATES, timezone, missing="—")
+    Templates say their words through `_()` (gettext, `concord.web.i18n`); `lang` picks
+    the catalogue, sets `<html lang>` and writes times the reader's way (`localtime`)."""
 
-    def text(self, template: str, **context: Any) -> str:
+    def __init__(self, timezone: str, directory: Directory | None = None) -> None:
+        self.directory = directory
+        areas = directory.areas if directory else []
+        agencies = directory.agencies if directory else []
+        #: every page may name areas and agencies as people call them
+        self._names = {
+            "area_names": {a.code: a.name for a in areas},
+            "agency_names": {a.id: a.name for a in agencies},
+        }
+        self.catalogues = Catalogues(timezone)
+        self.env = templating.files(TEMPLATES, timezone, missing="—", gettext=True)
+        catalogues = self.catalogues
+
+        @pass_context
+        def localtime(context: Context, value: datetime | None) -> str:
+            return catalogues.time(value, context.get("lang", SOURCE))
+
+        @pass_context
+        def duration(context: Context, seconds: float | None) -> str:
+            return catalogues.duration(seconds, context.get("lang", SOURCE))
+
+        @pass_context
+        def words(context: Context, code: Any) -> str:
+            return catalogues.words(str(getattr(code, "value", code)), context.get("lang", SOURCE))
+
+        self.env.filters["localtime"] = localtime
+        self.env.filters["words"] = words
+        self.env.filters["duration"] = duration
+
+    def text(self, template: str, lang: str = SOURCE, **context: Any) -> str:
         """A template rendered as text (a sign-in email's body)."""
+        return self._render(template, lang, context)
+
+    def _render(self, template: str, lang: str, context: dict[str, Any]) -> str:
+        # Rendering is synchronous (no await between install and render), so one
+        # environment serves every language in turn.
+        self.env.install_gettext_translations(  # type: ignore[attr-defined]
+            self.catalogues.translations(lang), newstyle=True
+        )
+        context.update(lang=lang, languages=self.catalogues.languages, **self._names)
         return self.env.get_template(template).render(**context)
 
-    def render(self, template: str, status: int = 200, **context: Any) -> Response:
+    def render(
+        self, template: str, status: int = 200, *, lang: str | None = None, **context: Any
+    ) -> Response:
+        """`lang`: the page's language; by default the signed-in person's (`session`)."""
         context.setdefault("session", None)
-        html = self.env.get_template(template).render(**context)
+        html = self._render(template, lang or self.language_of(context["session"]), context)
         # Every page shows sensitive data (analyses, tasks, persons): keep it out of
         # browser and proxy caches (`concord.web.security` adds the other headers).
         headers = {"Cache-Control": "no-store"}
@@ -52,9 +97,31 @@ class Pages:
             web.Response(text=html, status=status, content_type="text/html", headers=headers),
         )
 
-    def message(self, status: int, title: str, text: str, **context: Any) -> Response:
-        """The page that explains something (an error, a refusal, a thank-you)."""
-        return self.render("message.html", status, title=title, text=text, **context)
+    def gettext(self, message: str, session: Any, **values: Any) -> str:
+        """`message` in the signed-in person's language (for text made in Python)."""
+        text = self.catalogues.translations(self.language_of(session)).gettext(message)
+        return text % values if values else text
+
+    def language_of(self, session: Any) -> str:
+        """The signed-in person's language (the source language without a session)."""
+        person = getattr(session, "person", None)
+        return SOURCE if person is None else self.language_of_person(person)
+
+    def language_of_person(self, person: str) -> str:
+        """A person's language from the directory, if the pages speak it."""
+        if self.directory is None:
+            return SOURCE
+        found = self.directory.person_language(person)
+        return found if found and self.catalogues.speaks(found) else SOURCE
+
+    def message(
+        self, status: int, title: str, text: str, *, lang: str | None = None, **context: Any
+    ) -> Response:
+        """The page that explains something (an error, a refusal, a thank-you).
+
+        `title` and `text` are catalogue entries (marked `N_` where they are written);
+        `text` may hold `%(name)s` placeholders filled from `args`."""
+        return self.render("message.html", status, lang=lang, title=title, text=text, **context)
 
 
 @dataclass(frozen=True)
@@ -71,6 +138,20 @@ class Site:
     public_url: str | None
     #: the URL signed email links start with (`{public_url}/t/`)
     links_base: str
+
+    def language(self, request: Request, person: str | None = None) -> str:
+        """The language of a page: the person's (directory) when they are known, else
+        `?lang=`, the browser's Accept-Language, the city's first language."""
+        catalogues = self.pages.catalogues
+        if person is not None:
+            found = self.directory.person_language(person)
+            if found and catalogues.speaks(found):
+                return found
+        return catalogues.choose(
+            request.query.get("lang"),
+            request.headers.get("Accept-Language"),
+            self.directory.city.languages[0],
+        )
 
 
 def route(app: Any, path: str, *, get: Handler | None = None, post: Handler | None = None) -> None:

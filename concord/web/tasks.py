@@ -10,6 +10,7 @@ done|reassign`) and the task page (`/tasks/{id}`). Email action links are in
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import faust
@@ -17,13 +18,15 @@ from faust.web import Request, Response
 from pydantic import ValidationError
 
 from concord.core.disclosure import NotDisclosed
-from concord.core.tasks import PEOPLE, TARGET, liaison_actions, may_act, refusal
+from concord.core.tasks import OPEN, PEOPLE, TARGET, liaison_actions, may_act, refusal
 from concord.streams.tasks import Channel, Task, TaskActionIn, TaskEvent
+from concord.types import utcnow
 from concord.web.answer import Answer
 from concord.web.auth import Actor, require
 from concord.web.body import read_form, read_json
+from concord.web.i18n import N_
 from concord.web.persons import Disclosed, persons_for
-from concord.web.session import current_session, language_of
+from concord.web.session import current_session, language_of, page_for
 from concord.web.site import Site, bind, redirect, route, to_login
 
 #: The task API's largest body.
@@ -157,7 +160,7 @@ def mine(site: Site, session: Any, task_id: str) -> Task | Response:
     """The task, or the 404 page for anyone who may not act on it."""
     task = site.view.tasks.get(task_id)
     if task is None or not may_act(task, *Actor.of_session(session)):
-        return site.pages.message(404, "Task", "No such task for you.", session=session)
+        return site.pages.message(404, N_("Task"), N_("No such task for you."), session=session)
     return task
 
 
@@ -170,7 +173,7 @@ async def show(site: Site, request: Request, task_id: str) -> Response:
     if not isinstance(task, Task):
         return task
     done = request.query.get("done")
-    return await task_page(site, session, task, notice=f"Recorded: {done}." if done else None)
+    return await task_page(site, session, task, notice=done or None)
 
 
 async def act(site: Site, request: Request, task_id: str) -> Response:
@@ -189,9 +192,50 @@ async def act(site: Site, request: Request, task_id: str) -> Response:
     answer = await submit(
         site, task_id, Actor.of_session(session), action, form.text("reason") or None, "web"
     )
+    from_list = form.text("from") == "list"
     if not answer.ok:
+        if from_list:
+            return my_tasks_page(site, session, answer.status, error=answer.problem)
         return await task_page(site, session, task, answer.status, error=answer.problem)
+    if from_list:
+        return redirect(f"/tasks?done={past(action)}&task={task_id}")
     return redirect(f"/tasks/{task_id}?done={past(action)}")
+
+
+def my_tasks(site: Site, who: Actor) -> list[Task]:
+    """A liaison's open tasks: their agency's and those given to them (a coordinator's:
+    every open task), the soonest due first."""
+    found = [
+        t
+        for t in site.view.tasks.values()
+        if t.state in OPEN and not t.awaiting and may_act(t, *who)
+    ]
+    far = datetime.max.replace(tzinfo=UTC)
+    return sorted(found, key=lambda t: (t.due or far, t.created_at, t.id))
+
+
+def my_tasks_page(
+    site: Site, session: Any, status: int = 200, error: str | None = None, notice: str | None = None
+) -> Response:
+    who = session if isinstance(session, Actor) else Actor.of_session(session)
+    items = my_tasks(site, who)
+    return site.pages.render(
+        "my_tasks.html",
+        status,
+        session=session,
+        items=[(t, liaison_actions(t), site.signer.form_token(who.person, t.id)) for t in items],
+        error=error,
+        notice=notice,
+        now=utcnow(),
+    )
+
+
+async def list_mine(site: Site, request: Request) -> Response:
+    """`GET /tasks`: my tasks, with Acknowledge / Decline (with a reason) / Done."""
+    who = page_for(site, request, {"liaison", "coordinator"})
+    if not isinstance(who, Actor):
+        return who
+    return my_tasks_page(site, who, notice=request.query.get("done") or None)
 
 
 def register(app: faust.App, site: Site) -> None:
@@ -201,4 +245,5 @@ def register(app: faust.App, site: Site) -> None:
         "/api/tasks/{task_id}/{action:ack|decline|done|reassign}",
         post=bind(api_action, site),
     )
+    route(app, "/tasks", get=bind(list_mine, site))
     route(app, "/tasks/{task_id}", get=bind(show, site), post=bind(act, site))

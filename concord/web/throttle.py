@@ -76,3 +76,32 @@ class SignInGuard:
     def use(self, nonce: str) -> bool:
         """True the first time `nonce` is used; False after that."""
         return self._used.first(nonce)
+
+
+class RateLimit:
+    """At most `limit` requests per key (a client's address) per `window` seconds.
+
+    `wait(key)` records a request and returns None, or the seconds until one is allowed
+    again (for `Retry-After`) without recording it. Per worker process.
+    """
+
+    def __init__(
+        self, limit: int, window: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.limit = limit
+        self.window = window
+        self._clock = clock
+        self._seen: dict[str, deque[float]] = {}
+
+    def wait(self, key: str) -> float | None:
+        now = self._clock()
+        if len(self._seen) > 10_000:  # forget idle clients, so memory stays bounded
+            for idle in [k for k, q in self._seen.items() if not q or q[-1] <= now - self.window]:
+                del self._seen[idle]
+        recent = self._seen.setdefault(key, deque())
+        while recent and recent[0] <= now - self.window:
+            recent.popleft()
+        if len(recent) >= self.limit:
+            return max(1.0, recent[0] + self.window - now)
+        recent.append(now)
+        return None

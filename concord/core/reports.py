@@ -1,0 +1,78 @@
+"""Reports from the public and from organisations: a receipt, the signal a report
+becomes, and what its reporter may learn of it later.
+
+A report becomes a signal (source type `public`, or `ngo` for an organisation) and goes
+through intake like any other, so it reaches correlation, the playbooks and the board.
+The public does not grade severity: hate crimes and conflicts between groups count 3,
+everything else 2, and the coordinators see where it came from.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any, Literal
+
+from concord.streams.reports import ReportIn
+from concord.streams.situations import Situation, SituationState
+
+#: A receipt: 12 characters of an alphabet without look-alikes (about 60 bits).
+ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"
+RECEIPT_LENGTH = 12
+PREFIX = "report-"
+#: What the public's severity is, per category (they do not grade it themselves).
+SEVERITY = {"hate_crime": 3, "intergroup_conflict": 3}
+#: Categories that are signs of tension rather than incidents.
+TENSION = {"rumour"}
+#: A report's reporter as a person of the signal.
+PERSON_ROLE = {"victim": "victim", "witness": "witness"}
+
+Status = Literal["received", "being_handled", "closed"]
+
+
+def new_receipt() -> str:
+    """A fresh receipt code (the reporter keeps it to ask how it goes)."""
+    return "".join(secrets.choice(ALPHABET) for _ in range(RECEIPT_LENGTH))
+
+
+def is_receipt(value: str) -> bool:
+    return len(value) == RECEIPT_LENGTH and all(ch in ALPHABET for ch in value)
+
+
+def signal_id(receipt: str) -> str:
+    return PREFIX + receipt
+
+
+def to_signal(report: ReportIn, receipt: str) -> dict[str, Any]:
+    """The signal (as JSON, for intake's validation) a report becomes."""
+    organisation = report.reporter_role == "organisation"
+    person: dict[str, Any] = {"role": PERSON_ROLE.get(report.reporter_role, "reporter")}
+    if report.consent_to_contact:
+        person |= {"contact": report.contact, "consent_to_share": report.consent_to_share}
+    summary = report.summary
+    if report.place:
+        summary += f"\n(place: {report.place})"
+    return {
+        "id": signal_id(receipt),
+        "kind": "tension" if report.category in TENSION else "incident",
+        "category": report.category.value,
+        "bias": [b.value for b in report.bias],
+        "severity": SEVERITY.get(report.category.value, 2),
+        "occurred_at": report.occurred_at.isoformat(),
+        "area": report.area,
+        "source": {
+            "type": "ngo" if organisation else "public",
+            "name": report.organisation or ("Organisation" if organisation else "Report form"),
+        },
+        "summary": summary,
+        "persons": [person],
+        "language": report.language,
+        "tags": ["public-report", f"reporter-{report.reporter_role.replace('_', '-')}"],
+    }
+
+
+def status_of(situation: Situation | None) -> Status:
+    """What the reporter is told: received (not in a situation yet), being handled, or
+    closed. Nothing else: no agency, no other report, no person."""
+    if situation is None:
+        return "received"
+    return "closed" if situation.state == SituationState.closed else "being_handled"

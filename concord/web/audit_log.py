@@ -1,0 +1,56 @@
+"""`/audit`: the audit log for coordinators and operators, newest first, filtered by
+who, what and about what, 50 entries a page. Access to personal data
+(`persons.viewed`) is marked as such.
+
+A worker keeps the latest entries in memory (`concord.web.readmodel.AUDIT_KEPT`); the
+whole log stays on `concord.audit`.
+"""
+
+from __future__ import annotations
+
+import faust
+from faust.web import Request, Response
+
+from concord.web.auth import Actor
+from concord.web.session import page_for
+from concord.web.site import Site, bind, route
+
+READERS = {"coordinator", "operator"}
+PAGE = 50
+#: Actions that are access to personal data.
+PERSONAL = {"persons.viewed"}
+
+
+async def show(site: Site, request: Request) -> Response:
+    """`GET /audit[?actor=&action=&subject=&page=]`."""
+    who = page_for(site, request, READERS)
+    if not isinstance(who, Actor):
+        return who
+    q = request.query
+    actor, action, subject = (q.get(k, "").strip()[:200] for k in ("actor", "action", "subject"))
+    try:
+        page = max(1, min(int(q.get("page", "1")), 100_000))
+    except ValueError:
+        page = 1
+    found = [
+        e
+        for e in reversed(site.view.audit)
+        if (not actor or e.actor == actor)
+        and (not action or e.action.startswith(action))
+        and (not subject or subject in e.subject)
+    ]
+    start = (page - 1) * PAGE
+    return site.pages.render(
+        "audit.html",
+        session=who,
+        entries=found[start : start + PAGE],
+        total=len(found),
+        page=page,
+        pages=max(1, -(-len(found) // PAGE)),
+        wanted={"actor": actor, "action": action, "subject": subject},
+        personal=PERSONAL,
+    )
+
+
+def register(app: faust.App, site: Site) -> None:
+    route(app, "/audit", get=bind(show, site))

@@ -1,0 +1,205 @@
+"""The coordination board: `/board` (open situations and their tasks, filtered),
+`/board/{situation_id}` (a situation's timeline and the coordinator's actions as forms)
+and `/board/events` (server-sent events: the page updates without a reload).
+
+What is shown and highlighted is `concord.core.board`'s; the forms go through the same
+checks as the API (`concord.web.api.submit_change`, `concord.web.tasks.reassign`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from dataclasses import dataclass
+from typing import Any, cast
+
+import faust
+from aiohttp import web
+from aiohttp_sse import sse_response
+from faust.web import Request, Response
+from pydantic import ValidationError
+
+from concord.core import board as rules
+from concord.streams.delivery import DeliveryRecord
+from concord.streams.situations import SituationChangeIn, SituationState
+from concord.types import utcnow
+from concord.web.answer import Answer
+from concord.web.api import submit_change
+from concord.web.auth import Actor
+from concord.web.body import Form, read_form
+from concord.web.i18n import N_
+from concord.web.session import current_session, page_for
+from concord.web.site import Site, bind, redirect, route
+from concord.web.tasks import reassign
+
+#: Who sees the board; coordinators also act on it.
+READERS = {"coordinator", "operator", "panel"}
+#: How often an idle event stream says it is alive (proxies close silent connections).
+KEEPALIVE_SECONDS = 15.0
+
+
+@dataclass(frozen=True)
+class Board:
+    """The board's pages: the site, and how long an event stream may stay quiet."""
+
+    site: Site
+    keepalive: float = KEEPALIVE_SECONDS
+
+
+def deliveries(site: Site) -> dict[str, DeliveryRecord]:
+    """task id -> the delivery of its message to its current assignee."""
+    found: dict[str, DeliveryRecord] = {}
+    for task in site.view.tasks.values():
+        record = site.view.delivery_of(task)
+        if record is not None:
+            found[task.id] = record
+    return found
+
+
+async def show(b: Board, request: Request) -> Response:
+    """`GET /board[?area=&category=&agency=&state=&drills=]`."""
+    site = b.site
+    who = page_for(site, request, READERS)
+    if not isinstance(who, Actor):
+        return who
+    wanted = rules.Filters.of(dict(request.query))
+    rows = rules.situations(
+        site.view.situations.values(), site.view.tasks.values(), deliveries(site), wanted, utcnow()
+    )
+    fragment = request.query.get("fragment") == "1"
+    return site.pages.render(
+        "board_rows.html" if fragment else "board.html",
+        session=who,
+        rows=rows,
+        wanted=wanted,
+        areas=[(a.code, a.name) for a in site.directory.areas],
+        agencies=[(a.id, a.name) for a in site.directory.agencies],
+        categories=sorted({c for s in site.view.situations.values() for c in s.categories}),
+        situation_states=[s.value for s in SituationState if s != SituationState.closed],
+        task_states=sorted({t.state.value for t in site.view.tasks.values()}),
+        now=utcnow(),
+    )
+
+
+def situation_page(
+    b: Board,
+    who: Actor,
+    situation_id: str,
+    status: int = 200,
+    error: str | None = None,
+    fragment: bool = False,
+) -> Response:
+    site = b.site
+    s = site.view.situations.get(situation_id)
+    if s is None:
+        return site.pages.message(404, N_("Board"), N_("No such situation."), session=who)
+    tasks = site.view.tasks_of(s.id)
+    review = site.view.reviews.get(s.id)
+    records = [r for t in tasks if (r := site.view.delivery_of(t)) is not None]
+    moments = rules.timeline(s, tasks, review, list(site.view.audit), records)
+    others = [
+        x
+        for x in site.view.situations.values()
+        if x.id != s.id
+        and x.area == s.area
+        and x.exercise == s.exercise
+        and x.state != SituationState.closed
+    ]
+    liaisons = [
+        (lia.id, f"{lia.name} ({a.name})") for a in site.directory.agencies for lia in a.liaisons
+    ]
+    return site.pages.render(
+        "board_timeline.html" if fragment else "board_situation.html",
+        status,
+        session=who,
+        s=s,
+        tasks=tasks,
+        review=review,
+        moments=moments,
+        others=others,
+        liaisons=liaisons,
+        may_act=who.role == "coordinator",
+        csrf=site.signer.form_token(who.person, f"board:{s.id}"),
+        error=error,
+        notice=None,
+        states=[x.value for x in SituationState if x != s.state],
+    )
+
+
+async def show_situation(b: Board, request: Request, situation_id: str) -> Response:
+    """`GET /board/{id}`: the timeline, the tasks, and the coordinator's forms."""
+    who = page_for(b.site, request, READERS)
+    if not isinstance(who, Actor):
+        return who
+    return situation_page(b, who, situation_id, fragment=request.query.get("fragment") == "1")
+
+
+async def act(b: Board, request: Request, situation_id: str) -> Response:
+    """`POST /board/{id}`: close or move, split, merge, reassign (coordinators, signed in)."""
+    site = b.site
+    session = current_session(site, request)
+    who = page_for(site, request, {"coordinator"})
+    if not isinstance(who, Actor):
+        return who
+    form = await read_form(request)
+    if session is None or not site.signer.check_form(
+        form.text("csrf"), who.person, f"board:{situation_id}"
+    ):
+        return situation_page(b, who, situation_id, 403, N_("The form expired: try again."))
+    answer = await perform(site, who, situation_id, form)
+    if not answer.ok:
+        return situation_page(b, who, situation_id, answer.status, answer.problem)
+    return redirect(f"/board/{situation_id}?done={form.text('action')}")
+
+
+async def perform(site: Site, who: Actor, situation_id: str, form: Form) -> Answer:
+    """One of the board's forms, through the API's own checks."""
+    action = form.text("action")
+    reason = form.text("reason")
+    if action == "reassign":
+        return await reassign(site, form.text("task"), who, form.text("assignee"), reason or None)
+    if action not in ("state", "split", "merge"):
+        return Answer(
+            422, {"error": "invalid change", "errors": [{"loc": "action", "msg": "unknown"}]}
+        )
+    try:
+        change = SituationChangeIn.model_validate(
+            {
+                "to": form.text("to") or None,
+                "signals": form.getall("signals", []),
+                "other": form.text("other") or None,
+                "reason": reason,
+            }
+        )
+    except ValidationError as exc:
+        return Answer.invalid("change", exc)
+    return await submit_change(site, situation_id, action, change, who.person)
+
+
+async def events(b: Board, request: Request) -> web.StreamResponse:
+    """`GET /board/events`: one event per change of a situation, task, review or
+    delivery (`data: {"kind", "key"}`), and a comment every so often to stay open."""
+    who = page_for(b.site, request, READERS)
+    if not isinstance(who, Actor):
+        return cast(web.StreamResponse, who)
+    queue = b.site.view.listen()
+    try:
+        http = cast(web.Request, request)
+        async with sse_response(http, ping_interval=b.keepalive) as stream:
+            while stream.is_connected():
+                with contextlib.suppress(TimeoutError):
+                    kind, key = await asyncio.wait_for(queue.get(), b.keepalive)
+                    await stream.send(json.dumps({"kind": kind, "key": key}), event="change")
+            return stream
+    finally:
+        b.site.view.unlisten(queue)
+
+
+def register(app: faust.App, site: Site) -> None:
+    """Bind the board's pages and its event stream."""
+    b = Board(site)
+    route(app, "/board", get=bind(show, b))
+    # A stream, not a Response: aiohttp takes either.
+    route(app, "/board/events", get=bind(cast(Any, events), b))
+    route(app, "/board/{situation_id}", get=bind(show_situation, b), post=bind(act, b))

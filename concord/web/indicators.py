@@ -1,0 +1,137 @@
+"""`/indicators`: the common indicators as tables and server-rendered SVG charts
+(pygal), `?format=csv` for scripts (an API token works too), `?drills=1` to count drills.
+
+The figures are `concord.core.indicators`'; the CSV is its `rows` (small counts shown as
+`<5`). Charts are images (`/indicators/chart/{name}.svg`): pygal's SVG carries its own
+style, which the pages' Content-Security-Policy would refuse inline.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+from dataclasses import dataclass
+
+import faust
+import pygal
+from faust.web import Request, Response
+from pygal.style import Style
+
+from concord.core import indicators as rules
+from concord.web.auth import Actor
+from concord.web.session import page_for
+from concord.web.site import Site, bind, bytes_response, error, route
+
+READERS = {"coordinator", "operator", "panel"}
+#: The charts, each from one of the indicators' counters.
+CHARTS = ("month", "category", "area", "bias")
+#: pygal's style: Concord's colours, large enough to read on a phone.
+STYLE = Style(
+    background="white",
+    plot_background="white",
+    foreground="#1f2937",
+    foreground_strong="#111827",
+    colors=("#1e3a8a",),
+    font_family="system-ui, sans-serif",
+    label_font_size=14,
+    major_label_font_size=14,
+    title_font_size=18,
+)
+#: What a chart's SVG may do: draw with its own style; never run a script.
+CHART_CSP = "default-src 'none'; style-src 'unsafe-inline'"
+
+
+@dataclass(frozen=True)
+class IndicatorPages:
+    site: Site
+
+
+def figures(site: Site, drills: bool) -> rules.Indicators:
+    v = site.view
+    return rules.compute(
+        v.situations.values(), v.tasks.values(), list(v.audit), v.reviews.values(), drills
+    )
+
+
+def counter_of(ind: rules.Indicators, name: str) -> Counter[str]:
+    return {
+        "month": ind.by_month,
+        "category": ind.by_category,
+        "area": ind.by_area,
+        "bias": ind.by_bias,
+    }[name]
+
+
+async def show(p: IndicatorPages, request: Request) -> Response:
+    """`GET /indicators[?drills=1][&format=csv]`."""
+    site = p.site
+    who = page_for(site, request, READERS)
+    if not isinstance(who, Actor):
+        return who
+    drills = request.query.get("drills") == "1"
+    ind = figures(site, drills)
+    if request.query.get("format") == "csv":
+        return csv_response(ind, drills)
+    return site.pages.render(
+        "indicators.html",
+        session=who,
+        ind=ind,
+        drills=drills,
+        charts=[(name, sorted(counter_of(ind, name).items())) for name in CHARTS],
+    )
+
+
+def csv_response(ind: rules.Indicators, drills: bool) -> Response:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["indicator", "dimension", "value"])
+    writer.writerows(rules.rows(ind))
+    name = "concord-indicators-with-drills.csv" if drills else "concord-indicators.csv"
+    return bytes_response(
+        out.getvalue().encode(),
+        "text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+async def chart(p: IndicatorPages, request: Request, name: str) -> Response:
+    """`GET /indicators/chart/{name}.svg`: a bar chart of one breakdown of incidents."""
+    site = p.site
+    who = page_for(site, request, READERS)
+    if not isinstance(who, Actor):
+        return who
+    if name not in CHARTS:
+        return error(404, "no such chart")
+    counts = counter_of(figures(site, request.query.get("drills") == "1"), name)
+    keys = sorted(counts)
+    bar = pygal.Bar(
+        style=STYLE,
+        show_legend=False,
+        disable_xml_declaration=True,
+        js=[],  # no script from anywhere
+        width=640,
+        height=300,
+        x_label_rotation=30 if name != "month" else 0,
+        print_values=True,
+    )
+    names = {a.code: a.name for a in site.directory.areas}
+    lang = site.pages.language_of(who)
+    words = site.pages.catalogues.words
+    bar.x_labels = [k if name == "month" else names.get(k) or words(k, lang) for k in keys]
+    top = max(counts.values(), default=0)
+    bar.y_labels = list(range(0, top + 1, max(1, top // 5)))
+    bar.add(site.pages.gettext("incidents", who), [counts[k] for k in keys])
+    svg = bar.render(is_unicode=True).encode()
+    headers = {"Content-Security-Policy": CHART_CSP, "Cache-Control": "no-store"}
+    return bytes_response(svg, "image/svg+xml", headers=headers)
+
+
+def register(app: faust.App, site: Site) -> None:
+    """Bind the indicators page, its CSV and its charts."""
+    p = IndicatorPages(site)
+    route(app, "/indicators", get=bind(show, p))
+    route(app, "/indicators/chart/{name}.svg", get=bind(chart, p))
