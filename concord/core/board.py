@@ -164,7 +164,9 @@ def timeline(
             text = f"{names[entry.subject]} — {change}" + (f" ({reason})" if reason else "")
             moments.append(Moment(entry.at, "task", text, entry.actor))
         elif entry.subject == situation.id:
-            moments.append(Moment(entry.at, "situation", entry.action, entry.actor))
+            reason = entry.details.get("reason")
+            text = entry.action + (f" ({reason})" if reason else "")
+            moments.append(Moment(entry.at, "situation", text, entry.actor))
     for d in deliveries:
         if d.subject in names:
             when = d.delivered_at or d.updated_at

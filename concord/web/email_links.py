@@ -28,8 +28,9 @@ from concord.web.tasks import past, submit
 TASK_LABELS = {"ack": "Acknowledge", "decline": "Decline", "done": "Done"}
 
 
-def unusable(record: ReviewRecord, link: VoteLink) -> tuple[str, str] | None:
-    """Why a vote link cannot be used now (the text, and whether that is fine), or None."""
+def unusable(record: ReviewRecord, link: VoteLink) -> tuple[str, dict[str, object], str] | None:
+    """Why a vote link cannot be used now (a catalogue entry, its values, and whether that
+    is fine), or None."""
     done = next(
         (
             v
@@ -39,19 +40,19 @@ def unusable(record: ReviewRecord, link: VoteLink) -> tuple[str, str] | None:
         None,
     )
     if done is not None:
-        return (
-            f"You already voted {done.decision} on version {done.version} "
-            "of this analysis. This link cannot be used again.",
-            "ok",
+        text = N_(
+            "You already voted %(decision)s on version %(version)s of this analysis. "
+            "This link cannot be used again."
         )
+        return text, {"decision": done.decision, "version": done.version}, "ok"
     if record.outcome != "pending":
-        return f"The review is already {record.outcome}.", "err"
+        return N_("The review is already %(outcome)s."), {"outcome": record.outcome}, "err"
     if link.version != record.version:
-        return (
-            f"This link is for version {link.version}; the analysis is now at "
-            f"version {record.version}. Vote on the current version.",
-            "err",
+        text = N_(
+            "This link is for version %(version)s; the analysis is now at version "
+            "%(current)s. Vote on the current version."
         )
+        return text, {"version": link.version, "current": record.version}, "err"
     return None
 
 
@@ -93,12 +94,17 @@ def vote_record(site: Site, link: VoteLink) -> ReviewRecord | Response:
     why = unusable(record, link)
     if why is None:
         return record
-    text, kind = why
+    text, args, kind = why
+    lang = _lang(site, link)
+    for name in ("decision", "outcome"):  # codes, in the reader's words
+        if name in args:
+            args[name] = site.pages.catalogues.words(str(args[name]), lang)
     return site.pages.message(
         409,
         N_("Vote link"),
         text,
         lang=_lang(site, link),
+        args=args,
         kind=kind,
         link=f"/review/{record.situation_id}",
         link_text=N_("Open the review"),

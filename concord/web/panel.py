@@ -131,9 +131,9 @@ async def show(p: PanelPages, request: Request, situation_id: str) -> Response:
             404, N_("Review"), N_("No review for this situation."), session=session
         )
     voted = request.query.get("voted")
-    notice = (
-        p.site.pages.gettext("Your vote (%(v)s) is recorded.", session, v=voted) if voted else None
-    )
+    pages = p.site.pages
+    said = pages.catalogues.words(voted or "", pages.language_of(session))
+    notice = pages.gettext("Your vote (%(v)s) is recorded.", session, v=said) if voted else None
     return review_page(p, session, record, notice=notice)
 
 

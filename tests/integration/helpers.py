@@ -98,9 +98,11 @@ class WebClient:
     """A minimal browser for pages: keeps cookies (also `Secure` ones over plain http, as
     Chromium does on 127.0.0.1), follows redirects, sends the Origin a browser would."""
 
-    def __init__(self, base: str) -> None:
+    def __init__(self, base: str, language: str = "en") -> None:
         self.base = base
         self.cookies: dict[str, str] = {}
+        #: a browser says which language it reads (else pages speak the city's first)
+        self.language = language
 
     def _keep(self, headers: Any) -> None:
         for value in headers.get_all("Set-Cookie") or []:
@@ -125,6 +127,7 @@ class WebClient:
         data = urllib.parse.urlencode(form).encode() if form is not None else None
         for _ in range(5):
             req = urllib.request.Request(self.base + path, data=data)
+            req.add_header("Accept-Language", self.language)
             if self.cookies:
                 req.add_header("Cookie", "; ".join(f"{k}={v}" for k, v in self.cookies.items()))
             if data is not None:
@@ -161,7 +164,7 @@ class WebClient:
         self.ask_link(email, next_)
         link = sign_in_link(outbox, email, before)
         status, _, confirm = self.open(link)
-        assert status == 200 and "Sign in" in confirm, confirm
+        assert status == 200 and 'id="sign-in"' in confirm, confirm
         next_field = re.search(r'name="next" value="([^"]*)"', confirm)
         status, landed, body = self.open(
             link.split("?", 1)[0], {"next": next_field.group(1) if next_field else ""}

@@ -264,7 +264,8 @@ def test_sign_in_cannot_be_forged_redirected_or_burnt_by_a_scanner(
     assert "evil" not in link  # the link never carries it
     # GET (a mail scanner following the link) signs nobody in and uses nothing up.
     status, _, confirm = client.open(link)
-    assert status == 200 and "Sign in to Concord as" in confirm
+    # The coordinator reads French: the page asks in their language.
+    assert status == 200 and "Se connecter à Concord en tant que" in confirm
     assert "concord_session" not in client.cookies
     # `/%09/evil.example` in a query reads as "/<tab>/evil.example": another site.
     _, _, form = client.open("/login?next=/%09/evil.example")

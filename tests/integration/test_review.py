@@ -301,13 +301,13 @@ def test_slack_button_and_email_link_votes(
     assert link is not None
     path = link.group(1).removeprefix("https://concord.city.example")
     page = worker.request("GET", path)
-    assert page.status == 200 and "Nothing happens until you confirm" in page.body
+    assert page.status == 200 and "Er gebeurt niets tot u bevestigt" in page.body  # Koen: nl
     assert review_of(worker, coordinator, sid)["approvals"] == ["panel-researcher"]
     assert worker.request("POST", path, raw=b"reason=").status == 202
     review = review_of(worker, coordinator, sid, lambda b: b["outcome"] == "approved")
     assert {v["channel"] for v in review["votes"]} == {"slack", "email"}
     again = worker.request("GET", path)
-    assert again.status == 409 and "already voted approve" in again.body
+    assert again.status == 409 and "U stemde al „goedkeuren”" in again.body
     assert worker.request("GET", path[:-3] + "xyz").status == 400
 
 
@@ -340,7 +340,7 @@ def test_review_page_in_a_browser_shows_the_analysis_and_takes_a_vote(
         assert "Racist assault (racist-assault v2)" in analysis
         page.check("input[name=decision][value=approve]")
         page.click("#vote button[type=submit]")
-        assert "Your vote (approve) is recorded." in page.inner_text("[role=status]")
+        assert "Votre vote (approuver) est enregistré." in page.inner_text("[role=status]")
         review = review_of(
             worker, tokens["coordinator"], sid, lambda b: b["approvals"] == ["panel-community"]
         )

@@ -118,7 +118,7 @@ def test_email_link_acknowledges_and_a_decline_reaches_the_fallback(
     assert found is not None, mail.text
     wait_state(worker, coordinator, support, "assigned")
     page = worker.request("GET", found.group(1))
-    assert page.status == 200 and "Nothing happens until you confirm" in page.body
+    assert page.status == 200 and "Rien ne se passe tant que vous ne confirmez pas" in page.body
     assert task_state(worker, coordinator, support)["state"] == "assigned"  # GET changed nothing
     assert worker.request("POST", found.group(1), raw=b"").status == 202
     wait_state(worker, coordinator, support, "acknowledged")

@@ -33,3 +33,16 @@ def test_a_nonce_works_once_and_is_forgotten_once_expired() -> None:
     clock.now += LOGIN_MAX_AGE + 1
     guard.use("n3")
     assert guard._used._seen.keys() == {"n3"}  # old nonces pruned: memory stays bounded
+
+
+def test_rate_limit_counts_per_client_and_says_when_to_come_back() -> None:
+    from concord.web.throttle import RateLimit
+
+    now = [1000.0]
+    limit = RateLimit(2, 60, clock=lambda: now[0])
+    assert limit.wait("a") is None and limit.wait("a") is None
+    wait = limit.wait("a")
+    assert wait is not None and 59 <= wait <= 60
+    assert limit.wait("b") is None  # another client is not held back
+    now[0] += 61
+    assert limit.wait("a") is None

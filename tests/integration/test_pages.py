@@ -1,0 +1,427 @@
+"""The board, my tasks, the report form, the indicators and the audit log, as people use
+them: headless Chromium (Debian's) against a real worker on the real broker."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from concord.embedded.outbox import Outbox
+from tests.browser import ARGS, CHROMIUM
+from tests.conftest import Worker, make_signal, wait_until
+from tests.integration.helpers import sign_in_link, sign_in_mails, task_of
+
+pytestmark = pytest.mark.integration
+
+#: Who signs in here (each once: sign-in links are limited to 3 per person per 15 min).
+PEOPLE = {
+    "coordinator": ("coordination@concordia.example", "/board"),
+    "liaison": ("duty@police.concordia.example", "/tasks"),
+    "panel": ("ana@uni.concordia.example", "/review"),
+}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture(scope="module")
+def sessions(worker: Worker, outbox: Outbox, browser: Any) -> dict[str, list[Any]]:
+    """Each person signs in from the form in a browser and lands on their own page; their
+    cookies are kept for the other tests."""
+    kept: dict[str, list[Any]] = {}
+    for role, (email, landing) in PEOPLE.items():
+        context = browser.new_context(locale="en-GB")
+        page = context.new_page()
+        before = len(sign_in_mails(outbox, email))
+        page.goto(worker.base + "/login")
+        page.fill("input[name=email]", email)
+        page.click("button[type=submit]")
+        page.goto(worker.base + sign_in_link(outbox, email, before))
+        page.click("#sign-in")
+        page.wait_for_url(re.compile(re.escape(landing) + "$"))
+        assert page.url == worker.base + landing, (role, page.url)
+        kept[role] = context.cookies()
+        context.close()
+    return kept
+
+
+def open_as(browser: Any, sessions: dict[str, list[Any]], role: str) -> tuple[Any, Any]:
+    context = browser.new_context(locale="en-GB")
+    context.add_cookies(sessions[role])
+    return context, context.new_page()
+
+
+def post(worker: Worker, tokens: dict[str, str], signal: dict[str, Any]) -> None:
+    r = worker.request("POST", "/api/signals", signal, token=tokens["producer"])
+    assert r.status == 202, r.body
+
+
+def vandalism() -> dict[str, Any]:
+    """A signal whose playbook gives the police a task at once (no panel)."""
+    return make_signal(category="vandalism", bias=["antisemitic"], severity=3, area="centre")
+
+
+def test_sign_in_lands_each_role_on_its_page(sessions: dict[str, list[Any]]) -> None:
+    assert set(sessions) == set(PEOPLE)  # the fixture asserted each landing
+    assert all(any(c["name"] == "concord_session" for c in cs) for cs in sessions.values())
+
+
+def test_the_board_updates_live_when_a_liaison_acknowledges(
+    worker: Worker, tokens: dict[str, str], browser: Any, sessions: dict[str, list[Any]]
+) -> None:
+    context, page = open_as(browser, sessions, "coordinator")
+    try:
+        page.goto(worker.base + "/board?area=centre")
+        assert page.locator("html").get_attribute("lang") == "fr"  # the coordinator's
+        page.wait_for_function(
+            "document.getElementById('live-status').textContent.includes('direct')"
+        )
+        page.evaluate("window.__sameDocument = true")  # gone if the page reloads
+        signal = vandalism()
+        post(worker, tokens, signal)
+        task = task_of(signal, "place-of-worship-vandalism", "police-report")
+        cell = page.locator(f"#t-{task} td[data-state]")
+        cell.wait_for(timeout=20_000)  # the new situation and its task appear by themselves
+        wait_until(lambda: cell.get_attribute("data-state") == "assigned", timeout=20)
+        r = worker.request("POST", f"/api/tasks/{task}/ack", {}, token=tokens["liaison"])
+        assert r.status == 202, r.body
+        wait_until(lambda: cell.get_attribute("data-state") == "acknowledged", timeout=20)
+        assert page.evaluate("window.__sameDocument") is True
+        assert "prise en charge" in cell.inner_text()
+    finally:
+        context.close()
+
+
+def test_the_coordinator_closes_a_situation_from_the_board(
+    worker: Worker, tokens: dict[str, str], browser: Any, sessions: dict[str, list[Any]]
+) -> None:
+    signal = vandalism()
+    post(worker, tokens, signal)
+    task = task_of(signal, "place-of-worship-vandalism", "community-contact")
+    sid = wait_until(
+        lambda: next(
+            (
+                x["situation_id"]
+                for x in worker.request("GET", "/api/tasks", token=tokens["coordinator"]).body
+                if x["id"] == task
+            ),
+            None,
+        )
+    )
+    context, page = open_as(browser, sessions, "coordinator")
+    try:
+        page.goto(f"{worker.base}/board/{sid}")
+        page.fill("form.act:has(#do-state) input[name=reason]", "handled by the community")
+        page.click("#do-state")
+        page.wait_for_url(re.compile(r"\?done=state"))
+        wait_until(
+            lambda: (
+                worker.request("GET", f"/api/situations/{sid}", token=tokens["coordinator"]).body[
+                    "state"
+                ]
+                == "closed"
+            )
+        )
+        page.goto(f"{worker.base}/board/{sid}")
+        assert page.locator("#state").get_attribute("data-state") == "closed"
+        wait_until(
+            lambda: page.reload() and "handled by the community" in page.inner_text(".timeline")
+        )
+    finally:
+        context.close()
+
+
+def test_a_liaison_acts_from_my_tasks(
+    worker: Worker, tokens: dict[str, str], browser: Any, sessions: dict[str, list[Any]]
+) -> None:
+    signal = vandalism()
+    post(worker, tokens, signal)
+    task = task_of(signal, "place-of-worship-vandalism", "police-report")
+    wait_until(
+        lambda: (
+            (t := worker.request("GET", "/api/tasks?agency=police", token=tokens["coordinator"]))
+            and any(x["id"] == task and x["state"] == "assigned" for x in t.body)
+        )
+    )
+    context, page = open_as(browser, sessions, "liaison")
+    try:
+        page.goto(worker.base + "/tasks")
+        card = page.locator(f"#t-{task}")
+        assert "Acter l'infraction" in card.inner_text()  # Claire reads French
+        card.locator("button[value=decline]").click()  # no reason: refused, nothing sent
+        assert page.locator("[role=alert]").count() == 1
+        card = page.locator(f"#t-{task}")
+        card.locator("button[value=ack]").click()
+        page.wait_for_url(re.compile(r"/tasks\?done=acknowledged"))
+        assert "Enregistré" in page.inner_text("[role=status]")
+        wait_until(
+            lambda: (
+                worker.request("GET", "/api/tasks?agency=police", token=tokens["coordinator"]).body
+                and any(
+                    x["id"] == task and x["state"] == "acknowledged"
+                    for x in worker.request(
+                        "GET", "/api/tasks?agency=police", token=tokens["coordinator"]
+                    ).body
+                )
+            )
+        )
+    finally:
+        context.close()
+
+
+def test_a_public_report_goes_from_the_form_to_the_board(
+    worker: Worker, tokens: dict[str, str], browser: Any, sessions: dict[str, list[Any]]
+) -> None:
+    context = browser.new_context(locale="nl-BE")
+    page = context.new_page()
+    try:
+        page.goto(worker.base + "/report")
+        assert page.locator("html").get_attribute("lang") == "nl"  # from Accept-Language
+        page.check("input[name=category][value=harassment]")
+        page.check("input[name=bias][value=anti_muslim]")
+        page.fill("#f-summary", "Elke ochtend uitgescholden aan de bushalte.")
+        page.select_option("#f-area", "south")
+        page.fill("#f-occurred_at", "2026-11-30T08:15")
+        page.check("input[name=reporter_role][value=victim]")
+        page.click("#report button[type=submit]")
+        receipt = page.locator("#receipt").inner_text()
+        assert re.fullmatch(r"[2-9a-z]{12}", receipt), receipt
+        page.click(f"a[href^='/report/{receipt}']")
+        wait_until(
+            lambda: (
+                page.reload()
+                and page.locator("#status").get_attribute("data-status") == "being_handled"
+            ),
+            timeout=30,
+        )
+        assert "In behandeling" in page.inner_text("#status")
+    finally:
+        context.close()
+    coordinator = tokens["coordinator"]
+    found = wait_until(
+        lambda: next(
+            (
+                s
+                for s in worker.request("GET", "/api/situations", token=coordinator).body
+                if f"report-{receipt}" in {ref["id"] for ref in s["signals"]}
+            ),
+            None,
+        )
+    )
+    context, page = open_as(browser, sessions, "coordinator")
+    try:
+        page.goto(worker.base + "/board?area=south")
+        assert page.locator(f"#s-{found['id']}").count() == 1
+    finally:
+        context.close()
+
+
+def test_the_indicators_csv_for_a_script(worker: Worker, tokens: dict[str, str]) -> None:
+    for _ in range(5):
+        post(worker, tokens, make_signal(category="discrimination", severity=2, area="south"))
+    req = urllib.request.Request(
+        worker.base + "/indicators?format=csv",
+        headers={"Authorization": f"Bearer {tokens['operator']}"},
+    )
+
+    def table() -> dict[tuple[str, str], str]:
+        with urllib.request.urlopen(req, timeout=15) as resp:
+            assert resp.headers["Content-Type"].startswith("text/csv")
+            rows = list(csv.reader(io.StringIO(resp.read().decode())))
+        assert rows[0] == ["indicator", "dimension", "value"]
+        return {(name, dim): value for name, dim, value in rows[1:]}
+
+    found = wait_until(
+        lambda: (t := table()).get(("incidents_by_category", "discrimination"), "<5") != "<5" and t
+    )
+    assert int(found[("incidents_by_category", "discrimination")]) >= 5
+    small = [v for (name, _), v in found.items() if name.startswith("incidents_by") and v.isdigit()]
+    assert all(int(v) == 0 or int(v) >= 5 for v in small)  # 1 to 4 never leave as a number
+
+
+#: Every role the matrix tries.
+ROLES = ("anonymous", "producer", "liaison_a", "liaison_b", "panel", "coordinator", "operator")
+BOARD = {"panel", "coordinator", "operator"}
+
+
+def matrix_routes(task: str, situation: str) -> list[tuple[str, str, set[str]]]:
+    """(method, path, the roles it is open to). A POST carries an empty body: for a role
+    it is open to, that is a 4xx about the body (422, 409), never 401/403/404."""
+    everyone = set(ROLES)
+    return [
+        ("GET", "/board", BOARD),
+        ("GET", f"/board/{situation}", BOARD),
+        ("GET", "/indicators", BOARD),
+        ("GET", "/indicators?format=csv", BOARD),
+        ("GET", "/indicators/chart/month.svg", BOARD),
+        ("GET", "/audit", {"coordinator", "operator"}),
+        ("GET", "/tasks", {"liaison_a", "liaison_b", "coordinator"}),
+        ("GET", f"/tasks/{task}", {"liaison_a", "coordinator"}),
+        ("GET", "/review", {"panel", "coordinator"}),
+        ("GET", "/api/situations", BOARD),
+        ("GET", f"/api/situations/{situation}", BOARD),
+        ("GET", "/api/tasks", {"liaison_a", "liaison_b", "coordinator", "operator"}),
+        ("GET", "/api/reviews", {"panel", "coordinator"}),
+        ("GET", f"/api/tasks/{task}/persons", {"liaison_a", "coordinator"}),
+        ("GET", "/report", everyone),
+        ("GET", "/login", everyone),
+        ("GET", "/healthz", everyone),
+        ("POST", "/api/signals", {"producer", "coordinator", "operator"}),
+        ("POST", f"/api/tasks/{task}/ack", {"liaison_a", "coordinator"}),
+        ("POST", f"/api/situations/{situation}/state", {"coordinator"}),
+    ]
+
+
+def call(worker: Worker, method: str, path: str, cookie: str | None, token: str | None) -> int:
+    data = b"" if method == "POST" else None
+    req = urllib.request.Request(worker.base + path, data=data, method=method)
+    if cookie:
+        req.add_header("Cookie", cookie)
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+            return None
+
+    try:
+        with urllib.request.build_opener(NoRedirect()).open(req, timeout=15) as resp:
+            return int(resp.status)
+    except urllib.error.HTTPError as exc:
+        if exc.code == 303 and exc.headers.get("Location", "").startswith("/login"):
+            return 303  # a page's answer to nobody: the sign-in form
+        return int(exc.code)
+
+
+def test_every_role_on_every_route(
+    worker: Worker, tokens: dict[str, str], sessions: dict[str, list[Any]]
+) -> None:
+    youth = worker.cli("token", "create", "youth-duty", "--role", "liaison", "--agency", "youth")
+    assert youth.returncode == 0, youth.stderr.decode()
+    jar = {r: "; ".join(f"{c['name']}={c['value']}" for c in cs) for r, cs in sessions.items()}
+    who: dict[str, tuple[str | None, str | None]] = {
+        "anonymous": (None, None),
+        "producer": (None, tokens["producer"]),
+        "liaison_a": (jar["liaison"], tokens["liaison"]),
+        "liaison_b": (None, youth.stdout.decode().strip()),
+        "panel": (jar["panel"], tokens["panel"]),
+        "coordinator": (jar["coordinator"], tokens["coordinator"]),
+        "operator": (None, tokens["operator"]),
+    }
+    wait_until(lambda: worker.request("GET", "/api/tasks", token=who["liaison_b"][1]).status == 200)
+    signal = vandalism()
+    post(worker, tokens, signal)
+    task = task_of(signal, "place-of-worship-vandalism", "police-report")
+    wait_until(
+        lambda: any(
+            x["id"] == task and x["state"] == "assigned"
+            for x in worker.request("GET", "/api/tasks", token=tokens["coordinator"]).body
+        )
+    )
+    situation = worker.request("GET", "/api/tasks", token=tokens["coordinator"]).body
+    sid = next(x["situation_id"] for x in situation if x["id"] == task)
+    wrong: list[str] = []
+    for method, path, allowed in matrix_routes(task, sid):
+        for role in ROLES:
+            status = call(worker, method, path, *who[role])
+            refused = status in (303, 401, 403, 404)
+            opened = status == 200 if method == "GET" else not refused
+            if (role in allowed and not opened) or (role not in allowed and not refused):
+                wrong.append(f"{method} {path} as {role}: {status}")
+    assert wrong == []
+
+
+def test_every_page_passes_axe(
+    worker: Worker, tokens: dict[str, str], browser: Any, sessions: dict[str, list[Any]]
+) -> None:
+    from axe_playwright_python.sync_playwright import Axe
+
+    signal = vandalism()
+    post(worker, tokens, signal)
+    task = task_of(signal, "place-of-worship-vandalism", "police-report")
+    tasks = wait_until(
+        lambda: [
+            x
+            for x in worker.request("GET", "/api/tasks", token=tokens["coordinator"]).body
+            if x["id"] == task and x["state"] == "assigned"
+        ]
+    )
+    sid = tasks[0]["situation_id"]
+    receipt = worker.request(
+        "POST",
+        "/api/reports",
+        {
+            "category": "rumour",
+            "summary": "Messages at school.",
+            "area": "north",
+            "occurred_at": "2026-11-30T10:00:00+01:00",
+            "reporter_role": "witness",
+        },
+    ).body["receipt"]
+    pages = [
+        (None, "/report"),
+        (None, "/report?lang=fr"),
+        (None, f"/report/{receipt}"),
+        (None, "/login"),
+        ("coordinator", "/board"),
+        ("coordinator", f"/board/{sid}"),
+        ("coordinator", "/indicators"),
+        ("coordinator", "/audit"),
+        ("coordinator", "/review"),
+        ("liaison", "/tasks"),
+        ("liaison", f"/tasks/{task}"),
+        ("panel", "/review"),
+        ("panel", "/board"),
+    ]
+    axe = Axe()
+    found: list[str] = []
+    for role, path in pages:
+        if role is None:
+            context = browser.new_context(locale="en-GB")
+            page = context.new_page()
+        else:
+            context, page = open_as(browser, sessions, role)
+        try:
+            response = page.goto(worker.base + path)
+            assert response is not None and response.status == 200, (path, response)
+            results = axe.run(page)
+            assert results.response["passes"], path  # axe ran its rules on the page
+            for v in results.response["violations"]:
+                if v["impact"] in ("serious", "critical"):
+                    found.append(f"{path} ({role}): {v['id']}: {v['help']}")
+            # Keyboard: the first Tab reaches the skip link, which is visible when focused.
+            page.keyboard.press("Tab")
+            assert page.evaluate("document.activeElement.className") == "skip", path
+        finally:
+            context.close()
+    assert found == []
+
+
+def test_reports_are_checked_and_limited(worker: Worker) -> None:
+    bad = {"category": "harassment", "summary": "", "area": "nowhere", "reporter_role": "x"}
+    r = worker.request("POST", "/api/reports", bad)
+    assert r.status == 422
+    assert {e["loc"] for e in r.body["errors"]} >= {"summary", "reporter_role", "occurred_at"}
+    r = worker.request("POST", "/api/reports", raw=b'{"category": "rumour", "category": "x"}')
+    assert r.status == 422  # duplicate keys, as everywhere
+    statuses = []
+    for _ in range(40):
+        statuses.append(worker.request("POST", "/api/reports", bad))
+        if statuses[-1].status == 429:
+            break
+    assert statuses[-1].status == 429 and int(statuses[-1].headers["Retry-After"]) >= 1

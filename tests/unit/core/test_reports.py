@@ -1,0 +1,97 @@
+"""Public reports (concord.core.reports, concord.streams.reports)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from pydantic import ValidationError
+
+from concord.core.intake import validate_signal
+from concord.core.refusal import Refused
+from concord.core.reports import is_receipt, new_receipt, signal_id, status_of, to_signal
+from concord.streams.reports import ReportIn
+from concord.streams.situations import SituationState
+from tests.unit.factories import DIRECTORY
+
+NOW = datetime.now(UTC)
+
+
+def report(**kw: object) -> ReportIn:
+    base: dict[str, object] = {
+        "category": "hate_crime",
+        "summary": "Spat on at the tram stop.",
+        "area": "north",
+        "occurred_at": (NOW - timedelta(hours=1)).isoformat(),
+        "reporter_role": "witness",
+    }
+    return ReportIn.model_validate(base | kw)
+
+
+def test_an_anonymous_report_becomes_a_public_signal_naming_nobody() -> None:
+    receipt = new_receipt()
+    data = to_signal(report(place="Tram 3, Rue Haute", bias=["anti_black"]), receipt)
+    signal = validate_signal(data, DIRECTORY)
+    assert not isinstance(signal, Refused), signal
+    assert signal.id == signal_id(receipt) and is_receipt(receipt)
+    assert signal.source.type == "public" and signal.kind == "incident" and signal.severity == 3
+    assert [p.model_dump() for p in signal.persons] == [
+        {"role": "witness", "name": "", "contact": "", "consent_to_share": False}
+    ]
+    assert signal.summary.endswith("(place: Tram 3, Rue Haute)")
+    assert "public-report" in signal.tags and "reporter-witness" in signal.tags
+
+
+def test_an_organisation_reports_as_an_ngo_and_contact_needs_consent() -> None:
+    data = to_signal(
+        report(
+            category="rumour",
+            reporter_role="organisation",
+            organisation="SOS Racisme",
+            consent_to_contact=True,
+            contact="desk@sos.example",
+            consent_to_share=True,
+        ),
+        new_receipt(),
+    )
+    assert data["source"] == {"type": "ngo", "name": "SOS Racisme"}
+    assert data["kind"] == "tension" and data["severity"] == 2
+    assert data["persons"] == [
+        {"role": "reporter", "contact": "desk@sos.example", "consent_to_share": True}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("fields", "loc", "words"),
+    [
+        ({"contact": "me@x.example"}, "contact", "only with consent_to_contact"),
+        ({"consent_to_contact": True}, "contact", "needs a contact"),
+        ({"occurred_at": "1969-12-31T00:00:00Z"}, "occurred_at", "1970"),
+        ({"occurred_at": (NOW + timedelta(days=1)).isoformat()}, "occurred_at", "future"),
+        ({"reporter_role": "police"}, "reporter_role", "Input should be"),
+        ({"category": "murder"}, "category", "Input should be"),
+        ({"summary": ""}, "summary", "at least 1"),
+        ({"consent_to_contact": "yes"}, "consent_to_contact", "valid boolean"),
+    ],
+)
+def test_bad_reports_name_the_field(fields: dict[str, object], loc: str, words: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        report(**fields)
+    errors = caught.value.errors()
+    assert [".".join(map(str, e["loc"])) for e in errors] == [loc]
+    assert words in errors[0]["msg"]
+
+
+def test_an_unknown_area_is_refused_by_intake() -> None:
+    result = validate_signal(to_signal(report(area="atlantis"), new_receipt()), DIRECTORY)
+    assert isinstance(result, Refused) and result.errors[0]["loc"] == "area"
+
+
+def test_receipts_are_random_and_the_status_says_nothing_more(situation_factory) -> None:  # type: ignore[no-untyped-def]
+    receipts = {new_receipt() for _ in range(1000)}
+    assert len(receipts) == 1000 and all(is_receipt(r) for r in receipts)
+    assert not is_receipt("../../etc") and not is_receipt("0" * 12)  # 0 is not in the alphabet
+    sit = situation_factory()
+    assert status_of(None) == "received"
+    assert status_of(sit) == "being_handled"
+    assert status_of(sit.model_copy(update={"state": SituationState.closed})) == "closed"
