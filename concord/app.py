@@ -33,7 +33,7 @@ from concord.observer import Observer, guarded
 from concord.runtime import Flow, Flusher, Health
 from concord.settings import Settings
 from concord.streams import topics as t
-from concord.streams.consumers import fetch_wait
+from concord.streams.consumers import exact_highwaters, fetch_wait
 from concord.web import (
     api,
     audit_log,
@@ -186,6 +186,7 @@ def create_app(
     if not loaded.ok:
         raise PlaybookError([str(p) for p in loaded.problems])
     fetch_wait(settings.fetch_wait_ms)
+    exact_highwaters()
     app = _faust_app(settings)
     durable_flush(app)
     metrics = Metrics()

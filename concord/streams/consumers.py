@@ -1,9 +1,15 @@
-"""Kafka consumers that poll briefly: every consumer of a worker (Faust's and the read
-model's) waits at most `fetch_wait_ms` for data per fetch."""
+"""Kafka consumers that poll briefly (every consumer of a worker, Faust's and the read
+model's, waits at most `fetch_wait_ms` for data per fetch), and table recovery that reads
+each changelog to its true end (`exact_highwaters`)."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Mapping
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 
 def short_polls(consumer: Any, ms: int) -> Any:
@@ -44,3 +50,65 @@ def fetch_wait(ms: int) -> None:
 
     thread._concord_create = create  # type: ignore[attr-defined]
     thread._create_worker_consumer = create_worker_consumer  # type: ignore[method-assign]
+
+
+async def true_ends(bootstrap: Any, reported: Mapping[Any, int | None]) -> dict[Any, int | None]:
+    """The end offset of each partition, read from the log rather than believed.
+
+    Tansu answers ListOffsets LATEST with the last record *batch's* base offset + 1: a
+    changelog whose last batch holds five records reads as four short. Faust recovers a
+    table up to that offset, so a worker that takes over (or restarts) would miss the
+    last writes of a table — a delivery recorded as in flight, a task's last move. Here
+    each non-empty partition is read from its reported end - 1 to the end of that batch;
+    on Apache Kafka this finds the same end.
+    """
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    wanted = {TopicPartition(tp.topic, tp.partition): tp for tp, end in reported.items() if end}
+    if not wanted:
+        return dict(reported)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        enable_auto_commit=False,
+        fetch_max_wait_ms=50,
+    )
+    await consumer.start()
+    found: dict[Any, int] = {}
+    try:
+        consumer.assign(list(wanted))
+        for tp, faust_tp in wanted.items():
+            consumer.seek(tp, int(reported[faust_tp] or 1) - 1)
+        deadline = asyncio.get_running_loop().time() + 10
+        while len(found) < len(wanted) and asyncio.get_running_loop().time() < deadline:
+            batches = await consumer.getmany(timeout_ms=200)
+            for tp, records in batches.items():
+                if records:
+                    found[wanted[tp]] = max(found.get(wanted[tp], 0), records[-1].offset + 1)
+    finally:
+        await consumer.stop()
+    if len(found) < len(wanted):
+        log.warning("end offsets: %d partition(s) not read back", len(wanted) - len(found))
+    exact = {tp: max(end or 0, found.get(tp, 0)) or end for tp, end in reported.items()}
+    short = {tp: (reported[tp], end) for tp, end in exact.items() if end != reported[tp]}
+    if short:
+        log.info("end offsets: %d partition(s) end past what the broker reported", len(short))
+    return exact
+
+
+def exact_highwaters() -> None:
+    """Make Faust's table recovery read every changelog to its true end (`true_ends`)."""
+    from faust.transport.drivers import aiokafka as driver
+
+    thread = driver.AIOKafkaConsumerThread
+    original = getattr(thread, "_concord_highwaters", None) or thread._highwaters
+
+    async def highwaters(self: Any, partitions: Any) -> Any:
+        reported = await original(self, partitions)
+        if self.consumer.in_transaction:
+            return reported
+        bootstrap = self._ensure_consumer()._client._bootstrap_servers
+        return await true_ends(bootstrap, reported)
+
+    thread._concord_highwaters = original  # type: ignore[attr-defined]
+    thread._highwaters = highwaters  # type: ignore[method-assign]

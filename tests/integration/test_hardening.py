@@ -271,7 +271,7 @@ def test_sign_in_cannot_be_forged_redirected_or_burnt_by_a_scanner(
     _, _, form = client.open("/login?next=/%09/evil.example")
     assert 'name="next" value=""' in form
     status, landed, _ = client.open(link.split("?")[0], {"next": "/\t/evil.example"})
-    assert status == 200 and landed == "/review", landed  # home, not evil.example
+    assert status == 200 and landed == "/board", landed  # the coordinator's home, not evil.example
     assert "concord_session" in client.cookies
     status, _, _ = WebClient(worker.base).open(link.split("?")[0], {"next": ""})
     assert status == 410  # the link worked once

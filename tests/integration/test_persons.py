@@ -110,7 +110,7 @@ def test_persons_are_shown_per_sharing_level_and_consent_only_while_the_task_is_
     assert "Tom Verbeke" in own  # her own task: full sharing
     # A liaison has no review queue: a clear 403 (this page once failed with a 500).
     status, _, queue = client.open("/review")
-    assert status == 403 and "Your tasks reach you" in queue
+    assert status == 403 and "Vos tâches vous parviennent" in queue  # Nadia reads French
     status, _, page = client.open(f"/tasks/{protect}", {"csrf": "forged", "action": "ack"})
     assert status == 404
     assert "No such task for you" in page and "Amina" not in page and "Secure" not in page
@@ -172,7 +172,7 @@ def test_the_task_page_shows_the_consenting_victim_to_the_police_in_a_browser(
         # Claire (police) reads French.
         assert "consented" in section and "consignée dans le journal d'audit" in section
         assert "Amina Benali" in section and "+32 470 12 34 56" in section
-        assert "Tom Verbeke" not in section and "withheld" in section
+        assert "Tom Verbeke" not in section and "masqué" in section
         # Acknowledging keeps the data visible; done takes it away.
         page.click("#act button[value=ack]")
         assert "Recorded: acknowledged." in page.inner_text("[role=status]")

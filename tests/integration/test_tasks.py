@@ -123,7 +123,7 @@ def test_email_link_acknowledges_and_a_decline_reaches_the_fallback(
     assert worker.request("POST", found.group(1), raw=b"").status == 202
     wait_state(worker, coordinator, support, "acknowledged")
     again = worker.request("GET", found.group(1))
-    assert again.status == 409 and "cannot be used any more" in again.body
+    assert again.status == 409 and "Ce lien ne peut plus être utilisé" in again.body
 
     # Victim support declines (with a reason): the fallback NGO gets it, the coordinator hears.
     made = worker.cli(
