@@ -26,7 +26,7 @@ from typing import Any
 import faust
 
 from concord.agents.ledger import Ledger
-from concord.agents.stage import consume, every
+from concord.agents.stage import consume, every, owner
 from concord.delivery.compose import Compose
 from concord.delivery.lanes import Job, Lanes, lane_of, paces
 from concord.delivery.schedule import Failure, Next, Policy, after_failure, delivered
@@ -333,22 +333,12 @@ class Delivery:
         return len(taken)
 
 
-def owner(app: faust.App, topic: str) -> Callable[[str], bool]:
-    """Whether this worker owns the partition of `topic` (and of the table) a key is in."""
-
-    def ours(key: str) -> bool:
-        try:
-            assigned = app.assignor.assigned_actives()
-        except Exception:  # not assigned yet
-            return False
-        partition = app.producer.key_partition(topic, key.encode()).partition
-        return partition in {tp.partition for tp in assigned if tp.topic == topic}
-
-    return ours
-
-
 async def recovered(stage: Delivery, *args: Any, **kwargs: Any) -> None:
-    taken = stage.recover()
+    try:
+        taken = stage.recover()
+    except Exception:  # never silently: a record not taken up would wait forever
+        log.exception("delivery: taking up pending messages failed")
+        raise
     if taken:
         log.info("delivery: %d message(s) taken up again, in doubt", taken)
 
@@ -380,7 +370,13 @@ def register(
     topic = flow.topics.outgoing.name
     ledger = Ledger(flow, table)
     stage = Delivery(
-        flow, registry, compose, ledger, Lanes(paces(settings)), policy, owner(app, topic)
+        flow,
+        registry,
+        compose,
+        ledger,
+        Lanes(paces(settings)),
+        policy,
+        owner(app, topic, settings.partitions),
     )
     flow.health.degraded = ledger.degraded
     app.agent(flow.topics.outgoing.channel, name="concord.deliver")(functools.partial(run, stage))

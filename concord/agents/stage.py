@@ -108,3 +108,26 @@ def every(app: Any, seconds: float, name: str, body: Callable[[], Awaitable[None
     """Bind `body` as a timer of every worker (each looks at what it holds), guarded by
     `survives`."""
     app.timer(seconds, on_leader=False, name=name)(survives(name)(body))
+
+
+def owner(app: Any, topic: str, partitions: int) -> Callable[[str], bool]:
+    """Whether this worker owns the partition of `topic` (and of the table) a key is in.
+
+    The partition is computed as the producer's default partitioner does (murmur2 of the
+    key over the topic's partitions), without asking the producer: a worker that has
+    just started has no metadata for a topic it has not sent to yet, and the records it
+    must take up after a crash would be skipped."""
+    from aiokafka.partitioner import DefaultPartitioner
+
+    every = list(range(partitions))
+    partitioner = DefaultPartitioner()
+
+    def ours(key: str) -> bool:
+        try:
+            assigned = app.assignor.assigned_actives()
+        except Exception:  # not assigned yet
+            return False
+        partition = partitioner(key.encode(), every, every)
+        return partition in {tp.partition for tp in assigned if tp.topic == topic}
+
+    return ours

@@ -113,7 +113,7 @@ def test_persons_are_shown_per_sharing_level_and_consent_only_while_the_task_is_
     assert status == 403 and "Vos tâches vous parviennent" in queue  # Nadia reads French
     status, _, page = client.open(f"/tasks/{protect}", {"csrf": "forged", "action": "ack"})
     assert status == 404
-    assert "No such task for you" in page and "Amina" not in page and "Secure" not in page
+    assert "Aucune tâche de ce nom pour vous" in page and "Amina" not in page and "Secure" not in page
     # Coordinators see who was involved, not who they are.
     roles = persons(worker, coordinator, protect).body
     assert roles["sharing"] == "roles"
@@ -175,7 +175,7 @@ def test_the_task_page_shows_the_consenting_victim_to_the_police_in_a_browser(
         assert "Tom Verbeke" not in section and "masqué" in section
         # Acknowledging keeps the data visible; done takes it away.
         page.click("#act button[value=ack]")
-        assert "Recorded: acknowledged." in page.inner_text("[role=status]")
+        assert "Enregistré : prise en charge." in page.inner_text("[role=status]")
         assert "Amina Benali" in page.inner_text("#persons")
         page.click("#act button[value=done]")
         assert "Recorded: done." in page.inner_text("[role=status]")

@@ -1,0 +1,361 @@
+"""The single-machine archive: a durable copy of the embedded broker on disk.
+
+The embedded broker (Tansu 0.6.0) keeps everything in memory. `concord up` therefore
+runs an `Archiver` beside it that copies every record of every topic — key, value,
+headers, timestamp, partition and offset, Faust's table changelogs included — and the
+consumer groups' committed offsets into SQLite (`$CONCORD_DATA_DIR/archive.sqlite3`,
+WAL mode). At the next start, `restore` produces them back, in offset order, into the
+fresh broker and commits the groups' offsets, before any worker starts: situations,
+tasks, reviews, tokens, audit, dead letters, pending deliveries and timers come back.
+
+What a crash can lose: the records produced in the last `FLUSH_SECONDS` (0.5 s) before
+it, and the group offsets committed since the last poll (at most `OFFSETS_SECONDS`,
+1 s: those records are processed again, and the stages' effects are idempotent).
+
+Not used with an external broker (`CONCORD_BROKER`): Apache Kafka keeps its own log.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+FLUSH_SECONDS = 0.5
+OFFSETS_SECONDS = 1.0
+#: Faust's internal topic for the partition assignor: nothing to keep.
+SKIPPED = ("__assignor-__leader", "__consumer_offsets")
+
+SCHEMA = """
+create table if not exists records (
+    topic text not null, partition integer not null, offset integer not null,
+    key blob, value blob, headers text not null, timestamp integer not null,
+    primary key (topic, partition, offset)
+) without rowid;
+create table if not exists topics (
+    topic text primary key, partitions integer not null, compacted integer not null
+);
+create table if not exists offsets (
+    grp text not null, topic text not null, partition integer not null,
+    offset integer not null, primary key (grp, topic, partition)
+) without rowid;
+"""
+
+
+@dataclass(frozen=True)
+class Record:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: list[tuple[str, bytes]]
+    timestamp: int
+
+
+class Archive:
+    """The SQLite file (one writer: the archiver; `restore` reads it before it starts)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self.db.execute("pragma journal_mode=wal")
+        self.db.execute("pragma synchronous=normal")
+        self.db.executescript(SCHEMA)
+        self.lock = threading.Lock()
+
+    def close(self) -> None:
+        with self.lock:
+            self.db.close()
+
+    def add(self, records: list[Record]) -> None:
+        rows = [
+            (
+                r.topic,
+                r.partition,
+                r.offset,
+                r.key,
+                r.value,
+                json.dumps([(k, v.hex()) for k, v in r.headers]),
+                r.timestamp,
+            )
+            for r in records
+        ]
+        with self.lock:
+            self.db.execute("begin")
+            self.db.executemany("insert or ignore into records values (?,?,?,?,?,?,?)", rows)
+            self.db.execute("commit")
+
+    def set_topics(self, topics: dict[str, tuple[int, bool]]) -> None:
+        with self.lock:
+            self.db.executemany(
+                "insert or replace into topics values (?,?,?)",
+                [(t, n, int(c)) for t, (n, c) in topics.items()],
+            )
+
+    def set_offsets(self, group: str, offsets: dict[tuple[str, int], int]) -> None:
+        with self.lock:
+            self.db.execute("begin")
+            self.db.executemany(
+                "insert or replace into offsets values (?,?,?,?)",
+                [(group, t, p, o) for (t, p), o in offsets.items()],
+            )
+            self.db.execute("commit")
+
+    def topics(self) -> dict[str, tuple[int, bool]]:
+        with self.lock:
+            rows = self.db.execute("select topic, partitions, compacted from topics").fetchall()
+        return {t: (n, bool(c)) for t, n, c in rows}
+
+    def offsets(self) -> dict[str, dict[tuple[str, int], int]]:
+        with self.lock:
+            rows = self.db.execute("select grp, topic, partition, offset from offsets").fetchall()
+        out: dict[str, dict[tuple[str, int], int]] = {}
+        for group, topic, partition, offset in rows:
+            out.setdefault(group, {})[(topic, partition)] = offset
+        return out
+
+    def ends(self) -> dict[tuple[str, int], int]:
+        """The next offset to archive per partition (what is kept ends just before)."""
+        with self.lock:
+            rows = self.db.execute(
+                "select topic, partition, max(offset) from records group by topic, partition"
+            ).fetchall()
+        return {(t, p): o + 1 for t, p, o in rows}
+
+    def count(self) -> int:
+        with self.lock:
+            return int(self.db.execute("select count(*) from records").fetchone()[0])
+
+    def records(self, topic: str, partition: int) -> Iterator[Record]:
+        """A partition's records, in offset order."""
+        with self.lock:
+            rows = self.db.execute(
+                "select offset, key, value, headers, timestamp from records "
+                "where topic = ? and partition = ? order by offset",
+                (topic, partition),
+            ).fetchall()
+        for offset, key, value, headers, timestamp in rows:
+            pairs = [(k, bytes.fromhex(v)) for k, v in json.loads(headers)]
+            yield Record(topic, partition, offset, key, value, pairs, timestamp)
+
+
+def kept(topic: str) -> bool:
+    return not any(topic.endswith(s) for s in SKIPPED)
+
+
+def restore(archive: Archive, bootstrap: str) -> int:
+    """Put the archive back into a fresh broker: topics, records in offset order, the
+    groups' committed offsets. Returns how many records were restored."""
+    from kafka import KafkaProducer
+    from kafka.admin import KafkaAdminClient, NewTopic
+
+    topics = archive.topics()
+    if not topics:
+        return 0
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="concord-restore")
+    try:
+        existing = set(admin.list_topics())
+        admin.create_topics(
+            [
+                NewTopic(
+                    t,
+                    num_partitions=n,
+                    replication_factor=1,
+                    topic_configs={"cleanup.policy": "compact"} if c else {},
+                )
+                for t, (n, c) in topics.items()
+                if t not in existing
+            ]
+        )
+    finally:
+        admin.close()
+    producer = KafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", enable_idempotence=False, linger_ms=0
+    )
+    restored = 0
+    moved: dict[tuple[str, int], dict[int, int]] = {}
+    try:
+        for topic, (partitions, _) in sorted(topics.items()):
+            for partition in range(partitions):
+                futures = []
+                for r in archive.records(topic, partition):
+                    futures.append(
+                        (
+                            r.offset,
+                            producer.send(
+                                topic,
+                                key=r.key,
+                                value=r.value,
+                                headers=r.headers,
+                                partition=partition,
+                                timestamp_ms=r.timestamp,
+                            ),
+                        )
+                    )
+                producer.flush()
+                # Offsets match when the archive has no gap; if it has one, the groups'
+                # committed offsets follow the records to where they are now.
+                moved[(topic, partition)] = {
+                    old: future.get(timeout=30).offset for old, future in futures
+                }
+                restored += len(futures)
+    finally:
+        producer.close()
+    _commit(archive.offsets(), moved, bootstrap)
+    return restored
+
+
+def _commit(
+    groups: dict[str, dict[tuple[str, int], int]],
+    moved: dict[tuple[str, int], dict[int, int]],
+    bootstrap: str,
+) -> None:
+    from kafka import KafkaConsumer, TopicPartition
+    from kafka.structs import OffsetAndMetadata
+
+    for group, offsets in groups.items():
+        consumer = KafkaConsumer(
+            bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
+        )
+        try:
+            commit: dict[Any, Any] = {}
+            for (topic, partition), offset in offsets.items():
+                where = moved.get((topic, partition), {})
+                # The committed offset is the next record to read: map the last one read.
+                new = where[offset - 1] + 1 if offset - 1 in where else offset
+                commit[TopicPartition(topic, partition)] = OffsetAndMetadata(new, "", -1)
+            if commit:
+                consumer.commit(commit)
+        finally:
+            consumer.close()
+
+
+class Archiver:
+    """Copies every record and the groups' offsets into the archive, in a thread."""
+
+    def __init__(
+        self, archive: Archive, bootstrap: str, groups: list[str], compacted: set[str]
+    ) -> None:
+        self.archive = archive
+        self.bootstrap = bootstrap
+        self.groups = groups
+        #: the compacted topics (snapshots); Faust's changelogs are compacted too
+        self.compacted = compacted
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="concord-archiver", daemon=True)
+        #: when the archive last caught up with the broker (monotonic), for `lag`
+        self.flushed_at = 0.0
+
+    def start(self) -> Archiver:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._copy()
+            except Exception:  # the broker went away: try again, never lose the thread
+                log.exception("archiver: copying failed; retrying")
+                self._stop.wait(1.0)
+
+    def _copy(self) -> None:
+        from kafka import KafkaAdminClient, KafkaConsumer
+
+        consumer = KafkaConsumer(
+            bootstrap_servers=self.bootstrap,
+            group_id=None,
+            enable_auto_commit=False,
+            fetch_max_wait_ms=50,
+            client_id="concord-archiver",
+        )
+        admin = KafkaAdminClient(bootstrap_servers=self.bootstrap, client_id="concord-archiver")
+        try:
+            assigned: set[Any] = set()
+            next_topics = next_offsets = 0.0
+            pending: list[Record] = []
+            flushed = time.monotonic()
+            while not self._stop.is_set():
+                now = time.monotonic()
+                if now >= next_topics:
+                    assigned = self._assign(consumer, admin, assigned)
+                    next_topics = now + 2.0
+                batches = consumer.poll(timeout_ms=100, max_records=5000)
+                for tp, items in batches.items():
+                    pending += [
+                        Record(
+                            tp.topic,
+                            tp.partition,
+                            m.offset,
+                            m.key,
+                            m.value,
+                            list(m.headers or []),
+                            m.timestamp,
+                        )
+                        for m in items
+                    ]
+                now = time.monotonic()
+                if pending and now - flushed >= FLUSH_SECONDS / 2:
+                    self.archive.add(pending)
+                    pending, flushed = [], now
+                if not pending:
+                    self.flushed_at = now
+                if now >= next_offsets:
+                    self._offsets(admin)
+                    next_offsets = now + OFFSETS_SECONDS
+            if pending:
+                self.archive.add(pending)
+            self._offsets(admin)  # at a clean stop, the last offsets too
+        finally:
+            consumer.close()
+            admin.close()
+
+    def _assign(self, consumer: Any, admin: Any, assigned: set[Any]) -> set[Any]:
+        from kafka import TopicPartition
+
+        described: dict[str, tuple[int, bool]] = {}
+        for topic in admin.list_topics():
+            if not kept(topic):
+                continue
+            parts = consumer.partitions_for_topic(topic) or set()
+            if parts:
+                compacted = topic in self.compacted or topic.endswith("-changelog")
+                described[topic] = (len(parts), compacted)
+        wanted = {TopicPartition(t, p) for t, (n, _) in described.items() for p in range(n)}
+        if wanted == assigned:
+            return assigned
+        self.archive.set_topics(described)
+        consumer.assign(list(wanted))
+        ends = self.archive.ends()
+        for tp in wanted:
+            start = ends.get((tp.topic, tp.partition))
+            if start is None:
+                consumer.seek_to_beginning(tp)
+            else:
+                consumer.seek(tp, start)
+        return wanted
+
+    def _offsets(self, admin: Any) -> None:
+        for group in self.groups:
+            try:
+                found = admin.list_consumer_group_offsets(group)
+            except Exception:  # no such group yet
+                continue
+            offsets = {
+                (tp.topic, tp.partition): om.offset for tp, om in found.items() if om.offset >= 0
+            }
+            if offsets:
+                self.archive.set_offsets(group, offsets)
