@@ -81,6 +81,24 @@ def _run_worker(concord: Any, loglevel: str) -> None:
         worker.execute_from_commandline()
 
 
+def _archive(settings: Settings, bootstrap: str) -> list[Any]:
+    """Restore the single-machine archive into the fresh broker, then keep it: returns
+    what stops it (see `concord.embedded.archive`)."""
+    from concord.embedded.archive import Archive, Archiver, restore
+    from concord.streams.topics import ALL
+
+    path = settings.data_dir / "archive.sqlite3"
+    archive = Archive(path)
+    restored = restore(archive, bootstrap)
+    if restored:
+        console.print(f"[bold]archive[/]  {restored} records restored from {path}")
+    else:
+        console.print(f"[bold]archive[/]  {path} (kept across restarts)")
+    compacted = {t.name for t in ALL if t.compacted}
+    archiver = Archiver(archive, bootstrap, [settings.app_id], compacted).start()
+    return [archive.close, archiver.stop]
+
+
 @app.command()
 def up(
     demo: Annotated[bool, typer.Option("--demo", help="also play a scripted scenario")] = False,
@@ -106,6 +124,7 @@ def up(
             # Tansu quirk: a group's first join waits ~half the session timeout.
             settings = settings.with_(broker=broker.url, store="memory://", session_timeout=6.0)
             console.print(f"[bold]broker[/]   embedded Tansu at {broker.url} (memory only)")
+            stops += _archive(settings, broker.bootstrap)
         else:
             console.print(f"[bold]broker[/]   {settings.broker}")
         if not settings.smtp_host:

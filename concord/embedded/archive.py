@@ -23,7 +23,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -132,6 +132,17 @@ class Archive:
             ).fetchall()
         return {(t, p): o + 1 for t, p, o in rows}
 
+    def renumber(self, topic: str, partition: int, where: dict[int, int]) -> None:
+        """The partition's records under the offsets they have in the broker now."""
+        records = list(self.records(topic, partition))
+        with self.lock:
+            self.db.execute("begin")
+            self.db.execute(
+                "delete from records where topic = ? and partition = ?", (topic, partition)
+            )
+            self.db.execute("commit")
+        self.add([replace(r, offset=where.get(r.offset, r.offset)) for r in records])
+
     def count(self) -> int:
         with self.lock:
             return int(self.db.execute("select count(*) from records").fetchone()[0])
@@ -204,10 +215,12 @@ def restore(archive: Archive, bootstrap: str) -> int:
                     )
                 producer.flush()
                 # Offsets match when the archive has no gap; if it has one, the groups'
-                # committed offsets follow the records to where they are now.
-                moved[(topic, partition)] = {
-                    old: future.get(timeout=30).offset for old, future in futures
-                }
+                # committed offsets follow the records to where they are now, and so
+                # does the archive (the archiver goes on from the broker's offsets).
+                where = {old: future.get(timeout=30).offset for old, future in futures}
+                moved[(topic, partition)] = where
+                if any(old != new for old, new in where.items()):
+                    archive.renumber(topic, partition, where)
                 restored += len(futures)
     finally:
         producer.close()
@@ -291,8 +304,8 @@ class Archiver:
             while not self._stop.is_set():
                 now = time.monotonic()
                 if now >= next_topics:
-                    assigned = self._assign(consumer, admin, assigned)
-                    next_topics = now + 2.0
+                    assigned = self._assign(consumer, assigned)
+                    next_topics = now + 1.0
                 batches = consumer.poll(timeout_ms=100, max_records=5000)
                 for tp, items in batches.items():
                     pending += [
@@ -323,11 +336,11 @@ class Archiver:
             consumer.close()
             admin.close()
 
-    def _assign(self, consumer: Any, admin: Any, assigned: set[Any]) -> set[Any]:
+    def _assign(self, consumer: Any, assigned: set[Any]) -> set[Any]:
         from kafka import TopicPartition
 
         described: dict[str, tuple[int, bool]] = {}
-        for topic in admin.list_topics():
+        for topic in consumer.topics():  # refreshes the metadata of every topic
             if not kept(topic):
                 continue
             parts = consumer.partitions_for_topic(topic) or set()
@@ -349,10 +362,12 @@ class Archiver:
         return wanted
 
     def _offsets(self, admin: Any) -> None:
+        from kafka.errors import KafkaError
+
         for group in self.groups:
             try:
-                found = admin.list_consumer_group_offsets(group)
-            except Exception:  # no such group yet
+                found = admin.list_group_offsets(group).get(group, {})
+            except KafkaError:  # no such group yet
                 continue
             offsets = {
                 (tp.topic, tp.partition): om.offset for tp, om in found.items() if om.offset >= 0

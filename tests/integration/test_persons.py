@@ -113,7 +113,9 @@ def test_persons_are_shown_per_sharing_level_and_consent_only_while_the_task_is_
     assert status == 403 and "Vos tâches vous parviennent" in queue  # Nadia reads French
     status, _, page = client.open(f"/tasks/{protect}", {"csrf": "forged", "action": "ack"})
     assert status == 404
-    assert "Aucune tâche de ce nom pour vous" in page and "Amina" not in page and "Secure" not in page
+    assert (
+        "Aucune tâche de ce nom pour vous" in page and "Amina" not in page and "Secure" not in page
+    )
     # Coordinators see who was involved, not who they are.
     roles = persons(worker, coordinator, protect).body
     assert roles["sharing"] == "roles"
