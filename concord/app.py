@@ -17,7 +17,7 @@ from typing import Any, cast
 import faust
 
 from concord import logsafe
-from concord.agents import correlate, deliver, gate, intake, plan, track
+from concord.agents import correlate, deliver, gate, intake, plan, track, watchdog
 from concord.agents.stage import every
 from concord.delivery.compose import Compose
 from concord.directory import Directory, load_directory
@@ -197,6 +197,7 @@ def create_app(
         metrics=metrics,
         observer=guarded(observer or Observer()),
         flusher=Flusher(lambda: app.producer.flush()),
+        fault_stall=settings.fault_stall_stage,
     )
     public_url = settings.public_url or f"http://{settings.web_host}:{settings.web_port}"
     renderer = Renderer(directory.city.timezone, public_url)
@@ -248,6 +249,7 @@ def _register_stages(
     gate.register(app, flow, directory, playbooks, compose, parts, tick)
     track.register(app, flow, directory, compose, parts, tick)
     deliver.register(app, flow, registry, compose, settings)
+    watchdog.register(app, flow, settings)
 
 
 def _register_web(

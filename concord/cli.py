@@ -81,13 +81,17 @@ def _run_worker(concord: Any, loglevel: str) -> None:
         worker.execute_from_commandline()
 
 
-def _archive(settings: Settings, bootstrap: str) -> list[Any]:
+def _archive(settings: Settings, bootstrap: str, demo: bool) -> list[Any]:
     """Restore the single-machine archive into the fresh broker, then keep it: returns
-    what stops it (see `concord.embedded.archive`)."""
+    what stops it (see `concord.embedded.archive`). The demo plays from nothing each
+    time, in an archive of its own: the city's stays as it is."""
     from concord.embedded.archive import Archive, Archiver, restore
     from concord.streams.topics import ALL
 
-    path = settings.data_dir / "archive.sqlite3"
+    path = settings.data_dir / ("demo-archive.sqlite3" if demo else "archive.sqlite3")
+    if demo:
+        for old in path.parent.glob(f"{path.name}*"):
+            old.unlink()
     archive = Archive(path)
     restored = restore(archive, bootstrap)
     if restored:
@@ -124,7 +128,7 @@ def up(
             # Tansu quirk: a group's first join waits ~half the session timeout.
             settings = settings.with_(broker=broker.url, store="memory://", session_timeout=6.0)
             console.print(f"[bold]broker[/]   embedded Tansu at {broker.url} (memory only)")
-            stops += _archive(settings, broker.bootstrap)
+            stops += _archive(settings, broker.bootstrap, demo)
         else:
             console.print(f"[bold]broker[/]   {settings.broker}")
         if not settings.smtp_host:
@@ -157,12 +161,13 @@ def worker() -> None:
     """One worker against CONCORD_BROKER (production: run N of them)."""
     from concord.app import create_app
     from concord.keys import ensure_keys
-    from concord.streams.topics import require_broker
+    from concord.streams.topics import wait_for_broker
 
     settings = _settings()
     if not settings.resolved_broker():
         fail("CONCORD_BROKER is not set (and no `concord up` runs here): set it")
-    require_broker(settings.bootstrap_servers())
+    say = logging.getLogger("concord.worker").warning
+    wait_for_broker(settings.bootstrap_servers(), settings.broker_wait_seconds, say)
     settings = ensure_keys(settings, warn=True)
     _run_worker(create_app(settings), settings.log_level)
 
@@ -302,13 +307,52 @@ def deadletter_show(
 ) -> None:
     """List dead-lettered records with their reasons (and, on request, the original bytes)."""
     from concord.producer import read_deadletters
+    from concord.text import one_line
 
-    for dead, raw in read_deadletters(_settings(), limit, original):
-        console.print(f"[red]{dead.at:%Y-%m-%d %H:%M:%S}[/] {dead.reason} ({dead.original_size} B)")
+    for letter_id, dead, raw in read_deadletters(_settings(), limit, original):
+        where = f"{dead.stage} {dead.topic}"
+        console.print(
+            f"{letter_id} {dead.at:%Y-%m-%d %H:%M:%S} {where}: {one_line(dead.reason)} "
+            f"({dead.original_size} B)",
+            markup=False,
+            highlight=False,
+        )
         for e in dead.errors:
-            console.print(f"   {e.get('loc')}: {e.get('msg')}")
+            console.print(f"   {e.get('loc')}: {one_line(str(e.get('msg')))}", markup=False)
         if raw is not None:
             print(raw.decode(errors="replace"))
+
+
+@deadletter_app.command("replay")
+def deadletter_replay(
+    ids: Annotated[list[str] | None, typer.Argument(help="dead letter ids (dl-P-O)")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="every dead letter")] = False,
+    force: Annotated[bool, typer.Option(help="replay letters replayed before too")] = False,
+) -> None:
+    """Put dead letters back on their topics after a fix: the original bytes and key,
+    once each (audited); the stage validates them again."""
+    import getpass
+
+    from rich.progress import Progress
+
+    from concord.producer import replay
+
+    if not ids and not all_:
+        fail("name the dead letters to replay (dl-P-O ...), or --all")
+    with Progress(console=err, transient=True) as bar:
+        job = bar.add_task("replaying", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(job, completed=done, total=total)
+
+        result = replay(
+            _settings(), None if all_ else set(ids or []), getpass.getuser(), progress, force
+        )
+    for letter_id, why in sorted(result.skipped.items()):
+        err.print(f"{letter_id}: not replayed: {why}")
+    console.print(f"replayed {len(result.replayed)}, skipped {len(result.skipped)}")
+    if ids and result.skipped and not result.replayed:
+        raise typer.Exit(1)
 
 
 def main() -> None:

@@ -83,6 +83,11 @@ class Metrics:
             "concord_votes_total", "Panel votes by decision", ["decision"], registry=r
         )
         self.playbooks_loaded = Gauge("concord_playbooks_loaded", "Playbooks live", registry=r)
+        self.stalled_partitions = Gauge(
+            "concord_stalled_partitions",
+            "Partitions with records waiting and no progress past the watchdog threshold",
+            registry=r,
+        )
         self.playbook_reloads = Counter(
             "concord_playbook_reloads_total",
             "Playbook reloads by outcome (applied, refused)",

@@ -1,9 +1,11 @@
-"""The CLI's side of Kafka, with kafka-python: send signals, create tokens, read dead letters."""
+"""The CLI's side of Kafka, with kafka-python: send signals, create tokens, read and replay
+dead letters."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from concord.core.intake import validate_signal
@@ -13,7 +15,7 @@ from concord.keys import Sealer, ensure_keys
 from concord.settings import Settings
 from concord.streams import topics as t
 from concord.streams.access import ApiToken
-from concord.streams.audit import DeadLetter
+from concord.streams.audit import AuditEntry, DeadLetter
 from concord.tokens import new_token, token_hash, token_refusal
 
 
@@ -80,25 +82,100 @@ def create_token(settings: Settings, name: str, role: str, agency: str | None) -
 
 def read_deadletters(
     settings: Settings, limit: int, with_original: bool
-) -> Iterator[tuple[DeadLetter, bytes | None]]:
-    """Dead letters from the beginning of the topic, originals opened on request."""
-    from kafka import KafkaConsumer
+) -> Iterator[tuple[str, DeadLetter, bytes | None]]:
+    """Dead letters from the beginning of the topic: (id, letter, original bytes if asked).
 
+    A dead letter's id is its place on `concord.deadletter` (`dl-PARTITION-OFFSET`)."""
     t.require_broker(settings.bootstrap_servers())
     sealer = Sealer(ensure_keys(settings).data_key) if with_original else None  # type: ignore[arg-type]
-    consumer = KafkaConsumer(
-        t.DEADLETTER.name,
+    consumer = _reader(settings, t.DEADLETTER.name)
+    try:
+        for count, record in enumerate(consumer):
+            if count >= limit:
+                break
+            dead = DeadLetter.model_validate_json(record.value)
+            letter_id = f"dl-{record.partition}-{record.offset}"
+            yield letter_id, dead, sealer.open(dead.original) if sealer else None
+    finally:
+        consumer.close()
+
+
+def _reader(settings: Settings, topic: str) -> Any:
+    from kafka import KafkaConsumer
+
+    return KafkaConsumer(
+        topic,
         bootstrap_servers=settings.bootstrap_servers(),
         auto_offset_reset="earliest",
         enable_auto_commit=False,
         consumer_timeout_ms=3000,
         group_id=None,
     )
+
+
+def replayed_already(settings: Settings) -> set[str]:
+    """The dead letters replayed before (their `record.replayed` audit entries)."""
+    consumer = _reader(settings, t.AUDIT.name)
     try:
-        for count, record in enumerate(consumer):
-            if count >= limit:
-                break
-            dead = DeadLetter.model_validate_json(record.value)
-            yield dead, sealer.open(dead.original) if sealer else None
+        return {
+            entry.subject
+            for record in consumer
+            if b"record.replayed" in record.value
+            and (entry := AuditEntry.model_validate_json(record.value)).action == "record.replayed"
+        }
     finally:
         consumer.close()
+
+
+@dataclass
+class Replay:
+    """What `replay` did: the ids put back, and those left (why)."""
+
+    replayed: list[str] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
+
+
+def replay(
+    settings: Settings,
+    wanted: set[str] | None,
+    actor: str,
+    progress: Callable[[int, int], None] = lambda done, total: None,
+    force: bool = False,
+) -> Replay:
+    """Put dead letters' original bytes back on their topics, with their keys (`wanted`:
+    these ids; None: all), once each: a replayed letter is skipped unless `force`. Each
+    replay is audited (`record.replayed`, by `actor`). The stage that refused a record
+    validates it again; if it fails again it is dead-lettered again, with a new id."""
+    letters = [(i, d, raw) for i, d, raw in read_deadletters(settings, 10**9, True)]
+    done = set() if force else replayed_already(settings)
+    result = Replay()
+    chosen = [(i, d, raw) for i, d, raw in letters if wanted is None or i in wanted]
+    for missing in sorted((wanted or set()) - {i for i, _, _ in letters}):
+        result.skipped[missing] = "no such dead letter"
+    producer = _producer(settings)
+    try:
+        for n, (letter_id, dead, raw) in enumerate(chosen, start=1):
+            if letter_id in done:
+                result.skipped[letter_id] = "replayed before (--force to replay again)"
+            elif raw is None:
+                result.skipped[letter_id] = "the original could not be opened"
+            else:
+                key = dead.key.encode() if dead.key is not None else None
+                headers = [("concord-replay-of", letter_id.encode())]
+                producer.send(dead.topic, key=key, value=raw, headers=headers)
+                entry = AuditEntry(
+                    actor=actor,
+                    action="record.replayed",
+                    subject=letter_id,
+                    channel="cli",
+                    details={"topic": dead.topic, "stage": dead.stage, "reason": dead.reason},
+                )
+                producer.send(
+                    t.AUDIT.name, key=letter_id.encode(), value=entry.model_dump_json().encode()
+                )
+                result.replayed.append(letter_id)
+            progress(n, len(chosen))
+        producer.flush()
+    finally:
+        producer.close()
+    return result

@@ -37,6 +37,10 @@ class Health:
     failures: dict[str, tuple[int, datetime]] = field(default_factory=dict)
     #: carrier -> why it is degraded; set by the delivery stage
     degraded: Callable[[datetime], dict[str, str]] = lambda now: {}
+    #: partition -> seconds with records waiting and no progress; set by the watchdog
+    stalled: dict[str, float] = field(default_factory=dict)
+    #: whether the broker answers (the watchdog asks every few seconds)
+    broker: bool = True
 
     def failed(self, stage: str, at: datetime) -> None:
         self.failures[stage] = (self.failures.get(stage, (0, at))[0] + 1, at)
@@ -86,6 +90,9 @@ class Flow:
     observer: Observer
     health: Health = field(default_factory=Health)
     flusher: Flusher = field(default_factory=lambda: Flusher(None))
+    #: a stage that stops handling records (`CONCORD_FAULT_STALL_STAGE`): a drill of the
+    #: watchdog, never set in production
+    fault_stall: str = ""
 
     async def audit(
         self, actor: str, action: str, subject: str, channel: str | None = None, **details: str

@@ -86,6 +86,16 @@ class Settings(BaseSettings):
         10, ge=1, description="public reports one client may send per report window"
     )
     report_window_seconds: float = Field(600.0, gt=0, description="the report limit's window")
+    watchdog_seconds: float = Field(
+        120.0, gt=0, description="a partition with records waiting and no progress this long"
+    )
+    watchdog_exit: bool = Field(
+        True, description="exit non-zero once stalled twice that long (the supervisor restarts)"
+    )
+    broker_wait_seconds: float = Field(
+        120.0, ge=0, description="how long `concord worker` waits for its broker at start"
+    )
+    fault_stall_stage: str = Field("", description="drills only: a stage that stops")
     log_level: str = "info"
 
     @field_validator("slack_api_url")

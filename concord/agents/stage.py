@@ -10,6 +10,7 @@ stage goes on with the next record. `concord deadletter replay` re-submits it af
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import time
@@ -45,6 +46,8 @@ async def consume(
     busy = flow.metrics.stage_busy.labels(stage)
     handled = flow.metrics.stage_records.labels(stage)
     async for event in stream.events():
+        if flow.fault_stall == stage:  # a drill: this stage hangs on its first record
+            await asyncio.Event().wait()
         raw = _raw(event)
         started = time.perf_counter()
         try:

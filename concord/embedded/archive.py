@@ -164,32 +164,37 @@ def kept(topic: str) -> bool:
     return not any(topic.endswith(s) for s in SKIPPED)
 
 
+def _create(topics: dict[str, tuple[int, bool]], bootstrap: str) -> None:
+    from kafka.admin import KafkaAdminClient, NewTopic
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="concord-restore")
+    try:
+        existing = set(admin.list_topics())
+        missing = [
+            NewTopic(
+                t,
+                num_partitions=n,
+                replication_factor=1,
+                topic_configs={"cleanup.policy": "compact"} if c else {},
+            )
+            for t, (n, c) in topics.items()
+            if t not in existing
+        ]
+        if missing:
+            admin.create_topics(missing)
+    finally:
+        admin.close()
+
+
 def restore(archive: Archive, bootstrap: str) -> int:
     """Put the archive back into a fresh broker: topics, records in offset order, the
     groups' committed offsets. Returns how many records were restored."""
     from kafka import KafkaProducer
-    from kafka.admin import KafkaAdminClient, NewTopic
 
     topics = archive.topics()
     if not topics:
         return 0
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="concord-restore")
-    try:
-        existing = set(admin.list_topics())
-        admin.create_topics(
-            [
-                NewTopic(
-                    t,
-                    num_partitions=n,
-                    replication_factor=1,
-                    topic_configs={"cleanup.policy": "compact"} if c else {},
-                )
-                for t, (n, c) in topics.items()
-                if t not in existing
-            ]
-        )
-    finally:
-        admin.close()
+    _create(topics, bootstrap)
     producer = KafkaProducer(
         bootstrap_servers=bootstrap, acks="all", enable_idempotence=False, linger_ms=0
     )

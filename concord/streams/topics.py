@@ -9,6 +9,8 @@ with its bytes instead of crashing the agent (Faust would ack and drop it).
 from __future__ import annotations
 
 import socket
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -195,6 +197,32 @@ def require_broker(bootstrap: list[str], timeout: float = 3.0) -> None:
         except (OSError, ValueError):
             continue
     raise ConfigError(f"no Kafka broker answers at {','.join(bootstrap)}: {BROKER_HINT}")
+
+
+def wait_for_broker(
+    bootstrap: list[str],
+    seconds: float,
+    say: Callable[[str], None],
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> None:
+    """Wait for a broker to answer, up to `seconds`: a worker started with (or before)
+    its broker. Each wait is logged once and doubles (1, 2, 4 ... 15 s): no busy loop.
+    Raises `ConfigError` (see `require_broker`) when the time is up."""
+    deadline = clock() + seconds
+    pause = 1.0
+    while True:
+        try:
+            require_broker(bootstrap)
+            return
+        except ConfigError:
+            left = deadline - clock()
+            if left <= 0:
+                raise
+            wait = min(pause, left)
+            say(f"broker {','.join(bootstrap)} does not answer; trying again in {wait:.0f} s")
+            sleep(wait)
+            pause = min(pause * 2, 15.0)
 
 
 def ensure_topics(bootstrap: list[str], partitions: int, replication: int = 1) -> list[str]:

@@ -43,20 +43,27 @@ async def health(ops: Operations, request: Request) -> Response:
         for stage, (n, at) in sorted(h.failures.items())
     }
     carriers = h.degraded(utcnow())
+    stalled = dict(h.stalled)
     status = "starting" if not ready else "degraded" if failing or carriers else "ok"
+    if ready and stalled:
+        status = "stalled"  # records wait and nothing moves: a supervisor should act
+    if not h.broker:
+        status = "broker_unreachable"
     current = ops.playbooks.current.playbooks
     return json_response(
         {
             "status": status,
             "stage_failures": failing,
             "degraded_carriers": carriers,
+            "stalled_partitions": stalled,
+            "broker": h.broker,
             "worker": h.ready,
             "read_model": view.running,
             "playbooks": len(current),
             "playbook_versions": {p.id: p.version for p in current},
             "channels": sorted(n.channel for n in ops.registry),
         },
-        200 if ready else 503,
+        200 if ready and not stalled and h.broker else 503,
     )
 
 

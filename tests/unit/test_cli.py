@@ -58,7 +58,7 @@ def test_a_stale_broker_file_fails_fast_and_says_so(here: Path) -> None:
         ["deadletter", "show"],
     ):
         started = time.monotonic()
-        line = one_error_line(run(here, *args))
+        line = one_error_line(run(here, *args, CONCORD_BROKER_WAIT_SECONDS="0"))
         assert time.monotonic() - started < 15  # not kafka-python's ~40 s of retries
         assert "no Kafka broker answers at 127.0.0.1:" in line
         assert "stale .concord/broker file" in line
@@ -75,10 +75,13 @@ def test_a_missing_file_or_directory_or_a_bad_setting(here: Path, tmp_path: Path
 
 
 def test_debug_shows_the_traceback(here: Path) -> None:
-    result = run(here, "--debug", "worker", CONCORD_BROKER=f"127.0.0.1:{free_port()}")
+    nowhere = f"127.0.0.1:{free_port()}"
+    result = run(here, "--debug", "worker", CONCORD_BROKER=nowhere, CONCORD_BROKER_WAIT_SECONDS="0")
     assert result.returncode != 0
     assert "Traceback" in result.stderr.decode() and "ConfigError" in result.stderr.decode()
-    result = run(here, "worker", CONCORD_BROKER=f"127.0.0.1:{free_port()}", CONCORD_DEBUG="1")
+    result = run(
+        here, "worker", CONCORD_BROKER=nowhere, CONCORD_DEBUG="1", CONCORD_BROKER_WAIT_SECONDS="0"
+    )
     assert "Traceback" in result.stderr.decode()
 
 

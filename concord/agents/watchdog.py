@@ -1,0 +1,122 @@
+"""The watchdog: every few seconds, each partition this worker consumes is checked for
+records waiting with no progress (`concord.core.watchdog`). A stalled partition is
+named on `/healthz` (503), counted on `/metrics` (`concord_stalled_partitions`) and
+logged; once stalled twice the threshold (`CONCORD_WATCHDOG_SECONDS`), the worker exits
+with code 70 so that its supervisor restarts it (`CONCORD_WATCHDOG_EXIT=false` keeps it
+running). Progress is the consumer's committed offset: it stops moving whether fetching
+stopped (a recovery race) or a stage hangs on a record. The same look asks whether the
+broker answers: while it does not, `/healthz` answers 503 (`broker_unreachable`), one
+line is logged when it goes and one when it is back; Faust's and aiokafka's clients
+reconnect by themselves, with their own backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from concord.agents.stage import every
+from concord.core.watchdog import Watch
+from concord.runtime import Flow
+from concord.settings import Settings
+
+log = logging.getLogger(__name__)
+
+#: The exit code of a worker the watchdog stops (EX_SOFTWARE).
+EXIT_CODE = 70
+CHECK_SECONDS = 5.0
+
+
+@dataclass
+class Watchdog:
+    app: Any
+    flow: Flow
+    watch: Watch
+    exit: bool
+    bootstrap: list[str]
+    ends: Any = field(default=None)  # an aiokafka consumer of its own, for end offsets
+
+
+def watched(app: Any) -> list[Any]:
+    """The source partitions this worker consumes (not table changelogs)."""
+    try:
+        assigned = app.assignor.assigned_actives()
+    except Exception:  # not assigned yet
+        return []
+    return [tp for tp in assigned if not tp.topic.endswith(("-changelog", "-__leader"))]
+
+
+async def reachable(bootstrap: list[str], timeout: float = 1.0) -> bool:
+    """Whether one of the brokers accepts a connection."""
+    for server in bootstrap:
+        host, _, port = server.rpartition(":")
+        try:
+            _, writer = await asyncio.wait_for(asyncio.open_connection(host, int(port)), timeout)
+        except (OSError, ValueError, TimeoutError):
+            continue
+        writer.close()
+        return True
+    return False
+
+
+async def look(w: Watchdog) -> None:
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    up = await reachable(w.bootstrap)
+    if up != w.flow.health.broker:  # said once per change, not at every look
+        if up:
+            log.warning("broker %s answers again", ",".join(w.bootstrap))
+        else:
+            log.error("broker %s does not answer; Kafka clients retry", ",".join(w.bootstrap))
+        w.flow.health.broker = up
+    if not up:
+        return
+    tps = watched(w.app)
+    if not tps or not w.flow.health.ready:
+        w.watch.look({}, {}, time.monotonic())
+        w.flow.health.stalled = {}
+        return
+    if w.ends is None:
+        w.ends = AIOKafkaConsumer(bootstrap_servers=w.bootstrap, group_id=None)
+        await w.ends.start()
+    ends = await w.ends.end_offsets([TopicPartition(tp.topic, tp.partition) for tp in tps])
+    committed = w.app.consumer._committed_offset  # faust's view after each commit
+    stalled = w.watch.look(
+        {
+            f"{tp.topic}:{tp.partition}": int(ends[TopicPartition(tp.topic, tp.partition)])
+            for tp in tps
+        },
+        {f"{tp.topic}:{tp.partition}": committed.get(tp) for tp in tps},
+        time.monotonic(),
+    )
+    w.flow.health.stalled = stalled
+    w.flow.metrics.stalled_partitions.set(len(stalled))
+    for label, idle in stalled.items():
+        log.error("watchdog: %s has records waiting and no progress for %.0f s", label, idle)
+    if w.exit and any(idle > 2 * w.watch.threshold for idle in stalled.values()):
+        log.critical("watchdog: stalled too long; exiting with %d for a restart", EXIT_CODE)
+        logging.shutdown()
+        os._exit(EXIT_CODE)  # a crash, as a supervisor sees it: the work is at-least-once
+
+
+def register(app: Any, flow: Flow, settings: Settings) -> Watchdog:
+    """Bind the watchdog's timer."""
+    w = Watchdog(
+        app,
+        flow,
+        Watch(settings.watchdog_seconds),
+        settings.watchdog_exit,
+        settings.bootstrap_servers(),
+    )
+    every(
+        app,
+        min(CHECK_SECONDS, settings.watchdog_seconds / 2),
+        "watchdog",
+        functools.partial(look, w),
+    )
+    return w
