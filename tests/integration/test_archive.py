@@ -141,7 +141,9 @@ def test_up_keeps_everything_across_a_restart_and_a_crash(tmp_path: Path) -> Non
 
         assert up.get("/outbox")[1].count("<article") >= 2  # this run's task messages
         # A clean stop (SIGTERM): exit 0, and everything back at the next start.
+        asked = time.monotonic()
         assert up.stop(signal.SIGTERM) == 0
+        assert time.monotonic() - asked < 30  # flushed, committed and gone within a bound
         up.start()
         wait_until(lambda: board(up, coordinator) == before, timeout=60)  # the token too
         status, page = up.get("/outbox")

@@ -18,7 +18,11 @@ def test_docker_compose_is_the_production_shape() -> None:
         s for s in services.values() if s.get("command", [None])[0:2] == ["concord", "worker"]
     ]
     assert len(workers) == 2
+    assert "healthcheck" in kafka
     for w in workers:
+        assert "/healthz" in " ".join(w["healthcheck"]["test"])  # 503 when stalled or cut off
+        assert w["restart"] == "unless-stopped"  # the watchdog's exit brings a restart
+        assert w["environment"]["CONCORD_PARTITIONS"].startswith("${CONCORD_PARTITIONS:-")
         assert w["environment"]["CONCORD_BROKER"] == "kafka://kafka:9092"
         assert w["environment"]["CONCORD_STORE"] == "rocksdb://"
         assert "kafka" in w["depends_on"]
