@@ -124,8 +124,13 @@ def _news(record: TrackRecord, event: TaskEvent, now: datetime) -> Result:
         record = record.model_copy(update={"prerequisites": prerequisites})
         return _maybe_dispatch(record, effects, event)
     if event.action == "created" and event.task is not None:
-        if record.task is not None:
-            return record, []  # replayed
+        if record.task is not None:  # replayed
+            # The stage may have stopped between recording the task and dispatching it
+            # (its offset was not committed yet): a task that still waits only for its
+            # dispatch is dispatched again; delivery is once per message key.
+            if record.task.state == TaskState.pending:
+                return _maybe_dispatch(record, [], event)
+            return record, []
         task = event.task
         record = record.model_copy(update={"task": task})
         effects.append(Publish(task))

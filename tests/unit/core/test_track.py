@@ -212,3 +212,18 @@ def test_reminder_before_due_and_release_by_the_panel(
         ("reminder", ["police-duty"])
     ]
     assert all(not isinstance(e, Publish) for e in effects)
+
+
+def test_a_replayed_creation_dispatches_a_task_left_pending(
+    tasks: dict[str, Task], directory: Directory
+) -> None:
+    # The stage recorded the task, then stopped before its dispatch went out: the event
+    # comes again after the restart (its offset was not committed).
+    flow = Flow(directory)
+    protect = tasks["protect"]
+    created = TaskEvent(task_id=protect.id, action="created", task=protect)
+    assert dispatched(flow.send(created)) == [("protect", "police-duty")]
+    assert dispatched(flow.send(created)) == [("protect", "police-duty")]  # again, once more
+    flow.send(TaskEvent(task_id=protect.id, action="delivered", ok=True, channels=["email"]))
+    assert flow.task(protect.id).state == TaskState.assigned
+    assert flow.send(created) == []  # on its way: a replay changes nothing
