@@ -128,8 +128,10 @@ def run_once(n: int, smtp: SmtpCapture, slack: SlackApiServer, outbox: Outbox) -
         counts = delivered()
         mails, posts = keys(outbox)
         stop_worker(workers[1].proc)
-    shutil.rmtree(root, ignore_errors=True)
+    if not stalled:
+        shutil.rmtree(root, ignore_errors=True)  # a stalled run keeps its workers' logs
     return {
+        "logs": str(root) if stalled else None,
         "tasks": len(expected),
         "delivered_at_kill": at_kill,
         "delivered": len(counts),

@@ -8,6 +8,7 @@ the next calls the way Slack does (HTTP 429 with Retry-After, or `ok: false` err
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -54,6 +55,12 @@ class SlackApiServer:
         class Server(ThreadingHTTPServer):
             request_queue_size = 1024  # many clients at once: a backlog of 5 drops SYNs
             daemon_threads = True
+
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                # A client that went away mid-request (a worker killed in a drill) is not
+                # an error of this server: no traceback on the console.
+                if not isinstance(sys.exc_info()[1], ConnectionError):
+                    super().handle_error(request, client_address)
 
         self._httpd = Server(("127.0.0.1", 0), Handler)
         self.port = int(self._httpd.server_address[1])
