@@ -180,7 +180,7 @@ def test_the_task_page_shows_the_consenting_victim_to_the_police_in_a_browser(
         assert "Enregistré : prise en charge." in page.inner_text("[role=status]")
         assert "Amina Benali" in page.inner_text("#persons")
         page.click("#act button[value=done]")
-        assert "Recorded: done." in page.inner_text("[role=status]")
+        assert "Enregistré : terminée." in page.inner_text("[role=status]")  # Claire: fr
 
         def withdrawn() -> bool:
             page.reload()  # the page reads the board, which follows the track stage
