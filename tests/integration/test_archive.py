@@ -120,6 +120,18 @@ def archived(up: Up, signal_id: str) -> bool:
     return bool(rows[0])
 
 
+def committed_past(up: Up, signal_id: str) -> bool:
+    """The archive holds the worker group's commit past the signal on `concord.signals`."""
+    with sqlite3.connect(up.archive) as db:
+        found = db.execute(
+            "select r.offset from records r join offsets o on o.topic = r.topic "
+            "and o.partition = r.partition where r.topic = 'concord.signals' "
+            "and instr(r.value, ?) > 0 and o.offset > r.offset",
+            (json.dumps(signal_id).encode(),),
+        ).fetchone()
+    return found is not None
+
+
 def test_up_keeps_everything_across_a_restart_and_a_crash(tmp_path: Path) -> None:
     up = Up(tmp_path)
     up.start()
@@ -155,7 +167,9 @@ def test_up_keeps_everything_across_a_restart_and_a_crash(tmp_path: Path) -> Non
         third = make_signal(category="harassment", severity=2, area="north")
         assert up.post("/api/signals", third, producer) == 202
         wait_until(lambda: archived(up, str(third["id"])), timeout=5, interval=0.02)
-        time.sleep(1.0)  # the archiver's flush and offsets interval (the stated bound)
+        # The crash comes once the archive has the worker's commit past the signal: the
+        # stated bound (offsets polled every second) is what this waits for.
+        wait_until(lambda: committed_past(up, str(third["id"])), timeout=5, interval=0.05)
         up.stop(signal.SIGKILL)
         up.start()
         after = wait_until(lambda: (b := settled(up, coordinator)) and len(b) == 3 and b, 60)

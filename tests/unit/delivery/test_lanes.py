@@ -7,6 +7,15 @@ import asyncio
 from concord.delivery.lanes import Bucket, Job, Lanes, Pace
 
 
+async def until(condition: object, timeout: float = 2.0) -> None:
+    """Let the lanes run until `condition()` holds (fail after `timeout`)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():  # type: ignore[operator]
+        assert loop.time() < deadline, "condition not met"
+        await asyncio.sleep(0.001)
+
+
 def test_a_bucket_paces_after_its_burst() -> None:
     now = [0.0]
     bucket = Bucket(rate=1.0, burst=3, clock=lambda: now[0])
@@ -37,10 +46,10 @@ async def test_a_stuck_lane_holds_back_no_other() -> None:
     lanes.submit(job("mail-2", ("email", "a@x")))  # same lane: behind the stuck one
     lanes.submit(job("slack-1", ("slack", "C1")))
     lanes.submit(job("mail-3", ("email", "b@x")))  # another address: its own lane
-    await asyncio.sleep(0.05)
+    await until(lambda: {"slack-1", "mail-3"} <= set(done))
     assert set(done) == {"slack-1", "mail-3"} and lanes.depth("email") == 2
     release.set()
-    await asyncio.sleep(0.05)
+    await until(lambda: len(done) == 4)
     assert done[-2:] == ["mail-1", "mail-2"] and lanes.depth("email") == 0
 
 
@@ -57,16 +66,16 @@ async def test_order_is_kept_per_key_across_a_retry() -> None:
 
     first = job("task-1.msg", "task-1")
     lanes.submit(first)
-    await asyncio.sleep(0.01)
+    await until(lambda: done == ["task-1.msg"])
     # The first attempt failed and waits for its retry: the update of the same task waits.
     lanes.submit(job("task-1.update", "task-1"))
     lanes.submit(job("task-2.msg", "task-2"))  # another task goes at once
-    await asyncio.sleep(0.01)
+    await until(lambda: len(done) == 2)
     assert done == ["task-1.msg", "task-2.msg"]
     lanes.submit(first)  # the retry: still the head of its order
-    await asyncio.sleep(0.01)
+    await until(lambda: len(done) == 3)
     lanes.release("task-1.msg", "task-1", ("slack", "C1"))  # delivered now
-    await asyncio.sleep(0.01)
+    await until(lambda: len(done) == 4)
     assert done == ["task-1.msg", "task-2.msg", "task-1.msg", "task-1.update"]
 
 
@@ -74,6 +83,7 @@ async def test_a_carrier_has_at_most_its_limit_in_flight() -> None:
     lanes = Lanes({"email": Pace(per_lane=1, per_carrier=2)})
     running = [0]
     peak = [0]
+    finished: list[int] = []
 
     def job(i: int) -> Job:
         async def run() -> float | None:
@@ -81,13 +91,14 @@ async def test_a_carrier_has_at_most_its_limit_in_flight() -> None:
             peak[0] = max(peak[0], running[0])
             await asyncio.sleep(0.01)
             running[0] -= 1
+            finished.append(i)
             return None
 
         return Job(f"m{i}", ("email", f"a{i}@x"), f"m{i}", run)
 
     for i in range(6):
         lanes.submit(job(i))
-    await asyncio.sleep(0.1)
+    await until(lambda: len(finished) == 6)
     assert peak[0] == 2
 
 
@@ -110,8 +121,8 @@ async def test_a_rate_limit_pauses_only_its_lane() -> None:
         return Job(key, ("slack", channel), key, run)
 
     lanes.submit(job("a", "C1"))
-    await asyncio.sleep(0.01)
+    await until(lambda: "a" not in answers)  # the first call answered Retry-After
     lanes.submit(job("b", "C1"))  # same channel: waits out the 5 s
     lanes.submit(job("c", "C2"))  # another channel: no wait
-    await asyncio.sleep(0.01)
+    await until(lambda: slept)
     assert slept == [5.0]
