@@ -198,17 +198,10 @@ class ReadModel:
             self.reports.add(signal.id)
 
     def situation_of(self, signal_id: str) -> Situation | None:
-        """The situation a signal is in now (following merges), or None."""
-        found = next(
-            (x for x in self.situations.values() if any(r.id == signal_id for r in x.signals)),
-            None,
-        )
-        seen = 0
-        while found is not None and found.merged_into and seen < 10:
-            found, seen = self.situations.get(found.merged_into, found), seen + 1
-            if found.merged_into is None:
-                break
-        return found
+        """The situation a signal is in now: a merge moves the signal into the absorbing
+        situation, so the one not merged into another wins."""
+        holding = [x for x in self.situations.values() if any(r.id == signal_id for r in x.signals)]
+        return min(holding, key=lambda x: x.merged_into is not None, default=None)
 
     def mark(self, mark: SessionMark) -> None:
         """Know a sign-in fact at once (the topic brings it to the other workers)."""

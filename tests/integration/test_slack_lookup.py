@@ -9,7 +9,7 @@ from concord.embedded.slack_api import SlackApiServer
 from concord.notifiers.base import Recipient
 from concord.notifiers.render import Renderer
 from concord.notifiers.slack import SlackNotifier
-from tests.unit.notifiers.test_render import task
+from tests.unit.factories import message_task as task
 
 pytestmark = pytest.mark.integration
 

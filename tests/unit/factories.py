@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from concord.directory import Directory, load_directory
+from concord.notifiers.base import Recipient
+from concord.notifiers.render import Renderer
 from concord.playbooks.schema import Playbook
 from concord.streams.signals import Signal
 from concord.streams.situations import SignalRef, Situation
@@ -130,3 +132,27 @@ def step_area(state: Any, sig: Signal, rules: Any, now: datetime) -> Any:
     key = area_key(sig.area, sig.exercise)
     moved = step({key: state}.get, sig, [], rules, now)
     return moved.states.get(key, state)
+
+
+#: Just before DST starts in Brussels (01:30 local): the clock of the message tests.
+MESSAGE_TIME = datetime(2026, 3, 29, 0, 30, tzinfo=UTC)
+#: A renderer for the city's time zone and a public URL.
+RENDER = Renderer("Europe/Brussels", "https://c.example/")
+
+
+def message_task(**kw: Any) -> Task:
+    """A task whose texts try to break out of every format (HTML, mrkdwn, mentions)."""
+    base: dict[str, Any] = dict(
+        assignee="x",
+        title="Check <b>site</b>",
+        action="Go to <script>x</script> @channel <!here>",
+        due=MESSAGE_TIME,
+        created_at=MESSAGE_TIME,
+        updated_at=MESSAGE_TIME,
+    )
+    return make_task(**{**base, **kw})
+
+
+def make_recipient(lang: str = "en", **kw: str) -> Recipient:
+    """Ann, reachable by email (and by whatever else is given)."""
+    return Recipient(id="x", name="Ann", language=lang, email="ann@example.org", **kw)

@@ -2,32 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 import pytest
 
 from concord.core.commands import CommandError, apply_command, refusal
 from concord.core.correlation import AreaState, Rules, situation_id
-from concord.directory import load_directory
-from concord.playbooks.matcher import Matcher
 from concord.streams.situations import SituationCommand, SituationState
-from tests.unit.factories import ROOT, step_area
-from tests.unit.factories import make_signal as signal
-
-T0 = datetime(2026, 4, 1, 10, tzinfo=UTC)
-
-
-@pytest.fixture(scope="module")
-def rules() -> Rules:
-    return Rules(Matcher([], load_directory(ROOT / "directory.yml")), timedelta(hours=24))
-
-
-def feed(rules: Rules, *specs: tuple[str, str, int]) -> AreaState:
-    state = AreaState()
-    for sid, category, hours in specs:
-        at = T0 + timedelta(hours=hours)
-        state = step_area(state, signal(id=sid, category=category, occurred_at=at), rules, T0)
-    return state
+from tests.unit.core.areas import T0, feed
 
 
 def command(state: AreaState, sid: str, action: str, **kw: object) -> SituationCommand:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
 from concord.core.correlation import (
     AreaState,
     Rules,
@@ -17,8 +15,8 @@ from concord.core.correlation import (
     step,
 )
 from concord.directory import load_directory
-from concord.playbooks.matcher import Matcher
 from concord.streams.signals import Category
+from tests.unit.core.areas import T0, feed
 from tests.unit.factories import ROOT, step_area
 from tests.unit.factories import make_signal as signal
 
@@ -51,22 +49,6 @@ def test_correlation_groups_within_window_and_keeps_drills_apart() -> None:
     assert later.id != first.id and len(later.signals) == 1
     drill = signal(id="d", exercise=True)
     assert area_key(drill.area, drill.exercise) != area_key("north", False)
-
-
-T0 = datetime(2026, 4, 1, 10, tzinfo=UTC)
-
-
-@pytest.fixture(scope="module")
-def rules() -> Rules:
-    return Rules(Matcher([], load_directory(ROOT / "directory.yml")), timedelta(hours=24))
-
-
-def feed(rules: Rules, *specs: tuple[str, str, int]) -> AreaState:
-    state = AreaState()
-    for sid, category, hours in specs:
-        at = T0 + timedelta(hours=hours)
-        state = step_area(state, signal(id=sid, category=category, occurred_at=at), rules, T0)
-    return state
 
 
 def test_compatible_categories() -> None:
