@@ -17,19 +17,21 @@ from typing import Any, cast
 import faust
 
 from concord import logsafe
-from concord.agents import correlate, deliver, gate, intake, plan, track, watchdog
+from concord.agents import correlate, deliver, gate, intake, plan, retention, track, watchdog
 from concord.agents.stage import every
+from concord.core.erasure import Policy
 from concord.delivery.compose import Compose
 from concord.directory import Directory, load_directory
 from concord.embedded.outbox import Outbox
 from concord.errors import ConfigError
-from concord.keys import Sealer, ensure_keys
+from concord.keys import ensure_keys, sealer_for
 from concord.links import Signer
 from concord.live import LivePlaybooks
 from concord.metrics import Metrics
 from concord.notifiers.registry import Registry, build_registry
 from concord.notifiers.render import Renderer
 from concord.observer import Observer, guarded
+from concord.playbooks.loader import PlaybookSet
 from concord.runtime import Flow, Flusher, Health
 from concord.settings import Settings
 from concord.streams import topics as t
@@ -170,21 +172,28 @@ async def _rebalanced(health: Health, *args: Any, **kwargs: Any) -> None:
     health.ready = True
 
 
-def create_app(
-    settings: Settings, *, outbox: Outbox | None = None, observer: Observer | None = None
-) -> Worker:
-    """Build a Concord worker (Faust app, agents, web views) from settings."""
-    logsafe.install()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)  # tables live under it
-    settings = ensure_keys(settings)
-    assert settings.data_key is not None and settings.secret_key is not None
-    directory = load_directory(settings.directory)
+def _playbooks(settings: Settings, directory: Directory) -> tuple[LivePlaybooks, PlaybookSet]:
+    """The live playbooks, loaded once (raises PlaybookError with every problem)."""
     playbooks = LivePlaybooks(
         settings.playbooks, directory, timedelta(hours=settings.correlation_window_hours)
     )
     loaded = playbooks.reload()
     if not loaded.ok:
         raise PlaybookError([str(p) for p in loaded.problems])
+    return playbooks, loaded
+
+
+def create_app(
+    settings: Settings, *, outbox: Outbox | None = None, observer: Observer | None = None
+) -> Worker:
+    """Build a Concord worker (Faust app, agents, web views) from settings."""
+    logsafe.install()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)  # tables live under it
+    sealer = sealer_for(settings)  # before ensure_keys: a ring read from its file is watched
+    settings = ensure_keys(settings)
+    assert settings.data_key is not None and settings.secret_key is not None
+    directory = load_directory(settings.directory)
+    playbooks, loaded = _playbooks(settings, directory)
     fetch_wait(settings.fetch_wait_ms)
     exact_highwaters()
     app = _faust_app(settings)
@@ -192,8 +201,8 @@ def create_app(
     metrics = Metrics()
     metrics.playbooks_loaded.set(len(loaded.playbooks))
     flow = Flow(  # what every stage shares
-        topics=t.declare(app, settings.partitions),
-        sealer=Sealer(settings.data_key),
+        topics=t.declare(app, settings.partitions, settings.raw_retention_hours),
+        sealer=sealer,
         metrics=metrics,
         observer=guarded(observer or Observer()),
         flusher=Flusher(lambda: app.producer.flush()),
@@ -219,6 +228,7 @@ def create_app(
     _register_stages(app, flow, settings, directory, playbooks, compose, registry)
 
     view = readmodel.register(app, settings)
+    _register_retention(app, flow, view, settings)
     site = Site(
         flow,
         view,
@@ -230,6 +240,18 @@ def create_app(
     )
     _register_web(app, site, settings, playbooks, renderer, registry, compose, outbox)
     return Worker(app, settings, flow, view)
+
+
+def _register_retention(app: Any, flow: Flow, view: ReadModel, settings: Settings) -> None:
+    """Retention runs from the read model: every key and situation, once caught up."""
+    retention.register(
+        app,
+        flow,
+        retention.Holdings(view.keys, view.situations.values, lambda: view.caught_up),
+        Policy(settings.retention_days, settings.unattached_retention_days),
+        settings.retention_check_seconds,
+        settings.partitions,
+    )
 
 
 def _register_stages(

@@ -13,11 +13,12 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
+from concord.cli_io import console, err, fail, settings
+from concord.cli_privacy import register as privacy_commands
 from concord.settings import Settings
 
 app = typer.Typer(
@@ -36,21 +37,12 @@ app.add_typer(token_app, name="token")
 app.add_typer(deadletter_app, name="deadletter")
 app.add_typer(directory_app, name="directory")
 
-console = Console()
-# Errors: one line each, never wrapped or read as markup (they may quote user input).
-err = Console(stderr=True, soft_wrap=True, markup=False, highlight=False)
 
 ROLES = ("producer", "coordinator", "panel", "liaison", "operator")
 
 
-def _settings() -> Settings:
-    return Settings()
-
-
-def fail(message: str) -> NoReturn:
-    """A mistake the person can fix: one line, exit code 2."""
-    err.print(f"error: {message}")
-    raise typer.Exit(2)
+_settings = settings
+privacy_commands(app)
 
 
 @app.callback()
@@ -69,7 +61,12 @@ def _run_worker(concord: Any, loglevel: str) -> None:
     from concord.streams.topics import ensure_topics
 
     settings = concord.settings
-    created = ensure_topics(settings.bootstrap_servers(), settings.partitions, settings.replication)
+    created = ensure_topics(
+        settings.bootstrap_servers(),
+        settings.partitions,
+        settings.replication,
+        settings.raw_retention_hours,
+    )
     if created:
         logging.getLogger(__name__).info("created topics %s", created)
     worker = faust.Worker(concord.app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
@@ -85,8 +82,9 @@ def _archive(settings: Settings, bootstrap: str, demo: bool) -> list[Any]:
     """Restore the single-machine archive into the fresh broker, then keep it: returns
     what stops it (see `concord.embedded.archive`). The demo plays from nothing each
     time, in an archive of its own: the city's stays as it is."""
-    from concord.embedded.archive import Archive, Archiver, restore
-    from concord.streams.topics import ALL
+    from concord.embedded.archive import Archive, Archiver
+    from concord.embedded.restore import restore
+    from concord.streams.topics import ALL, KEYS, SIGNALS_IN
 
     path = settings.data_dir / ("demo-archive.sqlite3" if demo else "archive.sqlite3")
     if demo:
@@ -99,7 +97,14 @@ def _archive(settings: Settings, bootstrap: str, demo: bool) -> list[Any]:
     else:
         console.print(f"[bold]archive[/]  {path} (kept across restarts)")
     compacted = {t.name for t in ALL if t.compacted}
-    archiver = Archiver(archive, bootstrap, [settings.app_id], compacted).start()
+    archiver = Archiver(
+        archive,
+        bootstrap,
+        [settings.app_id],
+        compacted,
+        shredded=frozenset({KEYS.name}),
+        consumed=frozenset({SIGNALS_IN.name}),
+    ).start()
     return [archive.close, archiver.stop]
 
 

@@ -11,18 +11,24 @@ from typing import Any
 from concord.core.intake import validate_signal
 from concord.core.refusal import Refused
 from concord.directory import load_directory
-from concord.keys import Sealer, ensure_keys
+from concord.keys import Sealer, SealError, latest_keys, sealer_for
 from concord.settings import Settings
 from concord.streams import topics as t
 from concord.streams.access import ApiToken
 from concord.streams.audit import AuditEntry, DeadLetter
+from concord.streams.keys import DataKey
 from concord.tokens import new_token, token_hash, token_refusal
 
 
-def _producer(settings: Settings) -> Any:
+def kafka_producer(settings: Settings) -> Any:
     from kafka import KafkaProducer
 
-    t.ensure_topics(settings.bootstrap_servers(), settings.partitions, settings.replication)
+    t.ensure_topics(
+        settings.bootstrap_servers(),
+        settings.partitions,
+        settings.replication,
+        settings.raw_retention_hours,
+    )
     return KafkaProducer(
         bootstrap_servers=settings.bootstrap_servers(),
         acks="all",
@@ -50,7 +56,7 @@ def send_signals(settings: Settings, lines: Iterable[str], name: str) -> tuple[i
             continue
         batch.append((result.id, line.strip().encode()))
     if batch:
-        producer = _producer(settings)
+        producer = kafka_producer(settings)
         try:
             for key, value in batch:
                 producer.send(t.SIGNALS_IN.name, key=key.encode(), value=value)
@@ -69,7 +75,7 @@ def create_token(settings: Settings, name: str, role: str, agency: str | None) -
     record = ApiToken.model_validate(
         {"hash": token_hash(token), "name": name, "role": role, "agency": agency}
     )
-    producer = _producer(settings)
+    producer = kafka_producer(settings)
     try:
         producer.send(
             t.TOKENS.name, key=record.hash.encode(), value=record.model_dump_json().encode()
@@ -87,7 +93,8 @@ def read_deadletters(
 
     A dead letter's id is its place on `concord.deadletter` (`dl-PARTITION-OFFSET`)."""
     t.require_broker(settings.bootstrap_servers())
-    sealer = Sealer(ensure_keys(settings).data_key) if with_original else None  # type: ignore[arg-type]
+    sealer = sealer_for(settings) if with_original else None
+    keys = read_keys(settings) if with_original else {}
     consumer = _reader(settings, t.DEADLETTER.name)
     try:
         for count, record in enumerate(consumer):
@@ -95,9 +102,33 @@ def read_deadletters(
                 break
             dead = DeadLetter.model_validate_json(record.value)
             letter_id = f"dl-{record.partition}-{record.offset}"
-            yield letter_id, dead, sealer.open(dead.original) if sealer else None
+            yield letter_id, dead, _opened(sealer, dead.original, keys)
     finally:
         consumer.close()
+
+
+def _opened(sealer: Sealer | None, sealed: str, keys: dict[str, DataKey]) -> bytes | None:
+    if sealer is None:
+        return None
+    try:
+        return sealer.open(sealed, keys)
+    except SealError:  # erased, or sealed under a key no longer in the ring
+        return None
+
+
+def read_records(settings: Settings, topic: str) -> list[tuple[str, bytes | None]]:
+    """Every record of a topic from the beginning, as (key, value)."""
+    t.require_broker(settings.bootstrap_servers())
+    consumer = _reader(settings, topic)
+    try:
+        return [(r.key.decode() if r.key else "", r.value) for r in consumer]
+    finally:
+        consumer.close()
+
+
+def read_keys(settings: Settings) -> dict[str, DataKey]:
+    """The live data keys on `concord.keys` (tombstoned ones are gone)."""
+    return latest_keys(read_records(settings, t.KEYS.name))
 
 
 def _reader(settings: Settings, topic: str) -> Any:
@@ -152,7 +183,7 @@ def replay(
     chosen = [(i, d, raw) for i, d, raw in letters if wanted is None or i in wanted]
     for missing in sorted((wanted or set()) - {i for i, _, _ in letters}):
         result.skipped[missing] = "no such dead letter"
-    producer = _producer(settings)
+    producer = kafka_producer(settings)
     try:
         for n, (letter_id, dead, raw) in enumerate(chosen, start=1):
             if letter_id in done:

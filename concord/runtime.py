@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from concord.core import intake
+from concord.core.erasure import ERASED, Due
 from concord.directory import Directory
 from concord.keys import Sealer
 from concord.metrics import Metrics
@@ -127,10 +128,21 @@ class Flow:
         Keyed by correlation zone: neighbouring areas meet in one partition. The intake
         stage admits what it validated from `concord.signals.in`, the HTTP API what it
         validated itself (one hop fewer)."""
-        signal = intake.seal(signal_in, self.sealer, utcnow())
+        signal, key = intake.seal(signal_in, self.sealer, utcnow())
+        if key is not None:  # the key first: whoever reads the signal can find it
+            await self.topics.keys.send(key=key.id, value=key)
         future = await self.topics.signals.send(key=directory.zone(signal.area), value=signal)
         self.metrics.signals.labels("accepted").inc()
         return future
+
+    async def erase(self, due: Due, actor: str, channel: str, reason: str) -> None:
+        """Tombstone a subject's data keys on `concord.keys` and audit the erasure: the
+        sealed copies everywhere become unreadable (see `concord.core.erasure`)."""
+        for key_id in due.keys:
+            await self.topics.keys.tombstone(key_id)
+        await self.audit(
+            actor, ERASED, due.subject, channel=channel, reason=reason, keys=str(len(due.keys))
+        )
 
     async def deadletter(
         self,
@@ -149,10 +161,12 @@ class Flow:
         `failure`: the stage failed on it (a bug, a poison record: `/healthz` says so),
         rather than refusing a producer's invalid input. `audited`: False when the caller
         writes an audit entry of its own that says more."""
+        sealed = self.sealer.seal(intake.subject_of(raw, at.label), raw)
+        await self.topics.keys.send(key=sealed.key.id, value=sealed.key)
         dead = DeadLetter(
             reason=reason,
             errors=errors,
-            original=self.sealer.seal(raw),
+            original=sealed.value,
             original_size=len(raw),
             topic=at.topic,
             partition=at.partition,

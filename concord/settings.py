@@ -48,6 +48,15 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = Field(None, description="signs action links and sessions")
     data_key: SecretStr | None = Field(None, description="wraps the keys of personal data")
     public_url: str | None = Field(None, description="base of links in emails")
+    retention_days: int = Field(
+        180, ge=1, description="personal data is erased this many days after its situation closes"
+    )
+    unattached_retention_days: int = Field(
+        30, ge=1, description="... and this many days after it arrived, if never in a situation"
+    )
+    raw_retention_hours: float = Field(
+        24.0, gt=0, description="how long Kafka keeps concord.signals.in (raw, unsealed bytes)"
+    )
 
     # Tuning (not part of the public contract, documented in the README).
     app_id: str = "concord"
@@ -94,6 +103,9 @@ class Settings(BaseSettings):
     )
     broker_wait_seconds: float = Field(
         120.0, ge=0, description="how long `concord worker` waits for its broker at start"
+    )
+    retention_check_seconds: float = Field(
+        3600.0, gt=0, description="how often the leader looks for personal data due to go"
     )
     fault_stall_stage: str = Field("", description="drills only: a stage that stops")
     log_level: str = "info"

@@ -57,7 +57,7 @@ class Simulator:
 
     def feed(self, signal_in: SignalIn, now: datetime) -> Step | None:
         """Process one signal; None when it is a duplicate."""
-        signal = seal(signal_in, self.sealer, now)
+        signal, _ = seal(signal_in, self.sealer, now)
         neighbours = self.directory.neighbours(signal.area)
         moved = step(self.states.get, signal, neighbours, self.rules, now)
         if moved.situation is None:

@@ -60,6 +60,7 @@ class SignalView:
     persons: list[PersonView] = field(default_factory=list)
     withheld: int = 0  # persons whose name and contact were not shown
     summary: str | None = None  # the unscrubbed summary, only at `full`
+    erased: bool = False  # its personal data was erased: nothing left to show
 
     @property
     def names_shown(self) -> int:

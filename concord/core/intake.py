@@ -12,6 +12,7 @@ from concord.core.redaction import scrub
 from concord.core.refusal import Refused
 from concord.directory import Directory
 from concord.keys import Sealer
+from concord.streams.keys import DataKey
 from concord.streams.signals import Signal, SignalIn
 
 
@@ -50,15 +51,19 @@ def parse(raw: bytes, directory: Directory) -> SignalIn | Refused:
     return validate_signal(data, directory)
 
 
-def seal(signal: SignalIn, sealer: Sealer, received_at: datetime) -> Signal:
-    """The signal as it travels on: persons and the unscrubbed summary sealed together."""
-    sealed = None
+def seal(signal: SignalIn, sealer: Sealer, received_at: datetime) -> tuple[Signal, DataKey | None]:
+    """The signal as it travels on, persons and the unscrubbed summary sealed together,
+    and the data key that opens them (for `concord.keys`; None: the signal names nobody).
+    The key indexes the persons' contacts (keyed hashes) for access requests."""
+    sealed = key = None
     if signal.persons:
         secret = {
             "persons": [p.model_dump() for p in signal.persons],
             "summary": signal.summary,
         }
-        sealed = sealer.seal(json.dumps(secret).encode())
+        contacts = [p.contact for p in signal.persons]
+        made = sealer.seal(signal.id, json.dumps(secret).encode(), contacts)
+        sealed, key = made.value, made.key
     return Signal(
         id=signal.id,
         kind=signal.kind,
@@ -77,4 +82,15 @@ def seal(signal: SignalIn, sealer: Sealer, received_at: datetime) -> Signal:
         language=signal.language,
         exercise=signal.exercise,
         tags=signal.tags,
-    )
+    ), key
+
+
+def subject_of(raw: bytes, place: str) -> str:
+    """Whose data a refused record holds: the signal id it names, if it names one (so
+    erasing the signal erases its dead letters too), else the record's place."""
+    try:
+        data = jsonin.loads(raw)  # bounded: a dead letter is often hostile input
+    except (jsonin.JsonError, ValueError, RecursionError):
+        return place
+    found = data.get("id") if isinstance(data, dict) else None
+    return found if isinstance(found, str) and found else place

@@ -8,6 +8,12 @@ WAL mode). At the next start, `restore` produces them back, in offset order, int
 fresh broker and commits the groups' offsets, before any worker starts: situations,
 tasks, reviews, tokens, audit, dead letters, pending deliveries and timers come back.
 
+Personal data: the archive holds sealed values only, and keeps no key longer than the
+broker should. A record on `concord.keys` (a re-wrapped key, a tombstone) deletes the
+key's earlier records at once, so an erased key is gone from the disk, not just hidden;
+and raw producer bytes (`concord.signals.in`, not sealed yet) are deleted once the
+worker's group has consumed them.
+
 What a crash can lose: the records produced in the last `FLUSH_SECONDS` (0.5 s) before
 it, and the group offsets committed since the last poll (at most `OFFSETS_SECONDS`,
 1 s: those records are processed again, and the stages' effects are idempotent).
@@ -70,6 +76,8 @@ class Archive:
         self.db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self.db.execute("pragma journal_mode=wal")
         self.db.execute("pragma synchronous=normal")
+        # A deleted record (an erased key) is overwritten on disk, not left in a free page.
+        self.db.execute("pragma secure_delete=on")
         self.db.executescript(SCHEMA)
         self.lock = threading.Lock()
 
@@ -77,7 +85,8 @@ class Archive:
         with self.lock:
             self.db.close()
 
-    def add(self, records: list[Record]) -> None:
+    def add(self, records: list[Record], shredded: frozenset[str] = frozenset()) -> None:
+        """Keep records; on a `shredded` topic a record deletes its key's earlier ones."""
         rows = [
             (
                 r.topic,
@@ -93,7 +102,23 @@ class Archive:
         with self.lock:
             self.db.execute("begin")
             self.db.executemany("insert or ignore into records values (?,?,?,?,?,?,?)", rows)
+            before = self.db.total_changes
+            self.db.executemany(
+                "delete from records where topic = ? and partition = ? and key = ? and offset < ?",
+                [(r.topic, r.partition, r.key, r.offset) for r in records if r.topic in shredded],
+            )
+            shredding = self.db.total_changes - before > 0
             self.db.execute("commit")
+            if shredding:  # and not left in the write-ahead log's older page copies either
+                self.db.execute("pragma wal_checkpoint(truncate)")
+
+    def drop_below(self, topic: str, partition: int, offset: int) -> None:
+        """Delete a partition's records before `offset` (consumed raw bytes)."""
+        with self.lock:
+            self.db.execute(
+                "delete from records where topic = ? and partition = ? and offset < ?",
+                (topic, partition, offset),
+            )
 
     def set_topics(self, topics: dict[str, tuple[int, bool]]) -> None:
         with self.lock:
@@ -164,107 +189,23 @@ def kept(topic: str) -> bool:
     return not any(topic.endswith(s) for s in SKIPPED)
 
 
-def _create(topics: dict[str, tuple[int, bool]], bootstrap: str) -> None:
-    from kafka.admin import KafkaAdminClient, NewTopic
-
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="concord-restore")
-    try:
-        existing = set(admin.list_topics())
-        missing = [
-            NewTopic(
-                t,
-                num_partitions=n,
-                replication_factor=1,
-                topic_configs={"cleanup.policy": "compact"} if c else {},
-            )
-            for t, (n, c) in topics.items()
-            if t not in existing
-        ]
-        if missing:
-            admin.create_topics(missing)
-    finally:
-        admin.close()
-
-
-def restore(archive: Archive, bootstrap: str) -> int:
-    """Put the archive back into a fresh broker: topics, records in offset order, the
-    groups' committed offsets. Returns how many records were restored."""
-    from kafka import KafkaProducer
-
-    topics = archive.topics()
-    if not topics:
-        return 0
-    _create(topics, bootstrap)
-    producer = KafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", enable_idempotence=False, linger_ms=0
-    )
-    restored = 0
-    moved: dict[tuple[str, int], dict[int, int]] = {}
-    try:
-        for topic, (partitions, _) in sorted(topics.items()):
-            for partition in range(partitions):
-                futures = []
-                for r in archive.records(topic, partition):
-                    futures.append(
-                        (
-                            r.offset,
-                            producer.send(
-                                topic,
-                                key=r.key,
-                                value=r.value,
-                                headers=r.headers,
-                                partition=partition,
-                                timestamp_ms=r.timestamp,
-                            ),
-                        )
-                    )
-                producer.flush()
-                # Offsets match when the archive has no gap; if it has one, the groups'
-                # committed offsets follow the records to where they are now, and so
-                # does the archive (the archiver goes on from the broker's offsets).
-                where = {old: future.get(timeout=30).offset for old, future in futures}
-                moved[(topic, partition)] = where
-                if any(old != new for old, new in where.items()):
-                    archive.renumber(topic, partition, where)
-                restored += len(futures)
-    finally:
-        producer.close()
-    _commit(archive.offsets(), moved, bootstrap)
-    return restored
-
-
-def _commit(
-    groups: dict[str, dict[tuple[str, int], int]],
-    moved: dict[tuple[str, int], dict[int, int]],
-    bootstrap: str,
-) -> None:
-    from kafka import KafkaConsumer, TopicPartition
-    from kafka.structs import OffsetAndMetadata
-
-    for group, offsets in groups.items():
-        consumer = KafkaConsumer(
-            bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
-        )
-        try:
-            commit: dict[Any, Any] = {}
-            for (topic, partition), offset in offsets.items():
-                where = moved.get((topic, partition), {})
-                # The committed offset is the next record to read: map the last one read.
-                new = where[offset - 1] + 1 if offset - 1 in where else offset
-                commit[TopicPartition(topic, partition)] = OffsetAndMetadata(new, "", -1)
-            if commit:
-                consumer.commit(commit)
-        finally:
-            consumer.close()
-
-
 class Archiver:
     """Copies every record and the groups' offsets into the archive, in a thread."""
 
     def __init__(
-        self, archive: Archive, bootstrap: str, groups: list[str], compacted: set[str]
+        self,
+        archive: Archive,
+        bootstrap: str,
+        groups: list[str],
+        compacted: set[str],
+        shredded: frozenset[str] = frozenset(),
+        consumed: frozenset[str] = frozenset(),
     ) -> None:
         self.archive = archive
+        #: topics whose keys' earlier records are deleted by a later one (data keys)
+        self.shredded = shredded
+        #: topics whose records are deleted once every group has consumed them (raw bytes)
+        self.consumed = consumed
         self.bootstrap = bootstrap
         self.groups = groups
         #: the compacted topics (snapshots); Faust's changelogs are compacted too
@@ -327,7 +268,7 @@ class Archiver:
                     ]
                 now = time.monotonic()
                 if pending and now - flushed >= FLUSH_SECONDS / 2:
-                    self.archive.add(pending)
+                    self.archive.add(pending, self.shredded)
                     pending, flushed = [], now
                 if not pending:
                     self.flushed_at = now
@@ -335,7 +276,7 @@ class Archiver:
                     self._offsets(admin)
                     next_offsets = now + OFFSETS_SECONDS
             if pending:
-                self.archive.add(pending)
+                self.archive.add(pending, self.shredded)
             self._offsets(admin)  # at a clean stop, the last offsets too
         finally:
             consumer.close()
@@ -379,3 +320,6 @@ class Archiver:
             }
             if offsets:
                 self.archive.set_offsets(group, offsets)
+            for (topic, partition), offset in offsets.items():
+                if topic in self.consumed:
+                    self.archive.drop_below(topic, partition, offset)

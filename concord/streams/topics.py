@@ -12,6 +12,7 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
@@ -20,6 +21,7 @@ from concord.errors import ConfigError
 from concord.streams import access as ac
 from concord.streams import audit as au
 from concord.streams import delivery as d
+from concord.streams import keys as ky
 from concord.streams import reviews as r
 from concord.streams import signals as sg
 from concord.streams import situations as st
@@ -74,6 +76,11 @@ class Topic(RawTopic, Generic[M]):
     async def send(self, key: str, value: M) -> Any:  # type: ignore[override]
         return await super().send(key, self.encode(value))
 
+    async def tombstone(self, key: str) -> Any:
+        """A record with no value: on a compacted topic, the key is deleted."""
+        producer = self.channel.app.producer
+        return await producer.send(self.spec.name, key.encode(), None, None, None, None)
+
 
 SIGNALS_IN: TopicSpec[Any] = TopicSpec("concord.signals.in", None, doc="raw producer bytes")
 SIGNALS = TopicSpec("concord.signals", sg.Signal, doc="validated signals, keyed by zone")
@@ -96,6 +103,9 @@ REVIEW_EVENTS = TopicSpec(
     "concord.review-events", r.ReviewEvent, doc="open / vote / tick, keyed by situation id"
 )
 REVIEWS = TopicSpec("concord.reviews", r.ReviewRecord, True, "the panel's reviews")
+KEYS = TopicSpec(
+    "concord.keys", ky.DataKey, True, "data keys of personal data, wrapped; a tombstone erases"
+)
 SESSIONS = TopicSpec(
     "concord.sessions", ac.SessionMark, True, "signed-out sessions, used sign-in links"
 )
@@ -119,6 +129,7 @@ ALL: tuple[TopicSpec[Any], ...] = (
     REVIEWS,
     SITUATION_COMMANDS,
     SESSIONS,
+    KEYS,
 )
 
 
@@ -141,17 +152,34 @@ class Topics:
     reviews: Topic[r.ReviewRecord]
     situation_commands: Topic[st.SituationCommand]
     sessions: Topic[ac.SessionMark]
+    keys: Topic[ky.DataKey]
 
 
-def declare(app: Any, partitions: int) -> Topics:
+#: How long Kafka keeps raw producer bytes (`concord.signals.in`) by default: they are
+#: not sealed yet, and intake takes them within seconds (`CONCORD_RAW_RETENTION_HOURS`).
+RAW_RETENTION_HOURS = 24.0
+
+
+def configs(spec: TopicSpec[Any], raw_retention_hours: float) -> dict[str, str]:
+    """A topic's Kafka configuration at creation."""
+    if spec.compacted:
+        return {"cleanup.policy": "compact"}
+    if spec is SIGNALS_IN:
+        return {"retention.ms": str(int(raw_retention_hours * 3600_000))}
+    return {}
+
+
+def declare(app: Any, partitions: int, raw_retention_hours: float = RAW_RETENTION_HOURS) -> Topics:
     """Declare every topic on a Faust app (values as raw bytes; `Topic` types them)."""
 
     def channel(spec: TopicSpec[Any]) -> Any:
+        raw = spec is SIGNALS_IN
         return app.topic(
             spec.name,
             key_type=str,
             value_serializer="raw",
             partitions=partitions,
+            retention=timedelta(hours=raw_retention_hours) if raw else None,
             compacting=spec.compacted or None,
             internal=True,  # Faust declares (creates) it with our partition count
         )
@@ -175,6 +203,7 @@ def declare(app: Any, partitions: int) -> Topics:
         reviews=typed(REVIEWS),
         situation_commands=typed(SITUATION_COMMANDS),
         sessions=typed(SESSIONS),
+        keys=typed(KEYS),
     )
 
 
@@ -225,7 +254,12 @@ def wait_for_broker(
             pause = min(pause * 2, 15.0)
 
 
-def ensure_topics(bootstrap: list[str], partitions: int, replication: int = 1) -> list[str]:
+def ensure_topics(
+    bootstrap: list[str],
+    partitions: int,
+    replication: int = 1,
+    raw_retention_hours: float = RAW_RETENTION_HOURS,
+) -> list[str]:
     """Create any missing topic with kafka-python's admin client; return the ones created."""
     require_broker(bootstrap)
     from kafka.admin import KafkaAdminClient, NewTopic
@@ -239,7 +273,7 @@ def ensure_topics(bootstrap: list[str], partitions: int, replication: int = 1) -
                 t.name,
                 num_partitions=partitions,
                 replication_factor=replication,
-                topic_configs={"cleanup.policy": "compact"} if t.compacted else {},
+                topic_configs=configs(t, raw_retention_hours),
             )
             for t in ALL
             if t.name not in existing

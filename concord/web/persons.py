@@ -26,7 +26,7 @@ from concord.core.disclosure import (
     sharing_of,
 )
 from concord.directory import Sharing
-from concord.keys import SealError
+from concord.keys import Erased, SealError
 from concord.streams.signals import Person
 from concord.streams.tasks import Task
 from concord.web.answer import Answer
@@ -40,7 +40,7 @@ _PERSONS = TypeAdapter(list[Person])
 
 
 def _open(site: Site, sealed: str) -> tuple[list[Person], str]:
-    secret = json.loads(site.flow.sealer.open(sealed))
+    secret = json.loads(site.flow.sealer.open(sealed, site.view.keys))
     return _PERSONS.validate_python(secret.get("persons", [])), str(secret.get("summary", ""))
 
 
@@ -63,17 +63,24 @@ async def persons_for(site: Site, task: Task, who: Actor, channel: str) -> Discl
     views: list[SignalView] = []
     for signal_id in answered_by(site.view, task):
         sealed = site.view.sealed.get(signal_id)
+        if signal_id in site.view.erased:
+            views.append(SignalView(signal_id, erased=True))
+            continue
         if sealed is None:
             continue
         try:
             persons, summary = _open(site, sealed)
+        except Erased:  # its key is gone (the audit entry may not be read yet)
+            views.append(SignalView(signal_id, erased=True))
+            continue
         except (SealError, ValueError, ValidationError):
             # A key rotated without re-sealing, or a tampered record: say so, show nothing.
             log.error("persons of signal %s cannot be opened with this data key", signal_id)
             continue
         views.append(disclose(signal_id, persons, summary, level))
     shown = sum(v.names_shown for v in views)
-    if views and level is not Sharing.none:
+    opened = [v for v in views if not v.erased]
+    if opened and level is not Sharing.none:
         # Who looked at whose data is itself a record the city must keep.
         await site.flow.audit(
             person,
@@ -81,7 +88,7 @@ async def persons_for(site: Site, task: Task, who: Actor, channel: str) -> Discl
             task.id,
             channel=channel,
             sharing=level.value,
-            signals=",".join(v.signal_id for v in views),
+            signals=",".join(v.signal_id for v in opened),
             names_shown=str(shown),
         )
     return Disclosed(level, views)
@@ -105,6 +112,7 @@ def as_json(views: list[SignalView]) -> list[dict[str, object]]:
             "persons": [asdict(p) for p in v.persons],
             "withheld": v.withheld,
             "summary": v.summary,
+            "erased": v.erased,
         }
         for v in views
     ]
@@ -112,13 +120,16 @@ def as_json(views: list[SignalView]) -> list[dict[str, object]]:
 
 async def lookup(site: Site, task: Task, who: Actor) -> Answer:
     """The API answer: 200 with the views; 404 when the task is not the viewer's, 409 when
-    its state withholds them."""
+    its state withholds them, 410 `{"erased": true}` when all there was is erased."""
     try:
         seen = await persons_for(site, task, who, "api")
     except NotYours as exc:
         return Answer(404, {"error": str(exc)})
     except NotDisclosed as exc:
         return Answer(409, {"error": str(exc)})
+    if seen.signals and all(v.erased for v in seen.signals):
+        gone = [v.signal_id for v in seen.signals]
+        return Answer(410, {"task_id": task.id, "erased": True, "signals": gone})
     body = {"task_id": task.id, "sharing": seen.sharing.value, "signals": as_json(seen.signals)}
     return Answer(200, body)
 

@@ -1,7 +1,8 @@
 """The board's read model: latest situations, tasks, reviews and API tokens, on every worker.
 
 It also keeps, per signal id, the *sealed* personal data of the signals that name
-persons (ciphertext only: the task page opens it for a viewer who may see it).
+persons (ciphertext only: the task page opens it for a viewer who may see it), the live
+data keys (`concord.keys`: a tombstone is an erasure) and which signals were erased.
 
 Faust's GlobalTable did not replicate writes between running workers here, so each web
 process tails the compacted snapshot topics itself: an aiokafka consumer with no group,
@@ -20,12 +21,14 @@ from typing import Any, TypeVar
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import BaseModel, ValidationError
 
+from concord.core.erasure import ERASED
 from concord.settings import Settings
 from concord.streams import topics as t
 from concord.streams.access import ApiToken, SessionMark
 from concord.streams.audit import AuditEntry
 from concord.streams.consumers import short_polls
 from concord.streams.delivery import DeliveryRecord
+from concord.streams.keys import DataKey
 from concord.streams.reviews import ReviewRecord
 from concord.streams.signals import Signal
 from concord.streams.situations import Situation
@@ -42,6 +45,7 @@ _TAILED = (
     t.SIGNALS,
     t.SESSIONS,
     t.DELIVERY_STATE,
+    t.KEYS,
 )
 
 
@@ -124,12 +128,17 @@ class ReadModel:
         self.tokens: Latest[ApiToken] = Latest(ApiToken)
         self.reviews: Latest[ReviewRecord] = Latest(ReviewRecord)
         self.sealed: dict[str, str] = {}  # signal id -> sealed persons and summary
+        self.keys: Latest[DataKey] = Latest(DataKey)  # key id -> wrapped data key
+        self.erased: dict[str, AuditEntry] = {}  # signal id -> its erasure
         self.marks: Latest[SessionMark] = Latest(SessionMark)  # sign-outs, used links
         self.deliveries: Latest[DeliveryRecord] = Latest(DeliveryRecord)  # by message key
         self.audit: deque[AuditEntry] = deque(maxlen=AUDIT_KEPT)
         self.reports: set[str] = set()  # signal ids of public reports seen on concord.signals
         self.listeners: set[asyncio.Queue[Change]] = set()
         self.running = False
+        #: read every topic up to where it ended when the tail started (retention waits
+        #: for it: a situation not read yet must not look like none)
+        self.caught_up = False
         self._by_topic: dict[str, Latest[Any]] = {
             t.SITUATIONS.name: self.situations,
             t.TASK_STATE.name: self.tasks,
@@ -137,6 +146,7 @@ class ReadModel:
             t.REVIEWS.name: self.reviews,
             t.SESSIONS.name: self.marks,
             t.DELIVERY_STATE.name: self.deliveries,
+            t.KEYS.name: self.keys,
         }
 
     def apply(self, topic: str, key: str, value: bytes | None) -> None:
@@ -172,9 +182,13 @@ class ReadModel:
         if value is None:
             return
         try:
-            self.audit.append(AuditEntry.model_validate_json(value))
+            entry = AuditEntry.model_validate_json(value)
         except ValidationError:
             log.warning("read model: unreadable audit record")
+            return
+        self.audit.append(entry)
+        if entry.action == ERASED:
+            self.erased[entry.subject] = entry
 
     def _signal(self, key: str, value: bytes | None) -> None:
         if value is not None and b'"id":"' + REPORT_PREFIX.encode() in value:
@@ -253,6 +267,7 @@ async def _tail(settings: Settings, view: ReadModel) -> None:
                 await asyncio.sleep(0.5)  # topics not created yet: poll metadata
         consumer.assign(parts)
         await consumer.seek_to_beginning(*parts)
+        ends = await consumer.end_offsets(parts)
         view.running = True
         while True:
             batches = await consumer.getmany(timeout_ms=500, max_records=1000)
@@ -260,8 +275,11 @@ async def _tail(settings: Settings, view: ReadModel) -> None:
                 for record in records:
                     key = record.key.decode() if record.key else ""
                     view.apply(tp.topic, key, record.value)
+            if ends:  # until every partition has been read to where it ended at the start
+                ends = {tp: end for tp, end in ends.items() if await consumer.position(tp) < end}
+                view.caught_up = not ends
     finally:
-        view.running = False
+        view.running = view.caught_up = False
         await consumer.stop()
 
 

@@ -6,11 +6,14 @@ import re
 from typing import Any
 
 from kafka import KafkaConsumer
+from pydantic import SecretStr
 
 from concord.core.correlation import situation_id
 from concord.core.planning import task_id
 from concord.embedded.outbox import CapturedEmail, CapturedSlack, Outbox
+from concord.keys import Sealer, latest_keys
 from concord.streams.audit import AuditEntry
+from concord.streams.keys import DataKey
 from tests.conftest import Worker
 
 
@@ -92,6 +95,37 @@ def audit_entries(worker: Worker, subject: str, action: str) -> list[AuditEntry]
         ]
     finally:
         consumer.close()
+
+
+def records(worker: Worker, topic: str) -> list[tuple[bytes | None, bytes | None]]:
+    """Every record of a topic so far, as (key, value)."""
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=worker.env["CONCORD_BROKER"].split("://", 1)[1],
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        consumer_timeout_ms=1000,
+    )
+    try:
+        return [(r.key, r.value) for r in consumer]
+    finally:
+        consumer.close()
+
+
+def live_keys(worker: Worker) -> dict[str, DataKey]:
+    """The data keys on `concord.keys` now (tombstoned ones gone)."""
+    return latest_keys((k.decode() if k else "", v) for k, v in records(worker, "concord.keys"))
+
+
+def sealer_of(worker: Worker) -> Sealer:
+    """The worker's sealer (its key ring from the key file)."""
+    key = (worker.data_dir / "keys" / "data_key").read_text().strip()
+    return Sealer(SecretStr(key))
+
+
+def unseal(worker: Worker, sealed: str) -> bytes:
+    """Open a sealed value with the worker's keys, as they are on `concord.keys` now."""
+    return sealer_of(worker).open(sealed, live_keys(worker))
 
 
 class WebClient:

@@ -6,14 +6,12 @@ import json
 
 import pytest
 from kafka import KafkaConsumer, KafkaProducer
-from pydantic import SecretStr
 
 from concord.embedded.outbox import Outbox
 from concord.embedded.slack_api import SlackApiServer
-from concord.keys import Sealer
 from concord.streams.audit import DeadLetter
 from tests.conftest import Worker, approve, make_signal, wait_until
-from tests.integration.helpers import emails_for, panel_notices, slack_for, task_of
+from tests.integration.helpers import emails_for, panel_notices, slack_for, task_of, unseal
 
 pytestmark = pytest.mark.integration
 
@@ -158,8 +156,6 @@ def test_malformed_record_goes_to_deadletter(worker: Worker) -> None:
     producer.flush()
     producer.close()
 
-    key = (worker.data_dir / "keys" / "data_key").read_text().strip()
-    sealer = Sealer(SecretStr(key))
     consumer = KafkaConsumer(
         "concord.deadletter",
         bootstrap_servers=bootstrap,
@@ -172,7 +168,7 @@ def test_malformed_record_goes_to_deadletter(worker: Worker) -> None:
     def all_dead() -> bool:
         for record in consumer:
             dead = DeadLetter.model_validate_json(record.value)
-            found[sealer.open(dead.original)] = dead
+            found[unseal(worker, dead.original)] = dead
         return all(raw in found for raw in bad)
 
     try:

@@ -11,10 +11,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from kafka import KafkaConsumer, KafkaProducer
+from kafka import KafkaProducer
 from pydantic import SecretStr
 
-from concord.keys import Sealer
 from concord.streams.audit import DeadLetter
 from tests.conftest import SLACK_SIGNING_SECRET, Worker, make_signal, wait_until
 from tests.integration.helpers import (
@@ -22,7 +21,9 @@ from tests.integration.helpers import (
     audit_entries,
     panel_emails,
     raw_http,
+    records,
     signed_slack,
+    unseal,
 )
 
 pytestmark = pytest.mark.integration
@@ -34,23 +35,13 @@ def bootstrap(worker: Worker) -> str:
 
 def dead_letters(worker: Worker) -> list[tuple[DeadLetter, bytes]]:
     """Every dead letter so far, with its original bytes opened."""
-    key = (worker.data_dir / "keys" / "data_key").read_text().strip()
-    sealer = Sealer(SecretStr(key))
-    consumer = KafkaConsumer(
-        "concord.deadletter",
-        bootstrap_servers=bootstrap(worker),
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        consumer_timeout_ms=1000,
-    )
-    try:
-        out = []
-        for record in consumer:
-            dead = DeadLetter.model_validate_json(record.value)
-            out.append((dead, sealer.open(dead.original)))
-        return out
-    finally:
-        consumer.close()
+    return [
+        (dead, unseal(worker, dead.original))
+        for dead in (
+            DeadLetter.model_validate_json(v or b"")
+            for _, v in records(worker, "concord.deadletter")
+        )
+    ]
 
 
 def produce(worker: Worker, topic: str, records: list[tuple[bytes, bytes]]) -> None:

@@ -11,7 +11,7 @@ from pydantic import SecretStr
 
 from concord.core import intake
 from concord.core.refusal import Refused
-from concord.keys import Sealer, SealError
+from concord.keys import Erased, Sealer, SealError
 from tests.unit.factories import DIRECTORY
 
 NOW = datetime(2026, 1, 1, 13, tzinfo=UTC)
@@ -55,7 +55,7 @@ def test_seal_keeps_persons_encrypted_and_scrubs_summary() -> None:
                 {
                     "role": "victim",
                     "name": "Omar Haddad",
-                    "contact": "+32 1",
+                    "contact": "+32 2 555 01 01",
                     "consent_to_share": True,
                 }
             ]
@@ -63,13 +63,18 @@ def test_seal_keeps_persons_encrypted_and_scrubs_summary() -> None:
         DIRECTORY,
     )
     assert not isinstance(parsed, Refused)
-    out = intake.seal(parsed, s, NOW)
+    out, key = intake.seal(parsed, s, NOW)
     assert out.summary == "[victim] was hit."
     assert out.person_count == 1 and out.person_roles == ["victim"]
-    assert "Omar" not in out.model_dump_json()
-    opened = json.loads(s.open(out.persons_sealed or ""))
+    assert "Omar" not in out.model_dump_json() and key is not None
+    assert "Omar" not in key.model_dump_json() and "555" not in key.model_dump_json()
+    keys = {key.id: key}
+    opened = json.loads(s.open(out.persons_sealed or "", keys))
     assert opened["persons"][0]["name"] == "Omar Haddad"
     assert opened["summary"] == "Omar Haddad was hit."
+    assert key.subject == "x1" and key.contacts == [s.contact_digest("+3225550101")]
     with pytest.raises(SealError):
-        sealer().open(out.persons_sealed or "")
+        sealer().open(out.persons_sealed or "", keys)
+    with pytest.raises(Erased):  # its key tombstoned: nothing opens it, with any master key
+        s.open(out.persons_sealed or "", {})
     assert "key" not in repr(s).replace("key hidden", "")
