@@ -115,10 +115,12 @@ class Archive:
     def drop_below(self, topic: str, partition: int, offset: int) -> None:
         """Delete a partition's records before `offset` (consumed raw bytes)."""
         with self.lock:
-            self.db.execute(
+            gone = self.db.execute(
                 "delete from records where topic = ? and partition = ? and offset < ?",
                 (topic, partition, offset),
-            )
+            ).rowcount
+            if gone > 0:  # not left in the write-ahead log's older page copies either
+                self.db.execute("pragma wal_checkpoint(truncate)")
 
     def set_topics(self, topics: dict[str, tuple[int, bool]]) -> None:
         with self.lock:

@@ -97,6 +97,14 @@ def audit_entries(worker: Worker, subject: str, action: str) -> list[AuditEntry]
         consumer.close()
 
 
+def audit_of(worker: Worker, action: str) -> list[AuditEntry]:
+    """Every `action` entry on `concord.audit` so far, whatever its subject."""
+    entries = (
+        AuditEntry.model_validate_json(v or b"") for _, v in records(worker, "concord.audit")
+    )
+    return [e for e in entries if e.action == action]
+
+
 def records(worker: Worker, topic: str) -> list[tuple[bytes | None, bytes | None]]:
     """Every record of a topic so far, as (key, value)."""
     consumer = KafkaConsumer(
