@@ -9,6 +9,7 @@ import aiosmtplib
 from pydantic import SecretStr
 
 from concord.notifiers.base import Message, NotAddressable, Recipient, SendError, Sent
+from concord.text import one_line
 
 
 class EmailNotifier:
@@ -43,8 +44,11 @@ class EmailNotifier:
             raise NotAddressable(self.channel, message.recipient)
         msg = EmailMessage()
         msg["From"] = self.sender
-        msg["To"] = email.utils.formataddr((message.recipient.name, message.recipient.email))
-        msg["Subject"] = message.subject
+        # Header fields are one line each, whatever reached them: a CR/LF in a title
+        # must neither add a header nor make the message unsendable.
+        name, address = one_line(message.recipient.name), one_line(message.recipient.email)
+        msg["To"] = email.utils.formataddr((name, address))
+        msg["Subject"] = one_line(message.subject)
         msg["Date"] = email.utils.formatdate(localtime=False)
         # Same key, same Message-ID: a resend after a crash is recognisable as a duplicate.
         domain = self.sender.rsplit("@", 1)[-1] or "concord"

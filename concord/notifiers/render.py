@@ -20,7 +20,7 @@ from concord.notifiers.base import Message, Recipient
 from concord.streams.delivery import DeliveryRecord, Outgoing
 from concord.streams.reviews import ReviewRecord
 from concord.streams.tasks import Task
-from concord.text import slack_escape
+from concord.text import one_line, slack_escape
 
 TEMPLATES = Path(__file__).parent / "templates"
 FALLBACK = "en"
@@ -135,7 +135,7 @@ class Renderer:
             "links": links or {},
             "labels": LABELS.get(lang, LABELS[FALLBACK]),
         }
-        subject = self._template(self.env, lang, "task.subject.txt").render(ctx).strip()
+        subject = one_line(self._template(self.env, lang, "task.subject.txt").render(ctx)).strip()
         slack_text = self._template(self.slack_env, lang, "task.slack.txt").render(ctx).strip()
         # plain_text blocks are not mrkdwn: no escaping needed, but no links either.
         header = self._template(self.env, lang, "task.slack_header.txt").render(ctx).strip()
@@ -211,7 +211,7 @@ class Renderer:
             "link": f"{self.public_url}/tasks/{task.id}",
             "exercise": task.exercise,
         }
-        subject = self._template(self.env, lang, "notice.subject.txt").render(ctx).strip()
+        subject = one_line(self._template(self.env, lang, "notice.subject.txt").render(ctx)).strip()
         text = self._template(self.env, lang, "notice.txt").render(ctx).strip() + "\n"
         slack_text = self._template(self.slack_env, lang, "notice.txt").render(ctx).strip()
         return Message(
@@ -259,7 +259,7 @@ class Renderer:
             "lang": lang,
             "labels": LABELS[lang],
         }
-        subject = self._template(self.env, lang, "review.subject.txt").render(ctx).strip()
+        subject = one_line(self._template(self.env, lang, "review.subject.txt").render(ctx)).strip()
         text = self._template(self.env, lang, "review.txt").render(ctx).strip() + "\n"
         html = self._template(self.env, lang, "review.html").render({**ctx, "text": text})
         slack_text = self._template(self.slack_env, lang, "review.slack.txt").render(
@@ -306,7 +306,9 @@ class Renderer:
             if outgoing.report_task
             else "",
         }
-        subject = self._template(self.env, lang, "delivery.subject.txt").render(ctx).strip()
+        subject = one_line(
+            self._template(self.env, lang, "delivery.subject.txt").render(ctx)
+        ).strip()
         text = self._template(self.env, lang, "delivery.txt").render(ctx).strip() + "\n"
         slack_text = self._template(self.slack_env, lang, "delivery.txt").render(ctx).strip()
         return Message(

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import re
+from html.parser import HTMLParser
+from typing import Any
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.unit.factories import RENDER
 from tests.unit.factories import make_recipient as recipient
@@ -39,3 +45,75 @@ def test_exercise_marking_in_every_form() -> None:
     assert msg.subject.startswith("[OEFENING]") and "OEFENING" in msg.html
     assert msg.slack_blocks[0]["text"]["text"].startswith("OEFENING — ")  # type: ignore[index]
     assert msg.exercise
+
+
+HOSTILE = st.sampled_from(
+    [
+        "<!channel>",
+        "<!here|here>",
+        "<https://evil.example|click>",
+        "<@U0123>",
+        "<#C0123>",
+        "&",
+        "&lt;",
+        "@channel",
+        "@here",
+        "@everyone",
+        "<script>alert(1)</script>",
+        '"><img src=x onerror=alert(1)>',
+        "\r\nBcc: evil@example.org",
+        "*bold* _it_ `code`",
+    ]
+)
+hostile_text = st.lists(st.one_of(HOSTILE, st.text(max_size=8)), min_size=1, max_size=6).map(
+    "".join
+)
+
+
+def mrkdwn_texts(msg: Any) -> list[str]:
+    """The fallback text and every mrkdwn field of the blocks (what Slack parses)."""
+    found = [msg.slack_text]
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "mrkdwn":
+                found.append(node["text"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(msg.slack_blocks)
+    return found
+
+
+@settings(max_examples=150, deadline=None)
+@given(hostile_text, hostile_text)
+def test_no_report_text_can_mention_link_or_break_out_in_slack_or_html(
+    title: str, action: str
+) -> None:
+    msg = RENDER.task_message(
+        task(title=title, action=action), recipient(slack_channel="C1"), "Nord"
+    )
+    for text in mrkdwn_texts(msg):
+        # Slack reads <...> as a link or a mention, and & as the start of an entity.
+        assert re.findall(r"<[^>]*>?", text) == [], text
+        assert re.findall(r"&(?!amp;|lt;|gt;)", text) == [], text
+        assert not re.search(r"(?<![\w\u200d])@(channel|here|everyone)\b", text), text
+    # HTML: the template's own tags only, whatever the texts hold.
+    plain = RENDER.task_message(task(title="t", action="a"), recipient(slack_channel="C1"), "Nord")
+    assert tags(msg.html) == tags(plain.html)
+    assert "\r" not in msg.subject and "\n" not in msg.subject
+
+
+def tags(html: str) -> list[tuple[str, tuple[tuple[str, str | None], ...]]]:
+    """The start tags of a document with their attribute names (values vary)."""
+    found: list[Any] = []
+
+    class Collect(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            found.append((tag, tuple(sorted(name for name, _ in attrs))))
+
+    Collect().feed(html)
+    return found
