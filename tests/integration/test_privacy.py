@@ -153,6 +153,8 @@ def test_persons_are_sealed_everywhere_found_by_contact_and_gone_after_erase(
     assert sid not in out and "0 signals" in out
     code, _, err = cli(worker, "erase", sid, "--reason", "again")
     assert code == 1 and "erased already" in err
+    log = worker.log.read_text(errors="replace")  # every line the worker logged so far
+    assert log and not any(mark in log for mark in MARKS)
     csv = worker.request("GET", "/indicators?format=csv", token=coordinator)
     assert csv.status == 200 and "category" in csv.body
     assert not any(mark in csv.body for mark in MARKS)
@@ -245,6 +247,8 @@ def test_one_machine_keeps_no_plaintext_or_erased_key_on_disk_and_rotates_its_ke
         assert "0 signals" in found
         found = up.cli("persons", "find", "--contact", "ILSE.3@example.org", "--reason", "r")
         assert str(c["id"]) in found
+        logs = b"".join(p.read_bytes() for p in up.home.glob("up*.log"))
+        assert b"Marchetti" not in logs and b"ilse." not in logs
     finally:
         if up.proc and up.proc.poll() is None:
             up.stop(signal.SIGTERM)
