@@ -18,7 +18,10 @@ keys_app = typer.Typer(help="The master key of personal data.", no_args_is_help=
 
 def erase(
     ids: Annotated[
-        list[str], typer.Argument(help="signal ids (as on the board)", metavar="SIGNAL_ID")
+        list[str],
+        typer.Argument(
+            help="signal ids (as on the board), or dead letter ids (dl-P-O)", metavar="SIGNAL_ID"
+        ),
     ],
     reason: Annotated[str, typer.Option(help="why (kept in the audit log)")] = "",
 ) -> None:

@@ -4,6 +4,7 @@ an audit entry on `concord.audit` (who, when, why)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -12,8 +13,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from concord.core.erasure import ERASED, Due, Policy, due, erasure_of, holders
-from concord.keys import SealError, sealer_for
-from concord.producer import kafka_producer, read_keys, read_records
+from concord.keys import SealError, key_id, sealer_for
+from concord.producer import kafka_producer, read_deadletters, read_keys, read_records
 from concord.settings import Settings
 from concord.streams import topics as t
 from concord.streams.audit import AuditEntry
@@ -87,13 +88,17 @@ class Erasure:
 
 
 def erase(settings: Settings, subjects: list[str], reason: str, actor: str) -> Erasure:
-    """Erase the personal data of these signals (or dead letters' places), audited."""
+    """Erase the personal data of these signals, or of dead letters by their ids
+    (`dl-P-O`: the bytes of a record that named no signal), audited."""
     keys = read_keys(settings)
     before = erased_subjects(settings)
+    letters = _letter_keys(settings) if any(LETTER.fullmatch(s) for s in subjects) else {}
     result = Erasure()
     chosen = []
     for subject in subjects:
         found = erasure_of(subject, keys, before)
+        if LETTER.fullmatch(subject) and letters.get(subject) in keys:
+            found = Due(subject, (letters[subject],), reason)
         if isinstance(found, str):
             result.refused.append(found)
         else:
@@ -101,6 +106,20 @@ def erase(settings: Settings, subjects: list[str], reason: str, actor: str) -> E
             result.erased.append(subject)
     tombstone(settings, chosen, actor, "cli")
     return result
+
+
+#: A dead letter's id (`concord deadletter show`): erasable by it, whatever its bytes are.
+LETTER = re.compile(r"dl-\d+-\d+")
+
+
+def _letter_keys(settings: Settings) -> dict[str, str]:
+    """Dead letter id -> the id of the data key sealing its original bytes."""
+    out = {}
+    for letter_id, dead, _ in read_deadletters(settings, 10**9, False):
+        found = key_id(dead.original)
+        if found is not None:
+            out[letter_id] = found
+    return out
 
 
 def retention_due(settings: Settings, now: datetime | None = None) -> list[Due]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from kafka import KafkaConsumer
@@ -11,7 +12,7 @@ from pydantic import SecretStr
 from concord.core.correlation import situation_id
 from concord.core.planning import task_id
 from concord.embedded.outbox import CapturedEmail, CapturedSlack, Outbox
-from concord.keys import Sealer, latest_keys
+from concord.keys import Sealer, key_id, latest_keys
 from concord.streams.audit import AuditEntry
 from concord.streams.keys import DataKey
 from tests.conftest import Worker
@@ -131,9 +132,19 @@ def sealer_of(worker: Worker) -> Sealer:
     return Sealer(SecretStr(key))
 
 
-def unseal(worker: Worker, sealed: str) -> bytes:
-    """Open a sealed value with the worker's keys, as they are on `concord.keys` now."""
-    return sealer_of(worker).open(sealed, live_keys(worker))
+def unsealer(worker: Worker) -> Callable[[str], bytes]:
+    """Opens sealed values with the worker's keys, read from `concord.keys` once and again
+    only for a key newer than the last read."""
+    sealer, keys = sealer_of(worker), live_keys(worker)
+
+    def unseal(sealed: str) -> bytes:
+        nonlocal keys
+        wanted = key_id(sealed)
+        if wanted is not None and wanted not in keys:
+            keys = live_keys(worker)
+        return sealer.open(sealed, keys)
+
+    return unseal
 
 
 class WebClient:

@@ -11,7 +11,7 @@ from concord.embedded.outbox import Outbox
 from concord.embedded.slack_api import SlackApiServer
 from concord.streams.audit import DeadLetter
 from tests.conftest import Worker, approve, make_signal, wait_until
-from tests.integration.helpers import emails_for, panel_notices, slack_for, task_of, unseal
+from tests.integration.helpers import emails_for, panel_notices, slack_for, task_of, unsealer
 
 pytestmark = pytest.mark.integration
 
@@ -156,6 +156,7 @@ def test_malformed_record_goes_to_deadletter(worker: Worker) -> None:
     producer.flush()
     producer.close()
 
+    unseal = unsealer(worker)
     consumer = KafkaConsumer(
         "concord.deadletter",
         bootstrap_servers=bootstrap,
@@ -168,7 +169,7 @@ def test_malformed_record_goes_to_deadletter(worker: Worker) -> None:
     def all_dead() -> bool:
         for record in consumer:
             dead = DeadLetter.model_validate_json(record.value)
-            found[unseal(worker, dead.original)] = dead
+            found[unseal(dead.original)] = dead
         return all(raw in found for raw in bad)
 
     try:

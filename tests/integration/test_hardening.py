@@ -23,7 +23,7 @@ from tests.integration.helpers import (
     raw_http,
     records,
     signed_slack,
-    unseal,
+    unsealer,
 )
 
 pytestmark = pytest.mark.integration
@@ -35,13 +35,11 @@ def bootstrap(worker: Worker) -> str:
 
 def dead_letters(worker: Worker) -> list[tuple[DeadLetter, bytes]]:
     """Every dead letter so far, with its original bytes opened."""
-    return [
-        (dead, unseal(worker, dead.original))
-        for dead in (
-            DeadLetter.model_validate_json(v or b"")
-            for _, v in records(worker, "concord.deadletter")
-        )
+    unseal = unsealer(worker)
+    letters = [
+        DeadLetter.model_validate_json(v or b"") for _, v in records(worker, "concord.deadletter")
     ]
+    return [(dead, unseal(dead.original)) for dead in letters]
 
 
 def produce(worker: Worker, topic: str, records: list[tuple[bytes, bytes]]) -> None:

@@ -65,6 +65,19 @@ def plaintext_on_the_broker(worker: Worker) -> dict[str, str]:
     return found
 
 
+def letter_naming(worker: Worker, text: str) -> str | None:
+    """The id of the dead letter whose original bytes (opened) hold `text`."""
+    code, out, _ = cli(worker, "deadletter", "show", "--original", "--limit", "100000")
+    assert code == 0
+    letter = None
+    for line in out.splitlines():
+        if line.startswith("dl-"):
+            letter = line.split()[0]
+        elif text in line:
+            return letter
+    return None
+
+
 def cli(worker: Worker, *args: str) -> tuple[int, str, str]:
     done = worker.cli(*args)
     return done.returncode, done.stdout.decode(), done.stderr.decode()
@@ -153,6 +166,18 @@ def test_persons_are_sealed_everywhere_found_by_contact_and_gone_after_erase(
     assert sid not in out and "0 signals" in out
     code, _, err = cli(worker, "erase", sid, "--reason", "again")
     assert code == 1 and "erased already" in err
+    # Bytes that name no signal (not even JSON): the dead letter is erased by its id.
+    broken = f'{{"broken": "{NAME}", '.encode()
+    producer = KafkaProducer(bootstrap_servers=bootstrap(worker), enable_idempotence=False)
+    producer.send("concord.signals.in", key=b"broken", value=broken)
+    producer.flush()
+    producer.close()
+    letter = wait_until(lambda: letter_naming(worker, broken.decode()))
+    code, out, err = cli(worker, "erase", letter, "--reason", "request 6")
+    assert code == 0 and f"erased {letter}" in out, err
+    assert letter_naming(worker, broken.decode()) is None
+    assert audit_entries(worker, letter, "signal.erased")
+
     log = worker.log.read_text(errors="replace")  # every line the worker logged so far
     assert log and not any(mark in log for mark in MARKS)
     csv = worker.request("GET", "/indicators?format=csv", token=coordinator)
