@@ -90,6 +90,13 @@ class Up:
         with urllib.request.urlopen(req, timeout=15) as resp:
             return int(resp.status)
 
+    def tokens(self) -> tuple[str, str]:
+        """A coordinator's and a producer's token, once the worker accepts them."""
+        coordinator = self.cli("token", "create", "ops", "--role", "coordinator")
+        producer = self.cli("token", "create", "feed", "--role", "producer")
+        wait_until(lambda: self.get("/api/tasks", coordinator)[0] == 200)
+        return coordinator, producer
+
     def stop(self, how: int) -> int:
         assert self.proc is not None
         self.proc.send_signal(how)
@@ -136,9 +143,7 @@ def test_up_keeps_everything_across_a_restart_and_a_crash(tmp_path: Path) -> Non
     up = Up(tmp_path)
     up.start()
     try:
-        coordinator = up.cli("token", "create", "ops", "--role", "coordinator")
-        producer = up.cli("token", "create", "feed", "--role", "producer")
-        wait_until(lambda: up.get("/api/tasks", coordinator)[0] == 200)
+        coordinator, producer = up.tokens()
         first = make_signal(category="vandalism", bias=["antisemitic"], severity=3, area="centre")
         assert up.post("/api/signals", first, producer) == 202
         before = wait_until(lambda: settled(up, coordinator))

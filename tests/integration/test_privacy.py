@@ -225,9 +225,7 @@ def test_one_machine_keeps_no_plaintext_or_erased_key_on_disk_and_rotates_its_ke
     up = Up(tmp_path)
     up.start()
     try:
-        coordinator = up.cli("token", "create", "ops", "--role", "coordinator")
-        producer = up.cli("token", "create", "feed", "--role", "producer")
-        wait_until(lambda: up.get("/api/tasks", coordinator)[0] == 200)
+        coordinator, producer = up.tokens()
         a = make_signal(category="harassment", severity=2, area="south", persons=[person(1)])
         assert up.post("/api/signals", a, producer) == 202
         # b through the CLI: raw, unsealed bytes on concord.signals.in until intake has them.
