@@ -2,8 +2,8 @@
 
 Whatever the persons of a report are called and however the report spells them out:
 
-- what leaves Concord for a carrier (Slack blocks and text, email subject, text and
-  HTML), what travels on the topics (the signal, the situation, the data key), the CSV
+- what leaves Concord for a carrier (task messages and the panel's notices: Slack
+  blocks and text, email subject, text and HTML), what travels on the topics (the signal, the situation, the data key), the CSV
   export and every log line hold no name and no contact;
 - what a viewer is shown (the persons API's JSON, the task page) holds nothing above the
   sharing level of the viewer's agency: `none` and `roles` no name or contact, `consented`
@@ -35,7 +35,9 @@ from concord.notifiers.email import EmailNotifier
 from concord.notifiers.render import Renderer
 from concord.playbooks.loader import load_playbooks
 from concord.simulate import Simulator
+from concord.streams.reviews import AnalysisVersion, ReviewRecord
 from concord.streams.signals import Person, SignalIn
+from concord.streams.situations import Situation
 from concord.web.persons import as_json
 from concord.web.site import Pages
 from tests.unit.factories import DIRECTORY, make_task
@@ -142,6 +144,20 @@ def directory_with(levels: dict[str, Sharing]) -> Directory:
     return Directory.model_validate(data)
 
 
+def review_of(situation: Situation) -> ReviewRecord:
+    first = AnalysisVersion(
+        version=1, at=NOW, by="concord", severity=situation.severity, proposals=[]
+    )
+    return ReviewRecord(
+        situation_id=situation.id,
+        area=situation.area,
+        situation=situation,
+        opened_at=NOW,
+        versions=[first],
+        updated_at=NOW,
+    )
+
+
 class Lines(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
@@ -184,6 +200,9 @@ def test_no_name_or_contact_reaches_a_carrier_a_topic_the_csv_or_a_log(
                     out.append(
                         EmailNotifier("h", 25, "c@city.example").build(outgoing.message).as_string()
                     )
+        for situation in situations.values():  # the panel's notices show the situation
+            for outgoing in COMPOSE.review_notices(review_of(situation), "opened", 1, NOW):
+                out.append(outgoing.model_dump_json())
         rows = indicators.rows(indicators.compute(situations.values(), tasks, [], []))
         out.append(json.dumps(rows))
     finally:
