@@ -41,6 +41,8 @@ from concord.types import utcnow
 
 log = logging.getLogger(__name__)
 
+TAKE_UP_SECONDS = 5.0  # how often `look_again` looks
+
 
 @dataclass
 class Delivery:
@@ -325,9 +327,9 @@ class Delivery:
             if record is not None and not record.final:
                 self.submit(record)
 
-    def recover(self) -> int:
+    def recover(self, forget: bool = True) -> int:
         """Take up, in doubt, the records this worker now owns (see `Ledger.take_up`)."""
-        taken = self.ledger.take_up(self.ours)
+        taken = self.ledger.take_up(self.ours, forget)
         for record in taken:
             self.schedule(record)
         return len(taken)
@@ -341,6 +343,16 @@ async def recovered(stage: Delivery, *args: Any, **kwargs: Any) -> None:
         raise
     if taken:
         log.info("delivery: %d message(s) taken up again, in doubt", taken)
+
+
+async def look_again(stage: Delivery) -> None:
+    """Take up what the last rebalance's look missed (a record restored after it, or a
+    partition not read as ours yet): once ready, never forgetting (`Ledger.take_up`)."""
+    if not stage.flow.health.ready:
+        return
+    taken = stage.recover(forget=False)
+    if taken:
+        log.warning("delivery: %d message(s) missed at the rebalance taken up, in doubt", taken)
 
 
 async def stopping(stage: Delivery, *args: Any, **kwargs: Any) -> None:
@@ -383,5 +395,6 @@ def register(
     every(app, 0.05, "delivery schedule", stage.pump)
     every(app, 1.0, "delivery metrics", functools.partial(observe, stage))
     app.on_rebalance_complete.connect(functools.partial(recovered, stage))
+    every(app, TAKE_UP_SECONDS, "delivery take-up", functools.partial(look_again, stage))
     app.on_before_shutdown.connect(functools.partial(stopping, stage))
     return stage

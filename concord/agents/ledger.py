@@ -50,17 +50,17 @@ class Ledger:
         self.table[record.key] = (
             record.model_copy(update={"outgoing": None}) if record.final else record
         )
+        channel = record.current or (record.channels[-1] if record.channels else "none")
+        if record.final:
+            self.pending.pop(record.key, None)
+        else:  # before the await below: a take-up meanwhile must see it on its way
+            self.pending[record.key] = (channel, record.created_at)
         if record.total_attempts or record.final:
             # A message on its way for the first time is no news: the board hears of it
             # once it was tried (delivered, or retrying: "delivery delayed").
             await self.flow.topics.delivery_state.send(
                 key=record.key, value=record.model_copy(update={"outgoing": None})
             )
-        channel = record.current or (record.channels[-1] if record.channels else "none")
-        if record.final:
-            self.pending.pop(record.key, None)
-        else:
-            self.pending[record.key] = (channel, record.created_at)
 
     def ok(self, channel: str, at: datetime) -> None:
         health = self.health.setdefault(channel, CarrierHealth())
@@ -71,10 +71,11 @@ class Ledger:
         health.failures_in_a_row += 1
         health.last_error = error
 
-    def take_up(self, ours: Callable[[str], bool]) -> list[DeliveryRecord]:
+    def take_up(self, ours: Callable[[str], bool], forget: bool = True) -> list[DeliveryRecord]:
         """After a rebalance (or the start): every record not final that this worker now
         owns and did not have on its way, marked in doubt; the ones that moved to another
-        worker are forgotten (their new owner takes them up)."""
+        worker are forgotten (their new owner takes them up) unless not `forget` (the
+        look between rebalances only adds: ownership can read empty for a moment)."""
         taken: list[DeliveryRecord] = []
         owned: set[str] = set()
         for key, stored in self.table.stored():
@@ -88,7 +89,7 @@ class Ledger:
             doubt = record.model_copy(update={"in_doubt": True})
             self.table[key] = doubt
             taken.append(doubt)
-        for key in [k for k in self.pending if k not in owned]:
+        for key in [k for k in self.pending if k not in owned and forget]:
             del self.pending[key]
         return taken
 

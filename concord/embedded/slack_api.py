@@ -34,7 +34,7 @@ class SlackApiServer:
         self.outbox = outbox
         self.token = token
         self._failures: list[_Failure] = []
-        self._slow: list[tuple[float, str | None]] = []
+        self._slow: list[tuple[float, str | None, str | None]] = []
         self._posted: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._ts = 0
@@ -92,16 +92,18 @@ class SlackApiServer:
                 _Failure(error, status, retry_after, channel) for _ in range(count)
             )
 
-    def slow_next(self, count: int, seconds: float, channel: str | None = None) -> None:
-        """Make the next `count` calls (to `channel`, if given) take `seconds` to answer,
-        after they are recorded: a client that dies meanwhile sent a message it never
-        heard back about (a delivery in doubt)."""
+    def slow_next(
+        self, count: int, seconds: float, channel: str | None = None, containing: str | None = None
+    ) -> None:
+        """Make the next `count` calls (to `channel`, and whose body holds `containing`, if
+        given) take `seconds` to answer, after they are recorded: a client that dies
+        meanwhile sent a message it never heard back about (a delivery in doubt)."""
         with self._lock:
-            self._slow.extend((seconds, channel) for _ in range(count))
+            self._slow.extend((seconds, channel, containing) for _ in range(count))
 
-    def _take_slow(self, channel: object) -> float:
-        for i, (seconds, wanted) in enumerate(self._slow):
-            if wanted is None or wanted == channel:
+    def _take_slow(self, channel: object, body: bytes) -> float:
+        for i, (seconds, wanted, part) in enumerate(self._slow):
+            if (wanted is None or wanted == channel) and (part is None or part.encode() in body):
                 del self._slow[i]
                 return seconds
         return 0.0
@@ -147,7 +149,7 @@ class SlackApiServer:
             with self._lock:
                 self._posted.append({**payload, "ts": ts})
         with self._lock:
-            slow = self._take_slow(payload.get("channel"))
+            slow = self._take_slow(payload.get("channel"), body)
         if slow:
             time.sleep(slow)  # this handler's own thread: other requests are not held up
         if method in ("chat.postMessage", "chat.update"):

@@ -151,10 +151,12 @@ def test_a_message_in_doubt_after_a_crash_is_not_sent_again(
     outage: tuple[Worker, str, Smtp], outbox: Outbox, slack_server: SlackApiServer
 ) -> None:
     w, producer, _smtp = outage
-    # Slack records the message, then takes 5 s to answer: the worker dies meanwhile.
-    slack_server.slow_next(1, 5.0, channel="C-NGO")
-    signal = post(w, producer)
+    # Slack records the message, then takes 5 s to answer: the worker dies meanwhile. Only
+    # this message: another worker of the session may be writing to the channel too.
+    signal = make_signal(kind="tension", category="other", severity=1, tags=["outage-test"])
     chat = task_of(signal, "outage-test", "chat")
+    slack_server.slow_next(1, 5.0, channel="C-NGO", containing=chat)
+    assert w.request("POST", "/api/signals", signal, token=producer).status == 202
     outbox.wait_for(lambda o: slack_for(o, chat), timeout=30)
     restart(w, kill=True)
     # Taken up again in doubt: Slack is asked (by the message's metadata key) and has it.
