@@ -12,9 +12,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from concord.core.erasure import ERASED, Due, Policy, due, erasure_of, holders
+from concord.core.erasure import ERASED, Due, Policy, due, erasure_entry, erasure_of, holders
 from concord.keys import SealError, key_id, sealer_for
-from concord.producer import kafka_producer, read_deadletters, read_keys, read_records
+from concord.producer import audited, kafka_producer, read_deadletters, read_keys, read_records
 from concord.settings import Settings
 from concord.streams import topics as t
 from concord.streams.audit import AuditEntry
@@ -29,13 +29,7 @@ def _audit(producer: Any, entry: AuditEntry) -> None:
 
 def erased_subjects(settings: Settings) -> set[str]:
     """The subjects erased before (their `signal.erased` audit entries)."""
-    out = set()
-    for _, value in read_records(settings, t.AUDIT.name):
-        if value and ERASED.encode() in value:
-            entry = AuditEntry.model_validate_json(value)
-            if entry.action == ERASED:
-                out.add(entry.subject)
-    return out
+    return audited(settings, ERASED)
 
 
 def situations(settings: Settings) -> list[Situation]:
@@ -61,17 +55,7 @@ def tombstone(settings: Settings, items: Iterable[Due], actor: str, channel: str
         for item in items:
             for key_id in item.keys:
                 producer.send(t.KEYS.name, key=key_id.encode(), value=None)
-            details = {"reason": item.reason, "keys": str(len(item.keys))}
-            _audit(
-                producer,
-                AuditEntry(
-                    actor=actor,
-                    action=ERASED,
-                    subject=item.subject,
-                    channel=channel,
-                    details=details,
-                ),
-            )
+            _audit(producer, erasure_entry(item, actor, channel))
             count += 1
         producer.flush()
     finally:

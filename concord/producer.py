@@ -158,14 +158,19 @@ def _everything(settings: Settings, topic: str) -> Iterator[Any]:
         consumer.close()
 
 
-def replayed_already(settings: Settings) -> set[str]:
-    """The dead letters replayed before (their `record.replayed` audit entries)."""
+def audited(settings: Settings, action: str) -> set[str]:
+    """The subjects of every `action` entry on `concord.audit` (what was done before)."""
     return {
         entry.subject
         for record in _everything(settings, t.AUDIT.name)
-        if b"record.replayed" in record.value
-        and (entry := AuditEntry.model_validate_json(record.value)).action == "record.replayed"
+        if action.encode() in record.value
+        and (entry := AuditEntry.model_validate_json(record.value)).action == action
     }
+
+
+def replayed_already(settings: Settings) -> set[str]:
+    """The dead letters replayed before (their `record.replayed` audit entries)."""
+    return audited(settings, "record.replayed")
 
 
 @dataclass

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from concord.core import intake
-from concord.core.erasure import ERASED, Due
+from concord.core.erasure import Due, erasure_entry
 from concord.directory import Directory
 from concord.keys import Sealer
 from concord.metrics import Metrics
@@ -135,14 +135,12 @@ class Flow:
         self.metrics.signals.labels("accepted").inc()
         return future
 
-    async def erase(self, due: Due, actor: str, channel: str, reason: str) -> None:
+    async def erase(self, due: Due, actor: str, channel: str) -> None:
         """Tombstone a subject's data keys on `concord.keys` and audit the erasure: the
         sealed copies everywhere become unreadable (see `concord.core.erasure`)."""
         for key_id in due.keys:
             await self.topics.keys.tombstone(key_id)
-        await self.audit(
-            actor, ERASED, due.subject, channel=channel, reason=reason, keys=str(len(due.keys))
-        )
+        await self.topics.audit.send(key=due.subject, value=erasure_entry(due, actor, channel))
 
     async def deadletter(
         self,

@@ -44,7 +44,7 @@ async def sweep(flow: Flow, held: Holdings, policy: Policy, ours: Callable[[str]
     gone = 0
     for item in due(list(held.keys.values()), held.situations(), utcnow(), policy):
         if ours(item.subject):
-            await flow.erase(item, RETENTION_ACTOR, "retention", item.reason)
+            await flow.erase(item, RETENTION_ACTOR, "retention")
             gone += 1
     if gone:
         log.info("retention: erased the personal data of %d signals", gone)

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from concord.streams.audit import AuditEntry
 from concord.streams.keys import DataKey
 from concord.streams.situations import Situation, SituationState
 
@@ -44,6 +45,14 @@ class Due:
     subject: str
     keys: tuple[str, ...]
     reason: str
+
+
+def erasure_entry(item: Due, actor: str, channel: str) -> AuditEntry:
+    """The audit entry of an erasure, wherever it is made (a worker's retention, the CLI)."""
+    details = {"reason": item.reason, "keys": str(len(item.keys))}
+    return AuditEntry(
+        actor=actor, action=ERASED, subject=item.subject, channel=channel, details=details
+    )
 
 
 def keys_of(subject: str, keys: Iterable[DataKey]) -> list[str]:

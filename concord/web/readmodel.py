@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import BaseModel, ValidationError
 
-from concord.core.erasure import ERASED
+from concord.core.erasure import ERASED, holders
 from concord.settings import Settings
 from concord.streams import topics as t
 from concord.streams.access import ApiToken, SessionMark
@@ -214,8 +214,7 @@ class ReadModel:
     def situation_of(self, signal_id: str) -> Situation | None:
         """The situation a signal is in now: a merge moves the signal into the absorbing
         situation, so the one not merged into another wins."""
-        holding = [x for x in self.situations.values() if any(r.id == signal_id for r in x.signals)]
-        return min(holding, key=lambda x: x.merged_into is not None, default=None)
+        return holders(self.situations.values()).get(signal_id)
 
     def mark(self, mark: SessionMark) -> None:
         """Know a sign-in fact at once (the topic brings it to the other workers)."""

@@ -17,7 +17,7 @@ class Recorder:
     def __init__(self) -> None:
         self.erased: list[tuple[Due, str]] = []
 
-    async def erase(self, due: Due, actor: str, channel: str, reason: str) -> None:
+    async def erase(self, due: Due, actor: str, channel: str) -> None:
         self.erased.append((due, actor))
 
 

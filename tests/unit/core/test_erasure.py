@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from concord.core.erasure import Policy, due, erasure_of, holders, keys_of
+from concord.core.erasure import Due, Policy, due, erasure_entry, erasure_of, holders, keys_of
 from concord.streams.keys import DataKey
 from concord.streams.situations import Situation, SituationState
 from tests.unit.factories import make_situation
@@ -68,3 +68,14 @@ def test_erase_on_request_names_every_key_or_says_why_not() -> None:
     assert not isinstance(found, str) and found.keys == ("k1", "k3")
     assert erasure_of("s9", keys, ["s9"]) == "s9: erased already"
     assert "no personal data is kept" in str(erasure_of("s8", keys, []))
+
+
+def test_an_erasure_is_audited_the_same_wherever_it_is_made() -> None:
+    entry = erasure_entry(Due("s1", ("k1", "k2"), "on request"), "ana", "cli")
+    assert (entry.action, entry.subject, entry.actor, entry.channel) == (
+        "signal.erased",
+        "s1",
+        "ana",
+        "cli",
+    )
+    assert entry.details == {"reason": "on request", "keys": "2"}
