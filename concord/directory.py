@@ -9,10 +9,10 @@ from __future__ import annotations
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import EmailStr, Field, model_validator
+from pydantic import EmailStr, Field, StringConstraints, model_validator
 
 from concord.types import Code, Lang, Strict
 from concord.yamlpos import Problem, load_file, validate_doc
@@ -95,6 +95,11 @@ class City(Strict):
     name: str
     timezone: str = "Europe/Brussels"
     languages: list[Lang] = Field(default_factory=lambda: ["en"])
+    region: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] = Field(
+        "BE",
+        description="ISO 3166 country code: the region of phone numbers written without "
+        "a country code (access requests find `0471 23 45 67` as `+32471234567`)",
+    )
 
     @model_validator(mode="after")
     def _tz(self) -> Self:
@@ -160,6 +165,16 @@ class Directory(Strict):
     def area(self, code: str) -> Area | None:
         """The area with this code, or None."""
         return self._areas.get(code)
+
+    def names(self) -> list[str]:
+        """Every name the directory gives a place or an organisation (the city, its areas
+        and area groups, its agencies): words that are not a person's in a report."""
+        return [
+            self.city.name,
+            *(a.name for a in self.areas),
+            *self.area_groups,
+            *(a.name for a in self.agencies),
+        ]
 
     def place(self, codes: list[str]) -> str:
         """The names of these areas, for people ("Quartier Nord, Centre-ville")."""

@@ -151,6 +151,14 @@ class Sealer:
 
     def seal(self, subject: str, plaintext: bytes, contacts: Iterable[str] = ()) -> Sealed:
         """Encrypt with a fresh data key; return the value and its wrapped key."""
+        values, key = self.seal_many(subject, [plaintext], contacts)
+        return Sealed(values[0], key)
+
+    def seal_many(
+        self, subject: str, plaintexts: list[bytes], contacts: Iterable[str] = ()
+    ) -> tuple[list[str], DataKey]:
+        """Encrypt several values of one subject under one fresh data key, so that
+        deleting that key erases all of them at once."""
         self._refresh()
         dek = Fernet.generate_key()
         key = DataKey(
@@ -160,8 +168,8 @@ class Sealer:
             kek=self._primary,
             contacts=sorted({self.contact_digest(c) for c in contacts if c.strip()}),
         )
-        body = Fernet(dek).encrypt(plaintext).decode()
-        return Sealed(f"{SEAL_PREFIX}.{key.id}.{body}", key)
+        fernet = Fernet(dek)
+        return [f"{SEAL_PREFIX}.{key.id}.{fernet.encrypt(p).decode()}" for p in plaintexts], key
 
     def open(self, sealed: str, keys: Mapping[str, DataKey]) -> bytes:
         """Decrypt a value made by `seal`, its data key taken from `keys`.

@@ -128,9 +128,9 @@ class Flow:
         Keyed by correlation zone: neighbouring areas meet in one partition. The intake
         stage admits what it validated from `concord.signals.in`, the HTTP API what it
         validated itself (one hop fewer)."""
-        signal, key = intake.seal(signal_in, self.sealer, utcnow())
-        if key is not None:  # the key first: whoever reads the signal can find it
-            await self.topics.keys.send(key=key.id, value=key)
+        signal, key = intake.seal(signal_in, self.sealer, utcnow(), intake.plain_words(directory))
+        # The key first: whoever reads the signal can find it.
+        await self.topics.keys.send(key=key.id, value=key)
         future = await self.topics.signals.send(key=directory.zone(signal.area), value=signal)
         self.metrics.signals.labels("accepted").inc()
         return future
@@ -159,7 +159,7 @@ class Flow:
         `failure`: the stage failed on it (a bug, a poison record: `/healthz` says so),
         rather than refusing a producer's invalid input. `audited`: False when the caller
         writes an audit entry of its own that says more."""
-        sealed = self.sealer.seal(intake.subject_of(raw, at.label), raw)
+        sealed = self.sealer.seal(intake.subject_of(raw, at.label), raw, intake.contacts_of(raw))
         await self.topics.keys.send(key=sealed.key.id, value=sealed.key)
         dead = DeadLetter(
             reason=reason,

@@ -14,13 +14,14 @@ from pydantic import SecretStr
 
 from concord.core.correlation import AreaState, step
 from concord.core.decisions import Rules
-from concord.core.intake import seal
+from concord.core.intake import plain_words, seal
 from concord.core.planning import PlanningError, plan_or_refuse
 from concord.directory import Directory
 from concord.keys import Sealer
 from concord.playbooks.loader import PlaybookSet
 from concord.playbooks.matcher import Matcher
 from concord.playbooks.schema import Playbook
+from concord.streams.keys import DataKey
 from concord.streams.signals import Signal, SignalIn
 from concord.streams.situations import PlaybookMatch, Situation
 from concord.streams.tasks import Task
@@ -45,8 +46,9 @@ class Simulator:
         self.matcher = Matcher(playbooks.playbooks, directory)
         self.rules = Rules(self.matcher, window, dict(playbooks.revisions))
         self.states: dict[str, AreaState] = {}
-        # Throwaway key: a simulation keeps nothing.
+        # Throwaway key: a simulation keeps nothing but the data keys it made, in memory.
         self.sealer = Sealer(SecretStr(Fernet.generate_key().decode()))
+        self.keys: dict[str, DataKey] = {}
 
     def reset(self) -> None:
         """Forget every area's state: start again from an empty city."""
@@ -57,7 +59,8 @@ class Simulator:
 
     def feed(self, signal_in: SignalIn, now: datetime) -> Step | None:
         """Process one signal; None when it is a duplicate."""
-        signal, _ = seal(signal_in, self.sealer, now)
+        signal, key = seal(signal_in, self.sealer, now, plain_words(self.directory))
+        self.keys[key.id] = key
         neighbours = self.directory.neighbours(signal.area)
         moved = step(self.states.get, signal, neighbours, self.rules, now)
         if moved.situation is None:

@@ -4,8 +4,9 @@ Drafted when a playbook that needs review fires: what happened, the signals with
 sources and how far each source is trusted, the tension and its trend in the area, what
 the area saw before, and the playbooks proposed with the tasks they would create. The
 text is rendered from templates per language (`Renderer.analysis`); this module only
-gathers the facts. No personal data: summaries are the scrubbed ones, persons are
-counted by role at most.
+gathers the facts. No personal data and no text of a report: the analysis travels to
+the panel by e-mail and Slack, so the reports' text stays on the review page, where a
+signed-in member reads it. Persons are counted by role at most.
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ class SignalFact(Strict):
     severity: int
     source_type: str
     reliability: float
-    summary: str
 
 
 class TaskFact(Strict):
@@ -115,7 +115,6 @@ def draft(situation: Situation, area_name: str, version: AnalysisVersion) -> Dra
                 severity=r.severity,
                 source_type=r.source_type,
                 reliability=reliability(r.source_type),
-                summary=r.summary,
             )
             for r in sorted(situation.signals, key=lambda r: r.occurred_at)
         ],

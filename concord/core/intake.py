@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Collection
 from datetime import datetime
 
 from pydantic import ValidationError
 
 from concord.core import jsonin
-from concord.core.redaction import scrub
+from concord.core.redaction import cut, scrub, vocabulary
 from concord.core.refusal import Refused
 from concord.directory import Directory
 from concord.keys import Sealer
@@ -51,19 +53,26 @@ def parse(raw: bytes, directory: Directory) -> SignalIn | Refused:
     return validate_signal(data, directory)
 
 
-def seal(signal: SignalIn, sealer: Sealer, received_at: datetime) -> tuple[Signal, DataKey | None]:
-    """The signal as it travels on, persons and the unscrubbed summary sealed together,
-    and the data key that opens them (for `concord.keys`; None: the signal names nobody).
-    The key indexes the persons' contacts (keyed hashes) for access requests."""
-    sealed = key = None
-    if signal.persons:
-        secret = {
-            "persons": [p.model_dump() for p in signal.persons],
-            "summary": signal.summary,
-        }
-        contacts = [p.contact for p in signal.persons]
-        made = sealer.seal(signal.id, json.dumps(secret).encode(), contacts)
-        sealed, key = made.value, made.key
+def seal(
+    signal: SignalIn, sealer: Sealer, received_at: datetime, keep: Collection[str] = ()
+) -> tuple[Signal, DataKey]:
+    """The signal as it travels on, and the data key that opens it (for `concord.keys`).
+
+    Everything a person wrote is sealed under the signal's own data key: the persons, the
+    summary as written and the source's name in one value; the scrubbed summary
+    (`concord.core.redaction`, `keep`: words that are not names here) in another. Only
+    codes, counts and times travel in clear. The key indexes the persons' contacts
+    (keyed hashes) for access requests."""
+    secret = {
+        "persons": [p.model_dump() for p in signal.persons],
+        "summary": signal.summary,
+        "source": signal.source.name,
+    }
+    scrubbed = cut(scrub(signal.summary, signal.persons, keep))
+    contacts = [p.contact for p in signal.persons]
+    (sealed, summary_sealed), key = sealer.seal_many(
+        signal.id, [json.dumps(secret).encode(), scrubbed.encode()], contacts
+    )
     return Signal(
         id=signal.id,
         kind=signal.kind,
@@ -74,15 +83,41 @@ def seal(signal: SignalIn, sealer: Sealer, received_at: datetime) -> tuple[Signa
         received_at=received_at,
         area=signal.area,
         location=signal.location,
-        source=signal.source,
-        summary=scrub(signal.summary, signal.persons),
-        persons_sealed=sealed,
+        source_type=signal.source.type,
+        sealed=sealed,
+        summary_sealed=summary_sealed,
         person_count=len(signal.persons),
         person_roles=sorted({p.role for p in signal.persons}),
         language=signal.language,
         exercise=signal.exercise,
         tags=signal.tags,
     ), key
+
+
+@functools.lru_cache(maxsize=8)
+def _words(names: tuple[str, ...]) -> frozenset[str]:
+    return vocabulary(names)
+
+
+def plain_words(directory: Directory) -> frozenset[str]:
+    """The words of the directory's names (city, areas, agencies): not a person's."""
+    return _words(tuple(directory.names()))
+
+
+def contacts_of(raw: bytes) -> list[str]:
+    """The contacts a refused record names (`persons[].contact`, a report's `contact`), so
+    an access request finds its dead letters too."""
+    try:
+        data = jsonin.loads(raw)
+    except (jsonin.JsonError, ValueError, RecursionError):
+        return []
+    if not isinstance(data, dict):
+        return []
+    found = [data.get("contact")]
+    persons = data.get("persons")
+    if isinstance(persons, list):
+        found += [p.get("contact") for p in persons if isinstance(p, dict)]
+    return [c for c in found if isinstance(c, str) and c.strip()]
 
 
 def subject_of(raw: bytes, place: str) -> str:

@@ -147,7 +147,6 @@ def sample_situation() -> Situation:
                 severity=3,
                 occurred_at=at,
                 source_type="ngo",
-                summary="sample",
             )
         ],
         opened_at=at,

@@ -17,7 +17,6 @@ from concord.directory import Directory
 from concord.playbooks.schema import Playbook, TaskSpec
 from concord.streams.situations import SignalRef, Situation
 from concord.templating import sandbox
-from concord.text import one_line
 
 
 def triggers_of(situation: Situation, signals: list[str] | None) -> list[SignalRef]:
@@ -58,9 +57,6 @@ def template_context(
             "tags": list(situation.tags),
             "source_types": sorted({r.source_type for r in situation.signals}),
             "signal_count": len(situation.signals),
-            # One line: a template puts it inside its own text, where a line break from
-            # a report could pose as a line of Concord's.
-            "summary": one_line(refs[-1].summary) if refs else "",
             "exercise": situation.exercise,
         },
         # Where it happened: the triggers' areas (not the home of the situation they joined).

@@ -1,5 +1,5 @@
 """Signals: what producers send (`concord.signals.in`, validated as `SignalIn`) and what
-intake admits (`concord.signals`, `Signal`: persons sealed)."""
+intake admits (`concord.signals`, `Signal`: what people wrote sealed)."""
 
 from __future__ import annotations
 
@@ -123,7 +123,10 @@ class SignalIn(Strict):
 
 
 class Signal(Strict):
-    """A validated signal on `concord.signals`: `persons` sealed, summary kept as sent."""
+    """A validated signal on `concord.signals`. What a person wrote is sealed under the
+    signal's data key (`concord.core.intake.seal`): `sealed` holds the persons, the
+    summary as written and the source's name; `summary_sealed` the scrubbed summary.
+    Only codes, counts and times travel in clear."""
 
     id: str
     kind: Kind
@@ -134,9 +137,9 @@ class Signal(Strict):
     received_at: AwareDatetime
     area: str
     location: Location | None = None
-    source: Source
-    summary: str
-    persons_sealed: str | None = None
+    source_type: str
+    sealed: str
+    summary_sealed: str
     person_count: int = 0
     person_roles: list[str] = Field(default_factory=list)
     language: str

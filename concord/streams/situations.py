@@ -22,7 +22,8 @@ class SituationState(StrEnum):
 
 
 class SignalRef(Strict):
-    """A signal as the situation keeps it: no persons, not even sealed."""
+    """A signal as the situation keeps it: no persons, not even sealed; its scrubbed
+    summary sealed under the signal's data key (gone with an erasure)."""
 
     id: str
     kind: Kind
@@ -30,7 +31,7 @@ class SignalRef(Strict):
     severity: int
     occurred_at: AwareDatetime
     source_type: str
-    summary: str
+    summary_sealed: str | None = Field(None, description="the scrubbed summary, sealed")
     area: str | None = Field(None, description="where it happened (None: the situation's)")
     bias: list[Bias] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list)

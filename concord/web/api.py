@@ -19,7 +19,7 @@ from concord.streams.signals import SignalIn
 from concord.streams.situations import Situation, SituationChangeIn, SituationCommand
 from concord.streams.tasks import Task
 from concord.types import utcnow
-from concord.web import tasks, votes
+from concord.web import tasks, texts, votes
 from concord.web.answer import Answer, errors_of
 from concord.web.auth import require
 from concord.web.body import read_json
@@ -71,9 +71,18 @@ def review_json(r: ReviewRecord) -> dict[str, Any]:
     return out
 
 
-def situation_json(s: Situation, view: ReadModel) -> dict[str, Any]:
-    """A situation as the API shows it, with its tasks and its analysis' review."""
+def situation_json(
+    s: Situation, view: ReadModel, said: dict[str, texts.Said] | None = None
+) -> dict[str, Any]:
+    """A situation as the API shows it, with its tasks and its analysis' review; each
+    signal with what it says (`summary`: scrubbed, opened for the caller; null and
+    `erased: true` once erased), never the sealed value."""
     out = s.model_dump(mode="json")
+    for ref in out["signals"]:
+        found = (said or {}).get(ref["id"])
+        del ref["summary_sealed"]
+        ref["summary"] = found.text if found else None
+        ref["erased"] = bool(found and found.erased)
     out["tasks"] = [task_json(x, view) for x in view.tasks_of(s.id)]
     review = view.reviews.get(s.id)
     if review is not None:
@@ -127,19 +136,23 @@ async def post_signals(api: Api, request: Request) -> Response:
 
 async def list_situations(site: Site, request: Request) -> Response:
     """`GET /api/situations[?state=]`, newest first."""
-    require(site.view, request, BOARD_ROLES)
+    token = require(site.view, request, BOARD_ROLES)
     items = sorted(site.view.situations.values(), key=lambda s: s.updated_at, reverse=True)
     state = request.query.get("state")
-    return json_response(
-        [situation_json(s, site.view) for s in items if not state or s.state == state]
-    )
+    shown = [s for s in items if not state or s.state == state]
+    refs = [r for s in shown for r in s.signals]
+    said = await texts.read(site, refs, token.name, "situations", "api")
+    return json_response([situation_json(s, site.view, said) for s in shown])
 
 
 async def one_situation(site: Site, request: Request, situation_id: str) -> Response:
     """`GET /api/situations/{id}`."""
-    require(site.view, request, BOARD_ROLES)
+    token = require(site.view, request, BOARD_ROLES)
     s = site.view.situations.get(situation_id)
-    return json_response(situation_json(s, site.view)) if s else error(404, "no such situation")
+    if s is None:
+        return error(404, "no such situation")
+    said = await texts.read(site, s.signals, token.name, s.id, "api")
+    return json_response(situation_json(s, site.view, said))
 
 
 async def list_tasks(site: Site, request: Request) -> Response:

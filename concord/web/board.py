@@ -24,6 +24,7 @@ from concord.core import board as rules
 from concord.streams.delivery import DeliveryRecord
 from concord.streams.situations import SituationChangeIn, SituationState
 from concord.types import utcnow
+from concord.web import texts
 from concord.web.answer import Answer
 from concord.web.api import submit_change
 from concord.web.auth import Actor
@@ -82,7 +83,7 @@ async def show(b: Board, request: Request) -> Response:
     )
 
 
-def situation_page(
+async def situation_page(
     b: Board,
     who: Actor,
     situation_id: str,
@@ -109,6 +110,9 @@ def situation_page(
     liaisons = [
         (lia.id, f"{lia.name} ({a.name})") for a in site.directory.agencies for lia in a.liaisons
     ]
+    # The live fragment is the timeline only: the reports' text is opened (and audited)
+    # when the page itself is.
+    said = {} if fragment else await texts.read(site, s.signals, who.person, s.id, "web")
     return site.pages.render(
         "board_timeline.html" if fragment else "board_situation.html",
         status,
@@ -117,6 +121,8 @@ def situation_page(
         tasks=tasks,
         review=review,
         moments=moments,
+        said=said,
+        refs=s.signals,
         others=others,
         liaisons=liaisons,
         may_act=who.role == "coordinator",
@@ -132,7 +138,7 @@ async def show_situation(b: Board, request: Request, situation_id: str) -> Respo
     who = page_for(b.site, request, READERS)
     if not isinstance(who, Actor):
         return who
-    return situation_page(b, who, situation_id, fragment=request.query.get("fragment") == "1")
+    return await situation_page(b, who, situation_id, fragment=request.query.get("fragment") == "1")
 
 
 async def act(b: Board, request: Request, situation_id: str) -> Response:
@@ -146,10 +152,10 @@ async def act(b: Board, request: Request, situation_id: str) -> Response:
     if session is None or not site.signer.check_form(
         form.text("csrf"), who.person, f"board:{situation_id}"
     ):
-        return situation_page(b, who, situation_id, 403, N_("The form expired: try again."))
+        return await situation_page(b, who, situation_id, 403, N_("The form expired: try again."))
     answer = await perform(site, who, situation_id, form)
     if not answer.ok:
-        return situation_page(b, who, situation_id, answer.status, answer.problem)
+        return await situation_page(b, who, situation_id, answer.status, answer.problem)
     return redirect(f"/board/{situation_id}?done={form.text('action')}")
 
 

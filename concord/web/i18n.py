@@ -14,6 +14,7 @@ import io
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_skeleton, format_timedelta
@@ -145,6 +146,20 @@ class Catalogues:
     def words(self, code: str, language: str) -> str:
         """A code in plain words (`hate_crime` -> `hate crime`, `crime de haine`)."""
         return self.translations(language).gettext(WORDS.get(code, code))
+
+    def message(self, message_id: str, language: str, values: dict[str, Any] | None = None) -> str:
+        """`{{ x|msg }}`: a message id chosen in Python (marked `N_` where it is written),
+        in the reader's language. A lookup only: the text comes back as plain text (the
+        page escapes it), so a value that is not a message id, such as a refusal's text
+        or whatever a request carried, is shown as it is, escaped. `values` fill the
+        message's `%(name)s` places; text that is not a format is shown unfilled."""
+        text = self.translations(language).gettext(message_id)
+        if not values:
+            return text
+        try:
+            return text % values
+        except (KeyError, ValueError, TypeError):
+            return text
 
     def speaks(self, language: str | None) -> bool:
         return language in self._translations

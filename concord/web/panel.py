@@ -16,7 +16,8 @@ from concord.core.analysis import draft
 from concord.links import Session
 from concord.notifiers.render import Renderer
 from concord.streams.reviews import ReviewRecord
-from concord.web import votes
+from concord.streams.votes import Decision
+from concord.web import texts, votes
 from concord.web.answer import Answer
 from concord.web.body import Form, read_form
 from concord.web.i18n import N_
@@ -89,7 +90,7 @@ async def queue(p: PanelPages, request: Request) -> Response:
     )
 
 
-def review_page(
+async def review_page(
     p: PanelPages,
     session: Session,
     record: ReviewRecord,
@@ -105,6 +106,8 @@ def review_page(
         and record.outcome == "pending"
         and not (mine is not None and mine.decision == "conflict")
     )
+    situation = site.view.situations.get(record.situation_id) or record.situation
+    said = await texts.read(site, situation.signals, session.person, situation.id, "web")
     return site.pages.render(
         "review.html",
         status,
@@ -112,6 +115,8 @@ def review_page(
         r=record,
         analysis=p.analysis(record, language_of(site.directory, session.person)),
         can_vote=can_vote,
+        said=said,
+        refs=situation.signals,
         mine=mine,
         csrf=site.signer.form_token(session.person, record.situation_id),
         playbooks=sorted(p.ballot.playbooks.matcher.by_id),
@@ -131,10 +136,12 @@ async def show(p: PanelPages, request: Request, situation_id: str) -> Response:
             404, N_("Review"), N_("No review for this situation."), session=session
         )
     voted = request.query.get("voted")
+    if voted not in set(Decision):  # a notice names a decision, never the query's own text
+        voted = None
     pages = p.site.pages
     said = pages.catalogues.words(voted or "", pages.language_of(session))
     notice = pages.gettext("Your vote (%(v)s) is recorded.", session, v=said) if voted else None
-    return review_page(p, session, record, notice=notice)
+    return await review_page(p, session, record, notice=notice)
 
 
 async def vote(p: PanelPages, request: Request, situation_id: str) -> Response:
@@ -150,7 +157,7 @@ async def vote(p: PanelPages, request: Request, situation_id: str) -> Response:
             403, N_("Review"), N_("Only panel members vote."), session=session
         )
     if not site.signer.check_form(form.text("csrf"), session.person, situation_id):
-        return review_page(p, session, record, 403, error="The form expired: vote again.")
+        return await review_page(p, session, record, 403, error="The form expired: vote again.")
     body: dict[str, Any] = {
         "decision": form.get("decision"),
         "version": form.get("version"),
@@ -161,10 +168,10 @@ async def vote(p: PanelPages, request: Request, situation_id: str) -> Response:
     parsed = votes.parse_vote(body)
     if isinstance(parsed, Answer):
         errors = "; ".join(f"{e['loc']}: {e['msg']}" for e in parsed.body["errors"])
-        return review_page(p, session, record, 422, error=errors)
+        return await review_page(p, session, record, 422, error=errors)
     answer = await votes.submit(p.ballot, situation_id, session.person, parsed, "web")
     if not answer.ok:
-        return review_page(p, session, record, answer.status, error=answer.problem)
+        return await review_page(p, session, record, answer.status, error=answer.problem)
     return redirect(f"/review/{situation_id}?voted={parsed.decision}")
 
 

@@ -127,7 +127,7 @@ class ReadModel:
         self.tasks: Latest[Task] = Latest(Task)
         self.tokens: Latest[ApiToken] = Latest(ApiToken)
         self.reviews: Latest[ReviewRecord] = Latest(ReviewRecord)
-        self.sealed: dict[str, str] = {}  # signal id -> sealed persons and summary
+        self.sealed: dict[str, str] = {}  # signal id -> what its people wrote, sealed
         self.keys: Latest[DataKey] = Latest(DataKey)  # key id -> wrapped data key
         self.erased: dict[str, AuditEntry] = {}  # signal id -> its erasure
         self.marks: Latest[SessionMark] = Latest(SessionMark)  # sign-outs, used links
@@ -191,23 +191,14 @@ class ReadModel:
             self.erased[entry.subject] = entry
 
     def _signal(self, key: str, value: bytes | None) -> None:
-        if value is not None and b'"id":"' + REPORT_PREFIX.encode() in value:
-            self._report(value)
-        if value is None or b'"persons_sealed":null' in value:
-            return  # most signals name nobody: nothing to keep, no need to decode
+        if value is None:
+            return
         try:
             signal = Signal.model_validate_json(value)
         except ValidationError:
             log.warning("read model: unreadable signal record")
             return
-        if signal.persons_sealed:
-            self.sealed[signal.id] = signal.persons_sealed
-
-    def _report(self, value: bytes) -> None:
-        try:
-            signal = Signal.model_validate_json(value)
-        except ValidationError:
-            return
+        self.sealed[signal.id] = signal.sealed
         if signal.id.startswith(REPORT_PREFIX):
             self.reports.add(signal.id)
 

@@ -2,7 +2,8 @@
 
 - Security headers on every response (pages, API, errors): a Content-Security-Policy
   that allows only Concord's own scripts, styles and forms and no framing, `nosniff`,
-  `X-Frame-Options: DENY`, no Referer, and a `Server` header that names no version.
+  `X-Frame-Options: DENY`, no Referer, a `Server` header that names no version, and
+  `Cache-Control: no-store` on everything but the static files.
 - `same_origin`: a browser's POST comes from one of Concord's own pages (checked on
   the forms that work without a session, where the SameSite cookie cannot help).
 - `secure_cookies`: cookies get `Secure` when Concord is reached over https (its public
@@ -40,6 +41,10 @@ async def add_headers(request: web.Request, response: web.StreamResponse) -> Non
         if name == "Content-Security-Policy" and name in response.headers:
             continue  # a view set a stricter-purpose policy of its own (chart images)
         response.headers[name] = value
+    # Answers carry what reports say: no browser or proxy keeps a copy. Only the
+    # static files, the same for everyone, may be cached.
+    if "Cache-Control" not in response.headers and not request.path.startswith("/static/"):
+        response.headers["Cache-Control"] = "no-store"
 
 
 class ProtocolErrors(logging.Filter):

@@ -66,8 +66,13 @@ class Pages:
         def words(context: Context, code: Any) -> str:
             return catalogues.words(str(getattr(code, "value", code)), context.get("lang", SOURCE))
 
+        @pass_context
+        def msg(context: Context, message_id: Any, values: dict[str, Any] | None = None) -> str:
+            return catalogues.message(str(message_id), context.get("lang", SOURCE), values)
+
         self.env.filters["localtime"] = localtime
         self.env.filters["words"] = words
+        self.env.filters["msg"] = msg
         self.env.filters["duration"] = duration
 
     def text(self, template: str, lang: str = SOURCE, **context: Any) -> str:

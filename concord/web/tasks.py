@@ -21,16 +21,27 @@ from concord.core.disclosure import NotDisclosed
 from concord.core.tasks import OPEN, PEOPLE, TARGET, liaison_actions, may_act, refusal
 from concord.streams.tasks import Channel, Task, TaskActionIn, TaskEvent
 from concord.types import utcnow
+from concord.web import texts
 from concord.web.answer import Answer
 from concord.web.auth import Actor, require
 from concord.web.body import read_form, read_json
 from concord.web.i18n import N_
-from concord.web.persons import Disclosed, persons_for
+from concord.web.persons import Disclosed, answered_by, persons_for
 from concord.web.session import current_session, language_of, page_for
 from concord.web.site import Site, bind, redirect, route, to_login
 
 #: The task API's largest body.
 MAX_BODY = 16_000
+
+
+#: What `?done=` may say after an action, as message ids: a notice is one of these,
+#: never the query's own text.
+NOTICES = {"acknowledged": N_("acknowledged"), "declined": N_("declined"), "done": N_("done")}
+
+
+def notice_of(request: Request) -> str | None:
+    """The notice `?done=` asks for, if it is one of `NOTICES`."""
+    return NOTICES.get(request.query.get("done", ""))
 
 
 def past(action: str) -> str:
@@ -140,6 +151,11 @@ async def task_page(
         withheld_because = None
     except NotDisclosed as exc:  # not NotYours: `mine` let only the task's people in
         seen, withheld_because = None, str(exc)
+    situation = site.view.situations.get(task.situation_id)
+    wanted = set(answered_by(site.view, task))
+    refs = [r for r in situation.signals if r.id in wanted] if situation else []
+    # What the reports say goes with the people: shown while the task is in hands.
+    said = {} if seen is None else await texts.read(site, refs, who.person, task.id, "web")
     return site.pages.render(
         "task.html",
         status,
@@ -153,6 +169,8 @@ async def task_page(
         people=seen.signals if seen else [],
         sharing=seen.sharing.value if seen else None,
         withheld_because=withheld_because,
+        refs=refs if seen else [],
+        said=said,
     )
 
 
@@ -172,8 +190,7 @@ async def show(site: Site, request: Request, task_id: str) -> Response:
     task = mine(site, session, task_id)
     if not isinstance(task, Task):
         return task
-    done = request.query.get("done")
-    return await task_page(site, session, task, notice=done or None)
+    return await task_page(site, session, task, notice=notice_of(request))
 
 
 async def act(site: Site, request: Request, task_id: str) -> Response:
@@ -235,7 +252,7 @@ async def list_mine(site: Site, request: Request) -> Response:
     who = page_for(site, request, {"liaison", "coordinator"})
     if not isinstance(who, Actor):
         return who
-    return my_tasks_page(site, who, notice=request.query.get("done") or None)
+    return my_tasks_page(site, who, notice=notice_of(request))
 
 
 def register(app: faust.App, site: Site) -> None:

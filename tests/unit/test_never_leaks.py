@@ -1,4 +1,4 @@
-"""Properties of data protection (#15), over random reports, directories and recipients.
+"""Properties of data protection, over random reports, directories and recipients.
 
 Whatever the persons of a report are called and however the report spells them out:
 
@@ -242,6 +242,8 @@ def test_a_viewer_sees_nothing_above_their_agencys_sharing_level(
         people=[view],
         sharing=level.value,
         withheld_because=None,
+        refs=[],
+        said={},
     ).text
     for p in report["persons"]:
         may = level is Sharing.full or (level is Sharing.consented and p["consent_to_share"])

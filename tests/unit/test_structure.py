@@ -85,6 +85,7 @@ ACROSS_MODULES = {
     "playbooks/test_shipped.py",
     "streams/test_signal_in.py",
     "test_deploy.py",
+    "test_erasure_property.py",
     "test_never_leaks.py",
     "test_structure.py",
 }

@@ -23,7 +23,6 @@ def with_signals(sid: str, area: str, refs: list[dict[str, object]], **kw: objec
                 "severity": 3,
                 "occurred_at": T0,
                 "source_type": "police",
-                "summary": "x",
                 "bias": ["anti_roma"],
             }
             | r

@@ -64,17 +64,36 @@ def test_seal_keeps_persons_encrypted_and_scrubs_summary() -> None:
     )
     assert not isinstance(parsed, Refused)
     out, key = intake.seal(parsed, s, NOW)
-    assert out.summary == "[victim] was hit."
     assert out.person_count == 1 and out.person_roles == ["victim"]
-    assert "Omar" not in out.model_dump_json() and key is not None
+    assert "Omar" not in out.model_dump_json() and "was hit" not in out.model_dump_json()
     assert "Omar" not in key.model_dump_json() and "555" not in key.model_dump_json()
     keys = {key.id: key}
-    opened = json.loads(s.open(out.persons_sealed or "", keys))
+    opened = json.loads(s.open(out.sealed, keys))
     assert opened["persons"][0]["name"] == "Omar Haddad"
     assert opened["summary"] == "Omar Haddad was hit."
+    assert opened["source"] == "N"
+    assert s.open(out.summary_sealed, keys) == b"[victim] was hit."
     assert key.subject == "x1" and key.contacts == [s.contact_digest("+3225550101")]
+    with pytest.raises(Erased):  # one key: its tombstone erases the scrubbed text too
+        s.open(out.summary_sealed, {})
     with pytest.raises(SealError):
-        sealer().open(out.persons_sealed or "", keys)
+        sealer().open(out.sealed, keys)
     with pytest.raises(Erased):  # its key tombstoned: nothing opens it, with any master key
-        s.open(out.persons_sealed or "", {})
+        s.open(out.sealed, {})
     assert "key" not in repr(s).replace("key hidden", "")
+
+
+def test_a_signal_that_names_nobody_is_sealed_all_the_same() -> None:
+    """Free text is personal data until proven otherwise: no person, still sealed."""
+    s = sealer()
+    parsed = intake.parse(raw_signal(summary="Call Ignatius on 0471/23.45.67"), DIRECTORY)
+    assert not isinstance(parsed, Refused)
+    out, key = intake.seal(parsed, s, NOW, intake.plain_words(DIRECTORY))
+    assert "Ignatius" not in out.model_dump_json() and "0471" not in out.model_dump_json()
+    assert s.open(out.summary_sealed, {key.id: key}) == b"Call [name] on [phone]"
+
+
+def test_contacts_of_a_refused_record_are_found() -> None:
+    raw = raw_signal(persons=[{"role": "victim", "contact": "a@b.example"}], contact="0471 23")
+    assert sorted(intake.contacts_of(raw)) == ["0471 23", "a@b.example"]
+    assert intake.contacts_of(b"\xff not json") == [] and intake.contacts_of(b"[1]") == []

@@ -20,7 +20,6 @@ def ref(source: str, severity: int, age_days: float = 0, kind: str = "incident")
         severity=severity,
         occurred_at=T0 - timedelta(days=age_days),
         source_type=source,
-        summary="s",
     )
 
 

@@ -70,3 +70,36 @@ def test_the_language_of_someone_not_signed_in(catalogues: Catalogues) -> None:
     assert catalogues.choose("xx", "de,fr;q=0.5") == "fr"  # else the browser's
     assert catalogues.choose(None, "de", default="nl") == "nl"  # else the city's
     assert catalogues.choose(None, None, default="xx") == "en"
+
+
+def _gettext_calls(source: str) -> list[tuple[int, str]]:
+    """Every `_()` / `gettext()` in a template whose message is not a literal string."""
+    from jinja2 import Environment, nodes
+
+    env = Environment(extensions=["jinja2.ext.i18n"])
+    found = []
+    for call in env.parse(source).find_all(nodes.Call):
+        name = getattr(call.node, "name", None)
+        literal = bool(call.args) and isinstance(call.args[0], nodes.Const)
+        if name in ("_", "gettext", "ngettext", "pgettext") and not literal:
+            found.append((call.lineno, type(call.args[0]).__name__ if call.args else ""))
+    return found
+
+
+def test_templates_translate_only_literal_strings() -> None:
+    """`_()` marks its result safe and fills `%(x)s`: given a value from a request, it
+    would let markup through and fail on a `%`. Values go through `|msg` (a lookup,
+    escaped) or `|words`."""
+    folder = ROOT / "concord" / "web" / "templates"
+    offenders = {
+        p.name: calls for p in sorted(folder.iterdir()) if (calls := _gettext_calls(p.read_text()))
+    }
+    assert offenders == {}
+    assert _gettext_calls("{{ _(error) }}") == [(1, "Name")]  # the check can fail
+
+
+def test_msg_is_a_lookup_that_never_formats_or_marks_safe(catalogues: Catalogues) -> None:
+    assert catalogues.message("No such task for you.", "fr") == "Aucune tâche de ce nom pour vous."
+    assert catalogues.message("50% <b>", "fr") == "50% <b>"
+    assert catalogues.message("%(x)s left", "en", {"y": 1}) == "%(x)s left"
+    assert type(catalogues.message("Not available.", "nl")) is str
