@@ -8,9 +8,10 @@
 - the panel's decision time (review opened to decided);
 - reports from civil society (`public`, `ngo`) against those from agencies.
 
-Drills are left out unless asked for. `rows(...)` is the export: counts under
-`SMALL` (1 to 4) and figures from fewer than `SMALL` cases read `<5`, so that no victim
-can be singled out from a published table.
+Drills are left out unless asked for. What is published (the page, its charts, the CSV
+of `rows(...)`) shows every count through `shown`: `0`, `<5` for 1 to 4, otherwise its
+band of five (`10-14`); durations and shares from fewer than `SMALL` cases are left
+blank. So no victim can be singled out from a published table, nor from two of them.
 """
 
 from __future__ import annotations
@@ -153,8 +154,27 @@ def _tasks(out: Indicators, tasks: list[Task], audit: Iterable[AuditEntry]) -> N
 
 
 def shown(count: int) -> str:
-    """A count as an export shows it (`<5` for 1 to 4)."""
-    return f"<{SMALL}" if 0 < count < SMALL else str(count)
+    """A count as it is published, on the page, in the charts and in the CSV alike:
+    `0`; `<5` for 1 to 4; otherwise its band of five (`5-9`, `10-14`, ...).
+
+    Bands, not exact counts: with exact totals and breakdowns a small count comes back
+    by subtraction (the total minus the categories shown, or the figures with drills
+    minus those without). Every published figure being a band of width five or `<5`,
+    no combination of them pins a count under five (tests/unit/core/test_indicators.py
+    checks every table of a small city exhaustively)."""
+    if count <= 0:
+        return "0"
+    if count < SMALL:
+        return f"<{SMALL}"
+    low = count // SMALL * SMALL
+    return f"{low}-{low + SMALL - 1}"
+
+
+def band(count: int) -> int | None:
+    """The lower end of a count's band (None under `SMALL`, 0 for none): for charts."""
+    if 0 < count < SMALL:
+        return None
+    return count // SMALL * SMALL
 
 
 def _timing_rows(name: str, timings: dict[str, Timing]) -> list[tuple[str, str, str]]:

@@ -1,9 +1,10 @@
 """`/indicators`: the common indicators as tables and server-rendered SVG charts
 (pygal), `?format=csv` for scripts (an API token works too), `?drills=1` to count drills.
 
-The figures are `concord.core.indicators`'; the CSV is its `rows` (small counts shown as
-`<5`). Charts are images (`/indicators/chart/{name}.svg`): pygal's SVG carries its own
-style, which the pages' Content-Security-Policy would refuse inline.
+The figures are `concord.core.indicators`'; every count shown (tables, charts, the CSV
+of its `rows`) is published through its `shown`: bands of five, `<5` under five.
+Charts are images (`/indicators/chart/{name}.svg`): pygal's SVG carries its own style,
+which the pages' Content-Security-Policy would refuse inline.
 """
 
 from __future__ import annotations
@@ -78,6 +79,7 @@ async def show(p: IndicatorPages, request: Request) -> Response:
         session=who,
         ind=ind,
         drills=drills,
+        shown=rules.shown,
         charts=[(name, sorted(counter_of(ind, name).items())) for name in CHARTS],
     )
 
@@ -116,15 +118,16 @@ async def chart(p: IndicatorPages, request: Request, name: str) -> Response:
         width=640,
         height=300,
         x_label_rotation=30 if name != "month" else 0,
-        print_values=True,
+        print_values=False,  # the bars are bands' lower ends: the table says the band
     )
     names = {a.code: a.name for a in site.directory.areas}
     lang = site.pages.language_of(who)
     words = site.pages.catalogues.words
     bar.x_labels = [k if name == "month" else names.get(k) or words(k, lang) for k in keys]
-    top = max(counts.values(), default=0)
+    values = [rules.band(counts[k]) for k in keys]  # under 5: no bar at all
+    top = max((v for v in values if v), default=0)
     bar.y_labels = list(range(0, top + 1, max(1, top // 5)))
-    bar.add(site.pages.gettext("incidents", who), [counts[k] for k in keys])
+    bar.add(site.pages.gettext("incidents", who), values)
     svg = bar.render(is_unicode=True).encode()
     headers = {"Content-Security-Policy": CHART_CSP, "Cache-Control": "no-store"}
     return bytes_response(svg, "image/svg+xml", headers=headers)
