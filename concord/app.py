@@ -189,10 +189,11 @@ def create_app(
     """Build a Concord worker (Faust app, agents, web views) from settings."""
     logsafe.install()
     settings.data_dir.mkdir(parents=True, exist_ok=True)  # tables live under it
-    sealer = sealer_for(settings)  # before ensure_keys: a ring read from its file is watched
+    directory = load_directory(settings.directory)
+    # Before ensure_keys: a ring read from its file is watched.
+    sealer = sealer_for(settings, directory.city.region)
     settings = ensure_keys(settings)
     assert settings.data_key is not None and settings.secret_key is not None
-    directory = load_directory(settings.directory)
     playbooks, loaded = _playbooks(settings, directory)
     fetch_wait(settings.fetch_wait_ms)
     exact_highwaters()

@@ -23,6 +23,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import phonenumbers
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from pydantic import SecretStr
 
@@ -33,6 +34,9 @@ from concord.streams.keys import DataKey
 log = logging.getLogger(__name__)
 
 SEAL_PREFIX = "v2"
+#: Where a phone number without a country code is read, unless the directory says
+#: (`city.region`).
+DEFAULT_REGION = "BE"
 #: Values sealed before data keys moved to `concord.keys` carry their wrapped key inline;
 #: they are still opened, but only a key rotation and re-sealing could shred them.
 LEGACY_PREFIX = "v1"
@@ -75,12 +79,20 @@ def new_master_key() -> str:
     return Fernet.generate_key().decode()
 
 
-def normal_contact(contact: str) -> str:
-    """A contact as the index knows it: an e-mail address lower-cased, a phone number
-    as its digits (with a leading + kept), so `+32 2 555 01 01` finds `+3225550101`."""
+def normal_contact(contact: str, region: str = DEFAULT_REGION) -> str:
+    """A contact as the index knows it: an e-mail address lower-cased; a phone number in
+    E.164 (`+32471234567`), read in `region` when it has no country code, so that
+    `0471 23 45 67`, `0032 471 23 45 67`, `471234567` and `+32 471 23 45 67` are one
+    number; anything else as its digits, or lower-cased."""
     value = contact.strip()
     if "@" in value:
         return value.lower()
+    try:
+        number = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is not None and phonenumbers.is_possible_number(number):
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     digits = re.sub(r"[^0-9+]", "", value)
     return digits if len(re.sub(r"\D", "", digits)) >= 4 else value.lower()
 
@@ -104,8 +116,10 @@ class Sealer:
         data_key: SecretStr,
         contact_key: SecretStr | None = None,
         source: Path | None = None,
+        region: str = DEFAULT_REGION,
     ) -> None:
         self._source = source
+        self._region = region
         self._checked = time.monotonic()
         self._mtime = source.stat().st_mtime if source and source.exists() else 0.0
         self._set(parse_ring(data_key.get_secret_value()))
@@ -209,7 +223,7 @@ class Sealer:
 
     def contact_digest(self, contact: str) -> str:
         """The keyed hash the access-request index keeps of a contact (never the contact)."""
-        message = normal_contact(contact).encode()
+        message = normal_contact(contact, self._region).encode()
         return hmac.new(self._contact_key, message, "sha256").hexdigest()
 
 
@@ -265,10 +279,11 @@ def ensure_keys(settings: Settings, *, warn: bool = False) -> Settings:
     return settings.with_(**changes) if changes else settings
 
 
-def sealer_for(settings: Settings) -> Sealer:
+def sealer_for(settings: Settings, region: str = DEFAULT_REGION) -> Sealer:
     """The installation's sealer: the ring from `CONCORD_DATA_KEY`, or else from the key
-    file (created if missing, and watched for a rotation); contacts keyed by the secret key."""
+    file (created if missing, and watched for a rotation); contacts keyed by the secret
+    key, phone numbers read in `region` (the directory's `city.region`)."""
     source = None if settings.data_key is not None else ring_file(settings)
     keyed = ensure_keys(settings)
     assert keyed.data_key is not None
-    return Sealer(keyed.data_key, keyed.secret_key, source)
+    return Sealer(keyed.data_key, keyed.secret_key, source, region)

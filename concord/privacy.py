@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from concord.core.erasure import ERASED, Due, Policy, due, erasure_entry, erasure_of, holders
+from concord.directory import load_directory
 from concord.keys import SealError, key_id, sealer_for
 from concord.producer import audited, kafka_producer, read_deadletters, read_keys, read_records
 from concord.settings import Settings
@@ -124,7 +125,7 @@ class Found:
 def find(settings: Settings, contact: str, actor: str, reason: str) -> list[Found]:
     """The signals whose persons name `contact`, from the keyed-hash index; audited
     (the entry keeps the contact's hash, never the contact)."""
-    sealer = sealer_for(settings)
+    sealer = sealer_for(settings, load_directory(settings.directory).city.region)
     digest = sealer.contact_digest(contact)
     keys = [k for k in read_keys(settings).values() if digest in k.contacts]
     held = holders(situations(settings))

@@ -20,7 +20,18 @@ def slack_escape(text: str) -> str:
 
 
 _BREAKS = re.compile(r"\r\n|[\r\n\u2028\u2029\x0b\x0c\x85]")
-_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+#: Control characters (terminal escapes, NUL) and the marks that turn text around
+#: (bidi overrides and isolates: `U+202E` makes `gpj.exe` read `exe.jpg`).
+_CONTROL = re.compile(
+    r"[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+)
+
+
+def neutral(text: str) -> str:
+    """Free text as Concord keeps it: control characters and bidi marks dropped, every
+    line break a `\\n`. Applied where text enters (signals, reports), so no page, message
+    or log line downstream meets them."""
+    return "\n".join(_BREAKS.split(_CONTROL.sub("", text)))
 
 
 def quoted(text: str, prefix: str = "> ") -> str:

@@ -19,19 +19,19 @@ from pydantic import (
 )
 
 from concord.streams.signals import EARLIEST, FUTURE_TOLERANCE, Bias, Category
-from concord.types import Code, Lang, Strict, utcnow
+from concord.types import Code, FreeText, Lang, Strict, utcnow
 
 #: Who is reporting: the person it happened to, someone who saw it, someone on behalf
 #: of another person, or an organisation (third-party reporting).
 ReporterRole = Literal["victim", "witness", "on_behalf", "organisation"]
-Short = Annotated[str, StringConstraints(max_length=200, strip_whitespace=True)]
+Short = Annotated[FreeText, StringConstraints(max_length=200, strip_whitespace=True)]
 
 
 class ReportIn(Strict):
     """What a reporter sends. Anonymous unless they consent to be contacted."""
 
     category: Category
-    summary: Annotated[str, StringConstraints(min_length=1, max_length=4000)]
+    summary: Annotated[FreeText, StringConstraints(min_length=1, max_length=4000)]
     area: Code
     place: Short = Field("", description="a street, a school, a stop: optional")
     occurred_at: AwareDatetime

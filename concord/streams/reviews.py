@@ -16,7 +16,7 @@ from pydantic import AwareDatetime, Field, StringConstraints, model_validator
 from concord.streams.situations import Situation
 from concord.streams.tasks import Task
 from concord.streams.votes import Decision, Vote, missing_reason
-from concord.types import Code, Strict, utcnow
+from concord.types import Code, FreeText, Strict, utcnow
 
 
 class AddedTask(Strict):
@@ -39,7 +39,7 @@ class Amendment(Strict):
         default_factory=list, description="task keys (or ids) not to send"
     )
     add_tasks: list[AddedTask] = Field(default_factory=list, max_length=20)
-    note: str = Field("", max_length=4000, description="shown with the analysis")
+    note: FreeText = Field("", max_length=4000, description="shown with the analysis")
 
     @model_validator(mode="after")
     def _changes_something(self) -> Amendment:
@@ -62,7 +62,7 @@ class VoteIn(Strict):
 
     decision: Decision
     version: int = Field(ge=1)
-    reason: str = Field("", max_length=4000)
+    reason: FreeText = Field("", max_length=4000)
     amendment: Amendment | None = None
 
     @model_validator(mode="after")

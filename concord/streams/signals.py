@@ -17,7 +17,7 @@ from pydantic import (
     field_validator,
 )
 
-from concord.types import Code, Strict, utcnow
+from concord.types import Code, FreeText, Strict, utcnow
 
 #: The earliest `occurred_at` a signal may carry.
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
@@ -53,7 +53,9 @@ class Bias(StrEnum):
     other = "other"
 
 
-ShortText = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+ShortText = Annotated[
+    FreeText, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)
+]
 
 
 def _printable_id(value: str) -> str:
@@ -73,8 +75,8 @@ class Person(Strict):
     """Someone named in a report. Sensitive: sealed after intake, never sent to carriers."""
 
     role: Literal["victim", "witness", "reporter"]
-    name: Annotated[str, StringConstraints(max_length=200)] = ""
-    contact: Annotated[str, StringConstraints(max_length=200)] = ""
+    name: Annotated[FreeText, StringConstraints(max_length=200)] = ""
+    contact: Annotated[FreeText, StringConstraints(max_length=200)] = ""
     consent_to_share: StrictBool = False
 
 
@@ -101,7 +103,7 @@ class SignalIn(Strict):
     area: Code
     location: Location | None = None
     source: Source
-    summary: Annotated[str, StringConstraints(min_length=1, max_length=4000)]
+    summary: Annotated[FreeText, StringConstraints(min_length=1, max_length=4000)]
     persons: list[Person] = Field(default_factory=list, max_length=50)
     language: Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$")] = "en"
     exercise: StrictBool = False

@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import AwareDatetime, Field
 
 from concord.streams.signals import Bias, Category, Kind
-from concord.types import Strict, utcnow
+from concord.types import FreeText, Strict, utcnow
 
 
 class SituationState(StrEnum):
@@ -149,4 +149,4 @@ class SituationChangeIn(Strict):
     to: SituationState | None = None
     signals: list[str] = Field(default_factory=list, max_length=500)
     other: str | None = None
-    reason: str = Field("", max_length=4000)
+    reason: FreeText = Field("", max_length=4000)

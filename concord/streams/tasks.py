@@ -12,7 +12,7 @@ from pydantic import AwareDatetime, Field
 
 from concord.streams.signals import Category
 from concord.streams.votes import ReviewStamp
-from concord.types import Strict, utcnow
+from concord.types import FreeText, Strict, utcnow
 
 
 class TaskState(StrEnum):
@@ -123,7 +123,7 @@ class TaskEvent(Strict):
 class TaskActionIn(Strict):
     """`POST /api/tasks/{id}/ack|decline|done|reassign`: what a person adds to an action."""
 
-    reason: str | None = Field(None, max_length=4000, description="required to decline")
+    reason: FreeText | None = Field(None, max_length=4000, description="required to decline")
     assignee: str | None = Field(None, max_length=64, description="reassign: the liaison")
 
 

@@ -18,7 +18,7 @@ from concord.web.site import Site, bind, route
 READERS = {"coordinator", "operator"}
 PAGE = 50
 #: Actions that are access to personal data.
-PERSONAL = {"persons.viewed"}
+PERSONAL = {"persons.viewed", "reports.read"}
 
 
 async def show(site: Site, request: Request) -> Response:

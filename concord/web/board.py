@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 import faust
@@ -30,22 +31,28 @@ from concord.web.api import submit_change
 from concord.web.auth import Actor
 from concord.web.body import Form, read_form
 from concord.web.i18n import N_
-from concord.web.session import current_session, page_for
-from concord.web.site import Site, bind, redirect, route
+from concord.web.session import COOKIE, current_session, page_for, viewer
+from concord.web.site import Site, bind, error, redirect, route
 from concord.web.tasks import reassign
 
 #: Who sees the board; coordinators also act on it.
 READERS = {"coordinator", "operator", "panel"}
-#: How often an idle event stream says it is alive (proxies close silent connections).
+#: How often an idle event stream says it is alive (proxies close silent connections),
+#: and looks again whether its reader is still signed in.
 KEEPALIVE_SECONDS = 15.0
+#: Event streams one session or one API token may hold open at once (tabs, devices).
+MAX_STREAMS = 5
 
 
 @dataclass(frozen=True)
 class Board:
-    """The board's pages: the site, and how long an event stream may stay quiet."""
+    """The board's pages: the site, how long an event stream may stay quiet, how many
+    streams one session or token may hold, and how many each holds now."""
 
     site: Site
     keepalive: float = KEEPALIVE_SECONDS
+    max_streams: int = MAX_STREAMS
+    open: Counter[str] = field(default_factory=Counter)
 
 
 def deliveries(site: Site) -> dict[str, DeliveryRecord]:
@@ -183,23 +190,43 @@ async def perform(site: Site, who: Actor, situation_id: str, form: Form) -> Answ
     return await submit_change(site, situation_id, action, change, who.person)
 
 
+def holder_of(request: Request) -> str:
+    """Whose event stream this is: the session cookie's or the API token's holder."""
+    http = cast(web.Request, request)
+    return http.cookies.get(COOKIE) or http.headers.get("Authorization") or ""
+
+
 async def events(b: Board, request: Request) -> web.StreamResponse:
     """`GET /board/events`: one event per change of a situation, task, review or
-    delivery (`data: {"kind", "key"}`), and a comment every so often to stay open."""
+    delivery (`data: {"kind", "key"}`), and a comment every so often to stay open.
+
+    A stream lasts as long as its reader may read: it ends when the session is signed
+    out (at once on this worker, within `keepalive` on another) or the token revoked.
+    One holder keeps at most `max_streams` open (429 beyond). A reader who goes away is
+    not an error: nothing is logged."""
     who = page_for(b.site, request, READERS)
     if not isinstance(who, Actor):
         return cast(web.StreamResponse, who)
+    holder = holder_of(request)
+    if b.open[holder] >= b.max_streams:
+        return cast(web.StreamResponse, error(429, "too many event streams open"))
+    b.open[holder] += 1
     queue = b.site.view.listen()
     try:
-        http = cast(web.Request, request)
-        async with sse_response(http, ping_interval=b.keepalive) as stream:
-            while stream.is_connected():
+        async with sse_response(cast(web.Request, request), ping_interval=b.keepalive) as stream:
+            while stream.is_connected() and viewer(b.site, request) is not None:
                 with contextlib.suppress(TimeoutError):
                     kind, key = await asyncio.wait_for(queue.get(), b.keepalive)
-                    await stream.send(json.dumps({"kind": kind, "key": key}), event="change")
+                    if kind != "session":  # a sign-out: only wakes the check above
+                        await stream.send(json.dumps({"kind": kind, "key": key}), event="change")
             return stream
+    except ConnectionResetError:  # aiohttp's ClientConnectionResetError is one
+        return web.StreamResponse()  # the reader closed the tab
     finally:
         b.site.view.unlisten(queue)
+        b.open[holder] -= 1
+        if not b.open[holder]:
+            del b.open[holder]
 
 
 def register(app: faust.App, site: Site) -> None:

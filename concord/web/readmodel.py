@@ -113,6 +113,7 @@ _LIVE = {
     t.TASK_STATE.name: "task",
     t.REVIEWS.name: "review",
     t.DELIVERY_STATE.name: "delivery",
+    t.SESSIONS.name: "session",  # a sign-out ends that session's streams
 }
 #: Public reports are signals whose id starts with this (`concord.core.reports`).
 REPORT_PREFIX = "report-"
@@ -210,6 +211,7 @@ class ReadModel:
     def mark(self, mark: SessionMark) -> None:
         """Know a sign-in fact at once (the topic brings it to the other workers)."""
         self.marks.put(mark.id, mark.model_dump_json().encode())
+        self._tell("session", mark.id)
 
     def revoked(self, session_id: str) -> bool:
         found = self.marks.get(session_id)

@@ -82,7 +82,29 @@ def test_contacts_are_indexed_as_keyed_hashes_of_their_normal_form() -> None:
     assert sealer.contact_digest("tom@example.org") != sealer.contact_digest("ana@example.org")
     other = Sealer(SecretStr(new_master_key()), SecretStr("t" * 32))
     assert other.contact_digest("tom@example.org") != sealer.contact_digest("tom@example.org")
-    assert normal_contact("+32 (0)2 555") == "+3202555"
+    assert normal_contact("+32 (0)2 555") == "+3202555"  # not a possible number: its digits
+
+
+@pytest.mark.parametrize(
+    ("spelled", "region", "normal"),
+    [
+        ("+32 471 23 45 67", "BE", "+32471234567"),
+        ("0471 23 45 67", "BE", "+32471234567"),
+        ("0471/23.45.67", "BE", "+32471234567"),
+        ("0032 471 23 45 67", "BE", "+32471234567"),
+        ("471234567", "BE", "+32471234567"),
+        ("02 555 01 01", "BE", "+3225550101"),
+        ("06 12 34 56 78", "FR", "+33612345678"),
+        ("+33 6 12 34 56 78", "BE", "+33612345678"),
+        (" Tom@Example.ORG ", "BE", "tom@example.org"),
+    ],
+)
+def test_a_phone_number_is_one_number_however_it_is_written(
+    spelled: str, region: str, normal: str
+) -> None:
+    assert normal_contact(spelled, region) == normal
+    sealer = Sealer(SecretStr(new_master_key()), SecretStr("s" * 32), region=region)
+    assert sealer.contact_digest(spelled) == sealer.contact_digest(normal)
     made = sealer.seal("s1", b"x", ["tom@example.org", " "])
     assert made.key.contacts == [sealer.contact_digest("tom@example.org")]
     assert "example" not in made.key.model_dump_json() and key_id(made.value) == made.key.id
