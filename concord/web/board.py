@@ -219,6 +219,7 @@ async def events(b: Board, request: Request) -> web.StreamResponse:
                     kind, key = await asyncio.wait_for(queue.get(), b.keepalive)
                     if kind != "session":  # a sign-out: only wakes the check above
                         await stream.send(json.dumps({"kind": kind, "key": key}), event="change")
+            stream.force_close()  # no keep-alive: the connection ends with the stream
             return stream
     except ConnectionResetError:  # aiohttp's ClientConnectionResetError is one
         return web.StreamResponse()  # the reader closed the tab
