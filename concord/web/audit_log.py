@@ -1,6 +1,7 @@
 """`/audit`: the audit log for coordinators and operators, newest first, filtered by
 who, what and about what, 50 entries a page. Access to personal data
-(`persons.viewed`) is marked as such.
+(`persons.viewed`, `reports.read`) is marked as such; details are shown as fields, so a
+value (a reason someone typed) can never pass for another detail.
 
 A worker keeps the latest entries in memory (`concord.web.readmodel.AUDIT_KEPT`); the
 whole log stays on `concord.audit`.

@@ -14,6 +14,7 @@ import urllib.parse
 from typing import Any
 
 import pytest
+from kafka import KafkaProducer
 from kafka.admin import KafkaAdminClient
 
 from concord.embedded.outbox import Outbox
@@ -126,6 +127,25 @@ def test_a_reports_free_text_is_sealed_scrubbed_found_and_gone_after_erase(
     # The situation keeps its facts: category, area, time, severity.
     assert ref["category"] == "hate_crime" and ref["area"] == "centre" and ref["severity"] == 3
     assert readable_on_the_broker(worker) == {}
+
+
+def test_an_access_request_finds_a_dead_letter_that_names_the_contact(worker: Worker) -> None:
+    letter = f"refused-{time.time_ns()}"
+    raw = {
+        "id": letter,
+        "severity": 9,
+        "persons": [{"role": "victim", "contact": "+32 472 00 11 22"}],
+    }
+    producer = KafkaProducer(bootstrap_servers=bootstrap(worker), enable_idempotence=False)
+    producer.send("concord.signals.in", key=b"probe", value=json.dumps(raw).encode())
+    producer.flush()
+    producer.close()
+
+    def found() -> bool:
+        done = worker.cli("persons", "find", "--contact", "0472 00 11 22", "--reason", "r")
+        return done.returncode == 0 and letter in done.stdout.decode()
+
+    wait_until(found, timeout=60, interval=1)
 
 
 def test_the_web_echoes_nothing_as_markup_and_caches_nothing(
