@@ -79,6 +79,7 @@ class Worker:
     settings: Settings
     flow: Flow
     view: ReadModel
+    watchdog: watchdog.Watchdog
 
 
 def _faust_app(settings: Settings) -> faust.App:
@@ -227,6 +228,7 @@ def create_app(
     )
 
     _register_stages(app, flow, settings, directory, playbooks, compose, registry)
+    dog = watchdog.register(app, flow, settings)
 
     view = readmodel.register(app, settings)
     _register_retention(app, flow, view, settings)
@@ -240,7 +242,7 @@ def create_app(
         links_base,
     )
     _register_web(app, site, settings, playbooks, renderer, registry, compose, outbox)
-    return Worker(app, settings, flow, view)
+    return Worker(app, settings, flow, view, dog)
 
 
 def _register_retention(app: Any, flow: Flow, view: ReadModel, settings: Settings) -> None:
@@ -272,7 +274,6 @@ def _register_stages(
     gate.register(app, flow, directory, playbooks, compose, parts, tick)
     track.register(app, flow, directory, compose, parts, tick)
     deliver.register(app, flow, registry, compose, settings)
-    watchdog.register(app, flow, settings)
 
 
 def _register_web(

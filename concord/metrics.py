@@ -88,6 +88,11 @@ class Metrics:
             "Partitions with records waiting and no progress past the watchdog threshold",
             registry=r,
         )
+        self.stalls = Counter(
+            "concord_stalls_total",
+            "Times a partition was found stalled (it had not been at the look before)",
+            registry=r,
+        )
         self.playbook_reloads = Counter(
             "concord_playbook_reloads_total",
             "Playbook reloads by outcome (applied, refused)",

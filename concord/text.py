@@ -7,6 +7,9 @@ templates of tasks, notices and panel messages.
 from __future__ import annotations
 
 import re
+from typing import Annotated
+
+from pydantic import AfterValidator
 
 _SLACK_SPECIAL = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 _MENTION = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
@@ -45,3 +48,8 @@ def quoted(text: str, prefix: str = "> ") -> str:
 def one_line(text: str) -> str:
     """Outside text on one line (line breaks become spaces, control characters go)."""
     return " ".join(_BREAKS.split(_CONTROL.sub("", str(text))))
+
+
+#: Text a person wrote (a summary, a name, a place, a reason): control characters and
+#: bidi marks are dropped where it enters (`neutral`).
+FreeText = Annotated[str, AfterValidator(neutral)]

@@ -5,9 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
-
-from concord.text import neutral
+from pydantic import BaseModel, ConfigDict, StringConstraints
 
 
 def utcnow() -> datetime:
@@ -19,9 +17,6 @@ def utcnow() -> datetime:
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
 #: A language code (ISO 639-1): en, fr, nl, ...
 Lang = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$")]
-#: Text a person wrote (a summary, a name, a place): control characters and bidi marks
-#: are dropped where it enters (`concord.text.neutral`).
-FreeText = Annotated[str, AfterValidator(neutral)]
 
 
 class Strict(BaseModel):

@@ -232,12 +232,17 @@ def worker(
     shutil.copytree(ROOT / "playbooks", data_dir / "playbooks")
     env["CONCORD_PLAYBOOKS"] = str(data_dir / "playbooks")
     env["CONCORD_PLAYBOOKS_POLL_SECONDS"] = "0.5"
+    # A watchdog far stricter than production's, that never exits: no test of the
+    # session provokes a stall, so any it reports is a false alarm or a real stall.
+    env["CONCORD_WATCHDOG_SECONDS"] = "30"
+    env["CONCORD_WATCHDOG_EXIT"] = "false"
     log = data_dir / "worker.log"
     proc = start_worker(env, log)
     w = Worker(proc, env, f"http://127.0.0.1:{port}", log, data_dir)
     try:
         wait_healthy(w)
         yield w
+        assert w.metric("concord_stalls_total") == 0, "the watchdog found a stall"
     finally:
         stop_worker(proc)
 

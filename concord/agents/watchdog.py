@@ -1,10 +1,13 @@
 """The watchdog: every few seconds, each partition this worker consumes is checked for
-records waiting with no progress (`concord.core.watchdog`). A stalled partition is
-named on `/healthz` (503), counted on `/metrics` (`concord_stalled_partitions`) and
-logged; once stalled twice the threshold (`CONCORD_WATCHDOG_SECONDS`), the worker exits
-with code 70 so that its supervisor restarts it (`CONCORD_WATCHDOG_EXIT=false` keeps it
-running). Progress is the consumer's committed offset: it stops moving whether fetching
-stopped (a recovery race) or a stage hangs on a record. The same look asks whether the
+records that have waited with no progress (`concord.core.watchdog`: the clock is how
+long records have waited, never how long a quiet partition has been quiet). A stalled
+partition is named on `/healthz` (503), counted on `/metrics`
+(`concord_stalled_partitions`) and logged; once records have waited twice the threshold
+(`CONCORD_WATCHDOG_SECONDS`), the worker runs its `before_exit` steps (`concord up`
+stops its broker and archive and says why) and exits with code 70 so that its
+supervisor restarts it (`CONCORD_WATCHDOG_EXIT=false` keeps it running). Progress is
+the consumer's committed offset: it stops moving whether fetching stopped (a recovery
+race) or a stage hangs on a record. The same look asks whether the
 broker answers: while it does not, `/healthz` answers 503 (`broker_unreachable`), one
 line is logged when it goes and one when it is back; Faust's and aiokafka's clients
 reconnect by themselves, with their own backoff.
@@ -17,6 +20,7 @@ import functools
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +44,8 @@ class Watchdog:
     exit: bool
     bootstrap: list[str]
     ends: Any = field(default=None)  # an aiokafka consumer of its own, for end offsets
+    #: what to do before the worker exits (`concord up`: stop cleanly, say why)
+    before_exit: list[Callable[[str], None]] = field(default_factory=list)
 
 
 def watched(app: Any) -> list[Any]:
@@ -94,12 +100,20 @@ async def look(w: Watchdog) -> None:
         {f"{tp.topic}:{tp.partition}": committed.get(tp) for tp in tps},
         time.monotonic(),
     )
+    w.flow.metrics.stalls.inc(len(set(stalled) - set(w.flow.health.stalled)))
     w.flow.health.stalled = stalled
     w.flow.metrics.stalled_partitions.set(len(stalled))
-    for label, idle in stalled.items():
-        log.error("watchdog: %s has records waiting and no progress for %.0f s", label, idle)
-    if w.exit and any(idle > 2 * w.watch.threshold for idle in stalled.values()):
-        log.critical("watchdog: stalled too long; exiting with %d for a restart", EXIT_CODE)
+    for label, waited in stalled.items():
+        log.error("watchdog: records on %s have waited %.0f s with no progress", label, waited)
+    too_long = [label for label, waited in stalled.items() if waited > 2 * w.watch.threshold]
+    if w.exit and too_long:
+        why = f"records on {', '.join(too_long)} waited over {2 * w.watch.threshold:.0f} s"
+        log.critical("watchdog: %s; exiting with %d for a restart", why, EXIT_CODE)
+        for step in w.before_exit:
+            try:
+                step(why)
+            except Exception:  # exiting anyway: the next step may still clean up
+                log.exception("watchdog: a step before exiting failed")
         logging.shutdown()
         os._exit(EXIT_CODE)  # a crash, as a supervisor sees it: the work is at-least-once
 

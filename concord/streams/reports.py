@@ -19,7 +19,8 @@ from pydantic import (
 )
 
 from concord.streams.signals import EARLIEST, FUTURE_TOLERANCE, Bias, Category
-from concord.types import Code, FreeText, Lang, Strict, utcnow
+from concord.text import FreeText
+from concord.types import Code, Lang, Strict, utcnow
 
 #: Who is reporting: the person it happened to, someone who saw it, someone on behalf
 #: of another person, or an organisation (third-party reporting).

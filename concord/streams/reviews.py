@@ -16,7 +16,8 @@ from pydantic import AwareDatetime, Field, StringConstraints, model_validator
 from concord.streams.situations import Situation
 from concord.streams.tasks import Task
 from concord.streams.votes import Decision, Vote, missing_reason
-from concord.types import Code, FreeText, Strict, utcnow
+from concord.text import FreeText
+from concord.types import Code, Strict, utcnow
 
 
 class AddedTask(Strict):

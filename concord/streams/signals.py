@@ -17,7 +17,8 @@ from pydantic import (
     field_validator,
 )
 
-from concord.types import Code, FreeText, Strict, utcnow
+from concord.text import FreeText
+from concord.types import Code, Strict, utcnow
 
 #: The earliest `occurred_at` a signal may carry.
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)

@@ -10,7 +10,8 @@ from typing import Literal
 from pydantic import AwareDatetime, Field
 
 from concord.streams.signals import Bias, Category, Kind
-from concord.types import FreeText, Strict, utcnow
+from concord.text import FreeText
+from concord.types import Strict, utcnow
 
 
 class SituationState(StrEnum):

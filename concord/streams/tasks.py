@@ -12,7 +12,8 @@ from pydantic import AwareDatetime, Field
 
 from concord.streams.signals import Category
 from concord.streams.votes import ReviewStamp
-from concord.types import FreeText, Strict, utcnow
+from concord.text import FreeText
+from concord.types import Strict, utcnow
 
 
 class TaskState(StrEnum):

@@ -13,16 +13,19 @@ PAGES = Pages("Europe/Brussels", DIRECTORY)
 
 
 def render(entry: AuditEntry) -> str:
-    return PAGES.render(
-        "audit.html",
-        session=None,
-        entries=[entry],
-        total=1,
-        page=1,
-        pages=1,
-        wanted={"actor": "", "action": "", "subject": ""},
-        personal=PERSONAL,
-    ).text or ""
+    return (
+        PAGES.render(
+            "audit.html",
+            session=None,
+            entries=[entry],
+            total=1,
+            page=1,
+            pages=1,
+            wanted={"actor": "", "action": "", "subject": ""},
+            personal=PERSONAL,
+        ).text
+        or ""
+    )
 
 
 def test_a_typed_reason_cannot_pass_for_other_details() -> None:
