@@ -35,7 +35,7 @@ from concord.playbooks.loader import PlaybookSet
 from concord.runtime import Flow, Flusher, Health
 from concord.settings import Settings
 from concord.streams import topics as t
-from concord.streams.consumers import exact_highwaters, fetch_wait
+from concord.streams.consumers import exact_highwaters, fetch_wait, trace_partitions
 from concord.web import (
     api,
     audit_log,
@@ -198,6 +198,8 @@ def create_app(
     playbooks, loaded = _playbooks(settings, directory)
     fetch_wait(settings.fetch_wait_ms)
     exact_highwaters()
+    if settings.trace:
+        trace_partitions()
     app = _faust_app(settings)
     durable_flush(app)
     metrics = Metrics()

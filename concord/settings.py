@@ -109,6 +109,11 @@ class Settings(BaseSettings):
     )
     fault_stall_stage: str = Field("", description="drills only: a stage that stops")
     log_level: str = "info"
+    trace: bool = Field(
+        False,
+        description="log, per partition, assignment, table recovery (end offsets, each "
+        "changelog record read), commits, and the delivery stage's take-up (docs/deploy.md)",
+    )
 
     @field_validator("slack_api_url")
     @classmethod

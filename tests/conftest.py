@@ -179,6 +179,8 @@ def worker_env(
         CONCORD_RETRY_BASE_SECONDS="0.05",
         CONCORD_MAX_BODY_BYTES="20000",
         CONCORD_LOG_LEVEL="info",
+        # CONCORD_TEST_TRACE=1 pytest ...: every worker traces its partitions.
+        CONCORD_TRACE="1" if os.environ.get("CONCORD_TEST_TRACE") else "0",
         CONCORD_PUBLIC_URL="https://concord.city.example",
         CONCORD_SLACK_SIGNING_SECRET=SLACK_SIGNING_SECRET,
         CONCORD_TICK_SECONDS="0.5",

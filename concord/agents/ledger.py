@@ -14,6 +14,7 @@ from datetime import datetime
 
 from concord.metrics import Metrics
 from concord.runtime import Flow
+from concord.streams.consumers import trace
 from concord.streams.delivery import FINAL, DeliveryRecord
 from concord.streams.tables import Table
 
@@ -78,7 +79,9 @@ class Ledger:
         look between rebalances only adds: ownership can read empty for a moment)."""
         taken: list[DeliveryRecord] = []
         owned: set[str] = set()
+        seen = 0
         for key, stored in self.table.stored():
+            seen += 1
             if stored.get("state") in FINAL or not ours(key):
                 continue
             owned.add(key)
@@ -91,6 +94,14 @@ class Ledger:
             taken.append(doubt)
         for key in [k for k in self.pending if k not in owned and forget]:
             del self.pending[key]
+        trace.info(
+            "take-up: %d stored, %d ours not final, %d already on their way, %d taken: %s",
+            len(self.table),
+            len(owned),
+            len(owned) - len(taken),
+            len(taken),
+            ",".join(r.key for r in taken),
+        )
         return taken
 
     def observe(self, metrics: Metrics, now: datetime) -> None:

@@ -10,6 +10,9 @@ from collections.abc import Mapping
 from typing import Any
 
 log = logging.getLogger(__name__)
+#: Per-partition tracing (`CONCORD_TRACE`): quiet unless `trace_partitions` turned it on.
+trace = logging.getLogger("concord.trace")
+trace.setLevel(logging.WARNING)
 
 
 def short_polls(consumer: Any, ms: int) -> Any:
@@ -91,6 +94,10 @@ async def true_ends(bootstrap: Any, reported: Mapping[Any, int | None]) -> dict[
         log.warning("end offsets: %d partition(s) not read back", len(wanted) - len(found))
     exact = {tp: max(end or 0, found.get(tp, 0)) or end for tp, end in reported.items()}
     short = {tp: (reported[tp], end) for tp, end in exact.items() if end != reported[tp]}
+    for tp, end in sorted(exact.items()):
+        trace.info(
+            "end offset %s:%s reported %s, read %s", tp.topic, tp.partition, reported[tp], end
+        )
     if short:
         log.info("end offsets: %d partition(s) end past what the broker reported", len(short))
     return exact
@@ -112,3 +119,25 @@ def exact_highwaters() -> None:
 
     thread._concord_highwaters = original  # type: ignore[attr-defined]
     thread._highwaters = highwaters  # type: ignore[method-assign]
+
+
+def trace_partitions() -> None:
+    """Turn per-partition tracing on: every changelog record table recovery reads
+    (Faust's own debug lines), the end offsets recovery reads to, every commit of
+    offsets (asked, and whether the broker took it), and what the delivery stage takes
+    up after a rebalance. Assignments and recovery's start and end are Faust's INFO
+    lines already."""
+    from faust.transport.consumer import Consumer
+
+    trace.setLevel(logging.INFO)
+    logging.getLogger("faust.tables.recovery").setLevel(logging.DEBUG)
+    commit = getattr(Consumer, "_concord_commit_offsets", None) or Consumer._commit_offsets
+
+    async def commit_offsets(self: Any, offsets: Any, start_new_transaction: bool = True) -> bool:
+        did = await commit(self, offsets, start_new_transaction)
+        listed = ", ".join(f"{tp.topic}:{tp.partition}@{o}" for tp, o in sorted(offsets.items()))
+        trace.info("commit %s: %s", "done" if did else "NOT done", listed)
+        return bool(did)
+
+    Consumer._concord_commit_offsets = commit  # type: ignore[attr-defined]
+    Consumer._commit_offsets = commit_offsets  # type: ignore[method-assign]
