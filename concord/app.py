@@ -184,6 +184,14 @@ def _playbooks(settings: Settings, directory: Directory) -> tuple[LivePlaybooks,
     return playbooks, loaded
 
 
+def _patch_faust(settings: Settings) -> None:
+    """What Concord changes in Faust's and aiokafka's consumers (`concord.streams.consumers`)."""
+    fetch_wait(settings.fetch_wait_ms)
+    exact_highwaters()
+    if settings.trace:
+        trace_partitions()
+
+
 def create_app(
     settings: Settings, *, outbox: Outbox | None = None, observer: Observer | None = None
 ) -> Worker:
@@ -196,10 +204,7 @@ def create_app(
     settings = ensure_keys(settings)
     assert settings.data_key is not None and settings.secret_key is not None
     playbooks, loaded = _playbooks(settings, directory)
-    fetch_wait(settings.fetch_wait_ms)
-    exact_highwaters()
-    if settings.trace:
-        trace_partitions()
+    _patch_faust(settings)
     app = _faust_app(settings)
     durable_flush(app)
     metrics = Metrics()

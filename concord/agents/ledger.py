@@ -96,7 +96,7 @@ class Ledger:
             del self.pending[key]
         trace.info(
             "take-up: %d stored, %d ours not final, %d already on their way, %d taken: %s",
-            len(self.table),
+            seen,
             len(owned),
             len(owned) - len(taken),
             len(taken),
