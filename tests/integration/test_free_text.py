@@ -152,7 +152,8 @@ def test_the_web_echoes_nothing_as_markup_and_caches_nothing(
     worker: Worker, tokens: dict[str, str], outbox: Outbox
 ) -> None:
     client = WebClient(worker.base)
-    client.sign_in(outbox, "coordination@concordia.example")
+    # Each person may ask 3 sign-in links in 15 minutes: one nobody else's tests use.
+    client.sign_in(outbox, "logement@concordia.example")
     planted = '<b id=inj>INJ</b><meta http-equiv="refresh" content="0;url=https://evil.example">'
     for path in ("/tasks?done=" + urllib.parse.quote(planted), "/tasks?done=50%25"):
         status, _, page = client.open(path)
@@ -184,7 +185,7 @@ def test_board_streams_end_with_the_session_and_are_limited(
     worker: Worker, tokens: dict[str, str], outbox: Outbox
 ) -> None:
     client = WebClient(worker.base)
-    client.sign_in(outbox, "coordination@concordia.example")
+    client.sign_in(outbox, "ana@uni.concordia.example")  # a panel member reads the board
     cookie = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
     streams = [_stream(worker, cookie) for _ in range(5)]
     assert all(s.status == 200 for s in streams)
