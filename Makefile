@@ -6,14 +6,15 @@ PIP    := $(PY) -m pip --disable-pip-version-check -q
 
 .PHONY: demo test lint unit integration bench schema clean install install-test
 
-$(VENV)/.installed: pyproject.toml
+# Every dependency at the exact version of constraints.txt: what CI ran is what you get.
+$(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --upgrade pip
-	$(PIP) install -e .
+	$(PIP) install -c constraints.txt -e .
 	touch $@
 
-$(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
-	$(PIP) install -e '.[test]'
+$(VENV)/.installed-test: $(VENV)/.installed pyproject.toml constraints.txt
+	$(PIP) install -c constraints.txt -e '.[test]'
 	scripts/install-chromium
 	touch $@
 
