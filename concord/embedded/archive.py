@@ -23,6 +23,7 @@ Not used with an external broker (`CONCORD_BROKER`): Apache Kafka keeps its own 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sqlite3
@@ -85,8 +86,19 @@ class Archive:
         with self.lock:
             self.db.close()
 
-    def add(self, records: list[Record], shredded: frozenset[str] = frozenset()) -> None:
-        """Keep records; on a `shredded` topic a record deletes its key's earlier ones."""
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One transaction: all of it is on disk, or none of it (a crash, an error)."""
+        with self.lock:
+            self.db.execute("begin")
+            try:
+                yield self.db
+            except BaseException:
+                self.db.execute("rollback")
+                raise
+            self.db.execute("commit")
+
+    def _insert(self, db: sqlite3.Connection, records: list[Record]) -> None:
         rows = [
             (
                 r.topic,
@@ -99,17 +111,20 @@ class Archive:
             )
             for r in records
         ]
-        with self.lock:
-            self.db.execute("begin")
-            self.db.executemany("insert or ignore into records values (?,?,?,?,?,?,?)", rows)
-            before = self.db.total_changes
-            self.db.executemany(
+        db.executemany("insert or ignore into records values (?,?,?,?,?,?,?)", rows)
+
+    def add(self, records: list[Record], shredded: frozenset[str] = frozenset()) -> None:
+        """Keep records; on a `shredded` topic a record deletes its key's earlier ones."""
+        with self._transaction() as db:
+            self._insert(db, records)
+            before = db.total_changes
+            db.executemany(
                 "delete from records where topic = ? and partition = ? and key = ? and offset < ?",
                 [(r.topic, r.partition, r.key, r.offset) for r in records if r.topic in shredded],
             )
-            shredding = self.db.total_changes - before > 0
-            self.db.execute("commit")
-            if shredding:  # and not left in the write-ahead log's older page copies either
+            shredding = db.total_changes - before > 0
+        if shredding:  # and not left in the write-ahead log's older page copies either
+            with self.lock:
                 self.db.execute("pragma wal_checkpoint(truncate)")
 
     def drop_below(self, topic: str, partition: int, offset: int) -> None:
@@ -162,13 +177,11 @@ class Archive:
     def renumber(self, topic: str, partition: int, where: dict[int, int]) -> None:
         """The partition's records under the offsets they have in the broker now."""
         records = list(self.records(topic, partition))
-        with self.lock:
-            self.db.execute("begin")
-            self.db.execute(
-                "delete from records where topic = ? and partition = ?", (topic, partition)
-            )
-            self.db.execute("commit")
-        self.add([replace(r, offset=where.get(r.offset, r.offset)) for r in records])
+        # One transaction: a crash between the delete and the insert must not lose the
+        # partition from the archive.
+        with self._transaction() as db:
+            db.execute("delete from records where topic = ? and partition = ?", (topic, partition))
+            self._insert(db, [replace(r, offset=where.get(r.offset, r.offset)) for r in records])
 
     def count(self) -> int:
         with self.lock:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 from concord.embedded.archive import Archive, Record
@@ -35,3 +38,36 @@ def test_consumed_raw_bytes_are_dropped(tmp_path: Path) -> None:
     archive.add([rec("concord.signals.in", i, b"k", b"raw %d" % i) for i in range(5)])
     archive.drop_below("concord.signals.in", 0, 3)
     assert [r.offset for r in archive.records("concord.signals.in", 0)] == [3, 4]
+
+
+def test_renumbering_is_all_or_nothing_even_when_the_process_dies_midway(
+    tmp_path: Path,
+) -> None:
+    """`renumber` deletes a partition's records and adds them under their new offsets: a
+    crash between the two steps must leave the partition as it was, not gone."""
+    path = tmp_path / "a.sqlite3"
+    archive = Archive(path)
+    archive.add([rec("concord.tasks", i, b"k%d" % i, b"v%d" % i) for i in range(3)])
+    archive.close()
+    crash = textwrap.dedent(
+        f"""
+        import os
+        from pathlib import Path
+        from concord.embedded.archive import Archive
+        archive = Archive(Path({str(path)!r}))
+        def die(*args, **kwargs):
+            os._exit(9)  # the process dies between the delete and the insert
+        archive._insert = die
+        archive.renumber("concord.tasks", 0, {{0: 10, 1: 11, 2: 12}})
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", crash], capture_output=True, timeout=60)
+    assert done.returncode == 9, done.stderr
+    after = Archive(path)
+    assert [(r.offset, r.value) for r in after.records("concord.tasks", 0)] == [
+        (0, b"v0"),
+        (1, b"v1"),
+        (2, b"v2"),
+    ]
+    after.renumber("concord.tasks", 0, {0: 10, 1: 11, 2: 12})  # and without the crash
+    assert [r.offset for r in after.records("concord.tasks", 0)] == [10, 11, 12]
