@@ -111,6 +111,8 @@ def _archive(settings: Settings, bootstrap: str, demo: bool) -> list[Any]:
 def _stop_up(why: str, stops: list[Any]) -> None:
     """`concord up` stops whole when its worker must exit: broker, archive, captures and
     the broker file, with a line that says why and what to do."""
+    # The worker's clients would log every failed call to the broker being stopped.
+    logging.disable(logging.ERROR)
     for stop in reversed(stops):
         with contextlib.suppress(Exception):
             stop()
