@@ -35,7 +35,12 @@ from concord.playbooks.loader import PlaybookSet
 from concord.runtime import Flow, Flusher, Health
 from concord.settings import Settings
 from concord.streams import topics as t
-from concord.streams.consumers import exact_highwaters, fetch_wait, trace_partitions
+from concord.streams.patches import (
+    durable_flush,
+    exact_highwaters,
+    fetch_wait,
+    trace_partitions,
+)
 from concord.web import (
     api,
     audit_log,
@@ -117,37 +122,6 @@ def _faust_app(settings: Settings) -> faust.App:
     )
 
 
-def durable_flush(app: faust.App) -> None:
-    """Make the producer's `flush` wait for every buffered write.
-
-    Faust flushes the producer before it commits offsets, but its buffer's flush gives up
-    after 0.1 s without progress: offsets could then be committed past records whose
-    table changelog writes were still in the buffer, and a stop or a crash lost them (a
-    task created, then "unknown" after a restart). Draining the buffer first makes every
-    commit, and the flush at shutdown, follow the writes of what it commits.
-    """
-    producer = app.producer
-    flush_sent = producer.flush
-
-    async def flush() -> None:
-        # Wait for the writes queued before this call (not for those queued after it: a
-        # busy worker always has some), then for the client's in-flight batches.
-        buffer: Any = producer.buffer  # faust's ProducerBuffer (its type hides `message_sent`)
-        ahead = buffer.size
-        while ahead > 0 and buffer.size > 0:
-            buffer.message_sent.clear()
-            try:
-                await asyncio.wait_for(buffer.message_sent.wait(), timeout=1.0)
-            except TimeoutError:
-                if buffer.should_stop:
-                    break
-                continue
-            ahead -= 1
-        await flush_sent()
-
-    producer.flush = flush  # type: ignore[method-assign]
-
-
 async def reload_playbooks(
     playbooks: LivePlaybooks, flow: Flow, metrics: Metrics, where: str
 ) -> None:
@@ -185,7 +159,7 @@ def _playbooks(settings: Settings, directory: Directory) -> tuple[LivePlaybooks,
 
 
 def _patch_faust(settings: Settings) -> None:
-    """What Concord changes in Faust's and aiokafka's consumers (`concord.streams.consumers`)."""
+    """What Concord changes in Faust's and aiokafka's consumers (`concord.streams.patches`)."""
     fetch_wait(settings.fetch_wait_ms)
     exact_highwaters()
     if settings.trace:
@@ -206,7 +180,7 @@ def create_app(
     playbooks, loaded = _playbooks(settings, directory)
     _patch_faust(settings)
     app = _faust_app(settings)
-    durable_flush(app)
+    durable_flush(app.producer)
     metrics = Metrics()
     metrics.playbooks_loaded.set(len(loaded.playbooks))
     flow = Flow(  # what every stage shares

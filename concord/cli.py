@@ -17,7 +17,7 @@ from typing import Annotated, Any
 
 import typer
 
-from concord.cli_io import console, err, fail, settings
+from concord.cli_io import console, err, fail, settings, stop_up
 from concord.cli_privacy import register as privacy_commands
 from concord.settings import Settings
 
@@ -108,21 +108,6 @@ def _archive(settings: Settings, bootstrap: str, demo: bool) -> list[Any]:
     return [archive.close, archiver.stop]
 
 
-def _stop_up(why: str, stops: list[Any]) -> None:
-    """`concord up` stops whole when its worker must exit: broker, archive, captures and
-    the broker file, with a line that says why and what to do."""
-    # The worker's clients would log every failed call to the broker being stopped.
-    logging.disable(logging.ERROR)
-    for stop in reversed(stops):
-        with contextlib.suppress(Exception):
-            stop()
-    stops.clear()
-    err.print(
-        f"concord up stopped: {why}. Nothing is lost (the archive keeps every record): "
-        "run `concord up` again."
-    )
-
-
 @app.command()
 def up(
     demo: Annotated[bool, typer.Option("--demo", help="also play a scripted scenario")] = False,
@@ -166,7 +151,7 @@ def up(
         base = f"http://{settings.web_host}:{settings.web_port}"
         console.print(f"[bold]web[/]      {base}  (outbox: {base}/outbox, health: {base}/healthz)")
         concord = create_app(settings, outbox=outbox, observer=RichObserver(console))
-        concord.watchdog.before_exit.append(lambda why: _stop_up(why, stops))
+        concord.watchdog.before_exit.append(lambda why: stop_up(why, stops))
         if demo:
             from concord import demo as demo_mod
 

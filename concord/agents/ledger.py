@@ -14,8 +14,8 @@ from datetime import datetime
 
 from concord.metrics import Metrics
 from concord.runtime import Flow
-from concord.streams.consumers import trace
 from concord.streams.delivery import FINAL, DeliveryRecord
+from concord.streams.patches import trace
 from concord.streams.tables import Table
 
 #: Carriers whose queue and age are on /metrics.

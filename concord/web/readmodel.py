@@ -26,9 +26,9 @@ from concord.settings import Settings
 from concord.streams import topics as t
 from concord.streams.access import ApiToken, SessionMark
 from concord.streams.audit import AuditEntry
-from concord.streams.consumers import short_polls
 from concord.streams.delivery import DeliveryRecord
 from concord.streams.keys import DataKey
+from concord.streams.patches import short_polls
 from concord.streams.reviews import ReviewRecord
 from concord.streams.signals import Signal
 from concord.streams.situations import Situation

@@ -15,7 +15,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from kafka.admin import KafkaAdminClient, NewTopic
 
-from concord.streams.consumers import true_ends
+from concord.streams.patches import true_ends
 
 pytestmark = pytest.mark.integration
 

@@ -1,6 +1,18 @@
-"""Kafka consumers that poll briefly (every consumer of a worker, Faust's and the read
-model's, waits at most `fetch_wait_ms` for data per fetch), and table recovery that reads
-each changelog to its true end (`exact_highwaters`)."""
+"""Every change Concord makes to the internals of Faust and aiokafka, in one place. Each
+is pinned by `constraints.txt` and has a test that fails without it.
+
+- `short_polls`, `fetch_wait`: consumers wait at most `fetch_wait_ms` per fetch (Tansu
+  answers fetches one at a time: long polls held every hop ~750 ms). Tested in
+  tests/unit/streams/test_patches.py.
+- `exact_highwaters` (`true_ends`): table recovery reads each changelog to its true end
+  (Tansu reports the last batch's base + 1). Tested in
+  tests/integration/test_recovery_ends.py.
+- `durable_flush`: the producer's flush waits for every write made before it, including
+  one the buffer is handing to the client at that moment. Tested in
+  tests/unit/streams/test_patches.py.
+- `trace_partitions` (`CONCORD_TRACE`): commits, recovery and take-ups traced per
+  partition. Tested in tests/unit/streams/test_patches.py.
+"""
 
 from __future__ import annotations
 
@@ -101,6 +113,60 @@ async def true_ends(bootstrap: Any, reported: Mapping[Any, int | None]) -> dict[
     if short:
         log.info("end offsets: %d partition(s) end past what the broker reported", len(short))
     return exact
+
+
+def durable_flush(producer: Any) -> None:
+    """Make the producer's `flush` wait for every write made before the call.
+
+    Table writes go through Faust's `ProducerBuffer`: a queue that one task empties,
+    handing each message to the Kafka client. Faust's own flush counts what is still in
+    the queue, and its buffer's flush gives up after 0.1 s without progress, so it could
+    return while a write was still in the buffer — or already taken off the queue and
+    not yet in the client's batches (the client waits for the partition's metadata
+    first). A crash right after such a flush lost the write: a delivery recorded as "on
+    its way" before its carrier was called was not in the changelog, and after the
+    restart nothing was taken up (the in-doubt takeover failed about one run in three).
+
+    Here every message put in the buffer is counted, and so is every message the buffer
+    has handed to the client; the buffer hands them over in order, so once the second
+    count reaches the first count as it was when `flush` was called, every write made
+    before it is in the client, whose own flush then waits for the broker's acks.
+    """
+    buffer: Any = producer.buffer
+    counts = {"put": 0, "handed": 0}
+    progressed = asyncio.Event()
+    put, hand = buffer.put, buffer._send_pending
+
+    def counted_put(fut: Any) -> None:
+        put(fut)
+        counts["put"] += 1
+
+    async def counted_hand(fut: Any) -> None:
+        try:
+            await hand(fut)
+        finally:
+            counts["handed"] += 1
+            progressed.set()
+
+    buffer.put = counted_put
+    # Read by the buffer's task when it starts: patched before the app starts.
+    buffer._send_pending = counted_hand
+    flush_sent = producer.flush
+
+    async def flush() -> None:
+        target = counts["put"]
+        while counts["handed"] < target:
+            progressed.clear()
+            if counts["handed"] >= target:
+                break
+            try:
+                await asyncio.wait_for(progressed.wait(), timeout=1.0)
+            except TimeoutError:
+                if buffer.should_stop:
+                    break
+        await flush_sent()
+
+    producer.flush = flush
 
 
 def exact_highwaters() -> None:

@@ -1,0 +1,96 @@
+"""The changes to Faust's and aiokafka's internals (concord.streams.patches): each test
+fails without its patch."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import namedtuple
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaConsumer
+from faust.transport.drivers import aiokafka as driver
+from faust.transport.producer import ProducerBuffer
+
+from concord.streams import patches
+
+TP = namedtuple("TP", "topic partition")
+
+
+class Client:
+    """A Kafka client: a write is in it once the buffer handed it over; its flush
+    waits for nothing more (the broker acks at once)."""
+
+    def __init__(self) -> None:
+        self.batches: list[str] = []
+        self.flushed = 0
+
+    async def publish_message(self, fut: Any, wait: bool = False) -> None:
+        await asyncio.sleep(0.05)  # the client waits for the partition's metadata first
+        self.batches.append(fut.name)
+
+    async def flush(self) -> None:
+        self.flushed += 1
+
+
+def write(client: Client, name: str) -> Any:
+    return SimpleNamespace(name=name, message=SimpleNamespace(channel=client))
+
+
+async def test_a_flush_waits_for_the_write_the_buffer_is_handing_over() -> None:
+    client = Client()
+    buffer = ProducerBuffer()
+    buffer.app = SimpleNamespace(conf=SimpleNamespace(producer_threaded=False))  # type: ignore[assignment]
+    producer = SimpleNamespace(buffer=buffer, flush=client.flush)
+    patches.durable_flush(producer)
+    await buffer.start()
+    try:
+        buffer.put(write(client, "on its way"))  # a table write
+        await asyncio.sleep(0.01)  # the buffer took it off its queue: the queue is empty
+        assert buffer.size == 0 and client.batches == []
+        await producer.flush()
+        assert client.batches == ["on its way"] and client.flushed == 1
+        # Writes made after a flush began are the next flush's.
+        buffer.put(write(client, "later"))
+        await producer.flush()
+        assert client.batches == ["on its way", "later"]
+    finally:
+        await buffer.stop()
+
+
+async def test_consumers_poll_briefly(monkeypatch: pytest.MonkeyPatch) -> None:
+    made: list[AIOKafkaConsumer] = []
+
+    def create(self: Any, transport: Any) -> AIOKafkaConsumer:
+        made.append(AIOKafkaConsumer(bootstrap_servers="127.0.0.1:9"))
+        return made[-1]
+
+    thread = driver.AIOKafkaConsumerThread
+    monkeypatch.setattr(thread, "_concord_create", create, raising=False)
+    monkeypatch.setattr(thread, "_create_worker_consumer", thread._create_worker_consumer)
+    patches.fetch_wait(7)
+    consumer = thread._create_worker_consumer(None, None)  # type: ignore[arg-type]
+    assert consumer is made[0] and consumer._fetch_max_wait_ms == 7
+    other = patches.short_polls(AIOKafkaConsumer(), 3)
+    assert other._fetch_max_wait_ms == 3
+    for unused in (consumer, other):
+        await unused.stop()
+
+
+async def test_tracing_names_each_commit(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from faust.transport.consumer import Consumer
+
+    async def commit(self: Any, offsets: Any, start_new_transaction: bool = True) -> bool:
+        return False  # the broker did not take it (faust's #316 marks it committed anyway)
+
+    monkeypatch.setattr(Consumer, "_concord_commit_offsets", commit, raising=False)
+    monkeypatch.setattr(Consumer, "_commit_offsets", Consumer._commit_offsets)
+    monkeypatch.setattr(patches.trace, "level", patches.trace.level)
+    patches.trace_partitions()
+    with caplog.at_level(logging.INFO, logger="concord.trace"):
+        assert await Consumer._commit_offsets(None, {TP("concord.signals", 2): 41}) is False  # type: ignore[arg-type]
+    assert "commit NOT done: concord.signals:2@41" in caplog.text
