@@ -7,10 +7,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from pydantic import SecretStr
+
+from concord.delivery.compose import Compose
 from concord.directory import Directory, load_directory
+from concord.links import Signer
 from concord.notifiers.base import Recipient
 from concord.notifiers.render import Renderer
+from concord.playbooks.loader import PlaybookSet, load_playbooks
 from concord.playbooks.schema import Playbook
+from concord.streams.reviews import AnalysisVersion, ReviewRecord
 from concord.streams.signals import Signal
 from concord.streams.situations import SignalRef, Situation
 from concord.streams.tasks import Task
@@ -156,3 +162,44 @@ def message_task(**kw: Any) -> Task:
 def make_recipient(lang: str = "en", **kw: str) -> Recipient:
     """Ann, reachable by email (and by whatever else is given)."""
     return Recipient(id="x", name="Ann", language=lang, email="ann@example.org", **kw)
+
+
+def shipped_playbooks() -> PlaybookSet:
+    """The playbooks that ship with Concord (`playbooks/`), for the example directory."""
+    return load_playbooks([ROOT / "playbooks"], DIRECTORY)
+
+
+def composer(render: Renderer) -> Compose:
+    """What to send to whom, with a test signer and public URL."""
+    return Compose(
+        DIRECTORY, render, Signer(SecretStr("k" * 32)), "https://c.example/t/", timedelta(hours=24)
+    )
+
+
+def review_of(situation: Situation, now: datetime) -> ReviewRecord:
+    """The panel's review of a situation, opened at `now` with its first version."""
+    first = AnalysisVersion(
+        version=1, at=now, by="concord", severity=situation.severity, proposals=[]
+    )
+    return ReviewRecord(
+        situation_id=situation.id,
+        area=situation.area,
+        situation=situation,
+        opened_at=now,
+        versions=[first],
+        updated_at=now,
+    )
+
+
+def carried(compose: Compose, task: Task, now: datetime) -> list[str]:
+    """What a task's message carries to its carriers: the request on `concord.outgoing`
+    and, for an e-mail recipient, the message as sent (MIME)."""
+    from concord.notifiers.email import EmailNotifier
+
+    outgoing = compose.task_message(task, now)
+    if outgoing is None:
+        return []
+    out = [outgoing.model_dump_json()]
+    if outgoing.message.recipient.email:
+        out.append(EmailNotifier("h", 25, "c@city.example").build(outgoing.message).as_string())
+    return out

@@ -17,29 +17,21 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pydantic import SecretStr
 
 from concord.core.redaction import name_like
-from concord.delivery.compose import Compose
 from concord.keys import Erased
-from concord.links import Signer
-from concord.notifiers.email import EmailNotifier
 from concord.notifiers.render import Renderer
-from concord.playbooks.loader import load_playbooks
 from concord.simulate import Simulator
-from concord.streams.reviews import AnalysisVersion, ReviewRecord
 from concord.streams.signals import SignalIn
 from concord.streams.situations import Situation
 from concord.web.readmodel import ReadModel
-from tests.unit.factories import DIRECTORY
+from tests.unit.factories import DIRECTORY, carried, composer, review_of, shipped_playbooks
 
 ROOT = Path(__file__).resolve().parents[2]
-PLAYBOOKS = load_playbooks([ROOT / "playbooks"], DIRECTORY)
+PLAYBOOKS = shipped_playbooks()
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
 RENDER = Renderer("Europe/Brussels", "https://c.example/")
-COMPOSE = Compose(
-    DIRECTORY, RENDER, Signer(SecretStr("k" * 32)), "https://c.example/t/", timedelta(hours=24)
-)
+COMPOSE = composer(RENDER)
 
 name = (
     st.text(alphabet="bcdfghjklmnpqrstvwxz", min_size=2, max_size=4)
@@ -91,20 +83,6 @@ def clear(text: str, marks: list[str]) -> list[str]:
     return [m for m in marks if m.lower() in text.lower() or (m.isdigit() and m in digits)]
 
 
-def review_of(situation: Situation) -> ReviewRecord:
-    first = AnalysisVersion(
-        version=1, at=NOW, by="concord", severity=situation.severity, proposals=[]
-    )
-    return ReviewRecord(
-        situation_id=situation.id,
-        area=situation.area,
-        situation=situation,
-        opened_at=NOW,
-        versions=[first],
-        updated_at=NOW,
-    )
-
-
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(reports(), min_size=1, max_size=3, unique_by=lambda r: r[0]["id"]))
 def test_after_an_erasure_no_trace_of_what_a_report_said_can_be_read(
@@ -122,16 +100,10 @@ def test_after_an_erasure_no_trace_of_what_a_report_said_can_be_read(
         situations[step.situation.id] = step.situation
         for planned in step.tasks.values():
             for task in planned:
-                records.append(task.model_dump_json())
-                outgoing = COMPOSE.task_message(task, NOW)
-                if outgoing is not None:
-                    records.append(outgoing.model_dump_json())
-                    if outgoing.message.recipient.email:
-                        mail = EmailNotifier("h", 25, "c@city.example").build(outgoing.message)
-                        records.append(mail.as_string())
+                records += [task.model_dump_json(), *carried(COMPOSE, task, NOW)]
     for situation in situations.values():
         records.append(situation.model_dump_json())
-        for outgoing in COMPOSE.review_notices(review_of(situation), "opened", 1, NOW):
+        for outgoing in COMPOSE.review_notices(review_of(situation, NOW), "opened", 1, NOW):
             records.append(outgoing.model_dump_json())
     marks = [m for _, found in batch for m in found]
     for record in records:

@@ -27,28 +27,27 @@ from pydantic import SecretStr
 from concord.core import indicators
 from concord.core.disclosure import disclose, sharing_of
 from concord.core.intake import seal
-from concord.delivery.compose import Compose
 from concord.directory import Directory, Sharing
 from concord.keys import Sealer
-from concord.links import Signer
-from concord.notifiers.email import EmailNotifier
 from concord.notifiers.render import Renderer
-from concord.playbooks.loader import load_playbooks
 from concord.simulate import Simulator
-from concord.streams.reviews import AnalysisVersion, ReviewRecord
 from concord.streams.signals import Person, SignalIn
-from concord.streams.situations import Situation
 from concord.web.persons import as_json
 from concord.web.site import Pages
-from tests.unit.factories import DIRECTORY, make_task
+from tests.unit.factories import (
+    DIRECTORY,
+    carried,
+    composer,
+    make_task,
+    review_of,
+    shipped_playbooks,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
-PLAYBOOKS = load_playbooks([ROOT / "playbooks"], DIRECTORY)
+PLAYBOOKS = shipped_playbooks()
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
 RENDER = Renderer("Europe/Brussels", "https://c.example/")
-COMPOSE = Compose(
-    DIRECTORY, RENDER, Signer(SecretStr("k" * 32)), "https://c.example/t/", timedelta(hours=24)
-)
+COMPOSE = composer(RENDER)
 SEALER = Sealer(SecretStr(Fernet.generate_key().decode()), SecretStr("c" * 32))
 PAGES = Pages("Europe/Brussels", DIRECTORY)
 LIAISONS = [(a.id, liaison.id) for a in DIRECTORY.agencies for liaison in a.liaisons]
@@ -144,20 +143,6 @@ def directory_with(levels: dict[str, Sharing]) -> Directory:
     return Directory.model_validate(data)
 
 
-def review_of(situation: Situation) -> ReviewRecord:
-    first = AnalysisVersion(
-        version=1, at=NOW, by="concord", severity=situation.severity, proposals=[]
-    )
-    return ReviewRecord(
-        situation_id=situation.id,
-        area=situation.area,
-        situation=situation,
-        opened_at=NOW,
-        versions=[first],
-        updated_at=NOW,
-    )
-
-
 class Lines(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
@@ -192,16 +177,9 @@ def test_no_name_or_contact_reaches_a_carrier_a_topic_the_csv_or_a_log(
             for planned in step.tasks.values():
                 tasks += planned
         for task in tasks:
-            out.append(task.model_dump_json())
-            outgoing = COMPOSE.task_message(task, NOW)
-            if outgoing is not None:
-                out.append(outgoing.model_dump_json())
-                if outgoing.message.recipient.email:
-                    out.append(
-                        EmailNotifier("h", 25, "c@city.example").build(outgoing.message).as_string()
-                    )
+            out += [task.model_dump_json(), *carried(COMPOSE, task, NOW)]
         for situation in situations.values():  # the panel's notices show the situation
-            for outgoing in COMPOSE.review_notices(review_of(situation), "opened", 1, NOW):
+            for outgoing in COMPOSE.review_notices(review_of(situation, NOW), "opened", 1, NOW):
                 out.append(outgoing.model_dump_json())
         rows = indicators.rows(indicators.compute(situations.values(), tasks, [], []))
         out.append(json.dumps(rows))
