@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -15,6 +15,7 @@ from pydantic import (
     StrictInt,
     StringConstraints,
     field_validator,
+    model_validator,
 )
 
 from concord.text import FreeText
@@ -148,3 +149,18 @@ class Signal(Strict):
     language: str
     exercise: bool
     tags: list[str]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy(cls, data: Any) -> Any:
+        """A signal written before 2026-12-06 (`source`, `summary`, `persons_sealed`)
+        still reads: its sealed persons are kept, its clear summary is not."""
+        if not isinstance(data, dict) or "source_type" in data or "source" not in data:
+            return data
+        data = dict(data)
+        source = data.pop("source")
+        data["source_type"] = source.get("type", "other") if isinstance(source, dict) else "other"
+        data["sealed"] = data.pop("persons_sealed", None) or ""
+        data.pop("summary", None)
+        data.setdefault("summary_sealed", "")
+        return data

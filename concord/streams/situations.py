@@ -33,6 +33,10 @@ class SignalRef(Strict):
     occurred_at: AwareDatetime
     source_type: str
     summary_sealed: str | None = Field(None, description="the scrubbed summary, sealed")
+    #: Before 2026-12-06 a situation kept the scrubbed summary in clear: an older
+    #: snapshot (an archive, a topic) still reads, but the text is never written again
+    #: nor shown (`exclude`): the next snapshot of the situation drops it.
+    summary: str | None = Field(None, exclude=True, description="legacy: never written")
     area: str | None = Field(None, description="where it happened (None: the situation's)")
     bias: list[Bias] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list)

@@ -199,7 +199,8 @@ class ReadModel:
         except ValidationError:
             log.warning("read model: unreadable signal record")
             return
-        self.sealed[signal.id] = signal.sealed
+        if signal.sealed:  # a signal from before every signal was sealed may have none
+            self.sealed[signal.id] = signal.sealed
         if signal.id.startswith(REPORT_PREFIX):
             self.reports.add(signal.id)
 
