@@ -48,7 +48,10 @@ async def test_a_flush_waits_for_the_write_the_buffer_is_handing_over() -> None:
     await buffer.start()
     try:
         buffer.put(write(client, "on its way"))  # a table write
-        await asyncio.sleep(0.01)  # the buffer took it off its queue: the queue is empty
+        for _ in range(100):  # until the buffer's task takes it off its queue
+            if buffer.size == 0:
+                break
+            await asyncio.sleep(0)
         assert buffer.size == 0 and client.batches == []
         await producer.flush()
         assert client.batches == ["on its way"] and client.flushed == 1
