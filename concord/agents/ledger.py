@@ -14,7 +14,7 @@ from datetime import datetime
 
 from concord.metrics import Metrics
 from concord.runtime import Flow
-from concord.streams.delivery import FINAL, DeliveryRecord
+from concord.streams.delivery import FINAL, DeliveryRecord, Receipt
 from concord.streams.patches import trace
 from concord.streams.tables import Table
 
@@ -63,21 +63,24 @@ class Ledger:
                 key=record.key, value=record.model_copy(update={"outgoing": None})
             )
 
-    def ok(self, channel: str, at: datetime) -> None:
-        health = self.health.setdefault(channel, CarrierHealth())
-        health.failures_in_a_row, health.last_ok = 0, at
+    def heard(self, receipt: Receipt) -> None:
+        """A carrier's answer to one attempt (for `/healthz`)."""
+        if receipt.channel == "none":
+            return  # no carrier was asked
+        health = self.health.setdefault(receipt.channel, CarrierHealth())
+        if receipt.ok:
+            health.failures_in_a_row, health.last_ok = 0, receipt.at
+        else:
+            health.failures_in_a_row += 1
+            health.last_error = receipt.error
 
-    def failed(self, channel: str, error: str) -> None:
-        health = self.health.setdefault(channel, CarrierHealth())
-        health.failures_in_a_row += 1
-        health.last_error = error
-
-    def take_up(self, ours: Callable[[str], bool], forget: bool = True) -> list[DeliveryRecord]:
-        """After a rebalance (or the start): every record not final that this worker now
-        owns and did not have on its way, marked in doubt; the ones that moved to another
-        worker are forgotten (their new owner takes them up) unless not `forget` (the
-        look between rebalances only adds: ownership can read empty for a moment)."""
-        taken: list[DeliveryRecord] = []
+    def owned_now(self, ours: Callable[[str], bool], forget: bool = True) -> list[str]:
+        """The take-up's look, after a rebalance (or the start): the keys of every record
+        not final that this worker owns and did not have on its way, now counted as on
+        its way. The ones that moved to another worker are forgotten (their new owner
+        takes them up) unless not `forget` (the look between rebalances only adds:
+        ownership can read empty for a moment)."""
+        taken: list[str] = []
         owned: set[str] = set()
         seen = 0
         for key, stored in self.table.stored():
@@ -87,11 +90,10 @@ class Ledger:
             owned.add(key)
             if key in self.pending:
                 continue  # ours before the rebalance too, and on its way
+            # Counted before the caller awaits anything: a take-up meanwhile skips it.
             record = DeliveryRecord.model_validate(stored)
             self.pending[key] = (record.current or "none", record.created_at)
-            doubt = record.model_copy(update={"in_doubt": True})
-            self.table[key] = doubt
-            taken.append(doubt)
+            taken.append(key)
         for key in [k for k in self.pending if k not in owned and forget]:
             del self.pending[key]
         trace.info(
@@ -100,7 +102,7 @@ class Ledger:
             len(owned),
             len(owned) - len(taken),
             len(taken),
-            ",".join(r.key for r in taken),
+            ",".join(taken),
         )
         return taken
 

@@ -1,0 +1,255 @@
+"""The deliver agent (concord.agents.deliver) carries out the rule's effects: real lanes,
+an in-memory table, notifiers that record what they are asked."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, cast
+
+from concord.agents.deliver import Delivery
+from concord.agents.ledger import Ledger
+from concord.delivery.compose import Compose
+from concord.delivery.lanes import Lanes
+from concord.delivery.schedule import Policy
+from concord.metrics import Metrics
+from concord.notifiers.base import Message, Recipient, SendError, Sent
+from concord.notifiers.registry import Registry
+from concord.runtime import Flow
+from concord.streams.delivery import DeliveryRecord, DeliveryRequest, Outgoing
+from concord.streams.tables import Table
+from concord.types import utcnow
+
+KEY = "task-1.police-duty"
+
+
+class App:
+    def Table(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        return {}
+
+
+@dataclass
+class Topic:
+    sent: list[tuple[str, Any]] = field(default_factory=list)
+
+    async def send(self, key: str, value: Any) -> None:
+        self.sent.append((key, value))
+
+
+@dataclass
+class Topics:
+    deliveries: Topic = field(default_factory=Topic)
+    task_events: Topic = field(default_factory=Topic)
+    delivery_state: Topic = field(default_factory=Topic)
+
+
+@dataclass
+class Observer:
+    delivered_: list[str] = field(default_factory=list)
+
+    def delivered(self, record: DeliveryRecord, outgoing: Outgoing) -> None:
+        self.delivered_.append(record.key)
+
+
+@dataclass
+class FakeFlow:
+    topics: Topics = field(default_factory=Topics)
+    metrics: Metrics = field(default_factory=Metrics)
+    observer: Observer = field(default_factory=Observer)
+    audits: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    durable_calls: int = 0
+
+    async def audit(self, actor: str, action: str, subject: str, **details: Any) -> None:
+        self.audits.append((action, details))
+
+    posted: list[Any] = field(default_factory=list)
+
+    async def post(self, notice: Any) -> None:
+        self.posted.append(notice)
+
+    async def durable(self) -> None:
+        self.durable_calls += 1
+
+
+@dataclass
+class Told:
+    """What `Compose.delivery_trouble` is asked: one notice per call, as (what, why)."""
+
+    def delivery_trouble(
+        self, record: DeliveryRecord, outgoing: Outgoing, what: str, why: str, now: Any
+    ) -> list[Any]:
+        return [(what, why)]
+
+
+@dataclass
+class Carrier:
+    """A notifier: answers each send from `answers` (a Sent, or a SendError to raise)."""
+
+    channel: str
+    answers: list[Sent | SendError] = field(default_factory=list)
+    knows: Sent | None = None  # what `lookup` finds (Slack can tell; SMTP cannot)
+    sent: list[Message] = field(default_factory=list)
+    asked: int = 0
+
+    def can_reach(self, recipient: Recipient) -> bool:
+        return True
+
+    async def send(self, message: Message) -> Sent:
+        self.sent.append(message)
+        answer = self.answers.pop(0) if self.answers else Sent(f"{self.channel}-id", "addr")
+        if isinstance(answer, SendError):
+            raise answer
+        return answer
+
+    async def update(self, message: Message) -> Sent:
+        return await self.send(message)
+
+    async def lookup(self, message: Message) -> Sent | None:
+        self.asked += 1
+        return self.knows
+
+
+def outgoing() -> Outgoing:
+    recipient = Recipient(id="police-duty", name="Duty", email="d@x", slack_channel="C-P")
+    now = utcnow()
+    return Outgoing(
+        kind="task",
+        subject="task-1",
+        order="sit-1",
+        message=Message(key=KEY, recipient=recipient, subject="Task", text="Do it"),
+        channels=["slack", "email"],
+        deadline=now + timedelta(minutes=5),
+        created_at=now,
+        report_task="task-1",
+    )
+
+
+def stage(*carriers: Carrier, ours: bool = True) -> tuple[Delivery, FakeFlow]:
+    flow = FakeFlow()
+    table = Table(App(), "deliveries", DeliveryRecord, 4)
+    delivery = Delivery(
+        cast(Flow, flow),
+        Registry(list(carriers)),  # type: ignore[arg-type]
+        cast(Compose, Told()),
+        Ledger(cast(Flow, flow), table),
+        Lanes({}),
+        Policy(base=0.01, cap=0.01, jitter=0.0),
+        lambda key: ours,
+    )
+    return delivery, flow
+
+
+async def until(check: Callable[[], bool], pump: Callable[[], Awaitable[None]]) -> None:
+    async with asyncio.timeout(5):
+        while not check():
+            await pump()
+            await asyncio.sleep(0.005)
+
+
+def state(delivery: Delivery) -> str | None:
+    record = delivery.ledger.get(KEY)
+    return record.state if record else None
+
+
+def test_a_request_is_sent_once_after_its_record_is_durable_and_the_track_hears() -> None:
+    slack = Carrier("slack")
+    delivery, flow = stage(slack)
+
+    async def go() -> None:
+        request = DeliveryRequest(key=KEY, outgoing=outgoing())
+        await delivery.request(request)
+        await delivery.request(request)  # the same key again: once per key
+        await until(lambda: state(delivery) == "delivered", delivery.pump)
+
+    asyncio.run(go())
+    assert len(slack.sent) == 1 and flow.durable_calls == 1
+    record = delivery.ledger.get(KEY)
+    assert record is not None and record.outgoing is None  # final: no content kept
+    [(_, event)] = flow.topics.task_events.sent
+    assert event.ok and event.channels == ["slack"] and event.slack_ref == "slack-id"
+    assert [a for a, _ in flow.audits] == ["task.delivered"]
+    assert flow.observer.delivered_ == [KEY] and delivery.ledger.pending == {}
+
+
+def test_a_retryable_failure_waits_then_tries_again_and_a_permanent_one_falls_back() -> None:
+    slack = Carrier(
+        "slack", [SendError("Slack 500", retryable=True), SendError("gone", retryable=False)]
+    )
+    email = Carrier("email")
+    delivery, flow = stage(slack, email)
+
+    async def go() -> None:
+        await delivery.request(DeliveryRequest(key=KEY, outgoing=outgoing()))
+        await until(lambda: state(delivery) == "delivered", delivery.pump)
+
+    asyncio.run(go())
+    assert (len(slack.sent), len(email.sent)) == (2, 1)
+    receipts = [(r.channel, r.ok) for _, r in flow.topics.deliveries.sent]
+    assert receipts == [("slack", False), ("slack", False), ("email", True)]
+    record = delivery.ledger.get(KEY)
+    assert record is not None and record.given_up == ["slack"] and record.via == "email"
+    assert flow.posted == [("fallback", "slack: gone")]  # the coordinators hear of it
+
+
+def test_taken_up_in_doubt_slack_is_asked_first_and_not_sent_again() -> None:
+    slack = Carrier("slack", knows=Sent("C-P/1.0", "C-P"))
+    delivery, flow = stage(slack)
+
+    async def go() -> None:
+        delivery.ours = lambda key: False  # the request lands, then the worker dies
+        await delivery.request(DeliveryRequest(key=KEY, outgoing=outgoing()))
+        delivery.ours = lambda key: True
+        delivery.ledger.pending.clear()  # a new worker: nothing on its way
+        assert await delivery.take_up() == 1
+        await until(lambda: state(delivery) == "delivered", delivery.pump)
+
+    asyncio.run(go())
+    assert slack.asked == 1 and slack.sent == []
+    assert "delivery.confirmed_after_restart" in [a for a, _ in flow.audits]
+
+
+def test_taken_up_in_doubt_an_email_goes_again_marked_as_a_resend() -> None:
+    email = Carrier("email")
+    delivery, _ = stage(email)
+
+    async def go() -> None:
+        delivery.ours = lambda key: False
+        out = outgoing().model_copy(update={"channels": ["email"]})
+        await delivery.request(DeliveryRequest(key=KEY, outgoing=out))
+        delivery.ours = lambda key: True
+        delivery.ledger.pending.clear()
+        await delivery.take_up()
+        await until(lambda: state(delivery) == "delivered", delivery.pump)
+
+    asyncio.run(go())
+    assert email.asked == 1 and [m.resend for m in email.sent] == [True]
+    assert email.sent[0].key == KEY  # the same key: the same Message-ID
+
+
+def test_a_job_for_a_partition_that_moved_away_sends_nothing() -> None:
+    slack = Carrier("slack")
+    delivery, _ = stage(slack, ours=False)
+
+    async def go() -> None:
+        await delivery.request(DeliveryRequest(key=KEY, outgoing=outgoing()))
+        await delivery.run(KEY)
+
+    asyncio.run(go())
+    assert slack.sent == [] and state(delivery) == "pending"
+
+
+def test_a_withdrawal_ends_the_record_and_nothing_is_reported() -> None:
+    slack = Carrier("slack", [SendError("Slack 500", retryable=True)])
+    delivery, flow = stage(slack)
+
+    async def go() -> None:
+        await delivery.request(DeliveryRequest(key=KEY, outgoing=outgoing()))
+        await until(lambda: state(delivery) == "retrying", delivery.pump)
+        await delivery.request(DeliveryRequest(key=KEY, action="withdraw", reason="reassigned"))
+        await delivery.pump()
+
+    asyncio.run(go())
+    assert state(delivery) == "withdrawn" and flow.topics.task_events.sent == []
+    assert len(slack.sent) == 1
