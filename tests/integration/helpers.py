@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from typing import Any
 
-from kafka import KafkaConsumer
+from kafka import KafkaConsumer, TopicPartition
 from pydantic import SecretStr
 
 from concord.core.correlation import situation_id
@@ -15,7 +16,7 @@ from concord.embedded.outbox import CapturedEmail, CapturedSlack, Outbox
 from concord.keys import Sealer, key_id, latest_keys
 from concord.streams.audit import AuditEntry
 from concord.streams.keys import DataKey
-from tests.conftest import Worker
+from tests.conftest import Worker, wait_until
 
 
 def task_of(signal: dict[str, object], playbook: str, key: str) -> str:
@@ -80,22 +81,12 @@ def sign_in_link(outbox: Outbox, email: str, after: int = 0) -> str:
 
 def audit_entries(worker: Worker, subject: str, action: str) -> list[AuditEntry]:
     """The `action` entries about `subject` on `concord.audit` so far."""
-    consumer = KafkaConsumer(
-        "concord.audit",
-        bootstrap_servers=worker.env["CONCORD_BROKER"].split("://", 1)[1],
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        consumer_timeout_ms=1000,
-    )
-    try:
-        return [
-            entry
-            for record in consumer
-            if record.key == subject.encode()
-            and (entry := AuditEntry.model_validate_json(record.value)).action == action
-        ]
-    finally:
-        consumer.close()
+    return [
+        entry
+        for key, value in records(worker, "concord.audit")
+        if key == subject.encode()
+        and (entry := AuditEntry.model_validate_json(value or b"")).action == action
+    ]
 
 
 def audit_of(worker: Worker, action: str) -> list[AuditEntry]:
@@ -108,15 +99,32 @@ def audit_of(worker: Worker, action: str) -> list[AuditEntry]:
 
 def records(worker: Worker, topic: str) -> list[tuple[bytes | None, bytes | None]]:
     """Every record of a topic so far, as (key, value)."""
-    consumer = KafkaConsumer(
-        topic,
-        bootstrap_servers=worker.env["CONCORD_BROKER"].split("://", 1)[1],
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        consumer_timeout_ms=1000,
-    )
+    return read_topic(worker.env["CONCORD_BROKER"].split("://", 1)[1], topic)
+
+
+def read_topic(bootstrap: str, topic: str) -> list[tuple[bytes | None, bytes | None]]:
+    """Every record of a topic up to its end when called, as (key, value), in each
+    partition's order.
+
+    Read to the end offsets rather than until a second of silence: a test that scans
+    forty topics would otherwise wait forty seconds. The broker's end offset may be
+    short by its last batch (Tansu answers the batch's base + 1), but a fetch returns
+    whole batches: once a partition's position passes the reported end, the batch that
+    holds the true end has been read."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     try:
-        return [(r.key, r.value) for r in consumer]
+        numbers = wait_until(lambda: consumer.partitions_for_topic(topic), timeout=10)
+        parts = [TopicPartition(topic, p) for p in sorted(numbers)]
+        consumer.assign(parts)
+        consumer.seek_to_beginning(*parts)
+        ends = consumer.end_offsets(parts)
+        found: list[tuple[bytes | None, bytes | None]] = []
+        deadline = time.monotonic() + 30
+        while any(consumer.position(tp) < ends[tp] for tp in parts):
+            assert time.monotonic() < deadline, f"{topic}: not read to {ends}"
+            for batch in consumer.poll(timeout_ms=200).values():
+                found.extend((r.key, r.value) for r in batch)
+        return found
     finally:
         consumer.close()
 

@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from kafka import KafkaConsumer, KafkaProducer
+from kafka import KafkaProducer
 from pydantic import SecretStr
 
 from concord.delivery.compose import Compose
@@ -24,7 +24,7 @@ from concord.notifiers.render import Renderer
 from concord.streams.delivery import DeliveryRequest
 from concord.types import utcnow
 from tests.conftest import ROOT, Worker, make_signal, private_worker, restart, wait_until
-from tests.integration.helpers import audit_entries, emails_for, slack_for, task_of
+from tests.integration.helpers import audit_entries, emails_for, records, slack_for, task_of
 from tests.unit.factories import make_task
 
 pytestmark = pytest.mark.integration
@@ -199,15 +199,10 @@ def test_a_request_seen_twice_is_delivered_once(worker: Worker, outbox: Outbox) 
         ]
 
     outbox.wait_for(lambda o: mails(notice.key) and mails(login.key), timeout=30)
-    consumer = KafkaConsumer(
-        "concord.delivery-state",
-        bootstrap_servers=worker.env["CONCORD_BROKER"].split("://", 1)[1],
-        auto_offset_reset="earliest",
-        consumer_timeout_ms=1000,
-    )
     states = [
-        json.loads(r.value) for r in consumer if r.key in (notice.key.encode(), login.key.encode())
+        json.loads(v or b"")
+        for k, v in records(worker, "concord.delivery-state")
+        if k in (notice.key.encode(), login.key.encode())
     ]
-    consumer.close()
     assert {s["state"] for s in states} >= {"delivered"}
     assert (len(mails(notice.key)), len(mails(login.key))) == (1, 1)

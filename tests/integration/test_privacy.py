@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kafka import KafkaConsumer, KafkaProducer
+from kafka import KafkaProducer
 from kafka.admin import KafkaAdminClient
 
 from concord.core.correlation import situation_id
@@ -24,6 +24,7 @@ from tests.integration.helpers import (
     audit_of,
     emails_for,
     live_keys,
+    read_topic,
     records,
     slack_for,
     task_of,
@@ -196,17 +197,9 @@ def on_disk(up: Up) -> bytes:
 
 def data_keys(up: Up) -> dict[str, Any]:
     bootstrap = (up.home / "data" / "broker").read_text().strip().split("://", 1)[1]
-    consumer = KafkaConsumer(
-        "concord.keys",
-        bootstrap_servers=bootstrap,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        consumer_timeout_ms=1000,
+    return latest_keys(
+        (k.decode() if k else "", v) for k, v in read_topic(bootstrap, "concord.keys")
     )
-    try:
-        return latest_keys((r.key.decode(), r.value) for r in consumer)
-    finally:
-        consumer.close()
 
 
 def home(up: Up, token: str, signal_id: str) -> str | None:
