@@ -41,6 +41,16 @@ settings.register_profile(
 settings.load_profile("concord")
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run in parallel (`make test` uses pytest-xdist's `--dist loadgroup`), the tests that
+    share the session's worker all go to one process: one broker, one worker, and the
+    state they build up in order. Tests with stacks of their own spread over the others."""
+    for item in items:
+        if "worker" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("session-worker"))
 SLACK_SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 
 
