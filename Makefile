@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check -q
+# Test processes: the integration tests mostly wait on brokers and workers, so three
+# share two cores well; the tests of the session's worker stay in one (tests/conftest.py).
+TEST_PROCESSES ?= 3
 
 .PHONY: demo test lint unit integration bench schema clean install install-test
 
@@ -30,13 +33,13 @@ test: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check concord tests bench
 	$(VENV)/bin/mypy concord
 	$(VENV)/bin/lint-imports
-	$(VENV)/bin/pytest -q -p no:cacheprovider
+	$(VENV)/bin/pytest -q -p no:cacheprovider -n $(TEST_PROCESSES) --dist loadgroup
 
 unit: $(VENV)/.installed-test
 	$(VENV)/bin/pytest -q tests/unit
 
 integration: $(VENV)/.installed-test
-	$(VENV)/bin/pytest -q tests/integration
+	$(VENV)/bin/pytest -q tests/integration -n $(TEST_PROCESSES) --dist loadgroup
 
 lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check concord tests bench
