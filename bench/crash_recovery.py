@@ -2,18 +2,27 @@
 
 Two workers share an embedded Tansu broker; 40 signals (80 tasks) are produced at once;
 worker 0 is SIGKILLed when a third of the tasks are delivered; worker 1 takes over.
-Prints one JSON line per run and a summary. Usage: python bench/crash_recovery.py [RUNS]
+Prints one JSON line per run and a summary.
+Usage: python bench/crash_recovery.py [RUNS] [STARTS]
 
+`rebalanced_s`
 `rebalanced_s`: from the kill to the survivor's "Worker ready" (it owns and has
 recovered the dead worker's partitions); `takeover_s`: to its first delivery after that;
 `all_delivered_s`: to the last task. A run that does not deliver everything within 60 s
 shows as `stalled`.
+
+Before the crash runs, STARTS start-up runs (default 3): 40 signals wait on
+`concord.signals.in` before a worker (tracing its partitions) starts.
+`first_commit_s`: per partition of `concord.signals.in`, from the worker's assignment to
+its first commit of that partition (the records were there all along: the target is
+10 s); `all_delivered_s`: from the start of the worker to the last task.
 """
 
 from __future__ import annotations
 
 import collections
 import json
+import re
 import shutil
 import signal
 import sys
@@ -41,6 +50,8 @@ from tests.conftest import (
 )
 from tests.integration.helpers import task_of
 
+STAMP = re.compile(r"^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3})\]")
+
 
 def keys(outbox: Outbox) -> tuple[list[str], list[str]]:
     mails = [m.headers.get("Message-ID", "")[1:].split(".")[0] for m in outbox.emails()]
@@ -49,6 +60,98 @@ def keys(outbox: Outbox) -> tuple[list[str], list[str]]:
         for c in outbox.slack()
     ]
     return mails, slack
+
+
+def signals_and_tasks(n: int) -> tuple[list[dict[str, object]], set[str]]:
+    """n signals, and the ids of the tasks they make."""
+    # Even signals: vandalism of a place of worship (two Slack tasks); odd ones:
+    # harassment (one email task to victim support), so both carriers are measured.
+    signals = [
+        make_signal(
+            category="vandalism" if i % 2 == 0 else "harassment",
+            bias=["antisemitic"],
+            severity=2,
+            area=("north", "centre", "south")[i % 3],
+        )
+        for i in range(n)
+    ]
+    fired = {
+        "vandalism": ("place-of-worship-vandalism", ("police-report", "community-contact")),
+        "harassment": ("victim-support-referral", ("refer",)),
+    }
+    expected = {
+        task_of(s, fired[str(s["category"])][0], k)
+        for s in signals
+        for k in fired[str(s["category"])][1]
+    }
+    return signals, expected
+
+
+def produce(bootstrap: str, signals: list[dict[str, object]]) -> None:
+    producer = KafkaProducer(bootstrap_servers=bootstrap)
+    for s in signals:
+        producer.send("concord.signals.in", key=str(s["id"]).encode(), value=json.dumps(s).encode())
+    producer.flush()
+    producer.close()
+
+
+def first_commits(log: str, topic: str) -> dict[int, float]:
+    """Per partition of `topic`: seconds from the last assignment before its first commit
+    to that commit (the worker's log, traced)."""
+    assigned: float | None = None
+    found: dict[int, float] = {}
+    for line in log.splitlines():
+        stamp = STAMP.match(line)
+        if stamp is None:
+            continue
+        at = time.mktime(time.strptime(stamp.group(1)[:19], "%Y-%m-%d %H:%M:%S"))
+        at += int(stamp.group(1)[20:]) / 1000
+        if "Setting newly assigned partitions" in line:
+            assigned = at
+        elif "commit done:" in line and assigned is not None:
+            for part in re.findall(re.escape(topic) + r":(\d+)@", line):
+                found.setdefault(int(part), round(at - assigned, 2))
+    return found
+
+
+def start_once(
+    n: int, smtp: SmtpCapture, slack: SlackApiServer, outbox: Outbox
+) -> dict[str, object]:
+    """Records waiting before the worker starts: how soon each partition moves."""
+    root = Path(tempfile.mkdtemp(prefix="concord-start-"))
+    with EmbeddedBroker() as broker:
+        env = worker_env(broker.url, smtp, slack, root, free_port())
+        env["CONCORD_TRACE"] = "1"
+        signals, expected = signals_and_tasks(n)
+        produce(broker.bootstrap, signals)
+        t0 = time.monotonic()
+        log = root / "w.log"
+        url = f"http://127.0.0.1:{env['CONCORD_WEB_PORT']}"
+        w = Worker(start_worker(env, log), env, url, log, root)
+        try:
+            wait_until(lambda: expected <= set(delivered_keys(outbox)), timeout=120, interval=0.1)
+            stalled = False
+        except TimeoutError:
+            stalled = True
+        all_s = time.monotonic() - t0
+        stop_worker(w.proc)
+        firsts = first_commits(log.read_text(), "concord.signals.in")
+    if not stalled:
+        shutil.rmtree(root, ignore_errors=True)
+    return {
+        "phase": "start",
+        "logs": str(root) if stalled else None,
+        "stalled": stalled,
+        "partitions": len(firsts),
+        "first_commit_s": [firsts[p] for p in sorted(firsts)],
+        "first_commit_max_s": max(firsts.values()) if firsts else None,
+        "all_delivered_s": round(all_s, 1),
+    }
+
+
+def delivered_keys(outbox: Outbox) -> list[str]:
+    mails, posts = keys(outbox)
+    return mails + posts
 
 
 def run_once(n: int, smtp: SmtpCapture, slack: SlackApiServer, outbox: Outbox) -> dict[str, object]:
@@ -72,36 +175,13 @@ def run_once(n: int, smtp: SmtpCapture, slack: SlackApiServer, outbox: Outbox) -
             )
             wait_healthy(w)
             workers.append(w)
-        # Even signals: vandalism of a place of worship (two Slack tasks); odd ones:
-        # harassment (one email task to victim support), so both carriers are measured.
-        signals = [
-            make_signal(
-                category="vandalism" if i % 2 == 0 else "harassment",
-                bias=["antisemitic"],
-                severity=2,
-                area=("north", "centre", "south")[i % 3],
-            )
-            for i in range(n)
-        ]
-        fired = {
-            "vandalism": ("place-of-worship-vandalism", ("police-report", "community-contact")),
-            "harassment": ("victim-support-referral", ("refer",)),
-        }
-        expected = {
-            task_of(s, fired[str(s["category"])][0], k)
-            for s in signals
-            for k in fired[str(s["category"])][1]
-        }
+        signals, expected = signals_and_tasks(n)
 
         def delivered() -> collections.Counter[str]:
             mails, posts = keys(outbox)
             return collections.Counter(k for k in mails + posts if k in expected)
 
-        producer = KafkaProducer(bootstrap_servers=broker.bootstrap)
-        for s in signals:
-            producer.send("concord.signals.in", key=s["id"].encode(), value=json.dumps(s).encode())
-        producer.flush()
-        producer.close()
+        produce(broker.bootstrap, signals)
         wait_until(lambda: len(delivered()) >= len(expected) // 3, timeout=60, interval=0.02)
         readies = workers[1].log.read_text().count("Worker ready")
         workers[0].proc.send_signal(signal.SIGKILL)
@@ -131,6 +211,7 @@ def run_once(n: int, smtp: SmtpCapture, slack: SlackApiServer, outbox: Outbox) -
     if not stalled:
         shutil.rmtree(root, ignore_errors=True)  # a stalled run keeps its workers' logs
     return {
+        "phase": "crash",
         "logs": str(root) if stalled else None,
         "tasks": len(expected),
         "delivered_at_kill": at_kill,
@@ -146,10 +227,30 @@ def run_once(n: int, smtp: SmtpCapture, slack: SlackApiServer, outbox: Outbox) -
 
 def main() -> None:
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 3
+    starts = int(sys.argv[2]) if len(sys.argv) > 2 else 3
     outbox = Outbox(limit=100_000)
     smtp, slack = SmtpCapture(outbox).start(), SlackApiServer(outbox).start()
     results = []
+    firsts: list[float] = []
     try:
+        for i in range(starts):
+            r = start_once(40, smtp, slack, outbox)
+            firsts += [float(x) for x in r["first_commit_s"]]  # type: ignore[attr-defined]
+            print(json.dumps({"bench": "crash_recovery", "run": i, **r}), flush=True)
+        if firsts:
+            print(
+                json.dumps(
+                    {
+                        "bench": "crash_recovery",
+                        "metric": "first_commit_max_s",
+                        "value": max(firsts),
+                        "unit": "s",
+                        "target": 10,
+                        "partitions": len(firsts),
+                    }
+                ),
+                flush=True,
+            )
         for i in range(runs):
             r = run_once(40, smtp, slack, outbox)
             results.append(r)
