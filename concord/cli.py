@@ -185,6 +185,9 @@ def playbooks_validate(paths: Annotated[list[Path] | None, typer.Argument()] = N
     from concord.validate import check_playbooks
 
     settings = _settings()
+    for path in paths or []:
+        if not path.exists():
+            fail(f"no such file or directory: {path}")
     try:
         directory = load_directory(settings.directory)
     except DirectoryError as exc:
@@ -267,14 +270,19 @@ def signal_send(
     settings = _settings()
     stream = sys.stdin if file == "-" else open(file, encoding="utf-8")  # noqa: SIM115
     try:
-        sent, refused = send_signals(settings, stream, file)
+        done = send_signals(settings, stream, file)
     finally:
         if stream is not sys.stdin:
             stream.close()
-    for line in refused:
+    for line in done.problems:
         print(line)
-    console.print(f"sent {sent} signal(s)" + (f", refused {len(refused)}" if refused else ""))
-    if refused:
+    refused = (
+        f", refused {done.refused_lines} line(s) ({len(done.problems)} problem(s))"
+        if done.refused_lines
+        else ""
+    )
+    console.print(f"sent {done.sent} signal(s){refused}")
+    if done.refused_lines:
         raise typer.Exit(1)
 
 

@@ -37,10 +37,21 @@ def kafka_producer(settings: Settings) -> Any:
     )
 
 
-def send_signals(settings: Settings, lines: Iterable[str], name: str) -> tuple[int, list[str]]:
-    """Validate and produce JSON lines; return (sent, `name:line: problem` lines)."""
+@dataclass(frozen=True)
+class Sending:
+    """What `signal send` did: signals sent, lines refused, and each problem as
+    `name:line: field: problem` (a line may have several)."""
+
+    sent: int
+    refused_lines: int
+    problems: list[str]
+
+
+def send_signals(settings: Settings, lines: Iterable[str], name: str) -> Sending:
+    """Validate and produce JSON lines (blank lines are skipped)."""
     directory = load_directory(settings.directory)
-    refused: list[str] = []
+    problems: list[str] = []
+    refused = 0
     batch: list[tuple[str, bytes]] = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
@@ -48,11 +59,13 @@ def send_signals(settings: Settings, lines: Iterable[str], name: str) -> tuple[i
         try:
             data = json.loads(line)
         except json.JSONDecodeError as exc:
-            refused.append(f"{name}:{number}: not JSON: {exc.msg}")
+            refused += 1
+            problems.append(f"{name}:{number}: not JSON: {exc.msg}")
             continue
         result = validate_signal(data, directory)
         if isinstance(result, Refused):
-            refused.extend(f"{name}:{number}: {e['loc']}: {e['msg']}" for e in result.errors)
+            refused += 1
+            problems.extend(f"{name}:{number}: {e['loc']}: {e['msg']}" for e in result.errors)
             continue
         batch.append((result.id, line.strip().encode()))
     if batch:
@@ -63,7 +76,7 @@ def send_signals(settings: Settings, lines: Iterable[str], name: str) -> tuple[i
             producer.flush()
         finally:
             producer.close()
-    return len(batch), refused
+    return Sending(len(batch), refused, problems)
 
 
 def create_token(settings: Settings, name: str, role: str, agency: str | None) -> str:

@@ -33,14 +33,18 @@ def test_signal_send_from_file_and_stdin(worker: Worker, outbox: Outbox, tmp_pat
     bad = make_signal(severity=0)
     file = tmp_path / "signals.jsonl"
     file.write_text(
-        "\n".join([json.dumps(incident), json.dumps(first), "", json.dumps(bad), "not json"])
+        "\n".join([json.dumps(incident), json.dumps(first), "", json.dumps(bad), "not json", "{}"])
     )
     result = worker.cli("signal", "send", str(file))
     out = result.stdout.decode()
     assert result.returncode == 1, out
     assert f"{file}:4: severity: Input should be greater than or equal to 1" in out
     assert f"{file}:5: not JSON" in out
-    assert "sent 2 signal(s), refused 2" in out
+    assert f"{file}:6: category: Field required" in out
+    # Lines are counted as lines, and their problems as problems (line 6 has several).
+    problems = [line for line in out.splitlines() if line.startswith(f"{file}:")]
+    assert f"sent 2 signal(s), refused 3 line(s) ({len(problems)} problem(s))" in out
+    assert len(problems) > 3
     # Both join one situation, named after whichever reached correlation first (signals
     # are keyed by id on the way in, so two partitions may be read in either order).
     youth = [task_of(s, "rumour-after-incident", "youth-outreach") for s in (incident, first)]
@@ -203,6 +207,16 @@ def test_playbooks_validate_reports_every_problem(tmp_path: Path) -> None:
     assert r.returncode == 1
     assert f"{tmp_path}/a.yml:5:3: when.colour: unknown field 'colour'" in lines
     assert any(line.startswith(f"{tmp_path}/b.yml:3:1: YAML syntax") for line in lines), lines
+    missing = subprocess.run(
+        [sys.executable, "-m", "concord.cli", "playbooks", "validate", str(tmp_path / "nope.yml")],
+        env=env,
+        capture_output=True,
+        timeout=60,
+    )
+    assert missing.returncode == 2 and missing.stdout == b""
+    assert (
+        missing.stderr.decode().strip() == f"error: no such file or directory: {tmp_path}/nope.yml"
+    )
     ok = subprocess.run(
         [sys.executable, "-m", "concord.cli", "playbooks", "validate"],
         env=env,
