@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import EmailStr, Field, StringConstraints, model_validator
 
+from concord.streams.signals import Bias
 from concord.types import Code, Lang, Strict
 from concord.yamlpos import Problem, load_file, validate_doc
 
@@ -110,6 +111,16 @@ class City(Strict):
         return self
 
 
+class Correlation(Strict):
+    """How the city's analysts group signals into situations, beyond time and place."""
+
+    linked_bias: list[list[Bias]] = Field(
+        default_factory=list,
+        description="bias motivations that may share a situation (each list a group); "
+        "otherwise different motivations are different situations",
+    )
+
+
 class Directory(Strict):
     """The whole directory file."""
 
@@ -119,6 +130,12 @@ class Directory(Strict):
     agencies: list[Agency] = Field(min_length=1)
     panel: Panel = Field(default_factory=Panel)
     coordinators: list[PanelMember] = Field(default_factory=list)
+    correlation: Correlation = Field(default_factory=Correlation)
+
+    @property
+    def linked_bias(self) -> tuple[frozenset[Bias], ...]:
+        """The motivation groups for correlation (`core.correlation.same_motive`)."""
+        return tuple(frozenset(group) for group in self.correlation.linked_bias)
 
     @model_validator(mode="after")
     def _references(self) -> Self:

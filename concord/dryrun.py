@@ -49,6 +49,7 @@ def dry_run(settings: Settings, signals: Path) -> dict[str, Any]:
         "refused": [],
         "duplicates": [],
         "decisions": [],
+        "placements": [],
     }
     situations: set[str] = set()
     for number, line in enumerate(signals.read_text(encoding="utf-8").splitlines(), start=1):
@@ -65,6 +66,18 @@ def dry_run(settings: Settings, signals: Path) -> dict[str, Any]:
             report["duplicates"].append({"line": number, "signal": result.id})
             continue
         situations.add(step.situation.id)
+        report["placements"].append(
+            {
+                "line": number,
+                "signal": step.signal.id,
+                "situation": step.situation.id,
+                "area": step.situation.area,
+                "joined": step.joined,
+                "kept_apart_from": [
+                    {"situation": s.id, "bias": [str(b) for b in s.bias]} for s in step.apart
+                ],
+            }
+        )
         for d in step.decisions:
             report["decisions"].append(
                 {
@@ -95,6 +108,18 @@ def print_report(report: dict[str, Any], console: Console) -> None:
         console.print(f"[red]line {r['line']} refused[/] {r['reason']}: {json.dumps(r['errors'])}")
     for d in report["duplicates"]:
         console.print(f"line {d['line']}: duplicate of signal {d['signal']} (ignored)")
+    for p in report["placements"]:
+        how = "joined" if p["joined"] else "opened"
+        apart = "; ".join(
+            f"kept apart from {a['situation']} (another motivation: {', '.join(a['bias'])})"
+            for a in p["kept_apart_from"]
+        )
+        console.print(
+            f"line {p['line']}: {p['signal']} {how} {p['situation']} ({p['area']})"
+            + (f"; {apart}" if apart else ""),
+            soft_wrap=True,
+            highlight=False,
+        )
     for d in report["decisions"]:
         style = _STYLE[d["status"]]
         why = f": {d['reason']}" if d["reason"] else ""

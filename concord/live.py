@@ -61,7 +61,7 @@ class LivePlaybooks:
         self.directory = directory
         self.window = window
         self.current = PlaybookSet()
-        self.rules = Rules(Matcher([], directory), window)
+        self.rules = Rules(Matcher([], directory), window, linked=directory.linked_bias)
         self._known: dict[tuple[str, int], Playbook] = {}
         self._seen = ""
         self._content = ""
@@ -85,7 +85,10 @@ class LivePlaybooks:
         if loaded.ok:
             self.current = loaded
             self.rules = Rules(
-                Matcher(loaded.playbooks, self.directory), self.window, dict(loaded.revisions)
+                Matcher(loaded.playbooks, self.directory),
+                self.window,
+                dict(loaded.revisions),
+                linked=self.directory.linked_bias,
             )
             self._known.update({(p.id, p.version): p for p in loaded.playbooks})
             self._content = ",".join(f"{k}={v}" for k, v in sorted(loaded.revisions.items()))

@@ -36,6 +36,8 @@ class Step:
     decisions: list[PlaybookMatch] = field(default_factory=list)  # new or changed ones
     tasks: dict[str, list[Task]] = field(default_factory=dict)  # fired playbook -> tasks
     errors: dict[str, str] = field(default_factory=dict)  # playbook -> planning error
+    joined: bool = False  # it joined an open situation (else it opened this one)
+    apart: list[Situation] = field(default_factory=list)  # kept apart: another motivation
 
 
 class Simulator:
@@ -44,7 +46,9 @@ class Simulator:
     def __init__(self, playbooks: PlaybookSet, directory: Directory, window: timedelta) -> None:
         self.directory = directory
         self.matcher = Matcher(playbooks.playbooks, directory)
-        self.rules = Rules(self.matcher, window, dict(playbooks.revisions))
+        self.rules = Rules(
+            self.matcher, window, dict(playbooks.revisions), linked=directory.linked_bias
+        )
         self.states: dict[str, AreaState] = {}
         # Throwaway key: a simulation keeps nothing but the data keys it made, in memory.
         self.sealer = Sealer(SecretStr(Fernet.generate_key().decode()))
@@ -70,7 +74,7 @@ class Simulator:
         earlier = {}
         if moved.before is not None:
             earlier = {m.playbook: m for m in moved.before.matches}
-        result = Step(signal, situation)
+        result = Step(signal, situation, joined=moved.before is not None, apart=list(moved.apart))
         for decision in situation.matches:
             if earlier.get(decision.playbook) == decision:
                 continue

@@ -51,6 +51,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "worker" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.xdist_group("session-worker"))
+
+
 SLACK_SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 
 

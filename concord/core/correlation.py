@@ -1,10 +1,11 @@
 """Correlation: one signal's step through the areas of its zone. Pure.
 
 A signal joins an open situation of its area, or of a neighbouring area, when it
-occurred within the correlation window of that situation's latest signal and its
-category is compatible (see `GROUPS`); among several, the one with the most recent
-signal. Otherwise it opens a new situation in its own area. Drills never mix with real
-situations: they live under keys of their own (`area_key`).
+occurred within the correlation window of that situation's latest signal, its category
+is compatible (see `GROUPS`) and so is its motivation (see `same_motive`); among
+several, the one with the most recent signal. Otherwise it opens a new situation in its
+own area. Drills never mix with real situations: they live under keys of their own
+(`area_key`).
 
 `step` is the whole stage, in the order a reader follows it:
 
@@ -34,7 +35,7 @@ from pydantic import Field
 from concord.core.decisions import Rules, decide, prune
 from concord.core.history import Trace, measure, remember
 from concord.core.tension import tension
-from concord.streams.signals import Category, Kind, Signal
+from concord.streams.signals import Bias, Category, Kind, Signal
 from concord.streams.situations import (
     AreaContext,
     PastSituation,
@@ -142,28 +143,65 @@ def compatible(categories: list[Category], category: Category) -> bool:
     return any(category in g and any(c in g for c in categories) for g in GROUPS)
 
 
-def joins(current: Situation | None, signal: Signal, window: timedelta) -> bool:
+#: Motivations the city links for correlation (the directory's `correlation.linked_bias`):
+#: each group is a set of biases that may share a situation.
+Links = tuple[frozenset[Bias], ...]
+
+
+#: Every motivation linked to every other: motivation does not keep anything apart.
+ALL: Links = (frozenset(Bias),)
+
+
+def same_motive(situation: list[Bias], signal: list[Bias], linked: Links = ()) -> bool:
+    """Whether a signal with these bias motivations may join a situation with those.
+
+    Different motivations are different situations: an antisemitic vandalism and an
+    anti-Muslim assault in one area are two responses, two analyses, two sets of
+    partners. A signal that names no motivation (a rumour, a report whose reporter could
+    not tell) may join any situation, and a situation with none yet takes any signal.
+    Otherwise they must share a motivation, or two of theirs must be linked by the city
+    (`linked`)."""
+    if not situation or not signal:
+        return True
+    kin = set(situation)
+    for group in linked:
+        if kin & group:
+            kin |= group
+    return any(b in kin for b in signal)
+
+
+def joins(current: Situation | None, signal: Signal, window: timedelta, linked: Links = ()) -> bool:
     """Whether the signal belongs to this situation."""
     if current is None or current.state == SituationState.closed:
         return False
     latest = max(r.occurred_at for r in current.signals)
     in_window = abs(signal.occurred_at - latest) <= window
-    return in_window and compatible(current.categories, signal.category)
+    return (
+        in_window
+        and compatible(current.categories, signal.category)
+        and same_motive(current.bias, list(signal.bias), linked)
+    )
 
 
-def pick(candidates: list[Situation], signal: Signal, window: timedelta) -> Situation | None:
+def pick(
+    candidates: list[Situation], signal: Signal, window: timedelta, linked: Links = ()
+) -> Situation | None:
     """The situation the signal joins: the joinable one with the latest signal, or None."""
-    joinable = [s for s in candidates if joins(s, signal, window)]
+    joinable = [s for s in candidates if joins(s, signal, window, linked)]
     return max(joinable, key=lambda s: s.latest_at, default=None)
 
 
 def correlate(
-    current: Situation | None, signal: Signal, window: timedelta, now: datetime
+    current: Situation | None,
+    signal: Signal,
+    window: timedelta,
+    now: datetime,
+    linked: Links = (),
 ) -> Situation:
     """The situation after `signal`: the current one updated, or a new one."""
     if current is not None and any(r.id == signal.id for r in current.signals):
         return current
-    if current is None or not joins(current, signal, window):
+    if current is None or not joins(current, signal, window, linked):
         return Situation(
             id=situation_id(signal.id, signal.area),
             area=signal.area,
@@ -250,6 +288,8 @@ class Step:
     states: dict[str, AreaState]
     situation: Situation | None
     before: Situation | None
+    #: open situations the signal would have joined but for its motivation
+    apart: tuple[Situation, ...] = ()
 
 
 def step(
@@ -270,13 +310,19 @@ def step(
     if any(st.seen(signal.id) for st in states.values()):
         return Step({}, None, None)
     homes = {s.id: key for key, st in states.items() for s in st.open()}
-    joined = pick([s for st in states.values() for s in st.open()], signal, rules.window)
+    candidates = [s for st in states.values() for s in st.open()]
+    joined = pick(candidates, signal, rules.window, rules.linked)
+    apart = (
+        tuple(s for s in candidates if joins(s, signal, rules.window, ALL) and s is not joined)
+        if joined is None
+        else ()
+    )
     home_key = homes[joined.id] if joined is not None else own_key
     keep = max(rules.window, rules.matcher.history_span(), RECALL)
     own = states[own_key]
     own = own.model_copy(update={"history": remember(own.history, signal, keep, rules.history_cap)})
     home = own if home_key == own_key else states[home_key]
-    situation = correlate(joined, signal, rules.window, now)
+    situation = correlate(joined, signal, rules.window, now, rules.linked)
     at = situation.latest_at
     history = own.history
     if home is not own:  # the figures of the home area, with the signal from next door
@@ -301,4 +347,4 @@ def step(
         }
     )
     changed = {own_key: own, home_key: home} if home_key != own_key else {own_key: home}
-    return Step(changed, situation, joined)
+    return Step(changed, situation, joined, apart)

@@ -15,6 +15,7 @@ from typing import Literal
 
 from concord.playbooks.conditions import format_duration
 from concord.playbooks.matcher import Matcher
+from concord.streams.signals import Bias
 from concord.streams.situations import PlaybookMatch, Situation
 
 #: Most signals an area's history keeps (a few a day for 90 days fits).
@@ -29,6 +30,8 @@ class Rules:
     window: timedelta
     revisions: dict[str, str] = field(default_factory=dict)
     history_cap: int = HISTORY_CAP
+    #: bias motivations the city links for correlation (`core.correlation.same_motive`)
+    linked: tuple[frozenset[Bias], ...] = ()
 
 
 def decide(

@@ -161,3 +161,11 @@ def may_act(task: Task, person: str, role: str, agency: str | None) -> bool:
     return role == "coordinator" or (
         role == "liaison" and (agency == task.agency or person == task.assignee)
     )
+
+
+def is_mine(task: Task, person: str, role: str, agency: str | None) -> bool:
+    """Whether a task is on the person's own list ("My tasks"): a liaison's agency's or
+    given to them; a coordinator's only when given to them (the board shows the rest)."""
+    if role == "coordinator":
+        return person == task.assignee
+    return may_act(task, person, role, agency)

@@ -18,7 +18,7 @@ from faust.web import Request, Response
 from pydantic import ValidationError
 
 from concord.core.disclosure import NotDisclosed
-from concord.core.tasks import OPEN, PEOPLE, TARGET, liaison_actions, may_act, refusal
+from concord.core.tasks import OPEN, PEOPLE, TARGET, is_mine, liaison_actions, may_act, refusal
 from concord.streams.tasks import Channel, Task, TaskActionIn, TaskEvent
 from concord.types import utcnow
 from concord.web import texts
@@ -220,12 +220,11 @@ async def act(site: Site, request: Request, task_id: str) -> Response:
 
 
 def my_tasks(site: Site, who: Actor) -> list[Task]:
-    """A liaison's open tasks: their agency's and those given to them (a coordinator's:
-    every open task), the soonest due first."""
+    """A person's open tasks (`core.tasks.is_mine`), the soonest due first."""
     found = [
         t
         for t in site.view.tasks.values()
-        if t.state in OPEN and not t.awaiting and may_act(t, *who)
+        if t.state in OPEN and not t.awaiting and is_mine(t, *who)
     ]
     far = datetime.max.replace(tzinfo=UTC)
     return sorted(found, key=lambda t: (t.due or far, t.created_at, t.id))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from concord.core.correlation import (
     AreaState,
     Rules,
@@ -11,11 +13,12 @@ from concord.core.correlation import (
     area_key,
     compatible,
     correlate,
+    same_motive,
     situation_id,
     step,
 )
 from concord.directory import load_directory
-from concord.streams.signals import Category
+from concord.streams.signals import Bias, Category
 from tests.unit.core.areas import T0, feed
 from tests.unit.factories import ROOT, step_area
 from tests.unit.factories import make_signal as signal
@@ -113,3 +116,39 @@ def test_a_signal_joins_the_situation_of_a_neighbouring_area(rules: Rules) -> No
     assert south.situation is not None and south.situation.id == situation_id("s", "south")
     # Replayed: nothing changes.
     assert send("b", "centre", "rumour", 2).states == {}
+
+
+A, M, MG, R = Bias.antisemitic, Bias.anti_muslim, Bias.anti_migrant, Bias.anti_roma
+MOTIVES = [
+    # the situation's motivations, the signal's, the city's links, joins
+    ([], [], (), True),
+    ([A], [], (), True),  # a signal that names no motivation (a rumour) may join
+    ([], [M], (), True),  # a situation with none yet takes any
+    ([A], [A], (), True),
+    ([M], [A], (), False),  # antisemitic and anti-Muslim: two situations
+    ([M, A], [A], (), True),
+    ([M], [A, M], (), True),  # shares one
+    ([M], [MG], (), False),
+    ([M], [MG], (frozenset({M, MG}),), True),  # linked by the city
+    ([MG], [M], (frozenset({M, MG}),), True),
+    ([M], [R], (frozenset({M, MG}),), False),
+    ([Bias.other], [A], (), False),
+]
+
+
+@pytest.mark.parametrize(("situation", "signal", "linked", "joins"), MOTIVES)
+def test_different_motivations_stay_apart(
+    situation: list[Bias], signal: list[Bias], linked: tuple[frozenset[Bias], ...], joins: bool
+) -> None:
+    assert same_motive(situation, signal, linked) is joins
+
+
+def test_an_antisemitic_and_an_anti_muslim_incident_in_one_area_are_two_situations() -> None:
+    window = timedelta(hours=24)
+    assault = correlate(None, signal(id="a", bias=["anti_muslim"]), window, NOW)
+    graffiti = signal(
+        id="b", bias=["antisemitic"], occurred_at=datetime(2026, 1, 1, 14, tzinfo=UTC)
+    )
+    assert correlate(assault, graffiti, window, NOW).id != assault.id
+    linked = (frozenset({Bias.anti_muslim, Bias.antisemitic}),)
+    assert correlate(assault, graffiti, window, NOW, linked).id == assault.id

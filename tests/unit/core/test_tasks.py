@@ -22,6 +22,7 @@ from concord.core.tasks import (
     Action,
     IllegalTaskTransition,
     escalates,
+    is_mine,
     is_open,
     liaison_actions,
     refusal,
@@ -150,3 +151,22 @@ def test_what_a_liaison_is_offered() -> None:
     # A page shows nothing to do for a pending task; its message announces it as assigned.
     assert liaison_actions(task("pending")) == []
     assert liaison_actions(task("pending"), announced=True) == ["ack", "decline", "done"]
+
+
+MINE = [
+    # role, person, agency, the task's agency, its assignee, on "My tasks"
+    ("liaison", "ana", "police", "police", "other", True),  # the agency's
+    ("liaison", "ana", "police", "schools", "ana", True),  # given to her
+    ("liaison", "ana", "police", "schools", "other", False),
+    ("coordinator", "cora", None, "police", "other", False),  # the board shows it
+    ("coordinator", "cora", None, "police", "cora", True),  # given to her
+    ("panel", "pia", None, "police", "pia", False),
+]
+
+
+@pytest.mark.parametrize(("role", "person", "agency", "of", "assignee", "mine"), MINE)
+def test_whose_list_a_task_is_on(
+    role: str, person: str, agency: str | None, of: str, assignee: str, mine: bool
+) -> None:
+    task = make_task(agency=of, assignee=assignee)
+    assert is_mine(task, person, role, agency) is mine
