@@ -5,6 +5,11 @@ plans their tasks, once per situation and playbook, with the playbook version an
 revision that decided. Tasks of a playbook with `review` go to the panel's gate, which
 holds them until the panel approves; the others go to the track stage, which dispatches
 them when nothing holds them.
+
+A playbook that fired and holds again for a later signal (a repeat) is never silent:
+its `per` rule (`concord.core.planning.repeat`) makes new tasks, or tells its tasks
+(`repeat` events: the track stage tells whoever has them in hand). Each repeat is
+audited (`playbook.repeated`).
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import faust
 
 from concord.agents.stage import consume
 from concord.core.gate import propose
-from concord.core.planning import PlanningError, plan_or_refuse
+from concord.core.planning import PlanningError, Repeat, area_of, plan_or_refuse, repeat
 from concord.directory import Directory
 from concord.live import LivePlaybooks
 from concord.runtime import Flow, Where
@@ -37,7 +42,9 @@ class Planning:
     directory: Directory
     playbooks: LivePlaybooks
     #: "situation|playbook" -> the version that fired (-1: it failed); with "|status"
-    #: appended, 0 for a suppression or inhibition already audited
+    #: appended, 0 for a suppression or inhibition already audited; with "|area|code",
+    #: the task set that covers the area (0: the first, 1: its own `@code`); with
+    #: "|repeat|signal", 1 once that repeat was handled
     fired: Table[int]
 
 
@@ -83,6 +90,8 @@ async def plan(s: Planning, situation: Situation, decision: PlaybookMatch) -> No
         await s.flow.topics.review_events.send(key=situation.id, value=event)
     else:
         await create(s, tasks)
+    for area in dict.fromkeys(a for task in tasks[:1] for a in task.areas):
+        s.fired[f"{key}|area|{area}"] = 0
     s.fired[key] = playbook.version
     await fired(s, situation, playbook.id, str(playbook.version), decision.revision, tasks, review)
 
@@ -135,11 +144,79 @@ async def held_back(s: Planning, situation: Situation, decision: PlaybookMatch) 
     )
 
 
+async def repeated(s: Planning, situation: Situation, decision: PlaybookMatch) -> None:
+    """Each repeat of a playbook that fired, once (see the module)."""
+    key = f"{situation.id}|{decision.playbook}"
+    if s.fired.get(key) in (None, -1):
+        return  # it did not plan (refused, and dead-lettered): nothing to tell
+    for signal_id in decision.repeats:
+        handled = f"{key}|repeat|{signal_id}"
+        if handled in s.fired:
+            continue
+        playbook = s.playbooks.get(decision.playbook, decision.version)
+        area = area_of(situation, signal_id)
+        covered = s.fired.get(f"{key}|area|{area}")
+        try:
+            if playbook is None:
+                raise PlanningError(decision.playbook, f"version {decision.version} not loaded")
+            suffix = None if covered is None else ("" if covered == 0 else f"@{area}")
+            done = repeat(
+                situation, playbook, signal_id, suffix, s.directory, utcnow(), decision.revision
+            )
+        except PlanningError as exc:
+            s.fired[handled] = -1
+            await refuse(s, situation, exc)
+            continue
+        await carry_repeat(s, situation, decision, done, playbook.review is not None)
+        s.fired[handled] = 1
+
+
+async def carry_repeat(
+    s: Planning, situation: Situation, decision: PlaybookMatch, done: Repeat, review: bool
+) -> None:
+    """New tasks (through the panel when the playbook has `review`), or the tasks told."""
+    key = f"{situation.id}|{decision.playbook}"
+    if done.new:
+        playbook = s.playbooks.get(decision.playbook, decision.version)
+        if review and playbook is not None:
+            proposal = propose(playbook, done.new, decision.revision)
+            opened = ReviewEvent(
+                situation_id=situation.id, kind="open", situation=situation, proposal=proposal
+            )
+            await s.flow.topics.review_events.send(key=situation.id, value=opened)
+        else:
+            await create(s, done.new)
+        if done.suffix.startswith("@"):
+            s.fired[f"{key}|area|{done.area}"] = 1
+    ref = next(r for r in situation.signals if r.id == done.signal)
+    for task_id in done.told:
+        told = TaskEvent(
+            task_id=task_id,
+            action="repeat",
+            signal=done.signal,
+            area=done.area,
+            occurred_at=ref.occurred_at,
+        )
+        await s.flow.topics.task_events.send(key=task_id, value=told)
+    await s.flow.audit(
+        "concord",
+        "playbook.repeated",
+        situation.id,
+        playbook=decision.playbook,
+        signal=done.signal,
+        area=done.area,
+        created=",".join(x.id for x in done.new),
+        told=",".join(done.told),
+    )
+
+
 async def plan_one(s: Planning, situation: Situation) -> None:
-    """Every decision of a situation snapshot: plan what fired, audit what was held back."""
+    """Every decision of a situation snapshot: plan what fired (and its repeats), audit
+    what was held back."""
     for decision in situation.matches:
         if decision.status == "fired":
             await plan(s, situation, decision)
+            await repeated(s, situation, decision)
         else:
             await held_back(s, situation, decision)
 

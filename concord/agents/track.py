@@ -61,7 +61,7 @@ async def deliver_task(s: Tracking, effect: Dispatch) -> None:
 
 async def tell(s: Tracking, effect: Tell) -> None:
     task = effect.task
-    notices = s.compose.notices(effect.kind, task, effect.to, effect.note, utcnow())
+    notices = s.compose.notices(effect.kind, task, effect.to, effect.note, utcnow(), effect.at)
     for outgoing in notices:
         await s.flow.post(outgoing)
     if len(notices) < len(effect.to):  # gone from the directory: the audit still names them

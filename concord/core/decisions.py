@@ -43,6 +43,8 @@ def decide(
     one that matches (or already fired for this situation) lists it in
     `suppress.inhibits`; it is *suppressed* when it fired in the same area less than
     `suppress.same_area_for` ago. Earlier decisions that are not revisited are kept.
+    A playbook that fired and whose conditions hold again for the newest signal records
+    it as a repeat (`PlaybookMatch.repeats`): the plan stage makes sure someone is told.
     """
     at = situation.latest_at
     decisions = {m.playbook: m for m in situation.matches}
@@ -82,6 +84,12 @@ def decide(
             at=at,
             signals=found[pb.id],
         )
+    for pid in done:
+        triggers = found.get(pid, [])
+        repeat = decisions[pid]
+        new = situation.last_signal
+        if new in triggers and new not in repeat.signals and new not in repeat.repeats:
+            decisions[pid] = repeat.model_copy(update={"repeats": [*repeat.repeats, new]})
     return sorted(decisions.values(), key=lambda m: m.playbook), fired
 
 

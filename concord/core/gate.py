@@ -168,8 +168,9 @@ def _open(
     deadline = now + proposal.time_limit
     if record is None:
         return _first(situation, proposal, held, deadline, now)
-    if any(p.playbook == proposal.playbook for v in record.versions for p in v.proposals):
-        return record, []  # replayed, or the same playbook again: nothing new
+    ids = {t.id for t in proposal.tasks}
+    if any(_ids(p.tasks) == ids for v in record.versions for p in v.proposals):
+        return record, []  # replayed: nothing new (a repeat's new tasks have new ids)
     pending = record.outcome == "pending"
     kept = list(record.current.proposals) if pending else []
     version = AnalysisVersion(

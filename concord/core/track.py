@@ -16,6 +16,10 @@ Rules, on top of the state machine of `concord.core.tasks`:
 - At `escalate_at`, an unacknowledged task goes to the next person of its chain (the
   agency's liaisons, then `escalate_to`), who gets it at once; the clock starts again.
   At the end of the chain it stays where it is and the coordinators are told.
+- `repeat`: its playbook's conditions held again for a later signal of the situation.
+  The task answers that signal too (its `signals`, `areas`, `area`); whoever has it in
+  hand is told (a notice, and its Slack message shows the new places); a task that has
+  ended tells the coordinators instead; a task not yet dispatched goes out with them.
 """
 
 from __future__ import annotations
@@ -51,7 +55,9 @@ class Emit:
     event: TaskEvent
 
 
-TellKind = Literal["declined", "escalated", "unassignable", "reminder", "released_with_note"]
+TellKind = Literal[
+    "declined", "escalated", "unassignable", "reminder", "released_with_note", "repeat"
+]
 
 
 @dataclass(frozen=True)
@@ -62,6 +68,7 @@ class Tell:
     task: Task
     to: list[str]
     note: str = ""
+    at: datetime | None = None  # repeat: when the new incident happened
 
 
 @dataclass(frozen=True)
@@ -104,6 +111,8 @@ def handle(
         return _delivered(record, event, directory, now)
     if event.action == "tick":
         return _tick(record, event, directory, now)
+    if event.action == "repeat":
+        return _repeat(record, event, directory, now)
     return _act(record, event, directory, now)
 
 
@@ -240,6 +249,29 @@ def _act(record: TrackRecord, event: TaskEvent, directory: Directory, now: datet
     if event.action == "reassign":
         record = _clocks(record.model_copy(update={"remind_at": None}), now)
         effects.append(Dispatch(task))
+    return record, effects
+
+
+def _repeat(record: TrackRecord, event: TaskEvent, directory: Directory, now: datetime) -> Result:
+    task = record.task
+    assert task is not None
+    if not event.signal or event.signal in task.signals:
+        return record, []  # replayed
+    area = event.area or task.area
+    areas = task.areas if area in task.areas else [*task.areas, area]
+    updated = task.model_copy(
+        update={"signals": [*task.signals, event.signal], "areas": areas, "area": area}
+    )
+    updated = updated.model_copy(update={"updated_at": now})
+    record = _step(record, updated, event, "repeat", task.state)
+    effects: list[Effect] = [Publish(updated)]
+    if is_open(task) and task.state != TaskState.pending and task.assignee:
+        effects.append(Tell("repeat", updated, [task.assignee], at=event.occurred_at))
+        ref = record.slack_refs.get(task.assignee)
+        if ref:
+            effects.append(UpdateSlack(updated, ref, event.actor, task.assignee))
+    elif not is_open(task):
+        effects.append(Tell("repeat", updated, _coordinators(directory), at=event.occurred_at))
     return record, effects
 
 

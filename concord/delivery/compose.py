@@ -103,17 +103,27 @@ class Compose:
         return f"{task_id}.{person}"
 
     def notices(
-        self, kind: str, task: Task, to: list[str], note: str, now: datetime
+        self,
+        kind: str,
+        task: Task,
+        to: list[str],
+        note: str,
+        now: datetime,
+        at: datetime | None = None,
     ) -> list[Outgoing]:
-        """A notice about a task (declined, escalated, unassignable, reminder, ...) for
-        each person in `to` the directory still knows."""
+        """A notice about a task (declined, escalated, unassignable, reminder, repeat, ...)
+        for each person in `to` the directory still knows; `at`: when a repeat happened
+        (in the task's latest area)."""
         out = []
+        where = self.directory.place([task.area])
         for person in to:
             found = recipient_for(self.directory, person)
             if found is None:
                 continue
             recipient, channels = found
-            message = self.renderer.notice_message(kind, task, recipient, self.place(task), note)
+            message = self.renderer.notice_message(
+                kind, task, recipient, self.place(task), note, at, where
+            )
             out.append(self._outgoing("notice", task.id, task.id, message, channels, now))
         return out
 

@@ -8,6 +8,7 @@ A language without a template falls back to English.
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -197,9 +198,17 @@ class Renderer:
         return line, blocks
 
     def notice_message(
-        self, kind: str, task: Task, recipient: Recipient, area_name: str, note: str
+        self,
+        kind: str,
+        task: Task,
+        recipient: Recipient,
+        area_name: str,
+        note: str,
+        at: datetime | None = None,
+        where: str = "",
     ) -> Message:
-        """A notice about a task: declined, escalated, undeliverable, reminder..."""
+        """A notice about a task: declined, escalated, undeliverable, reminder, repeat (it
+        happened again `at`, in `where`)..."""
         lang = recipient.language
         ctx = {
             "kind": kind,
@@ -208,6 +217,8 @@ class Renderer:
             "recipient": recipient,
             "area_name": area_name,
             "note": note,
+            "at": at,
+            "where": where or area_name,
             "link": f"{self.public_url}/tasks/{task.id}",
             "exercise": task.exercise,
         }
@@ -215,7 +226,8 @@ class Renderer:
         text = self._template(self.env, lang, "notice.txt").render(ctx).strip() + "\n"
         slack_text = self._template(self.slack_env, lang, "notice.txt").render(ctx).strip()
         return Message(
-            key=f"{task.id}.{kind}.{recipient.id}.{int(task.updated_at.timestamp())}",
+            key=f"{task.id}.{kind}.{recipient.id}.{int(task.updated_at.timestamp())}"
+            + (f".{task.signals[-1]}" if kind == "repeat" and task.signals else ""),
             recipient=recipient,
             subject=subject,
             text=text,

@@ -146,6 +146,13 @@ class Playbook(Spec):
     on_prerequisite_declined: Literal["hold", "release"] = Field(
         "hold", description="when a task's prerequisite is declined: hold it, or release it"
     )
+    per: Literal["situation", "area", "signal"] = Field(
+        "situation",
+        description="when its conditions hold again for a new signal of a situation it fired "
+        "for: `situation` updates its tasks and tells their assignees; `area` makes new "
+        "tasks for an area it has none in (else as `situation`); `signal` new tasks for "
+        "every such signal",
+    )
     tasks: list[TaskSpec] = Field(min_length=1)
     examples: list[Example] = Field(default_factory=list, description="tests run by `validate`")
 

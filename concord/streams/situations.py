@@ -91,6 +91,11 @@ class PlaybookMatch(Strict):
     signals: list[str] = Field(
         default_factory=list, description="the signals its conditions held for (triggers)"
     )
+    repeats: list[str] = Field(
+        default_factory=list,
+        description="fired: later signals its conditions held for again (the `per` rule "
+        "of the playbook says who is told)",
+    )
 
 
 class Situation(Strict):

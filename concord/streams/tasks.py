@@ -95,6 +95,7 @@ EventAction = Literal[
     "tick",  # an escalation or reminder deadline passed
     "depend",  # `dependent` waits for this task
     "prerequisite",  # `prerequisite` of this task is done or declined
+    "repeat",  # its playbook's conditions held again for a later signal of the situation
 ]
 Channel = Literal["slack", "email", "web", "api", "concord"]
 #: The actions people take, and who may take them.
@@ -119,6 +120,9 @@ class TaskEvent(Strict):
     dependent: str | None = Field(None, description="depend: the task that waits")
     prerequisite: str | None = Field(None, description="prerequisite: the task that ended")
     outcome: Literal["done", "declined"] | None = None
+    signal: str | None = Field(None, description="repeat: the signal it held again for")
+    area: str | None = Field(None, description="repeat: where that signal happened")
+    occurred_at: AwareDatetime | None = Field(None, description="repeat: when it happened")
 
 
 class TaskActionIn(Strict):

@@ -32,7 +32,9 @@ def test_a_playbook_fires_once_per_situation() -> None:
     states = run(rules, [{"occurred_at": at()}, {"occurred_at": at(hours=1)}])
     first, second = (s.situation for s in states)
     assert first is not None and second is not None and first.id == second.id
-    assert first.matches == second.matches  # the decision of signal 1 is kept, not redone
+    # The decision of signal 1 is kept, not redone; signal 2 is a repeat of it.
+    assert [m.model_copy(update={"repeats": []}) for m in second.matches] == first.matches
+    assert second.matches[0].repeats == ["s1"] and first.matches[0].repeats == []
     assert first.matches[0].revision == "abc123" and first.matches[0].version == 1
     # Two ngo reports of severity 3, an hour apart: (2.7 + 2.7 x 0.5 ** (1/72)) x 1.
     assert second.tension.level == "moderate" and 5.3 < second.tension.score < 5.4
@@ -72,3 +74,21 @@ def test_inhibition_by_a_more_specific_playbook() -> None:
         rules, [{"severity": 2, "occurred_at": at()}, {"severity": 4, "occurred_at": at(1)}]
     )
     assert statuses(later[-1]) == {"any": "fired", "assault": "fired"}
+
+
+def test_a_repeat_is_a_later_signal_the_fired_playbook_holds_for_again() -> None:
+    pb = playbook("p", when={"severity": {"gte": 3}})
+    rules = Rules(Matcher([pb], DIRECTORY), DAY)
+    states = run(
+        rules,
+        [
+            {"occurred_at": at(), "severity": 3},
+            {"occurred_at": at(hours=1), "severity": 2},  # not a trigger: no repeat
+            {"occurred_at": at(hours=2), "severity": 4},
+            {"occurred_at": at(hours=3), "severity": 3},
+        ],
+    )
+    repeats = [s.situation.matches[0].repeats for s in states if s.situation]
+    assert repeats == [[], [], ["s2"], ["s2", "s3"]]
+    assert {s.situation.matches[0].status for s in states if s.situation} == {"fired"}
+    assert states[-1].situation and states[-1].situation.matches[0].signals == ["s0"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -82,3 +83,53 @@ def test_planning_resolves_roles_languages_and_escalation(situation_factory) -> 
     assert a.escalate_after == timedelta(hours=2) and a.escalate_to == ["coordinator"]
     assert a.fallback == "ngo-antiracism" and a.playbook_revision == "rev1"
     assert b.depends_on == [a.id] and b.release_on_decline
+
+
+def two_places() -> Any:
+    """A situation in the north that a second signal, in the centre, joined."""
+    from tests.unit.factories import make_situation
+
+    sit = make_situation(severity=4)
+    second = sit.signals[0].model_copy(update={"id": "s2", "area": "centre"})
+    return sit.model_copy(update={"signals": [*sit.signals, second], "last_signal": "s2"})
+
+
+def racist_assault(**fields: Any) -> Any:
+    pb = next(
+        p
+        for p in load_playbooks([ROOT / "playbooks"], DIRECTORY).playbooks
+        if p.id == "racist-assault"
+    )
+    return pb.model_copy(update=fields)
+
+
+REPEATS = [
+    # per, the suffix of the set that covers the area (None: none), new set?, told set
+    ("situation", None, None, ""),
+    ("situation", "", None, ""),
+    ("area", None, "@centre", None),  # a place with no tasks yet: its own tasks
+    ("area", "", None, ""),  # the first set covers it: told
+    ("area", "@centre", None, "@centre"),  # its own set covers it: told
+    ("signal", None, "#s2", None),
+    ("signal", "", "#s2", None),
+]
+
+
+@pytest.mark.parametrize(("per", "covered", "new", "told"), REPEATS)
+def test_a_repeat_makes_tasks_or_tells_them_per_the_playbook(
+    per: str, covered: str | None, new: str | None, told: str | None
+) -> None:
+    from concord.core.planning import repeat, task_id
+
+    sit, pb = two_places(), racist_assault(per=per)
+    done = repeat(sit, pb, "s2", covered, DIRECTORY, NOW)
+    assert done.area == "centre" and done.signal == "s2"
+    ids = {
+        suffix: [task_id(sit.id, pb.id, t.id, suffix) for t in pb.tasks]
+        for suffix in ("", "@centre", "#s2")
+    }
+    assert [t.id for t in done.new] == (ids[new] if new is not None else [])
+    assert done.told == (ids[told] if told is not None else [])
+    for task in done.new:  # a new set answers the new signal, where it happened
+        assert task.signals == ["s2"] and task.areas == ["centre"]
+        assert all(d in ids[new] for d in task.depends_on)

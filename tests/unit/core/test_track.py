@@ -227,3 +227,48 @@ def test_a_replayed_creation_dispatches_a_task_left_pending(
     flow.send(TaskEvent(task_id=protect.id, action="delivered", ok=True, channels=["email"]))
     assert flow.task(protect.id).state == TaskState.assigned
     assert flow.send(created) == []  # on its way: a replay changes nothing
+
+
+def spelled(effects: list[Any]) -> list[str]:
+    out = []
+    for e in effects:
+        if isinstance(e, Tell):
+            out.append(f"tell {e.kind} {','.join(e.to)}")
+        elif isinstance(e, UpdateSlack):
+            out.append(f"slack {e.shown_to}")
+        else:
+            out.append(type(e).__name__.lower())
+    return out
+
+
+AGAIN = datetime(2026, 6, 1, 9, 47, tzinfo=UTC)
+REPEAT_CASES = [
+    # the task's state before, whether its Slack message is known, the effects
+    ("assigned", True, ["publish", "tell repeat police-duty", "slack police-duty"]),
+    ("acknowledged", False, ["publish", "tell repeat police-duty"]),
+    ("pending", False, ["publish"]),  # not out yet: it goes out with the new place
+    ("done", False, ["publish", "tell repeat coord"]),  # ended: the coordinators hear
+    ("cancelled", False, ["publish", "tell repeat coord"]),
+]
+
+
+@pytest.mark.parametrize(("state", "slack", "effects"), REPEAT_CASES)
+def test_a_repeat_reaches_whoever_has_the_task_in_hand(
+    tasks: dict[str, Task], directory: Directory, state: str, slack: bool, effects: list[str]
+) -> None:
+    task = tasks["protect"].model_copy(update={"state": state})
+    refs = {"police-duty": "C-POLICE/1.0"} if slack else {}
+    record = TrackRecord(task=task, slack_refs=refs)
+    event = TaskEvent(
+        task_id=task.id, action="repeat", signal="s2", area="south", occurred_at=AGAIN
+    )
+    after, out = handle(record, event, directory, T0)
+    assert spelled(out) == effects
+    assert after is not None and after.task is not None
+    assert after.task.signals == [*task.signals, "s2"] and after.task.area == "south"
+    assert after.task.areas == [*task.areas, "south"] and after.task.state == task.state
+    assert after.history[-1].action == "repeat"
+    told = [e for e in out if isinstance(e, Tell)]
+    assert all(t.at == AGAIN for t in told)
+    again, nothing = handle(after, event, directory, T0)  # replayed: once
+    assert (again, nothing) == (after, [])

@@ -117,3 +117,32 @@ def tags(html: str) -> list[tuple[str, tuple[tuple[str, str | None], ...]]]:
 
     Collect().feed(html)
     return found
+
+
+@pytest.mark.parametrize(
+    ("lang", "said"),
+    [
+        ("fr", "Cela s'est reproduit : un nouveau signalement pour la tâche"),
+        ("nl", "Het is opnieuw gebeurd: een nieuwe melding voor de taak"),
+        ("en", "It happened again: a new report for the task"),
+    ],
+)
+def test_a_repeat_notice_says_when_and_where_in_the_readers_language(lang: str, said: str) -> None:
+    from datetime import UTC, datetime
+
+    again = datetime(2026, 3, 29, 19, 47, tzinfo=UTC)
+    t = task(signals=["s1", "s2"], areas=["north", "south"], area="south")
+    msg = RENDER.notice_message("repeat", t, recipient(lang), "Nord, Zuid", "", again, "Zuid")
+    assert said in msg.text and "2026-03-29 21:47" in msg.text  # city time, summer
+    assert "Zuid" in msg.text and "Nord, Zuid" in msg.subject
+    assert msg.key.endswith(".s2")  # one notice per repeat, even within a second
+    other = RENDER.notice_message(
+        "repeat",
+        t.model_copy(update={"signals": ["s1", "s3"]}),
+        recipient(lang),
+        "Nord, Zuid",
+        "",
+        again,
+        "Zuid",
+    )
+    assert other.key != msg.key

@@ -1,0 +1,114 @@
+"""What happens again reaches someone, and motivations stay apart, on the real broker."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+
+from concord.core.correlation import situation_id
+from concord.core.planning import task_id
+from concord.embedded.outbox import Outbox
+from tests.conftest import Worker, make_signal, wait_until
+from tests.integration.helpers import audit_entries, emails_for, slack_for, task_of
+from tests.integration.test_tasks import task_state, wait_state
+
+pytestmark = pytest.mark.integration
+
+VANDALISM = "place-of-worship-vandalism"
+
+
+def later(signal: dict[str, Any], minutes: int) -> str:
+    return (
+        datetime.fromisoformat(str(signal["occurred_at"])) + timedelta(minutes=minutes)
+    ).isoformat()
+
+
+def post(worker: Worker, tokens: dict[str, str], signal: dict[str, Any]) -> None:
+    answer = worker.request("POST", "/api/signals", signal, token=tokens["producer"])
+    assert answer.status == 202, answer.body
+
+
+def test_vandalism_at_three_places_reaches_the_police_for_each(
+    worker: Worker, tokens: dict[str, str], outbox: Outbox
+) -> None:
+    """The same antisemitic vandalism in the centre, then the north, then the south: one
+    situation, and the police get a task for each place (the playbook says `per: area`),
+    each by Slack and email, in their language; each repeat is audited."""
+    centre = make_signal(category="vandalism", bias=["antisemitic"], severity=3, area="centre")
+    north = make_signal(**{**centre, "id": centre["id"] + "-n", "area": "north"})
+    north["occurred_at"] = later(centre, 5)
+    south = make_signal(**{**centre, "id": centre["id"] + "-s", "area": "south"})
+    south["occurred_at"] = later(centre, 10)
+    sit = situation_id(str(centre["id"]), "centre")
+    first = task_of(centre, VANDALISM, "police-report")
+    post(worker, tokens, centre)
+    wait_state(worker, tokens["coordinator"], first, "assigned")
+    for signal in (north, south):
+        post(worker, tokens, signal)
+    tasks = {a: task_id(sit, VANDALISM, "police-report", f"@{a}") for a in ("north", "south")}
+    for area, task in tasks.items():
+        mail = outbox.wait_for(lambda o, t=task: emails_for(o, t))[0]  # type: ignore[misc]
+        assert mail.rcpt_to == ["duty@police.concordia.example"]
+        assert "Actez le vandalisme à" in mail.text  # the police liaison reads French
+        outbox.wait_for(lambda o, t=task: slack_for(o, t))  # type: ignore[misc]
+        shown = wait_state(worker, tokens["coordinator"], task, "assigned")
+        assert shown["areas"] == [area] and shown["situation_id"] == sit
+    situation = worker.request("GET", f"/api/situations/{sit}", token=tokens["coordinator"]).body
+    assert situation["areas"] == ["centre", "north", "south"]
+    match = next(m for m in situation["matches"] if m["playbook"] == VANDALISM)
+    assert match["status"] == "fired" and match["repeats"] == [north["id"], south["id"]]
+    repeated = wait_until(
+        lambda: len(found := audit_entries(worker, sit, "playbook.repeated")) == 2 and found
+    )
+    assert {e.details["area"] for e in repeated} == {"north", "south"}
+    assert all(e.details["created"] and not e.details["told"] for e in repeated)
+
+
+def test_the_same_incident_again_tells_whoever_has_the_task(
+    worker: Worker, tokens: dict[str, str], outbox: Outbox
+) -> None:
+    """A second harassment in the same area while victim support has the first: their
+    task now answers both, and the liaison is told, in French, when and where."""
+    first = make_signal(category="harassment", severity=2, area="south")
+    again = make_signal(**{**first, "id": first["id"] + "-2"})
+    again["occurred_at"] = later(first, 40)
+    task = task_of(first, "victim-support-referral", "refer")
+    post(worker, tokens, first)
+    wait_state(worker, tokens["coordinator"], task, "assigned")
+    post(worker, tokens, again)
+    shown = wait_until(
+        lambda: (
+            again["id"] in (t := task_state(worker, tokens["coordinator"], task)).get("signals", [])
+            and t
+        )
+    )
+    assert shown["state"] == "assigned"
+    notice = outbox.wait_for(lambda o: [m for m in emails_for(o, task) if "reproduit" in m.text])[0]
+    assert notice.rcpt_to == ["accueil@victimes.concordia.example"]
+    assert "Cela s'est reproduit : un nouveau signalement pour la tâche" in notice.text
+    assert "Zuidwijk" in notice.text and "Nouvel incident" in notice.headers["Subject"]
+    assert "Test incident" not in notice.text  # no report text to a carrier
+    told = wait_until(lambda: audit_entries(worker, task, "task.notice.repeat"))
+    assert told[0].details["to"] == "vs-duty"
+
+
+def test_an_antisemitic_and_an_anti_muslim_incident_in_one_area_are_two_situations(
+    worker: Worker, tokens: dict[str, str]
+) -> None:
+    mosque = make_signal(category="vandalism", bias=["anti_muslim"], severity=3, area="north")
+    synagogue = make_signal(**{**mosque, "id": mosque["id"] + "-b", "bias": ["antisemitic"]})
+    synagogue["occurred_at"] = later(mosque, 30)
+    post(worker, tokens, mosque)
+    post(worker, tokens, synagogue)
+
+    def home(signal: dict[str, Any]) -> str | None:
+        for s in worker.request("GET", "/api/situations", token=tokens["coordinator"]).body:
+            if any(r["id"] == signal["id"] for r in s["signals"]):
+                return str(s["id"])
+        return None
+
+    first, second = wait_until(lambda: home(mosque)), wait_until(lambda: home(synagogue))
+    assert first == situation_id(str(mosque["id"]), "north")
+    assert second == situation_id(str(synagogue["id"]), "north") != first
