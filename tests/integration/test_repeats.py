@@ -35,7 +35,7 @@ def test_vandalism_at_three_places_reaches_the_police_for_each(
 ) -> None:
     """The same antisemitic vandalism in the centre, then the north, then the south: one
     situation, and the police get a task for each place (the playbook says `per: area`),
-    each by Slack and email, in their language; each repeat is audited."""
+    on their Slack channel, in their language; each repeat is audited."""
     centre = make_signal(category="vandalism", bias=["antisemitic"], severity=3, area="centre")
     north = make_signal(**{**centre, "id": centre["id"] + "-n", "area": "north"})
     north["occurred_at"] = later(centre, 5)
@@ -48,11 +48,12 @@ def test_vandalism_at_three_places_reaches_the_police_for_each(
     for signal in (north, south):
         post(worker, tokens, signal)
     tasks = {a: task_id(sit, VANDALISM, "police-report", f"@{a}") for a in ("north", "south")}
+    names = {"north": "Quartier Nord", "south": "Zuidwijk"}
     for area, task in tasks.items():
-        mail = outbox.wait_for(lambda o, t=task: emails_for(o, t))[0]  # type: ignore[misc]
-        assert mail.rcpt_to == ["duty@police.concordia.example"]
-        assert "Actez le vandalisme à" in mail.text  # the police liaison reads French
-        outbox.wait_for(lambda o, t=task: slack_for(o, t))  # type: ignore[misc]
+        post_ = outbox.wait_for(lambda o, t=task: slack_for(o, t))[0]  # type: ignore[misc]
+        assert post_.payload["channel"] == "C-POLICE"
+        # The police liaison reads French; the task names its own place.
+        assert f"Actez le vandalisme à {names[area]}" in str(post_.payload)
         shown = wait_state(worker, tokens["coordinator"], task, "assigned")
         assert shown["areas"] == [area] and shown["situation_id"] == sit
     situation = worker.request("GET", f"/api/situations/{sit}", token=tokens["coordinator"]).body
