@@ -28,7 +28,7 @@ from concord.live import LivePlaybooks
 from concord.runtime import Flow, Where
 from concord.streams import topics as t
 from concord.streams.reviews import ReviewEvent
-from concord.streams.situations import PlaybookMatch, Situation
+from concord.streams.situations import PlaybookMatch, Situation, SituationState
 from concord.streams.tables import Table
 from concord.streams.tasks import Task, TaskEvent
 from concord.types import utcnow
@@ -219,6 +219,11 @@ async def plan_one(s: Planning, situation: Situation) -> None:
             await repeated(s, situation, decision)
         else:
             await held_back(s, situation, decision)
+    waiting = situation.state in (SituationState.open, SituationState.under_review)
+    if len(situation.signals) > 1 and waiting:
+        # The gate makes a new analysis version when its review is pending (else nothing).
+        joined = ReviewEvent(situation_id=situation.id, kind="joined", situation=situation)
+        await s.flow.topics.review_events.send(key=situation.id, value=joined)
 
 
 async def run(s: Planning, stream: Any) -> None:

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from pydantic import Field
 
 from concord.core.tension import reliability
-from concord.streams.reviews import AnalysisVersion
+from concord.streams.reviews import AnalysisVersion, ReviewRecord
 from concord.streams.situations import PastSituation, Situation, Tension
 from concord.streams.tasks import Task
 from concord.types import Strict
@@ -142,4 +142,29 @@ def draft(situation: Situation, area_name: str, version: AnalysisVersion) -> Dra
         ],
         notes=list(version.notes),
         changes=list(version.changes) if version.version > 1 else [],
+    )
+
+
+def with_new_signals(
+    record: ReviewRecord, situation: Situation, now: datetime
+) -> AnalysisVersion | None:
+    """The analysis version that takes in the signals that joined the situation since the
+    review last saw it (None: none did). The panel decides on the facts as they are;
+    votes on the earlier version must be cast again (`core.tally.check_vote`)."""
+    known = {r.id for r in record.situation.signals}
+    new = [r for r in situation.signals if r.id not in known]
+    if not new:
+        return None
+    return AnalysisVersion(
+        version=record.version + 1,
+        at=now,
+        by="concord",
+        severity=max(situation.severity, record.current.severity),
+        proposals=list(record.current.proposals),
+        notes=list(record.current.notes),
+        changes=[
+            f"signal {r.id} joined: {r.category} in {r.area or situation.area}, "
+            f"severity {r.severity}"
+            for r in new
+        ],
     )

@@ -19,6 +19,9 @@ Rules, beyond the vote tally of `concord.core.tally`:
   `monitoring`. A vote after the decision is recorded and changes nothing.
   No quorum (conflicts leave too few members) -> the coordinators are told, the tasks
   stay held, and the time limit keeps acting.
+- `joined`: a signal joined the situation while the review is pending: a new analysis
+  version with the facts as they are, the panel told (`amended`); votes on the earlier
+  version must be cast again.
 - `tick`: the time limit is reached. `hold`: remind the panel and wait another time
   limit. `urgent_only`: release the urgent tasks (stamped `time_limit`) and remind.
   After `MAX_REMINDERS` reminders the timer stops and the coordinators are told
@@ -31,6 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from concord.core.analysis import with_new_signals
 from concord.core.refusal import Refused
 from concord.core.tally import ReviewError, check_vote, latest_votes, tally
 from concord.playbooks.schema import Playbook
@@ -126,7 +130,28 @@ def handle(
         return _open(record, event, members, now)
     if event.kind == "vote":
         return _vote(record, event, members, now, amended)
+    if event.kind == "joined":
+        return _joined(record, event, members, now)
     return _tick(record, event, now)
+
+
+def _joined(
+    record: ReviewRecord | None, event: ReviewEvent, members: list[str], now: datetime
+) -> Result:
+    """Signals that joined while the review is pending: a new analysis version."""
+    if record is None or event.situation is None or record.outcome != "pending":
+        return record, []
+    version = with_new_signals(record, event.situation, now)
+    if version is None:
+        return record, []
+    record = record.model_copy(
+        update={
+            "situation": event.situation,
+            "versions": [*record.versions, version],
+            "updated_at": now,
+        }
+    )
+    return _count(record, members), [Notify("amended", version.version)]
 
 
 def _first(

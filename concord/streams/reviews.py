@@ -163,11 +163,12 @@ class ReviewEvent(Strict):
     - `open`: a playbook that needs review fired (`situation`, `proposal`);
     - `vote`: a panel member voted (`vote`, and for `amend` the resolved `amended` version);
     - `tick`: the time limit fell due (`deadline` names the deadline it is for, so a
-      late or repeated tick does nothing).
+      late or repeated tick does nothing);
+    - `joined`: a signal joined the situation (`situation`, as it is now).
     """
 
     situation_id: str
-    kind: Literal["open", "vote", "tick"]
+    kind: Literal["open", "vote", "tick", "joined"]
     at: AwareDatetime = Field(default_factory=utcnow)
     situation: Situation | None = None
     proposal: Proposal | None = None

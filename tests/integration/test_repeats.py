@@ -113,3 +113,34 @@ def test_an_antisemitic_and_an_anti_muslim_incident_in_one_area_are_two_situatio
     first, second = wait_until(lambda: home(mosque)), wait_until(lambda: home(synagogue))
     assert first == situation_id(str(mosque["id"]), "north")
     assert second == situation_id(str(synagogue["id"]), "north") != first
+
+
+def test_a_signal_joining_under_review_makes_a_new_version_and_stale_votes_are_refused(
+    worker: Worker, tokens: dict[str, str], panel_tokens: dict[str, str], outbox: Outbox
+) -> None:
+    assault = make_signal(category="hate_crime", severity=4, area="centre")
+    again = make_signal(**{**assault, "id": assault["id"] + "-2", "area": "south"})
+    again["occurred_at"] = later(assault, 20)
+    sit = situation_id(str(assault["id"]), "centre")
+    member = panel_tokens["panel-researcher"]
+
+    def review() -> dict[str, Any] | None:
+        found = worker.request("GET", f"/api/reviews/{sit}", token=member)
+        return found.body if found.status == 200 else None
+
+    post(worker, tokens, assault)
+    assert wait_until(review)["version"] == 1
+    post(worker, tokens, again)
+    second = wait_until(lambda: (r := review()) and r["version"] == 2 and r)
+    assert second["outcome"] == "pending"
+    assert second["versions"][-1]["changes"] == [
+        f"signal {again['id']} joined: hate_crime in south, severity 4"
+    ]
+    stale = worker.request(
+        "POST", f"/api/reviews/{sit}/votes", {"decision": "approve", "version": 1}, token=member
+    )
+    assert stale.status == 409 and "vote on version 2" in str(stale.body), stale.body
+    fresh = worker.request(
+        "POST", f"/api/reviews/{sit}/votes", {"decision": "approve", "version": 2}, token=member
+    )
+    assert fresh.status == 202, fresh.body

@@ -341,3 +341,41 @@ def test_a_replayed_click_never_outranks_what_the_member_did_after_it(
     replayed, effects = handle(record, approve, PANEL, T0)  # the captured request again
     assert replayed == record and effects == []
     assert record is not None and record.rejections == ["ana"] and record.approvals == []
+
+
+def test_a_signal_that_joins_under_review_makes_a_new_version_and_old_votes_stale(
+    opened: ReviewRecord,
+) -> None:
+    situation = opened.situation
+    joined = situation.signals[0].model_copy(update={"id": "s2", "area": "south", "severity": 5})
+    now = situation.model_copy(
+        update={"signals": [*situation.signals, joined], "severity": 5, "last_signal": "s2"}
+    )
+    event = ReviewEvent(situation_id=situation.id, kind="joined", situation=now)
+    record, effects = handle(opened, event, PANEL, T0 + timedelta(minutes=5))
+    assert record is not None and record.version == 2 and effects == [Notify("amended", 2)]
+    assert record.current.changes == ["signal s2 joined: hate_crime in south, severity 5"]
+    assert record.current.severity == 5 and record.situation == now
+    assert record.current.proposals == opened.current.proposals  # the same response
+    # Replayed, or a snapshot with nothing new: nothing.
+    assert handle(record, event, PANEL, T0 + timedelta(minutes=6)) == (record, [])
+    # A vote on version 1 is refused as stale; on version 2 it counts.
+    stale = Vote(member="ana", decision=Decision.approve, version=1, at=T0)
+    voted, said = handle(
+        record, ReviewEvent(situation_id=situation.id, kind="vote", vote=stale), PANEL, T0
+    )
+    assert voted == record and len(said) == 1 and isinstance(said[0], Refused)
+    assert "vote on version 2" in said[0].reason
+
+
+def test_a_signal_that_joins_after_the_decision_opens_nothing(opened: ReviewRecord) -> None:
+    decided = opened.model_copy(update={"outcome": "approved"})
+    situation = opened.situation
+    more = situation.model_copy(
+        update={
+            "signals": [*situation.signals, situation.signals[0].model_copy(update={"id": "x"})]
+        }
+    )
+    event = ReviewEvent(situation_id=situation.id, kind="joined", situation=more)
+    assert handle(decided, event, PANEL, T0) == (decided, [])
+    assert handle(None, event, PANEL, T0) == (None, [])
