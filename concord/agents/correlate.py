@@ -68,7 +68,7 @@ async def command_one(s: Correlation, command: SituationCommand) -> None:
     # The read-modify-write below does not await: nothing else writes meanwhile.
     state = s.areas.get(command.key) or AreaState()
     try:
-        after, changed = apply_command(state, command, utcnow())
+        after, changed = apply_command(state, command, utcnow(), s.playbooks.rules)
     except (CommandError, IllegalTransition) as exc:
         await s.flow.audit(
             command.actor,

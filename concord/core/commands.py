@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from concord.core.correlation import AreaState, severity_of, situation_id
+from concord.core.decisions import Rules, decide
 from concord.core.history import Trace
 from concord.core.lifecycle import ALLOWED, IllegalTransition, move
 from concord.core.refusal import Refused
@@ -63,13 +64,15 @@ def refusal(
 
 
 def apply_command(
-    state: AreaState, command: SituationCommand, now: datetime
+    state: AreaState, command: SituationCommand, now: datetime, rules: Rules | None = None
 ) -> tuple[AreaState, list[Situation]]:
     """The area's state after a coordinator's (or the panel's) command, and the
     situations it changed (to publish).
 
     - `state`: move a situation along its lifecycle (IllegalTransition if not allowed);
-    - `split`: move `signals` out into a new situation (named after the first of them);
+    - `split`: move `signals` out into a new situation (named after the first of them),
+      placed where its own signals happened; with `rules`, the playbooks decide for it
+      as for any new situation, so its tasks reach their agencies;
     - `merge`: the situation absorbs `other` (same area), which is closed, `merged_into`.
     """
     target = state.find(command.situation_id)
@@ -85,6 +88,10 @@ def apply_command(
         changed = [] if moved is target else [moved]
     elif command.action == "split":
         changed = _split(state, target, command.signals, now)
+        if rules is not None:
+            matches, fired = decide(changed[1], rules, state.fired)
+            changed[1] = changed[1].model_copy(update={"matches": matches})
+            state = state.model_copy(update={"fired": fired})
     else:
         changed = _merge(state, target, command.other, now)
     if not changed:
@@ -103,11 +110,13 @@ def _rebuild(
 ) -> Situation:
     """A situation's figures from its signals (after a split or a merge)."""
     refs = sorted(refs, key=lambda r: r.occurred_at)
-    bias = [b for r in refs for b in (traces[r.id].bias if r.id in traces else [])]
+    areas = list(dict.fromkeys(r.area or s.area for r in refs))
+    bias = [b for r in refs for b in (r.bias or (traces[r.id].bias if r.id in traces else []))]
     tags = [t for r in refs for t in (traces[r.id].tags if r.id in traces else [])]
     return s.model_copy(
         update={
             "signals": refs,
+            "areas": [s.area, *[a for a in areas if a != s.area]] if s.area in areas else areas,
             "severity": severity_of(refs),
             "kinds": list(dict.fromkeys(r.kind for r in refs)),
             "categories": list(dict.fromkeys(r.category for r in refs)),
@@ -126,7 +135,7 @@ def _split(state: AreaState, target: Situation, ids: list[str], now: datetime) -
     first = min(moved, key=lambda r: r.occurred_at)
     new = Situation(
         id=situation_id(first.id, target.area),
-        area=target.area,
+        area=first.area or target.area,
         severity=first.severity,
         kinds=[first.kind],
         categories=[first.category],

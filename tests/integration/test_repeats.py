@@ -144,3 +144,43 @@ def test_a_signal_joining_under_review_makes_a_new_version_and_stale_votes_are_r
         "POST", f"/api/reviews/{sit}/votes", {"decision": "approve", "version": 2}, token=member
     )
     assert fresh.status == 202, fresh.body
+
+
+def test_a_split_is_placed_where_its_signals_happened_and_plans_its_own_tasks(
+    worker: Worker, tokens: dict[str, str], outbox: Outbox
+) -> None:
+    """Harassment in the centre, then in the north (it joins); the coordinator splits the
+    north one off: it becomes a situation of the north, and victim support gets a task
+    for it."""
+    centre = make_signal(category="harassment", severity=2, area="centre")
+    north = make_signal(**{**centre, "id": centre["id"] + "-n", "area": "north"})
+    north["occurred_at"] = later(centre, 30)
+    sid = situation_id(str(centre["id"]), "centre")
+    first = task_of(centre, "victim-support-referral", "refer")
+    post(worker, tokens, centre)
+    wait_state(worker, tokens["coordinator"], first, "assigned")
+    post(worker, tokens, north)
+    coordinator = tokens["coordinator"]
+
+    def situation(target: str) -> dict[str, Any] | None:
+        found = worker.request("GET", f"/api/situations/{target}", token=coordinator)
+        return found.body if found.status == 200 else None
+
+    wait_until(lambda: (s := situation(sid)) and len(s["signals"]) == 2)
+    asked = worker.request(
+        "POST",
+        f"/api/situations/{sid}/split",
+        {"signals": [north["id"]], "reason": "another group"},
+        token=coordinator,
+    )
+    assert asked.status == 202, asked.body
+    split_id = situation_id(str(north["id"]), "centre")
+    split = wait_until(lambda: situation(split_id))
+    assert (split["area"], split["areas"], split["split_from"]) == ("north", ["north"], sid)
+    assert [m["status"] for m in split["matches"]] == ["fired"]
+    task = task_id(split_id, "victim-support-referral", "refer")
+    mail = outbox.wait_for(lambda o: emails_for(o, task))[0]
+    assert mail.rcpt_to == ["accueil@victimes.concordia.example"]
+    assert "Quartier Nord" in mail.text
+    kept = wait_until(lambda: (s := situation(sid)) and len(s["signals"]) == 1 and s)
+    assert kept["areas"] == ["centre"]

@@ -86,3 +86,33 @@ def test_refusal_without_fields_is_about_the_states(situation_factory) -> None: 
     elsewhere = sit.model_copy(update={"id": "sit-other", "area": "south"})
     across = refusal(sit, command(AreaState(), sit.id, "merge", other="sit-other"), other=elsewhere)
     assert across is not None and across.errors == [] and "same area" in across.reason
+
+
+def test_a_split_is_placed_where_its_signals_happened_and_the_playbooks_decide_for_it() -> None:
+    from datetime import timedelta
+
+    from concord.playbooks.matcher import Matcher
+    from tests.unit.factories import DIRECTORY, make_signal, playbook, step_area
+
+    pb = playbook("vandalism", when={"category": ["vandalism"]})
+    rules = Rules(Matcher([pb], DIRECTORY), timedelta(hours=24))
+    state = AreaState()
+    for sid, area, hours in (("a", "centre", 0), ("b", "north", 1), ("c", "north", 2)):
+        sig = make_signal(
+            id=sid, category="vandalism", area=area, occurred_at=T0 + timedelta(hours=hours)
+        )
+        state = step_area(state, sig, rules, T0)
+    assert state.situation is not None and state.situation.areas == ["centre", "north"]
+    sid = state.situation.id
+    _, (kept, split) = apply_command(
+        state, command(state, sid, "split", signals=["b", "c"]), T0, rules
+    )
+    assert (kept.area, kept.areas) == ("centre", ["centre"])
+    assert (split.area, split.areas) == ("north", ["north"])
+    assert [(m.playbook, m.status, m.signals) for m in split.matches] == [
+        ("vandalism", "fired", ["b", "c"])
+    ]
+    assert kept.matches == state.situation.matches  # what fired for it stays
+    # Without the playbooks (a replay of the old command path), nothing is decided.
+    _, (_, bare) = apply_command(state, command(state, sid, "split", signals=["b", "c"]), T0)
+    assert bare.matches == []
