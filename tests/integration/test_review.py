@@ -66,6 +66,7 @@ def test_two_signals_one_situation_panel_notified_then_approved(
         area="centre",
         occurred_at=at.isoformat(),
         source={"type": "police", "name": "Patrol"},
+        bias=["anti_roma"],  # the same motivation: one situation
     )
     sid = situation_id(str(first["id"]), "centre")
     post_signal(worker, tokens, first)
@@ -490,6 +491,7 @@ def test_a_signal_in_a_neighbouring_area_joins_the_situation(
         severity=2,
         area="centre",
         occurred_at=at.isoformat(),
+        bias=["anti_asian"],
     )
     sid = situation_id(str(first["id"]), "south")
     coordinator = tokens["coordinator"]
