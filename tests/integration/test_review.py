@@ -74,6 +74,12 @@ def test_two_signals_one_situation_panel_notified_then_approved(
     review_of(worker, coordinator, sid)
     post_signal(worker, tokens, second)
     wait_until(lambda: len(situation(worker, coordinator, sid)["signals"]) == 2)
+    # The assault joined while the panel reviews the harassment: the analysis the panel
+    # votes on is version 2, with the facts as they are now.
+    current = review_of(worker, coordinator, sid, lambda b: b["version"] == 2)
+    assert current["versions"][1]["changes"] == [
+        f"signal {second['id']} joined: hate_crime in centre, severity 4"
+    ]
 
     # The panel hears of it: one Slack message in its channel, one email per member.
     notice = outbox.wait_for(lambda o: panel_notices(o, sid))[0].payload
@@ -106,12 +112,14 @@ def test_two_signals_one_situation_panel_notified_then_approved(
 
     # Bad votes get clear answers.
     ana, koen = panel_tokens["panel-researcher"], panel_tokens["panel-practitioner"]
-    r = vote(worker, ana, sid, decision="maybe", version=1)
+    r = vote(worker, ana, sid, decision="maybe", version=2)
     assert r.status == 422 and r.body["errors"][0]["loc"] == "decision"
-    r = vote(worker, ana, sid, decision="reject", version=1)
+    r = vote(worker, ana, sid, decision="reject", version=2)
     assert r.status == 422 and "needs a reason" in r.body["errors"][0]["msg"]
     r = vote(worker, ana, sid, decision="approve", version=7)
     assert r.status == 409 and "version 7 does not exist" in r.body["error"]
+    r = vote(worker, ana, sid, decision="approve", version=1)
+    assert r.status == 409 and "vote on version 2" in r.body["error"]  # stale
     r = vote(worker, ana, "sit-nope", decision="approve", version=1)
     assert r.status == 404
     r = vote(worker, tokens["coordinator"], sid, decision="approve", version=1)
@@ -119,10 +127,10 @@ def test_two_signals_one_situation_panel_notified_then_approved(
 
     # Dissent first, then the quorum of two approvals.
     aicha = panel_tokens["panel-community"]
-    r = vote(worker, aicha, sid, decision="reject", version=1, reason="no evidence of motive yet")
+    r = vote(worker, aicha, sid, decision="reject", version=2, reason="no evidence of motive yet")
     assert r.status == 202, r.body
-    assert vote(worker, ana, sid, decision="approve", version=1).status == 202
-    assert vote(worker, koen, sid, decision="approve", version=1).status == 202
+    assert vote(worker, ana, sid, decision="approve", version=2).status == 202
+    assert vote(worker, koen, sid, decision="approve", version=2).status == 202
     outbox.wait_for(lambda o: slack_for(o, protect))
     review = review_of(worker, coordinator, sid, lambda b: b["outcome"] == "approved")
     assert review["approvals"] == ["panel-practitioner", "panel-researcher"]
@@ -137,11 +145,11 @@ def test_two_signals_one_situation_panel_notified_then_approved(
 
     body = wait_until(responding)
     stamp = next(t for t in body["tasks"] if t["id"] == protect)["review"]
-    assert stamp["analysis_version"] == 1 and stamp["released_by"] == "panel"
+    assert stamp["analysis_version"] == 2 and stamp["released_by"] == "panel"
     assert stamp["approvals"] == ["panel-practitioner", "panel-researcher"]
     assert stamp["dissent"][0]["member"] == "panel-community"
     # A vote after the decision is refused with the reason.
-    r = vote(worker, aicha, sid, decision="approve", version=1)
+    r = vote(worker, aicha, sid, decision="approve", version=2)
     assert r.status == 409 and "already approved" in r.body["error"]
 
 
