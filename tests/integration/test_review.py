@@ -106,7 +106,7 @@ def test_two_signals_one_situation_panel_notified_then_approved(
             and b
         )
     )
-    assert body["analysis"]["version"] == 1
+    assert body["analysis"]["version"] == 2
     assert {t["awaiting"] for t in body["tasks"]} == {"panel"}
     assert not slack_for(outbox, protect) and not emails_for(outbox, protect)
 
