@@ -241,6 +241,14 @@ class Directory(Strict):
         person = self.coordinator(person_id) or self.panel_member(person_id)
         return person.language if person else None
 
+    def people(self) -> dict[str, str]:
+        """Every person's id -> name: liaisons, coordinators, panel members (pages name
+        people, never show their ids)."""
+        names = {x.id: x.name for a in self.agencies for x in a.liaisons}
+        names.update({c.id: c.name for c in self.coordinators})
+        names.update({m.id: m.name for m in self.panel.members})
+        return names
+
     def person_by_email(self, email: str) -> tuple[str, str, str | None] | None:
         """(person id, role, agency) of whoever has this address, or None.
 

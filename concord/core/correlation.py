@@ -107,6 +107,7 @@ def _ref(signal: Signal) -> SignalRef:
         area=signal.area,
         bias=list(signal.bias),
         tags=list(signal.tags),
+        received_at=signal.received_at,
     )
 
 

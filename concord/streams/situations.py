@@ -40,6 +40,7 @@ class SignalRef(Strict):
     area: str | None = Field(None, description="where it happened (None: the situation's)")
     bias: list[Bias] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list)
+    received_at: AwareDatetime | None = Field(None, description="when Concord got the report")
 
 
 class Analysis(Strict):

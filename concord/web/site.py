@@ -49,6 +49,8 @@ class Pages:
         self._names = {
             "area_names": {a.code: a.name for a in areas},
             "agency_names": {a.id: a.name for a in agencies},
+            "person_names": directory.people() if directory else {},
+            "zone": timezone,
         }
         self.catalogues = Catalogues(timezone)
         self.env = templating.files(TEMPLATES, timezone, missing="—", gettext=True)

@@ -17,6 +17,7 @@ import faust
 from faust.web import Request, Response
 from pydantic import ValidationError
 
+from concord.core.briefing import brief
 from concord.core.disclosure import NotDisclosed
 from concord.core.tasks import OPEN, PEOPLE, TARGET, is_mine, liaison_actions, may_act, refusal
 from concord.streams.tasks import Channel, Task, TaskActionIn, TaskEvent
@@ -161,6 +162,7 @@ async def task_page(
         status,
         session=session,
         task=task,
+        b=brief(task, situation, site.view.tasks),
         error=error,
         notice=notice,
         allowed=liaison_actions(task),

@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from pydantic import SecretStr
 
 from concord.core import indicators
+from concord.core.briefing import brief
 from concord.core.disclosure import disclose, sharing_of
 from concord.core.intake import seal
 from concord.directory import Directory, Sharing
@@ -222,6 +223,7 @@ def test_a_viewer_sees_nothing_above_their_agencys_sharing_level(
         withheld_because=None,
         refs=[],
         said={},
+        b=brief(task, None, {}),
     ).text
     for p in report["persons"]:
         may = level is Sharing.full or (level is Sharing.consented and p["consent_to_share"])
