@@ -62,11 +62,8 @@ def plan_tasks(
     codes = places(refs, situation, directory)
     tasks: list[Task] = []
     for spec in playbook.tasks:
-        agency_id = resolve_agency(spec, directory)
-        if agency_id is None:
-            raise PlanningError(playbook.id, f"task {spec.id}: no agency with role {spec.role}")
-        agency = directory.agency(agency_id)
-        liaison = directory.on_duty(agency_id)
+        agency_id = _agency(spec, directory, playbook.id)
+        agency, liaison = directory.agency(agency_id), directory.on_duty(agency_id)
         texts = render_texts(spec, context)
         default = texts.pop(FALLBACK_LANGUAGE)
         tasks.append(
@@ -94,6 +91,7 @@ def plan_tasks(
                 fallback=spec.fallback,
                 channels=list(spec.channels or (agency.channels if agency else [])),
                 area=codes[-1],
+                occurred_at=max(r.occurred_at for r in refs),
                 areas=codes,
                 signals=[r.id for r in refs],
                 category=refs[-1].category,
@@ -104,6 +102,13 @@ def plan_tasks(
             )
         )
     return tasks
+
+
+def _agency(spec: TaskSpec, directory: Directory, playbook_id: str) -> str:
+    agency_id = resolve_agency(spec, directory)
+    if agency_id is None:
+        raise PlanningError(playbook_id, f"task {spec.id}: no agency with role {spec.role}")
+    return agency_id
 
 
 class PlanningError(Exception):

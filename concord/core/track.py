@@ -260,7 +260,12 @@ def _repeat(record: TrackRecord, event: TaskEvent, directory: Directory, now: da
     area = event.area or task.area
     areas = task.areas if area in task.areas else [*task.areas, area]
     updated = task.model_copy(
-        update={"signals": [*task.signals, event.signal], "areas": areas, "area": area}
+        update={
+            "signals": [*task.signals, event.signal],
+            "areas": areas,
+            "area": area,
+            "occurred_at": event.occurred_at or task.occurred_at,
+        }
     )
     updated = updated.model_copy(update={"updated_at": now})
     record = _step(record, updated, event, "repeat", task.state)

@@ -36,6 +36,8 @@ class Compose:
     ) -> None:
         self.directory = directory
         self.renderer = renderer
+        # Messages name agencies and people, never show their ids.
+        renderer.names = {a.id: a.name for a in directory.agencies} | directory.people()
         self.signer = signer
         self.links_base = links_base
         self.horizon = horizon

@@ -11,8 +11,11 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from jinja2 import Environment, TemplateNotFound
+from babel.dates import format_skeleton
+from jinja2 import Environment, TemplateNotFound, pass_context
+from jinja2.runtime import Context
 
 from concord import templating
 from concord.core.analysis import Draft, draft
@@ -106,6 +109,28 @@ class Renderer:
         self.slack_env = templating.files(
             templates, timezone, escape=False, finalize=_slack_finalize
         )
+        self.names: dict[str, str] = {}
+        zone = ZoneInfo(timezone)
+
+        @pass_context
+        def localtime(context: Context, value: datetime | None) -> str:
+            """The city's time, written the reader's way (`5 déc. 2026 20:42`)."""
+            if value is None:
+                return ""
+            recipient = context.get("recipient")
+            lang = context.get("lang") or getattr(recipient, "language", None) or FALLBACK
+            local = value.astimezone(zone)
+            day = format_skeleton("yMMMd", local, locale=lang)
+            return f"{day} {format_skeleton('Hm', local, locale=lang)}"
+
+        for env in (self.env, self.slack_env):
+            env.globals["name"] = self.name
+            env.filters["localtime"] = localtime
+
+    def name(self, code: str | None) -> str:
+        """What people call an agency or a person (`names`, set from the directory); the
+        code itself when unknown."""
+        return self.names.get(code or "", code or "—")
 
     def _template(self, env: Environment, lang: str, name: str) -> Any:
         try:
@@ -115,7 +140,8 @@ class Renderer:
 
     def analysis_text(self, draft: Draft, language: str) -> str:
         """The analysis as plain text, in `language` (English when not translated)."""
-        return self._template(self.env, language, "analysis.txt").render(d=draft).strip() + "\n"
+        template = self._template(self.env, language, "analysis.txt")
+        return template.render(d=draft, lang=language).strip() + "\n"
 
     def task_message(
         self,

@@ -62,6 +62,7 @@ class Task(Strict):
     fallback: str | None = Field(None, description="agency that gets the task when declined")
     channels: list[str] = Field(default_factory=list)
     area: str = Field(description="where its latest trigger happened")
+    occurred_at: AwareDatetime | None = Field(None, description="when its latest trigger happened")
     areas: list[str] = Field(
         default_factory=list, description="where each signal it answers happened"
     )
