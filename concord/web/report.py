@@ -28,7 +28,7 @@ from concord.web.answer import errors_of
 from concord.web.body import Form, read_form, read_json
 from concord.web.i18n import N_
 from concord.web.security import same_origin
-from concord.web.site import Site, bind, error, json_response, route
+from concord.web.site import Site, bind, error, json_response, redirect, route
 from concord.web.throttle import RateLimit
 
 #: The largest report body.
@@ -61,6 +61,35 @@ ROLE_WORDS = {
     "on_behalf": N_("I report for someone else"),
     "organisation": N_("I report for an organisation (NGO, school, association)"),
 }
+#: What to fix, per field, in plain words (the form's language): never a validator's text.
+FIELD_ERRORS = {
+    "category": N_("Choose what happened."),
+    "bias": N_("Choose among the reasons listed, or none."),
+    "summary": N_("Tell us what happened, in 4,000 characters at most."),
+    "area": N_("Choose the area on the list."),
+    "place": N_("Write the place in 200 characters at most."),
+    "occurred_at": N_("Give the day and time it happened; it cannot be in the future."),
+    "reporter_role": N_("Choose who is reporting."),
+    "organisation": N_("Write the organisation's name in 200 characters at most."),
+    "contact": N_(
+        "Give an email address or a phone number where we can reach you, or untick "
+        "the box if we may not contact you."
+    ),
+}
+#: The fields as the form names them (the list of what to fix links to each).
+FIELD_NAMES = {
+    "category": N_("What happened?"),
+    "bias": N_("Why, do you think? (you may tick several, or none)"),
+    "summary": N_("Tell us what happened"),
+    "area": N_("Where? (area)"),
+    "place": N_("The place, if you wish (a street, a stop, a school)"),
+    "occurred_at": N_("When?"),
+    "reporter_role": N_("Who is reporting?"),
+    "organisation": N_("Name of the organisation (if you report for one)"),
+    "contact": N_("Email or phone"),
+}
+#: Anything else the checks refuse (it names no field a person typed in).
+OTHER_ERROR = N_("Something in the report could not be read: please check it and send again.")
 STATUS_WORDS = {
     "received": N_("Received: your report is recorded and will be looked at."),
     "being_handled": N_("Being handled: the city's services are working on it."),
@@ -133,9 +162,19 @@ def form_page(
         biases=BIAS_WORDS,
         roles=ROLE_WORDS,
         areas=[(a.code, a.name) for a in site.directory.areas],
-        errors={e["loc"].split(".")[0]: e["msg"] for e in errors or []},
+        errors=plain(errors or []),
+        names=FIELD_NAMES,
         given=given or {},
     )
+
+
+def plain(errors: list[dict[str, str]]) -> dict[str, str]:
+    """The checks' errors as field -> what to fix in plain words (a message id)."""
+    out: dict[str, str] = {}
+    for e in errors:
+        field = e["loc"].split(".")[0]
+        out.setdefault(field if field in FIELD_ERRORS else "", FIELD_ERRORS.get(field, OTHER_ERROR))
+    return out
 
 
 async def show_form(r: Reports, request: Request) -> Response:
@@ -188,7 +227,9 @@ async def submit_form(r: Reports, request: Request) -> Response:
     receipt, errors = await accept(site, data)
     if receipt is None:
         return form_page(r, request, 422, errors, {**data, "when": form.text("occurred_at")})
-    return site.pages.render("report_done.html", 202, lang=lang, receipt=receipt)
+    # Post, then redirect: a reload shows the receipt again and never sends it twice.
+    sent = site.signer.form_token("report", receipt)
+    return redirect(f"/report/{receipt}?lang={lang}&sent={sent}")
 
 
 async def status_page(r: Reports, request: Request, receipt: str) -> Response:
@@ -196,6 +237,10 @@ async def status_page(r: Reports, request: Request, receipt: str) -> Response:
     site = r.site
     lang = site.language(request)
     sid = signal_id(receipt)
+    sent = request.query.get("sent", "")
+    if is_receipt(receipt) and sent and site.signer.check_form(sent, "report", receipt):
+        # Whoever just sent it: the receipt, before the flow has read the report.
+        return site.pages.render("report_done.html", lang=lang, receipt=receipt)
     if not is_receipt(receipt) or sid not in site.view.reports:
         return site.pages.message(
             404, N_("Report"), N_("No report is known with this receipt (yet)."), lang=lang

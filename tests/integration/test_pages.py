@@ -184,6 +184,45 @@ def test_a_liaison_acts_from_my_tasks(
         context.close()
 
 
+def test_the_report_form_speaks_plainly_keeps_what_was_typed_and_redirects(
+    worker: Worker, browser: Any
+) -> None:
+    """In French: each mistake next to its field in plain words, what was typed kept; once
+    sent, a redirect to the receipt, so a reload never sends the report twice."""
+    context = browser.new_context(locale="fr-BE")
+    page = context.new_page()
+    posts: list[str] = []
+    page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
+    try:
+        page.goto(worker.base + "/report?lang=fr")
+        page.fill("#f-summary", "Insultes à l'arrêt du tram.")
+        page.fill("#f-occurred_at", "2099-01-01T10:00")  # in the future
+        page.click("#report button[type=submit]")
+        assert page.locator("#err-category").inner_text() == "Choisissez ce qui s’est passé."
+        assert page.locator("#err-area").inner_text() == "Choisissez le quartier dans la liste."
+        assert page.locator("#err-reporter_role").inner_text() == (
+            "Choisissez qui fait le signalement."
+        )
+        assert "ne peuvent pas être dans le futur" in page.inner_text("#err-occurred_at")
+        assert page.input_value("#f-summary") == "Insultes à l'arrêt du tram."
+        main = page.inner_text("main")
+        for developer in ("Input should", "String should", "pattern", "Field required"):
+            assert developer not in main
+        page.check("input[name=category][value=harassment]")
+        page.select_option("#f-area", "centre")
+        page.fill("#f-occurred_at", "2026-11-30T08:15")
+        page.check("input[name=reporter_role][value=witness]")
+        page.click("#report button[type=submit]")
+        receipt = page.locator("#receipt").inner_text()
+        assert re.search(rf"/report/{receipt}\?lang=fr&sent=", page.url), page.url
+        assert "Merci" in page.inner_text("h1")
+        sent = len(posts)
+        page.reload()
+        assert page.locator("#receipt").inner_text() == receipt and len(posts) == sent == 2
+    finally:
+        context.close()
+
+
 def test_a_public_report_goes_from_the_form_to_the_board(
     worker: Worker, tokens: dict[str, str], browser: Any, sessions: dict[str, list[Any]]
 ) -> None:
