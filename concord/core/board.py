@@ -124,11 +124,19 @@ def situations(
 
 @dataclass(frozen=True)
 class Moment:
-    """One line of a situation's timeline."""
+    """One line of a situation's timeline, in parts a page puts in its reader's words:
+    `codes` are codes (categories, states, decisions, audit actions: each one said in
+    words, joined by arrows), `task` the task it is about (its title is in the reader's
+    language), `name` a name (a playbook), `detail` figures, `note` what a person wrote
+    (a reason), `by` who (a person's or an agency's id, or a channel)."""
 
     at: datetime
     kind: Literal["signal", "decision", "vote", "task", "delivery", "situation"]
-    text: str
+    codes: tuple[str, ...] = ()
+    task: Task | None = None
+    name: str = ""
+    detail: str = ""
+    note: str = ""
     by: str = ""
 
 
@@ -143,33 +151,39 @@ def timeline(
     the panel's votes, every task transition and every delivery."""
     moments = [
         Moment(
-            r.occurred_at, "signal", f"{r.category.value} · {r.source_type} · {r.severity}", r.id
+            r.occurred_at,
+            "signal",
+            (r.category.value,),
+            detail=f"{r.severity}/5",
+            by=r.source_type,
         )
         for r in situation.signals
     ]
     moments += [
-        Moment(m.at, "decision", f"{m.playbook} v{m.version}: {m.status}", m.reason)
+        Moment(
+            m.at, "decision", (m.status,), name=m.playbook, detail=f"v{m.version}", note=m.reason
+        )
         for m in situation.matches
     ]
     if review is not None:
         moments += [
-            Moment(v.at, "vote", f"{v.decision} v{v.version}", v.member) for v in review.votes
+            Moment(v.at, "vote", (str(v.decision),), detail=f"v{v.version}", by=v.member)
+            for v in review.votes
         ]
-    names = {t.id: f"{t.agency}: {t.title}" for t in tasks}
+    by_id = {t.id: t for t in tasks}
     for entry in audit:
-        if entry.subject in names and entry.action.startswith("task."):
+        reason = entry.details.get("reason", "")
+        if entry.subject in by_id and entry.action.startswith("task."):
             before, after = entry.details.get("before", ""), entry.details.get("after", "")
-            change = f"{before} → {after}" if before or after else entry.action[5:]
-            reason = entry.details.get("reason")
-            text = f"{names[entry.subject]} — {change}" + (f" ({reason})" if reason else "")
-            moments.append(Moment(entry.at, "task", text, entry.actor))
+            codes = (before, after) if before and after else (entry.action,)
+            task = by_id[entry.subject]
+            moments.append(Moment(entry.at, "task", codes, task, note=reason, by=entry.actor))
         elif entry.subject == situation.id:
-            reason = entry.details.get("reason")
-            text = entry.action + (f" ({reason})" if reason else "")
-            moments.append(Moment(entry.at, "situation", text, entry.actor))
+            moments.append(
+                Moment(entry.at, "situation", (entry.action,), note=reason, by=entry.actor)
+            )
     for d in deliveries:
-        if d.subject in names:
+        if d.subject in by_id:
             when = d.delivered_at or d.updated_at
-            text = f"{names[d.subject]} → {d.recipient}: {d.state}"
-            moments.append(Moment(when, "delivery", text, d.via or ""))
+            moments.append(Moment(when, "delivery", (d.state,), by_id[d.subject], by=d.recipient))
     return sorted(moments, key=lambda m: m.at)

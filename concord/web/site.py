@@ -72,6 +72,20 @@ class Pages:
         def msg(context: Context, message_id: Any, values: dict[str, Any] | None = None) -> str:
             return catalogues.message(str(message_id), context.get("lang", SOURCE), values)
 
+        names = {a.code: a.name for a in areas}
+
+        @pass_context
+        def label(context: Context, situation: Any) -> str:
+            """A situation as people name it: `Vandalism · Centre-ville · 5 Dec 2026 20:42`
+            (its first category, its home area, when its first incident happened)."""
+            lang = context.get("lang", SOURCE)
+            refs = situation.signals
+            first = min(r.occurred_at for r in refs) if refs else situation.opened_at
+            what = catalogues.words(str(situation.categories[0]), lang) if refs else ""
+            where = names.get(situation.area, situation.area)
+            return f"{what[:1].upper()}{what[1:]} · {where} · {catalogues.time(first, lang)}"
+
+        self.env.globals["label"] = label
         self.env.filters["localtime"] = localtime
         self.env.filters["words"] = words
         self.env.filters["msg"] = msg

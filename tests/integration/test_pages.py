@@ -387,11 +387,8 @@ def test_every_role_on_every_route(
     assert wrong == []
 
 
-def test_every_page_passes_axe(
-    worker: Worker, tokens: dict[str, str], browser: Any, sessions: dict[str, list[Any]]
-) -> None:
-    from axe_playwright_python.sync_playwright import Axe
-
+def every_page(worker: Worker, tokens: dict[str, str]) -> list[tuple[str | None, str]]:
+    """(who reads it, path) for every page, with a task, a situation and a report to show."""
     signal = vandalism()
     post(worker, tokens, signal)
     task = task_of(signal, "place-of-worship-vandalism", "police-report")
@@ -414,7 +411,7 @@ def test_every_page_passes_axe(
             "reporter_role": "witness",
         },
     ).body["receipt"]
-    pages = [
+    return [
         (None, "/report"),
         (None, "/report?lang=fr"),
         (None, f"/report/{receipt}"),
@@ -429,6 +426,14 @@ def test_every_page_passes_axe(
         ("panel", "/review"),
         ("panel", "/board"),
     ]
+
+
+def test_every_page_passes_axe(
+    worker: Worker, tokens: dict[str, str], browser: Any, sessions: dict[str, list[Any]]
+) -> None:
+    from axe_playwright_python.sync_playwright import Axe
+
+    pages = every_page(worker, tokens)
     axe = Axe()
     found: list[str] = []
     for role, path in pages:
@@ -451,6 +456,49 @@ def test_every_page_passes_axe(
         finally:
             context.close()
     assert found == []
+
+
+#: What must never be shown as text: ids, codes, audit actions, arrows between codes.
+RAW = re.compile(
+    r"\b(?:sit|task)-[0-9a-f]{12}\b"  # a situation's or task's id
+    r"|\b[a-z]+(?:_[a-z]+)+\b"  # a code (hate_crime, anti_muslim, under_review)
+    r"|\b(?:playbook|task|review|situation|session|delivery|signal|reports|persons|keys)"
+    r"\.[a-z_]+\b"  # an audit action
+    r"|\b(?:police-duty|police-chief|vs-duty|ngo-duty|panel-[a-z]+)\b"  # a person's id
+)
+
+
+def test_every_page_in_every_language_fits_390_px_and_shows_no_code(
+    worker: Worker, tokens: dict[str, str], browser: Any, sessions: dict[str, list[Any]]
+) -> None:
+    """Every page, as its readers see it (the public's in fr, en and nl; the signed-in in
+    their own language), at 1280 and 390 px wide: nothing wider than the screen, and no
+    id or code where words belong."""
+    found: list[str] = []
+    for role, path in every_page(worker, tokens):
+        langs = ["en", "fr", "nl"] if role is None else [""]
+        for lang, width in [(lang, w) for lang in langs for w in (1280, 390)]:
+            if role is None:
+                context = browser.new_context(locale="en-GB")
+                page = context.new_page()
+            else:
+                context, page = open_as(browser, sessions, role)
+            try:
+                page.set_viewport_size({"width": width, "height": 800})
+                sep = "&" if "?" in path else "?"
+                url = path if not lang or "lang=" in path else f"{path}{sep}lang={lang}"
+                response = page.goto(worker.base + url)
+                assert response is not None and response.status == 200, (url, response)
+                where = f"{url} ({role or 'public'}, {width} px)"
+                wide = page.evaluate("document.documentElement.scrollWidth")
+                if wide > width:
+                    found.append(f"{where}: {wide} px wide")
+                shown = page.inner_text("body")
+                for raw in sorted(set(RAW.findall(shown))):
+                    found.append(f"{where}: shows {raw!r}")
+            finally:
+                context.close()
+    assert found == [], "\n".join(found)
 
 
 def test_reports_are_checked_and_limited(worker: Worker) -> None:

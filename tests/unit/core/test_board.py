@@ -96,5 +96,6 @@ def test_the_timeline_tells_the_situation_in_order() -> None:
     kinds = [m.kind for m in moments]
     assert kinds[0] == "signal" and "task" in kinds and "delivery" in kinds
     (moved,) = [m for m in moments if m.kind == "task"]
-    assert moved.text == "police: t — assigned → acknowledged" and moved.by == "police-duty"
+    assert moved.codes == ("assigned", "acknowledged") and moved.by == "police-duty"
+    assert moved.task == task
     assert [m.at for m in moments] == sorted(m.at for m in moments)
