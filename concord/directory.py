@@ -37,6 +37,9 @@ class Sharing(StrEnum):
 class Area(Strict):
     code: Code = Field(description="the code producers put in a signal's `area`")
     name: str
+    names: dict[Lang, str] = Field(
+        default_factory=dict, description="its name per language (default: `name`)"
+    )
     neighbours: list[Code] = Field(default_factory=list, description="adjacent area codes")
 
 
@@ -58,6 +61,9 @@ class Liaison(Strict):
 class Agency(Strict):
     id: Code
     name: str
+    names: dict[Lang, str] = Field(
+        default_factory=dict, description="its name per language (default: `name`)"
+    )
     role: Literal[
         "police",
         "school",
@@ -193,9 +199,19 @@ class Directory(Strict):
             *(a.name for a in self.agencies),
         ]
 
-    def place(self, codes: list[str]) -> str:
-        """The names of these areas, for people ("Quartier Nord, Centre-ville")."""
-        return ", ".join((a.name if (a := self.area(code)) else code) for code in codes)
+    def place(self, codes: list[str], language: str = "") -> str:
+        """The names of these areas, for people ("Quartier Nord, Centre-ville"), in
+        `language` where the directory gives one."""
+        names = self.area_names(language)
+        return ", ".join(names.get(code, code) for code in codes)
+
+    def area_names(self, language: str = "") -> dict[str, str]:
+        """Every area's code -> its name in `language` (else its `name`)."""
+        return {a.code: a.names.get(language, a.name) for a in self.areas}
+
+    def agency_names(self, language: str = "") -> dict[str, str]:
+        """Every agency's id -> its name in `language` (else its `name`)."""
+        return {a.id: a.names.get(language, a.name) for a in self.agencies}
 
     def agency(self, agency_id: str) -> Agency | None:
         """The agency with this id, or None."""

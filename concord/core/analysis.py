@@ -41,6 +41,7 @@ class TaskFact(Strict):
     title: str
     urgent: bool
     due_in: str | None = None
+    titles: dict[str, str] = Field(default_factory=dict, description="title per language")
 
 
 class ProposalFact(Strict):
@@ -132,6 +133,7 @@ def draft(situation: Situation, area_name: str, version: AnalysisVersion) -> Dra
                         key=t.task_key,
                         agency=t.agency,
                         title=t.title,
+                        titles={lang: x.title for lang, x in t.translations.items()},
                         urgent=t.urgent,
                         due_in=_due_in(t),
                     )

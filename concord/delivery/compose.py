@@ -38,6 +38,9 @@ class Compose:
         self.renderer = renderer
         # Messages name agencies and people, never show their ids.
         renderer.names = {a.id: a.name for a in directory.agencies} | directory.people()
+        renderer.local_names = {
+            lang: directory.agency_names(lang) for lang in ("en", "fr", "nl", "de")
+        }
         self.signer = signer
         self.links_base = links_base
         self.horizon = horizon
@@ -70,8 +73,8 @@ class Compose:
             tell_on_failure=tell_on_failure,
         )
 
-    def place(self, task: Task) -> str:
-        return self.directory.place(task.areas or [task.area])
+    def place(self, task: Task, language: str = "") -> str:
+        return self.directory.place(task.areas or [task.area], language)
 
     def task_message(self, task: Task, now: datetime) -> Outgoing | None:
         """The task for its assignee, with signed action links; None when the directory
@@ -84,7 +87,8 @@ class Compose:
             action: self.links_base + self.signer.task_link(TaskLink(task.id, recipient.id, action))
             for action in ("ack", "decline", "done")
         }
-        message = self.renderer.task_message(task, recipient, self.place(task), links)
+        place = self.place(task, recipient.language)
+        message = self.renderer.task_message(task, recipient, place, links)
         ends = [now + task.escalate_after] if task.escalate_after else []
         ends += [task.due] if task.due else []
         return self._outgoing(
@@ -117,14 +121,15 @@ class Compose:
         for each person in `to` the directory still knows; `at`: when a repeat happened
         (in the task's latest area)."""
         out = []
-        where = self.directory.place([task.area])
         for person in to:
             found = recipient_for(self.directory, person)
             if found is None:
                 continue
             recipient, channels = found
+            lang = recipient.language
+            where = self.directory.place([task.area], lang)
             message = self.renderer.notice_message(
-                kind, task, recipient, self.place(task), note, at, where
+                kind, task, recipient, self.place(task, lang), note, at, where
             )
             out.append(self._outgoing("notice", task.id, task.id, message, channels, now))
         return out

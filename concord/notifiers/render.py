@@ -110,6 +110,8 @@ class Renderer:
             templates, timezone, escape=False, finalize=_slack_finalize
         )
         self.names: dict[str, str] = {}
+        #: language -> code -> name, where a language has names of its own
+        self.local_names: dict[str, dict[str, str]] = {}
         zone = ZoneInfo(timezone)
 
         @pass_context
@@ -123,8 +125,15 @@ class Renderer:
             day = format_skeleton("yMMMd", local, locale=lang)
             return f"{day} {format_skeleton('Hm', local, locale=lang)}"
 
+        @pass_context
+        def name(context: Context, code: str | None) -> str:
+            recipient = context.get("recipient")
+            lang = context.get("lang") or getattr(recipient, "language", None) or FALLBACK
+            local = self.local_names.get(lang, {}).get(code or "")
+            return local or self.name(code)
+
         for env in (self.env, self.slack_env):
-            env.globals["name"] = self.name
+            env.globals["name"] = name
             env.filters["localtime"] = localtime
 
     def name(self, code: str | None) -> str:

@@ -82,7 +82,8 @@ class Pages:
             refs = situation.signals
             first = min(r.occurred_at for r in refs) if refs else situation.opened_at
             what = catalogues.words(str(situation.categories[0]), lang) if refs else ""
-            where = names.get(situation.area, situation.area)
+            named = directory.area_names(lang) if directory else names
+            where = named.get(situation.area, situation.area)
             return f"{what[:1].upper()}{what[1:]} · {where} · {catalogues.time(first, lang)}"
 
         self.env.globals["label"] = label
@@ -102,6 +103,11 @@ class Pages:
             self.catalogues.translations(lang), newstyle=True
         )
         context.update(lang=lang, languages=self.catalogues.languages, **self._names)
+        if self.directory is not None:  # names in the page's language, where given
+            context.update(
+                area_names=self.directory.area_names(lang),
+                agency_names=self.directory.agency_names(lang),
+            )
         return self.env.get_template(template).render(**context)
 
     def render(

@@ -74,7 +74,7 @@ def test_the_analysis_draft_gathers_the_facts_and_renders_per_language() -> None
     assert d.proposals[0].tasks[0].urgent and d.proposals[0].tasks[0].due_in == "2h"
     text = Renderer("Europe/Brussels", "https://c.example").analysis_text(d, "fr")
     assert "Analyse de la situation" in text and "à Zuidwijk, gravité 4/5" in text
-    assert "police : Secure the victim and the area, dans les 2h — URGENT" in text
+    assert "police : Protéger la victime et sécuriser le quartier, dans les 2h — URGENT" in text
     assert "source police (fiabilité 1.0)" in text
     assert "situation antérieure sit-" in text and "(rumour, gravité 2, 1 signalement(s)" in text
     assert "Fatima" not in text  # the summary that travels is scrubbed
