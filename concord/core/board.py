@@ -122,6 +122,10 @@ def situations(
     return rows
 
 
+#: Audit actions that record who looked, not what happened: not on the timeline.
+VIEWS = ("reports.", "persons.")
+
+
 @dataclass(frozen=True)
 class Moment:
     """One line of a situation's timeline, in parts a page puts in its reader's words:
@@ -178,7 +182,7 @@ def timeline(
             codes = (before, after) if before and after else (entry.action,)
             task = by_id[entry.subject]
             moments.append(Moment(entry.at, "task", codes, task, note=reason, by=entry.actor))
-        elif entry.subject == situation.id:
+        elif entry.subject == situation.id and not entry.action.startswith(VIEWS):
             moments.append(
                 Moment(entry.at, "situation", (entry.action,), note=reason, by=entry.actor)
             )

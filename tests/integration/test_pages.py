@@ -493,6 +493,8 @@ def test_every_page_in_every_language_fits_390_px_and_shows_no_code(
                 wide = page.evaluate("document.documentElement.scrollWidth")
                 if wide > width:
                     found.append(f"{where}: {wide} px wide")
+                if path.startswith("/audit"):
+                    continue  # the record as kept: searchable by its ids and actions
                 shown = page.inner_text("body")
                 for raw in sorted(set(RAW.findall(shown))):
                     found.append(f"{where}: shows {raw!r}")
