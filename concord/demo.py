@@ -78,8 +78,9 @@ def scenario() -> list[dict[str, Any] | str]:
 async def panel_votes(flow: Flow, view: ReadModel, console: Console) -> None:
     """The expert panel reviews the assault: Koen amends (a note), Ana approves."""
     sid = situation_id("demo-1", "north")
-    for _ in range(100):  # the review opens once the assault has been correlated
-        if view.reviews.get(sid):
+    for _ in range(100):  # the review opens with the assault, the rumour joins it
+        review = view.reviews.get(sid)
+        if review is not None and len(review.situation.signals) > 1:
             break
         await asyncio.sleep(0.2)
     else:
@@ -90,7 +91,8 @@ async def panel_votes(flow: Flow, view: ReadModel, console: Console) -> None:
         ("panel-practitioner", Decision.amend, "the school context matters", Amendment(note=note)),
         ("panel-researcher", Decision.approve, "", None),
     ]
-    for version, (member, decision, reason, amendment) in enumerate(votes, start=1):
+    # The panel votes on the analysis as it is now (the rumour made a new version).
+    for version, (member, decision, reason, amendment) in enumerate(votes, start=review.version):
         console.print(f"[blue]panel[/] {member} votes {decision} on version {version}")
         vote = Vote(member=member, decision=decision, version=version, reason=reason, channel="web")
         event = ReviewEvent(situation_id=sid, kind="vote", vote=vote, amendment=amendment)

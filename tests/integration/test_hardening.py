@@ -440,7 +440,9 @@ def test_a_task_names_where_its_incident_happened_and_shows_only_its_reports_per
     from tests.integration.test_tasks import wait_state
 
     victim = {"role": "victim", "name": "Amina Diallo", "consent_to_share": True}
-    assault = make_signal(category="hate_crime", severity=4, area="north", persons=[victim])
+    assault = make_signal(
+        category="hate_crime", severity=4, area="north", persons=[victim], bias=["antisemitic"]
+    )
     at = datetime.fromisoformat(str(assault["occurred_at"])) + timedelta(minutes=30)
     witness = {"role": "witness", "name": "Jo Vandal", "consent_to_share": True}
     vandalism = make_signal(

@@ -172,7 +172,7 @@ def test_the_task_page_shows_the_consenting_victim_to_the_police_in_a_browser(
         assert response is not None and response.headers["cache-control"] == "no-store"
         section = page.inner_text("#persons")
         # Claire (police) reads French.
-        assert "consented" in section and "consignée dans le journal d'audit" in section
+        assert "avec consentement" in section and "consignée dans le journal d'audit" in section
         assert "Amina Benali" in section and "+32 470 12 34 56" in section
         assert "Tom Verbeke" not in section and "masqué" in section
         # Acknowledging keeps the data visible; done takes it away.
