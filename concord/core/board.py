@@ -122,8 +122,9 @@ def situations(
     return rows
 
 
-#: Audit actions that record who looked, not what happened: not on the timeline.
-VIEWS = ("reports.", "persons.")
+#: Audit actions not on the timeline: who looked (not what happened), and the playbooks'
+#: decisions (on it already, at the time of the incident that decided them).
+VIEWS = ("reports.", "persons.", "playbook.fired", "playbook.suppressed", "playbook.inhibited")
 
 
 @dataclass(frozen=True)

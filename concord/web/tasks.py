@@ -241,7 +241,15 @@ def my_tasks_page(
         "my_tasks.html",
         status,
         session=session,
-        items=[(t, liaison_actions(t), site.signer.form_token(who.person, t.id)) for t in items],
+        items=[
+            (
+                t,
+                liaison_actions(t),
+                site.signer.form_token(who.person, t.id),
+                brief(t, site.view.situations.get(t.situation_id), site.view.tasks).waits_for,
+            )
+            for t in items
+        ],
         error=error,
         notice=notice,
         now=utcnow(),

@@ -99,3 +99,13 @@ def test_the_timeline_tells_the_situation_in_order() -> None:
     assert moved.codes == ("assigned", "acknowledged") and moved.by == "police-duty"
     assert moved.task == task
     assert [m.at for m in moments] == sorted(m.at for m in moments)
+
+
+def test_the_timeline_leaves_out_readings_and_decisions_told_already() -> None:
+    sit = make_situation()
+    entries = [
+        AuditEntry(at=NOW, actor="coord", action=action, subject=sit.id)
+        for action in ("reports.read", "playbook.fired", "playbook.repeated", "situation.split")
+    ]
+    shown = [m.codes for m in timeline(sit, [], None, entries, []) if m.kind == "situation"]
+    assert shown == [("playbook.repeated",), ("situation.split",)]
