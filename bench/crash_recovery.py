@@ -88,10 +88,15 @@ def signals_and_tasks(n: int) -> tuple[list[dict[str, object]], set[str]]:
 
 
 def produce(bootstrap: str, signals: list[dict[str, object]]) -> None:
+    """Every signal on `concord.signals.in`, each send confirmed by the broker."""
     producer = KafkaProducer(bootstrap_servers=bootstrap)
-    for s in signals:
+    sent = [
         producer.send("concord.signals.in", key=str(s["id"]).encode(), value=json.dumps(s).encode())
+        for s in signals
+    ]
     producer.flush()
+    for future in sent:
+        future.get(timeout=30)  # raises if the broker did not take it
     producer.close()
 
 
@@ -158,6 +163,7 @@ def run_once(n: int, smtp: SmtpCapture, slack: SlackApiServer, outbox: Outbox) -
     root = Path(tempfile.mkdtemp(prefix="concord-crash-"))
     with EmbeddedBroker() as broker:
         base = worker_env(broker.url, smtp, slack, root, free_port())
+        base["CONCORD_TRACE"] = "1"  # a stalled run keeps its workers' traced logs
         workers = []
         for i in range(2):
             data = root / f"w{i}"
@@ -182,7 +188,24 @@ def run_once(n: int, smtp: SmtpCapture, slack: SlackApiServer, outbox: Outbox) -
             return collections.Counter(k for k in mails + posts if k in expected)
 
         produce(broker.bootstrap, signals)
-        wait_until(lambda: len(delivered()) >= len(expected) // 3, timeout=60, interval=0.02)
+        try:
+            wait_until(lambda: len(delivered()) >= len(expected) // 3, timeout=60, interval=0.02)
+        except TimeoutError:  # stalled before the kill: a run like any other, logs kept
+            for w in workers:
+                stop_worker(w.proc)
+            return {
+                "phase": "crash",
+                "logs": str(root),
+                "tasks": len(expected),
+                "delivered_at_kill": None,
+                "delivered": len(delivered()),
+                "stalled": True,
+                "rebalanced_s": None,
+                "takeover_s": None,
+                "all_delivered_s": None,
+                "slack_duplicates": 0,
+                "email_resends": 0,
+            }
         readies = workers[1].log.read_text().count("Worker ready")
         workers[0].proc.send_signal(signal.SIGKILL)
         workers[0].proc.wait()
