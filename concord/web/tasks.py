@@ -253,6 +253,7 @@ def my_tasks_page(
         error=error,
         notice=notice,
         now=utcnow(),
+        situations=site.view.situations,
     )
 
 

@@ -24,6 +24,7 @@ PEOPLE = {
     "coordinator": ("coordination@concordia.example", "/board"),
     "liaison": ("duty@police.concordia.example", "/tasks"),
     "panel": ("ana@uni.concordia.example", "/review"),
+    "panel_nl": ("koen@mediation.concordia.example", "/review"),  # reads Dutch
 }
 
 
@@ -425,6 +426,9 @@ def every_page(worker: Worker, tokens: dict[str, str]) -> list[tuple[str | None,
         ("liaison", f"/tasks/{task}"),
         ("panel", "/review"),
         ("panel", "/board"),
+        ("panel_nl", "/review"),
+        ("panel_nl", "/board"),
+        ("panel_nl", f"/board/{sid}"),
     ]
 
 
