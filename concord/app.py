@@ -222,6 +222,8 @@ def create_app(
         settings.public_url,
         links_base,
     )
+    # Messages say codes in words from the same catalogues as the pages.
+    renderer.words = site.pages.catalogues.words
     _register_web(app, site, settings, playbooks, renderer, registry, compose, outbox)
     return Worker(app, settings, flow, view, dog)
 

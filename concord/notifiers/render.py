@@ -8,6 +8,7 @@ A language without a template falls back to English.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -112,6 +113,8 @@ class Renderer:
         self.names: dict[str, str] = {}
         #: language -> code -> name, where a language has names of its own
         self.local_names: dict[str, dict[str, str]] = {}
+        #: a code in words in a language (the pages' catalogues; set by `create_app`)
+        self.words: Callable[[str, str], str] = lambda code, language: code
         zone = ZoneInfo(timezone)
 
         @pass_context
@@ -132,9 +135,16 @@ class Renderer:
             local = self.local_names.get(lang, {}).get(code or "")
             return local or self.name(code)
 
+        @pass_context
+        def words(context: Context, code: Any) -> str:
+            recipient = context.get("recipient")
+            lang = context.get("lang") or getattr(recipient, "language", None) or FALLBACK
+            return self.words(str(getattr(code, "value", code)), lang)
+
         for env in (self.env, self.slack_env):
             env.globals["name"] = name
             env.filters["localtime"] = localtime
+            env.filters["words"] = words
 
     def name(self, code: str | None) -> str:
         """What people call an agency or a person (`names`, set from the directory); the

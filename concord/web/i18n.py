@@ -126,6 +126,16 @@ WORDS = {
     "situation.refused": N_("change refused"),
     "task.delivered": N_("delivered"),
     "task.delivery_failed": N_("not delivered"),
+    # the analysis: a signal's kind, the trend of an area
+    "incident": N_("incident"),
+    "tension": N_("tension"),
+    "rising": N_("rising"),
+    "falling": N_("falling"),
+    "steady": N_("steady"),
+    "municipality": N_("the municipality"),
+    "web": N_("web page"),
+    "api": N_("API"),
+    "link": N_("email link"),
 }
 
 
