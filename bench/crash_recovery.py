@@ -28,6 +28,7 @@ import signal
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -66,12 +67,17 @@ def signals_and_tasks(n: int) -> tuple[list[dict[str, object]], set[str]]:
     """n signals, and the ids of the tasks they make."""
     # Even signals: vandalism of a place of worship (two Slack tasks); odd ones:
     # harassment (one email task to victim support), so both carriers are measured.
+    # Three days apart, so that each opens a situation of its own, and all in the recent
+    # past: a signal dated in the future is refused by intake (the suite's `make_signal`
+    # counts days forward from 2020, which runs past today after some 800 signals).
+    now = datetime.now(UTC)
     signals = [
         make_signal(
             category="vandalism" if i % 2 == 0 else "harassment",
             bias=["antisemitic"],
             severity=2,
             area=("north", "centre", "south")[i % 3],
+            occurred_at=(now - timedelta(days=3 * (n - i), hours=1)).isoformat(),
         )
         for i in range(n)
     ]
