@@ -1,6 +1,6 @@
 """Concord's settings: environment variables `CONCORD_*`, or a `concord.toml` beside you.
 
-Every key of the public contract (README, "Configuration") is here; the tuning keys below them have
+Every key of the public contract (docs/configuration.md) is here; the tuning keys below them have
 defaults that suit a production cluster, and `embedded()` returns the values that suit
 the embedded Tansu broker (short session timeouts, memory store).
 """
@@ -58,7 +58,7 @@ class Settings(BaseSettings):
         24.0, gt=0, description="how long Kafka keeps concord.signals.in (raw, unsealed bytes)"
     )
 
-    # Tuning (not part of the public contract, documented in the README).
+    # Tuning (not part of the public contract, documented in docs/configuration.md).
     app_id: str = "concord"
     store: str = Field("rocksdb://", description="Faust table store: rocksdb:// or memory://")
     partitions: int = Field(4, ge=1)

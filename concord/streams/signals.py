@@ -93,7 +93,7 @@ class Source(Strict):
 
 
 class SignalIn(Strict):
-    """What a producer sends (README, 'Signals'). Read from `concord.signals.in`."""
+    """What a producer sends (docs/api.md, 'Signals'). Read from `concord.signals.in`."""
 
     id: SignalId = Field(description="producer's idempotency key")
     kind: Kind

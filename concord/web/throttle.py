@@ -43,7 +43,7 @@ class SignInGuard:
     a liaison's inbox through the sign-in form), and each link's nonce accepted once.
 
     Per worker process: behind a load balancer with several workers, a link could be
-    used once on each within its 15 minutes; the README says so.
+    used once on each within its 15 minutes; docs/api.md says so.
     """
 
     def __init__(
