@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import BaseModel, ValidationError
 
+from concord.core import reports
 from concord.core.erasure import ERASED, holders
 from concord.settings import Settings
 from concord.streams import topics as t
@@ -115,9 +116,6 @@ _LIVE = {
     t.DELIVERY_STATE.name: "delivery",
     t.SESSIONS.name: "session",  # a sign-out ends that session's streams
 }
-#: Public reports are signals whose id starts with this (`concord.core.reports`).
-REPORT_PREFIX = "report-"
-
 
 class ReadModel:
     """The latest situations, tasks, reviews, tokens, sign-in marks and deliveries; the
@@ -201,7 +199,7 @@ class ReadModel:
             return
         if signal.sealed:  # a signal from before every signal was sealed may have none
             self.sealed[signal.id] = signal.sealed
-        if signal.id.startswith(REPORT_PREFIX):
+        if signal.id.startswith(reports.PREFIX):
             self.reports.add(signal.id)
 
     def situation_of(self, signal_id: str) -> Situation | None:
