@@ -117,6 +117,7 @@ _LIVE = {
     t.SESSIONS.name: "session",  # a sign-out ends that session's streams
 }
 
+
 class ReadModel:
     """The latest situations, tasks, reviews, tokens, sign-in marks and deliveries; the
     recent audit log; the receipts of public reports; and the board's listeners."""
