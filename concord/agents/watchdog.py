@@ -28,6 +28,7 @@ from concord.agents.stage import every
 from concord.core.watchdog import Watch
 from concord.runtime import Flow
 from concord.settings import Settings
+from concord.streams.patches import trace
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +101,8 @@ async def look(w: Watchdog) -> None:
         {f"{tp.topic}:{tp.partition}": committed.get(tp) for tp in tps},
         time.monotonic(),
     )
+    if trace.isEnabledFor(logging.INFO):
+        waiting(w.app.consumer, tps, ends, committed)
     w.flow.metrics.stalls.inc(len(set(stalled) - set(w.flow.health.stalled)))
     w.flow.health.stalled = stalled
     w.flow.metrics.stalled_partitions.set(len(stalled))
@@ -116,6 +119,29 @@ async def look(w: Watchdog) -> None:
                 log.exception("watchdog: a step before exiting failed")
         logging.shutdown()
         os._exit(EXIT_CODE)  # a crash, as a supervisor sees it: the work is at-least-once
+
+
+def waiting(consumer: Any, tps: list[Any], ends: Any, committed: Any) -> None:
+    """Trace each partition with records past its committed offset, and where Faust's
+    consumer has it: the offset it reads from, active, paused or buffered (a partition
+    assigned but left out of fetching shows here)."""
+    from aiokafka import TopicPartition
+
+    for tp in tps:
+        end, done = int(ends[TopicPartition(tp.topic, tp.partition)]), committed.get(tp)
+        if done is not None and end <= done:
+            continue
+        trace.info(
+            "waiting %s:%s end %s committed %s read %s active %s paused %s buffered %s",
+            tp.topic,
+            tp.partition,
+            end,
+            done,
+            consumer._read_offset.get(tp),
+            tp in (consumer._active_partitions or ()),
+            tp in consumer._paused_partitions,
+            tp in consumer._buffered_partitions,
+        )
 
 
 def register(app: Any, flow: Flow, settings: Settings) -> Watchdog:
