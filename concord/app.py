@@ -39,6 +39,7 @@ from concord.streams.patches import (
     durable_flush,
     exact_highwaters,
     fetch_wait,
+    seek_unread_from_start,
     trace_partitions,
 )
 from concord.web import (
@@ -162,6 +163,7 @@ def _patch_faust(settings: Settings) -> None:
     """What Concord changes in Faust's and aiokafka's consumers (`concord.streams.patches`)."""
     fetch_wait(settings.fetch_wait_ms)
     exact_highwaters()
+    seek_unread_from_start()
     if settings.trace:
         trace_partitions()
 

@@ -93,7 +93,9 @@ def test_two_signals_one_situation_panel_notified_then_approved(
     assert "Le panel d'experts doit valider" in by_rcpt["aicha@collectif.concordia.example"].text
     assert "Het expertpanel moet" in by_rcpt["koen@mediation.concordia.example"].text
     text = by_rcpt["ana@uni.concordia.example"].text
-    assert "Racist assault (racist-assault v2)" in text and "Local police: Secure the victim" in text
+    assert (
+        "Racist assault (racist-assault v2)" in text and "Local police: Secure the victim" in text
+    )
     assert re.search(r"Approve: https://concord\.city\.example/t/\S+", text)
 
     # Held: the tasks wait for the panel, and nothing went to any liaison.

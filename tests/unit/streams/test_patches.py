@@ -97,3 +97,44 @@ async def test_tracing_names_each_commit(
     with caplog.at_level(logging.INFO, logger="concord.trace"):
         assert await Consumer._commit_offsets(None, {TP("concord.signals", 2): 41}) is False  # type: ignore[arg-type]
     assert "commit NOT done: concord.signals:2@41" in caplog.text
+
+
+class Thread:
+    """Faust's consumer thread as `seek_to_committed` uses it: aiokafka's answer (the
+    committed offset per partition, None for none), and a consumer that records seeks."""
+
+    def __init__(self, committed: dict[Any, int | None]) -> None:
+        self.committed = committed
+        self.to_beginning: list[Any] = []
+        self.app = SimpleNamespace(tables=SimpleNamespace(changelog_topics={"app-t-changelog"}))
+
+    async def seek_to_committed(self) -> dict[Any, int | None]:
+        return self.committed  # aiokafka moves nothing for None or 0
+
+    async def call_thread(self, fn: Any, *args: Any) -> Any:
+        return fn(*args)
+
+    def _ensure_consumer(self) -> Any:
+        return SimpleNamespace(seek_to_beginning=lambda *tps: self.to_beginning.extend(tps))
+
+
+def test_a_stream_partition_with_no_committed_offset_is_read_from_its_first_record() -> None:
+    class Patched(Thread):
+        pass
+
+    patches.seek_unread_from_start(Patched)
+    fresh, zero, done, changelog = (
+        TP("concord.situations", 3),
+        TP("concord.signals.in", 2),
+        TP("concord.signals.in", 0),
+        TP("app-t-changelog", 3),
+    )
+    thread = Patched({fresh: None, zero: 0, done: 9, changelog: None})
+    answer = asyncio.run(thread.seek_to_committed())
+    assert answer == thread.committed  # Faust still learns the committed offsets
+    # Back to the first record: the one taken over before any commit, and the one at 0;
+    # not the one with a committed offset, nor a table's changelog.
+    assert thread.to_beginning == [fresh, zero]
+    plain = Thread({fresh: None})
+    asyncio.run(plain.seek_to_committed())
+    assert plain.to_beginning == []  # without the patch, nothing moves it back
