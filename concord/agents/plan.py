@@ -25,6 +25,7 @@ from concord.core.gate import propose
 from concord.core.planning import PlanningError, Repeat, area_of, plan_or_refuse, repeat
 from concord.directory import Directory
 from concord.live import LivePlaybooks
+from concord.playbooks.schema import Playbook
 from concord.runtime import Flow, Where
 from concord.streams import topics as t
 from concord.streams.reviews import ReviewEvent
@@ -80,16 +81,7 @@ async def plan(s: Planning, situation: Situation, decision: PlaybookMatch) -> No
         s.fired[key] = -1
         await refuse(s, situation, exc)
         return
-    review = playbook.review is not None and playbook.review.required
-    if review:
-        # The panel validates the analysis first: the gate holds the tasks.
-        proposal = propose(playbook, tasks, decision.revision)
-        event = ReviewEvent(
-            situation_id=situation.id, kind="open", situation=situation, proposal=proposal
-        )
-        await s.flow.topics.review_events.send(key=situation.id, value=event)
-    else:
-        await create(s, tasks)
+    review = await hand_over(s, situation, playbook, tasks, decision.revision)
     for area in dict.fromkeys(a for task in tasks[:1] for a in task.areas):
         s.fired[f"{key}|area|{area}"] = 0
     s.fired[key] = playbook.version
@@ -167,25 +159,34 @@ async def repeated(s: Planning, situation: Situation, decision: PlaybookMatch) -
             s.fired[handled] = -1
             await refuse(s, situation, exc)
             continue
-        await carry_repeat(s, situation, decision, done, playbook.review is not None)
+        await carry_repeat(s, situation, decision, done, playbook)
         s.fired[handled] = 1
 
 
+async def hand_over(
+    s: Planning, situation: Situation, playbook: Playbook, tasks: list[Task], revision: str
+) -> bool:
+    """Planned tasks go to the panel's gate when the playbook needs its review (the gate
+    holds them), else to the track stage. Returns whether they went to the panel."""
+    review = playbook.review is not None and playbook.review.required
+    if review:
+        proposal = propose(playbook, tasks, revision)
+        event = ReviewEvent(
+            situation_id=situation.id, kind="open", situation=situation, proposal=proposal
+        )
+        await s.flow.topics.review_events.send(key=situation.id, value=event)
+    else:
+        await create(s, tasks)
+    return review
+
+
 async def carry_repeat(
-    s: Planning, situation: Situation, decision: PlaybookMatch, done: Repeat, review: bool
+    s: Planning, situation: Situation, decision: PlaybookMatch, done: Repeat, playbook: Playbook
 ) -> None:
-    """New tasks (through the panel when the playbook has `review`), or the tasks told."""
+    """New tasks (through the panel when the playbook needs it), or the tasks told."""
     key = f"{situation.id}|{decision.playbook}"
     if done.new:
-        playbook = s.playbooks.get(decision.playbook, decision.version)
-        if review and playbook is not None:
-            proposal = propose(playbook, done.new, decision.revision)
-            opened = ReviewEvent(
-                situation_id=situation.id, kind="open", situation=situation, proposal=proposal
-            )
-            await s.flow.topics.review_events.send(key=situation.id, value=opened)
-        else:
-            await create(s, done.new)
+        await hand_over(s, situation, playbook, done.new, decision.revision)
         if done.suffix.startswith("@"):
             s.fired[f"{key}|area|{done.area}"] = 1
     ref = next(r for r in situation.signals if r.id == done.signal)
