@@ -28,7 +28,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from concord.directory import Directory
+from concord.config.directory import Directory
 from concord.playbooks.matcher import Matcher
 from concord.playbooks.schema import Playbook
 from concord.streams.signals import Bias, Category

@@ -20,16 +20,16 @@ from typing import Any
 import faust
 
 from concord.agents.stage import consume
+from concord.common.types import utcnow
+from concord.config.directory import Directory
 from concord.core.commands import CommandError, apply_command
 from concord.core.correlation import AreaState, step
 from concord.core.lifecycle import IllegalTransition
-from concord.directory import Directory
-from concord.live import LivePlaybooks
-from concord.runtime import Flow
 from concord.streams.signals import Signal
 from concord.streams.situations import SituationCommand
 from concord.streams.tables import Table
-from concord.types import utcnow
+from concord.worker.live import LivePlaybooks
+from concord.worker.runtime import Flow
 
 
 @dataclass(frozen=True)

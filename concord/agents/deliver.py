@@ -28,19 +28,19 @@ from typing import Any
 
 import faust
 
-from concord.agents.ledger import Ledger
 from concord.agents.stage import consume, every, owner
+from concord.common.types import utcnow
+from concord.config.settings import Settings
 from concord.delivery import step
 from concord.delivery.compose import Compose
 from concord.delivery.lanes import Job, Lanes, paces
+from concord.delivery.ledger import Ledger
 from concord.delivery.schedule import Failure, Policy
 from concord.notifiers.base import Notifier, SendError, Sent
 from concord.notifiers.registry import Registry
-from concord.runtime import Flow
-from concord.settings import Settings
 from concord.streams.delivery import DeliveryRecord, DeliveryRequest, Outgoing
 from concord.streams.tables import Table
-from concord.types import utcnow
+from concord.worker.runtime import Flow
 
 log = logging.getLogger(__name__)
 

@@ -23,20 +23,20 @@ from typing import Any
 import faust
 
 from concord.agents.stage import consume, every
+from concord.common.types import utcnow
+from concord.config.directory import Directory
 from concord.core.amend import AmendError, amend
 from concord.core.correlation import area_key
 from concord.core.gate import Cancel, Effect, Hold, MoveSituation, Notify, Release, handle
 from concord.core.refusal import Refused
 from concord.delivery.compose import Compose
-from concord.directory import Directory
-from concord.live import LivePlaybooks
-from concord.runtime import Flow
 from concord.streams.reviews import AnalysisVersion, ReviewEvent, ReviewRecord
 from concord.streams.situations import SituationCommand
 from concord.streams.tables import Table
 from concord.streams.tasks import TaskEvent
 from concord.streams.votes import Decision
-from concord.types import utcnow
+from concord.worker.live import LivePlaybooks
+from concord.worker.runtime import Flow
 
 log = logging.getLogger(__name__)
 

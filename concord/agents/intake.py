@@ -8,10 +8,10 @@ from typing import Any
 import faust
 
 from concord.agents.stage import consume_raw
+from concord.config.directory import Directory
 from concord.core import intake
 from concord.core.refusal import Refused
-from concord.directory import Directory
-from concord.runtime import Flow, Where
+from concord.worker.runtime import Flow, Where
 
 
 async def take_in(flow: Flow, directory: Directory, raw: bytes, message: Any) -> None:

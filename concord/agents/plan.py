@@ -21,18 +21,18 @@ from typing import Any
 import faust
 
 from concord.agents.stage import consume
+from concord.common.types import utcnow
+from concord.config.directory import Directory
 from concord.core.gate import propose
 from concord.core.planning import PlanningError, Repeat, area_of, plan_or_refuse, repeat
-from concord.directory import Directory
-from concord.live import LivePlaybooks
 from concord.playbooks.schema import Playbook
-from concord.runtime import Flow, Where
 from concord.streams import topics as t
 from concord.streams.reviews import ReviewEvent
 from concord.streams.situations import PlaybookMatch, Situation, SituationState
 from concord.streams.tables import Table
 from concord.streams.tasks import Task, TaskEvent
-from concord.types import utcnow
+from concord.worker.live import LivePlaybooks
+from concord.worker.runtime import Flow, Where
 
 
 @dataclass(frozen=True)

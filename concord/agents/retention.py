@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from concord.agents.stage import every, owner
+from concord.common.types import utcnow
 from concord.core.erasure import RETENTION_ACTOR, Policy, due
-from concord.runtime import Flow
 from concord.streams import topics as t
 from concord.streams.keys import DataKey
 from concord.streams.situations import Situation
-from concord.types import utcnow
+from concord.worker.runtime import Flow
 
 log = logging.getLogger(__name__)
 

@@ -20,8 +20,8 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from concord.core.intake import field_errors
-from concord.runtime import Flow, Where
 from concord.streams.topics import Topic
+from concord.worker.runtime import Flow, Where
 
 log = logging.getLogger(__name__)
 

@@ -22,15 +22,15 @@ from typing import Any
 import faust
 
 from concord.agents.stage import consume, every
+from concord.common.types import utcnow
+from concord.config.directory import Directory
 from concord.core.refusal import Refused
 from concord.core.tasks import FINAL
 from concord.core.track import Dispatch, Effect, Emit, Publish, Tell, UpdateSlack, handle
 from concord.delivery.compose import Compose
-from concord.directory import Directory
-from concord.runtime import Flow
 from concord.streams.tables import Table
 from concord.streams.tasks import TaskEvent, TrackRecord
-from concord.types import utcnow
+from concord.worker.runtime import Flow
 
 log = logging.getLogger(__name__)
 

@@ -25,10 +25,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from concord.agents.stage import every
+from concord.config.settings import Settings
 from concord.core.watchdog import Watch
-from concord.runtime import Flow
-from concord.settings import Settings
 from concord.streams.patches import trace
+from concord.worker.runtime import Flow
 
 log = logging.getLogger(__name__)
 

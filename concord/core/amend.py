@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from concord.config.directory import Directory
 from concord.core.gate import propose
 from concord.core.planning import PlanningError, plan_or_refuse, task_id
-from concord.directory import Directory
 from concord.playbooks.schema import Playbook
 from concord.streams.reviews import AddedTask, Amendment, AnalysisVersion, Proposal, ReviewRecord
 from concord.streams.situations import Situation

@@ -15,11 +15,11 @@ from datetime import datetime, timedelta
 
 from pydantic import Field
 
+from concord.common.types import Strict
 from concord.core.tension import reliability
 from concord.streams.reviews import AnalysisVersion, ReviewRecord
 from concord.streams.situations import PastSituation, Situation, Tension
 from concord.streams.tasks import Task
-from concord.types import Strict
 
 
 class SignalFact(Strict):

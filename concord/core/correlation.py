@@ -32,6 +32,7 @@ from typing import TypeVar
 
 from pydantic import Field
 
+from concord.common.types import Strict
 from concord.core.decisions import Rules, decide, prune
 from concord.core.history import Trace, measure, remember
 from concord.core.tension import tension
@@ -43,7 +44,6 @@ from concord.streams.situations import (
     Situation,
     SituationState,
 )
-from concord.types import Strict
 
 #: Earlier situations an area remembers for the analysis.
 PREVIOUS_CAP = 20

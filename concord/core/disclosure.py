@@ -23,8 +23,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from concord.config.directory import Directory, Sharing
 from concord.core.tasks import ACTIVE, may_act
-from concord.directory import Directory, Sharing
 from concord.streams.signals import Person
 from concord.streams.tasks import Task
 

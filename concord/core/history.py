@@ -20,9 +20,9 @@ from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
+from concord.common.types import Strict
 from concord.playbooks.conditions import Threshold, Trend, WindowSpec
 from concord.streams.signals import Bias, Category, Kind, Signal
-from concord.types import Strict
 
 
 class Trace(Strict):

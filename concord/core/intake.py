@@ -9,11 +9,11 @@ from datetime import datetime
 
 from pydantic import ValidationError
 
+from concord.config.directory import Directory
 from concord.core import jsonin
 from concord.core.redaction import cut, scrub, vocabulary
 from concord.core.refusal import Refused
-from concord.directory import Directory
-from concord.keys import Sealer
+from concord.privacy.keys import Sealer
 from concord.streams.keys import DataKey
 from concord.streams.signals import Signal, SignalIn
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from concord.directory import Directory
+from concord.config.directory import Directory
 from concord.playbooks.schema import FALLBACK_LANGUAGE, Playbook, TaskSpec
 from concord.playbooks.templates import (
     places,

@@ -28,9 +28,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from concord.config.directory import Directory
 from concord.core.refusal import Refused
 from concord.core.tasks import IllegalTaskTransition, escalates, is_open, transition
-from concord.directory import Directory
 from concord.streams.tasks import Step, Task, TaskEvent, TaskState, TrackRecord
 
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from concord.directory import Directory
-from concord.links import LOGIN_MAX_AGE, Signer, TaskLink, VoteLink
+from concord.access.links import LOGIN_MAX_AGE, Signer, TaskLink, VoteLink
+from concord.config.directory import Directory
 from concord.notifiers.recipients import recipient_for
 from concord.notifiers.render import Renderer
 from concord.streams.delivery import DeliveryRecord, Kind, Message, Outgoing, Recipient

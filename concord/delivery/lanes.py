@@ -22,7 +22,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from concord.settings import Settings
+from concord.config.settings import Settings
 from concord.streams.delivery import Outgoing
 
 log = logging.getLogger(__name__)

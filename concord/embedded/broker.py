@@ -14,8 +14,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from concord.config.errors import ConfigError
 from concord.embedded.net import free_port, wait_for_port
-from concord.errors import ConfigError
 
 log = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ from email.message import EmailMessage
 import aiosmtplib
 from pydantic import SecretStr
 
+from concord.common.text import one_line
 from concord.notifiers.base import Message, NotAddressable, Recipient, SendError, Sent
-from concord.text import one_line
 
 
 class EmailNotifier:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from concord.directory import Directory
+from concord.config.directory import Directory
 from concord.notifiers.base import Recipient
 
 

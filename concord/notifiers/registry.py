@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from concord.config.settings import Settings
 from concord.notifiers.base import Notifier
 from concord.notifiers.email import EmailNotifier
 from concord.notifiers.slack import SlackNotifier
-from concord.settings import Settings
 
 
 class Registry:

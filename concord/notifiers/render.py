@@ -18,14 +18,14 @@ from babel.dates import format_skeleton
 from jinja2 import Environment, TemplateNotFound, pass_context
 from jinja2.runtime import Context
 
-from concord import templating
+from concord.common import templating
+from concord.common.text import one_line, slack_escape
 from concord.core.analysis import Draft, draft
 from concord.core.tasks import liaison_actions
 from concord.notifiers.base import Message, Recipient
 from concord.streams.delivery import DeliveryRecord, Outgoing
 from concord.streams.reviews import ReviewRecord
 from concord.streams.tasks import Task
-from concord.text import one_line, slack_escape
 
 TEMPLATES = Path(__file__).parent / "templates"
 FALLBACK = "en"

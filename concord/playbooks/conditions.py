@@ -24,8 +24,8 @@ from pydantic import (
     model_validator,
 )
 
+from concord.common.types import Code, Strict
 from concord.streams.signals import Bias, Category, Kind
-from concord.types import Code, Strict
 
 _DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d|w)\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}

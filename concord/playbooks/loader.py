@@ -14,7 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from concord.directory import Directory
+from concord.config.directory import Directory
+from concord.config.yamlpos import Problem, YamlDoc, load_file, validate_doc
 from concord.playbooks.references import (
     check_directory_references,
     check_rendering,
@@ -22,7 +23,6 @@ from concord.playbooks.references import (
     translation_warnings,
 )
 from concord.playbooks.schema import Playbook, find_cycle
-from concord.yamlpos import Problem, YamlDoc, load_file, validate_doc
 
 
 @dataclass
@@ -118,7 +118,7 @@ def load_playbooks(paths: Iterable[Path], directory: Directory) -> PlaybookSet:
     """Load every playbook under `paths`; a file with any problem is left out whole.
 
     The set is usable only when `ok`: a worker never runs part of a set. The playbooks'
-    examples are run by `concord.validate.check_playbooks`, which loads through here.
+    examples are run by `concord.dryrun.examples.check_playbooks`, which loads through here.
     """
     result = PlaybookSet()
     for path in playbook_files(paths):

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
-from concord.directory import Directory
+from concord.config.directory import Directory
 from concord.playbooks.conditions import (
     WEEKDAYS,
     Threshold,

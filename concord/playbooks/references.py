@@ -12,7 +12,8 @@ from typing import Any
 
 import jinja2
 
-from concord.directory import Directory
+from concord.config.directory import Directory
+from concord.config.yamlpos import PathKey, Problem, YamlDoc
 from concord.playbooks.schema import Playbook, Review
 from concord.playbooks.templates import (
     parse_template,
@@ -21,7 +22,6 @@ from concord.playbooks.templates import (
     template_context,
 )
 from concord.streams.situations import SignalRef, Situation
-from concord.yamlpos import PathKey, Problem, YamlDoc
 
 #: Names a task's action template may use.
 TEMPLATE_NAMES = frozenset({"situation", "area", "playbook", "task"})

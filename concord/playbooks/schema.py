@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import AwareDatetime, Field, StringConstraints, model_validator
 
+from concord.common.types import Code, Lang
 from concord.playbooks.conditions import (
     Duration,
     Spec,
@@ -19,7 +20,6 @@ from concord.playbooks.conditions import (
     parse_duration,
 )
 from concord.streams.reviews import DEFAULT_AT_LIMIT, DEFAULT_QUORUM, AtLimit
-from concord.types import Code, Lang
 
 __all__ = ["Example", "Playbook", "Review", "Suppress", "TaskSpec", "When", "json_schema"]
 __all__ += ["format_duration", "parse_duration"]

@@ -13,10 +13,10 @@ from typing import Any
 
 from jinja2 import Template, meta
 
-from concord.directory import Directory
+from concord.common.templating import sandbox
+from concord.config.directory import Directory
 from concord.playbooks.schema import Playbook, TaskSpec
 from concord.streams.situations import SignalRef, Situation
-from concord.templating import sandbox
 
 
 def triggers_of(situation: Situation, signals: list[str] | None) -> list[SignalRef]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import AwareDatetime, Field
 
-from concord.types import Strict, utcnow
+from concord.common.types import Strict, utcnow
 
 
 class DeadLetter(Strict):

@@ -16,7 +16,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, Field
 
-from concord.types import Strict, utcnow
+from concord.common.types import Strict, utcnow
 
 Kind = Literal["task", "notice", "review", "sign_in", "update"]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pydantic import AwareDatetime, Field
 
-from concord.types import Strict, utcnow
+from concord.common.types import Strict, utcnow
 
 
 class DataKey(Strict):

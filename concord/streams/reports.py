@@ -18,9 +18,9 @@ from pydantic import (
     field_validator,
 )
 
+from concord.common.text import FreeText
+from concord.common.types import Code, Lang, Strict, utcnow
 from concord.streams.signals import EARLIEST, FUTURE_TOLERANCE, Bias, Category
-from concord.text import FreeText
-from concord.types import Code, Lang, Strict, utcnow
 
 #: Who is reporting: the person it happened to, someone who saw it, someone on behalf
 #: of another person, or an organisation (third-party reporting).

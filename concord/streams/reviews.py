@@ -13,11 +13,11 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field, StringConstraints, model_validator
 
+from concord.common.text import FreeText
+from concord.common.types import Code, Strict, utcnow
 from concord.streams.situations import Situation
 from concord.streams.tasks import Task
 from concord.streams.votes import Decision, Vote, missing_reason
-from concord.text import FreeText
-from concord.types import Code, Strict, utcnow
 
 
 class AddedTask(Strict):

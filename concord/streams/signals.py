@@ -18,8 +18,8 @@ from pydantic import (
     model_validator,
 )
 
-from concord.text import FreeText
-from concord.types import Code, Strict, utcnow
+from concord.common.text import FreeText
+from concord.common.types import Code, Strict, utcnow
 
 #: The earliest `occurred_at` a signal may carry.
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)

@@ -9,9 +9,9 @@ from typing import Literal
 
 from pydantic import AwareDatetime, Field
 
+from concord.common.text import FreeText
+from concord.common.types import Strict, utcnow
 from concord.streams.signals import Bias, Category, Kind
-from concord.text import FreeText
-from concord.types import Strict, utcnow
 
 
 class SituationState(StrEnum):

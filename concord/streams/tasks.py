@@ -10,10 +10,10 @@ from typing import Literal
 
 from pydantic import AwareDatetime, Field
 
+from concord.common.text import FreeText
+from concord.common.types import Strict, utcnow
 from concord.streams.signals import Category
 from concord.streams.votes import ReviewStamp
-from concord.text import FreeText
-from concord.types import Strict, utcnow
 
 
 class TaskState(StrEnum):

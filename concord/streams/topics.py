@@ -17,7 +17,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
-from concord.errors import ConfigError
+from concord.config.errors import ConfigError
 from concord.streams import access as ac
 from concord.streams import audit as au
 from concord.streams import delivery as d

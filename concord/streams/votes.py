@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, Field
 
-from concord.types import Strict, utcnow
+from concord.common.types import Strict, utcnow
 
 
 class Decision(StrEnum):

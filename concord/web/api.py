@@ -10,6 +10,7 @@ import faust
 from faust.web import Request, Response
 from pydantic import ValidationError
 
+from concord.common.types import utcnow
 from concord.core import intake
 from concord.core.commands import refusal
 from concord.core.correlation import area_key
@@ -18,7 +19,6 @@ from concord.streams.reviews import ReviewRecord
 from concord.streams.signals import SignalIn
 from concord.streams.situations import Situation, SituationChangeIn, SituationCommand
 from concord.streams.tasks import Task
-from concord.types import utcnow
 from concord.web import tasks, texts, votes
 from concord.web.answer import Answer, errors_of
 from concord.web.auth import require

@@ -8,9 +8,9 @@ from typing import NamedTuple
 from faust.web import Request
 from faust.web.exceptions import NotAuthenticated, PermissionDenied
 
-from concord.links import Session
+from concord.access.links import Session
+from concord.access.tokens import token_hash
 from concord.streams.access import ApiToken
-from concord.tokens import token_hash
 from concord.web.readmodel import ReadModel
 
 

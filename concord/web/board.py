@@ -22,10 +22,10 @@ from aiohttp_sse import sse_response
 from faust.web import Request, Response
 from pydantic import ValidationError
 
+from concord.common.types import utcnow
 from concord.core import board as rules
 from concord.streams.delivery import DeliveryRecord
 from concord.streams.situations import SituationChangeIn, SituationState
-from concord.types import utcnow
 from concord.web import texts
 from concord.web.answer import Answer
 from concord.web.api import submit_change

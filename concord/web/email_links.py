@@ -10,8 +10,8 @@ from __future__ import annotations
 import faust
 from faust.web import Request, Response
 
+from concord.access.links import LinkError, TaskLink, VoteLink
 from concord.core.tasks import ALLOWED, PEOPLE
-from concord.links import LinkError, TaskLink, VoteLink
 from concord.notifiers.render import LABELS
 from concord.streams.reviews import ReviewRecord, VoteIn
 from concord.streams.tasks import Task

@@ -9,13 +9,13 @@ import faust
 from faust.web import Request, Response
 from prometheus_client import generate_latest
 
+from concord.common.types import utcnow
 from concord.embedded.outbox import Outbox
-from concord.live import LivePlaybooks
 from concord.notifiers.registry import Registry
-from concord.types import utcnow
 from concord.web.security import loopback
 from concord.web.session import current_session
 from concord.web.site import Site, bind, bytes_response, error, json_response, route
+from concord.worker.live import LivePlaybooks
 
 STATIC = Path(__file__).parent / "static"
 STATIC_TYPES = {".css": "text/css", ".js": "text/javascript", ".svg": "image/svg+xml"}

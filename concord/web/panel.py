@@ -12,8 +12,8 @@ from typing import Any
 import faust
 from faust.web import Request, Response
 
+from concord.access.links import Session
 from concord.core.analysis import draft
-from concord.links import Session
 from concord.notifiers.render import Renderer
 from concord.streams.reviews import ReviewRecord
 from concord.streams.votes import Decision

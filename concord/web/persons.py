@@ -17,6 +17,7 @@ import faust
 from faust.web import Request, Response
 from pydantic import TypeAdapter, ValidationError
 
+from concord.config.directory import Sharing
 from concord.core.disclosure import (
     NotDisclosed,
     NotYours,
@@ -25,8 +26,7 @@ from concord.core.disclosure import (
     disclose,
     sharing_of,
 )
-from concord.directory import Sharing
-from concord.keys import Erased, SealError
+from concord.privacy.keys import Erased, SealError
 from concord.streams.signals import Person
 from concord.streams.tasks import Task
 from concord.web.answer import Answer

@@ -21,9 +21,9 @@ from typing import Any, TypeVar
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import BaseModel, ValidationError
 
+from concord.config.settings import Settings
 from concord.core import reports
 from concord.core.erasure import ERASED, holders
-from concord.settings import Settings
 from concord.streams import topics as t
 from concord.streams.access import ApiToken, SessionMark
 from concord.streams.audit import AuditEntry

@@ -19,12 +19,12 @@ import faust
 from aiohttp import web
 from faust.web import Request, Response
 
+from concord.access.links import SESSION_MAX_AGE, LinkError, Session
+from concord.common.types import utcnow
+from concord.config.directory import Directory
 from concord.delivery.compose import Compose
-from concord.directory import Directory
-from concord.links import SESSION_MAX_AGE, LinkError, Session
 from concord.notifiers.recipients import recipient_for
 from concord.streams.access import SessionMark
-from concord.types import utcnow
 from concord.web.auth import Actor, authenticate
 from concord.web.body import Form, read_form
 from concord.web.i18n import N_

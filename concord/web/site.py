@@ -23,12 +23,12 @@ from faust.web import Request, Response, View
 from jinja2 import pass_context
 from jinja2.runtime import Context
 
-from concord import templating
-from concord.directory import Directory
-from concord.links import Signer
-from concord.runtime import Flow
+from concord.access.links import Signer
+from concord.common import templating
+from concord.config.directory import Directory
 from concord.web.i18n import SOURCE, Catalogues
 from concord.web.readmodel import ReadModel
+from concord.worker.runtime import Flow
 
 TEMPLATES = Path(__file__).parent / "templates"
 

@@ -31,11 +31,11 @@ from faust.web import Request, Response
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from slack_sdk.signature import SignatureVerifier
 
+from concord.common.types import utcnow
 from concord.notifiers.base import SendError
 from concord.notifiers.registry import Registry
 from concord.notifiers.slack import SlackNotifier
 from concord.streams.reviews import VoteIn
-from concord.types import utcnow
 from concord.web import tasks, votes
 from concord.web.auth import Actor
 from concord.web.body import BodyError, read_body

@@ -17,11 +17,11 @@ import faust
 from faust.web import Request, Response
 from pydantic import ValidationError
 
+from concord.common.types import utcnow
 from concord.core.briefing import brief
 from concord.core.disclosure import NotDisclosed
 from concord.core.tasks import OPEN, PEOPLE, TARGET, is_mine, liaison_actions, may_act, refusal
 from concord.streams.tasks import Channel, Task, TaskActionIn, TaskEvent
-from concord.types import utcnow
 from concord.web import texts
 from concord.web.answer import Answer
 from concord.web.auth import Actor, require

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from concord.keys import Erased, SealError
+from concord.privacy.keys import Erased, SealError
 from concord.streams.situations import SignalRef
 from concord.web.site import Site
 

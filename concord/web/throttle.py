@@ -7,7 +7,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from concord.links import LOGIN_MAX_AGE
+from concord.access.links import LOGIN_MAX_AGE
 
 
 class Once:

@@ -14,14 +14,14 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from concord.common.types import utcnow
 from concord.core.amend import AmendError, amend
 from concord.core.tally import ReviewError, check_vote, latest_votes
-from concord.live import LivePlaybooks
 from concord.streams.reviews import ReviewEvent, ReviewRecord, VoteIn
 from concord.streams.votes import Vote, VoteChannel
-from concord.types import utcnow
 from concord.web.answer import Answer
 from concord.web.site import Site
+from concord.worker.live import LivePlaybooks
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from pydantic import SecretStr
 from concord.core.correlation import situation_id
 from concord.core.planning import task_id
 from concord.embedded.outbox import CapturedEmail, CapturedSlack, Outbox
-from concord.keys import Sealer, key_id, latest_keys
+from concord.privacy.keys import Sealer, key_id, latest_keys
 from concord.streams.audit import AuditEntry
 from concord.streams.keys import DataKey
 from tests.conftest import Worker, wait_until

@@ -13,16 +13,16 @@ import pytest
 from kafka import KafkaProducer
 from pydantic import SecretStr
 
+from concord.access.links import Signer
+from concord.common.types import utcnow
+from concord.config.directory import load_directory
 from concord.delivery.compose import Compose
-from concord.directory import load_directory
 from concord.embedded.net import free_port
 from concord.embedded.outbox import Outbox
 from concord.embedded.slack_api import SlackApiServer
 from concord.embedded.smtp import SmtpCapture
-from concord.links import Signer
 from concord.notifiers.render import Renderer
 from concord.streams.delivery import DeliveryRequest
-from concord.types import utcnow
 from tests.conftest import ROOT, Worker, make_signal, private_worker, restart, wait_until
 from tests.integration.helpers import audit_entries, emails_for, records, slack_for, task_of
 from tests.unit.factories import make_task

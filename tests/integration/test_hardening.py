@@ -307,7 +307,7 @@ def test_the_session_cookie_is_secure_and_every_answer_has_security_headers(
 def test_an_expired_task_link_says_it_expired(worker: Worker) -> None:
     from unittest import mock
 
-    from concord.links import Signer, TaskLink
+    from concord.access.links import Signer, TaskLink
 
     secret = (worker.data_dir / "keys" / "secret_key").read_text().strip()
     weeks_ago = time.time() - 15 * 24 * 3600

@@ -16,7 +16,7 @@ from kafka.admin import KafkaAdminClient
 
 from concord.core.correlation import situation_id
 from concord.embedded.outbox import Outbox
-from concord.keys import fingerprint, latest_keys
+from concord.privacy.keys import fingerprint, latest_keys
 from tests.conftest import Worker, approve, make_signal, wait_until
 from tests.integration.helpers import (
     WebClient,

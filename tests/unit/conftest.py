@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from concord.directory import Directory
+from concord.config.directory import Directory
 from concord.streams.situations import Situation
 from tests.unit.factories import example_directory, make_situation
 

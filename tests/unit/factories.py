@@ -9,9 +9,9 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from concord.access.links import Signer
+from concord.config.directory import Directory, load_directory
 from concord.delivery.compose import Compose
-from concord.directory import Directory, load_directory
-from concord.links import Signer
 from concord.notifiers.base import Recipient
 from concord.notifiers.render import Renderer
 from concord.playbooks.loader import PlaybookSet, load_playbooks

@@ -24,14 +24,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import SecretStr
 
+from concord.config.directory import Directory, Sharing
 from concord.core import indicators
 from concord.core.briefing import brief
 from concord.core.disclosure import disclose, sharing_of
 from concord.core.intake import seal
-from concord.directory import Directory, Sharing
-from concord.keys import Sealer
+from concord.dryrun.flow import Simulator
 from concord.notifiers.render import Renderer
-from concord.simulate import Simulator
+from concord.privacy.keys import Sealer
 from concord.streams.signals import Person, SignalIn
 from concord.web.persons import as_json
 from concord.web.site import Pages

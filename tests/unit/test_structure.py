@@ -83,9 +83,9 @@ ACROSS_MODULES = {
     "core/test_flow_properties.py",
     "core/test_what_incidents_establish.py",
     "playbooks/test_shipped.py",
+    "privacy/test_erasure_property.py",
     "streams/test_signal_in.py",
     "test_deploy.py",
-    "test_erasure_property.py",
     "test_never_leaks.py",
     "test_structure.py",
 }
@@ -101,3 +101,9 @@ def test_unit_tests_mirror_the_package() -> None:
         if name not in ACROSS_MODULES and not (module.exists() or module.with_suffix("").is_dir()):
             strays.append(f"tests/unit/{name}: no concord/{name.replace('test_', '', 1)}")
     assert strays == []
+
+
+def test_the_top_level_holds_packages_only() -> None:
+    """`concord/` reads as the flow and its edges: every module lives in a named package."""
+    loose = sorted(p.name for p in PACKAGE.glob("*.py") if p.name != "__init__.py")
+    assert loose == []

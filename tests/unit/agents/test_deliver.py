@@ -10,17 +10,17 @@ from datetime import timedelta
 from typing import Any, cast
 
 from concord.agents.deliver import Delivery
-from concord.agents.ledger import Ledger
+from concord.common.types import utcnow
 from concord.delivery.compose import Compose
 from concord.delivery.lanes import Lanes
+from concord.delivery.ledger import Ledger
 from concord.delivery.schedule import Policy
-from concord.metrics import Metrics
 from concord.notifiers.base import Message, Recipient, SendError, Sent
 from concord.notifiers.registry import Registry
-from concord.runtime import Flow
 from concord.streams.delivery import DeliveryRecord, DeliveryRequest, Outgoing
 from concord.streams.tables import Table
-from concord.types import utcnow
+from concord.worker.metrics import Metrics
+from concord.worker.runtime import Flow
 
 KEY = "task-1.police-duty"
 

@@ -7,10 +7,10 @@ from datetime import timedelta
 from typing import Any, cast
 
 from concord.agents.retention import Holdings, sweep
+from concord.common.types import utcnow
 from concord.core.erasure import Due, Policy
-from concord.runtime import Flow
 from concord.streams.keys import DataKey
-from concord.types import utcnow
+from concord.worker.runtime import Flow
 
 
 class Recorder:

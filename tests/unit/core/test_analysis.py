@@ -10,12 +10,12 @@ T0 = datetime(2026, 1, 5, 12, tzinfo=UTC)
 def test_the_analysis_draft_gathers_the_facts_and_renders_per_language() -> None:
     from pathlib import Path
 
+    from concord.config.directory import load_directory
     from concord.core.analysis import draft
     from concord.core.intake import validate_signal
-    from concord.directory import load_directory
+    from concord.dryrun.flow import Simulator
     from concord.notifiers.render import Renderer
     from concord.playbooks.loader import load_playbooks
-    from concord.simulate import Simulator
     from concord.streams.signals import SignalIn
     from concord.web.i18n import Catalogues
 

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from concord.config.directory import load_directory
 from concord.core.correlation import (
     AreaState,
     Rules,
@@ -17,7 +18,6 @@ from concord.core.correlation import (
     situation_id,
     step,
 )
-from concord.directory import load_directory
 from concord.streams.signals import Bias, Category
 from tests.unit.core.areas import T0, feed
 from tests.unit.factories import ROOT, step_area

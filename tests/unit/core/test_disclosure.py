@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from concord.config.directory import Directory, Sharing
 from concord.core.disclosure import (
     ACTIVE,
     NotDisclosed,
@@ -14,7 +15,6 @@ from concord.core.disclosure import (
     sharing_of,
 )
 from concord.core.tasks import may_act
-from concord.directory import Directory, Sharing
 from concord.streams.signals import Person
 from concord.streams.tasks import TaskState
 from tests.unit.factories import make_task

@@ -14,12 +14,12 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from concord.common.text import neutral
 from concord.core import intake
 from concord.core.refusal import Refused
+from concord.dryrun.flow import Simulator
 from concord.playbooks.loader import load_playbooks
-from concord.simulate import Simulator
 from concord.streams.signals import Bias, Category, Kind, SignalIn
-from concord.text import neutral
 from tests.unit.factories import DIRECTORY
 
 ROOT = Path(__file__).resolve().parents[3]

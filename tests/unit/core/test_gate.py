@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from concord.config.directory import Directory
 from concord.core.amend import AmendError, amend
 from concord.core.gate import (
     MAX_REMINDERS,
@@ -21,7 +22,6 @@ from concord.core.gate import (
 )
 from concord.core.planning import plan_tasks
 from concord.core.refusal import Refused
-from concord.directory import Directory
 from concord.playbooks.loader import load_playbooks
 from concord.playbooks.schema import Playbook
 from concord.streams.reviews import Amendment, ReviewEvent, ReviewRecord

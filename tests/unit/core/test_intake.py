@@ -11,7 +11,7 @@ from pydantic import SecretStr
 
 from concord.core import intake
 from concord.core.refusal import Refused
-from concord.keys import Erased, Sealer, SealError
+from concord.privacy.keys import Erased, Sealer, SealError
 from tests.unit.factories import DIRECTORY
 
 NOW = datetime(2026, 1, 1, 13, tzinfo=UTC)

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
+from concord.config.directory import Directory
 from concord.core.planning import plan_tasks
 from concord.core.refusal import Refused
 from concord.core.track import Dispatch, Emit, Publish, Tell, UpdateSlack, handle
-from concord.directory import Directory
 from concord.playbooks.loader import load_playbooks
 from concord.streams.situations import Situation
 from concord.streams.tasks import Task, TaskEvent, TaskState, TrackRecord

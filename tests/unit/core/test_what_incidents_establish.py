@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from concord.dryrun.flow import Simulator, Step
 from concord.playbooks.loader import load_playbooks
-from concord.simulate import Simulator, Step
 from concord.streams.signals import SignalIn
 from tests.unit.factories import DIRECTORY
 

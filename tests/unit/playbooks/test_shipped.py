@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from concord.dryrun.examples import check_playbooks
 from concord.playbooks.loader import load_playbooks
 from concord.playbooks.matcher import Matcher
-from concord.validate import check_playbooks
 from tests.unit.factories import DIRECTORY, ROOT
 
 

@@ -6,8 +6,8 @@ import socket
 
 import pytest
 
+from concord.config.errors import ConfigError
 from concord.embedded.net import free_port
-from concord.errors import ConfigError
 from concord.streams.topics import wait_for_broker
 
 

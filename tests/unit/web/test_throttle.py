@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from concord.links import LOGIN_MAX_AGE
+from concord.access.links import LOGIN_MAX_AGE
 from concord.web.throttle import SignInGuard
 
 

@@ -1,0 +1,3 @@
+"""Small helpers every layer shares: model base types, safe text, safe log lines and
+templates.
+"""

@@ -1,0 +1,1 @@
+"""Configuration: settings, the directory, YAML positions and the error a person can fix."""

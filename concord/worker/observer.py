@@ -1,0 +1,154 @@
+"""Hooks for what the flow does, so `concord up` can narrate it on the console.
+
+The default observer does nothing; `RichObserver` prints one line per event. Stages
+hold a `guarded` observer: whatever an observer does wrong is logged and never breaks
+the stage that called it. Text from outside (ids, names) is printed escaped: no Rich
+markup, no control characters.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape as markup_escape
+
+from concord.common.logsafe import escape as control_escape
+from concord.streams.audit import DeadLetter
+from concord.streams.delivery import DeliveryRecord, Outgoing
+from concord.streams.reviews import ReviewRecord
+from concord.streams.signals import Signal
+from concord.streams.situations import Situation
+from concord.streams.tasks import Task
+
+log = logging.getLogger(__name__)
+
+
+def plain(value: object) -> str:
+    """Outside text as Rich prints it literally (no markup, no control characters)."""
+    return markup_escape(control_escape(str(value)))
+
+
+class Observer:
+    """No-op hooks; subclass and override what you want to see."""
+
+    def signal(self, signal: Signal) -> None: ...
+    def deadletter(self, dead: DeadLetter) -> None: ...
+    def fired(self, situation: Situation, playbook_id: str, tasks: list[Task]) -> None: ...
+    def delivered(self, record: DeliveryRecord, outgoing: Outgoing) -> None:
+        """A task message was delivered, or could not be (`record.state`)."""
+
+    def reloaded(self, summary: str, problems: list[str]) -> None: ...
+    def held_back(self, situation: Situation, playbook_id: str, status: str, reason: str) -> None:
+        """A matching playbook that did not fire (suppressed or inhibited)."""
+
+    def review(self, record: ReviewRecord, kind: str) -> None:
+        """The panel was told something about a review (opened, approved, ...)."""
+
+
+class RichObserver(Observer):
+    """Narrates the flow on the terminal."""
+
+    def __init__(self, console: Console | None = None) -> None:
+        self.console = console or Console()
+
+    def _drill(self, exercise: bool) -> str:
+        return "[black on yellow] EXERCISE [/] " if exercise else ""
+
+    def signal(self, signal: Signal) -> None:
+        self.console.print(
+            f"{self._drill(signal.exercise)}[cyan]signal[/] {plain(signal.id)} "
+            f"{signal.category} severity {signal.severity} in [bold]{plain(signal.area)}[/]"
+        )
+
+    def deadletter(self, dead: DeadLetter) -> None:
+        where = "" if dead.stage == "intake" else f" ({plain(dead.stage)})"
+        errors = plain(dead.errors[:2])
+        self.console.print(f"[red]dead-letter[/]{where} {plain(dead.reason)}: {errors}")
+
+    def fired(self, situation: Situation, playbook_id: str, tasks: list[Task]) -> None:
+        agencies = plain(", ".join(t.agency for t in tasks))
+        self.console.print(
+            f"{self._drill(situation.exercise)}[magenta]playbook[/] "
+            f"[bold]{plain(playbook_id)}[/] fired for {situation.id} ({plain(situation.area)}): "
+            f"{len(tasks)} task(s) for {agencies}"
+        )
+
+    def delivered(self, record: DeliveryRecord, outgoing: Outgoing) -> None:
+        drill = self._drill(outgoing.message.exercise)
+        what = plain(repr(outgoing.label))
+        if record.state == "delivered":
+            retries = record.total_attempts - 1
+            self.console.print(
+                f"{drill}[green]sent[/] {what} to [bold]{plain(outgoing.agency or '')}[/]/"
+                f"{plain(record.recipient)} via {record.via}"
+                + (f" after {retries} failed attempt(s)" if retries > 0 else "")
+            )
+        else:
+            self.console.print(
+                f"{drill}[red]NOT delivered[/] {what} to {plain(record.recipient)}: "
+                f"{plain(record.last_error or '')}"
+            )
+
+    def held_back(self, situation: Situation, playbook_id: str, status: str, reason: str) -> None:
+        self.console.print(
+            f"{self._drill(situation.exercise)}[magenta]playbook[/] {plain(playbook_id)} {status} "
+            f"for {situation.id}: {plain(reason)}"
+        )
+
+    def review(self, record: ReviewRecord, kind: str) -> None:
+        what = {
+            "opened": "awaits the panel",
+            "amended": "amended: the panel votes again",
+            "reminder": "time limit reached: panel reminded",
+            "approved": f"approved by {plain(', '.join(record.approvals))}",
+            "rejected": "rejected by the panel: nothing is sent",
+            "no_quorum": "no quorum possible: the coordinator decides",
+            "stalled": "no decision after the reminders: the coordinator is told",
+        }.get(kind, kind)
+        self.console.print(
+            f"{self._drill(record.exercise)}[blue]panel[/] analysis v{record.version} of "
+            f"{record.situation_id} {what}"
+        )
+
+    def reloaded(self, summary: str, problems: list[str]) -> None:
+        if problems:
+            self.console.print(
+                f"[red]playbook change refused[/] ({len(problems)} problem(s)); "
+                "the last good set stays live"
+            )
+            for p in problems[:10]:
+                self.console.print(f"   {p}", markup=False, highlight=False)
+        else:
+            self.console.print(f"[magenta]playbooks reloaded[/]: {plain(summary)}")
+
+
+_HOOKS = ("signal", "deadletter", "fired", "delivered", "reloaded", "held_back", "review")
+
+
+class _Guarded(Observer):
+    """Calls the wrapped observer; logs (and swallows) whatever it raises."""
+
+    def __init__(self, inner: Observer) -> None:
+        self.inner = inner
+
+
+def _guard(name: str) -> Any:
+    def hook(self: _Guarded, *args: Any, **kwargs: Any) -> None:
+        try:
+            getattr(self.inner, name)(*args, **kwargs)
+        except Exception:  # narration is never worth a lost record
+            log.exception("observer %s failed", name)
+
+    hook.__name__ = name
+    return hook
+
+
+for _name in _HOOKS:
+    setattr(_Guarded, _name, _guard(_name))
+
+
+def guarded(observer: Observer) -> Observer:
+    """`observer`, with every hook unable to raise."""
+    return observer if isinstance(observer, _Guarded) else _Guarded(observer)

@@ -1,0 +1,210 @@
+"""What every stage of a running worker shares: the typed topics and the flow's own
+effects (audit, dead letters, delivery requests, durability), and the worker's health.
+
+Agents and web views receive a `Flow` and the few other things they need (the
+directory, the live playbooks, ...) from `concord.worker.app.create_app`; none of them imports
+`concord.app`. `Flow` holds no Faust app: whoever binds agents and pages gets the app
+itself, and nothing else reaches Faust through here but the topics.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from concord.common.types import utcnow
+from concord.config.directory import Directory
+from concord.core import intake
+from concord.core.erasure import Due, erasure_entry
+from concord.privacy.keys import Sealer
+from concord.streams.audit import AuditEntry, DeadLetter
+from concord.streams.delivery import DeliveryRequest, Outgoing
+from concord.streams.signals import SignalIn
+from concord.streams.topics import Topics
+from concord.worker.metrics import Metrics
+from concord.worker.observer import Observer
+
+
+@dataclass
+class Health:
+    """What `/healthz` reports beyond the broker: whether the worker took its partitions,
+    which stages failed on records, which carriers are in trouble."""
+
+    ready: bool = False
+    #: stage -> (records it failed on since start, when it last failed)
+    failures: dict[str, tuple[int, datetime]] = field(default_factory=dict)
+    #: carrier -> why it is degraded; set by the delivery stage
+    degraded: Callable[[datetime], dict[str, str]] = lambda now: {}
+    #: partition -> seconds with records waiting and no progress; set by the watchdog
+    stalled: dict[str, float] = field(default_factory=dict)
+    #: whether the broker answers (the watchdog asks every few seconds)
+    broker: bool = True
+
+    def failed(self, stage: str, at: datetime) -> None:
+        self.failures[stage] = (self.failures.get(stage, (0, at))[0] + 1, at)
+
+
+class Flusher:
+    """One producer flush for every caller waiting at the same time.
+
+    `wait()` returns after a flush that started after the call: a flush covers the writes
+    made before it began, so a caller whose writes came during a flush waits for the next.
+    """
+
+    def __init__(self, flush: Callable[[], Awaitable[None]] | None) -> None:
+        self.flush = flush
+        self._next: asyncio.Future[None] | None = None
+        self._running: asyncio.Task[None] | None = None
+
+    async def wait(self) -> None:
+        if self.flush is None:
+            return
+        if self._next is None:
+            self._next = asyncio.get_running_loop().create_future()
+        waiter = self._next
+        if self._running is None or self._running.done():
+            self._running = asyncio.ensure_future(self._loop())
+        await asyncio.shield(waiter)
+
+    async def _loop(self) -> None:
+        assert self.flush is not None
+        while self._next is not None:
+            waiter, self._next = self._next, None
+            try:
+                await self.flush()
+            except Exception as exc:  # every waiter hears it
+                waiter.set_exception(exc)
+            else:
+                waiter.set_result(None)
+
+
+@dataclass
+class Flow:
+    """The topics and the effects every stage may have besides its own topic's output."""
+
+    topics: Topics
+    sealer: Sealer
+    metrics: Metrics
+    observer: Observer
+    health: Health = field(default_factory=Health)
+    flusher: Flusher = field(default_factory=lambda: Flusher(None))
+    #: a stage that stops handling records (`CONCORD_FAULT_STALL_STAGE`): a drill of the
+    #: watchdog, never set in production
+    fault_stall: str = ""
+
+    async def audit(
+        self, actor: str, action: str, subject: str, channel: str | None = None, **details: str
+    ) -> None:
+        """Record a transition on `concord.audit`."""
+        entry = AuditEntry(
+            actor=actor, action=action, subject=subject, channel=channel, details=details
+        )
+        await self.topics.audit.send(key=subject, value=entry)
+
+    async def post(self, outgoing: Outgoing) -> None:
+        """Hand a message to the delivery stage (`concord.outgoing`); returns once it is
+        buffered: the caller never waits on a carrier."""
+        request = DeliveryRequest(key=outgoing.key, outgoing=outgoing)
+        await self.topics.outgoing.send(key=outgoing.key, value=request)
+
+    async def withdraw(self, key: str, reason: str) -> None:
+        """The message with this key is moot: not delivered yet, it never will be."""
+        request = DeliveryRequest(key=key, action="withdraw", reason=reason)
+        await self.topics.outgoing.send(key=key, value=request)
+
+    async def durable(self) -> None:
+        """Wait until the writes made so far (table changelogs included) are in Kafka.
+
+        Callers that wait at the same time share one flush (the delivery stage has many
+        attempts in flight, each waiting for its own record to be durable)."""
+        await self.flusher.wait()
+
+    async def admit(self, directory: Directory, signal_in: SignalIn) -> Any:
+        """A valid signal, sealed, on `concord.signals`; returns the broker's future.
+
+        Keyed by correlation zone: neighbouring areas meet in one partition. The intake
+        stage admits what it validated from `concord.signals.in`, the HTTP API what it
+        validated itself (one hop fewer)."""
+        signal, key = intake.seal(signal_in, self.sealer, utcnow(), intake.plain_words(directory))
+        # The key first: whoever reads the signal can find it.
+        await self.topics.keys.send(key=key.id, value=key)
+        future = await self.topics.signals.send(key=directory.zone(signal.area), value=signal)
+        self.metrics.signals.labels("accepted").inc()
+        return future
+
+    async def erase(self, due: Due, actor: str, channel: str) -> None:
+        """Tombstone a subject's data keys on `concord.keys` and audit the erasure: the
+        sealed copies everywhere become unreadable (see `concord.core.erasure`)."""
+        for key_id in due.keys:
+            await self.topics.keys.tombstone(key_id)
+        await self.topics.audit.send(key=due.subject, value=erasure_entry(due, actor, channel))
+
+    async def deadletter(
+        self,
+        stage: str,
+        at: Where,
+        raw: bytes,
+        reason: str,
+        errors: list[dict[str, str]],
+        *,
+        failure: bool = True,
+        audited: bool = True,
+    ) -> DeadLetter:
+        """Put a record a stage could not process on `concord.deadletter` (sealed: raw
+        reports may name victims), count it and audit it. Nothing is dropped.
+
+        `failure`: the stage failed on it (a bug, a poison record: `/healthz` says so),
+        rather than refusing a producer's invalid input. `audited`: False when the caller
+        writes an audit entry of its own that says more."""
+        sealed = self.sealer.seal(intake.subject_of(raw, at.label), raw, intake.contacts_of(raw))
+        await self.topics.keys.send(key=sealed.key.id, value=sealed.key)
+        dead = DeadLetter(
+            reason=reason,
+            errors=errors,
+            original=sealed.value,
+            original_size=len(raw),
+            topic=at.topic,
+            partition=at.partition,
+            offset=at.offset,
+            stage=stage,
+            key=at.key,
+        )
+        await self.topics.deadletter.send(key=at.label, value=dead)
+        self.metrics.deadletters.labels(reason).inc()
+        if failure:
+            self.metrics.stage_failures.labels(stage).inc()
+            self.health.failed(stage, dead.at)
+        self.observer.deadletter(dead)
+        if audited:
+            await self.audit("concord", "record.deadlettered", at.label, stage=stage, reason=reason)
+        return dead
+
+
+@dataclass(frozen=True)
+class Where:
+    """Where a dead record came from: a topic's record, or (offset None) a value a stage
+    made from one (the situation a playbook failed on)."""
+
+    topic: str
+    key: str | None
+    partition: int | None = None
+    offset: int | None = None
+
+    @property
+    def label(self) -> str:
+        if self.offset is None:
+            return self.key or self.topic
+        return f"{self.topic}:{self.partition}:{self.offset}"
+
+    @classmethod
+    def of(cls, message: Any) -> Where:
+        """The place of a Faust message."""
+        key = message.key
+        if isinstance(key, bytes):
+            key = key.decode("utf-8", "replace")
+        return cls(
+            message.topic, None if key is None else str(key), message.partition, message.offset
+        )
