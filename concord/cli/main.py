@@ -18,8 +18,8 @@ from typing import Annotated, Any
 import typer
 
 from concord.cli.io import console, err, fail, settings, stop_up
-from concord.privacy.commands import register as privacy_commands
 from concord.config.settings import Settings
+from concord.privacy.commands import register as privacy_commands
 
 app = typer.Typer(
     help="Concord: inter-agency conflict-response coordination.",
