@@ -102,7 +102,7 @@ async def run_signals(s: Correlation, stream: Any) -> None:
 
 async def run_commands(s: Correlation, stream: Any) -> None:
     topic = s.flow.topics.situation_commands
-    await consume(s.flow, "situation-commands", topic, stream, functools.partial(command_one, s))
+    await consume(s.flow, "correlate", topic, stream, functools.partial(command_one, s))
 
 
 def register(

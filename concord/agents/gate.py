@@ -140,7 +140,7 @@ async def review_one(s: Gate, event: ReviewEvent) -> None:
             event.vote.member,
             f"review.{event.vote.decision}",
             event.situation_id,
-            channel=event.vote.channel,
+            via=event.vote.via,
             version=str(event.vote.version),
             reason=event.vote.reason,
         )
@@ -178,7 +178,7 @@ async def send_ticks(s: Gate) -> None:
 
 async def run(s: Gate, stream: Any) -> None:
     topic = s.flow.topics.review_events
-    await consume(s.flow, "review", topic, stream, functools.partial(review_one, s))
+    await consume(s.flow, "gate", topic, stream, functools.partial(review_one, s))
 
 
 def register(

@@ -55,9 +55,9 @@ async def refuse(s: Planning, situation: Situation, exc: PlanningError) -> None:
     errors = [{"loc": exc.playbook_id, "msg": exc.reason}]
     at = Where(t.SITUATIONS.name, situation.id)
     await s.flow.deadletter(
-        "match", at, raw, "playbook failed", errors, failure=False, audited=False
+        "plan", at, raw, "playbook failed", errors, failure=False, audited=False
     )
-    s.flow.metrics.stage_failures.labels("match").inc()
+    s.flow.metrics.stage_failures.labels("plan").inc()
     await s.flow.audit(
         "concord", "playbook.failed", situation.id, playbook=exc.playbook_id, reason=exc.reason
     )
@@ -229,7 +229,7 @@ async def plan_one(s: Planning, situation: Situation) -> None:
 
 async def run(s: Planning, stream: Any) -> None:
     topic = s.flow.topics.situations
-    await consume(s.flow, "match", topic, stream, functools.partial(plan_one, s))
+    await consume(s.flow, "plan", topic, stream, functools.partial(plan_one, s))
 
 
 def register(

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from concord.core.intake import field_errors
+from concord.streams.audit import Stage
 from concord.streams.topics import Topic
 from concord.worker.runtime import Flow, Where
 
@@ -35,14 +36,13 @@ def _raw(event: Any) -> bytes:
     return bytes(value or b"")
 
 
-async def consume(
+async def consume_raw(
     flow: Flow,
-    stage: str,
-    topic: Topic[M],
+    stage: Stage,
     stream: Any,
-    handle: Callable[[M], Awaitable[None]],
+    handle: Callable[[bytes, Any], Awaitable[None]],
 ) -> None:
-    """Run `handle` on each record of `stream` (from `topic`), guarded (see the module)."""
+    """Run `handle(raw, message)` on each record of `stream`, guarded (see the module)."""
     busy = flow.metrics.stage_busy.labels(stage)
     handled = flow.metrics.stage_records.labels(stage)
     async for event in stream.events():
@@ -51,43 +51,37 @@ async def consume(
         raw = _raw(event)
         started = time.perf_counter()
         try:
-            value = topic.decode(raw)
-        except (ValidationError, ValueError) as exc:
-            errors = field_errors(exc) if isinstance(exc, ValidationError) else []
-            await flow.deadletter(stage, Where.of(event.message), raw, "undecodable record", errors)
-            continue
-        try:
-            await handle(value)
-            busy.inc(time.perf_counter() - started)
-            handled.inc()
-        except Exception as exc:  # any failure of one record must not lose it or stop the stage
-            log.exception("%s: record %s:%s failed", stage, topic.name, event.message.offset)
-            reason = f"{stage} failed: {type(exc).__name__}"
-            errors = [{"loc": stage, "msg": str(exc)[:1000] or type(exc).__name__}]
-            await flow.deadletter(stage, Where.of(event.message), raw, reason, errors)
-
-
-async def consume_raw(
-    flow: Flow,
-    stage: str,
-    stream: Any,
-    handle: Callable[[bytes, Any], Awaitable[None]],
-) -> None:
-    """`consume` for a topic of raw bytes: `handle(raw, message)`."""
-    busy = flow.metrics.stage_busy.labels(stage)
-    handled = flow.metrics.stage_records.labels(stage)
-    async for event in stream.events():
-        raw = _raw(event)
-        started = time.perf_counter()
-        try:
             await handle(raw, event.message)
             busy.inc(time.perf_counter() - started)
             handled.inc()
-        except Exception as exc:  # see `consume`
-            log.exception("%s: record at offset %s failed", stage, event.message.offset)
+        except Exception as exc:  # any failure of one record must not lose it or stop the stage
+            where = Where.of(event.message)
+            log.exception("%s: record %s:%s failed", stage, where.topic, where.offset)
             reason = f"{stage} failed: {type(exc).__name__}"
             errors = [{"loc": stage, "msg": str(exc)[:1000] or type(exc).__name__}]
-            await flow.deadletter(stage, Where.of(event.message), raw, reason, errors)
+            await flow.deadletter(stage, where, raw, reason, errors)
+
+
+async def consume(
+    flow: Flow,
+    stage: Stage,
+    topic: Topic[M],
+    stream: Any,
+    handle: Callable[[M], Awaitable[None]],
+) -> None:
+    """`consume_raw` for a typed topic: a record that does not decode is a dead letter
+    ("undecodable record", with the fields that failed); `handle` gets the model."""
+
+    async def decoded(raw: bytes, message: Any) -> None:
+        try:
+            value = topic.decode(raw)
+        except (ValidationError, ValueError) as exc:
+            errors = field_errors(exc) if isinstance(exc, ValidationError) else []
+            await flow.deadletter(stage, Where.of(message), raw, "undecodable record", errors)
+            return
+        await handle(value)
+
+    await consume_raw(flow, stage, stream, decoded)
 
 
 def survives(name: str) -> Callable[[Callable[[], Awaitable[None]]], Callable[[], Awaitable[None]]]:

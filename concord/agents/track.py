@@ -118,7 +118,7 @@ async def track_one(s: Tracking, event: TaskEvent) -> None:
                 event.actor,
                 "task.refused",
                 event.task_id,
-                channel=event.channel,
+                via=event.via,
                 event=event.action,
                 reason=refused,
             )
@@ -131,7 +131,7 @@ async def track_one(s: Tracking, event: TaskEvent) -> None:
             step.actor,
             f"task.{step.action}",
             event.task_id,
-            channel=step.channel,
+            via=step.via,
             before=step.before,
             after=step.after,
             assignee=step.assignee or "",

@@ -94,7 +94,7 @@ async def panel_votes(flow: Flow, view: ReadModel, console: Console) -> None:
     # The panel votes on the analysis as it is now (the rumour made a new version).
     for version, (member, decision, reason, amendment) in enumerate(votes, start=review.version):
         console.print(f"[blue]panel[/] {member} votes {decision} on version {version}")
-        vote = Vote(member=member, decision=decision, version=version, reason=reason, channel="web")
+        vote = Vote(member=member, decision=decision, version=version, reason=reason, via="web")
         event = ReviewEvent(situation_id=sid, kind="vote", vote=vote, amendment=amendment)
         await flow.topics.review_events.send(key=sid, value=event)
         await asyncio.sleep(1.5)

@@ -226,7 +226,7 @@ def replay(
                     actor=actor,
                     action="record.replayed",
                     subject=letter_id,
-                    channel="cli",
+                    via="cli",
                     details={"topic": dead.topic, "stage": dead.stage, "reason": dead.reason},
                 )
                 producer.send(

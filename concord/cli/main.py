@@ -60,7 +60,7 @@ def _run_worker(concord: Any, loglevel: str) -> None:
 
     from concord.streams.topics import ensure_topics
 
-    settings = concord.config.settings
+    settings = concord.settings
     created = ensure_topics(
         settings.bootstrap_servers(),
         settings.partitions,

@@ -47,11 +47,11 @@ class Due:
     reason: str
 
 
-def erasure_entry(item: Due, actor: str, channel: str) -> AuditEntry:
+def erasure_entry(item: Due, actor: str, via: str) -> AuditEntry:
     """The audit entry of an erasure, wherever it is made (a worker's retention, the CLI)."""
     details = {"reason": item.reason, "keys": str(len(item.keys))}
     return AuditEntry(
-        actor=actor, action=ERASED, subject=item.subject, channel=channel, details=details
+        actor=actor, action=ERASED, subject=item.subject, via=via, details=details
     )
 
 

@@ -354,7 +354,7 @@ def _step(
         at=task.updated_at,
         action=action,
         actor=event.actor,
-        channel=event.channel,
+        via=event.via,
         before=str(before),
         after=str(task.state),
         assignee=task.assignee,

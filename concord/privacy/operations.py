@@ -48,7 +48,7 @@ def situations(settings: Settings) -> list[Situation]:
     return out
 
 
-def tombstone(settings: Settings, items: Iterable[Due], actor: str, channel: str) -> int:
+def tombstone(settings: Settings, items: Iterable[Due], actor: str, via: str) -> int:
     """Tombstone each item's keys and audit its erasure; return how many items."""
     producer = kafka_producer(settings)
     count = 0
@@ -56,7 +56,7 @@ def tombstone(settings: Settings, items: Iterable[Due], actor: str, channel: str
         for item in items:
             for key_id in item.keys:
                 producer.send(t.KEYS.name, key=key_id.encode(), value=None)
-            _audit(producer, erasure_entry(item, actor, channel))
+            _audit(producer, erasure_entry(item, actor, via))
             count += 1
         producer.flush()
     finally:
@@ -142,7 +142,7 @@ def find(settings: Settings, contact: str, actor: str, reason: str) -> list[Foun
                 actor=actor,
                 action="persons.searched",
                 subject=f"contact:{digest[:16]}",
-                channel="cli",
+                via="cli",
                 details=details,
             ),
         )
@@ -195,7 +195,7 @@ def rotate(settings: Settings, actor: str) -> Rotation:
                 actor=actor,
                 action="keys.rotated",
                 subject="concord.keys",
-                channel="cli",
+                via="cli",
                 details=details,
             ),
         )

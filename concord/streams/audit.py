@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from pydantic import AwareDatetime, Field
+from typing import Literal, get_args
+
+from pydantic import AliasChoices, AwareDatetime, Field
 
 from concord.common.types import Strict, utcnow
+
+#: The stages of the flow, each named after its agent module (`concord/agents/<stage>.py`).
+#: These labels are what `/metrics`, dead letters and `CONCORD_FAULT_STALL_STAGE` use.
+Stage = Literal["intake", "correlate", "plan", "gate", "track", "deliver"]
+STAGES: tuple[Stage, ...] = get_args(Stage)
 
 
 class DeadLetter(Strict):
@@ -21,6 +28,7 @@ class DeadLetter(Strict):
     topic: str
     partition: int | None = None
     offset: int | None = None
+    # `str`, not `Stage`: dead letters written before a stage was renamed still read.
     stage: str = Field("intake", description="the stage that could not process the record")
     key: str | None = Field(None, description="the record's key, as sent")
     at: AwareDatetime = Field(default_factory=utcnow)
@@ -33,5 +41,7 @@ class AuditEntry(Strict):
     actor: str
     action: str
     subject: str
-    channel: str | None = None
+    via: str | None = Field(
+        None, validation_alias=AliasChoices("via", "channel"), description="how the actor acted"
+    )
     details: dict[str, str] = Field(default_factory=dict)

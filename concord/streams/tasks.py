@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import AliasChoices, AwareDatetime, Field
 
 from concord.common.text import FreeText
 from concord.common.types import Strict, utcnow
@@ -98,7 +98,8 @@ EventAction = Literal[
     "prerequisite",  # `prerequisite` of this task is done or declined
     "repeat",  # its playbook's conditions held again for a later signal of the situation
 ]
-Channel = Literal["slack", "email", "web", "api", "concord"]
+#: How someone acted: a Slack button, an email link, a page, the API, or Concord itself.
+Via = Literal["slack", "email", "web", "api", "concord"]
 #: The actions people take, and who may take them.
 PEOPLE_ACTIONS = ("ack", "decline", "done")
 
@@ -109,7 +110,8 @@ class TaskEvent(Strict):
     task_id: str
     action: EventAction
     actor: str = "concord"
-    channel: Channel = "concord"
+    # "channel" before 2026-12: records written then still read.
+    via: Via = Field("concord", validation_alias=AliasChoices("via", "channel"))
     reason: str | None = Field(None, max_length=4000)
     at: AwareDatetime = Field(default_factory=utcnow)
     task: Task | None = Field(None, description="created / release: the task itself")
@@ -139,7 +141,7 @@ class Step(Strict):
     at: AwareDatetime
     action: str
     actor: str
-    channel: str
+    via: str = Field(validation_alias=AliasChoices("via", "channel"))
     before: str
     after: str
     assignee: str | None = None

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import AliasChoices, AwareDatetime, Field
 
 from concord.common.types import Strict, utcnow
 
@@ -18,7 +18,8 @@ class Decision(StrEnum):
     conflict = "conflict"
 
 
-VoteChannel = Literal["web", "slack", "email", "api"]
+#: How a member voted.
+VoteVia = Literal["web", "slack", "email", "api"]
 
 #: The decisions a member must give a reason for: dissent is kept with its reasons.
 NEEDS_REASON = frozenset({Decision.reject, Decision.amend})
@@ -39,7 +40,7 @@ class Vote(Strict):
     decision: Decision
     version: int = Field(ge=1, description="the analysis version voted on")
     reason: str = Field("", max_length=4000)
-    channel: VoteChannel = "api"
+    via: VoteVia = Field("api", validation_alias=AliasChoices("via", "channel"))
     at: AwareDatetime = Field(default_factory=utcnow)
 
 

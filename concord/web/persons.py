@@ -52,7 +52,7 @@ class Disclosed:
     signals: list[SignalView]
 
 
-async def persons_for(site: Site, task: Task, who: Actor, channel: str) -> Disclosed:
+async def persons_for(site: Site, task: Task, who: Actor, via: str) -> Disclosed:
     """The task's reports cut to what `who` (person, role, agency) may see; audited.
 
     Raises NotYours when `who` may not act on the task, NotDisclosed when the task is not
@@ -86,7 +86,7 @@ async def persons_for(site: Site, task: Task, who: Actor, channel: str) -> Discl
             person,
             "persons.viewed",
             task.id,
-            channel=channel,
+            via=via,
             sharing=level.value,
             signals=",".join(v.signal_id for v in opened),
             names_shown=str(shown),

@@ -185,7 +185,7 @@ async def ask_link(s: SignIn, request: Request) -> Response:
             job.add_done_callback(s.sending.discard)
         else:
             log.warning("sign-in links for %s throttled", person)
-            await site.flow.audit("concord", "session.link_throttled", person, channel="web")
+            await site.flow.audit("concord", "session.link_throttled", person, via="web")
     # The same answer whether or not the address is known (or throttled).
     return login_form(site, request, next=next_, sent=True)
 
@@ -238,7 +238,7 @@ async def use_link(s: SignIn, request: Request, token: str) -> Response:
     used = SessionMark(kind="link_used", id=nonce, person=person)
     site.view.mark(used)
     await (await site.flow.topics.sessions.send(key=nonce, value=used))
-    await site.flow.audit(person, "session.signed_in", person, channel="web", role=role)
+    await site.flow.audit(person, "session.signed_in", person, via="web", role=role)
     cookie = site.signer.session(Session(person, role, agency))
     response = redirect(landing(role, posted.text("next")))
     set_cookie(
@@ -255,7 +255,7 @@ async def logout(site: Site, request: Request) -> Response:
         mark = SessionMark(kind="revoked", id=session.id, person=session.person)
         site.view.mark(mark)
         await (await site.flow.topics.sessions.send(key=session.id, value=mark))
-        await site.flow.audit(session.person, "session.signed_out", session.person, channel="web")
+        await site.flow.audit(session.person, "session.signed_out", session.person, via="web")
     response = redirect("/login")
     cast(web.Response, response).del_cookie(COOKIE, path="/")
     return response

@@ -21,7 +21,7 @@ from concord.common.types import utcnow
 from concord.core.briefing import brief
 from concord.core.disclosure import NotDisclosed
 from concord.core.tasks import OPEN, PEOPLE, TARGET, is_mine, liaison_actions, may_act, refusal
-from concord.streams.tasks import Channel, Task, TaskActionIn, TaskEvent
+from concord.streams.tasks import Task, TaskActionIn, TaskEvent, Via
 from concord.web import texts
 from concord.web.answer import Answer
 from concord.web.auth import Actor, require
@@ -51,7 +51,7 @@ def past(action: str) -> str:
 
 
 async def submit(
-    site: Site, task_id: str, who: Actor, action: str, reason: str | None, channel: Channel
+    site: Site, task_id: str, who: Actor, action: str, reason: str | None, via: Via
 ) -> Answer:
     """Check the action and put it on `concord.task-events` (202 once the broker has it)."""
     task = site.view.tasks.get(task_id)
@@ -66,7 +66,7 @@ async def submit(
         return Answer.refused(refused, "action", state=task.state.value)
     try:
         event = TaskEvent(
-            task_id=task_id, action=action, actor=who.person, channel=channel, reason=reason
+            task_id=task_id, action=action, actor=who.person, via=via, reason=reason
         )
     except ValidationError as exc:
         return Answer.invalid("action", exc)
@@ -95,7 +95,7 @@ async def reassign(
         task_id=task_id,
         action="reassign",
         actor=who.person,
-        channel="api",
+        via="api",
         assignee=assignee,
         reason=reason,
     )
@@ -112,7 +112,7 @@ async def cancel_open_tasks(site: Site, situation_id: str, actor: str) -> int:
                 task_id=task.id,
                 action="cancel",
                 actor=actor,
-                channel="api",
+                via="api",
                 reason=f"situation {situation_id} closed",
             )
             await site.flow.topics.task_events.send(key=task.id, value=event)

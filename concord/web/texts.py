@@ -45,7 +45,7 @@ def open_one(site: Site, ref: SignalRef) -> Said:
 
 
 async def read(
-    site: Site, refs: Iterable[SignalRef], reader: str, subject: str, channel: str
+    site: Site, refs: Iterable[SignalRef], reader: str, subject: str, via: str
 ) -> dict[str, Said]:
     """The scrubbed summaries of these signals for `reader`, by signal id; one audit
     entry names the reports opened (`reports.read`, on `subject`: a situation or task)."""
@@ -53,6 +53,6 @@ async def read(
     opened = [s.signal_id for s in said.values() if s.text is not None]
     if opened:
         await site.flow.audit(
-            reader, "reports.read", subject, channel=channel, signals=",".join(opened)
+            reader, "reports.read", subject, via=via, signals=",".join(opened)
         )
     return said

@@ -18,7 +18,7 @@ from concord.common.types import utcnow
 from concord.core.amend import AmendError, amend
 from concord.core.tally import ReviewError, check_vote, latest_votes
 from concord.streams.reviews import ReviewEvent, ReviewRecord, VoteIn
-from concord.streams.votes import Vote, VoteChannel
+from concord.streams.votes import Vote, VoteVia
 from concord.web.answer import Answer
 from concord.web.site import Site
 from concord.worker.live import LivePlaybooks
@@ -68,7 +68,7 @@ async def submit(
     situation_id: str,
     member: str,
     vote: VoteIn,
-    channel: VoteChannel,
+    via: VoteVia,
     at: datetime | None = None,
 ) -> Answer:
     """Check the vote and put it on `concord.review-events` (202 once the broker has it).
@@ -94,7 +94,7 @@ async def submit(
         decision=vote.decision,
         version=vote.version,
         reason=vote.reason,
-        channel=channel,
+        via=via,
         **({"at": at} if at is not None else {}),
     )
     event = ReviewEvent(situation_id=situation_id, kind="vote", vote=cast, amendment=vote.amendment)

@@ -31,6 +31,7 @@ from concord.notifiers.render import Renderer
 from concord.playbooks.loader import PlaybookSet
 from concord.privacy.keys import ensure_keys, sealer_for
 from concord.streams import topics as t
+from concord.streams.audit import STAGES
 from concord.streams.patches import (
     durable_flush,
     exact_highwaters,
@@ -168,6 +169,16 @@ def _patch_faust(settings: Settings) -> None:
         trace_partitions()
 
 
+def _stall_drill(settings: Settings) -> str:
+    """The stage a drill stops (`CONCORD_FAULT_STALL_STAGE`), checked against the stages."""
+    stage = settings.fault_stall_stage
+    if stage and stage not in STAGES:
+        raise ConfigError(
+            f"CONCORD_FAULT_STALL_STAGE: {stage!r} is not a stage; use one of {', '.join(STAGES)}"
+        )
+    return stage
+
+
 def create_app(
     settings: Settings, *, outbox: Outbox | None = None, observer: Observer | None = None
 ) -> Worker:
@@ -191,7 +202,7 @@ def create_app(
         metrics=metrics,
         observer=guarded(observer or Observer()),
         flusher=Flusher(lambda: app.producer.flush()),
-        fault_stall=settings.fault_stall_stage,
+        fault_stall=_stall_drill(settings),
     )
     public_url = settings.public_url or f"http://{settings.web_host}:{settings.web_port}"
     renderer = Renderer(directory.city.timezone, public_url)

@@ -20,7 +20,7 @@ from concord.config.directory import Directory
 from concord.core import intake
 from concord.core.erasure import Due, erasure_entry
 from concord.privacy.keys import Sealer
-from concord.streams.audit import AuditEntry, DeadLetter
+from concord.streams.audit import AuditEntry, DeadLetter, Stage
 from concord.streams.delivery import DeliveryRequest, Outgoing
 from concord.streams.signals import SignalIn
 from concord.streams.topics import Topics
@@ -43,7 +43,7 @@ class Health:
     #: whether the broker answers (the watchdog asks every few seconds)
     broker: bool = True
 
-    def failed(self, stage: str, at: datetime) -> None:
+    def failed(self, stage: Stage, at: datetime) -> None:
         self.failures[stage] = (self.failures.get(stage, (0, at))[0] + 1, at)
 
 
@@ -96,11 +96,11 @@ class Flow:
     fault_stall: str = ""
 
     async def audit(
-        self, actor: str, action: str, subject: str, channel: str | None = None, **details: str
+        self, actor: str, action: str, subject: str, via: str | None = None, **details: str
     ) -> None:
         """Record a transition on `concord.audit`."""
         entry = AuditEntry(
-            actor=actor, action=action, subject=subject, channel=channel, details=details
+            actor=actor, action=action, subject=subject, via=via, details=details
         )
         await self.topics.audit.send(key=subject, value=entry)
 
@@ -135,16 +135,16 @@ class Flow:
         self.metrics.signals.labels("accepted").inc()
         return future
 
-    async def erase(self, due: Due, actor: str, channel: str) -> None:
+    async def erase(self, due: Due, actor: str, via: str) -> None:
         """Tombstone a subject's data keys on `concord.keys` and audit the erasure: the
         sealed copies everywhere become unreadable (see `concord.core.erasure`)."""
         for key_id in due.keys:
             await self.topics.keys.tombstone(key_id)
-        await self.topics.audit.send(key=due.subject, value=erasure_entry(due, actor, channel))
+        await self.topics.audit.send(key=due.subject, value=erasure_entry(due, actor, via))
 
     async def deadletter(
         self,
-        stage: str,
+        stage: Stage,
         at: Where,
         raw: bytes,
         reason: str,

@@ -158,7 +158,7 @@ def test_persons_are_sealed_everywhere_found_by_contact_and_gone_after_erase(
     assert not any(mark in page for mark in MARKS)
     [entry] = audit_entries(worker, sid, "signal.erased")
     assert entry.details["reason"] == "the victim's request 4" and entry.details["keys"] == "2"
-    assert entry.channel == "cli" and entry.actor
+    assert entry.via == "cli" and entry.actor
 
     assert [k for k in live_keys(worker).values() if k.subject == sid] == []
     code, out, _ = cli(worker, "deadletter", "show", "--original", "--limit", "100000")

@@ -72,4 +72,4 @@ def test_replay_after_a_fix_is_audited_and_once(
         from tests.integration.helpers import audit_entries
 
         (entry,) = audit_entries(w, first[0], "record.replayed")
-        assert entry.channel == "cli" and entry.details["topic"] == "concord.signals.in"
+        assert entry.via == "cli" and entry.details["topic"] == "concord.signals.in"

@@ -316,7 +316,7 @@ def test_slack_button_and_email_link_votes(
     assert review_of(worker, coordinator, sid)["approvals"] == ["panel-researcher"]
     assert worker.request("POST", path, raw=b"reason=").status == 202
     review = review_of(worker, coordinator, sid, lambda b: b["outcome"] == "approved")
-    assert {v["channel"] for v in review["votes"]} == {"slack", "email"}
+    assert {v["via"] for v in review["votes"]} == {"slack", "email"}
     again = worker.request("GET", path)
     assert again.status == 409 and "U stemde al „goedkeuren”" in again.body
     assert worker.request("GET", path[:-3] + "xyz").status == 400
@@ -355,7 +355,7 @@ def test_review_page_in_a_browser_shows_the_analysis_and_takes_a_vote(
         review = review_of(
             worker, tokens["coordinator"], sid, lambda b: b["approvals"] == ["panel-community"]
         )
-        assert review["votes"][0]["channel"] == "web"
+        assert review["votes"][0]["via"] == "web"
         page.reload()
         assert "Aïcha Ndiaye" in page.inner_text("#votes")  # by name
         # A rejection without a reason is refused on the page, with the reason.

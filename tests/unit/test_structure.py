@@ -107,3 +107,39 @@ def test_the_top_level_holds_packages_only() -> None:
     """`concord/` reads as the flow and its edges: every module lives in a named package."""
     loose = sorted(p.name for p in PACKAGE.glob("*.py") if p.name != "__init__.py")
     assert loose == []
+
+
+def _stage_labels_in_code() -> set[str]:
+    """Every literal stage label the code passes to the stage loop, dead letters or the
+    per-stage metrics."""
+    found: set[str] = set()
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.Call):
+                continue
+            fn = node.func
+            name = fn.attr if isinstance(fn, ast.Attribute) else getattr(fn, "id", "")
+            owner = fn.value if isinstance(fn, ast.Attribute) else None
+            if name in {"consume", "consume_raw"}:
+                arg = node.args[1] if len(node.args) > 1 else None
+            elif name in {"deadletter", "failed"}:
+                arg = node.args[0] if node.args else None
+            elif name == "labels" and isinstance(owner, ast.Attribute):
+                arg = node.args[0] if owner.attr.startswith("stage_") and node.args else None
+            else:
+                continue
+            if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                found.add(arg.value)
+    return found
+
+
+def test_stage_labels_are_the_agent_modules_and_in_the_glossary() -> None:
+    from concord.streams.audit import STAGES
+
+    used = _stage_labels_in_code()
+    assert used, "the scan found no stage label: it no longer reads the code"
+    assert used <= set(STAGES), used - set(STAGES)
+    architecture = (ROOT / "docs" / "architecture.md").read_text()
+    for stage in STAGES:
+        assert (PACKAGE / "agents" / f"{stage}.py").exists(), stage
+        assert f"| **{stage}** (stage) |" in architecture, f"{stage} is not in the glossary"

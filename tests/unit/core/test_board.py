@@ -88,7 +88,7 @@ def test_the_timeline_tells_the_situation_in_order() -> None:
         actor="police-duty",
         action="task.ack",
         subject=task.id,
-        channel="web",
+        via="web",
         details={"before": "assigned", "after": "acknowledged"},
     )
     other = AuditEntry(at=NOW, actor="x", action="task.ack", subject="someone-elses-task")

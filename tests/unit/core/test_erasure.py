@@ -72,7 +72,7 @@ def test_erase_on_request_names_every_key_or_says_why_not() -> None:
 
 def test_an_erasure_is_audited_the_same_wherever_it_is_made() -> None:
     entry = erasure_entry(Due("s1", ("k1", "k2"), "on request"), "ana", "cli")
-    assert (entry.action, entry.subject, entry.actor, entry.channel) == (
+    assert (entry.action, entry.subject, entry.actor, entry.via) == (
         "signal.erased",
         "s1",
         "ana",

@@ -79,7 +79,7 @@ def test_ready_task_goes_out_and_ack_stops_escalation(
     assert record.escalate_at == T0 + timedelta(minutes=30)
     assert record.remind_at == T0 + timedelta(hours=2) - timedelta(minutes=30)
     effects = flow.send(
-        TaskEvent(task_id=protect.id, action="ack", actor="police-duty", channel="slack"),
+        TaskEvent(task_id=protect.id, action="ack", actor="police-duty", via="slack"),
         T0 + timedelta(minutes=5),
     )
     assert flow.task(protect.id).state == TaskState.acknowledged
@@ -88,7 +88,7 @@ def test_ready_task_goes_out_and_ack_stops_escalation(
         UpdateSlack(flow.task(protect.id), "C-POLICE/1.0", "police-duty", "police-duty") in effects
     )
     step = flow.records[protect.id].history[-1]
-    assert (step.action, step.actor, step.channel, step.before) == (
+    assert (step.action, step.actor, step.via, step.before) == (
         "ack",
         "police-duty",
         "slack",
