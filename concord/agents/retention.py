@@ -18,7 +18,7 @@ from typing import Any
 
 from concord.agents.stage import every, owner
 from concord.common.types import utcnow
-from concord.core.erasure import RETENTION_ACTOR, Policy, due
+from concord.core.erasure import RETENTION_ACTOR, Retention, due
 from concord.streams import topics as t
 from concord.streams.keys import DataKey
 from concord.streams.situations import Situation
@@ -37,7 +37,7 @@ class Holdings:
     ready: Callable[[], bool]
 
 
-async def sweep(flow: Flow, held: Holdings, policy: Policy, ours: Callable[[str], bool]) -> None:
+async def sweep(flow: Flow, held: Holdings, policy: Retention, ours: Callable[[str], bool]) -> None:
     """Erase what is due among this worker's subjects."""
     if not held.ready():
         return
@@ -51,7 +51,7 @@ async def sweep(flow: Flow, held: Holdings, policy: Policy, ours: Callable[[str]
 
 
 def register(
-    app: Any, flow: Flow, held: Holdings, policy: Policy, seconds: float, partitions: int
+    app: Any, flow: Flow, held: Holdings, policy: Retention, seconds: float, partitions: int
 ) -> None:
     """Bind the retention check as a timer of every worker."""
     ours = owner(app, t.SIGNALS_IN.name, partitions)

@@ -28,6 +28,7 @@ from concord.core.refusal import Refused
 from concord.core.tasks import FINAL
 from concord.core.track import Dispatch, Effect, Emit, Publish, Tell, UpdateSlack, handle
 from concord.delivery.compose import Compose
+from concord.streams.delivery import task_message_key
 from concord.streams.tables import Table
 from concord.streams.tasks import TaskEvent, TrackRecord
 from concord.worker.runtime import Flow
@@ -101,7 +102,7 @@ async def withdraw_moot(s: Tracking, before: TrackRecord | None, after: TrackRec
     ended = new.state in FINAL
     if new.assignee != old.assignee or (ended and old.state != new.state):
         why = f"task {new.state.value}" if ended else f"task given to {new.assignee}"
-        await s.flow.withdraw(s.compose.task_key(new.id, old.assignee), why)
+        await s.flow.withdraw(task_message_key(new.id, old.assignee), why)
 
 
 async def track_one(s: Tracking, event: TaskEvent) -> None:

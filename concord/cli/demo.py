@@ -75,11 +75,11 @@ def scenario() -> list[dict[str, Any] | str]:
     ]
 
 
-async def panel_votes(flow: Flow, view: ReadModel, console: Console) -> None:
+async def panel_votes(flow: Flow, readmodel: ReadModel, console: Console) -> None:
     """The expert panel reviews the assault: Koen amends (a note), Ana approves."""
     sid = situation_id("demo-1", "north")
     for _ in range(100):  # the review opens with the assault, the rumour joins it
-        review = view.reviews.get(sid)
+        review = readmodel.reviews.get(sid)
         if review is not None and len(review.situation.signals) > 1:
             break
         await asyncio.sleep(0.2)
@@ -100,7 +100,7 @@ async def panel_votes(flow: Flow, view: ReadModel, console: Console) -> None:
         await asyncio.sleep(1.5)
 
 
-async def play(flow: Flow, view: ReadModel, console: Console, base: str) -> None:
+async def play(flow: Flow, readmodel: ReadModel, console: Console, base: str) -> None:
     """The scenario, once the worker is ready; then the panel's votes."""
     while not flow.health.ready:
         await asyncio.sleep(0.2)
@@ -110,11 +110,11 @@ async def play(flow: Flow, view: ReadModel, console: Console, base: str) -> None
         key = item["id"] if isinstance(item, dict) else "broken"
         await flow.topics.signals_in.send(key=key, value=raw)
         await asyncio.sleep(1.5)
-    await panel_votes(flow, view, console)
+    await panel_votes(flow, readmodel, console)
     await asyncio.sleep(3)
     console.rule(f"[bold]demo played — see {base}/outbox ; Ctrl-C stops everything")
 
 
-def register(app: faust.App, flow: Flow, view: ReadModel, console: Console, base: str) -> None:
+def register(app: faust.App, flow: Flow, readmodel: ReadModel, console: Console, base: str) -> None:
     """Play the scenario once the worker is ready."""
-    app.task(functools.partial(play, flow, view, console, base))
+    app.task(functools.partial(play, flow, readmodel, console, base))

@@ -155,7 +155,7 @@ def up(
         if demo:
             from concord.cli import demo as demo_mod
 
-            demo_mod.register(concord.app, concord.flow, concord.view, console, base)
+            demo_mod.register(concord.app, concord.flow, concord.readmodel, console, base)
         _run_worker(concord, settings.log_level if "CONCORD_LOG_LEVEL" in os.environ else "warning")
     finally:
         for stop in reversed(stops):

@@ -4,8 +4,8 @@ Personal data is erased by tombstoning its data keys on `concord.keys` (crypto-s
 see `concord.keys`). A signal's data is erased
 
 - on request: `concord erase SIGNAL_ID --reason ...` (art. 17, a mistake, a court order);
-- `Policy.closed_days` after the situation holding it closed;
-- `Policy.unattached_days` after it arrived, when no situation ever held it (a report
+- `Retention.closed_days` after the situation holding it closed;
+- `Retention.unattached_days` after it arrived, when no situation ever held it (a report
   nobody acted on, a dead letter never replayed).
 
 Every erasure is one `signal.erased` audit entry: who, when, why. What it leaves is the
@@ -30,7 +30,7 @@ RETENTION_ACTOR = "retention"
 
 
 @dataclass(frozen=True)
-class Policy:
+class Retention:
     """How long personal data is kept (`CONCORD_RETENTION_DAYS`,
     `CONCORD_UNATTACHED_RETENTION_DAYS`)."""
 
@@ -50,9 +50,23 @@ class Due:
 def erasure_entry(item: Due, actor: str, via: str) -> AuditEntry:
     """The audit entry of an erasure, wherever it is made (a worker's retention, the CLI)."""
     details = {"reason": item.reason, "keys": str(len(item.keys))}
-    return AuditEntry(
-        actor=actor, action=ERASED, subject=item.subject, via=via, details=details
-    )
+    return AuditEntry(actor=actor, action=ERASED, subject=item.subject, via=via, details=details)
+
+
+@dataclass(frozen=True)
+class Shredding:
+    """What one erasure writes, wherever it is made (a worker's retention, the CLI):
+    a tombstone for each data key on `concord.keys`, then `entry` on `concord.audit`,
+    keyed by `subject`. The writers only carry it out."""
+
+    subject: str
+    keys: tuple[str, ...]
+    entry: AuditEntry
+
+
+def shredding(item: Due, actor: str, via: str) -> Shredding:
+    """The writes that erase `item` (see `Shredding`)."""
+    return Shredding(item.subject, tuple(item.keys), erasure_entry(item, actor, via))
 
 
 def keys_of(subject: str, keys: Iterable[DataKey]) -> list[str]:
@@ -75,7 +89,7 @@ def due(
     keys: Iterable[DataKey],
     situations: Iterable[Situation],
     now: datetime,
-    policy: Policy,
+    policy: Retention,
 ) -> list[Due]:
     """Every subject whose data the policy says must go now, oldest reason first."""
     by_subject: dict[str, list[DataKey]] = {}

@@ -104,10 +104,6 @@ class Compose:
             agency=task.agency,
         )
 
-    def task_key(self, task_id: str, person: str) -> str:
-        """The key of the message that gives task `task_id` to `person`."""
-        return f"{task_id}.{person}"
-
     def notices(
         self,
         kind: str,

@@ -40,6 +40,15 @@ class NotAddressable(SendError):
         super().__init__(f"{recipient.id} has no {channel} address", retryable=False)
 
 
+class Views(Protocol):
+    """Opening a Slack modal in answer to a click: the one thing the web layer asks of a
+    carrier besides delivery, given to it as this port (never the notifier itself)."""
+
+    async def open_view(self, trigger_id: str, view: dict[str, object]) -> None:
+        """Open `view` (views.open) for the interaction `trigger_id`."""
+        ...
+
+
 @runtime_checkable
 class Notifier(Protocol):
     """A channel: `send` one message, return a `Sent` or raise `SendError`."""

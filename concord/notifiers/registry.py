@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from concord.config.settings import Settings
-from concord.notifiers.base import Notifier
+from concord.notifiers.base import Notifier, Views
 from concord.notifiers.email import EmailNotifier
 from concord.notifiers.slack import SlackNotifier
 
@@ -15,6 +15,8 @@ class Registry:
 
     def __init__(self, notifiers: list[Notifier] | None = None) -> None:
         self._by_channel: dict[str, Notifier] = {}
+        #: Slack's modals, when Slack is configured (see `Views`)
+        self.views: Views | None = None
         for n in notifiers or []:
             self.register(n)
 
@@ -48,5 +50,7 @@ def build_registry(settings: Settings) -> Registry:
             )
         )
     if settings.slack_token:
-        registry.register(SlackNotifier(settings.slack_token, settings.slack_api_url))
+        slack = SlackNotifier(settings.slack_token, settings.slack_api_url)
+        registry.register(slack)
+        registry.views = slack
     return registry

@@ -9,6 +9,7 @@ A language without a template falls back to English.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from concord.common.text import one_line, slack_escape
 from concord.core.analysis import Draft, draft
 from concord.core.tasks import liaison_actions
 from concord.notifiers.base import Message, Recipient
-from concord.streams.delivery import DeliveryRecord, Outgoing
+from concord.streams.delivery import DeliveryRecord, Outgoing, task_message_key
 from concord.streams.reviews import ReviewRecord
 from concord.streams.tasks import Task
 
@@ -97,6 +98,20 @@ def _review_buttons(
     return buttons
 
 
+@dataclass(frozen=True)
+class Texts:
+    """A message's subject, plain text and Slack mrkdwn, rendered from its templates."""
+
+    subject: str
+    text: str
+    slack: str
+
+
+def section(slack_text: str) -> list[dict[str, object]]:
+    """The Slack block that carries a message's mrkdwn (Slack's limit: 3,000 characters)."""
+    return [{"type": "section", "text": {"type": "mrkdwn", "text": slack_text[:3000]}}]
+
+
 def _slack_finalize(value: Any) -> Any:
     return slack_escape(value) if isinstance(value, str) else value
 
@@ -157,6 +172,17 @@ class Renderer:
         except TemplateNotFound:
             return env.get_template(f"{FALLBACK}/{name}")
 
+    def _texts(self, name: str, lang: str, ctx: dict[str, Any], slack: str = "") -> Texts:
+        """The three texts of one message, from `<name>.subject.txt` (one line),
+        `<name>.txt` and the Slack template (`slack`, by default `<name>.txt` of the
+        Slack environment, which escapes for mrkdwn); the Slack template also gets the
+        subject."""
+        subject = one_line(self._template(self.env, lang, f"{name}.subject.txt").render(ctx))
+        text = self._template(self.env, lang, f"{name}.txt").render(ctx).strip() + "\n"
+        slack_template = self._template(self.slack_env, lang, slack or f"{name}.txt")
+        slack_text = slack_template.render({**ctx, "subject": subject.strip()}).strip()
+        return Texts(subject.strip(), text, slack_text)
+
     def analysis_text(self, draft: Draft, language: str) -> str:
         """The analysis as plain text, in `language` (English when not translated)."""
         template = self._template(self.env, language, "analysis.txt")
@@ -181,22 +207,21 @@ class Renderer:
             "links": links or {},
             "labels": LABELS.get(lang, LABELS[FALLBACK]),
         }
-        subject = one_line(self._template(self.env, lang, "task.subject.txt").render(ctx)).strip()
-        slack_text = self._template(self.slack_env, lang, "task.slack.txt").render(ctx).strip()
+        texts = self._texts("task", lang, ctx, slack="task.slack.txt")
         # plain_text blocks are not mrkdwn: no escaping needed, but no links either.
         header = self._template(self.env, lang, "task.slack_header.txt").render(ctx).strip()
         blocks: list[dict[str, object]] = [
             {"type": "header", "text": {"type": "plain_text", "text": header[:150]}},
-            {"type": "section", "text": {"type": "mrkdwn", "text": slack_text[:3000]}},
+            *section(texts.slack),
             self._task_buttons(task, lang),
         ]
         return Message(
-            key=f"{task.id}.{recipient.id}",
+            key=task_message_key(task.id, recipient.id),
             recipient=recipient,
-            subject=subject,
-            text=self._template(self.env, lang, "task.txt").render(ctx).strip() + "\n",
+            subject=texts.subject,
+            text=texts.text,
             html=self._template(self.env, lang, "task.html").render(ctx),
-            slack_text=slack_text,
+            slack_text=texts.slack,
             slack_blocks=blocks,
             exercise=task.exercise,
         )
@@ -267,20 +292,16 @@ class Renderer:
             "link": f"{self.public_url}/tasks/{task.id}",
             "exercise": task.exercise,
         }
-        subject = one_line(self._template(self.env, lang, "notice.subject.txt").render(ctx)).strip()
-        text = self._template(self.env, lang, "notice.txt").render(ctx).strip() + "\n"
-        slack_text = self._template(self.slack_env, lang, "notice.txt").render(ctx).strip()
+        texts = self._texts("notice", lang, ctx)
         return Message(
             key=f"{task.id}.{kind}.{recipient.id}.{int(task.updated_at.timestamp())}"
             + (f".{task.signals[-1]}" if kind == "repeat" and task.signals else ""),
             recipient=recipient,
-            subject=subject,
-            text=text,
+            subject=texts.subject,
+            text=texts.text,
             html="",
-            slack_text=slack_text,
-            slack_blocks=[
-                {"type": "section", "text": {"type": "mrkdwn", "text": slack_text[:3000]}}
-            ],
+            slack_text=texts.slack,
+            slack_blocks=section(texts.slack),
             exercise=task.exercise,
         )
 
@@ -316,26 +337,22 @@ class Renderer:
             "lang": lang,
             "labels": LABELS[lang],
         }
-        subject = one_line(self._template(self.env, lang, "review.subject.txt").render(ctx)).strip()
-        text = self._template(self.env, lang, "review.txt").render(ctx).strip() + "\n"
-        html = self._template(self.env, lang, "review.html").render({**ctx, "text": text})
-        slack_text = self._template(self.slack_env, lang, "review.slack.txt").render(
-            {**ctx, "subject": subject}
-        )
+        texts = self._texts("review", lang, ctx, slack="review.slack.txt")
+        html = self._template(self.env, lang, "review.html").render({**ctx, "text": texts.text})
         value = f"{record.situation_id}|{d.version}"
         buttons = _review_buttons(LABELS[lang], review_url, value, voting)
         blocks: list[dict[str, object]] = [
-            {"type": "header", "text": {"type": "plain_text", "text": subject[:150]}},
-            {"type": "section", "text": {"type": "mrkdwn", "text": slack_text.strip()[:3000]}},
+            {"type": "header", "text": {"type": "plain_text", "text": texts.subject[:150]}},
+            *section(texts.slack),
             {"type": "actions", "block_id": f"review:{value}", "elements": buttons},
         ]
         return Message(
             key=f"review.{record.situation_id}.v{d.version}.{kind}.{record.reminders}.{recipient.id}",
             recipient=recipient,
-            subject=subject,
-            text=text,
+            subject=texts.subject,
+            text=texts.text,
             html=html,
-            slack_text=slack_text.strip(),
+            slack_text=texts.slack,
             slack_blocks=blocks,
             exercise=record.exercise,
         )
@@ -363,19 +380,13 @@ class Renderer:
             if outgoing.report_task
             else "",
         }
-        subject = one_line(
-            self._template(self.env, lang, "delivery.subject.txt").render(ctx)
-        ).strip()
-        text = self._template(self.env, lang, "delivery.txt").render(ctx).strip() + "\n"
-        slack_text = self._template(self.slack_env, lang, "delivery.txt").render(ctx).strip()
+        texts = self._texts("delivery", lang, ctx)
         return Message(
             key=f"delivery.{record.key}.{what}.{record.channel}.{recipient.id}",
             recipient=recipient,
-            subject=subject,
-            text=text,
-            slack_text=slack_text,
-            slack_blocks=[
-                {"type": "section", "text": {"type": "mrkdwn", "text": slack_text[:3000]}}
-            ],
+            subject=texts.subject,
+            text=texts.text,
+            slack_text=texts.slack,
+            slack_blocks=section(texts.slack),
             exercise=outgoing.message.exercise,
         )

@@ -16,7 +16,7 @@ from concord.cli.kafka import audited, kafka_producer, read_deadletters, read_ke
 from concord.common.types import utcnow
 from concord.config.directory import load_directory
 from concord.config.settings import Settings
-from concord.core.erasure import ERASED, Due, Policy, due, erasure_entry, erasure_of, holders
+from concord.core.erasure import ERASED, Due, Retention, due, erasure_of, holders, shredding
 from concord.privacy.keys import SealError, key_id, sealer_for
 from concord.streams import topics as t
 from concord.streams.audit import AuditEntry
@@ -54,9 +54,10 @@ def tombstone(settings: Settings, items: Iterable[Due], actor: str, via: str) ->
     count = 0
     try:
         for item in items:
-            for key_id in item.keys:
+            writes = shredding(item, actor, via)
+            for key_id in writes.keys:
                 producer.send(t.KEYS.name, key=key_id.encode(), value=None)
-            _audit(producer, erasure_entry(item, actor, via))
+            _audit(producer, writes.entry)
             count += 1
         producer.flush()
     finally:
@@ -109,7 +110,7 @@ def _letter_keys(settings: Settings) -> dict[str, str]:
 
 def retention_due(settings: Settings, now: datetime | None = None) -> list[Due]:
     """What the retention policy erases now."""
-    policy = Policy(settings.retention_days, settings.unattached_retention_days)
+    policy = Retention(settings.retention_days, settings.unattached_retention_days)
     return due(list(read_keys(settings).values()), situations(settings), now or utcnow(), policy)
 
 

@@ -21,6 +21,12 @@ from concord.common.types import Strict, utcnow
 Kind = Literal["task", "notice", "review", "sign_in", "update"]
 
 
+def task_message_key(task_id: str, person: str) -> str:
+    """The key of the message that gives task `task_id` to `person`: the delivery
+    stage's once-per-key, the board's delivery state and a withdrawal all use it."""
+    return f"{task_id}.{person}"
+
+
 class Recipient(Strict):
     """Where a message goes: a liaison, panel member or coordinator as the directory knows
     them, or the panel's Slack channel."""

@@ -48,10 +48,10 @@ class Api:
         return self.ballot.site
 
 
-def task_json(task: Task, view: ReadModel | None = None) -> dict[str, Any]:
+def task_json(task: Task, readmodel: ReadModel | None = None) -> dict[str, Any]:
     """A task as the API shows it, with where the delivery to its assignee stands."""
     out = task.model_dump(mode="json")
-    found = view.delivery_of(task) if view is not None else None
+    found = readmodel.delivery_of(task) if readmodel is not None else None
     if found is not None:
         out["delivery"] = {
             "state": found.state,
@@ -72,7 +72,7 @@ def review_json(r: ReviewRecord) -> dict[str, Any]:
 
 
 def situation_json(
-    s: Situation, view: ReadModel, said: dict[str, texts.Said] | None = None
+    s: Situation, readmodel: ReadModel, said: dict[str, texts.Said] | None = None
 ) -> dict[str, Any]:
     """A situation as the API shows it, with its tasks and its analysis' review; each
     signal with what it says (`summary`: scrubbed, opened for the caller; null and
@@ -83,8 +83,8 @@ def situation_json(
         del ref["summary_sealed"]
         ref["summary"] = found.text if found else None
         ref["erased"] = bool(found and found.erased)
-    out["tasks"] = [task_json(x, view) for x in view.tasks_of(s.id)]
-    review = view.reviews.get(s.id)
+    out["tasks"] = [task_json(x, readmodel) for x in readmodel.tasks_of(s.id)]
+    review = readmodel.reviews.get(s.id)
     if review is not None:
         out["analysis"] = {
             "version": review.version,
@@ -118,7 +118,7 @@ def validate_signals(body: Any, site: Site) -> tuple[list[SignalIn], list[dict[s
 async def post_signals(api: Api, request: Request) -> Response:
     """`POST /api/signals`: one signal or an array; 202 once every one is in Kafka."""
     site = api.site
-    require(site.view, request, SIGNAL_ROLES)
+    require(site.readmodel, request, SIGNAL_ROLES)
     body = await read_json(request, api.max_body)
     if isinstance(body, list) and len(body) > api.max_batch:
         return error(413, f"more than {api.max_batch} signals in one request")
@@ -136,38 +136,38 @@ async def post_signals(api: Api, request: Request) -> Response:
 
 async def list_situations(site: Site, request: Request) -> Response:
     """`GET /api/situations[?state=]`, newest first."""
-    token = require(site.view, request, BOARD_ROLES)
-    items = sorted(site.view.situations.values(), key=lambda s: s.updated_at, reverse=True)
+    token = require(site.readmodel, request, BOARD_ROLES)
+    items = sorted(site.readmodel.situations.values(), key=lambda s: s.updated_at, reverse=True)
     state = request.query.get("state")
     shown = [s for s in items if not state or s.state == state]
     refs = [r for s in shown for r in s.signals]
     said = await texts.read(site, refs, token.name, "situations", "api")
-    return json_response([situation_json(s, site.view, said) for s in shown])
+    return json_response([situation_json(s, site.readmodel, said) for s in shown])
 
 
 async def one_situation(site: Site, request: Request, situation_id: str) -> Response:
     """`GET /api/situations/{id}`."""
-    token = require(site.view, request, BOARD_ROLES)
-    s = site.view.situations.get(situation_id)
+    token = require(site.readmodel, request, BOARD_ROLES)
+    s = site.readmodel.situations.get(situation_id)
     if s is None:
         return error(404, "no such situation")
     said = await texts.read(site, s.signals, token.name, s.id, "api")
-    return json_response(situation_json(s, site.view, said))
+    return json_response(situation_json(s, site.readmodel, said))
 
 
 async def list_tasks(site: Site, request: Request) -> Response:
     """`GET /api/tasks[?agency=&state=]`: a liaison sees only their agency's."""
-    auth = require(site.view, request, TASK_ROLES)
+    auth = require(site.readmodel, request, TASK_ROLES)
     agency = request.query.get("agency")
     if auth.role == "liaison":
         if agency and agency != auth.agency:
             return error(403, "a liaison sees only their agency's tasks")
         agency = auth.agency
     state = request.query.get("state")
-    items = sorted(site.view.tasks.values(), key=lambda x: (x.created_at, x.id))
+    items = sorted(site.readmodel.tasks.values(), key=lambda x: (x.created_at, x.id))
     return json_response(
         [
-            task_json(x, site.view)
+            task_json(x, site.readmodel)
             for x in items
             if (not agency or x.agency == agency) and (not state or x.state == state)
         ]
@@ -176,22 +176,22 @@ async def list_tasks(site: Site, request: Request) -> Response:
 
 async def list_reviews(site: Site, request: Request) -> Response:
     """`GET /api/reviews[?outcome=]`, newest first."""
-    require(site.view, request, REVIEW_ROLES)
+    require(site.readmodel, request, REVIEW_ROLES)
     outcome = request.query.get("outcome")
-    items = sorted(site.view.reviews.values(), key=lambda r: r.opened_at, reverse=True)
+    items = sorted(site.readmodel.reviews.values(), key=lambda r: r.opened_at, reverse=True)
     return json_response([review_json(r) for r in items if not outcome or r.outcome == outcome])
 
 
 async def one_review(site: Site, request: Request, situation_id: str) -> Response:
     """`GET /api/reviews/{id}`."""
-    require(site.view, request, REVIEW_ROLES)
-    r = site.view.reviews.get(situation_id)
+    require(site.readmodel, request, REVIEW_ROLES)
+    r = site.readmodel.reviews.get(situation_id)
     return json_response(review_json(r)) if r else error(404, "no such review")
 
 
 async def post_vote(api: Api, request: Request, situation_id: str) -> Response:
     """`POST /api/reviews/{id}/votes` (a panel member's token)."""
-    auth = require(api.site.view, request, {"panel"})
+    auth = require(api.site.readmodel, request, {"panel"})
     body = await read_json(request, SMALL_BODY)
     parsed = votes.parse_vote(body)
     if isinstance(parsed, Answer):
@@ -206,7 +206,7 @@ async def submit_change(
 ) -> Answer:
     """Check a coordinator's change against the situation rules and put it on
     `concord.situation-commands` (the API and the board's forms both come here)."""
-    s = site.view.situations.get(situation_id)
+    s = site.readmodel.situations.get(situation_id)
     if s is None:
         return Answer(404, {"error": "no such situation"})
     command = SituationCommand(
@@ -219,7 +219,7 @@ async def submit_change(
         actor=actor,
         reason=change.reason,
     )
-    refused = refusal(s, command, site.view.situations.get(change.other or ""))
+    refused = refusal(s, command, site.readmodel.situations.get(change.other or ""))
     if refused is not None:
         return Answer.refused(refused, "change")
     zone = site.directory.zone(s.area)  # keyed like the signals
@@ -234,7 +234,7 @@ async def change_situation(
 ) -> Response:
     """`POST /api/situations/{id}/state|split|merge` (coordinators); the correlation
     stage applies it. Closing a situation cancels its open tasks."""
-    auth = require(site.view, request, {"coordinator"})
+    auth = require(site.readmodel, request, {"coordinator"})
     body = await read_json(request, SMALL_BODY, empty={})
     try:
         change = SituationChangeIn.model_validate(body)

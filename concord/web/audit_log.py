@@ -35,7 +35,7 @@ async def show(site: Site, request: Request) -> Response:
         page = 1
     found = [
         e
-        for e in reversed(site.view.audit)
+        for e in reversed(site.readmodel.audit)
         if (not actor or e.actor == actor)
         and (not action or e.action.startswith(action))
         and (not subject or subject in e.subject)

@@ -30,19 +30,19 @@ class Actor(NamedTuple):
         return cls(session.person, session.role, session.agency)
 
 
-def authenticate(view: ReadModel, header: str | None) -> ApiToken | None:
+def authenticate(readmodel: ReadModel, header: str | None) -> ApiToken | None:
     """The token record for an Authorization header, or None."""
     if not header or not header.startswith("Bearer "):
         return None
-    record = view.tokens.get(token_hash(header.removeprefix("Bearer ").strip()))
+    record = readmodel.tokens.get(token_hash(header.removeprefix("Bearer ").strip()))
     if record is None or record.revoked:
         return None
     return record
 
 
-def require(view: ReadModel, request: Request, roles: set[str]) -> ApiToken:
+def require(readmodel: ReadModel, request: Request, roles: set[str]) -> ApiToken:
     """The caller's token; raises (401, 403) otherwise, so no check can fall through."""
-    token = authenticate(view, request.headers.get("Authorization"))
+    token = authenticate(readmodel, request.headers.get("Authorization"))
     if token is None:
         raise NotAuthenticated("a valid API token is required (Authorization: Bearer ...)")
     if token.role not in roles:

@@ -59,8 +59,8 @@ class Board:
 def deliveries(site: Site) -> dict[str, DeliveryRecord]:
     """task id -> the delivery of its message to its current assignee."""
     found: dict[str, DeliveryRecord] = {}
-    for task in site.view.tasks.values():
-        record = site.view.delivery_of(task)
+    for task in site.readmodel.tasks.values():
+        record = site.readmodel.delivery_of(task)
         if record is not None:
             found[task.id] = record
     return found
@@ -74,7 +74,11 @@ async def show(b: Board, request: Request) -> Response:
         return who
     wanted = rules.Filters.of(dict(request.query))
     rows = rules.situations(
-        site.view.situations.values(), site.view.tasks.values(), deliveries(site), wanted, utcnow()
+        site.readmodel.situations.values(),
+        site.readmodel.tasks.values(),
+        deliveries(site),
+        wanted,
+        utcnow(),
     )
     fragment = request.query.get("fragment") == "1"
     return site.pages.render(
@@ -84,9 +88,9 @@ async def show(b: Board, request: Request) -> Response:
         wanted=wanted,
         areas=[(a.code, a.name) for a in site.directory.areas],
         agencies=[(a.id, a.name) for a in site.directory.agencies],
-        categories=sorted({c for s in site.view.situations.values() for c in s.categories}),
+        categories=sorted({c for s in site.readmodel.situations.values() for c in s.categories}),
         situation_states=[s.value for s in SituationState if s != SituationState.closed],
-        task_states=sorted({t.state.value for t in site.view.tasks.values()}),
+        task_states=sorted({t.state.value for t in site.readmodel.tasks.values()}),
         now=utcnow(),
     )
 
@@ -100,16 +104,16 @@ async def situation_page(
     fragment: bool = False,
 ) -> Response:
     site = b.site
-    s = site.view.situations.get(situation_id)
+    s = site.readmodel.situations.get(situation_id)
     if s is None:
         return site.pages.message(404, N_("Board"), N_("No such situation."), session=who)
-    tasks = site.view.tasks_of(s.id)
-    review = site.view.reviews.get(s.id)
-    records = [r for t in tasks if (r := site.view.delivery_of(t)) is not None]
-    moments = rules.timeline(s, tasks, review, list(site.view.audit), records)
+    tasks = site.readmodel.tasks_of(s.id)
+    review = site.readmodel.reviews.get(s.id)
+    records = [r for t in tasks if (r := site.readmodel.delivery_of(t)) is not None]
+    moments = rules.timeline(s, tasks, review, list(site.readmodel.audit), records)
     others = [
         x
-        for x in site.view.situations.values()
+        for x in site.readmodel.situations.values()
         if x.id != s.id
         and x.area == s.area
         and x.exercise == s.exercise
@@ -214,7 +218,7 @@ async def events(b: Board, request: Request) -> web.StreamResponse:
     if b.open[holder] >= b.max_streams:
         return cast(web.StreamResponse, error(429, "too many event streams open"))
     b.open[holder] += 1
-    queue = b.site.view.listen()
+    queue = b.site.readmodel.listen()
     try:
         async with sse_response(cast(web.Request, request), ping_interval=b.keepalive) as stream:
             while stream.is_connected() and viewer(b.site, request) is not None:
@@ -227,7 +231,7 @@ async def events(b: Board, request: Request) -> web.StreamResponse:
     except ConnectionResetError:  # aiohttp's ClientConnectionResetError is one
         return web.StreamResponse()  # the reader closed the tab
     finally:
-        b.site.view.unlisten(queue)
+        b.site.readmodel.unlisten(queue)
         b.open[holder] -= 1
         if not b.open[holder]:
             del b.open[holder]

@@ -20,7 +20,7 @@ from concord.web.auth import Actor
 from concord.web.body import read_form
 from concord.web.i18n import N_
 from concord.web.panel import PanelPages
-from concord.web.session import language_of, role_of
+from concord.web.session import role_of
 from concord.web.site import Site, bind, route
 from concord.web.tasks import past, submit
 
@@ -86,7 +86,7 @@ def read_link(site: Site, token: str) -> VoteLink | TaskLink | Response:
 
 def vote_record(site: Site, link: VoteLink) -> ReviewRecord | Response:
     """The review a vote link is for, or the page that says why it cannot be used."""
-    record = site.view.reviews.get(link.situation_id)
+    record = site.readmodel.reviews.get(link.situation_id)
     if record is None:
         return site.pages.message(
             404, N_("Vote link"), N_("This review is not known (yet)."), lang=_lang(site, link)
@@ -114,7 +114,7 @@ def vote_record(site: Site, link: VoteLink) -> ReviewRecord | Response:
 def confirm_vote(
     p: PanelPages, link: VoteLink, record: ReviewRecord, status: int = 200, error: str | None = None
 ) -> Response:
-    lang = language_of(p.site.directory, link.member)
+    lang = p.site.pages.language_of_person(link.member)
     return p.site.pages.render(
         "vote_link.html",
         status,
@@ -154,7 +154,7 @@ async def take_vote(p: PanelPages, link: VoteLink, record: ReviewRecord, reason:
 
 def link_task(site: Site, link: TaskLink) -> Task | Response:
     """The task of an email action link, or the page that explains why it cannot be used."""
-    task = site.view.tasks.get(link.task_id)
+    task = site.readmodel.tasks.get(link.task_id)
     if task is None:
         return site.pages.message(
             404, N_("Task"), N_("This task is not known."), lang=_lang(site, link)
@@ -188,7 +188,7 @@ def confirm_task(
         action=link.action,
         error=error,
         label=TASK_LABELS.get(link.action, link.action),
-        text=task.text(language_of(site.directory, link.person)),
+        text=task.text(site.pages.language_of_person(link.person)),
     )
 
 

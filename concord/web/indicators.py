@@ -49,7 +49,7 @@ class IndicatorPages:
 
 
 def figures(site: Site, drills: bool) -> rules.Indicators:
-    v = site.view
+    v = site.readmodel
     return rules.compute(
         v.situations.values(), v.tasks.values(), list(v.audit), v.reviews.values(), drills
     )

@@ -34,8 +34,8 @@ class Operations:
 async def health(ops: Operations, request: Request) -> Response:
     """`GET /healthz`: 200 once the worker has its partitions and the read model runs
     (`status` ok, or degraded with why), 503 before."""
-    h, view = ops.site.flow.health, ops.site.view
-    ready = h.ready and view.running
+    h, model = ops.site.flow.health, ops.site.readmodel
+    ready = h.ready and model.running
     # A stage that dead-lettered a record it failed on still serves (the record waits in
     # concord.deadletter for a fix and a replay), but says so.
     failing = {
@@ -58,7 +58,7 @@ async def health(ops: Operations, request: Request) -> Response:
             "stalled_partitions": stalled,
             "broker": h.broker,
             "worker": h.ready,
-            "read_model": view.running,
+            "read_model": model.running,
             "playbooks": len(current),
             "playbook_versions": {p.id: p.version for p in current},
             "channels": sorted(n.channel for n in ops.registry),

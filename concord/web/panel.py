@@ -21,7 +21,7 @@ from concord.web import texts, votes
 from concord.web.answer import Answer
 from concord.web.body import Form, read_form
 from concord.web.i18n import N_
-from concord.web.session import current_session, language_of
+from concord.web.session import current_session
 from concord.web.site import Site, bind, redirect, route, to_login
 from concord.web.votes import Ballot
 
@@ -73,7 +73,7 @@ async def queue(p: PanelPages, request: Request) -> Response:
             "Your tasks reach you by Slack or email; each links to its own page."
         )
         return site.pages.message(403, N_("Review queue"), text, session=session)
-    items = sorted(site.view.reviews.values(), key=lambda r: r.opened_at, reverse=True)
+    items = sorted(site.readmodel.reviews.values(), key=lambda r: r.opened_at, reverse=True)
     mine = {
         r.situation_id: f"{site.pages.gettext(v.decision, session)} (v{v.version})"
         for r in items
@@ -106,14 +106,14 @@ async def review_page(
         and record.outcome == "pending"
         and not (mine is not None and mine.decision == "conflict")
     )
-    situation = site.view.situations.get(record.situation_id) or record.situation
+    situation = site.readmodel.situations.get(record.situation_id) or record.situation
     said = await texts.read(site, situation.signals, session.person, situation.id, "web")
     return site.pages.render(
         "review.html",
         status,
         session=session,
         r=record,
-        analysis=p.analysis(record, language_of(site.directory, session.person)),
+        analysis=p.analysis(record, site.pages.language_of(session)),
         can_vote=can_vote,
         said=said,
         refs=situation.signals,
@@ -130,7 +130,7 @@ async def show(p: PanelPages, request: Request, situation_id: str) -> Response:
     session = current_session(p.site, request)
     if session is None:
         return to_login(request)
-    record = p.site.view.reviews.get(situation_id)
+    record = p.site.readmodel.reviews.get(situation_id)
     if session.role not in REVIEWERS or record is None:
         return p.site.pages.message(
             404, N_("Review"), N_("No review for this situation."), session=session
@@ -150,7 +150,7 @@ async def vote(p: PanelPages, request: Request, situation_id: str) -> Response:
     session = current_session(site, request)
     if session is None:
         return to_login(request)
-    record = site.view.reviews.get(situation_id)
+    record = site.readmodel.reviews.get(situation_id)
     form = await read_form(request)
     if record is None or session.role != "panel":
         return site.pages.message(

@@ -40,7 +40,7 @@ _PERSONS = TypeAdapter(list[Person])
 
 
 def _open(site: Site, sealed: str) -> tuple[list[Person], str]:
-    secret = json.loads(site.flow.sealer.open(sealed, site.view.keys))
+    secret = json.loads(site.flow.sealer.open(sealed, site.readmodel.keys))
     return _PERSONS.validate_python(secret.get("persons", [])), str(secret.get("summary", ""))
 
 
@@ -61,9 +61,9 @@ async def persons_for(site: Site, task: Task, who: Actor, via: str) -> Disclosed
     check_access(task, person, role, agency)
     level = sharing_of(site.directory, person, role, agency)
     views: list[SignalView] = []
-    for signal_id in answered_by(site.view, task):
-        sealed = site.view.sealed.get(signal_id)
-        if signal_id in site.view.erased:
+    for signal_id in answered_by(site.readmodel, task):
+        sealed = site.readmodel.sealed.get(signal_id)
+        if signal_id in site.readmodel.erased:
             views.append(SignalView(signal_id, erased=True))
             continue
         if sealed is None:
@@ -94,13 +94,13 @@ async def persons_for(site: Site, task: Task, who: Actor, via: str) -> Disclosed
     return Disclosed(level, views)
 
 
-def answered_by(view: ReadModel, task: Task) -> list[str]:
+def answered_by(readmodel: ReadModel, task: Task) -> list[str]:
     """The signals whose persons a task may show: those its playbook fired on. A report
     merged into the situation later, or about something else, is not the task's to show.
     (Tasks planned before triggers were recorded show the situation's signals.)"""
     if task.signals:
         return list(task.signals)
-    situation = view.situations.get(task.situation_id)
+    situation = readmodel.situations.get(task.situation_id)
     return [r.id for r in situation.signals] if situation else []
 
 
@@ -136,10 +136,10 @@ async def lookup(site: Site, task: Task, who: Actor) -> Answer:
 
 async def api_persons(site: Site, request: Request, task_id: str) -> Response:
     """`GET /api/tasks/{id}/persons`: the same view for an agency's own systems."""
-    token = authenticate(site.view, request.headers.get("Authorization"))
+    token = authenticate(site.readmodel, request.headers.get("Authorization"))
     if token is None:
         return error(401, "a valid API token is required")
-    task = site.view.tasks.get(task_id)
+    task = site.readmodel.tasks.get(task_id)
     if task is None:
         return error(404, "no such task for you")
     answer = await lookup(site, task, Actor.of_token(token))

@@ -27,7 +27,7 @@ from concord.core.erasure import ERASED, holders
 from concord.streams import topics as t
 from concord.streams.access import ApiToken, SessionMark
 from concord.streams.audit import AuditEntry
-from concord.streams.delivery import DeliveryRecord
+from concord.streams.delivery import DeliveryRecord, task_message_key
 from concord.streams.keys import DataKey
 from concord.streams.patches import short_polls
 from concord.streams.reviews import ReviewRecord
@@ -225,7 +225,7 @@ class ReadModel:
         """The delivery of the message that gave the task to its current assignee."""
         if not task.assignee:
             return None
-        return self.deliveries.get(f"{task.id}.{task.assignee}")
+        return self.deliveries.get(task_message_key(task.id, task.assignee))
 
     def tasks_of(self, situation_id: str) -> list[Task]:
         return sorted(
@@ -234,7 +234,7 @@ class ReadModel:
         )
 
 
-async def _tail(settings: Settings, view: ReadModel) -> None:
+async def _tail(settings: Settings, readmodel: ReadModel) -> None:
     consumer = short_polls(
         AIOKafkaConsumer(
             bootstrap_servers=settings.bootstrap_servers(),
@@ -260,26 +260,26 @@ async def _tail(settings: Settings, view: ReadModel) -> None:
         consumer.assign(parts)
         await consumer.seek_to_beginning(*parts)
         ends = await consumer.end_offsets(parts)
-        view.running = True
+        readmodel.running = True
         while True:
             batches = await consumer.getmany(timeout_ms=500, max_records=1000)
             for tp, records in batches.items():
                 for record in records:
                     key = record.key.decode() if record.key else ""
-                    view.apply(tp.topic, key, record.value)
+                    readmodel.apply(tp.topic, key, record.value)
             if ends:  # until every partition has been read to where it ended at the start
                 ends = {tp: end for tp, end in ends.items() if await consumer.position(tp) < end}
-                view.caught_up = not ends
+                readmodel.caught_up = not ends
     finally:
-        view.running = view.caught_up = False
+        readmodel.running = readmodel.caught_up = False
         await consumer.stop()
 
 
-async def tail(settings: Settings, view: ReadModel) -> None:
-    """Keep `view` up to date for as long as the worker runs."""
+async def tail(settings: Settings, readmodel: ReadModel) -> None:
+    """Keep the read model up to date for as long as the worker runs."""
     while True:
         try:
-            await _tail(settings, view)
+            await _tail(settings, readmodel)
         except asyncio.CancelledError:
             raise
         except Exception:  # the broker went away: retry, the board must come back
@@ -289,6 +289,6 @@ async def tail(settings: Settings, view: ReadModel) -> None:
 
 def register(app: Any, settings: Settings) -> ReadModel:
     """A read model, tailing from when the app starts."""
-    view = ReadModel()
-    app.task(functools.partial(tail, settings, view))
-    return view
+    model = ReadModel()
+    app.task(functools.partial(tail, settings, model))
+    return model

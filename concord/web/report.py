@@ -241,11 +241,11 @@ async def status_page(r: Reports, request: Request, receipt: str) -> Response:
     if is_receipt(receipt) and sent and site.signer.check_form(sent, "report", receipt):
         # Whoever just sent it: the receipt, before the flow has read the report.
         return site.pages.render("report_done.html", lang=lang, receipt=receipt)
-    if not is_receipt(receipt) or sid not in site.view.reports:
+    if not is_receipt(receipt) or sid not in site.readmodel.reports:
         return site.pages.message(
             404, N_("Report"), N_("No report is known with this receipt (yet)."), lang=lang
         )
-    status = status_of(site.view.situation_of(sid))
+    status = status_of(site.readmodel.situation_of(sid))
     return site.pages.render(
         "report_status.html", lang=lang, receipt=receipt, state=status, words=STATUS_WORDS
     )

@@ -40,12 +40,6 @@ FORM_COOKIE = "concord_login"  # binds the sign-in form's anti-forgery token to 
 MAX_FORM = 8_000
 
 
-def language_of(directory: Directory, person: str) -> str:
-    """The person's language from the directory (the city's first language if unknown)."""
-    found = recipient_for(directory, person)
-    return found[0].language if found else directory.city.languages[0]
-
-
 def role_of(directory: Directory, person: str) -> tuple[str, str | None] | None:
     """(role, agency) a person signs in with: panel, coordinator or liaison; None if unknown."""
     if directory.panel_member(person):
@@ -65,7 +59,7 @@ def current_session(site: Site, request: Request) -> Session | None:
         session = site.signer.read_session(cookie)
     except LinkError:
         return None
-    return None if site.view.revoked(session.id) else session
+    return None if site.readmodel.revoked(session.id) else session
 
 
 #: Where each role lands after signing in, when no page asked for the sign-in.
@@ -198,7 +192,7 @@ def check_link(s: SignIn, request: Request, token: str) -> tuple[str, str] | Res
         return link_refused(s.site, request, exc)
     if (
         role_of(s.site.directory, person) is None
-        or s.site.view.link_used(nonce)
+        or s.site.readmodel.link_used(nonce)
         or s.guard.used(nonce)
     ):
         return link_refused(s.site, request, None)
@@ -236,7 +230,7 @@ async def use_link(s: SignIn, request: Request, token: str) -> Response:
         return link_refused(site, request, None)
     role, agency = role_of(site.directory, person) or ("", None)
     used = SessionMark(kind="link_used", id=nonce, person=person)
-    site.view.mark(used)
+    site.readmodel.mark(used)
     await (await site.flow.topics.sessions.send(key=nonce, value=used))
     await site.flow.audit(person, "session.signed_in", person, via="web", role=role)
     cookie = site.signer.session(Session(person, role, agency))
@@ -253,7 +247,7 @@ async def logout(site: Site, request: Request) -> Response:
     if session is not None and session.id:
         # Revoked everywhere: the cookie is refused even if someone kept it.
         mark = SessionMark(kind="revoked", id=session.id, person=session.person)
-        site.view.mark(mark)
+        site.readmodel.mark(mark)
         await (await site.flow.topics.sessions.send(key=session.id, value=mark))
         await site.flow.audit(session.person, "session.signed_out", session.person, via="web")
     response = redirect("/login")
@@ -275,7 +269,7 @@ def viewer(site: Site, request: Request) -> Actor | None:
     session = current_session(site, request)
     if session is not None:
         return Actor.of_session(session)
-    token = authenticate(site.view, request.headers.get("Authorization"))
+    token = authenticate(site.readmodel, request.headers.get("Authorization"))
     return Actor.of_token(token) if token is not None else None
 
 

@@ -130,16 +130,25 @@ class Pages:
         return text % values if values else text
 
     def language_of(self, session: Any) -> str:
-        """The signed-in person's language (the source language without a session)."""
-        person = getattr(session, "person", None)
-        return SOURCE if person is None else self.language_of_person(person)
+        """The signed-in person's page language (`language_of_person`)."""
+        return self.language_of_person(getattr(session, "person", None))
 
-    def language_of_person(self, person: str) -> str:
-        """A person's language from the directory, if the pages speak it."""
-        if self.directory is None:
-            return SOURCE
+    def language_of_person(self, person: str | None) -> str:
+        """A person's page language, the one rule every page and link asks: theirs in the
+        directory if the pages speak it, else the city's first language, else the
+        catalogues' source language."""
+        found = self.spoken_by(person)
+        if found is not None:
+            return found
+        default = self.directory.city.languages[0] if self.directory is not None else SOURCE
+        return self.catalogues.choose(None, None, default)
+
+    def spoken_by(self, person: str | None) -> str | None:
+        """The person's language from the directory if the pages speak it, else None."""
+        if person is None or self.directory is None:
+            return None
         found = self.directory.person_language(person)
-        return found if found and self.catalogues.speaks(found) else SOURCE
+        return found if found and self.catalogues.speaks(found) else None
 
     def message(
         self, status: int, title: str, text: str, *, lang: str | None = None, **context: Any
@@ -157,7 +166,7 @@ class Site:
     flow (topics and audit), the directory, the link signer and the page templates."""
 
     flow: Flow
-    view: ReadModel
+    readmodel: ReadModel
     directory: Directory
     signer: Signer
     pages: Pages
@@ -169,12 +178,10 @@ class Site:
     def language(self, request: Request, person: str | None = None) -> str:
         """The language of a page: the person's (directory) when they are known, else
         `?lang=`, the browser's Accept-Language, the city's first language."""
-        catalogues = self.pages.catalogues
-        if person is not None:
-            found = self.directory.person_language(person)
-            if found and catalogues.speaks(found):
-                return found
-        return catalogues.choose(
+        found = self.pages.spoken_by(person)
+        if found is not None:
+            return found
+        return self.pages.catalogues.choose(
             request.query.get("lang"),
             request.headers.get("Accept-Language"),
             self.directory.city.languages[0],

@@ -32,9 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from slack_sdk.signature import SignatureVerifier
 
 from concord.common.types import utcnow
-from concord.notifiers.base import SendError
-from concord.notifiers.registry import Registry
-from concord.notifiers.slack import SlackNotifier
+from concord.notifiers.base import SendError, Views
 from concord.streams.reviews import VoteIn
 from concord.web import tasks, votes
 from concord.web.auth import Actor
@@ -162,7 +160,8 @@ class Actions:
     """What Slack's buttons and modals do, for one worker."""
 
     ballot: Ballot
-    registry: Registry
+    #: Slack's modals; None when Slack is not configured
+    views: Views | None
     verifier: SignatureVerifier | None
     replays: Once = field(default_factory=lambda: replay_guard())
     #: Slack user -> panel member
@@ -202,9 +201,9 @@ class Actions:
         return _reply(f"Not recorded: {answer.body.get('error')}")
 
     async def open_decline_modal(self, trigger_id: str, task_id: str) -> None:
-        notifier = self.registry.get("slack")
-        if isinstance(notifier, SlackNotifier):
-            await notifier.open_view(trigger_id, decline_modal(task_id))
+        if self.views is None:  # a click from a workspace this worker cannot answer
+            raise SendError("Slack is not configured here", retryable=False)
+        await self.views.open_view(trigger_id, decline_modal(task_id))
 
     async def submitted(self, payload: ViewSubmission) -> dict[str, Any]:
         """The decline modal's submission: the reason is required by Slack and by us."""
@@ -277,8 +276,8 @@ async def slack_actions(actions: Actions, request: Request) -> Response:
 
 
 def register(
-    app: faust.App, ballot: Ballot, registry: Registry, signing_secret: SecretStr | None
+    app: faust.App, ballot: Ballot, views: Views | None, signing_secret: SecretStr | None
 ) -> None:
     """Bind `POST /slack/actions`."""
     verifier = SignatureVerifier(signing_secret.get_secret_value()) if signing_secret else None
-    route(app, "/slack/actions", post=bind(slack_actions, Actions(ballot, registry, verifier)))
+    route(app, "/slack/actions", post=bind(slack_actions, Actions(ballot, views, verifier)))

@@ -28,7 +28,7 @@ from concord.web.auth import Actor, require
 from concord.web.body import read_form, read_json
 from concord.web.i18n import N_
 from concord.web.persons import Disclosed, answered_by, persons_for
-from concord.web.session import current_session, language_of, page_for
+from concord.web.session import current_session, page_for
 from concord.web.site import Site, bind, redirect, route, to_login
 
 #: The task API's largest body.
@@ -54,7 +54,7 @@ async def submit(
     site: Site, task_id: str, who: Actor, action: str, reason: str | None, via: Via
 ) -> Answer:
     """Check the action and put it on `concord.task-events` (202 once the broker has it)."""
-    task = site.view.tasks.get(task_id)
+    task = site.readmodel.tasks.get(task_id)
     # Another agency's task is answered like a task that does not exist: the answer says
     # nothing about tasks the caller may not see.
     if task is None or not may_act(task, *who):
@@ -65,9 +65,7 @@ async def submit(
     if refused is not None:
         return Answer.refused(refused, "action", state=task.state.value)
     try:
-        event = TaskEvent(
-            task_id=task_id, action=action, actor=who.person, via=via, reason=reason
-        )
+        event = TaskEvent(task_id=task_id, action=action, actor=who.person, via=via, reason=reason)
     except ValidationError as exc:
         return Answer.invalid("action", exc)
     await (await site.flow.topics.task_events.send(key=task_id, value=event))
@@ -78,7 +76,7 @@ async def reassign(
     site: Site, task_id: str, who: Actor, assignee: str | None, reason: str | None
 ) -> Answer:
     """A coordinator gives a task to another liaison (of any agency)."""
-    task = site.view.tasks.get(task_id)
+    task = site.readmodel.tasks.get(task_id)
     if task is None or not may_act(task, *who):
         return Answer(404, {"error": "no such task"})
     if who.role != "coordinator":
@@ -106,7 +104,7 @@ async def reassign(
 async def cancel_open_tasks(site: Site, situation_id: str, actor: str) -> int:
     """A closed situation: cancel its tasks that are still open (the track stage decides)."""
     count = 0
-    for task in site.view.tasks_of(situation_id):
+    for task in site.readmodel.tasks_of(situation_id):
         if refusal(task, "cancel") is None:
             event = TaskEvent(
                 task_id=task.id,
@@ -122,7 +120,7 @@ async def cancel_open_tasks(site: Site, situation_id: str, actor: str) -> int:
 
 async def api_action(site: Site, request: Request, task_id: str, action: str) -> Response:
     """`POST /api/tasks/{id}/ack|decline|done|reassign` (liaisons, coordinators)."""
-    token = require(site.view, request, {"liaison", "coordinator"})
+    token = require(site.readmodel, request, {"liaison", "coordinator"})
     body = await read_json(request, MAX_BODY, empty={})
     try:
         given = TaskActionIn.model_validate(body)
@@ -152,8 +150,8 @@ async def task_page(
         withheld_because = None
     except NotDisclosed as exc:  # not NotYours: `mine` let only the task's people in
         seen, withheld_because = None, str(exc)
-    situation = site.view.situations.get(task.situation_id)
-    wanted = set(answered_by(site.view, task))
+    situation = site.readmodel.situations.get(task.situation_id)
+    wanted = set(answered_by(site.readmodel, task))
     refs = [r for r in situation.signals if r.id in wanted] if situation else []
     # What the reports say goes with the people: shown while the task is in hands.
     said = {} if seen is None else await texts.read(site, refs, who.person, task.id, "web")
@@ -162,11 +160,11 @@ async def task_page(
         status,
         session=session,
         task=task,
-        b=brief(task, situation, site.view.tasks),
+        b=brief(task, situation, site.readmodel.tasks),
         error=error,
         notice=notice,
         allowed=liaison_actions(task),
-        text=task.text(language_of(site.directory, session.person)),
+        text=task.text(site.pages.language_of(session)),
         csrf=site.signer.form_token(session.person, task.id),
         people=seen.signals if seen else [],
         sharing=seen.sharing.value if seen else None,
@@ -178,7 +176,7 @@ async def task_page(
 
 def mine(site: Site, session: Any, task_id: str) -> Task | Response:
     """The task, or the 404 page for anyone who may not act on it."""
-    task = site.view.tasks.get(task_id)
+    task = site.readmodel.tasks.get(task_id)
     if task is None or not may_act(task, *Actor.of_session(session)):
         return site.pages.message(404, N_("Task"), N_("No such task for you."), session=session)
     return task
@@ -225,7 +223,7 @@ def my_tasks(site: Site, who: Actor) -> list[Task]:
     """A person's open tasks (`core.tasks.is_mine`), the soonest due first."""
     found = [
         t
-        for t in site.view.tasks.values()
+        for t in site.readmodel.tasks.values()
         if t.state in OPEN and not t.awaiting and is_mine(t, *who)
     ]
     far = datetime.max.replace(tzinfo=UTC)
@@ -246,14 +244,16 @@ def my_tasks_page(
                 t,
                 liaison_actions(t),
                 site.signer.form_token(who.person, t.id),
-                brief(t, site.view.situations.get(t.situation_id), site.view.tasks).waits_for,
+                brief(
+                    t, site.readmodel.situations.get(t.situation_id), site.readmodel.tasks
+                ).waits_for,
             )
             for t in items
         ],
         error=error,
         notice=notice,
         now=utcnow(),
-        situations=site.view.situations,
+        situations=site.readmodel.situations,
     )
 
 

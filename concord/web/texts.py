@@ -32,10 +32,10 @@ class Said:
 
 def open_one(site: Site, ref: SignalRef) -> Said:
     """The scrubbed summary of one signal (not audited: `read` is)."""
-    if ref.id in site.view.erased or ref.summary_sealed is None:
-        return Said(ref.id, erased=ref.id in site.view.erased)
+    if ref.id in site.readmodel.erased or ref.summary_sealed is None:
+        return Said(ref.id, erased=ref.id in site.readmodel.erased)
     try:
-        text = site.flow.sealer.open(ref.summary_sealed, site.view.keys).decode()
+        text = site.flow.sealer.open(ref.summary_sealed, site.readmodel.keys).decode()
     except Erased:  # its key is gone (the audit entry may not be read yet)
         return Said(ref.id, erased=True)
     except (SealError, UnicodeDecodeError):
@@ -52,7 +52,5 @@ async def read(
     said = {ref.id: open_one(site, ref) for ref in refs}
     opened = [s.signal_id for s in said.values() if s.text is not None]
     if opened:
-        await site.flow.audit(
-            reader, "reports.read", subject, via=via, signals=",".join(opened)
-        )
+        await site.flow.audit(reader, "reports.read", subject, via=via, signals=",".join(opened))
     return said

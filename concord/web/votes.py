@@ -76,7 +76,7 @@ async def submit(
     `at`: when the member voted, when the channel says so (Slack's click time); a vote
     the member already cast (same decision and reason on the same version) is answered
     200 and changes nothing."""
-    record = b.site.view.reviews.get(situation_id)
+    record = b.site.readmodel.reviews.get(situation_id)
     refused = check(b, record, member, vote)
     if refused is not None:
         return refused

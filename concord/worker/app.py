@@ -23,7 +23,7 @@ from concord.common import logsafe
 from concord.config.directory import Directory, load_directory
 from concord.config.errors import ConfigError
 from concord.config.settings import Settings
-from concord.core.erasure import Policy
+from concord.core.erasure import Retention
 from concord.delivery.compose import Compose
 from concord.embedded.outbox import Outbox
 from concord.notifiers.registry import Registry, build_registry
@@ -85,7 +85,7 @@ class Worker:
     app: faust.App
     settings: Settings
     flow: Flow
-    view: ReadModel
+    readmodel: ReadModel
     watchdog: watchdog.Watchdog
 
 
@@ -224,11 +224,11 @@ def create_app(
     _register_stages(app, flow, settings, directory, playbooks, compose, registry)
     dog = watchdog.register(app, flow, settings)
 
-    view = readmodel.register(app, settings)
-    _register_retention(app, flow, view, settings)
+    read_model = readmodel.register(app, settings)
+    _register_retention(app, flow, read_model, settings)
     site = Site(
         flow,
-        view,
+        read_model,
         directory,
         signer,
         Pages(directory.city.timezone, directory),
@@ -238,16 +238,18 @@ def create_app(
     # Messages say codes in words from the same catalogues as the pages.
     renderer.words = site.pages.catalogues.words
     _register_web(app, site, settings, playbooks, renderer, registry, compose, outbox)
-    return Worker(app, settings, flow, view, dog)
+    return Worker(app, settings, flow, read_model, dog)
 
 
-def _register_retention(app: Any, flow: Flow, view: ReadModel, settings: Settings) -> None:
+def _register_retention(app: Any, flow: Flow, readmodel: ReadModel, settings: Settings) -> None:
     """Retention runs from the read model: every key and situation, once caught up."""
     retention.register(
         app,
         flow,
-        retention.Holdings(view.keys, view.situations.values, lambda: view.caught_up),
-        Policy(settings.retention_days, settings.unattached_retention_days),
+        retention.Holdings(
+            readmodel.keys, readmodel.situations.values, lambda: readmodel.caught_up
+        ),
+        Retention(settings.retention_days, settings.unattached_retention_days),
         settings.retention_check_seconds,
         settings.partitions,
     )
@@ -291,7 +293,7 @@ def _register_web(
     session.register(app, site, compose)
     panel.register(app, panel_pages)
     email_links.register(app, panel_pages)
-    slack_web.register(app, ballot, registry, settings.slack_signing_secret)
+    slack_web.register(app, ballot, registry.views, settings.slack_signing_secret)
     board.register(app, site)
     indicators.register(app, site)
     audit_log.register(app, site)

@@ -18,7 +18,7 @@ from typing import Any
 from concord.common.types import utcnow
 from concord.config.directory import Directory
 from concord.core import intake
-from concord.core.erasure import Due, erasure_entry
+from concord.core.erasure import Due, shredding
 from concord.privacy.keys import Sealer
 from concord.streams.audit import AuditEntry, DeadLetter, Stage
 from concord.streams.delivery import DeliveryRequest, Outgoing
@@ -99,9 +99,7 @@ class Flow:
         self, actor: str, action: str, subject: str, via: str | None = None, **details: str
     ) -> None:
         """Record a transition on `concord.audit`."""
-        entry = AuditEntry(
-            actor=actor, action=action, subject=subject, via=via, details=details
-        )
+        entry = AuditEntry(actor=actor, action=action, subject=subject, via=via, details=details)
         await self.topics.audit.send(key=subject, value=entry)
 
     async def post(self, outgoing: Outgoing) -> None:
@@ -138,9 +136,10 @@ class Flow:
     async def erase(self, due: Due, actor: str, via: str) -> None:
         """Tombstone a subject's data keys on `concord.keys` and audit the erasure: the
         sealed copies everywhere become unreadable (see `concord.core.erasure`)."""
-        for key_id in due.keys:
+        writes = shredding(due, actor, via)
+        for key_id in writes.keys:
             await self.topics.keys.tombstone(key_id)
-        await self.topics.audit.send(key=due.subject, value=erasure_entry(due, actor, via))
+        await self.topics.audit.send(key=writes.subject, value=writes.entry)
 
     async def deadletter(
         self,

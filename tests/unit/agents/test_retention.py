@@ -8,7 +8,7 @@ from typing import Any, cast
 
 from concord.agents.retention import Holdings, sweep
 from concord.common.types import utcnow
-from concord.core.erasure import Due, Policy
+from concord.core.erasure import Due, Retention
 from concord.streams.keys import DataKey
 from concord.worker.runtime import Flow
 
@@ -27,7 +27,7 @@ def test_sweep_waits_for_the_read_model_and_erases_only_its_own_subjects() -> No
     flow = Recorder()
     ready = [False]
     held = Holdings(keys, lambda: [], lambda: ready[0])
-    run: Any = lambda: sweep(cast(Flow, flow), held, Policy(), lambda s: s == "s-a")
+    run: Any = lambda: sweep(cast(Flow, flow), held, Retention(), lambda s: s == "s-a")
     asyncio.run(run())
     assert flow.erased == []  # situations not all read yet: they must not look like none
     ready[0] = True

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from concord.core.erasure import Due, Policy, due, erasure_entry, erasure_of, holders, keys_of
+from concord.core.erasure import Due, Retention, due, erasure_entry, erasure_of, holders, keys_of
 from concord.streams.keys import DataKey
 from concord.streams.situations import Situation, SituationState
 from tests.unit.factories import make_situation
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
-POLICY = Policy(closed_days=180, unattached_days=30)
+POLICY = Retention(closed_days=180, unattached_days=30)
 
 
 def key(kid: str, subject: str, created: datetime = T0) -> DataKey:

@@ -17,6 +17,7 @@ def render(entry: AuditEntry) -> str:
         PAGES.render(
             "audit.html",
             session=None,
+            lang="en",
             entries=[entry],
             total=1,
             page=1,
