@@ -171,9 +171,9 @@ class Delivery:
 
     def ended(self, record: DeliveryRecord) -> None:
         outgoing = record.outgoing
-        if record.state == "delivered" and record.delivered_at is not None and record.via:
+        if record.state == "delivered" and record.delivered_at is not None and record.delivered_by:
             latency = (record.delivered_at - record.created_at).total_seconds()
-            self.flow.metrics.delivery_latency.labels(record.via).observe(latency)
+            self.flow.metrics.delivery_latency.labels(record.delivered_by).observe(latency)
         if outgoing is not None and outgoing.kind == "task":
             self.flow.observer.delivered(record, outgoing)
 

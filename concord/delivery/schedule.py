@@ -124,7 +124,7 @@ def delivered(
     return record.model_copy(
         update={
             "state": "delivered",
-            "via": channel,
+            "delivered_by": channel,
             "provider_id": provider_id,
             "delivered_at": now,
             "next_at": None,

@@ -263,12 +263,12 @@ def _ended(record: DeliveryRecord) -> list[Effect]:
             task_id=outgoing.report_task,
             action="delivered",
             ok=ok,
-            channels=[record.via] if record.via else [],
-            slack_ref=record.provider_id if record.via == "slack" else None,
+            channels=[record.delivered_by] if record.delivered_by else [],
+            slack_ref=record.provider_id if record.delivered_by == "slack" else None,
         )
         details = {"assignee": record.recipient, "attempts": str(record.total_attempts)}
-        if record.via:
-            details["channel"] = record.via
+        if record.delivered_by:
+            details["channel"] = record.delivered_by
         action = "task.delivered" if ok else "task.delivery_failed"
         effects += [Report(event), Audit(action, outgoing.report_task, details)]
     elif not ok:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import AliasChoices, AwareDatetime, Field
 
 from concord.common.types import Strict, utcnow
 
@@ -112,7 +112,12 @@ class DeliveryRecord(Strict):
     created_at: AwareDatetime
     updated_at: AwareDatetime
     delivered_at: AwareDatetime | None = None
-    via: str | None = Field(None, description="the channel that delivered it")
+    # "via" before 2026-12 (now the word for how a person acted): old records still read.
+    delivered_by: str | None = Field(
+        None,
+        validation_alias=AliasChoices("delivered_by", "via"),
+        description="the channel that delivered it",
+    )
     provider_id: str | None = None
     last_error: str | None = None
     given_up: list[str] = Field(default_factory=list, description="channels fallen back from")

@@ -55,7 +55,7 @@ def task_json(task: Task, readmodel: ReadModel | None = None) -> dict[str, Any]:
     if found is not None:
         out["delivery"] = {
             "state": found.state,
-            "channel": found.via or found.current,
+            "channel": found.delivered_by or found.current,
             "attempts": found.total_attempts,
             "next_at": found.next_at.isoformat() if found.next_at else None,
             "last_error": found.last_error,

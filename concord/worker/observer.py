@@ -82,7 +82,7 @@ class RichObserver(Observer):
             retries = record.total_attempts - 1
             self.console.print(
                 f"{drill}[green]sent[/] {what} to [bold]{plain(outgoing.agency or '')}[/]/"
-                f"{plain(record.recipient)} via {record.via}"
+                f"{plain(record.recipient)} via {record.delivered_by}"
                 + (f" after {retries} failed attempt(s)" if retries > 0 else "")
             )
         else:

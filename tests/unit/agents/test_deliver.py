@@ -189,7 +189,7 @@ def test_a_retryable_failure_waits_then_tries_again_and_a_permanent_one_falls_ba
     receipts = [(r.channel, r.ok) for _, r in flow.topics.deliveries.sent]
     assert receipts == [("slack", False), ("slack", False), ("email", True)]
     record = delivery.ledger.get(KEY)
-    assert record is not None and record.given_up == ["slack"] and record.via == "email"
+    assert record is not None and record.given_up == ["slack"] and record.delivered_by == "email"
     assert flow.posted == [("fallback", "slack: gone")]  # the coordinators hear of it
 
 

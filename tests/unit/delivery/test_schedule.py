@@ -72,10 +72,16 @@ def test_when_no_channel_is_left_the_message_has_failed() -> None:
 
 def test_a_delivery_records_where_and_when() -> None:
     done = delivered(record(), "slack", "C-POLICE/1.2", T0)
-    assert (done.state, done.via, done.provider_id, done.delivered_at) == (
+    assert (done.state, done.delivered_by, done.provider_id, done.delivered_at) == (
         "delivered",
         "slack",
         "C-POLICE/1.2",
         T0,
     )
     assert done.final and done.total_attempts == 1
+
+
+def test_a_record_written_when_delivered_by_was_via_still_reads() -> None:
+    done = delivered(record(), "slack", "C-POLICE/1.2", T0)
+    old = done.model_dump_json().replace('"delivered_by"', '"via"')
+    assert DeliveryRecord.model_validate_json(old) == done

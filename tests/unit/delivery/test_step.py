@@ -63,7 +63,7 @@ def withdrawn() -> DeliveryRecord:
 
 
 def delivered() -> DeliveryRecord:
-    return requested().model_copy(update={"state": "delivered", "via": "slack"})
+    return requested().model_copy(update={"state": "delivered", "delivered_by": "slack"})
 
 
 def in_doubt() -> DeliveryRecord:
@@ -267,7 +267,7 @@ def test_a_take_up_marks_the_record_in_doubt_and_the_attempt_asks_first() -> Non
 def test_a_delivery_after_doubt_clears_it_and_counts_the_attempt() -> None:
     after, effects = step.handle(in_doubt(), step.Sent("email", "<m@x>"), T0, POLICY)
     assert after is not None and not after.in_doubt
-    assert (after.via, after.provider_id, after.total_attempts) == ("email", "<m@x>", 1)
+    assert (after.delivered_by, after.provider_id, after.total_attempts) == ("email", "<m@x>", 1)
     report = next(e for e in effects if isinstance(e, step.Report))
     assert report.event.channels == ["email"] and report.event.slack_ref is None
 
