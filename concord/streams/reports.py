@@ -10,7 +10,6 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import (
-    AwareDatetime,
     Field,
     StrictBool,
     StringConstraints,
@@ -19,7 +18,7 @@ from pydantic import (
 )
 
 from concord.common.text import FreeText
-from concord.common.types import Code, Lang, Strict, utcnow
+from concord.common.types import Code, Lang, SentTime, Strict, utcnow
 from concord.streams.signals import EARLIEST, FUTURE_TOLERANCE, Bias, Category
 
 #: Who is reporting: the person it happened to, someone who saw it, someone on behalf
@@ -35,7 +34,7 @@ class ReportIn(Strict):
     summary: Annotated[FreeText, StringConstraints(min_length=1, max_length=4000)]
     area: Code
     place: Short = Field("", description="a street, a school, a stop: optional")
-    occurred_at: AwareDatetime
+    occurred_at: SentTime
     bias: list[Bias] = Field(default_factory=list, max_length=len(Bias))
     reporter_role: ReporterRole
     organisation: Short = Field("", description="the organisation reporting, if one")

@@ -11,7 +11,15 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field, StringConstraints, model_validator
+from pydantic import (
+    AwareDatetime,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StringConstraints,
+    model_validator,
+)
 
 from concord.common.text import FreeText
 from concord.common.types import Code, Strict, utcnow
@@ -26,14 +34,14 @@ class AddedTask(Strict):
     agency: Code
     title: Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
     action: Annotated[str, StringConstraints(min_length=1, max_length=4000, strip_whitespace=True)]
-    urgent: bool = False
-    due_hours: float | None = Field(None, gt=0, le=24 * 90)
+    urgent: StrictBool = False
+    due_hours: StrictFloat | None = Field(None, gt=0, le=24 * 90)
 
 
 class Amendment(Strict):
     """What an `amend` vote changes; the result is a new analysis version."""
 
-    severity: int | None = Field(None, ge=1, le=5, description="the panel's severity")
+    severity: StrictInt | None = Field(None, ge=1, le=5, description="the panel's severity")
     add_playbooks: list[Code] = Field(default_factory=list, description="propose these too")
     remove_playbooks: list[Code] = Field(default_factory=list, description="no longer propose")
     drop_tasks: list[str] = Field(
@@ -62,7 +70,8 @@ class VoteIn(Strict):
     """`POST /api/reviews/{situation_id}/votes`."""
 
     decision: Decision
-    version: int = Field(ge=1)
+    # Strict, as every number a person sends: "2" or true is a mistake to name.
+    version: StrictInt = Field(ge=1)
     reason: FreeText = Field("", max_length=4000)
     amendment: Amendment | None = None
 

@@ -12,6 +12,7 @@ from pydantic import (
     AwareDatetime,
     Field,
     StrictBool,
+    StrictFloat,
     StrictInt,
     StringConstraints,
     field_validator,
@@ -19,7 +20,7 @@ from pydantic import (
 )
 
 from concord.common.text import FreeText
-from concord.common.types import Code, Strict, utcnow
+from concord.common.types import Code, SentTime, Strict, utcnow
 
 #: The earliest `occurred_at` a signal may carry.
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
@@ -83,8 +84,11 @@ class Person(Strict):
 
 
 class Location(Strict):
-    lat: float = Field(ge=-90, le=90, allow_inf_nan=False)
-    lon: float = Field(ge=-180, le=180, allow_inf_nan=False)
+    """Where it happened, if the producer knows (WGS 84). Strict: `true` or `"4.3"` is a
+    producer's mistake, not a coordinate."""
+
+    lat: StrictFloat = Field(ge=-90, le=90, allow_inf_nan=False)
+    lon: StrictFloat = Field(ge=-180, le=180, allow_inf_nan=False)
 
 
 class Source(Strict):
@@ -101,7 +105,7 @@ class SignalIn(Strict):
     bias: list[Bias] = Field(default_factory=list, max_length=len(Bias))
     # Strict: "5", 5.0 or true are a producer's mistake, not a severity.
     severity: StrictInt = Field(ge=1, le=5)
-    occurred_at: AwareDatetime
+    occurred_at: SentTime
     area: Code
     location: Location | None = None
     source: Source

@@ -19,7 +19,7 @@ from concord.streams.reviews import ReviewRecord
 from concord.streams.signals import SignalIn
 from concord.streams.situations import Situation, SituationChangeIn, SituationCommand
 from concord.streams.tasks import Task
-from concord.web import tasks, texts, votes
+from concord.web import contract, tasks, texts, votes
 from concord.web.answer import Answer, errors_of
 from concord.web.auth import require
 from concord.web.body import read_json
@@ -244,9 +244,16 @@ async def change_situation(
     return answer.response()
 
 
+async def openapi(api: Api, request: Request) -> Response:
+    """`GET /openapi.json`: the API's OpenAPI 3.1 contract (`concord.web.contract`)."""
+    areas = [a.code for a in api.site.directory.areas]
+    return json_response(contract.document(api.max_batch, areas))
+
+
 def register(app: faust.App, api: Api) -> None:
     """Bind the API's routes."""
     site = api.site
+    route(app, "/openapi.json", get=bind(openapi, api))
     route(
         app,
         "/api/situations/{situation_id}/{action:state|split|merge}",

@@ -62,8 +62,9 @@ def _lang(site: Site, link: VoteLink | TaskLink) -> str:
     return site.pages.language_of_person(person)
 
 
-def read_link(site: Site, token: str) -> VoteLink | TaskLink | Response:
-    """The link a token carries, or the page that says why it cannot be read."""
+def read_link(site: Site, token: str, request: Request) -> VoteLink | TaskLink | Response:
+    """The link a token carries, or the page that says why it cannot be read (in the
+    browser's language: a link that cannot be read names nobody)."""
     try:
         found = site.signer.read_any(token)
     except LinkError as exc:
@@ -73,11 +74,14 @@ def read_link(site: Site, token: str) -> VoteLink | TaskLink | Response:
             else N_("This link is not valid.")
         )
         status = 410 if exc.expired else 400
+        lang = site.language(request)
         return site.pages.message(
-            status, N_("Vote link"), text, link="/review", link_text=N_("Review queue")
+            status, N_("Vote link"), text, lang=lang, link="/review", link_text=N_("Review queue")
         )
     if not isinstance(found, VoteLink | TaskLink):
-        return site.pages.message(400, N_("Vote link"), N_("This link is not valid."))
+        return site.pages.message(
+            400, N_("Vote link"), N_("This link is not valid."), lang=site.language(request)
+        )
     return found
 
 
@@ -215,7 +219,7 @@ async def take_action(site: Site, link: TaskLink, task: Task, reason: str | None
 
 async def show(p: PanelPages, request: Request, token: str) -> Response:
     """`GET /t/{token}`: what the link would do, and a button to do it."""
-    link = read_link(p.site, token)
+    link = read_link(p.site, token, request)
     if isinstance(link, TaskLink):
         task = link_task(p.site, link)
         return confirm_task(p.site, link, task) if isinstance(task, Task) else task
@@ -227,7 +231,7 @@ async def show(p: PanelPages, request: Request, token: str) -> Response:
 
 async def confirm(p: PanelPages, request: Request, token: str) -> Response:
     """`POST /t/{token}`: the vote or the action is taken."""
-    link = read_link(p.site, token)
+    link = read_link(p.site, token, request)
     if isinstance(link, TaskLink):
         task = link_task(p.site, link)
         if not isinstance(task, Task):

@@ -46,11 +46,18 @@ class PanelPages:
         return self.renderer.analysis_text(d, language)
 
 
+def whole(text: Any) -> Any:
+    """A form's number as the API takes it (the API refuses "3" for 3); anything else
+    as typed, for the API to name the field."""
+    value = str(text or "").strip()
+    return int(value) if value.isascii() and value.isdigit() else text
+
+
 def amendment(form: Form) -> dict[str, Any] | None:
     """The amendment fields of the review form, as the API takes them."""
     out: dict[str, Any] = {}
     if form.get("severity"):
-        out["severity"] = form.get("severity")
+        out["severity"] = whole(form.get("severity"))
     drops = form.getall("drop", [])
     if drops:
         out["drop_tasks"] = list(drops)
@@ -160,7 +167,7 @@ async def vote(p: PanelPages, request: Request, situation_id: str) -> Response:
         return await review_page(p, session, record, 403, error="The form expired: vote again.")
     body: dict[str, Any] = {
         "decision": form.get("decision"),
-        "version": form.get("version"),
+        "version": whole(form.get("version")),
         "reason": form.get("reason", ""),
     }
     if body["decision"] == "amend":

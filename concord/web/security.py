@@ -62,10 +62,24 @@ class ProtocolErrors(logging.Filter):
         return True
 
 
+@web.middleware
+async def api_errors(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Under `/api/`, the router's own refusals (no such path, method not allowed) answer
+    JSON like every other API error (`{"error": ...}`), not aiohttp's plain text."""
+    try:
+        return cast(web.StreamResponse, await handler(request))
+    except web.HTTPException as exc:
+        if exc.status < 400 or not request.path.startswith("/api/"):
+            raise
+        allow = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
+        return web.json_response({"error": exc.reason.lower()}, status=exc.status, headers=allow)
+
+
 def install(web_app: web.Application) -> None:
-    """Put the headers hook on the web server (before it starts), and quiet the server's
-    log about malformed requests."""
+    """Put the headers hook and the API's error middleware on the web server (before it
+    starts), and quiet the server's log about malformed requests."""
     web_app.on_response_prepare.append(add_headers)
+    web_app.middlewares.append(api_errors)
     logging.getLogger("aiohttp.server").addFilter(ProtocolErrors())
 
 

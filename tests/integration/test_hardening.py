@@ -313,7 +313,7 @@ def test_an_expired_task_link_says_it_expired(worker: Worker) -> None:
     weeks_ago = time.time() - 15 * 24 * 3600
     with mock.patch("time.time", return_value=weeks_ago):
         token = Signer(SecretStr(secret)).task_link(TaskLink("task-x", "police-duty", "ack"))
-    r = worker.request("GET", f"/t/{token}")
+    r = worker.request("GET", f"/t/{token}?lang=en")
     assert r.status == 410 and "expired" in r.body
 
 

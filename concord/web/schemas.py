@@ -1,0 +1,192 @@
+"""What the JSON API answers, as models: the bodies `GET /openapi.json` describes.
+
+The requests are validated by the topics' own input models (`SignalIn`, `ReportIn`,
+`VoteIn`, `TaskActionIn`, `SituationChangeIn`). The answers are built by the views from
+the snapshots they read; these models describe those answers, and the contract test
+(schemathesis against a running `concord up`) holds every answer to them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, create_model
+
+from concord.streams.reviews import ReviewRecord
+from concord.streams.situations import Analysis, SignalRef, Situation
+from concord.streams.tasks import Task
+
+
+class Answer(BaseModel):
+    """The base of every answer: frozen, and strict about what it shows."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FieldError(Answer):
+    """One field that was refused: its dotted path (`1.severity`, `(body)`) and why."""
+
+    loc: str
+    msg: str
+
+
+class Problem(BaseModel):
+    """A refusal: what is wrong, the fields at fault (422), and what the state was (409)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    error: str
+    errors: list[FieldError] | None = Field(None, description="422: each field at fault")
+
+
+class SignalsAccepted(Answer):
+    """`POST /api/signals`: every signal is durably in Kafka."""
+
+    accepted: list[str] = Field(description="the ids of the signals, in the order sent")
+
+
+class ReportAccepted(Answer):
+    """`POST /api/reports`: the report's receipt code and its status page."""
+
+    receipt: str
+    status: str = Field(description="the path of the receipt's status page")
+
+
+class TaskActionAccepted(Answer):
+    """A task action taken: the track stage applies it."""
+
+    accepted: bool
+    task_id: str
+    action: str
+
+
+class ChangeAccepted(Answer):
+    """A situation change taken: the correlate stage applies it."""
+
+    accepted: bool
+    situation_id: str
+    action: str
+
+
+class VoteAccepted(BaseModel):
+    """A vote taken (202), or the same vote again (200, `unchanged`)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    accepted: bool
+    unchanged: bool = False
+
+
+class DeliveryState(Answer):
+    """Where the message that gives a task to its assignee stands."""
+
+    state: str
+    channel: str | None
+    attempts: int
+    next_at: AwareDatetime | None
+    last_error: str | None
+    delayed: bool
+
+
+class TaskOut(Task):
+    """A task, with its delivery (when it has one)."""
+
+    delivery: DeliveryState | None = None
+
+
+def _without(model: type[BaseModel], *names: str) -> dict[str, Any]:
+    """`model`'s fields but `names`, for `create_model`."""
+    return {
+        name: (f.annotation, f)
+        for name, f in model.model_fields.items()
+        if name not in names and not f.exclude
+    }
+
+
+#: A signal of a situation as the API shows it: never the sealed value; its scrubbed
+#: summary opened for the caller (audited), null and `erased` once erased.
+SignalOut: type[BaseModel] = create_model(
+    "SignalOut",
+    __base__=Answer,
+    **_without(SignalRef, "summary_sealed", "summary"),
+    summary=(str | None, None),
+    erased=(bool, False),
+)
+
+
+class ReviewState(Answer):
+    """The panel's review of a situation's analysis, as far as it has got."""
+
+    version: int
+    outcome: str
+    quorum: int
+    approvals: list[str] = Field(description="the members who approved this version")
+    rejections: list[str]
+    conflicts: list[str] = Field(description="the members who declared a conflict")
+    deadline: AwareDatetime | None
+
+
+SituationOut: type[BaseModel] = create_model(
+    "SituationOut",
+    __base__=Answer,
+    **_without(Situation, "signals", "analysis"),
+    signals=(list[SignalOut], ...),
+    tasks=(list[TaskOut], Field(default_factory=list)),
+    analysis=(ReviewState | Analysis, Field(description="the review, once there is one")),
+)
+
+ReviewOut: type[BaseModel] = create_model(
+    "ReviewOut",
+    __base__=Answer,
+    **_without(ReviewRecord, "situation"),
+    version=(int, ...),
+    quorum=(int, ...),
+)
+
+
+class PersonOut(Answer):
+    """One person as the caller may see them (`null`: withheld)."""
+
+    role: str
+    name: str | None
+    contact: str | None
+    consented: bool
+
+
+class PersonsOut(Answer):
+    """The persons of one signal of a task, cut to the caller's sharing level."""
+
+    signal_id: str
+    persons: list[PersonOut]
+    withheld: int
+    summary: str | None
+    erased: bool
+
+
+class Persons(Answer):
+    """`GET /api/tasks/{id}/persons`: the task's persons, signal by signal."""
+
+    task_id: str
+    sharing: str = Field(description="the caller's agency's sharing level")
+    signals: list[PersonsOut]
+
+
+class Erased(Answer):
+    """410: all there was is erased."""
+
+    task_id: str
+    erased: bool
+    signals: list[str] = Field(description="the signals whose persons were erased")
+
+
+class Health(BaseModel):
+    """`GET /healthz`: where the worker stands (see docs/operations.md)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    status: str = Field(
+        description="ok, degraded, starting, stalled or broker_unreachable",
+    )
+    broker: bool
+    worker: bool
+    read_model: bool
