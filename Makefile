@@ -31,7 +31,9 @@ demo: $(VENV)/.installed
 ## Lint, types, unit and integration tests (real broker, SMTP, Slack API, Chromium).
 test: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check concord tests bench
+	$(VENV)/bin/ruff format --check concord tests bench
 	$(VENV)/bin/mypy concord
+	$(VENV)/bin/mypy tests
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/pytest -q -p no:cacheprovider -n $(TEST_PROCESSES) --dist loadgroup
 
@@ -43,8 +45,9 @@ integration: $(VENV)/.installed-test
 
 lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check concord tests bench
-	$(VENV)/bin/ruff format --check concord tests bench || true
+	$(VENV)/bin/ruff format --check concord tests bench
 	$(VENV)/bin/mypy concord
+	$(VENV)/bin/mypy tests
 
 ## Benchmarks (JSON lines on stdout; figures, not tests). Installs Alertmanager, the peer.
 BENCHES := matcher pipeline latency peer_alertmanager faults crash_recovery

@@ -31,6 +31,8 @@ class LinkError(Exception):
 
 @dataclass(frozen=True)
 class VoteLink:
+    """What a vote link may do: one decision on one analysis version, for one member."""
+
     situation_id: str
     member: str
     version: int
@@ -39,6 +41,8 @@ class VoteLink:
 
 @dataclass(frozen=True)
 class TaskLink:
+    """What a task link may do: one action on one task, for one liaison."""
+
     task_id: str
     person: str
     action: str
@@ -46,6 +50,8 @@ class TaskLink:
 
 @dataclass(frozen=True)
 class Session:
+    """A signed-in person: who, in which role and agency, and the session's id."""
+
     person: str
     role: str
     agency: str | None = None
@@ -76,16 +82,22 @@ class Signer:
             raise LinkError("this link is not valid") from exc
 
     def vote_link(self, link: VoteLink) -> str:
+        """A signed token for `link` (a vote link's `t/` token)."""
         return str(self._vote.dumps([link.situation_id, link.member, link.version, link.decision]))
 
     def read_vote_link(self, token: str) -> VoteLink:
+        """The vote link a token carries; raises `LinkError` when forged, stale or of another
+        purpose."""
         s, m, v, d = self._load(self._vote, token, VOTE_MAX_AGE)
         return VoteLink(str(s), str(m), int(v), str(d))
 
     def task_link(self, link: TaskLink) -> str:
+        """A signed token for `link` (a task link's `t/` token)."""
         return str(self._task.dumps([link.task_id, link.person, link.action]))
 
     def read_task_link(self, token: str) -> TaskLink:
+        """The task link a token carries; raises `LinkError` when forged, stale or of another
+        purpose."""
         task_id, person, action = self._load(self._task, token, TASK_MAX_AGE)
         return TaskLink(str(task_id), str(person), str(action))
 
@@ -104,14 +116,17 @@ class Signer:
         return str(self._login.dumps([person, nonce])), nonce
 
     def read_login_link(self, token: str) -> tuple[str, str]:
+        """(person, nonce) of a one-time sign-in link; raises `LinkError` otherwise."""
         person, nonce = self._load(self._login, token, LOGIN_MAX_AGE)
         return str(person), str(nonce)
 
     def session(self, session: Session) -> str:
+        """The session cookie's signed value."""
         sid = session.id or secrets.token_urlsafe(16)
         return str(self._session.dumps([session.person, session.role, session.agency, sid]))
 
     def read_session(self, cookie: str) -> Session:
+        """The session a cookie carries; raises `LinkError` when forged or expired."""
         try:
             person, role, agency, sid = self._load(self._session, cookie, SESSION_MAX_AGE)
         except (TypeError, ValueError) as exc:  # a cookie of an older release
@@ -123,6 +138,7 @@ class Signer:
         return str(self._form.dumps([person, purpose]))
 
     def check_form(self, token: str, person: str, purpose: str) -> bool:
+        """Whether a form's anti-forgery token was made for this person and purpose."""
         try:
             got = self._form.loads(token, max_age=SESSION_MAX_AGE)
         except BadSignature:

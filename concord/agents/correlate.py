@@ -95,12 +95,14 @@ async def command_one(s: Correlation, command: SituationCommand) -> None:
 
 
 async def run_signals(s: Correlation, stream: Any) -> None:
+    """The correlate stage's loop over `concord.signals`."""
     await consume(
         s.flow, "correlate", s.flow.topics.signals, stream, functools.partial(correlate_one, s)
     )
 
 
 async def run_commands(s: Correlation, stream: Any) -> None:
+    """The correlate stage's loop over `concord.situation-commands` (coordinators' changes)."""
     topic = s.flow.topics.situation_commands
     await consume(s.flow, "correlate", topic, stream, functools.partial(command_one, s))
 

@@ -100,6 +100,8 @@ class Delivery:
     # -- the agent: requests ----------------------------------------------------------
 
     async def request(self, req: DeliveryRequest) -> None:
+        """A delivery request: apply it to the message's record (see `step.Requested`,
+        `step.Withdrawn`)."""
         if req.action == "withdraw":
             await self.apply(req.key, step.Withdrawn(req.reason))
         elif req.outgoing is not None:
@@ -160,6 +162,7 @@ class Delivery:
     # -- what the coordinators and the metrics hear -------------------------------------
 
     async def tell(self, effect: step.Tell) -> None:
+        """Tell the coordinators about a message (fell back, or could not be delivered)."""
         record = effect.record
         if record.outgoing is None:
             return
@@ -170,6 +173,7 @@ class Delivery:
             await self.flow.post(notice)
 
     def ended(self, record: DeliveryRecord) -> None:
+        """A message reached its end: its latency on `/metrics`, a task's on the console."""
         outgoing = record.outgoing
         if record.state == "delivered" and record.delivered_at is not None and record.delivered_by:
             latency = (record.delivered_at - record.created_at).total_seconds()
@@ -180,6 +184,7 @@ class Delivery:
     # -- the schedule and the take-up ---------------------------------------------------
 
     def due_now(self) -> list[str]:
+        """The keys of the messages this worker holds whose next attempt is due."""
         now = time.monotonic()
         keys = []
         while self.due and self.due[0][0] <= now:
@@ -187,6 +192,7 @@ class Delivery:
         return keys
 
     async def pump(self) -> None:
+        """Start the attempts that are due, each in its lane."""
         for key in self.due_now():
             await self.apply(key, step.Due())
 
@@ -200,6 +206,7 @@ class Delivery:
 
 
 async def take_up_at_rebalance(stage: Delivery, *args: Any, **kwargs: Any) -> None:
+    """Faust's `on_partitions_assigned` hook: take up the messages of the partitions gained."""
     try:
         taken = await stage.take_up()
     except Exception:  # never silently: a record not taken up would wait forever
@@ -220,15 +227,18 @@ async def take_up_missed(stage: Delivery) -> None:
 
 
 async def stopping(stage: Delivery, *args: Any, **kwargs: Any) -> None:
+    """Faust's `on_shutdown` hook: stop the lanes before the worker goes."""
     # In-flight attempts are handed back: pending in the table, in doubt at restart.
     await stage.lanes.close()
 
 
 async def observe(stage: Delivery) -> None:
+    """Publish how each carrier is doing on `/healthz` and `/metrics`."""
     stage.ledger.observe(stage.flow.metrics, utcnow())
 
 
 async def run(stage: Delivery, stream: Any) -> None:
+    """The deliver stage's loop over `concord.outgoing`."""
     topic = stage.flow.topics.outgoing
     await consume(stage.flow, "deliver", topic, stream, stage.request)
 

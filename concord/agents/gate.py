@@ -57,10 +57,12 @@ class Gate:
 
     @property
     def members(self) -> list[str]:
+        """The panel members who vote, by directory id."""
         return [m.id for m in self.directory.panel.members]
 
 
 async def send_tasks(s: Gate, events: list[TaskEvent]) -> None:
+    """Hand released tasks to the track stage (on `concord.task-events`)."""
     for event in events:
         await s.flow.topics.task_events.send(key=event.task_id, value=event)
 
@@ -177,6 +179,7 @@ async def send_ticks(s: Gate) -> None:
 
 
 async def run(s: Gate, stream: Any) -> None:
+    """The gate stage's loop over `concord.review-events`."""
     topic = s.flow.topics.review_events
     await consume(s.flow, "gate", topic, stream, functools.partial(review_one, s))
 

@@ -89,6 +89,7 @@ async def plan(s: Planning, situation: Situation, decision: PlaybookMatch) -> No
 
 
 async def create(s: Planning, tasks: list[Task]) -> None:
+    """Put new tasks on `concord.task-events` as `created`."""
     # Task ids are deterministic: a replay after a crash re-creates the same tasks, and
     # the track stage creates each task id once.
     for task in tasks:
@@ -105,6 +106,7 @@ async def fired(
     tasks: list[Task],
     review: bool,
 ) -> None:
+    """Plan the tasks of a playbook that fired for a situation, once."""
     s.flow.metrics.playbooks_fired.labels(playbook).inc()
     s.flow.metrics.tasks.inc(len(tasks))
     s.flow.observer.fired(situation, playbook, tasks)
@@ -228,6 +230,7 @@ async def plan_one(s: Planning, situation: Situation) -> None:
 
 
 async def run(s: Planning, stream: Any) -> None:
+    """The plan stage's loop over `concord.situations`."""
     topic = s.flow.topics.situations
     await consume(s.flow, "plan", topic, stream, functools.partial(plan_one, s))
 

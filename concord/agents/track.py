@@ -61,6 +61,7 @@ async def deliver_task(s: Tracking, effect: Dispatch) -> None:
 
 
 async def tell(s: Tracking, effect: Tell) -> None:
+    """Carry out a `Tell`: the notice to its recipients through the delivery stage."""
     task = effect.task
     notices = s.compose.notices(effect.kind, task, effect.to, effect.note, utcnow(), effect.at)
     for outgoing in notices:
@@ -73,6 +74,7 @@ async def tell(s: Tracking, effect: Tell) -> None:
 
 
 async def carry_out(s: Tracking, effect: Effect, changes: int) -> None:
+    """Carry out one effect of the track rules (`core.track`)."""
     if isinstance(effect, Publish):
         await s.flow.topics.task_state.send(key=effect.task.id, value=effect.task)
     elif isinstance(effect, Dispatch):
@@ -152,6 +154,7 @@ async def send_ticks(s: Tracking) -> None:
 
 
 async def run(s: Tracking, stream: Any) -> None:
+    """The track stage's loop over `concord.task-events`."""
     topic = s.flow.topics.task_events
     await consume(s.flow, "track", topic, stream, functools.partial(track_one, s))
 

@@ -39,6 +39,8 @@ CHECK_SECONDS = 5.0
 
 @dataclass
 class Watchdog:
+    """What the watchdog keeps between looks: when records were first seen waiting."""
+
     app: Any
     flow: Flow
     watch: Watch
@@ -72,6 +74,8 @@ async def reachable(bootstrap: list[str], timeout: float = 1.0) -> bool:
 
 
 async def look(w: Watchdog) -> None:
+    """One look at every partition: name stalls on `/healthz`, exit the worker past twice the
+    threshold."""
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
     up = await reachable(w.bootstrap)

@@ -19,6 +19,7 @@ err = Console(stderr=True, soft_wrap=True, markup=False, highlight=False)
 
 
 def settings() -> Settings:
+    """The settings of this run (environment, `concord.toml`); a bad one: one line, exit 2."""
     return Settings()
 
 

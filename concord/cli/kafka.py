@@ -21,6 +21,7 @@ from concord.streams.keys import DataKey
 
 
 def kafka_producer(settings: Settings) -> Any:
+    """A kafka-python producer for the CLI (plain, acks from all: Tansu refuses idempotence)."""
     from kafka import KafkaProducer
 
     t.ensure_topics(

@@ -54,6 +54,7 @@ class SafeRecord(logging.LogRecord):
     """A log record whose text cannot forge lines (see the module)."""
 
     def getMessage(self) -> str:
+        """The message with control characters escaped and continuation lines indented."""
         args = self.args
         if self.name.startswith("concord") and args:
             if isinstance(args, tuple):
@@ -70,6 +71,7 @@ class SafeRecord(logging.LogRecord):
 
     @property
     def exc_text(self) -> str | None:
+        """The traceback text, its lines indented so none reads as a log line of its own."""
         return self.__dict__.get("_exc_text")
 
     @exc_text.setter

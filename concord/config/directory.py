@@ -35,6 +35,8 @@ class Sharing(StrEnum):
 
 
 class Area(Strict):
+    """A place of the city: its code, its name (per language) and its neighbours."""
+
     code: Code = Field(description="the code producers put in a signal's `area`")
     name: str
     names: dict[Lang, str] = Field(
@@ -44,6 +46,8 @@ class Area(Strict):
 
 
 class Liaison(Strict):
+    """A person of an agency who gets its tasks: addresses, language, channels."""
+
     id: Code
     name: str
     email: EmailStr | None = None
@@ -59,6 +63,8 @@ class Liaison(Strict):
 
 
 class Agency(Strict):
+    """A public body or NGO: its liaisons in escalation order, its sharing level, its names."""
+
     id: Code
     name: str
     names: dict[Lang, str] = Field(
@@ -85,6 +91,8 @@ class Agency(Strict):
 
 
 class PanelMember(Strict):
+    """A member of the expert panel."""
+
     id: Code
     name: str
     email: EmailStr | None = None
@@ -93,12 +101,16 @@ class PanelMember(Strict):
 
 
 class Panel(Strict):
+    """The expert panel: its members and its Slack channel."""
+
     slack_channel: str | None = None
     language: Lang = Field("en", description="language of the panel's Slack channel messages")
     members: list[PanelMember] = Field(default_factory=list)
 
 
 class City(Strict):
+    """The city: its name, time zone and languages (the first is the default)."""
+
     name: str
     timezone: str = "Europe/Brussels"
     languages: list[Lang] = Field(default_factory=lambda: ["en"])

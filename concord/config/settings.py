@@ -129,6 +129,7 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Where settings come from, first wins: arguments, environment, `concord.toml`."""
         # Environment wins over concord.toml, as operators expect.
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
 

@@ -48,6 +48,7 @@ class YamlDoc:
         return self.marks.get(key, (1, 1))
 
     def problem(self, path: Iterable[int | str], message: str) -> Problem:
+        """A problem at the position of `path` in the file."""
         line, col = self.where(path)
         return Problem(self.file, line, col, message)
 

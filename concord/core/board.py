@@ -39,6 +39,7 @@ class Filters:
 
     @classmethod
     def of(cls, query: dict[str, str]) -> Filters:
+        """The filters a board request asks for (`?area=&category=&agency=&state=&drills=`)."""
         drills = query.get("drills", "real")
         return cls(
             area=query.get("area", "")[:64],
@@ -49,11 +50,14 @@ class Filters:
         )
 
     def drill_ok(self, exercise: bool) -> bool:
+        """Whether a situation or task of this kind (drill or real) passes the filter."""
         return self.drills == "all" or (self.drills == "drill") == exercise
 
 
 @dataclass(frozen=True)
 class TaskRow:
+    """One task as the board shows it: the task, its delivery, its flags."""
+
     task: Task
     flags: tuple[Flag, ...]
     delivery: DeliveryRecord | None
@@ -61,11 +65,14 @@ class TaskRow:
 
 @dataclass(frozen=True)
 class SituationRow:
+    """One situation as the board shows it, with its task rows."""
+
     situation: Situation
     tasks: list[TaskRow] = field(default_factory=list)
 
     @property
     def flagged(self) -> bool:
+        """Whether any of its tasks is flagged (overdue, undeliverable, delayed)."""
         return any(row.flags for row in self.tasks)
 
 

@@ -80,6 +80,7 @@ class AreaState(Strict):
         return None
 
     def seen(self, signal_id: str) -> bool:
+        """Whether this area has correlated the signal already."""
         return any(
             r.id == signal_id for s in [self.situation, *self.others] if s for r in s.signals
         )

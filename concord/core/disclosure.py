@@ -64,6 +64,7 @@ class SignalView:
 
     @property
     def names_shown(self) -> int:
+        """How many persons were shown by name or contact."""
         return sum(1 for p in self.persons if p.name is not None or p.contact is not None)
 
 

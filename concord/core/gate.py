@@ -1,9 +1,8 @@
 """The panel's gate in front of dispatch: `handle(review, event) -> (review, effects)`. Pure.
 
-The review agent keeps one `ReviewRecord` per situation and applies events to it here;
-it then carries out the effects (hold or release tasks, move the situation, tell the
-panel). Effects are idempotent where they land (task ids, situation states), so an
-event replayed after a crash does no harm.
+The gate agent keeps one `ReviewRecord` per situation, applies events to it here and
+carries out the effects (hold or release tasks, move the situation, tell the panel);
+they are idempotent where they land, so an event replayed after a crash does no harm.
 
 Rules, beyond the vote tally of `concord.core.tally`:
 
@@ -19,9 +18,8 @@ Rules, beyond the vote tally of `concord.core.tally`:
   `monitoring`. A vote after the decision is recorded and changes nothing.
   No quorum (conflicts leave too few members) -> the coordinators are told, the tasks
   stay held, and the time limit keeps acting.
-- `joined`: a signal joined the situation while the review is pending: a new analysis
-  version with the facts as they are, the panel told (`amended`); votes on the earlier
-  version must be cast again.
+- `joined`: a signal joined the situation during the review: a new analysis version,
+  the panel told (`amended`); votes on the earlier version must be cast again.
 - `tick`: the time limit is reached. `hold`: remind the panel and wait another time
   limit. `urgent_only`: release the urgent tasks (stamped `time_limit`) and remind.
   After `MAX_REMINDERS` reminders the timer stops and the coordinators are told
@@ -76,6 +74,8 @@ class Cancel:
 
 @dataclass(frozen=True)
 class MoveSituation:
+    """An effect: move the situation to a state (through `concord.situation-commands`)."""
+
     to: SituationState
     reason: str
 

@@ -42,6 +42,7 @@ class Timing:
 
     @classmethod
     def of(cls, seconds: list[float]) -> Timing:
+        """The median and 90th percentile of durations in seconds (None when there are none)."""
         if not seconds:
             return cls(0, None, None)
         ordered = sorted(seconds)
@@ -76,6 +77,7 @@ class Indicators:
 
     @property
     def on_time_share(self) -> float | None:
+        """The share of tasks done before their due time, or None without any."""
         return self.done_on_time / self.done_with_due if self.done_with_due else None
 
 

@@ -35,10 +35,12 @@ def new_receipt() -> str:
 
 
 def is_receipt(value: str) -> bool:
+    """Whether `value` is shaped like a receipt code."""
     return len(value) == RECEIPT_LENGTH and all(ch in ALPHABET for ch in value)
 
 
 def signal_id(receipt: str) -> str:
+    """The id of the signal a report becomes."""
     return PREFIX + receipt
 
 

@@ -48,7 +48,8 @@ def reliability(source_type: str) -> float:
 def weight(signal: SignalRef, at: datetime) -> float:
     """One signal's contribution at time `at` (future signals count as fresh)."""
     age = max(timedelta(0), at - signal.occurred_at)
-    return signal.severity * reliability(signal.source_type) * 0.5 ** (age / HALF_LIFE)
+    decay = float(0.5 ** (age / HALF_LIFE))
+    return signal.severity * reliability(signal.source_type) * decay
 
 
 def tension(signals: Iterable[SignalRef], at: datetime) -> Tension:

@@ -74,6 +74,7 @@ class Compose:
         )
 
     def place(self, task: Task, language: str = "") -> str:
+        """Where a task happened, in `language`: its areas' names."""
         return self.directory.place(task.areas or [task.area], language)
 
     def task_message(self, task: Task, now: datetime) -> Outgoing | None:

@@ -79,6 +79,8 @@ Run = Callable[[], Awaitable[float | None]]
 
 @dataclass
 class Job:
+    """One attempt waiting in a lane: the message key and the channel to try."""
+
     key: str
     lane: Lane
     order: str

@@ -42,6 +42,7 @@ class Ledger:
     health: dict[str, CarrierHealth] = field(default_factory=dict)
 
     def get(self, key: str) -> DeliveryRecord | None:
+        """The delivery record of a message key, or None."""
         return self.table.get(key)
 
     async def save(self, record: DeliveryRecord) -> None:

@@ -37,7 +37,7 @@ class Policy:
     def backoff(self, attempt: int, retry_after: float | None, rand: float) -> float:
         """Seconds before the attempt after failed attempt number `attempt` (1-based);
         `rand` in [0, 1)."""
-        wait = min(self.cap, self.base * 2 ** max(0, attempt - 1))
+        wait = min(self.cap, self.base * float(2 ** max(0, attempt - 1)))
         wait *= 1.0 - self.jitter * rand
         return max(wait, retry_after or 0.0)
 

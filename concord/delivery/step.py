@@ -131,6 +131,8 @@ class Report:
 
 @dataclass(frozen=True)
 class Audit:
+    """An effect: an audit entry for the message."""
+
     action: str
     subject: str
     details: dict[str, str] = field(default_factory=dict)
@@ -295,7 +297,8 @@ def _next(record: DeliveryRecord, now: datetime) -> Effect:
 
 
 def _attempt(record: DeliveryRecord) -> Attempt:
-    assert record.outgoing is not None and record.current is not None
+    assert record.outgoing is not None
+    assert record.current is not None
     lane = lane_of(record.outgoing, record.current)
     return Attempt(record.key, lane, record.outgoing.order)
 

@@ -59,6 +59,7 @@ class Simulator:
         self.states.clear()
 
     def playbook(self, playbook_id: str) -> Playbook | None:
+        """The playbook of this id in the set, or None."""
         return self.matcher.by_id.get(playbook_id)
 
     def feed(self, signal_in: SignalIn, now: datetime) -> Step | None:

@@ -59,6 +59,8 @@ create table if not exists offsets (
 
 @dataclass(frozen=True)
 class Record:
+    """One archived record: topic, partition, offset, key, value, timestamp."""
+
     topic: str
     partition: int
     offset: int
@@ -83,6 +85,7 @@ class Archive:
         self.lock = threading.Lock()
 
     def close(self) -> None:
+        """Close the archive's database."""
         with self.lock:
             self.db.close()
 
@@ -138,6 +141,7 @@ class Archive:
                 self.db.execute("pragma wal_checkpoint(truncate)")
 
     def set_topics(self, topics: dict[str, tuple[int, bool]]) -> None:
+        """Record the topics and their settings (partitions, compacted), for a restore."""
         with self.lock:
             self.db.executemany(
                 "insert or replace into topics values (?,?,?)",
@@ -145,6 +149,7 @@ class Archive:
             )
 
     def set_offsets(self, group: str, offsets: dict[tuple[str, int], int]) -> None:
+        """Record a consumer group's committed offsets."""
         with self.lock:
             self.db.execute("begin")
             self.db.executemany(
@@ -154,11 +159,13 @@ class Archive:
             self.db.execute("commit")
 
     def topics(self) -> dict[str, tuple[int, bool]]:
+        """The archived topics: name -> (partitions, compacted)."""
         with self.lock:
             rows = self.db.execute("select topic, partitions, compacted from topics").fetchall()
         return {t: (n, bool(c)) for t, n, c in rows}
 
     def offsets(self) -> dict[str, dict[tuple[str, int], int]]:
+        """The archived committed offsets: group -> (topic, partition) -> offset."""
         with self.lock:
             rows = self.db.execute("select grp, topic, partition, offset from offsets").fetchall()
         out: dict[str, dict[tuple[str, int], int]] = {}
@@ -184,6 +191,7 @@ class Archive:
             self._insert(db, [replace(r, offset=where.get(r.offset, r.offset)) for r in records])
 
     def count(self) -> int:
+        """How many records the archive holds."""
         with self.lock:
             return int(self.db.execute("select count(*) from records").fetchone()[0])
 
@@ -201,6 +209,7 @@ class Archive:
 
 
 def kept(topic: str) -> bool:
+    """Whether a topic's records are archived (not the internal topics of Faust and Kafka)."""
     return not any(topic.endswith(s) for s in SKIPPED)
 
 
@@ -231,10 +240,12 @@ class Archiver:
         self.flushed_at = 0.0
 
     def start(self) -> Archiver:
+        """Start copying in the background; returns self."""
         self._thread.start()
         return self
 
     def stop(self) -> None:
+        """Copy what is left, then stop."""
         self._stop.set()
         self._thread.join(timeout=10)
 

@@ -45,13 +45,16 @@ class EmbeddedBroker:
 
     @property
     def url(self) -> str:
+        """The broker's URL (`kafka://host:port`)."""
         return f"kafka://{HOST}:{self.port}"
 
     @property
     def bootstrap(self) -> str:
+        """The bootstrap servers string (`host:port`)."""
         return f"{HOST}:{self.port}"
 
     def start(self, timeout: float = 15.0) -> EmbeddedBroker:
+        """Start the broker and wait until it answers; returns self."""
         listener = f"tcp://{HOST}:{self.port}"
         logf = open(self.log_file, "ab") if self.log_file else None  # noqa: SIM115
         env = {**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "warn")}
@@ -86,6 +89,7 @@ class EmbeddedBroker:
         return self
 
     def stop(self) -> None:
+        """Stop the broker process."""
         if self.proc is None:
             return
         if self.proc.poll() is None:

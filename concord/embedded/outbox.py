@@ -9,13 +9,15 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class CapturedEmail:
+    """An email the local SMTP server took."""
+
     mail_from: str
     rcpt_to: list[str]
     subject: str
@@ -27,6 +29,8 @@ class CapturedEmail:
 
 @dataclass(frozen=True)
 class CapturedSlack:
+    """A call the local Slack Web API took."""
+
     method: str
     payload: dict[str, Any]
     token: str | None = field(repr=False)
@@ -43,25 +47,32 @@ class Outbox:
         self._limit = limit
 
     def add_email(self, mail: CapturedEmail) -> None:
+        """Keep an email and wake whoever waits."""
         with self._cond:
             self._emails = [*self._emails, mail][-self._limit :]
             self._cond.notify_all()
 
     def add_slack(self, call: CapturedSlack) -> None:
+        """Keep a Slack call and wake whoever waits."""
         with self._cond:
             self._slack = [*self._slack, call][-self._limit :]
             self._cond.notify_all()
 
     def emails(self) -> list[CapturedEmail]:
+        """Every email so far, oldest first."""
         with self._cond:
             return list(self._emails)
 
     def slack(self, method: str | None = "chat.postMessage") -> list[CapturedSlack]:
+        """Every Slack call of `method` so far (every call with None), oldest first."""
         with self._cond:
             return [c for c in self._slack if method is None or c.method == method]
 
-    def wait_for(self, probe: Callable[[Outbox], T], timeout: float = 30.0) -> T:
-        """Return `probe(self)` once it is truthy; raise TimeoutError after `timeout`."""
+    def wait_for(
+        self, probe: Callable[[Outbox], T | Literal[False] | None], timeout: float = 30.0
+    ) -> T:
+        """Return `probe(self)` once it is truthy (`cond and value` reads as `value`);
+        raise TimeoutError after `timeout`."""
         deadline = time.monotonic() + timeout
         with self._cond:
             while True:

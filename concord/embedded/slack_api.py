@@ -68,13 +68,16 @@ class SlackApiServer:
 
     @property
     def url(self) -> str:
+        """The API's base URL (`http://127.0.0.1:port/api/`)."""
         return f"http://127.0.0.1:{self.port}/api/"
 
     def start(self) -> SlackApiServer:
+        """Start serving; returns self."""
         self._thread.start()
         return self
 
     def stop(self) -> None:
+        """Stop serving."""
         self._httpd.shutdown()
         self._httpd.server_close()
 

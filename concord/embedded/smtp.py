@@ -45,8 +45,10 @@ class SmtpCapture:
         self._controller = Controller(_Handler(outbox), hostname=self.host, port=self.port)
 
     def start(self) -> SmtpCapture:
+        """Start listening; returns self."""
         self._controller.start()
         return self
 
     def stop(self) -> None:
+        """Stop listening."""
         self._controller.stop()

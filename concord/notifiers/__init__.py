@@ -1,0 +1,1 @@
+"""One notifier per channel (Slack, email), their registry and the messages they carry."""

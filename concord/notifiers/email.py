@@ -36,6 +36,7 @@ class EmailNotifier:
         return f"EmailNotifier({self.host}:{self.port}, from={self.sender})"
 
     def can_reach(self, recipient: Recipient) -> bool:
+        """Whether the recipient has an email address."""
         return bool(recipient.email)
 
     def build(self, message: Message) -> EmailMessage:
@@ -71,6 +72,7 @@ class EmailNotifier:
         raise SendError("an email cannot be updated", retryable=False)
 
     async def send(self, message: Message) -> Sent:
+        """Send the message by SMTP; raise `SendError` (retryable or not) on failure."""
         msg = self.build(message)
         try:
             await aiosmtplib.send(

@@ -21,11 +21,13 @@ class Registry:
             self.register(n)
 
     def register(self, notifier: Notifier) -> None:
+        """Register a notifier; a second one for the same channel is a mistake."""
         if notifier.channel in self._by_channel:
             raise ValueError(f"channel {notifier.channel!r} registered twice")
         self._by_channel[notifier.channel] = notifier
 
     def get(self, channel: str) -> Notifier | None:
+        """The notifier of `channel`, or None when it is not configured."""
         return self._by_channel.get(channel)
 
     def __iter__(self) -> Iterator[Notifier]:

@@ -16,7 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_skeleton
-from jinja2 import Environment, TemplateNotFound, pass_context
+from jinja2 import Environment, Template, TemplateNotFound, pass_context
 from jinja2.runtime import Context
 
 from concord.common import templating
@@ -166,7 +166,7 @@ class Renderer:
         code itself when unknown."""
         return self.names.get(code or "", code or "—")
 
-    def _template(self, env: Environment, lang: str, name: str) -> Any:
+    def _template(self, env: Environment, lang: str, name: str) -> Template:
         try:
             return env.get_template(f"{lang}/{name}")
         except TemplateNotFound:

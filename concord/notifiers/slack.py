@@ -46,6 +46,7 @@ class SlackNotifier:
         return f"SlackNotifier({self.api_url}, token=<hidden>)"
 
     def can_reach(self, recipient: Recipient) -> bool:
+        """Whether the recipient has a Slack channel."""
         return bool(recipient.slack_channel or recipient.slack_user)
 
     def _client(self) -> AsyncWebClient:
@@ -63,6 +64,7 @@ class SlackNotifier:
         )
 
     async def close(self) -> None:
+        """Close the HTTP session."""
         if self._session is not None and not self._session.closed:
             await self._session.close()
 
@@ -98,6 +100,8 @@ class SlackNotifier:
             raise SendError(f"Slack unreachable: {exc!r}", retryable=True) from exc
 
     async def send(self, message: Message) -> Sent:
+        """Post the message (chat.postMessage, with its key as metadata); raise `SendError` on
+        failure."""
         where = message.recipient.slack_channel or message.recipient.slack_user
         if not where:
             raise NotAddressable(self.channel, message.recipient)

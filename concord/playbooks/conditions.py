@@ -185,6 +185,7 @@ class Threshold(WindowSpec):
         return {"count"}
 
     def span(self) -> timedelta:
+        """How far back the threshold looks."""
         return self.within
 
 
@@ -203,6 +204,7 @@ class Trend(WindowSpec):
         return {"direction", "min_signals"}
 
     def span(self) -> timedelta:
+        """How far back the trend looks."""
         return self.over
 
 

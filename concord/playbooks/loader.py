@@ -38,6 +38,7 @@ class PlaybookSet:
 
     @property
     def ok(self) -> bool:
+        """Whether the set loaded without problems."""
         return not self.problems
 
     def summary(self) -> str:

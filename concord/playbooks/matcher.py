@@ -69,22 +69,27 @@ class View:
     # Computed when a condition asks (most playbooks ask for two or three of them).
     @cached_property
     def kinds(self) -> frozenset[str]:
+        """The kinds of the situation's signals."""
         return frozenset({self.ref.kind})
 
     @cached_property
     def categories(self) -> frozenset[str]:
+        """The categories of the situation's signals."""
         return frozenset({self.ref.category})
 
     @cached_property
     def bias(self) -> frozenset[str]:
+        """The bias motivations of the situation's signals."""
         return frozenset(self.ref.bias)
 
     @cached_property
     def tags(self) -> frozenset[str]:
+        """The tags of the situation's signals."""
         return frozenset(self.ref.tags)
 
     @cached_property
     def source_types(self) -> frozenset[str]:
+        """The source types of the situation's signals."""
         return frozenset({self.ref.source_type})
 
     @cached_property
@@ -100,6 +105,7 @@ class Union:
         self.situation = s
 
     def values(self, dimension: str) -> Iterable[str]:
+        """The values of one dimension (`kinds`, `categories`, ...)."""
         s, refs = self.situation, self.situation.signals
         if dimension == "category":
             return {r.category for r in refs}

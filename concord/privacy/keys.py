@@ -76,6 +76,7 @@ def parse_ring(text: str) -> list[str]:
 
 
 def new_master_key() -> str:
+    """A new master key (Fernet), for `CONCORD_DATA_KEY`."""
     return Fernet.generate_key().decode()
 
 
@@ -160,6 +161,7 @@ class Sealer:
         return self._primary
 
     def knows(self, kek: str) -> bool:
+        """Whether this ring holds the key that wrapped a data key."""
         self._refresh()
         return kek in self._keys
 
@@ -245,6 +247,7 @@ def latest_keys(records: Iterable[tuple[str, bytes | None]]) -> dict[str, DataKe
 
 
 def ring_file(settings: Settings) -> Path:
+    """The key ring file of `concord up` (`$CONCORD_DATA_DIR/keys/data_key`)."""
     return settings.data_dir / "keys" / "data_key"
 
 

@@ -77,6 +77,7 @@ class Outgoing(Strict):
 
     @property
     def key(self) -> str:
+        """The message's key: once per key is the delivery stage's promise."""
         return self.message.key
 
 
@@ -126,6 +127,8 @@ class DeliveryRecord(Strict):
 
     @property
     def final(self) -> bool:
+        """Whether the message reached its end (delivered, failed, withdrawn): nothing more to
+        send."""
         return self.state in FINAL
 
     @property

@@ -151,18 +151,22 @@ class ReviewRecord(Strict):
 
     @property
     def current(self) -> AnalysisVersion:
+        """The analysis version under review now."""
         return self.versions[-1]
 
     @property
     def version(self) -> int:
+        """The number of the current analysis version."""
         return self.current.version
 
     @property
     def quorum(self) -> int:
+        """The approvals needed (of the members who can vote)."""
         return max((p.quorum for p in self.current.proposals), default=1)
 
     @property
     def time_limit(self) -> timedelta:
+        """How long the panel has, from the review's opening."""
         return min((p.time_limit for p in self.current.proposals), default=timedelta(hours=1))
 
 

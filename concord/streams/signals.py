@@ -29,11 +29,15 @@ FUTURE_TOLERANCE = timedelta(minutes=5)
 
 
 class Kind(StrEnum):
+    """`incident`: something happened; `tension`: a sign that something may."""
+
     incident = "incident"
     tension = "tension"
 
 
 class Category(StrEnum):
+    """What happened: the shared categories of ECCAR's common indicators."""
+
     hate_crime = "hate_crime"
     hate_speech = "hate_speech"
     online_hate = "online_hate"
@@ -47,6 +51,8 @@ class Category(StrEnum):
 
 
 class Bias(StrEnum):
+    """The bias motivation (OSCE ODIHR's categories)."""
+
     anti_muslim = "anti_muslim"
     anti_black = "anti_black"
     antisemitic = "antisemitic"
@@ -92,6 +98,8 @@ class Location(Strict):
 
 
 class Source(Strict):
+    """Who reported: the kind of source and its name (sealed after intake)."""
+
     type: Code = Field(description="ngo, school, police, public, monitoring, ...")
     name: ShortText
 

@@ -15,6 +15,8 @@ from concord.streams.signals import Bias, Category, Kind
 
 
 class SituationState(StrEnum):
+    """A situation's lifecycle: open, under review, responding, monitoring, closed."""
+
     open = "open"
     under_review = "under_review"
     responding = "responding"
@@ -44,6 +46,8 @@ class SignalRef(Strict):
 
 
 class Analysis(Strict):
+    """The situation's analysis: its version and text."""
+
     version: int = 1
     text: str = ""
 

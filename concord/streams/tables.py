@@ -58,6 +58,7 @@ class Table(Generic[V]):
             self._encode = _same
 
     def get(self, key: str) -> V | None:
+        """The value of `key`, or None."""
         stored = self.faust.get(_key(key))
         return None if stored is None else self._decode(stored)
 
@@ -68,6 +69,7 @@ class Table(Generic[V]):
         return self.faust.get(_key(key)) is not None
 
     def pop(self, key: str) -> None:
+        """Remove `key` (a tombstone on the changelog)."""
         self.faust.pop(_key(key), None)
 
     def items(self) -> Iterator[tuple[str, V]]:

@@ -17,6 +17,8 @@ from concord.streams.votes import ReviewStamp
 
 
 class TaskState(StrEnum):
+    """A task's state (see `concord.core.tasks` for the moves between them)."""
+
     pending = "pending"
     assigned = "assigned"
     acknowledged = "acknowledged"

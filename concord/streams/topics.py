@@ -50,6 +50,7 @@ class RawTopic:
 
     @property
     def name(self) -> str:
+        """The topic's name."""
         return self.spec.name
 
     async def send(self, key: str, value: bytes) -> Any:
@@ -66,6 +67,7 @@ class Topic(RawTopic, Generic[M]):
     spec: TopicSpec[M]
 
     def encode(self, value: M) -> bytes:
+        """The value as the topic's bytes (JSON of its model)."""
         return value.model_dump_json().encode()
 
     def decode(self, raw: bytes) -> M:
@@ -74,6 +76,7 @@ class Topic(RawTopic, Generic[M]):
         return self.spec.model.model_validate_json(raw)
 
     async def send(self, key: str, value: M) -> Any:  # type: ignore[override]
+        """Send a value of the topic's model; returns the broker's future."""
         return await super().send(key, self.encode(value))
 
     async def tombstone(self, key: str) -> Any:

@@ -12,6 +12,8 @@ from concord.common.types import Strict, utcnow
 
 
 class Decision(StrEnum):
+    """A panel member's vote: approve, amend, reject, or a declared conflict of interest."""
+
     approve = "approve"
     amend = "amend"
     reject = "reject"

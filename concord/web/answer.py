@@ -22,6 +22,7 @@ class Answer:
 
     @property
     def ok(self) -> bool:
+        """Whether the action was taken (200 or 202)."""
         return self.status in (200, 202)
 
     @property
@@ -31,6 +32,7 @@ class Answer:
         return "; ".join(str(e["msg"]) for e in detail)
 
     def response(self, headers: dict[str, str] | None = None) -> Response:
+        """The answer as a JSON response."""
         return json_response(self.body, self.status, headers)
 
     @classmethod

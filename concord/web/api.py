@@ -45,6 +45,7 @@ class Api:
 
     @property
     def site(self) -> Site:
+        """The site the API's views share."""
         return self.ballot.site
 
 

@@ -54,4 +54,5 @@ async def show(site: Site, request: Request) -> Response:
 
 
 def register(app: faust.App, site: Site) -> None:
+    """Bind `GET /audit`."""
     route(app, "/audit", get=bind(show, site))

@@ -23,10 +23,12 @@ class Actor(NamedTuple):
 
     @classmethod
     def of_token(cls, token: ApiToken) -> Actor:
+        """The actor a token acts as."""
         return cls(token.name, token.role, token.agency)
 
     @classmethod
     def of_session(cls, session: Session) -> Actor:
+        """The actor a session acts as."""
         return cls(session.person, session.role, session.agency)
 
 

@@ -103,6 +103,7 @@ async def situation_page(
     error: str | None = None,
     fragment: bool = False,
 ) -> Response:
+    """A situation's page on the board: its timeline, tasks and the coordinator's forms."""
     site = b.site
     s = site.readmodel.situations.get(situation_id)
     if s is None:

@@ -75,9 +75,11 @@ class Form:
         self._pairs = pairs
 
     def get(self, name: str, default: Any = None) -> Any:
+        """The first value of a field, or `default`."""
         return next((v for k, v in self._pairs if k == name), default)
 
     def getall(self, name: str, default: Any = None) -> list[str]:
+        """Every value of a field (`default`, or [], when none)."""
         found = [v for k, v in self._pairs if k == name]
         return found if found else ([] if default is None else default)
 

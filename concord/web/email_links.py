@@ -118,6 +118,7 @@ def vote_record(site: Site, link: VoteLink) -> ReviewRecord | Response:
 def confirm_vote(
     p: PanelPages, link: VoteLink, record: ReviewRecord, status: int = 200, error: str | None = None
 ) -> Response:
+    """The page a vote link shows before it votes (GET changes nothing)."""
     lang = p.site.pages.language_of_person(link.member)
     return p.site.pages.render(
         "vote_link.html",
@@ -132,6 +133,7 @@ def confirm_vote(
 
 
 async def take_vote(p: PanelPages, link: VoteLink, record: ReviewRecord, reason: str) -> Response:
+    """Take the vote a link names (its POST)."""
     site = p.site
     try:
         vote = VoteIn(decision=link.decision, version=link.version, reason=reason)
@@ -184,6 +186,7 @@ def link_task(site: Site, link: TaskLink) -> Task | Response:
 def confirm_task(
     site: Site, link: TaskLink, task: Task, status: int = 200, error: str | None = None
 ) -> Response:
+    """The page a task link shows before it acts (GET changes nothing)."""
     return site.pages.render(
         "task_link.html",
         status,
@@ -197,6 +200,7 @@ def confirm_task(
 
 
 async def take_action(site: Site, link: TaskLink, task: Task, reason: str | None) -> Response:
+    """Take the task action a link names (its POST)."""
     role, agency = role_of(site.directory, link.person) or ("unknown", None)
     who = Actor(link.person, role, agency)
     answer = await submit(site, task.id, who, link.action, reason, "email")

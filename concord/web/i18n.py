@@ -153,6 +153,7 @@ PICKED = (
 
 
 def catalogue_path(language: str) -> Path:
+    """The catalogue file of a language (`web/locales/<lang>/LC_MESSAGES/concord.po`)."""
     return LOCALES / language / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
@@ -182,6 +183,7 @@ class Catalogues:
             self._translations[language] = Translations(compiled, domain=DOMAIN)
 
     def translations(self, language: str) -> gettext.NullTranslations:
+        """The compiled translations of a language (the source language's when it has none)."""
         return self._translations.get(language, self._translations[SOURCE])
 
     def words(self, code: str, language: str) -> str:
@@ -203,6 +205,7 @@ class Catalogues:
             return text
 
     def speaks(self, language: str | None) -> bool:
+        """Whether the pages speak this language."""
         return language in self._translations
 
     def time(self, value: datetime | None, language: str, missing: str = "—") -> str:

@@ -45,10 +45,13 @@ CHART_CSP = "default-src 'none'; style-src 'unsafe-inline'"
 
 @dataclass(frozen=True)
 class IndicatorPages:
+    """What the indicator pages need: the site."""
+
     site: Site
 
 
 def figures(site: Site, drills: bool) -> rules.Indicators:
+    """The indicators of the read model now (drills apart unless asked for)."""
     v = site.readmodel
     return rules.compute(
         v.situations.values(), v.tasks.values(), list(v.audit), v.reviews.values(), drills
@@ -56,6 +59,7 @@ def figures(site: Site, drills: bool) -> rules.Indicators:
 
 
 def counter_of(ind: rules.Indicators, name: str) -> Counter[str]:
+    """One counter of the indicators, by its name."""
     return {
         "month": ind.by_month,
         "category": ind.by_category,
@@ -85,6 +89,7 @@ async def show(p: IndicatorPages, request: Request) -> Response:
 
 
 def csv_response(ind: rules.Indicators, drills: bool) -> Response:
+    """The indicators as CSV (the banded counts, as on the page)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["indicator", "dimension", "value"])

@@ -37,6 +37,7 @@ class PanelPages:
 
     @property
     def site(self) -> Site:
+        """The site the panel's pages share."""
         return self.ballot.site
 
     def analysis(self, record: ReviewRecord, language: str) -> str:

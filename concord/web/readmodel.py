@@ -67,6 +67,7 @@ class Latest(Mapping[str, M]):
         self._decoded: dict[str, M] = {}
 
     def put(self, key: str, value: bytes | None) -> None:
+        """Apply one record of a compacted topic (None: a tombstone)."""
         self._decoded.pop(key, None)
         if value is None:
             self._raw.pop(key, None)
@@ -169,6 +170,7 @@ class ReadModel:
         return queue
 
     def unlisten(self, queue: asyncio.Queue[Change]) -> None:
+        """Stop sending changes to a board stream's queue."""
         self.listeners.discard(queue)
 
     def _tell(self, kind: str | None, key: str) -> None:
@@ -214,10 +216,12 @@ class ReadModel:
         self._tell("session", mark.id)
 
     def revoked(self, session_id: str) -> bool:
+        """Whether a session was signed out (on any worker)."""
         found = self.marks.get(session_id)
         return found is not None and found.kind == "revoked"
 
     def link_used(self, nonce: str) -> bool:
+        """Whether a one-time sign-in link was used already."""
         found = self.marks.get(nonce)
         return found is not None and found.kind == "link_used"
 
@@ -228,6 +232,7 @@ class ReadModel:
         return self.deliveries.get(task_message_key(task.id, task.assignee))
 
     def tasks_of(self, situation_id: str) -> list[Task]:
+        """The tasks of a situation, in creation order."""
         return sorted(
             (x for x in self.tasks.values() if x.situation_id == situation_id),
             key=lambda x: (x.created_at, x.id),

@@ -126,6 +126,7 @@ async def accept(site: Site, data: Any) -> tuple[str | None, list[dict[str, str]
 
 
 def limited(r: Reports, request: Request) -> Response | None:
+    """A 429 answer when this client sent too many reports lately, else None."""
     wait = r.limit.wait(client(request))
     if wait is None:
         return None
@@ -153,6 +154,7 @@ def form_page(
     errors: list[dict[str, str]] | None = None,
     given: dict[str, Any] | None = None,
 ) -> Response:
+    """The report form, with the errors next to their fields and what was typed kept."""
     site = r.site
     return site.pages.render(
         "report.html",

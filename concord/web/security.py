@@ -52,6 +52,7 @@ class ProtocolErrors(logging.Filter):
     warning line, not an error with a traceback that reads like a bug of Concord's."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """Turn aiohttp's error about a malformed request into one warning line."""
         exc = record.exc_info[1] if record.exc_info else None
         if isinstance(exc, HttpProcessingError):
             first = (str(exc.message) or type(exc).__name__).splitlines()[0][:200]

@@ -81,6 +81,7 @@ def safe_next(value: str | None) -> str | None:
 
 
 def landing(role: str, next_: str | None) -> str:
+    """Where a person lands after signing in: a local `next=` path, else their role's page."""
     return safe_next(next_) or LANDING.get(role, "/")
 
 
@@ -95,6 +96,7 @@ class SignIn:
 
 
 async def send_link(s: SignIn, person: str, name: str, email: str, next_: str) -> None:
+    """Email a one-time sign-in link (in the background; the form answers the same either way)."""
     token, _nonce = s.site.signer.login_link(person)
     suffix = f"?next={quote(next_)}" if next_ else ""
     link = f"{s.site.links_base.removesuffix('/t/')}/login/{token}{suffix}"
@@ -106,6 +108,7 @@ async def send_link(s: SignIn, person: str, name: str, email: str, next_: str) -
 def set_cookie(
     site: Site, request: Request, response: Response, name: str, value: str, **options: Any
 ) -> None:
+    """Set the session cookie (signed, HttpOnly, SameSite=Lax, Secure over https)."""
     secure = secure_cookies(request, site.public_url)
     cast(web.Response, response).set_cookie(name, value, httponly=True, secure=secure, **options)
 
@@ -135,6 +138,7 @@ def genuine(site: Site, request: Request, posted: Form) -> bool:
 
 
 def link_refused(site: Site, request: Request, exc: LinkError | None) -> Response:
+    """The page that says why a sign-in link cannot be used."""
     text = N_("This sign-in link has already been used. Ask for a new one.")
     if exc is not None:
         text = N_("%(why)s. Ask for a new one.")

@@ -229,6 +229,7 @@ def error(status: int, message: str, **extra: Any) -> Response:
 def bytes_response(
     value: bytes, content_type: str, status: int = 200, headers: dict[str, str] | None = None
 ) -> Response:
+    """A response of raw bytes (images, CSV)."""
     return cast(
         Response,
         web.Response(body=value, status=status, content_type=content_type, headers=headers),

@@ -53,10 +53,14 @@ class _Slack(BaseModel):
 
 
 class SlackUser(_Slack):
+    """The Slack user who clicked."""
+
     id: str = Field(max_length=64)
 
 
 class SlackAction(_Slack):
+    """One button of a Slack interaction."""
+
     action_id: str = Field("", max_length=255)
     value: str = Field("", max_length=2000)
     action_ts: str | None = Field(None, max_length=32)
@@ -72,6 +76,8 @@ class BlockActions(_Slack):
 
 
 class SubmittedView(_Slack):
+    """A submitted modal's values."""
+
     private_metadata: str = Field("", max_length=3000)
     state: dict[str, Any] = Field(default_factory=dict)
 
@@ -91,6 +97,8 @@ class ViewSubmission(_Slack):
 
 
 class OtherPayload(_Slack):
+    """An interaction Concord does not handle."""
+
     type: str = Field(max_length=64)
 
 
@@ -201,6 +209,7 @@ class Actions:
         return _reply(f"Not recorded: {answer.body.get('error')}")
 
     async def open_decline_modal(self, trigger_id: str, task_id: str) -> None:
+        """Open the modal that asks a liaison why they decline."""
         if self.views is None:  # a click from a workspace this worker cannot answer
             raise SendError("Slack is not configured here", retryable=False)
         await self.views.open_view(trigger_id, decline_modal(task_id))
@@ -218,6 +227,7 @@ class Actions:
         return {"response_action": "errors", "errors": {"reason": answer.problem}}
 
     async def clicked(self, payload: BlockActions) -> dict[str, Any]:
+        """A button click: a panel vote or a task action."""
         action = payload.actions[0] if payload.actions else SlackAction()
         if action.action_id.startswith("task."):
             return await self.task_action(payload, action)

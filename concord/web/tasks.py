@@ -233,6 +233,7 @@ def my_tasks(site: Site, who: Actor) -> list[Task]:
 def my_tasks_page(
     site: Site, session: Any, status: int = 200, error: str | None = None, notice: str | None = None
 ) -> Response:
+    """The "my tasks" page: the person's open tasks, soonest due first."""
     who = session if isinstance(session, Actor) else Actor.of_session(session)
     items = my_tasks(site, who)
     return site.pages.render(

@@ -94,6 +94,7 @@ class RateLimit:
         self._seen: dict[str, deque[float]] = {}
 
     def wait(self, key: str) -> float | None:
+        """Seconds to wait before `key` may act again, or None when it may now."""
         now = self._clock()
         if len(self._seen) > 10_000:  # forget idle clients, so memory stays bounded
             for idle in [k for k, q in self._seen.items() if not q or q[-1] <= now - self.window]:

@@ -33,6 +33,7 @@ class Ballot:
 
 
 def parse_vote(body: Any) -> VoteIn | Answer:
+    """The vote a body asks for, or the 422 answer that names the fields."""
     try:
         return VoteIn.model_validate(body)
     except ValidationError as exc:

@@ -189,7 +189,8 @@ def create_app(
     # Before ensure_keys: a ring read from its file is watched.
     sealer = sealer_for(settings, directory.city.region)
     settings = ensure_keys(settings)
-    assert settings.data_key is not None and settings.secret_key is not None
+    assert settings.data_key is not None
+    assert settings.secret_key is not None
     playbooks, loaded = _playbooks(settings, directory)
     _patch_faust(settings)
     app = _faust_app(settings)
@@ -211,7 +212,6 @@ def create_app(
     horizon = timedelta(hours=settings.delivery_horizon_hours)
     compose = Compose(directory, renderer, signer, links_base, horizon)
     registry = build_registry(settings)
-
     security.install(cast(Any, app.web).web_app)  # Faust's aiohttp driver
     app.on_rebalance_complete.connect(functools.partial(_rebalanced, flow.health))
     every(
@@ -223,7 +223,6 @@ def create_app(
 
     _register_stages(app, flow, settings, directory, playbooks, compose, registry)
     dog = watchdog.register(app, flow, settings)
-
     read_model = readmodel.register(app, settings)
     _register_retention(app, flow, read_model, settings)
     site = Site(

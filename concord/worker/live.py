@@ -34,6 +34,7 @@ class Reload:
 
     @property
     def problems(self) -> list[str]:
+        """The problems of the set this reload read (none when it was applied or unchanged)."""
         return [str(p) for p in self.loaded.problems] if self.loaded else []
 
 
@@ -68,6 +69,7 @@ class LivePlaybooks:
 
     @property
     def matcher(self) -> Matcher:
+        """The matcher of the set in force."""
         return self.rules.matcher
 
     def get(self, playbook_id: str, version: int) -> Playbook | None:

@@ -33,13 +33,21 @@ def plain(value: object) -> str:
 class Observer:
     """No-op hooks; subclass and override what you want to see."""
 
-    def signal(self, signal: Signal) -> None: ...
-    def deadletter(self, dead: DeadLetter) -> None: ...
-    def fired(self, situation: Situation, playbook_id: str, tasks: list[Task]) -> None: ...
+    def signal(self, signal: Signal) -> None:
+        """A signal was admitted."""
+
+    def deadletter(self, dead: DeadLetter) -> None:
+        """A record went to the dead letters."""
+
+    def fired(self, situation: Situation, playbook_id: str, tasks: list[Task]) -> None:
+        """A playbook fired for a situation, with its tasks."""
+
     def delivered(self, record: DeliveryRecord, outgoing: Outgoing) -> None:
         """A task message was delivered, or could not be (`record.state`)."""
 
-    def reloaded(self, summary: str, problems: list[str]) -> None: ...
+    def reloaded(self, summary: str, problems: list[str]) -> None:
+        """The playbooks were reloaded (or a set was refused, with its problems)."""
+
     def held_back(self, situation: Situation, playbook_id: str, status: str, reason: str) -> None:
         """A matching playbook that did not fire (suppressed or inhibited)."""
 
@@ -57,17 +65,20 @@ class RichObserver(Observer):
         return "[black on yellow] EXERCISE [/] " if exercise else ""
 
     def signal(self, signal: Signal) -> None:
+        """Print the admitted signal."""
         self.console.print(
             f"{self._drill(signal.exercise)}[cyan]signal[/] {plain(signal.id)} "
             f"{signal.category} severity {signal.severity} in [bold]{plain(signal.area)}[/]"
         )
 
     def deadletter(self, dead: DeadLetter) -> None:
+        """Print the dead letter's reason."""
         where = "" if dead.stage == "intake" else f" ({plain(dead.stage)})"
         errors = plain(dead.errors[:2])
         self.console.print(f"[red]dead-letter[/]{where} {plain(dead.reason)}: {errors}")
 
     def fired(self, situation: Situation, playbook_id: str, tasks: list[Task]) -> None:
+        """Print the playbook that fired and its tasks."""
         agencies = plain(", ".join(t.agency for t in tasks))
         self.console.print(
             f"{self._drill(situation.exercise)}[magenta]playbook[/] "
@@ -76,6 +87,7 @@ class RichObserver(Observer):
         )
 
     def delivered(self, record: DeliveryRecord, outgoing: Outgoing) -> None:
+        """Print where a message went."""
         drill = self._drill(outgoing.message.exercise)
         what = plain(repr(outgoing.label))
         if record.state == "delivered":
@@ -92,12 +104,14 @@ class RichObserver(Observer):
             )
 
     def held_back(self, situation: Situation, playbook_id: str, status: str, reason: str) -> None:
+        """Print a playbook held back (suppressed or inhibited), and why."""
         self.console.print(
             f"{self._drill(situation.exercise)}[magenta]playbook[/] {plain(playbook_id)} {status} "
             f"for {situation.id}: {plain(reason)}"
         )
 
     def review(self, record: ReviewRecord, kind: str) -> None:
+        """Print a review's step."""
         what = {
             "opened": "awaits the panel",
             "amended": "amended: the panel votes again",
@@ -113,6 +127,7 @@ class RichObserver(Observer):
         )
 
     def reloaded(self, summary: str, problems: list[str]) -> None:
+        """Print a reload, or the problems of a refused set."""
         if problems:
             self.console.print(
                 f"[red]playbook change refused[/] ({len(problems)} problem(s)); "

@@ -44,6 +44,7 @@ class Health:
     broker: bool = True
 
     def failed(self, stage: Stage, at: datetime) -> None:
+        """Count a record a stage failed on, with when."""
         self.failures[stage] = (self.failures.get(stage, (0, at))[0] + 1, at)
 
 
@@ -60,6 +61,7 @@ class Flusher:
         self._running: asyncio.Task[None] | None = None
 
     async def wait(self) -> None:
+        """Wait for a flush that started after this call."""
         if self.flush is None:
             return
         if self._next is None:
@@ -194,6 +196,7 @@ class Where:
 
     @property
     def label(self) -> str:
+        """Where the record was, for logs and audit entries (`topic:partition:offset`)."""
         if self.offset is None:
             return self.key or self.topic
         return f"{self.topic}:{self.partition}:{self.offset}"

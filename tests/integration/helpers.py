@@ -225,7 +225,8 @@ class WebClient:
         self.ask_link(email, next_)
         link = sign_in_link(outbox, email, before)
         status, _, confirm = self.open(link)
-        assert status == 200 and 'id="sign-in"' in confirm, confirm
+        assert status == 200, confirm
+        assert 'id="sign-in"' in confirm, confirm
         next_field = re.search(r'name="next" value="([^"]*)"', confirm)
         status, landed, body = self.open(
             link.split("?", 1)[0], {"next": next_field.group(1) if next_field else ""}

@@ -60,13 +60,17 @@ def test_signal_send_from_file_and_stdin(worker: Worker, outbox: Outbox, tmp_pat
 
 def test_token_create_refuses_bad_input(worker: Worker) -> None:
     r = worker.cli("token", "create", "x", "--role", "admin")
-    assert r.returncode == 2 and b"--role must be one of" in r.stderr
+    assert r.returncode == 2
+    assert b"--role must be one of" in r.stderr
     r = worker.cli("token", "create", "x", "--role", "liaison")
-    assert r.returncode == 2 and b"needs --agency" in r.stderr
+    assert r.returncode == 2
+    assert b"needs --agency" in r.stderr
     r = worker.cli("token", "create", "someone", "--role", "panel")
-    assert r.returncode == 2 and b"named after its member: one of panel-researcher" in r.stderr
+    assert r.returncode == 2
+    assert b"named after its member: one of panel-researcher" in r.stderr
     r = worker.cli("token", "create", "x", "--role", "liaison", "--agency", "nasa")
-    assert r.returncode == 2 and b"unknown agency 'nasa'" in r.stderr
+    assert r.returncode == 2
+    assert b"unknown agency 'nasa'" in r.stderr
 
 
 def test_deadletter_show_opens_originals(worker: Worker, tokens: dict[str, str]) -> None:
@@ -129,7 +133,8 @@ def test_up_demo_plays_and_stops_cleanly(tmp_path: Path) -> None:
 
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/outbox", timeout=10) as resp:
             page = resp.read().decode()
-        assert "C-POLICE" in page and "accueil@victimes.concordia.example" in page
+        assert "C-POLICE" in page
+        assert "accueil@victimes.concordia.example" in page
         assert "Amina" not in page  # the demo's victim is never sent out
         with chromium_page() as browser:
             browser.goto(f"http://127.0.0.1:{port}/outbox")
@@ -178,8 +183,10 @@ def test_up_demo_plays_and_stops_cleanly(tmp_path: Path) -> None:
         assert refused.value.code == 403
         text = log.read_text()
         assert "playbook racist-assault fired" in text
-        assert "analysis v1 of sit-" in text and "awaits the panel" in text
-        assert "analysis v2 of sit-" in text and "approved by panel-practitioner" in text
+        assert "analysis v1 of sit-" in text
+        assert "awaits the panel" in text
+        assert "analysis v2 of sit-" in text
+        assert "approved by panel-practitioner" in text
         assert "dead-letter not JSON" in text
         assert "EXERCISE" in text
     finally:
@@ -213,7 +220,8 @@ def test_playbooks_validate_reports_every_problem(tmp_path: Path) -> None:
         capture_output=True,
         timeout=60,
     )
-    assert missing.returncode == 2 and missing.stdout == b""
+    assert missing.returncode == 2
+    assert missing.stdout == b""
     assert (
         missing.stderr.decode().strip() == f"error: no such file or directory: {tmp_path}/nope.yml"
     )
@@ -224,7 +232,8 @@ def test_playbooks_validate_reports_every_problem(tmp_path: Path) -> None:
         capture_output=True,
         timeout=60,
     )
-    assert ok.returncode == 0 and b"ok: 8 playbook(s), 21 example(s) passed" in ok.stdout
+    assert ok.returncode == 0
+    assert b"ok: 8 playbook(s), 21 example(s) passed" in ok.stdout
 
 
 def test_playbooks_test_explains_fired_suppressed_and_inhibited(tmp_path: Path) -> None:
@@ -253,7 +262,8 @@ def test_playbooks_test_explains_fired_suppressed_and_inhibited(tmp_path: Path) 
     decided = {(d["line"], d["playbook"]): d for d in report["decisions"]}
     assert decided[(1, "racist-assault")]["status"] == "fired"
     tasks = {t["task"]: t for t in decided[(1, "racist-assault")]["tasks"]}
-    assert tasks["protect"]["agency"] == "police" and tasks["protect"]["urgent"]
+    assert tasks["protect"]["agency"] == "police"
+    assert tasks["protect"]["urgent"]
     assert tasks["protect"]["translations"]["fr"]["title"].startswith("Protéger")
     assert tasks["schools-watch"]["waits_for"] == ["protect"]
     assert decided[(1, "victim-support-referral")]["reason"] == "inhibited by racist-assault"
@@ -261,7 +271,8 @@ def test_playbooks_test_explains_fired_suppressed_and_inhibited(tmp_path: Path) 
     assert decided[(3, "online-hate-school")]["status"] == "suppressed"
     assert "suppress.same_area_for" in decided[(3, "online-hate-school")]["reason"]
     assert report["duplicates"] == [{"line": 4, "signal": "a"}]
-    assert report["refused"][0]["line"] == 5 and report["situations"] == 3
+    assert report["refused"][0]["line"] == 5
+    assert report["situations"] == 3
     human = subprocess.run(
         [sys.executable, "-m", "concord.cli", "playbooks", "test", str(file)],
         env=env,

@@ -116,8 +116,10 @@ def fuzz(up: Up, token: str, ids: dict[str, str], *only: str) -> subprocess.Comp
 
 def test_the_document_is_served_and_names_every_operation(up: Up) -> None:
     status, doc = up.get("/openapi.json")
-    assert status == 200 and doc["openapi"] == "3.1.0"
-    assert "/api/signals" in doc["paths"] and "/api/tasks/{task_id}/persons" in doc["paths"]
+    assert status == 200
+    assert doc["openapi"] == "3.1.0"
+    assert "/api/signals" in doc["paths"]
+    assert "/api/tasks/{task_id}/persons" in doc["paths"]
     assert doc["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
     # The directory's areas are the only ones a signal may name, and the document says so.
     area = doc["components"]["schemas"]["SignalIn"]["properties"]["area"]
@@ -143,4 +145,5 @@ def test_every_answer_keeps_the_contract(
     tail = (done.stdout + done.stderr)[-6000:]
     print(tail[-1800:])
     assert done.returncode == 0, tail
-    assert " passed" in done.stdout and "Tested:" in done.stdout, tail
+    assert " passed" in done.stdout, tail
+    assert "Tested:" in done.stdout, tail

@@ -112,7 +112,8 @@ def test_smtp_down_holds_back_no_slack_message_and_mail_follows_once_after_a_res
         health = wait_until(
             lambda: (b := w.request("GET", "/healthz").body)["degraded_carriers"].get("email") and b
         )
-        assert health["status"] == "degraded" and "slack" not in health["degraded_carriers"]
+        assert health["status"] == "degraded"
+        assert "slack" not in health["degraded_carriers"]
         assert "4 pending" in health["degraded_carriers"]["email"]
         # The worker restarts while the emails wait for their next attempt...
         restart(w)
@@ -143,7 +144,8 @@ def test_slack_429s_then_500s_are_waited_out_and_the_message_goes_once(
             and next((t for t in r.body if t["id"] == chat and t.get("delivery")), None)
         )
     )
-    assert task["delivery"]["state"] == "delivered" and task["delivery"]["attempts"] == 11
+    assert task["delivery"]["state"] == "delivered"
+    assert task["delivery"]["attempts"] == 11
     assert len(slack_for(outbox, chat)) == 1
 
 

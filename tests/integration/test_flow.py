@@ -71,7 +71,8 @@ def test_signal_to_email_and_slack(
         json.dumps(c.payload) for c in outbox.slack()
     ]
     for text in everything:
-        assert "Amina" not in text and "amina@example.org" not in text
+        assert "Amina" not in text
+        assert "amina@example.org" not in text
 
     # The task that depends on another is held, not sent.
     held = task_of(signal, "racist-assault", "schools-watch")
@@ -86,7 +87,8 @@ def test_signal_to_email_and_slack(
         )
 
     assert wait_until(states)[held] == "pending"
-    assert not emails_for(outbox, held) and not slack_for(outbox, held)
+    assert not emails_for(outbox, held)
+    assert not slack_for(outbox, held)
 
 
 def police_situation(signal: dict[str, object]) -> str:
@@ -113,19 +115,23 @@ def test_situation_api_shows_tasks_without_persons(worker: Worker, tokens: dict[
         return r.body if all(t["state"] == "assigned" for t in r.body["tasks"]) else None
 
     body = wait_until(assigned, timeout=30)
-    assert body["area"] == "north" and body["severity"] == 2 and body["state"] == "open"
+    assert body["area"] == "north"
+    assert body["severity"] == 2
+    assert body["state"] == "open"
     assert body["analysis"]["version"] == 1
     assert [s["id"] for s in body["signals"]] == [signal["id"]]
     assert {t["agency"] for t in body["tasks"]} == {"police", "ngo-antiracism"}
     dumped = json.dumps(body)
-    assert "Jo Bloggs" not in dumped and "Bloggs" not in dumped
+    assert "Jo Bloggs" not in dumped
+    assert "Bloggs" not in dumped
     assert "[witness]" in dumped
 
     listing = worker.request("GET", "/api/situations", token=tokens["coordinator"])
     assert sid in [s["id"] for s in listing.body]
     # A liaison sees their own agency's tasks only, and cannot read situations.
     mine = worker.request("GET", "/api/tasks", token=tokens["liaison"])
-    assert mine.status == 200 and all(t["agency"] == "police" for t in mine.body)
+    assert mine.status == 200
+    assert all(t["agency"] == "police" for t in mine.body)
     assert worker.request("GET", "/api/tasks?agency=youth", token=tokens["liaison"]).status == 403
     assert worker.request("GET", "/api/situations", token=tokens["liaison"]).status == 403
 
@@ -182,7 +188,8 @@ def test_malformed_record_goes_to_deadletter(worker: Worker) -> None:
     assert invalid.reason == "invalid signal"
     assert {"loc": "severity", "msg": "Input should be less than or equal to 5"} in invalid.errors
     assert invalid.original_size == len(bad[1])
-    assert invalid.topic == "concord.signals.in" and invalid.offset is not None
+    assert invalid.topic == "concord.signals.in"
+    assert invalid.offset is not None
     # The dead letter itself does not carry the plaintext.
     assert b"atlantis" not in invalid.model_dump_json().encode()
 
@@ -202,9 +209,11 @@ def test_http_errors(worker: Worker, tokens: dict[str, str]) -> None:
     assert locs["1.source"] == "Field required"
 
     r = post("POST", "/api/signals", make_signal(area="atlantis"), token=tokens["producer"])
-    assert r.status == 422 and r.body["errors"][0]["loc"] == "area"
+    assert r.status == 422
+    assert r.body["errors"][0]["loc"] == "area"
     r = post("POST", "/api/signals", raw=b"{oops", token=tokens["producer"])
-    assert r.status == 422 and r.body["error"] == "body is not JSON"
+    assert r.status == 422
+    assert r.body["error"] == "body is not JSON"
     r = post("POST", "/api/signals", make_signal(summary="x" * 30_000), token=tokens["producer"])
     assert r.status == 413
     assert post("POST", "/api/signals", [], token=tokens["producer"]).status == 422
@@ -266,8 +275,10 @@ def test_health_and_metrics(worker: Worker) -> None:
     health = worker.request("GET", "/healthz")
     assert health.status == 200
     # "degraded" once a stage dead-lettered a record it failed on (test_stages does that).
-    assert health.body["status"] in ("ok", "degraded") and health.body["playbooks"] == 8
-    assert health.body["worker"] and health.body["read_model"]
+    assert health.body["status"] in ("ok", "degraded")
+    assert health.body["playbooks"] == 8
+    assert health.body["worker"]
+    assert health.body["read_model"]
     assert health.body["channels"] == ["email", "slack"]
     metrics = worker.request("GET", "/metrics")
     assert metrics.status == 200

@@ -219,7 +219,8 @@ def test_the_report_form_speaks_plainly_keeps_what_was_typed_and_redirects(
         assert "Merci" in page.inner_text("h1")
         sent = len(posts)
         page.reload()
-        assert page.locator("#receipt").inner_text() == receipt and len(posts) == sent == 2
+        assert page.locator("#receipt").inner_text() == receipt
+        assert len(posts) == sent == 2
     finally:
         context.close()
 
@@ -290,7 +291,9 @@ def test_the_indicators_csv_for_a_script(worker: Worker, tokens: dict[str, str])
         lambda: (t := table()).get(("incidents_by_category", "discrimination"), "<5") != "<5" and t
     )
     low, high = found[("incidents_by_category", "discrimination")].split("-")
-    assert int(low) >= 5 and int(high) == int(low) + 4 and int(low) % 5 == 0
+    assert int(low) >= 5
+    assert int(high) == int(low) + 4
+    assert int(low) % 5 == 0
     counts = [v for (name, _), v in found.items() if name.startswith("incidents")]
     # 0, <5 or a band of five: no exact count ever leaves, small or not.
     assert all(re.fullmatch(r"0|<5|\d*[05]-\d*[49]", v) for v in counts), counts
@@ -448,7 +451,8 @@ def test_every_page_passes_axe(
             context, page = open_as(browser, sessions, role)
         try:
             response = page.goto(worker.base + path)
-            assert response is not None and response.status == 200, (path, response)
+            assert response is not None, (path, response)
+            assert response.status == 200, (path, response)
             results = axe.run(page)
             assert results.response["passes"], path  # axe ran its rules on the page
             for v in results.response["violations"]:
@@ -492,7 +496,8 @@ def test_every_page_in_every_language_fits_390_px_and_shows_no_code(
                 sep = "&" if "?" in path else "?"
                 url = path if not lang or "lang=" in path else f"{path}{sep}lang={lang}"
                 response = page.goto(worker.base + url)
-                assert response is not None and response.status == 200, (url, response)
+                assert response is not None, (url, response)
+                assert response.status == 200, (url, response)
                 where = f"{url} ({role or 'public'}, {width} px)"
                 wide = page.evaluate("document.documentElement.scrollWidth")
                 if wide > width:
@@ -519,4 +524,5 @@ def test_reports_are_checked_and_limited(worker: Worker) -> None:
         statuses.append(worker.request("POST", "/api/reports", bad))
         if statuses[-1].status == 429:
             break
-    assert statuses[-1].status == 429 and int(statuses[-1].headers["Retry-After"]) >= 1
+    assert statuses[-1].status == 429
+    assert int(statuses[-1].headers["Retry-After"]) >= 1

@@ -70,17 +70,20 @@ def test_persons_are_shown_per_sharing_level_and_consent_only_while_the_task_is_
     # Held for the panel: nobody sees anyone yet, the analysis is not validated.
     wait_state(worker, coordinator, protect, "pending")
     r = persons(worker, police, protect)
-    assert r.status == 409 and "pending" in r.body["error"]
+    assert r.status == 409
+    assert "pending" in r.body["error"]
 
     approve(worker, panel_tokens, situation_id(str(signal["id"]), "centre"))
     wait_state(worker, coordinator, protect, "assigned")
 
     # Police (sharing: consented): the victim who consented, the witness's role only.
     r = persons(worker, police, protect)
-    assert r.status == 200 and r.body["sharing"] == "consented", r.body
+    assert r.status == 200, r.body
+    assert r.body["sharing"] == "consented", r.body
     assert r.headers["Cache-Control"] == "no-store"
     [report] = r.body["signals"]
-    assert report["signal_id"] == signal["id"] and report["withheld"] == 1
+    assert report["signal_id"] == signal["id"]
+    assert report["withheld"] == 1
     assert report["persons"] == [
         {
             "role": "victim",
@@ -110,12 +113,13 @@ def test_persons_are_shown_per_sharing_level_and_consent_only_while_the_task_is_
     assert "Tom Verbeke" in own  # her own task: full sharing
     # A liaison has no review queue: a clear 403 (this page once failed with a 500).
     status, _, queue = client.open("/review")
-    assert status == 403 and "Vos tâches vous parviennent" in queue  # Nadia reads French
+    assert status == 403
+    assert "Vos tâches vous parviennent" in queue
     status, _, page = client.open(f"/tasks/{protect}", {"csrf": "forged", "action": "ack"})
     assert status == 404
-    assert (
-        "Aucune tâche de ce nom pour vous" in page and "Amina" not in page and "Secure" not in page
-    )
+    assert "Aucune tâche de ce nom pour vous" in page
+    assert "Amina" not in page
+    assert "Secure" not in page
     # Coordinators see who was involved, not who they are.
     roles = persons(worker, coordinator, protect).body
     assert roles["sharing"] == "roles"
@@ -133,16 +137,19 @@ def test_persons_are_shown_per_sharing_level_and_consent_only_while_the_task_is_
     }
 
     # Neither the Slack message nor any email carried a name or a contact.
-    sent = [m.payload for m in outbox.wait_for(lambda o: slack_for(o, protect))]
+    sent: list[object] = [m.payload for m in outbox.wait_for(lambda o: slack_for(o, protect))]
     sent += [m.text + m.html for m in outbox.wait_for(lambda o: emails_for(o, support))]
     for text in map(str, sent):
-        assert "Amina" not in text and "Verbeke" not in text and "+32 470" not in text
+        assert "Amina" not in text
+        assert "Verbeke" not in text
+        assert "+32 470" not in text
 
     # Done: the need to know ends with the task.
     assert worker.request("POST", f"/api/tasks/{protect}/done", {}, token=police).status == 202
     wait_state(worker, coordinator, protect, "done")
     r = persons(worker, police, protect)
-    assert r.status == 409 and "done" in r.body["error"]
+    assert r.status == 409
+    assert "done" in r.body["error"]
 
 
 def test_the_task_page_shows_the_consenting_victim_to_the_police_in_a_browser(
@@ -169,12 +176,16 @@ def test_the_task_page_shows_the_consenting_victim_to_the_police_in_a_browser(
         response = landed.value
         assert page.url.endswith(f"/tasks/{protect}")
         wait_until(lambda: audit_entries(worker, "police-duty", "session.signed_in"))
-        assert response is not None and response.headers["cache-control"] == "no-store"
+        assert response is not None
+        assert response.headers["cache-control"] == "no-store"
         section = page.inner_text("#persons")
         # Claire (police) reads French.
-        assert "avec consentement" in section and "consignée dans le journal d'audit" in section
-        assert "Amina Benali" in section and "+32 470 12 34 56" in section
-        assert "Tom Verbeke" not in section and "masqué" in section
+        assert "avec consentement" in section
+        assert "consignée dans le journal d'audit" in section
+        assert "Amina Benali" in section
+        assert "+32 470 12 34 56" in section
+        assert "Tom Verbeke" not in section
+        assert "masqué" in section
         # Acknowledging keeps the data visible; done takes it away.
         page.click("#act button[value=ack]")
         assert "Enregistré : prise en charge." in page.inner_text("[role=status]")

@@ -77,7 +77,8 @@ def test_a_valid_change_goes_live_and_a_bad_one_is_refused(
         timeout=30,
     )
     assert "broken.yml:3:8: tasks: List should have at least 1 item" in worker.log.read_text()
-    assert versions(worker).get("live-test") == 1 and "broken" not in versions(worker)
+    assert versions(worker).get("live-test") == 1
+    assert "broken" not in versions(worker)
     second, text = fire(worker, tokens, outbox)
     assert "Version 1 for Quartier Nord." in text
 
@@ -95,4 +96,5 @@ def test_a_valid_change_goes_live_and_a_bad_one_is_refused(
 
     old, new = wait_until(lambda: task(second)), wait_until(lambda: task(third))
     assert (old["playbook_version"], new["playbook_version"]) == (1, 2)
-    assert old["playbook_revision"] and old["playbook_revision"] != new["playbook_revision"]
+    assert old["playbook_revision"]
+    assert old["playbook_revision"] != new["playbook_revision"]

@@ -55,11 +55,13 @@ def test_vandalism_at_three_places_reaches_the_police_for_each(
         # The police liaison reads French; the task names its own place.
         assert f"Actez le vandalisme à {names[area]}" in str(post_.payload)
         shown = wait_state(worker, tokens["coordinator"], task, "assigned")
-        assert shown["areas"] == [area] and shown["situation_id"] == sit
+        assert shown["areas"] == [area]
+        assert shown["situation_id"] == sit
     situation = worker.request("GET", f"/api/situations/{sit}", token=tokens["coordinator"]).body
     assert situation["areas"] == ["centre", "north", "south"]
     match = next(m for m in situation["matches"] if m["playbook"] == VANDALISM)
-    assert match["status"] == "fired" and match["repeats"] == [north["id"], south["id"]]
+    assert match["status"] == "fired"
+    assert match["repeats"] == [north["id"], south["id"]]
     repeated = wait_until(
         lambda: len(found := audit_entries(worker, sit, "playbook.repeated")) == 2 and found
     )
@@ -89,7 +91,8 @@ def test_the_same_incident_again_tells_whoever_has_the_task(
     notice = outbox.wait_for(lambda o: [m for m in emails_for(o, task) if "reproduit" in m.text])[0]
     assert notice.rcpt_to == ["accueil@victimes.concordia.example"]
     assert "Cela s'est reproduit : un nouveau signalement pour la tâche" in notice.text
-    assert "Zuidwijk" in notice.text and "Nouvel incident" in notice.headers["Subject"]
+    assert "Zuidwijk" in notice.text
+    assert "Nouvel incident" in notice.headers["Subject"]
     assert "Test incident" not in notice.text  # no report text to a carrier
     told = wait_until(lambda: audit_entries(worker, task, "task.notice.repeat"))
     assert told[0].details["to"] == "vs-duty"
@@ -139,7 +142,8 @@ def test_a_signal_joining_under_review_makes_a_new_version_and_stale_votes_are_r
     stale = worker.request(
         "POST", f"/api/reviews/{sit}/votes", {"decision": "approve", "version": 1}, token=member
     )
-    assert stale.status == 409 and "vote on version 2" in str(stale.body), stale.body
+    assert stale.status == 409, stale.body
+    assert "vote on version 2" in str(stale.body), stale.body
     fresh = worker.request(
         "POST", f"/api/reviews/{sit}/votes", {"decision": "approve", "version": 2}, token=member
     )

@@ -68,8 +68,10 @@ def test_replay_after_a_fix_is_audited_and_once(
 
         wait_until(situation, timeout=30)
         again = w.cli("deadletter", "replay", first[0])
-        assert again.returncode == 1 and "replayed before" in again.stderr.decode()
+        assert again.returncode == 1
+        assert "replayed before" in again.stderr.decode()
         from tests.integration.helpers import audit_entries
 
         (entry,) = audit_entries(w, first[0], "record.replayed")
-        assert entry.via == "cli" and entry.details["topic"] == "concord.signals.in"
+        assert entry.via == "cli"
+        assert entry.details["topic"] == "concord.signals.in"

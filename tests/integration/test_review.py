@@ -93,9 +93,8 @@ def test_two_signals_one_situation_panel_notified_then_approved(
     assert "Le panel d'experts doit valider" in by_rcpt["aicha@collectif.concordia.example"].text
     assert "Het expertpanel moet" in by_rcpt["koen@mediation.concordia.example"].text
     text = by_rcpt["ana@uni.concordia.example"].text
-    assert (
-        "Racist assault (racist-assault v2)" in text and "Local police: Secure the victim" in text
-    )
+    assert "Racist assault (racist-assault v2)" in text
+    assert "Local police: Secure the victim" in text
     assert re.search(r"Approve: https://concord\.city\.example/t/\S+", text)
 
     # Held: the tasks wait for the panel, and nothing went to any liaison.
@@ -110,18 +109,23 @@ def test_two_signals_one_situation_panel_notified_then_approved(
     )
     assert body["analysis"]["version"] == 2
     assert {t["awaiting"] for t in body["tasks"]} == {"panel"}
-    assert not slack_for(outbox, protect) and not emails_for(outbox, protect)
+    assert not slack_for(outbox, protect)
+    assert not emails_for(outbox, protect)
 
     # Bad votes get clear answers.
     ana, koen = panel_tokens["panel-researcher"], panel_tokens["panel-practitioner"]
     r = vote(worker, ana, sid, decision="maybe", version=2)
-    assert r.status == 422 and r.body["errors"][0]["loc"] == "decision"
+    assert r.status == 422
+    assert r.body["errors"][0]["loc"] == "decision"
     r = vote(worker, ana, sid, decision="reject", version=2)
-    assert r.status == 422 and "needs a reason" in r.body["errors"][0]["msg"]
+    assert r.status == 422
+    assert "needs a reason" in r.body["errors"][0]["msg"]
     r = vote(worker, ana, sid, decision="approve", version=7)
-    assert r.status == 409 and "version 7 does not exist" in r.body["error"]
+    assert r.status == 409
+    assert "version 7 does not exist" in r.body["error"]
     r = vote(worker, ana, sid, decision="approve", version=1)
-    assert r.status == 409 and "vote on version 2" in r.body["error"]  # stale
+    assert r.status == 409
+    assert "vote on version 2" in r.body["error"]
     r = vote(worker, ana, "sit-nope", decision="approve", version=1)
     assert r.status == 404
     r = vote(worker, tokens["coordinator"], sid, decision="approve", version=1)
@@ -147,12 +151,14 @@ def test_two_signals_one_situation_panel_notified_then_approved(
 
     body = wait_until(responding)
     stamp = next(t for t in body["tasks"] if t["id"] == protect)["review"]
-    assert stamp["analysis_version"] == 2 and stamp["released_by"] == "panel"
+    assert stamp["analysis_version"] == 2
+    assert stamp["released_by"] == "panel"
     assert stamp["approvals"] == ["panel-practitioner", "panel-researcher"]
     assert stamp["dissent"][0]["member"] == "panel-community"
     # A vote after the decision is refused with the reason.
     r = vote(worker, aicha, sid, decision="approve", version=2)
-    assert r.status == 409 and "already approved" in r.body["error"]
+    assert r.status == 409
+    assert "already approved" in r.body["error"]
 
 
 def test_rejected_drill_dispatches_nothing(
@@ -189,7 +195,8 @@ def test_rejected_drill_dispatches_nothing(
     outbox.wait_for(lambda o: panel_notices(o, sid, "rejected"))
     for key in ("protect", "support", "schools-watch"):
         task = task_of(signal, "racist-assault", key)
-        assert not slack_for(outbox, task) and not emails_for(outbox, task)
+        assert not slack_for(outbox, task)
+        assert not emails_for(outbox, task)
 
 
 URGENT_PLAYBOOK = """
@@ -244,7 +251,8 @@ def test_urgent_task_goes_out_at_the_time_limit_the_rest_waits(
         )
         tasks = {t["id"]: t for t in body["tasks"]}
         assert tasks[urgent]["review"]["released_by"] == "time_limit"
-        assert tasks[later]["state"] == "pending" and tasks[later]["awaiting"] == "panel"
+        assert tasks[later]["state"] == "pending"
+        assert tasks[later]["awaiting"] == "panel"
         assert body["state"] == "under_review"
         # Reminded three times, the panel stays silent: the coordinator is told (in
         # French), and the reminders stop.
@@ -256,8 +264,10 @@ def test_urgent_task_goes_out_at_the_time_limit_the_rest_waits(
         outbox.wait_for(lambda o: len(panel_notices(o, sid, "reminder")) >= 3)
         review = review_of(worker, tokens["coordinator"], sid, lambda b: b["reminders"] == 3)
         assert len(panel_notices(outbox, sid, "reminder")) == 3
-        assert review["deadline"] is None and review["outcome"] == "pending"
-        assert not emails_for(outbox, later) and not slack_for(outbox, later)
+        assert review["deadline"] is None
+        assert review["outcome"] == "pending"
+        assert not emails_for(outbox, later)
+        assert not slack_for(outbox, later)
     finally:
         (worker.data_dir / "playbooks" / "time-limit-test.yml").unlink()
 
@@ -297,9 +307,11 @@ def test_slack_button_and_email_link_votes(
     assert r.status == 401
     stranger = {**payload, "user": {"id": "U-NOBODY"}}
     status, reply = slack_request(worker, stranger)
-    assert status == 200 and "only members of the expert panel" in reply["text"]
+    assert status == 200
+    assert "only members of the expert panel" in reply["text"]
     status, reply = slack_request(worker, payload)
-    assert status == 200 and "recorded" in reply["text"], reply
+    assert status == 200, reply
+    assert "recorded" in reply["text"], reply
     review_of(worker, coordinator, sid, lambda b: b["approvals"] == ["panel-researcher"])
 
     # Koen's email link: GET only shows what it would do, POST votes, reuse explains.
@@ -312,13 +324,15 @@ def test_slack_button_and_email_link_votes(
     assert link is not None
     path = link.group(1).removeprefix("https://concord.city.example")
     page = worker.request("GET", path)
-    assert page.status == 200 and "Er gebeurt niets tot u bevestigt" in page.body  # Koen: nl
+    assert page.status == 200
+    assert "Er gebeurt niets tot u bevestigt" in page.body
     assert review_of(worker, coordinator, sid)["approvals"] == ["panel-researcher"]
     assert worker.request("POST", path, raw=b"reason=").status == 202
     review = review_of(worker, coordinator, sid, lambda b: b["outcome"] == "approved")
     assert {v["via"] for v in review["votes"]} == {"slack", "email"}
     again = worker.request("GET", path)
-    assert again.status == 409 and "U stemde al „goedkeuren”" in again.body
+    assert again.status == 409
+    assert "U stemde al „goedkeuren”" in again.body
     assert worker.request("GET", path[:-3] + "xyz").status == 400
 
 
@@ -347,7 +361,8 @@ def test_review_page_in_a_browser_shows_the_analysis_and_takes_a_vote(
         page.click(f"#queue a[href='/review/{sid}']")
         # The analysis, in the member's language (French), with the proposed tasks.
         analysis = page.inner_text("#analysis")
-        assert "Analyse de la situation" in analysis and "Quartier Nord" in analysis
+        assert "Analyse de la situation" in analysis
+        assert "Quartier Nord" in analysis
         assert "Racist assault (racist-assault v2)" in analysis
         page.check("input[name=decision][value=approve]")
         page.click("#vote button[type=submit]")
@@ -378,7 +393,8 @@ def test_sign_in_links_are_limited_per_person_and_do_not_reveal_who_is_known(
     lotte = "duty@jeugd.concordia.example"
     answers = [ask(lotte) for _ in range(4)] + [ask("nobody@nowhere.example")]
     # Known, throttled or unknown: the same answer.
-    assert len(set(answers)) == 1 and answers[0][0] == 200
+    assert len(set(answers)) == 1
+    assert answers[0][0] == 200
     assert "sign-in link is on its way" in answers[0][1]
 
     def links(o: Outbox) -> list[Any]:
@@ -412,14 +428,16 @@ def test_coordinator_splits_merges_and_closes_situations(
     sid, rid, hid = (situation_id(str(s["id"]), "centre") for s in (assault, rumour, housing))
     for s in (assault, rumour, housing):
         post_signal(worker, tokens, s)
+
         # One at a time, so the situations are named after the signals we expect.
-        wait_until(
-            lambda s=s: any(
+        def arrived(s: dict[str, Any] = s) -> bool:
+            return any(
                 r["id"] == s["id"]
                 for x in worker.request("GET", "/api/situations", token=coordinator).body
                 for r in x["signals"]
             )
-        )
+
+        wait_until(arrived)
     # The housing refusal is not part of the assault's situation.
     assert [r["id"] for r in situation(worker, coordinator, sid)["signals"]] == [
         assault["id"],
@@ -449,7 +467,8 @@ def test_coordinator_splits_merges_and_closes_situations(
     assert change(hid, "state", to="closed", reason="handled by housing").status == 202
     wait_until(lambda: situation(worker, coordinator, hid)["state"] == "closed")
     r = change(hid, "state", to="open")
-    assert r.status == 409 and "is closed: it cannot become open" in r.body["error"]
+    assert r.status == 409
+    assert "is closed: it cannot become open" in r.body["error"]
     assert change(sid, "state", to="closed").status == 202
     wait_until(lambda: situation(worker, coordinator, sid)["state"] == "closed")
     # Its open tasks are cancelled with it.
@@ -513,5 +532,6 @@ def test_a_signal_in_a_neighbouring_area_joins_the_situation(
     body = wait_until(
         lambda: (b := situation(worker, coordinator, sid)) and len(b["signals"]) == 2 and b
     )
-    assert body["area"] == "south" and body["areas"] == ["south", "centre"]
+    assert body["area"] == "south"
+    assert body["areas"] == ["south", "centre"]
     assert [r["area"] for r in body["signals"]] == ["south", "centre"]

@@ -23,7 +23,8 @@ async def test_lookup_finds_only_the_message_that_was_sent(slack_server: SlackAp
     assert await notifier.lookup(sent_msg) is None
     sent = await notifier.send(sent_msg)
     found = await notifier.lookup(sent_msg)
-    assert found is not None and found.provider_id == sent.provider_id
+    assert found is not None
+    assert found.provider_id == sent.provider_id
     assert await notifier.lookup(other_msg) is None
     bad = SlackNotifier(SecretStr("xoxb-wrong"), slack_server.url)
     assert await bad.lookup(sent_msg) is None  # cannot tell: the caller sends again

@@ -53,9 +53,11 @@ def test_slack_ack_updates_the_message_and_done_releases_the_dependent(
     assert slack_request(worker, payload, secret="forged")[0] == 401
     assert task_state(worker, coordinator, protect)["state"] == "assigned"
     status, reply = slack_request(worker, {**payload, "user": {"id": "U-STRANGER"}})
-    assert status == 200 and "not a liaison" in reply["text"]
+    assert status == 200
+    assert "not a liaison" in reply["text"]
     status, reply = slack_request(worker, payload)
-    assert status == 200 and "acknowledged" in reply["text"], reply
+    assert status == 200, reply
+    assert "acknowledged" in reply["text"], reply
     wait_state(worker, coordinator, protect, "acknowledged")
     # The original Slack message now shows who acknowledged it.
     updated = outbox.wait_for(
@@ -72,7 +74,8 @@ def test_slack_ack_updates_the_message_and_done_releases_the_dependent(
     assert "is acknowledged: it cannot be acknowledged" in reply["text"]
 
     r = worker.request("POST", f"/api/tasks/{watch}/ack", {}, token=coordinator)
-    assert r.status == 409 and f"the task is pending: it waits for {protect}" in r.body["error"]
+    assert r.status == 409
+    assert f"the task is pending: it waits for {protect}" in r.body["error"]
     # The dependent task goes out once its prerequisite is done (through the API).
     liaison = tokens["liaison"]  # police
     r = worker.request("POST", f"/api/tasks/{protect}/done", {}, token=liaison)
@@ -83,19 +86,23 @@ def test_slack_ack_updates_the_message_and_done_releases_the_dependent(
     # Not their agency's task: answered like an unknown one (naming nobody); an unknown
     # action; a done task.
     other = worker.request("POST", f"/api/tasks/{watch}/ack", {}, token=liaison)
-    assert other.status == 404 and other.body == {"error": "no such task"}
+    assert other.status == 404
+    assert other.body == {"error": "no such task"}
     assert worker.request("POST", f"/api/tasks/{protect}/fly", {}, token=liaison).status == 404
     r = worker.request("POST", f"/api/tasks/{protect}/ack", {}, token=liaison)
-    assert r.status == 409 and "is done" in r.body["error"]
+    assert r.status == 409
+    assert "is done" in r.body["error"]
     # A coordinator gives the school watch to the youth service instead.
     body = {"assignee": "youth-duty", "reason": "holidays: schools are closed"}
     assert worker.request("POST", f"/api/tasks/{watch}/reassign", body, token=liaison).status == 404
     own = worker.request("POST", f"/api/tasks/{protect}/reassign", body, token=liaison)
-    assert own.status == 403 and "only coordinators" in own.body["error"]
+    assert own.status == 403
+    assert "only coordinators" in own.body["error"]
     r = worker.request(
         "POST", f"/api/tasks/{watch}/reassign", {"assignee": "nobody"}, token=coordinator
     )
-    assert r.status == 422 and r.body["errors"][0]["loc"] == "assignee"
+    assert r.status == 422
+    assert r.body["errors"][0]["loc"] == "assignee"
     assert (
         worker.request("POST", f"/api/tasks/{watch}/reassign", body, token=coordinator).status
         == 202
@@ -118,12 +125,14 @@ def test_email_link_acknowledges_and_a_decline_reaches_the_fallback(
     assert found is not None, mail.text
     wait_state(worker, coordinator, support, "assigned")
     page = worker.request("GET", found.group(1))
-    assert page.status == 200 and "Rien ne se passe tant que vous ne confirmez pas" in page.body
+    assert page.status == 200
+    assert "Rien ne se passe tant que vous ne confirmez pas" in page.body
     assert task_state(worker, coordinator, support)["state"] == "assigned"  # GET changed nothing
     assert worker.request("POST", found.group(1), raw=b"").status == 202
     wait_state(worker, coordinator, support, "acknowledged")
     again = worker.request("GET", found.group(1))
-    assert again.status == 409 and "Ce lien ne peut plus être utilisé" in again.body
+    assert again.status == 409
+    assert "Ce lien ne peut plus être utilisé" in again.body
 
     # Victim support declines (with a reason): the fallback NGO gets it, the coordinator hears.
     made = worker.cli(
@@ -132,7 +141,8 @@ def test_email_link_acknowledges_and_a_decline_reaches_the_fallback(
     vs = made.stdout.decode().strip()
     wait_until(lambda: worker.request("GET", "/api/tasks", token=vs).status == 200)
     r = worker.request("POST", f"/api/tasks/{support}/decline", {}, token=vs)
-    assert r.status == 422 and r.body["errors"][0]["loc"] == "reason"
+    assert r.status == 422
+    assert r.body["errors"][0]["loc"] == "reason"
     r = worker.request(
         "POST",
         f"/api/tasks/{support}/decline",
@@ -246,10 +256,12 @@ def test_slack_decline_asks_for_the_reason_in_a_modal(
         )
 
     status, body = submit("  ")
-    assert status == 200 and body["response_action"] == "errors"
+    assert status == 200
+    assert body["response_action"] == "errors"
     assert "needs a reason" in body["errors"]["reason"]
     status, body = submit("the victim asked us not to intervene")
-    assert status == 200 and body == {}
+    assert status == 200
+    assert body == {}
     declined = wait_state(worker, coordinator, protect, "declined")
     assert declined["assignee"] == "police-duty"  # no fallback for this task
 
@@ -276,4 +288,5 @@ def test_escalation_survives_a_worker_restart(
             ],
             timeout=60,
         )
-        assert len(chief) == 1 and len(slack_for(outbox, task)) == 1
+        assert len(chief) == 1
+        assert len(slack_for(outbox, task)) == 1

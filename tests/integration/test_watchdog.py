@@ -14,7 +14,7 @@ from kafka import KafkaProducer
 from concord.embedded.slack_api import SlackApiServer
 from concord.embedded.smtp import SmtpCapture
 from tests.conftest import make_signal, private_worker, wait_until
-from tests.integration.test_archive import Up
+from tests.integration.up import Up
 
 pytestmark = pytest.mark.integration
 
@@ -54,7 +54,8 @@ def test_a_stalled_partition_is_named_then_the_worker_exits(
         code = wait_until(lambda: w.proc.poll(), timeout=30)  # exits for its supervisor
         assert code == 70
         log = w.log.read_text()
-        assert "watchdog: records on concord.signals:" in log and "with no progress" in log
+        assert "watchdog: records on concord.signals:" in log
+        assert "with no progress" in log
 
 
 def test_an_idle_concord_up_takes_a_burst_without_a_false_alarm(tmp_path: Path) -> None:
@@ -95,7 +96,8 @@ def test_an_idle_concord_up_takes_a_burst_without_a_false_alarm(tmp_path: Path) 
         while time.monotonic() < deadline:
             status, health = up.get("/healthz")
             assert status == 200, (round(time.monotonic() - started), health)
-            assert up.proc is not None and up.proc.poll() is None
+            assert up.proc is not None
+            assert up.proc.poll() is None
             time.sleep(0.5)
         _, metrics = up.get("/metrics")
         assert "concord_stalls_total 0.0" in metrics

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+from aiohttp import web
 from pydantic import SecretStr
 
 from concord.access.links import Signer
@@ -203,3 +204,8 @@ def carried(compose: Compose, task: Task, now: datetime) -> list[str]:
     if outgoing.message.recipient.email:
         out.append(EmailNotifier("h", 25, "c@city.example").build(outgoing.message).as_string())
     return out
+
+
+def html(response: Any) -> str:
+    """The text of a page a view rendered (Faust's `Response` is aiohttp's)."""
+    return str(cast(web.Response, response).text or "")

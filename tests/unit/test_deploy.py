@@ -13,7 +13,8 @@ def test_docker_compose_is_the_production_shape() -> None:
     kafka = services["kafka"]
     assert kafka["image"].startswith("apache/kafka")
     env = kafka["environment"]
-    assert "broker" in env["KAFKA_PROCESS_ROLES"] and "controller" in env["KAFKA_PROCESS_ROLES"]
+    assert "broker" in env["KAFKA_PROCESS_ROLES"]
+    assert "controller" in env["KAFKA_PROCESS_ROLES"]
     workers = [
         s for s in services.values() if s.get("command", [None])[0:2] == ["concord", "worker"]
     ]

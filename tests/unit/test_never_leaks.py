@@ -39,6 +39,7 @@ from tests.unit.factories import (
     DIRECTORY,
     carried,
     composer,
+    html,
     make_task,
     review_of,
     shipped_playbooks,
@@ -209,22 +210,24 @@ def test_a_viewer_sees_nothing_above_their_agencys_sharing_level(
     view = disclose(report["id"], persons, report["summary"], level)
     api = json.dumps(as_json([view]))
     task = make_task(agency=agency, assignee=person, state="acknowledged")
-    page = PAGES.render(
-        "task.html",
-        session=None,
-        task=task,
-        error=None,
-        notice=None,
-        allowed=[],
-        text=task.text("en"),
-        csrf="x",
-        people=[view],
-        sharing=level.value,
-        withheld_because=None,
-        refs=[],
-        said={},
-        b=brief(task, None, {}),
-    ).text
+    page = html(
+        PAGES.render(
+            "task.html",
+            session=None,
+            task=task,
+            error=None,
+            notice=None,
+            allowed=[],
+            text=task.text("en"),
+            csrf="x",
+            people=[view],
+            sharing=level.value,
+            withheld_because=None,
+            refs=[],
+            said={},
+            b=brief(task, None, {}),
+        )
+    )
     for p in report["persons"]:
         may = level is Sharing.full or (level is Sharing.consented and p["consent_to_share"])
         for shown in (api, page or ""):

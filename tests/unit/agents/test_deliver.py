@@ -131,7 +131,7 @@ def stage(*carriers: Carrier, ours: bool = True) -> tuple[Delivery, FakeFlow]:
     table = Table(App(), "deliveries", DeliveryRecord, 4)
     delivery = Delivery(
         cast(Flow, flow),
-        Registry(list(carriers)),  # type: ignore[arg-type]
+        Registry(list(carriers)),
         cast(Compose, Told()),
         Ledger(cast(Flow, flow), table),
         Lanes({}),
@@ -164,13 +164,18 @@ def test_a_request_is_sent_once_after_its_record_is_durable_and_the_track_hears(
         await until(lambda: state(delivery) == "delivered", delivery.pump)
 
     asyncio.run(go())
-    assert len(slack.sent) == 1 and flow.durable_calls == 1
+    assert len(slack.sent) == 1
+    assert flow.durable_calls == 1
     record = delivery.ledger.get(KEY)
-    assert record is not None and record.outgoing is None  # final: no content kept
+    assert record is not None
+    assert record.outgoing is None
     [(_, event)] = flow.topics.task_events.sent
-    assert event.ok and event.channels == ["slack"] and event.slack_ref == "slack-id"
+    assert event.ok
+    assert event.channels == ["slack"]
+    assert event.slack_ref == "slack-id"
     assert [a for a, _ in flow.audits] == ["task.delivered"]
-    assert flow.observer.delivered_ == [KEY] and delivery.ledger.pending == {}
+    assert flow.observer.delivered_ == [KEY]
+    assert delivery.ledger.pending == {}
 
 
 def test_a_retryable_failure_waits_then_tries_again_and_a_permanent_one_falls_back() -> None:
@@ -189,7 +194,9 @@ def test_a_retryable_failure_waits_then_tries_again_and_a_permanent_one_falls_ba
     receipts = [(r.channel, r.ok) for _, r in flow.topics.deliveries.sent]
     assert receipts == [("slack", False), ("slack", False), ("email", True)]
     record = delivery.ledger.get(KEY)
-    assert record is not None and record.given_up == ["slack"] and record.delivered_by == "email"
+    assert record is not None
+    assert record.given_up == ["slack"]
+    assert record.delivered_by == "email"
     assert flow.posted == [("fallback", "slack: gone")]  # the coordinators hear of it
 
 
@@ -206,7 +213,8 @@ def test_taken_up_in_doubt_slack_is_asked_first_and_not_sent_again() -> None:
         await until(lambda: state(delivery) == "delivered", delivery.pump)
 
     asyncio.run(go())
-    assert slack.asked == 1 and slack.sent == []
+    assert slack.asked == 1
+    assert slack.sent == []
     assert "delivery.confirmed_after_restart" in [a for a, _ in flow.audits]
 
 
@@ -224,7 +232,8 @@ def test_taken_up_in_doubt_an_email_goes_again_marked_as_a_resend() -> None:
         await until(lambda: state(delivery) == "delivered", delivery.pump)
 
     asyncio.run(go())
-    assert email.asked == 1 and [m.resend for m in email.sent] == [True]
+    assert email.asked == 1
+    assert [m.resend for m in email.sent] == [True]
     assert email.sent[0].key == KEY  # the same key: the same Message-ID
 
 
@@ -237,7 +246,8 @@ def test_a_job_for_a_partition_that_moved_away_sends_nothing() -> None:
         await delivery.run(KEY)
 
     asyncio.run(go())
-    assert slack.sent == [] and state(delivery) == "pending"
+    assert slack.sent == []
+    assert state(delivery) == "pending"
 
 
 def test_a_withdrawal_ends_the_record_and_nothing_is_reported() -> None:
@@ -251,5 +261,6 @@ def test_a_withdrawal_ends_the_record_and_nothing_is_reported() -> None:
         await delivery.pump()
 
     asyncio.run(go())
-    assert state(delivery) == "withdrawn" and flow.topics.task_events.sent == []
+    assert state(delivery) == "withdrawn"
+    assert flow.topics.task_events.sent == []
     assert len(slack.sent) == 1

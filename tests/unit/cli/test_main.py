@@ -37,7 +37,8 @@ def here(tmp_path: Path) -> Path:
 def one_error_line(result: subprocess.CompletedProcess[bytes]) -> str:
     lines = result.stderr.decode().splitlines()
     assert result.returncode == 2, result.stderr.decode()
-    assert len(lines) == 1 and lines[0].startswith("error: "), lines
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("error: "), lines
     assert "Traceback" not in result.stderr.decode()
     return lines[0]
 
@@ -69,16 +70,19 @@ def test_a_missing_file_or_directory_or_a_bad_setting(here: Path, tmp_path: Path
     assert line == f"error: no such file: {tmp_path / 'nope.jsonl'}"
     (here / "directory.yml").unlink()
     line = one_error_line(run(here, "token", "create", "ops", "--role", "operator"))
-    assert "the directory does not load" in line and "directory.yml:1:1" in line
+    assert "the directory does not load" in line
+    assert "directory.yml:1:1" in line
     line = one_error_line(run(here, "deadletter", "show", CONCORD_PARTITIONS="many"))
-    assert line.startswith("error: setting partitions:") and "CONCORD_PARTITIONS" in line
+    assert line.startswith("error: setting partitions:")
+    assert "CONCORD_PARTITIONS" in line
 
 
 def test_debug_shows_the_traceback(here: Path) -> None:
     nowhere = f"127.0.0.1:{free_port()}"
     result = run(here, "--debug", "worker", CONCORD_BROKER=nowhere, CONCORD_BROKER_WAIT_SECONDS="0")
     assert result.returncode != 0
-    assert "Traceback" in result.stderr.decode() and "ConfigError" in result.stderr.decode()
+    assert "Traceback" in result.stderr.decode()
+    assert "ConfigError" in result.stderr.decode()
     result = run(
         here, "worker", CONCORD_BROKER=nowhere, CONCORD_DEBUG="1", CONCORD_BROKER_WAIT_SECONDS="0"
     )

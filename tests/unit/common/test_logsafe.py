@@ -39,7 +39,9 @@ def test_a_line_break_in_data_writes_no_line_of_its_own() -> None:
 
 def test_terminal_escapes_and_carriage_returns_are_shown_not_obeyed() -> None:
     (line,) = lines_of("concord.test", "\x1b[2J\rerased")
-    assert "\x1b" not in line and "\r" not in line and "\\x1b[2J\\x0derased" in line
+    assert "\x1b" not in line
+    assert "\r" not in line
+    assert "\\x1b[2J\\x0derased" in line
 
 
 def test_other_loggers_keep_their_lines_but_indented() -> None:

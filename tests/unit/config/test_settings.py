@@ -21,8 +21,10 @@ def test_env_wins_over_toml_and_secrets_are_hidden(
     )
     monkeypatch.setenv("CONCORD_WEB_PORT", "7100")
     s = Settings()
-    assert s.web_port == 7100 and s.broker == "kafka://a:1"
-    assert "xoxb-s3cret" not in repr(s) and "xoxb-s3cret" not in str(s.model_dump())
+    assert s.web_port == 7100
+    assert s.broker == "kafka://a:1"
+    assert "xoxb-s3cret" not in repr(s)
+    assert "xoxb-s3cret" not in str(s.model_dump())
     assert s.bootstrap_servers() == ["a:1"]
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from concord.core.correlation import AreaState, Rules
+from concord.core.correlation import AreaState
+from concord.core.decisions import Rules
 from tests.unit.factories import make_signal, step_area
 
 #: The clock of these tests.

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from concord.core.correlation import Rules
+from concord.core.decisions import Rules
 from concord.playbooks.matcher import Matcher
 from tests.unit.factories import DIRECTORY
 

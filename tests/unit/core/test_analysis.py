@@ -69,18 +69,23 @@ def test_the_analysis_draft_gathers_the_facts_and_renders_per_language() -> None
     )
     d = draft(step.situation, "Zuidwijk", version)
     assert (d.area_90_days, d.week_earlier, d.week_recent, d.trend) == (1, 0, 1, "rising")
-    assert d.tension.level == "moderate" and d.signals[0].reliability == 1.0
+    assert d.tension.level == "moderate"
+    assert d.signals[0].reliability == 1.0
     assert [(p.categories, p.signals) for p in d.previous] == [(["rumour"], 1)]
     assert [t.key for t in d.proposals[0].tasks] == ["protect", "support", "schools-watch"]
-    assert d.proposals[0].tasks[0].urgent and d.proposals[0].tasks[0].due_in == "2h"
+    assert d.proposals[0].tasks[0].urgent
+    assert d.proposals[0].tasks[0].due_in == "2h"
     renderer = Renderer("Europe/Brussels", "https://c.example")
     renderer.words = Catalogues("Europe/Brussels").words  # as `create_app` wires it
     text = renderer.analysis_text(d, "fr")
-    assert "Analyse de la situation" in text and "à Zuidwijk, gravité 4/5" in text
+    assert "Analyse de la situation" in text
+    assert "à Zuidwijk, gravité 4/5" in text
     assert "crime de haine (antimusulman) à Zuidwijk" in text  # codes in the reader's words
-    assert "Tension : modérée" in text and "en hausse" in text
+    assert "Tension : modérée" in text
+    assert "en hausse" in text
     assert "police : Protéger la victime et sécuriser le quartier, dans les 2h — URGENT" in text
     assert "source la police (fiabilité 1.0)" in text
     assert "situation antérieure (rumeur, gravité 2, 1 signalement(s)" in text
-    assert "sit-" not in text and "hate_crime" not in text
+    assert "sit-" not in text
+    assert "hate_crime" not in text
     assert "Fatima" not in text  # the summary that travels is scrubbed

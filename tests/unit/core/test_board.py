@@ -94,9 +94,12 @@ def test_the_timeline_tells_the_situation_in_order() -> None:
     other = AuditEntry(at=NOW, actor="x", action="task.ack", subject="someone-elses-task")
     moments = timeline(sit, [task], None, [ack, other], [delivery("delivered")])
     kinds = [m.kind for m in moments]
-    assert kinds[0] == "signal" and "task" in kinds and "delivery" in kinds
+    assert kinds[0] == "signal"
+    assert "task" in kinds
+    assert "delivery" in kinds
     (moved,) = [m for m in moments if m.kind == "task"]
-    assert moved.codes == ("assigned", "acknowledged") and moved.by == "police-duty"
+    assert moved.codes == ("assigned", "acknowledged")
+    assert moved.by == "police-duty"
     assert moved.task == task
     assert [m.at for m in moments] == sorted(m.at for m in moments)
 

@@ -34,8 +34,10 @@ def test_a_briefing_says_what_where_when_and_what_the_task_waits_for() -> None:
     b = brief(task, sit, {"t-police": before})
     assert (b.category, b.bias, b.areas) == ("hate_crime", ["antisemitic"], ["north", "south"])
     assert (b.first_at, b.latest_at) == (first.occurred_at, second.occurred_at)
-    assert b.reported_at == first.received_at and b.reports == 2
-    assert b.tension == sit.tension.level and not b.awaits_panel
+    assert b.reported_at == first.received_at
+    assert b.reports == 2
+    assert b.tension == sit.tension.level
+    assert not b.awaits_panel
     assert b.waits_for == [before]  # an unknown prerequisite is not shown
     done = brief(task, sit, {"t-police": before.model_copy(update={"state": "done"})})
     assert done.waits_for == []
@@ -44,5 +46,7 @@ def test_a_briefing_says_what_where_when_and_what_the_task_waits_for() -> None:
 def test_a_briefing_without_its_situation_still_says_what_and_where() -> None:
     task = make_task(awaiting="panel", area="centre")
     b = brief(task, None, {})
-    assert b.areas == ["centre"] and b.awaits_panel and b.tension is None
+    assert b.areas == ["centre"]
+    assert b.awaits_panel
+    assert b.tension is None
     assert (b.first_at, b.reported_at, b.reports) == (None, None, 0)

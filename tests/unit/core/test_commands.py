@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from concord.core.commands import CommandError, apply_command, refusal
-from concord.core.correlation import AreaState, Rules, situation_id
+from concord.core.correlation import AreaState, situation_id
+from concord.core.decisions import Rules
 from concord.streams.situations import SituationCommand, SituationState
 from tests.unit.core.areas import T0, feed
 
@@ -16,7 +17,7 @@ def command(state: AreaState, sid: str, action: str, **kw: object) -> SituationC
         key="north|real",
         action=action,
         actor="coord",
-        **kw,  # type: ignore[arg-type]
+        **kw,
     )
 
 
@@ -26,7 +27,8 @@ def test_state_commands_reach_any_open_situation_of_the_area(rules: Rules) -> No
     after, changed = apply_command(state, command(state, assault, "state", to="monitoring"), T0)
     assert [s.id for s in changed] == [assault]
     found = after.find(assault)
-    assert found is not None and found.state == SituationState.monitoring
+    assert found is not None
+    assert found.state == SituationState.monitoring
     after, changed = apply_command(after, command(after, assault, "state", to="closed"), T0)
     with pytest.raises(CommandError, match="is closed: it cannot become open"):
         apply_command(after, command(after, assault, "state", to="open"), T0)
@@ -40,8 +42,10 @@ def test_split_and_merge(rules: Rules) -> None:
     after, changed = apply_command(state, command(state, sid, "split", signals=["b", "c"]), T0)
     original, split = changed
     assert [r.id for r in original.signals] == ["a"]
-    assert split.id == situation_id("b", "north") and split.split_from == sid
-    assert [r.id for r in split.signals] == ["b", "c"] and split.categories == [
+    assert split.id == situation_id("b", "north")
+    assert split.split_from == sid
+    assert [r.id for r in split.signals] == ["b", "c"]
+    assert split.categories == [
         "rumour",
         "vandalism",
     ]
@@ -58,7 +62,8 @@ def test_split_and_merge(rules: Rules) -> None:
         after, command(after, sid, "merge", other=split.id), T0
     )
     assert [r.id for r in merged.signals] == ["a", "b", "c"]
-    assert closed.state == SituationState.closed and closed.merged_into == sid
+    assert closed.state == SituationState.closed
+    assert closed.merged_into == sid
     with pytest.raises(CommandError, match="other: no such situation"):
         apply_command(merged_state, command(merged_state, sid, "merge", other=sid), T0)
 
@@ -67,25 +72,32 @@ def test_refusal_names_the_field_of_a_bad_request(situation_factory) -> None:  #
     sit = situation_factory()
     ids = [r.id for r in sit.signals]
     missing = refusal(sit, command(AreaState(), sit.id, "state"))
-    assert missing is not None and missing.errors == [{"loc": "to", "msg": "Field required"}]
+    assert missing is not None
+    assert missing.errors == [{"loc": "to", "msg": "Field required"}]
     unknown = refusal(sit, command(AreaState(), sit.id, "split", signals=["nope"]))
-    assert unknown is not None and unknown.errors[0]["loc"] == "signals"
+    assert unknown is not None
+    assert unknown.errors[0]["loc"] == "signals"
     assert unknown.errors[0]["msg"] == f"not in {sit.id}: ['nope']"
     everything = refusal(sit, command(AreaState(), sit.id, "split", signals=ids))
-    assert everything is not None and "at least one signal" in everything.errors[0]["msg"]
+    assert everything is not None
+    assert "at least one signal" in everything.errors[0]["msg"]
     alone = refusal(sit, command(AreaState(), sit.id, "merge", other=sit.id), other=sit)
-    assert alone is not None and alone.errors == [{"loc": "other", "msg": "no such situation"}]
+    assert alone is not None
+    assert alone.errors == [{"loc": "other", "msg": "no such situation"}]
 
 
 def test_refusal_without_fields_is_about_the_states(situation_factory) -> None:  # type: ignore[no-untyped-def]
     sit = situation_factory().model_copy(update={"state": SituationState.closed})
     reopen = refusal(sit, command(AreaState(), sit.id, "state", to="open"))
-    assert reopen is not None and reopen.errors == []
+    assert reopen is not None
+    assert reopen.errors == []
     assert "is closed: it cannot become open (allowed: none)" in reopen.reason
     assert refusal(sit, command(AreaState(), sit.id, "state", to="closed")) is None  # no-op
     elsewhere = sit.model_copy(update={"id": "sit-other", "area": "south"})
     across = refusal(sit, command(AreaState(), sit.id, "merge", other="sit-other"), other=elsewhere)
-    assert across is not None and across.errors == [] and "same area" in across.reason
+    assert across is not None
+    assert across.errors == []
+    assert "same area" in across.reason
 
 
 def test_a_split_is_placed_where_its_signals_happened_and_the_playbooks_decide_for_it() -> None:
@@ -102,7 +114,8 @@ def test_a_split_is_placed_where_its_signals_happened_and_the_playbooks_decide_f
             id=sid, category="vandalism", area=area, occurred_at=T0 + timedelta(hours=hours)
         )
         state = step_area(state, sig, rules, T0)
-    assert state.situation is not None and state.situation.areas == ["centre", "north"]
+    assert state.situation is not None
+    assert state.situation.areas == ["centre", "north"]
     sid = state.situation.id
     _, (kept, split) = apply_command(
         state, command(state, sid, "split", signals=["b", "c"]), T0, rules

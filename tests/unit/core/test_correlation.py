@@ -9,7 +9,6 @@ import pytest
 from concord.config.directory import load_directory
 from concord.core.correlation import (
     AreaState,
-    Rules,
     Step,
     area_key,
     compatible,
@@ -18,6 +17,7 @@ from concord.core.correlation import (
     situation_id,
     step,
 )
+from concord.core.decisions import Rules
 from concord.streams.signals import Bias, Category
 from tests.unit.core.areas import T0, feed
 from tests.unit.factories import ROOT, step_area
@@ -29,7 +29,8 @@ NOW = datetime(2026, 1, 1, 13, tzinfo=UTC)
 def test_correlation_groups_within_window_and_keeps_drills_apart() -> None:
     window = timedelta(hours=24)
     first = correlate(None, signal(id="a", severity=2), window, NOW)
-    assert first.id == situation_id("a", "north") and first.severity == 2
+    assert first.id == situation_id("a", "north")
+    assert first.severity == 2
     second = correlate(
         first,
         signal(
@@ -42,14 +43,17 @@ def test_correlation_groups_within_window_and_keeps_drills_apart() -> None:
         window,
         NOW,
     )
-    assert second.id == first.id and [r.id for r in second.signals] == ["a", "b"]
+    assert second.id == first.id
+    assert [r.id for r in second.signals] == ["a", "b"]
     # A tension signal adds its category, never its severity (that is the incidents').
-    assert second.severity == 2 and second.categories == ["hate_crime", "rumour"]
+    assert second.severity == 2
+    assert second.categories == ["hate_crime", "rumour"]
     assert correlate(second, signal(id="b"), window, NOW) is second  # same id: no change
     later = correlate(
         second, signal(id="c", occurred_at=datetime(2026, 1, 5, tzinfo=UTC)), window, NOW
     )
-    assert later.id != first.id and len(later.signals) == 1
+    assert later.id != first.id
+    assert len(later.signals) == 1
     drill = signal(id="d", exercise=True)
     assert area_key(drill.area, drill.exercise) != area_key("north", False)
 
@@ -74,15 +78,18 @@ def test_a_later_signal_updates_the_situation_an_unrelated_one_opens_another(
     )
     assault = state.find(situation_id("a", "north"))
     housing = state.find(situation_id("h", "north"))
-    assert assault is not None and housing is not None
+    assert assault is not None
+    assert housing is not None
     assert [r.id for r in assault.signals] == ["a", "b"]
     assert [r.id for r in housing.signals] == ["h", "h2"]
-    assert state.situation is not None and state.situation.id == housing.id
+    assert state.situation is not None
+    assert state.situation.id == housing.id
     # The analysis of one recalls the other.
     assert [p.id for p in housing.context.previous] == [assault.id]
     # Outside the window, a new situation.
     state = step_area(state, signal(id="c", occurred_at=T0 + timedelta(days=3)), rules, T0)
-    assert state.situation is not None and state.situation.id == situation_id("c", "north")
+    assert state.situation is not None
+    assert state.situation.id == situation_id("c", "north")
     # A duplicate changes nothing.
     assert step_area(state, signal(id="b", category="rumour"), rules, T0) is state
 
@@ -100,9 +107,11 @@ def test_a_signal_joins_the_situation_of_a_neighbouring_area(rules: Rules) -> No
         return moved
 
     first = send("a", "north", "hate_crime", 0)
-    assert first.situation is not None and first.before is None
+    assert first.situation is not None
+    assert first.before is None
     joined = send("b", "centre", "rumour", 2)
-    assert joined.situation is not None and joined.situation.id == first.situation.id
+    assert joined.situation is not None
+    assert joined.situation.id == first.situation.id
     assert joined.situation.areas == ["north", "centre"]
     assert [r.area for r in joined.situation.signals] == ["north", "centre"]
     assert set(joined.states) == {"north|real", "centre|real"}
@@ -110,10 +119,12 @@ def test_a_signal_joins_the_situation_of_a_neighbouring_area(rules: Rules) -> No
     assert states["centre|real"].situation is None
     # Not compatible: its own situation in centre.
     housing = send("h", "centre", "discrimination", 3)
-    assert housing.situation is not None and housing.situation.area == "centre"
+    assert housing.situation is not None
+    assert housing.situation.area == "centre"
     # South is not next to north: a new situation, even within the window.
     south = send("s", "south", "hate_crime", 4)
-    assert south.situation is not None and south.situation.id == situation_id("s", "south")
+    assert south.situation is not None
+    assert south.situation.id == situation_id("s", "south")
     # Replayed: nothing changes.
     assert send("b", "centre", "rumour", 2).states == {}
 

@@ -31,13 +31,18 @@ def test_a_playbook_fires_once_per_situation() -> None:
     rules = Rules(Matcher([playbook("p")], DIRECTORY), DAY, {"p": "abc123"})
     states = run(rules, [{"occurred_at": at()}, {"occurred_at": at(hours=1)}])
     first, second = (s.situation for s in states)
-    assert first is not None and second is not None and first.id == second.id
+    assert first is not None
+    assert second is not None
+    assert first.id == second.id
     # The decision of signal 1 is kept, not redone; signal 2 is a repeat of it.
     assert [m.model_copy(update={"repeats": []}) for m in second.matches] == first.matches
-    assert second.matches[0].repeats == ["s1"] and first.matches[0].repeats == []
-    assert first.matches[0].revision == "abc123" and first.matches[0].version == 1
+    assert second.matches[0].repeats == ["s1"]
+    assert first.matches[0].repeats == []
+    assert first.matches[0].revision == "abc123"
+    assert first.matches[0].version == 1
     # Two ngo reports of severity 3, an hour apart: (2.7 + 2.7 x 0.5 ** (1/72)) x 1.
-    assert second.tension.level == "moderate" and 5.3 < second.tension.score < 5.4
+    assert second.tension.level == "moderate"
+    assert 5.3 < second.tension.score < 5.4
 
 
 def test_same_area_suppression_across_situations() -> None:
@@ -49,7 +54,8 @@ def test_same_area_suppression_across_situations() -> None:
     )
     assert [statuses(s)["p"] for s in states] == ["fired", "suppressed", "fired"]
     second = states[1].situation
-    assert second is not None and "quiet for 3d" in second.matches[0].reason
+    assert second is not None
+    assert "quiet for 3d" in second.matches[0].reason
     # Another area is not suppressed.
     other = step_area(states[0], signal(id="x", area="south", occurred_at=at(days=1)), rules, at())
     assert statuses(other)["p"] == "fired"
@@ -91,4 +97,5 @@ def test_a_repeat_is_a_later_signal_the_fired_playbook_holds_for_again() -> None
     repeats = [s.situation.matches[0].repeats for s in states if s.situation]
     assert repeats == [[], [], ["s2"], ["s2", "s3"]]
     assert {s.situation.matches[0].status for s in states if s.situation} == {"fired"}
-    assert states[-1].situation and states[-1].situation.matches[0].signals == ["s0"]
+    assert states[-1].situation
+    assert states[-1].situation.matches[0].signals == ["s0"]

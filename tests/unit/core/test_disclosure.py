@@ -6,7 +6,6 @@ import pytest
 
 from concord.config.directory import Directory, Sharing
 from concord.core.disclosure import (
-    ACTIVE,
     NotDisclosed,
     NotYours,
     PersonView,
@@ -14,7 +13,7 @@ from concord.core.disclosure import (
     disclose,
     sharing_of,
 )
-from concord.core.tasks import may_act
+from concord.core.tasks import ACTIVE, may_act
 from concord.streams.signals import Person
 from concord.streams.tasks import TaskState
 from tests.unit.factories import make_task
@@ -26,13 +25,18 @@ SUMMARY = "Amina B. was insulted and pushed near the mosque; Tom V. saw it."
 
 def test_none_shows_nothing_not_even_roles() -> None:
     v = disclose("s1", [VICTIM, WITNESS], SUMMARY, Sharing.none)
-    assert v.persons == [] and v.withheld == 2 and v.summary is None and v.names_shown == 0
+    assert v.persons == []
+    assert v.withheld == 2
+    assert v.summary is None
+    assert v.names_shown == 0
 
 
 def test_roles_shows_who_was_involved_without_names() -> None:
     v = disclose("s1", [VICTIM, WITNESS], SUMMARY, Sharing.roles)
     assert v.persons == [PersonView("victim", consented=True), PersonView("witness")]
-    assert v.withheld == 2 and v.summary is None and v.names_shown == 0
+    assert v.withheld == 2
+    assert v.summary is None
+    assert v.names_shown == 0
 
 
 def test_consented_shows_only_those_who_agreed() -> None:
@@ -41,20 +45,24 @@ def test_consented_shows_only_those_who_agreed() -> None:
         PersonView("victim", "Amina B.", "+32 470 00 00 00", True),
         PersonView("witness"),
     ]
-    assert v.withheld == 1 and v.names_shown == 1
+    assert v.withheld == 1
+    assert v.names_shown == 1
     assert v.summary is None  # the summary as written names the witness too
 
 
 def test_full_shows_everyone_and_the_report_as_written() -> None:
     v = disclose("s1", [VICTIM, WITNESS], SUMMARY, Sharing.full)
     assert [p.name for p in v.persons] == ["Amina B.", "Tom V."]
-    assert v.withheld == 0 and v.summary == SUMMARY and v.names_shown == 2
+    assert v.withheld == 0
+    assert v.summary == SUMMARY
+    assert v.names_shown == 2
 
 
 def test_empty_name_and_contact_stay_empty() -> None:
     anonymous = Person(role="reporter", consent_to_share=True)
     v = disclose("s1", [anonymous], "", Sharing.full)
-    assert v.persons == [PersonView("reporter", None, None, True)] and v.names_shown == 0
+    assert v.persons == [PersonView("reporter", None, None, True)]
+    assert v.names_shown == 0
 
 
 @pytest.mark.parametrize("state", list(TaskState))

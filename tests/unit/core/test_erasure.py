@@ -32,7 +32,8 @@ def test_data_goes_n_days_after_its_situation_closed_and_not_a_day_before() -> N
     keys = [key("k1", "s1"), key("k2", "s1")]  # sealed twice (a replay): both go
     assert due(keys, [closed], T0 + timedelta(days=179, hours=23), POLICY) == []
     [item] = due(keys, [closed], T0 + timedelta(days=180), POLICY)
-    assert item.subject == "s1" and item.keys == ("k1", "k2")
+    assert item.subject == "s1"
+    assert item.keys == ("k1", "k2")
     assert item.reason == "situation sit-a closed 2026-01-01 (180 days)"
 
 
@@ -65,7 +66,8 @@ def test_erase_on_request_names_every_key_or_says_why_not() -> None:
     keys = {"k1": key("k1", "s1"), "k2": key("k2", "dl-of-s1"), "k3": key("k3", "s1")}
     assert keys_of("s1", keys.values()) == ["k1", "k3"]
     found = erasure_of("s1", keys, [])
-    assert not isinstance(found, str) and found.keys == ("k1", "k3")
+    assert not isinstance(found, str)
+    assert found.keys == ("k1", "k3")
     assert erasure_of("s9", keys, ["s9"]) == "s9: erased already"
     assert "no personal data is kept" in str(erasure_of("s8", keys, []))
 

@@ -107,7 +107,8 @@ def test_every_valid_signal_goes_through_correlation_decisions_and_planning(
         for decision in step.situation.matches:
             # A playbook fires on signals of its situation, and its tasks name where they
             # happened and answer only them.
-            assert decision.signals and set(decision.signals) <= set(refs)
+            assert decision.signals
+            assert set(decision.signals) <= set(refs)
         for tasks in step.tasks.values():
             for task in tasks:
                 assert set(task.signals) <= set(refs)

@@ -88,25 +88,32 @@ def of(effects: list[Effect], kind: type) -> list[Effect]:
 
 def test_two_approvals_release_every_task_stamped(opened: ReviewRecord) -> None:
     record, effects = handle(opened, vote("ana", "approve"), PANEL, T0)
-    assert effects == [] and record is not None and record.outcome == "pending"
+    assert effects == []
+    assert record is not None
+    assert record.outcome == "pending"
     record, effects = handle(record, vote("koen", "approve", minutes=2), PANEL, T0)
-    assert record is not None and record.outcome == "approved"
+    assert record is not None
+    assert record.outcome == "approved"
     (release,) = of(effects, Release)
     assert isinstance(release, Release)
     assert {t.task_key for t in release.tasks} == {"protect", "support", "schools-watch"}
     for task in release.tasks:
-        assert task.awaiting is None and task.review is not None
-        assert task.review.analysis_version == 1 and task.review.approvals == ["ana", "koen"]
+        assert task.awaiting is None
+        assert task.review is not None
+        assert task.review.analysis_version == 1
+        assert task.review.approvals == ["ana", "koen"]
         assert task.review.released_by == "panel"
     assert MoveSituation(SituationState.responding, "the panel approved the analysis") in effects
     assert Notify("approved", 1) in effects
-    assert record.deadline is None and len(record.released) == 3
+    assert record.deadline is None
+    assert len(record.released) == 3
 
 
 def test_rejection_cancels_and_moves_to_monitoring(opened: ReviewRecord) -> None:
     record, _ = handle(opened, vote("ana", "reject", reason="no racist motive"), PANEL, T0)
     record, effects = handle(record, vote("koen", "reject", 1, 2, "agreed"), PANEL, T0)
-    assert record is not None and record.outcome == "rejected"
+    assert record is not None
+    assert record.outcome == "rejected"
     assert of(effects, Release) == []
     (cancel,) = of(effects, Cancel)
     assert isinstance(cancel, Cancel)
@@ -114,38 +121,47 @@ def test_rejection_cancels_and_moves_to_monitoring(opened: ReviewRecord) -> None
     assert MoveSituation(SituationState.monitoring, "the panel rejected the analysis") in effects
     # A late approval is recorded as dissent and changes nothing.
     record, effects = handle(record, vote("lea", "approve", minutes=3), PANEL, T0)
-    assert record is not None and record.outcome == "rejected" and effects == []
-    assert [v.member for v in record.dissent] == ["lea"] and len(record.votes) == 3
+    assert record is not None
+    assert record.outcome == "rejected"
+    assert effects == []
+    assert [v.member for v in record.dissent] == ["lea"]
+    assert len(record.votes) == 3
 
 
 def test_dissent_is_kept_with_its_reason(opened: ReviewRecord) -> None:
     record, _ = handle(opened, vote("lea", "reject", reason="the rumour came first"), PANEL, T0)
     record, _ = handle(record, vote("ana", "approve", minutes=2), PANEL, T0)
     record, effects = handle(record, vote("koen", "approve", minutes=3), PANEL, T0)
-    assert record is not None and record.outcome == "approved"
+    assert record is not None
+    assert record.outcome == "approved"
     (release,) = of(effects, Release)
     assert isinstance(release, Release)
     stamp = release.tasks[0].review
-    assert stamp is not None and [(v.member, v.reason) for v in stamp.dissent] == [
-        ("lea", "the rumour came first")
-    ]
+    assert stamp is not None
+    assert [(v.member, v.reason) for v in stamp.dissent] == [("lea", "the rumour came first")]
 
 
 def test_conflicts_and_bad_votes_are_refused_or_not_counted(opened: ReviewRecord) -> None:
     record, effects = handle(opened, vote("mallory", "approve"), PANEL, T0)
     assert effects == [Refused("mallory is not on the panel", by="mallory")]
     record, effects = handle(opened, vote("ana", "approve", version=2), PANEL, T0)
-    assert isinstance(effects[0], Refused) and "version 2 does not exist" in effects[0].reason
+    assert isinstance(effects[0], Refused)
+    assert "version 2 does not exist" in effects[0].reason
     record, _ = handle(opened, vote("ana", "conflict"), PANEL, T0)
     record, _ = handle(record, vote("koen", "approve", minutes=2), PANEL, T0)
-    assert record is not None and record.outcome == "pending" and record.conflicts == ["ana"]
+    assert record is not None
+    assert record.outcome == "pending"
+    assert record.conflicts == ["ana"]
     record, effects = handle(record, vote("ana", "approve", minutes=3), PANEL, T0)
-    assert isinstance(effects[0], Refused) and "conflict" in effects[0].reason
+    assert isinstance(effects[0], Refused)
+    assert "conflict" in effects[0].reason
     record, effects = handle(record, vote("lea", "approve", minutes=4), PANEL, T0)
-    assert record is not None and record.outcome == "approved"
+    assert record is not None
+    assert record.outcome == "approved"
     # Replaying the same vote event does nothing.
     again, effects = handle(record, vote("lea", "approve", minutes=4), PANEL, T0)
-    assert again == record and effects == []
+    assert again == record
+    assert effects == []
 
 
 def test_time_limit_urgent_only_releases_urgent_tasks_and_reminds(opened: ReviewRecord) -> None:
@@ -162,7 +178,8 @@ def test_time_limit_urgent_only_releases_urgent_tasks_and_reminds(opened: Review
     assert release.tasks[0].review is not None
     assert release.tasks[0].review.released_by == "time_limit"
     assert Notify("reminder", 1) in effects
-    assert record.deadline == at + timedelta(hours=2) and record.reminders == 1
+    assert record.deadline == at + timedelta(hours=2)
+    assert record.reminders == 1
     # The same tick again: the deadline has moved, nothing happens.
     assert handle(record, tick, PANEL, at) == (record, [])
     # Approval later releases the rest, not the urgent task a second time.
@@ -191,24 +208,31 @@ def test_hold_only_reminds(opened: ReviewRecord) -> None:
     tick = ReviewEvent(situation_id="sit-1", kind="tick", deadline=held.deadline)
     record, effects = handle(held, tick, PANEL, T0 + timedelta(hours=3))
     assert effects == [Notify("reminder", 1)]
-    assert record is not None and record.released == [] and record.reminders == 1
+    assert record is not None
+    assert record.released == []
+    assert record.reminders == 1
 
 
 def test_a_silent_panel_is_reminded_then_the_coordinators_are_told(opened: ReviewRecord) -> None:
     record: ReviewRecord | None = opened
     kinds: list[str] = []
     for _ in range(MAX_REMINDERS):
-        assert record is not None and record.deadline is not None
+        assert record is not None
+        assert record.deadline is not None
         tick = ReviewEvent(situation_id="sit-1", kind="tick", deadline=record.deadline)
         record, effects = handle(record, tick, PANEL, record.deadline + timedelta(seconds=1))
         kinds += [e.kind for e in effects if isinstance(e, Notify)]
     assert kinds == ["reminder"] * MAX_REMINDERS + ["stalled"]
-    assert record is not None and record.reminders == MAX_REMINDERS
-    assert record.deadline is None and record.outcome == "pending"  # no more ticks
+    assert record is not None
+    assert record.reminders == MAX_REMINDERS
+    assert record.deadline is None
+    assert record.outcome == "pending"
     # The panel can still decide after the stall.
     record, _ = handle(record, vote("ana", "approve"), PANEL, T0 + timedelta(days=1))
     record, effects = handle(record, vote("koen", "approve", minutes=2), PANEL, T0)
-    assert record is not None and record.outcome == "approved" and of(effects, Release)
+    assert record is not None
+    assert record.outcome == "approved"
+    assert of(effects, Release)
 
 
 def test_amendment_makes_a_version_that_needs_new_votes(
@@ -223,7 +247,9 @@ def test_amendment_makes_a_version_that_needs_new_votes(
         note="Severity raised: second assault this month.",
     )
     v2 = amend(record, change, "ana", playbooks.get, directory, T0)
-    assert v2.version == 2 and v2.severity == 5 and v2.by == "ana"
+    assert v2.version == 2
+    assert v2.severity == 5
+    assert v2.by == "ana"
     keys = sorted(t.task_key for t in v2.tasks())
     assert keys == ["protect", "support", "v2-1"]
     protect = next(t for t in v2.tasks() if t.task_key == "protect")
@@ -231,17 +257,21 @@ def test_amendment_makes_a_version_that_needs_new_votes(
     assert v2.notes == ["ana: Severity raised: second assault this month."]
     event = vote("ana", "amend", version=1, minutes=2, reason="second assault")
     record, effects = handle(record, event, PANEL, T0, amended=v2)
-    assert record is not None and record.version == 2 and record.outcome == "pending"
+    assert record is not None
+    assert record.version == 2
+    assert record.outcome == "pending"
     (hold,) = of(effects, Hold)
     (cancel,) = of(effects, Cancel)
-    assert isinstance(hold, Hold) and isinstance(cancel, Cancel)
+    assert isinstance(hold, Hold)
+    assert isinstance(cancel, Cancel)
     assert [t.task_key for t in hold.tasks] == ["v2-1"]
     assert [t.task_key for t in cancel.tasks] == ["schools-watch"]
     assert handle(record, event, PANEL, T0, amended=v2) == (record, [])  # replayed
     # Lea approved version 1: it does not count for version 2.
     assert record.approvals == ["ana"]
     record, effects = handle(record, vote("koen", "approve", 2, 3), PANEL, T0)
-    assert record is not None and record.outcome == "approved"
+    assert record is not None
+    assert record.outcome == "approved"
     (release,) = of(effects, Release)
     assert isinstance(release, Release)
     assert sorted(t.task_key for t in release.tasks) == ["protect", "support", "v2-1"]
@@ -290,12 +320,14 @@ def test_a_second_playbook_joins_the_pending_review(
     event = second_playbook
     record, _ = handle(opened, vote("ana", "approve"), PANEL, T0)
     record, effects = handle(record, event, PANEL, T0)
-    assert record is not None and record.version == 2
+    assert record is not None
+    assert record.version == 2
     assert [p.playbook for p in record.current.proposals] == [
         "racist-assault",
         "rising-tension-demonstration",
     ]
-    assert Notify("amended", 2) in effects and record.approvals == []
+    assert Notify("amended", 2) in effects
+    assert record.approvals == []
     # Replayed: nothing new.
     assert handle(record, event, PANEL, T0) == (record, [])
 
@@ -306,8 +338,10 @@ def test_a_new_playbook_after_a_stall_starts_a_new_round_of_reminders(
     stalled = opened.model_copy(update={"reminders": MAX_REMINDERS, "deadline": None})
     later = T0 + timedelta(days=1)
     record, _ = handle(stalled, second_playbook, PANEL, later)
-    assert record is not None and record.reminders == 0
-    assert record.deadline is not None and record.deadline > later
+    assert record is not None
+    assert record.reminders == 0
+    assert record.deadline is not None
+    assert record.deadline > later
 
 
 def test_no_quorum_tells_the_coordinators_and_the_time_limit_still_acts(
@@ -315,21 +349,26 @@ def test_no_quorum_tells_the_coordinators_and_the_time_limit_still_acts(
 ) -> None:
     record, _ = handle(opened, vote("ana", "conflict"), PANEL, T0)
     record, effects = handle(record, vote("koen", "conflict", minutes=2), PANEL, T0)
-    assert record is not None and record.outcome == "no_quorum"
-    assert effects == [Notify("no_quorum", 1)] and record.deadline == opened.deadline
+    assert record is not None
+    assert record.outcome == "no_quorum"
+    assert effects == [Notify("no_quorum", 1)]
+    assert record.deadline == opened.deadline
     assert record.deadline is not None
     tick = ReviewEvent(situation_id="sit-1", kind="tick", deadline=record.deadline)
     record, effects = handle(record, tick, PANEL, record.deadline)
     (release,) = of(effects, Release)
-    assert isinstance(release, Release) and [t.task_key for t in release.tasks] == ["protect"]
+    assert isinstance(release, Release)
+    assert [t.task_key for t in release.tasks] == ["protect"]
 
 
 def test_a_repeated_identical_vote_is_not_stored_again(opened: ReviewRecord) -> None:
     record, _ = handle(opened, vote("ana", "approve", minutes=1), PANEL, T0)
     for minute in (2, 3, 4):  # the same approval, sent again (a double click, a retry)
         again, effects = handle(record, vote("ana", "approve", minutes=minute), PANEL, T0)
-        assert again == record and effects == []
-    assert record is not None and len(record.votes) == 1
+        assert again == record
+        assert effects == []
+    assert record is not None
+    assert len(record.votes) == 1
 
 
 def test_a_replayed_click_never_outranks_what_the_member_did_after_it(
@@ -339,8 +378,11 @@ def test_a_replayed_click_never_outranks_what_the_member_did_after_it(
     record, _ = handle(opened, approve, PANEL, T0)
     record, _ = handle(record, vote("ana", "reject", minutes=3, reason="not racist"), PANEL, T0)
     replayed, effects = handle(record, approve, PANEL, T0)  # the captured request again
-    assert replayed == record and effects == []
-    assert record is not None and record.rejections == ["ana"] and record.approvals == []
+    assert replayed == record
+    assert effects == []
+    assert record is not None
+    assert record.rejections == ["ana"]
+    assert record.approvals == []
 
 
 def test_a_signal_that_joins_under_review_makes_a_new_version_and_old_votes_stale(
@@ -353,9 +395,12 @@ def test_a_signal_that_joins_under_review_makes_a_new_version_and_old_votes_stal
     )
     event = ReviewEvent(situation_id=situation.id, kind="joined", situation=now)
     record, effects = handle(opened, event, PANEL, T0 + timedelta(minutes=5))
-    assert record is not None and record.version == 2 and effects == [Notify("amended", 2)]
+    assert record is not None
+    assert record.version == 2
+    assert effects == [Notify("amended", 2)]
     assert record.current.changes == ["signal s2 joined: hate_crime in south, severity 5"]
-    assert record.current.severity == 5 and record.situation == now
+    assert record.current.severity == 5
+    assert record.situation == now
     assert record.current.proposals == opened.current.proposals  # the same response
     # Replayed, or a snapshot with nothing new: nothing.
     assert handle(record, event, PANEL, T0 + timedelta(minutes=6)) == (record, [])
@@ -364,7 +409,9 @@ def test_a_signal_that_joins_under_review_makes_a_new_version_and_old_votes_stal
     voted, said = handle(
         record, ReviewEvent(situation_id=situation.id, kind="vote", vote=stale), PANEL, T0
     )
-    assert voted == record and len(said) == 1 and isinstance(said[0], Refused)
+    assert voted == record
+    assert len(said) == 1
+    assert isinstance(said[0], Refused)
     assert "vote on version 2" in said[0].reason
 
 

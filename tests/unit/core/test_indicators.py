@@ -57,7 +57,8 @@ def test_incidents_by_category_bias_area_month_and_origin() -> None:
     assert ind.by_area == {"north": 2, "south": 1}  # where each signal happened
     assert ind.by_month == {"2026-03": 3}
     assert ind.reports == {"agencies": 3, "civil_society": 1}
-    assert ind.situations_by_area == {"north": 2} and ind.repeats_by_area == {"north": 1}
+    assert ind.situations_by_area == {"north": 2}
+    assert ind.repeats_by_area == {"north": 1}
     assert compute([a, b, drill], [], [], [], drills=True).incidents == 4
 
 
@@ -65,7 +66,8 @@ def test_a_merged_signal_counts_once() -> None:
     a = with_signals("a", "north", [{}])
     gone = with_signals("a", "north", [{}]).model_copy(update={"id": "b", "merged_into": "a"})
     ind = compute([a, gone], [], [], [])
-    assert ind.incidents == 1 and ind.situations_by_area == {"north": 1}
+    assert ind.incidents == 1
+    assert ind.situations_by_area == {"north": 1}
 
 
 def test_times_per_agency_and_tasks_on_time() -> None:
@@ -78,7 +80,8 @@ def test_times_per_agency_and_tasks_on_time() -> None:
     ack = ind.to_acknowledge["police"]
     assert ack == Timing(4, 1500.0, 2220.0)  # 10, 20, 30, 40 minutes
     assert ind.to_complete["police"].median == 1800.0
-    assert (ind.done_on_time, ind.done_with_due) == (3, 4) and ind.on_time_share == 0.75
+    assert (ind.done_on_time, ind.done_with_due) == (3, 4)
+    assert ind.on_time_share == 0.75
 
 
 def test_small_counts_are_suppressed_in_the_export() -> None:

@@ -25,9 +25,11 @@ def test_planning_is_deterministic_and_holds_dependants(situation_factory) -> No
     again = plan_tasks(sit, pb, DIRECTORY, NOW)
     assert [t.id for t in tasks] == [t.id for t in again]
     by_key = {t.task_key: t for t in tasks}
-    assert by_key["protect"].assignee == "police-duty" and by_key["protect"].urgent
+    assert by_key["protect"].assignee == "police-duty"
+    assert by_key["protect"].urgent
     assert by_key["protect"].due == NOW + timedelta(hours=2)
-    assert "Quartier Nord" in by_key["protect"].action and "4/5" in by_key["protect"].action
+    assert "Quartier Nord" in by_key["protect"].action
+    assert "4/5" in by_key["protect"].action
     assert by_key["schools-watch"].depends_on == [by_key["protect"].id]
     # The track stage holds the dependent one until its prerequisite is done.
     assert not by_key["protect"].depends_on
@@ -55,7 +57,8 @@ def test_a_template_that_fails_at_render_is_refused_not_raised(situation_factory
     )
     with pytest.raises(PlanningError) as exc:
         plan_or_refuse(situation_factory(), pb, DIRECTORY, NOW)
-    assert exc.value.playbook_id == "broken" and "street" in exc.value.reason
+    assert exc.value.playbook_id == "broken"
+    assert "street" in exc.value.reason
 
 
 def test_planning_resolves_roles_languages_and_escalation(situation_factory) -> None:  # type: ignore[no-untyped-def]
@@ -77,12 +80,17 @@ def test_planning_resolves_roles_languages_and_escalation(situation_factory) -> 
         ],
     )
     a, b = plan_tasks(situation_factory(area="south"), pb, DIRECTORY, at(), "rev1")
-    assert a.agency == "equality" and a.assignee == "equality-duty"
+    assert a.agency == "equality"
+    assert a.assignee == "equality-duty"
     assert (a.title, a.action) == ("Inquiry", "In Zuidwijk")
-    assert a.text("nl").action == "In Zuidwijk (nl)" and a.text("fr").title == "Inquiry"
-    assert a.escalate_after == timedelta(hours=2) and a.escalate_to == ["coordinator"]
-    assert a.fallback == "ngo-antiracism" and a.playbook_revision == "rev1"
-    assert b.depends_on == [a.id] and b.release_on_decline
+    assert a.text("nl").action == "In Zuidwijk (nl)"
+    assert a.text("fr").title == "Inquiry"
+    assert a.escalate_after == timedelta(hours=2)
+    assert a.escalate_to == ["coordinator"]
+    assert a.fallback == "ngo-antiracism"
+    assert a.playbook_revision == "rev1"
+    assert b.depends_on == [a.id]
+    assert b.release_on_decline
 
 
 def two_places() -> Any:
@@ -123,7 +131,8 @@ def test_a_repeat_makes_tasks_or_tells_them_per_the_playbook(
 
     sit, pb = two_places(), racist_assault(per=per)
     done = repeat(sit, pb, "s2", covered, DIRECTORY, NOW)
-    assert done.area == "centre" and done.signal == "s2"
+    assert done.area == "centre"
+    assert done.signal == "s2"
     ids = {
         suffix: [task_id(sit.id, pb.id, t.id, suffix) for t in pb.tasks]
         for suffix in ("", "@centre", "#s2")
@@ -131,5 +140,7 @@ def test_a_repeat_makes_tasks_or_tells_them_per_the_playbook(
     assert [t.id for t in done.new] == (ids[new] if new is not None else [])
     assert done.told == (ids[told] if told is not None else [])
     for task in done.new:  # a new set answers the new signal, where it happened
-        assert task.signals == ["s2"] and task.areas == ["centre"]
+        assert task.signals == ["s2"]
+        assert task.areas == ["centre"]
+        assert new is not None
         assert all(d in ids[new] for d in task.depends_on)

@@ -33,13 +33,17 @@ def test_an_anonymous_report_becomes_a_public_signal_naming_nobody() -> None:
     data = to_signal(report(place="Tram 3, Rue Haute", bias=["anti_black"]), receipt)
     signal = validate_signal(data, DIRECTORY)
     assert not isinstance(signal, Refused), signal
-    assert signal.id == signal_id(receipt) and is_receipt(receipt)
-    assert signal.source.type == "public" and signal.kind == "incident" and signal.severity == 3
+    assert signal.id == signal_id(receipt)
+    assert is_receipt(receipt)
+    assert signal.source.type == "public"
+    assert signal.kind == "incident"
+    assert signal.severity == 3
     assert [p.model_dump() for p in signal.persons] == [
         {"role": "witness", "name": "", "contact": "", "consent_to_share": False}
     ]
     assert signal.summary.endswith("(place: Tram 3, Rue Haute)")
-    assert "public-report" in signal.tags and "reporter-witness" in signal.tags
+    assert "public-report" in signal.tags
+    assert "reporter-witness" in signal.tags
 
 
 def test_an_organisation_reports_as_an_ngo_and_contact_needs_consent() -> None:
@@ -55,7 +59,8 @@ def test_an_organisation_reports_as_an_ngo_and_contact_needs_consent() -> None:
         new_receipt(),
     )
     assert data["source"] == {"type": "ngo", "name": "SOS Racisme"}
-    assert data["kind"] == "tension" and data["severity"] == 2
+    assert data["kind"] == "tension"
+    assert data["severity"] == 2
     assert data["persons"] == [
         {"role": "reporter", "contact": "desk@sos.example", "consent_to_share": True}
     ]
@@ -84,13 +89,16 @@ def test_bad_reports_name_the_field(fields: dict[str, object], loc: str, words: 
 
 def test_an_unknown_area_is_refused_by_intake() -> None:
     result = validate_signal(to_signal(report(area="atlantis"), new_receipt()), DIRECTORY)
-    assert isinstance(result, Refused) and result.errors[0]["loc"] == "area"
+    assert isinstance(result, Refused)
+    assert result.errors[0]["loc"] == "area"
 
 
 def test_receipts_are_random_and_the_status_says_nothing_more(situation_factory) -> None:  # type: ignore[no-untyped-def]
     receipts = {new_receipt() for _ in range(1000)}
-    assert len(receipts) == 1000 and all(is_receipt(r) for r in receipts)
-    assert not is_receipt("../../etc") and not is_receipt("0" * 12)  # 0 is not in the alphabet
+    assert len(receipts) == 1000
+    assert all(is_receipt(r) for r in receipts)
+    assert not is_receipt("../../etc")
+    assert not is_receipt("0" * 12)
     sit = situation_factory()
     assert status_of(None) == "received"
     assert status_of(sit) == "being_handled"

@@ -49,13 +49,15 @@ def test_rejection_dissent_and_the_latest_vote_counting() -> None:
     assert [(v.member, v.decision) for v in t.dissent] == [("lea", Decision.approve)]
     # Ana changes her mind later: her latest vote counts.
     t = tally([*votes, vote("ana", "approve", minutes=5)], 1, 2, PANEL)
-    assert t.outcome == "approved" and [v.member for v in t.dissent] == ["koen"]
+    assert t.outcome == "approved"
+    assert [v.member for v in t.dissent] == ["koen"]
     # Two rejections of three leave one possible approval: quorum 2 cannot be reached.
     assert tally(votes[:2], 1, 2, PANEL).outcome == "rejected"
     # Once decided, a later vote is counted and its dissent kept; the decision stays.
     late = [*votes[:2], vote("lea", "approve", minutes=9), vote("ana", "approve", minutes=10)]
     t = tally(late, 1, 2, PANEL, decided="rejected")
-    assert t.outcome == "rejected" and t.approvals == ["ana", "lea"]
+    assert t.outcome == "rejected"
+    assert t.approvals == ["ana", "lea"]
     assert [v.member for v in t.dissent] == ["ana", "lea"]
 
 

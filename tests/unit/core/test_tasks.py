@@ -79,10 +79,12 @@ def test_every_state_against_every_action(state: str, action: Action) -> None:
     if action in EXPECTED[state]:
         assert refusal(before, action, **given) is None
         after = transition(before, action, T0 + timedelta(minutes=1), **given)
-        assert after.state.value == LEADS_TO[action] and after.updated_at > before.updated_at
+        assert after.state.value == LEADS_TO[action]
+        assert after.updated_at > before.updated_at
         return
     refused = refusal(before, action, **given)
-    assert isinstance(refused, Refused) and refused.errors == []
+    assert isinstance(refused, Refused)
+    assert refused.errors == []
     if state == "pending" and action in ("ack", "decline", "done"):
         expected = "the task is pending: it is on its way to its assignee: try again in a moment"
     else:
@@ -116,11 +118,11 @@ def test_what_actions_need_is_about_the_request() -> None:
         errors=[{"loc": "reason", "msg": "a decline needs a reason"}],
     )
     refused = refusal(task("assigned"), "escalate")
-    assert refused is not None and refused.errors == [
-        {"loc": "assignee", "msg": "escalate needs the new assignee"}
-    ]
+    assert refused is not None
+    assert refused.errors == [{"loc": "assignee", "msg": "escalate needs the new assignee"}]
     unknown = refusal(task("assigned"), "shout")
-    assert unknown is not None and unknown.errors == [{"loc": "action", "msg": "unknown action"}]
+    assert unknown is not None
+    assert unknown.errors == [{"loc": "action", "msg": "unknown action"}]
     moved = transition(
         task("declined"), "reassign", T0, assignee="ngo-duty", agency="ngo-antiracism"
     )
@@ -139,9 +141,11 @@ def test_the_state_sets() -> None:
     assert {S.assigned, S.escalated, S.reassigned} == WORKING
     assert {S.assigned, S.escalated, S.reassigned, S.acknowledged} == ACTIVE
     assert {S.pending, S.assigned, S.escalated, S.reassigned, S.acknowledged} == OPEN
-    assert not is_open(task("declined")) and is_open(task("escalated"))
+    assert not is_open(task("declined"))
+    assert is_open(task("escalated"))
     # Acknowledging stops escalation.
-    assert escalates(task("assigned")) and not escalates(task("acknowledged"))
+    assert escalates(task("assigned"))
+    assert not escalates(task("acknowledged"))
 
 
 def test_what_a_liaison_is_offered() -> None:

@@ -32,7 +32,9 @@ def test_tension_levels_follow_the_documented_rules() -> None:
     assert three.level == "critical"  # (4 + 3.6 + 3.6) x 1.5 = 16.8
     # The same three reports a week ago have cooled down (half-life 3 days).
     old = tension([ref("police", 4, 7), ref("ngo", 4, 7), ref("school", 4, 7)], T0)
-    assert old.level == "low" and old.score == pytest.approx(16.8 * 0.5 ** (7 / 3), 0.01)
+    assert old.level == "low"
+    assert old.score == pytest.approx(16.8 * 0.5 ** (7 / 3), 0.01)
     # Three reports from one source are not corroboration.
     same = tension([ref("ngo", 4), ref("ngo", 4), ref("ngo", 4)], T0)
-    assert same.score == pytest.approx(10.8) and same.level == "high"
+    assert same.score == pytest.approx(10.8)
+    assert same.level == "high"

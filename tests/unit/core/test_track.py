@@ -96,9 +96,8 @@ def test_ready_task_goes_out_and_ack_stops_escalation(
     )
     # An illegal move is refused with the reason; a replayed creation changes nothing.
     effects = flow.send(TaskEvent(task_id=protect.id, action="ack"))
-    assert (
-        isinstance(effects[0], Refused) and "is acknowledged: it cannot be ack" in effects[0].reason
-    )
+    assert isinstance(effects[0], Refused)
+    assert "is acknowledged: it cannot be ack" in effects[0].reason
     assert flow.send(TaskEvent(task_id=protect.id, action="created", task=protect)) == []
 
 
@@ -109,7 +108,8 @@ def test_dependents_wait_and_are_released_in_order(
     watch, protect = tasks["schools-watch"], tasks["protect"]
     # The dependent arrives first: it registers with its prerequisite (a stub for now).
     effects = flow.send(TaskEvent(task_id=watch.id, action="created", task=watch))
-    assert dispatched(effects) == [] and flow.records[protect.id].dependents == [watch.id]
+    assert dispatched(effects) == []
+    assert flow.records[protect.id].dependents == [watch.id]
     assert dispatched(flow.send(TaskEvent(task_id=protect.id, action="created", task=protect))) == [
         ("protect", "police-duty")
     ]
@@ -148,7 +148,8 @@ def test_decline_needs_a_reason_and_reaches_the_fallback(
     flow.send(TaskEvent(task_id=support.id, action="created", task=support))
     flow.send(TaskEvent(task_id=support.id, action="delivered", ok=True))
     effects = flow.send(TaskEvent(task_id=support.id, action="decline", actor="vs-duty"))
-    assert isinstance(effects[0], Refused) and "needs a reason" in effects[0].reason
+    assert isinstance(effects[0], Refused)
+    assert "needs a reason" in effects[0].reason
     effects = flow.send(
         TaskEvent(
             task_id=support.id,
@@ -158,7 +159,8 @@ def test_decline_needs_a_reason_and_reaches_the_fallback(
         )
     )
     told = [e for e in effects if isinstance(e, Tell)]
-    assert told[0].kind == "declined" and told[0].to == ["coord"]
+    assert told[0].kind == "declined"
+    assert told[0].to == ["coord"]
     assert "no French-speaking counsellor today" in told[0].note
     assert dispatched(effects) == [("support", "ngo-duty")]
     moved = flow.task(support.id)
@@ -190,7 +192,8 @@ def test_unacknowledged_task_escalates_along_the_chain(
     flow.send(TaskEvent(task_id=protect.id, action="delivered", ok=True), at)
     effects = tick(at + timedelta(minutes=30))
     told = [e for e in effects if isinstance(e, Tell) and e.kind == "escalated"]
-    assert dispatched(effects) == [] and "no acknowledgement" in told[0].note
+    assert dispatched(effects) == []
+    assert "no acknowledgement" in told[0].note
     assert flow.records[protect.id].escalate_at is None
 
 
@@ -264,9 +267,12 @@ def test_a_repeat_reaches_whoever_has_the_task_in_hand(
     )
     after, out = handle(record, event, directory, T0)
     assert spelled(out) == effects
-    assert after is not None and after.task is not None
-    assert after.task.signals == [*task.signals, "s2"] and after.task.area == "south"
-    assert after.task.areas == [*task.areas, "south"] and after.task.state == task.state
+    assert after is not None
+    assert after.task is not None
+    assert after.task.signals == [*task.signals, "s2"]
+    assert after.task.area == "south"
+    assert after.task.areas == [*task.areas, "south"]
+    assert after.task.state == task.state
     assert after.history[-1].action == "repeat"
     told = [e for e in out if isinstance(e, Tell)]
     assert all(t.at == AGAIN for t in told)

@@ -60,7 +60,8 @@ def test_conditions_hold_for_one_report_not_for_the_union_of_several() -> None:
     # A minor assault, then a serious vandalism: neither is a serious assault.
     feed(sim, 0, category="hate_crime", severity=2)
     step = feed(sim, 5, category="vandalism", severity=4, bias=["other"])
-    assert step.situation.severity == 4 and "hate_crime" in step.situation.categories
+    assert step.situation.severity == 4
+    assert "hate_crime" in step.situation.categories
     assert "racist-assault" not in fired(step)
 
 
@@ -73,7 +74,8 @@ def test_a_task_names_where_its_incident_happened_not_the_situation_it_joined() 
     police = {t.task_key: t for t in vandalism.tasks["place-of-worship-vandalism"]}
     task = police["police-report"]
     assert (task.area, task.areas, task.signals) == ("centre", ["centre"], ["v"])
-    assert "Centre-ville" in task.action and "Quartier Nord" not in task.action
+    assert "Centre-ville" in task.action
+    assert "Quartier Nord" not in task.action
     assert "Centre-ville" in task.translations["fr"].action
 
 

@@ -47,10 +47,12 @@ async def test_a_stuck_lane_holds_back_no_other() -> None:
     lanes.submit(job("slack-1", ("slack", "C1")))
     lanes.submit(job("mail-3", ("email", "b@x")))  # another address: its own lane
     await until(lambda: {"slack-1", "mail-3"} <= set(done))
-    assert set(done) == {"slack-1", "mail-3"} and lanes.depth("email") == 2
+    assert set(done) == {"slack-1", "mail-3"}
+    assert lanes.depth("email") == 2
     release.set()
     await until(lambda: len(done) == 4)
-    assert done[-2:] == ["mail-1", "mail-2"] and lanes.depth("email") == 0
+    assert done[-2:] == ["mail-1", "mail-2"]
+    assert lanes.depth("email") == 0
 
 
 async def test_order_is_kept_per_key_across_a_retry() -> None:

@@ -29,7 +29,7 @@ def ledger(**states: str) -> Ledger:
             subject=key,
             recipient="police-duty",
             channels=["slack", "email"],
-            state=state,  # type: ignore[arg-type]
+            state=state,
             deadline=T0 + timedelta(hours=1),
             created_at=T0,
             updated_at=T0,
@@ -68,7 +68,8 @@ def test_three_failures_in_a_row_make_a_carrier_degraded_and_one_success_heals_i
     book.heard(receipt("none", ok=False, error="no channel"))
     assert book.degraded(T0) == {"slack": "0 pending, oldest 0 s, 3 failure(s) in a row: Slack 500"}
     book.heard(receipt("slack", ok=True))
-    assert book.degraded(T0) == {} and book.health["slack"].last_ok == T0
+    assert book.degraded(T0) == {}
+    assert book.health["slack"].last_ok == T0
     assert "none" not in book.health
 
 

@@ -43,31 +43,40 @@ def test_jitter_takes_off_at_most_half_and_retry_after_wins() -> None:
 
 def test_a_retryable_failure_is_tried_again_until_the_deadline() -> None:
     step = after_failure(record(), Failure("Slack 500", retryable=True), T0, POLICY, rand=0.0)
-    assert step.outcome == "retry" and step.record.state == "retrying"
-    assert step.record.next_at == T0 + timedelta(seconds=1) and step.record.attempts == 1
-    assert step.record.current == "slack" and step.record.last_error == "Slack 500"
+    assert step.outcome == "retry"
+    assert step.record.state == "retrying"
+    assert step.record.next_at == T0 + timedelta(seconds=1)
+    assert step.record.attempts == 1
+    assert step.record.current == "slack"
+    assert step.record.last_error == "Slack 500"
     late = record(deadline=timedelta(seconds=30)).model_copy(update={"attempts": 5})
     after = after_failure(
         late, Failure("Slack 500", retryable=True), T0 + timedelta(seconds=20), POLICY, 0.0
     )
     # The next attempt (32 s away) would come after the deadline: fall back to email now.
-    assert after.outcome == "fallback" and after.record.current == "email"
-    assert after.record.attempts == 0 and after.record.given_up == ["slack"]
+    assert after.outcome == "fallback"
+    assert after.record.current == "email"
+    assert after.record.attempts == 0
+    assert after.record.given_up == ["slack"]
     assert after.record.next_at == T0 + timedelta(seconds=20)
     assert after.record.deadline == T0 + timedelta(seconds=20) + timedelta(hours=1)
 
 
 def test_a_permanent_failure_falls_back_at_once() -> None:
     step = after_failure(record(), Failure("channel_not_found", retryable=False), T0, POLICY)
-    assert step.outcome == "fallback" and step.record.current == "email"
+    assert step.outcome == "fallback"
+    assert step.record.current == "email"
     assert "channel_not_found" in step.why
 
 
 def test_when_no_channel_is_left_the_message_has_failed() -> None:
     last = record(channels=["email"])
     step = after_failure(last, Failure("bad address", retryable=False), T0, POLICY)
-    assert step.outcome == "failed" and step.record.state == "failed" and step.record.final
-    assert step.record.given_up == ["email"] and step.record.next_at is None
+    assert step.outcome == "failed"
+    assert step.record.state == "failed"
+    assert step.record.final
+    assert step.record.given_up == ["email"]
+    assert step.record.next_at is None
 
 
 def test_a_delivery_records_where_and_when() -> None:
@@ -78,7 +87,8 @@ def test_a_delivery_records_where_and_when() -> None:
         "C-POLICE/1.2",
         T0,
     )
-    assert done.final and done.total_attempts == 1
+    assert done.final
+    assert done.total_attempts == 1
 
 
 def test_a_record_written_when_delivered_by_was_via_still_reads() -> None:

@@ -6,6 +6,7 @@ short spelling (`attempt slack`, `wait 1s`, `release slack`, `note slack ok`, ..
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -78,7 +79,7 @@ def quiet_notice() -> DeliveryRecord:
     return requested(outgoing(report_task=None, tell=False)).model_copy(update={"channel": 1})
 
 
-RECORDS = {
+RECORDS: dict[str, Callable[[], DeliveryRecord | None]] = {
     "none": lambda: None,
     "requested": requested,
     "on_email": on_email,
@@ -258,24 +259,29 @@ def test_rule(
 
 def test_a_take_up_marks_the_record_in_doubt_and_the_attempt_asks_first() -> None:
     after, _ = step.handle(requested(), step.TakenUp(), T0, POLICY)
-    assert after is not None and after.in_doubt
+    assert after is not None
+    assert after.in_doubt
     assert step.attempt_of(after) == step.Try(KEY, "slack", ask_first=True)
     assert step.attempt_of(requested()) == step.Try(KEY, "slack", ask_first=False)
-    assert step.attempt_of(withdrawn()) is None and step.attempt_of(None) is None
+    assert step.attempt_of(withdrawn()) is None
+    assert step.attempt_of(None) is None
 
 
 def test_a_delivery_after_doubt_clears_it_and_counts_the_attempt() -> None:
     after, effects = step.handle(in_doubt(), step.Sent("email", "<m@x>"), T0, POLICY)
-    assert after is not None and not after.in_doubt
+    assert after is not None
+    assert not after.in_doubt
     assert (after.delivered_by, after.provider_id, after.total_attempts) == ("email", "<m@x>", 1)
     report = next(e for e in effects if isinstance(e, step.Report))
-    assert report.event.channels == ["email"] and report.event.slack_ref is None
+    assert report.event.channels == ["email"]
+    assert report.event.slack_ref is None
 
 
 def test_the_report_of_a_slack_delivery_carries_the_message_ref() -> None:
     _, effects = step.handle(requested(), step.Sent("slack", "C-POLICE/1.0"), T0, POLICY)
     report = next(e for e in effects if isinstance(e, step.Report))
-    assert report.event.slack_ref == "C-POLICE/1.0" and report.event.task_id == "task-1"
+    assert report.event.slack_ref == "C-POLICE/1.0"
+    assert report.event.task_id == "task-1"
 
 
 def test_a_receipt_says_which_attempt_on_which_channel_and_why() -> None:
@@ -289,12 +295,15 @@ def test_a_receipt_says_which_attempt_on_which_channel_and_why() -> None:
         True,
         "Slack 500",
     )
-    assert receipt.at == T0 and receipt.task_id == "task-1"
+    assert receipt.at == T0
+    assert receipt.task_id == "task-1"
 
 
 def test_a_request_keeps_each_channel_once_in_order() -> None:
     after, _ = step.handle(
         None, step.Requested(outgoing(), ["email", "slack", "email"]), T0, POLICY
     )
-    assert after is not None and after.channels == ["email", "slack"]
-    assert after.outgoing is not None and after.next_at == T0
+    assert after is not None
+    assert after.channels == ["email", "slack"]
+    assert after.outgoing is not None
+    assert after.next_at == T0

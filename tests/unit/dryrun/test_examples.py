@@ -45,7 +45,8 @@ def test_one_run_reports_schema_reference_and_example_problems(tmp_path: Path) -
         "c.yml:9:13: example 'too mild': no_match (severity 2 is below 4), expected fires" in lines
     )
     assert any(x.startswith("c.yml:11:26: examples.1.signals.0.severity:") for x in lines)
-    assert [p.id for p in result.playbooks] == ["c"] and not result.ok
+    assert [p.id for p in result.playbooks] == ["c"]
+    assert not result.ok
 
 
 def test_missing_translation_is_a_warning_not_an_error(tmp_path: Path) -> None:

@@ -18,7 +18,8 @@ def test_email_headers_are_deterministic() -> None:
     msg = RENDER.task_message(task(exercise=True), recipient(), "Nord")
     built = n.build(msg)
     assert built["Message-ID"] == "<task-1.x@city.example>"
-    assert built["To"] == "Ann <ann@example.org>" and built["X-Concord-Exercise"] == "yes"
+    assert built["To"] == "Ann <ann@example.org>"
+    assert built["X-Concord-Exercise"] == "yes"
     assert "password" not in repr(n)
 
 
@@ -39,4 +40,6 @@ def test_no_text_can_add_an_email_header_or_make_the_message_unsendable(title: s
     names = sorted({k.lower() for k in parsed})
     assert names == ["content-type", "date", "from", "message-id", "mime-version", "subject", "to"]
     subject = str(parsed["Subject"])  # unfolded: a long subject's folding is not a break
-    assert "\n" not in subject and "\r" not in subject and subject.startswith("[Concord]")
+    assert "\n" not in subject
+    assert "\r" not in subject
+    assert subject.startswith("[Concord]")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import pytest
 
+from concord.notifiers.base import Notifier
 from concord.notifiers.registry import Registry
 
 
@@ -16,4 +19,4 @@ class Carrier:
 
 def test_registry_refuses_two_notifiers_for_one_channel() -> None:
     with pytest.raises(ValueError, match="registered twice"):
-        Registry([Carrier("email"), Carrier("email")])
+        Registry([cast(Notifier, Carrier("email")), cast(Notifier, Carrier("email"))])

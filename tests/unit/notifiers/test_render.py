@@ -17,9 +17,11 @@ from tests.unit.factories import message_task as task
 
 def test_html_is_escaped_and_slack_is_neutralised() -> None:
     msg = RENDER.task_message(task(), recipient(slack_channel="C1"), "Nord")
-    assert "<script>" not in msg.html and "&lt;script&gt;" in msg.html
+    assert "<script>" not in msg.html
+    assert "&lt;script&gt;" in msg.html
     assert "<b>" not in msg.html
-    assert "<!here>" not in msg.slack_text and "&lt;!here&gt;" in msg.slack_text
+    assert "<!here>" not in msg.slack_text
+    assert "&lt;!here&gt;" in msg.slack_text
     assert "@channel" not in msg.slack_text
     assert msg.text.count("<script>") == 1  # plain text is text: shown as typed
     assert "https://c.example/tasks/task-1" in msg.text
@@ -37,12 +39,14 @@ def test_html_is_escaped_and_slack_is_neutralised() -> None:
 )
 def test_languages_and_fallback(lang: str, greeting: str, subject: str) -> None:
     msg = RENDER.task_message(task(), recipient(lang), "Nord")
-    assert msg.text.startswith(greeting) and msg.subject.startswith(subject)
+    assert msg.text.startswith(greeting)
+    assert msg.subject.startswith(subject)
 
 
 def test_exercise_marking_in_every_form() -> None:
     msg = RENDER.task_message(task(exercise=True), recipient("nl"), "Nord")
-    assert msg.subject.startswith("[OEFENING]") and "OEFENING" in msg.html
+    assert msg.subject.startswith("[OEFENING]")
+    assert "OEFENING" in msg.html
     assert msg.slack_blocks[0]["text"]["text"].startswith("OEFENING — ")  # type: ignore[index]
     assert msg.exercise
 
@@ -104,7 +108,8 @@ def test_no_report_text_can_mention_link_or_break_out_in_slack_or_html(
     # HTML: the template's own tags only, whatever the texts hold.
     plain = RENDER.task_message(task(title="t", action="a"), recipient(slack_channel="C1"), "Nord")
     assert tags(msg.html) == tags(plain.html)
-    assert "\r" not in msg.subject and "\n" not in msg.subject
+    assert "\r" not in msg.subject
+    assert "\n" not in msg.subject
 
 
 def tags(html: str) -> list[tuple[str, tuple[tuple[str, str | None], ...]]]:
@@ -135,8 +140,10 @@ def test_a_repeat_notice_says_when_and_where_in_the_readers_language(
     again = datetime(2026, 3, 29, 19, 47, tzinfo=UTC)
     t = task(signals=["s1", "s2"], areas=["north", "south"], area="south")
     msg = RENDER.notice_message("repeat", t, recipient(lang), "Nord, Zuid", "", again, "Zuid")
-    assert said in msg.text and when in msg.text  # city time (summer), the reader's way
-    assert "Zuid" in msg.text and "Nord, Zuid" in msg.subject
+    assert said in msg.text
+    assert when in msg.text
+    assert "Zuid" in msg.text
+    assert "Nord, Zuid" in msg.subject
     assert msg.key.endswith(".s2")  # one notice per repeat, even within a second
     other = RENDER.notice_message(
         "repeat",

@@ -55,8 +55,10 @@ def test_areas_groups_tags_sources_and_drills(situation_factory) -> None:  # typ
     assert matches({"source_types": ["ngo", "police"]}, north)
     assert not matches({"source_types": ["school"]}, north)
     drill = situation_factory(exercise=True)
-    assert matches({}, drill) and not matches({"exercise": "exclude"}, drill)
-    assert matches({"exercise": "only"}, drill) and not matches({"exercise": "only"}, north)
+    assert matches({}, drill)
+    assert not matches({"exercise": "exclude"}, drill)
+    assert matches({"exercise": "only"}, drill)
+    assert not matches({"exercise": "only"}, north)
 
 
 def local(day: int, hour: int, minute: int = 0) -> datetime:
@@ -73,9 +75,11 @@ def test_time_windows_days_and_past_midnight() -> None:
     assert not in_window(evenings, local(10, 23))  # Saturday 23:00: Saturday is not listed
     assert not in_window(evenings, local(9, 21, 59))
     office = TimeWindow.model_validate({"days": ["mon", "tue"], "from": "09:00", "to": "17:00"})
-    assert in_window(office, local(5, 9)) and not in_window(office, local(5, 17))
+    assert in_window(office, local(5, 9))
+    assert not in_window(office, local(5, 17))
     whole_day = TimeWindow.model_validate({"days": ["sun"]})
-    assert in_window(whole_day, local(11, 0)) and not in_window(whole_day, local(10, 23, 59))
+    assert in_window(whole_day, local(11, 0))
+    assert not in_window(whole_day, local(10, 23, 59))
     # YAML 1.1 reads an unquoted 18:00 as 1080: accepted as 18:00.
     assert TimeWindow.model_validate({"from": 1080}).start == time(18, 0)
 
@@ -108,7 +112,8 @@ def test_threshold_counts_the_area_history_within_the_window() -> None:
             {"occurred_at": at()},
         ],
     )
-    assert state.situation is not None and state.situation.matches == []
+    assert state.situation is not None
+    assert state.situation.matches == []
     assert "2 signal(s) within 1d, needs 3" in (
         Matcher([pb], DIRECTORY).explain(pb, state.situation) or ""
     )
@@ -130,7 +135,8 @@ def test_threshold_per_tag_prefix_counts_one_provider() -> None:
             {"occurred_at": at(), "tags": ["housing", "provider-b"]},
         ],
     )
-    assert spread.situation is not None and spread.situation.measures[spec.key] == [1]
+    assert spread.situation is not None
+    assert spread.situation.measures[spec.key] == [1]
     same = feed(
         rules,
         [
@@ -138,7 +144,8 @@ def test_threshold_per_tag_prefix_counts_one_provider() -> None:
             {"occurred_at": at(), "tags": ["housing", "provider-a"]},
         ],
     )
-    assert same.situation is not None and same.situation.measures[spec.key] == [2]
+    assert same.situation is not None
+    assert same.situation.measures[spec.key] == [2]
     assert [m.playbook for m in same.situation.matches] == ["p"]
 
 

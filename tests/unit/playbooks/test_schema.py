@@ -27,7 +27,7 @@ def test_durations_round_trip() -> None:
     assert parse_duration(" 1w ") == timedelta(weeks=1)
     assert format_duration(timedelta(hours=48)) == "2d"
     assert format_duration(timedelta(minutes=90)) == "90m"
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="a duration like"):
         parse_duration("2 hours")
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from concord.dryrun.examples import check_playbooks
 from concord.playbooks.loader import load_playbooks
 from concord.playbooks.matcher import Matcher
+from concord.streams.situations import Situation
 from tests.unit.factories import DIRECTORY, ROOT
 
 
@@ -14,10 +17,15 @@ def test_shipped_playbooks_are_valid_and_their_examples_pass() -> None:
     assert len(result.playbooks) >= 3
 
 
-def test_shipped_playbooks_match_what_their_comments_say(situation_factory) -> None:  # type: ignore[no-untyped-def]
+def test_shipped_playbooks_match_what_their_comments_say(
+    situation_factory: Callable[..., Situation],
+) -> None:
     result = load_playbooks([ROOT / "playbooks"], DIRECTORY)
     m = Matcher(result.playbooks, DIRECTORY)
-    ids = lambda s: [pb.id for pb in m.match(s)]
+
+    def ids(s: Situation) -> list[str]:
+        return [pb.id for pb in m.match(s)]
+
     assert ids(situation_factory(category="hate_crime", severity=4)) == [
         "racist-assault",
         "victim-support-referral",  # matches, but racist-assault inhibits it (see test_areas)

@@ -27,7 +27,8 @@ from concord.privacy.keys import (
 def test_keys_are_created_once_with_private_mode(tmp_path: Path) -> None:
     s = ensure_keys(Settings(data_dir=tmp_path))
     again = ensure_keys(Settings(data_dir=tmp_path))
-    assert isinstance(s.data_key, SecretStr) and s.data_key == again.data_key
+    assert isinstance(s.data_key, SecretStr)
+    assert s.data_key == again.data_key
     assert (tmp_path / "keys" / "data_key").stat().st_mode & 0o777 == 0o600
 
 
@@ -42,7 +43,9 @@ def test_a_ring_rotates_without_losing_a_value_and_the_old_key_then_opens_nothin
     during = Sealer(ring(new, old))  # the workers' ring while rotating: NEW first
     assert during.open(made.value, {made.key.id: made.key}) == b"Amina Benali"
     moved = during.rewrap(made.key)
-    assert moved is not None and moved.kek == fingerprint(new) and moved.id == made.key.id
+    assert moved is not None
+    assert moved.kek == fingerprint(new)
+    assert moved.id == made.key.id
     assert during.rewrap(moved) is None  # already under NEW
     after = Sealer(ring(new))  # OLD dropped
     assert after.open(made.value, {moved.id: moved}) == b"Amina Benali"
@@ -107,7 +110,8 @@ def test_a_phone_number_is_one_number_however_it_is_written(
     assert sealer.contact_digest(spelled) == sealer.contact_digest(normal)
     made = sealer.seal("s1", b"x", ["tom@example.org", " "])
     assert made.key.contacts == [sealer.contact_digest("tom@example.org")]
-    assert "example" not in made.key.model_dump_json() and key_id(made.value) == made.key.id
+    assert "example" not in made.key.model_dump_json()
+    assert key_id(made.value) == made.key.id
 
 
 def test_a_value_sealed_before_keys_moved_to_their_topic_still_opens() -> None:
@@ -116,4 +120,5 @@ def test_a_value_sealed_before_keys_moved_to_their_topic_still_opens() -> None:
     legacy = (
         f"v1.{Fernet(kek.encode()).encrypt(dek).decode()}.{Fernet(dek).encrypt(b'old').decode()}"
     )
-    assert Sealer(SecretStr(kek)).open(legacy, {}) == b"old" and key_id(legacy) is None
+    assert Sealer(SecretStr(kek)).open(legacy, {}) == b"old"
+    assert key_id(legacy) is None

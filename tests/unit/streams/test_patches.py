@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import namedtuple
 from types import SimpleNamespace
 from typing import Any
 
@@ -13,10 +12,11 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 from faust.transport.drivers import aiokafka as driver
 from faust.transport.producer import ProducerBuffer
+from faust.types import TP as faust_TP
 
 from concord.streams import patches
 
-TP = namedtuple("TP", "topic partition")
+TP = faust_TP
 
 
 class Client:
@@ -52,9 +52,11 @@ async def test_a_flush_waits_for_the_write_the_buffer_is_handing_over() -> None:
             if buffer.size == 0:
                 break
             await asyncio.sleep(0)
-        assert buffer.size == 0 and client.batches == []
+        assert buffer.size == 0
+        assert client.batches == []
         await producer.flush()
-        assert client.batches == ["on its way"] and client.flushed == 1
+        assert client.batches == ["on its way"]
+        assert client.flushed == 1
         # Writes made after a flush began are the next flush's.
         buffer.put(write(client, "later"))
         await producer.flush()
@@ -75,7 +77,8 @@ async def test_consumers_poll_briefly(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(thread, "_create_worker_consumer", thread._create_worker_consumer)
     patches.fetch_wait(7)
     consumer = thread._create_worker_consumer(None, None)  # type: ignore[arg-type]
-    assert consumer is made[0] and consumer._fetch_max_wait_ms == 7
+    assert consumer is made[0]
+    assert consumer._fetch_max_wait_ms == 7
     other = patches.short_polls(AIOKafkaConsumer(), 3)
     assert other._fetch_max_wait_ms == 3
     for unused in (consumer, other):

@@ -14,7 +14,8 @@ def test_a_refusal_about_the_request_is_422_with_the_fields() -> None:
     answer = Answer.refused(
         Refused("invalid", errors=[{"loc": "reason", "msg": "a decline needs a reason"}]), "action"
     )
-    assert answer.status == 422 and not answer.ok
+    assert answer.status == 422
+    assert not answer.ok
     assert answer.body == {
         "error": "invalid action",
         "errors": [{"loc": "reason", "msg": "a decline needs a reason"}],
@@ -27,7 +28,8 @@ def test_a_refusal_about_the_state_of_things_is_409_with_the_reason() -> None:
     assert answer.status == 409
     assert answer.body == {"error": "task t is done: nothing more to do", "state": "done"}
     response = answer.response()
-    assert response.status == 409 and json.loads(response.body) == answer.body
+    assert response.status == 409
+    assert json.loads(response.body) == answer.body
 
 
 def test_a_validation_error_names_the_dotted_path() -> None:
@@ -41,5 +43,6 @@ def test_a_validation_error_names_the_dotted_path() -> None:
         Outer.model_validate({"items": [{"n": 1}, {"n": "x"}]})
     except ValidationError as exc:
         answer = Answer.invalid("vote", exc)
-    assert answer.status == 422 and answer.body["error"] == "invalid vote"
+    assert answer.status == 422
+    assert answer.body["error"] == "invalid vote"
     assert [e["loc"] for e in answer.body["errors"]] == ["items.1.n"]

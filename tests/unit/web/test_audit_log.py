@@ -7,24 +7,26 @@ import re
 from concord.streams.audit import AuditEntry
 from concord.web.audit_log import PERSONAL
 from concord.web.site import Pages
-from tests.unit.factories import DIRECTORY
+from tests.unit.factories import DIRECTORY, html
 
 PAGES = Pages("Europe/Brussels", DIRECTORY)
 
 
 def render(entry: AuditEntry) -> str:
     return (
-        PAGES.render(
-            "audit.html",
-            session=None,
-            lang="en",
-            entries=[entry],
-            total=1,
-            page=1,
-            pages=1,
-            wanted={"actor": "", "action": "", "subject": ""},
-            personal=PERSONAL,
-        ).text
+        html(
+            PAGES.render(
+                "audit.html",
+                session=None,
+                lang="en",
+                entries=[entry],
+                total=1,
+                page=1,
+                pages=1,
+                wanted={"actor": "", "action": "", "subject": ""},
+                personal=PERSONAL,
+            )
+        )
         or ""
     )
 

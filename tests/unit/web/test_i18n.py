@@ -41,9 +41,12 @@ def test_every_page_word_is_translated_with_its_placeholders(language: str) -> N
         found = po.get(message.id)
         if found is None or not found.string:
             missing.append(message.id)
-        elif set(PLACEHOLDER.findall(message.id)) != set(PLACEHOLDER.findall(found.string)):
+        elif set(PLACEHOLDER.findall(str(message.id))) != set(
+            PLACEHOLDER.findall(str(found.string))
+        ):
             broken.append(message.id)
-    assert missing == [] and broken == []
+    assert missing == []
+    assert broken == []
 
 
 def test_codes_read_as_words_in_each_language(catalogues: Catalogues) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 
 from concord.web.security import HEADERS, loopback, same_origin, secure_cookies
@@ -38,7 +41,7 @@ def test_landing_falls_back_to_the_roles_page() -> None:
     assert landing("panel", "/review/sit-1") == "/review/sit-1"
 
 
-def request(headers: dict[str, str] | None = None, **kw: object):  # type: ignore[no-untyped-def]
+def request(headers: dict[str, str] | None = None, **kw: Any) -> web.Request:
     return make_mocked_request("POST", "/login", headers=headers or {}, **kw)
 
 
@@ -84,7 +87,8 @@ def test_loopback_needs_a_local_peer_and_a_local_host_name() -> None:
 def test_every_response_gets_the_security_headers() -> None:
     assert "frame-ancestors 'none'" in HEADERS["Content-Security-Policy"]
     assert "'unsafe-inline'" not in HEADERS["Content-Security-Policy"]
-    assert HEADERS["X-Content-Type-Options"] == "nosniff" and HEADERS["Server"] == "Concord"
+    assert HEADERS["X-Content-Type-Options"] == "nosniff"
+    assert HEADERS["Server"] == "Concord"
 
 
 def test_a_malformed_http_message_is_one_warning_line() -> None:
@@ -107,9 +111,11 @@ def test_a_malformed_http_message_is_one_warning_line() -> None:
             (type(exc), exc, exc.__traceback__),
         )
     assert ProtocolErrors().filter(record)
-    assert record.levelname == "WARNING" and record.exc_info is None
+    assert record.levelname == "WARNING"
+    assert record.exc_info is None
     message = record.getMessage()
-    assert message.startswith("Bad HTTP request from 127.0.0.1: ") and "\n" not in message
+    assert message.startswith("Bad HTTP request from 127.0.0.1: ")
+    assert "\n" not in message
 
 
 def test_a_genuine_server_error_keeps_its_traceback() -> None:
@@ -129,4 +135,5 @@ def test_a_genuine_server_error_keeps_its_traceback() -> None:
             (),
             (type(exc), exc, exc.__traceback__),
         )
-    assert ProtocolErrors().filter(record) and record.exc_info is not None
+    assert ProtocolErrors().filter(record)
+    assert record.exc_info is not None

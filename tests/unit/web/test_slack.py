@@ -35,7 +35,8 @@ def test_a_click_and_a_modal_submission_are_read() -> None:
             }
         )
     )
-    assert isinstance(click, BlockActions) and click.actions[0].value == "sit-1|1"
+    assert isinstance(click, BlockActions)
+    assert click.actions[0].value == "sit-1|1"
     modal = parse_payload(
         body(
             {
@@ -48,7 +49,8 @@ def test_a_click_and_a_modal_submission_are_read() -> None:
             }
         )
     )
-    assert isinstance(modal, ViewSubmission) and modal.view.text("reason") == "on leave"
+    assert isinstance(modal, ViewSubmission)
+    assert modal.view.text("reason") == "on leave"
     assert isinstance(parse_payload(body({"type": "shortcut"})), OtherPayload)
 
 
@@ -70,7 +72,9 @@ def test_what_is_not_a_payload_is_none_never_an_error() -> None:
 def test_a_signed_request_is_taken_once_within_its_window() -> None:
     now = [1000.0]
     guard = replay_guard(clock=lambda: now[0])
-    assert guard.first("v0=abc") and not guard.first("v0=abc") and guard.first("v0=def")
+    assert guard.first("v0=abc")
+    assert not guard.first("v0=abc")
+    assert guard.first("v0=def")
     now[0] += 301
     assert guard.first("v0=abc")  # its timestamp is stale by now: the signature check refuses it
 

@@ -28,7 +28,8 @@ def test_three_links_per_person_per_window_then_refused_until_the_oldest_ages_ou
 def test_a_nonce_works_once_and_is_forgotten_once_expired() -> None:
     clock = Clock()
     guard = SignInGuard(clock=clock)
-    assert guard.use("n1") and not guard.use("n1")
+    assert guard.use("n1")
+    assert not guard.use("n1")
     assert guard.use("n2")
     clock.now += LOGIN_MAX_AGE + 1
     guard.use("n3")
@@ -40,9 +41,11 @@ def test_rate_limit_counts_per_client_and_says_when_to_come_back() -> None:
 
     now = [1000.0]
     limit = RateLimit(2, 60, clock=lambda: now[0])
-    assert limit.wait("a") is None and limit.wait("a") is None
+    assert limit.wait("a") is None
+    assert limit.wait("a") is None
     wait = limit.wait("a")
-    assert wait is not None and 59 <= wait <= 60
+    assert wait is not None
+    assert 59 <= wait <= 60
     assert limit.wait("b") is None  # another client is not held back
     now[0] += 61
     assert limit.wait("a") is None

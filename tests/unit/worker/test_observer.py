@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from rich.console import Console
 
 from concord.worker.observer import Observer, RichObserver, guarded
@@ -15,9 +16,9 @@ def test_markup_in_an_id_is_printed_literally() -> None:
     assert "signal drill-report[/]42 [bold]x hate_crime" in text
 
 
-def test_a_failing_observer_is_logged_and_swallowed(caplog) -> None:  # type: ignore[no-untyped-def]
+def test_a_failing_observer_is_logged_and_swallowed(caplog: pytest.LogCaptureFixture) -> None:
     class Broken(Observer):
-        def signal(self, signal: object) -> None:  # type: ignore[override]
+        def signal(self, signal: object) -> None:
             raise RuntimeError("console gone")
 
     safe = guarded(Broken())
