@@ -1,12 +1,12 @@
 """Lanes: many messages in flight at once, trouble in one lane holding back no other.
 
-A lane is a carrier and an address: `("email", "duty@police...")`, `("slack", "C-POLICE")`.
+A lane is a channel and an address: `("email", "duty@police...")`, `("slack", "C-POLICE")`.
 Each lane runs its jobs in order, at most `per_lane` at a time, at its own pace (a
-token bucket: Slack allows about one message per second per channel, with small
+token bucket: Slack allows about one message per second per Slack channel, with small
 bursts), and pauses on its own when the carrier says so (`Retry-After`). Across lanes,
 a carrier has at most `per_carrier` jobs in flight and may have a rate of its own (a
 Slack workspace). So SMTP refusing connections holds back no Slack message, and a 429
-on one Slack channel holds back no other channel.
+on one Slack channel holds back no other Slack channel.
 
 Order: jobs with the same order key in one lane leave in the order they were submitted,
 also across retries: a job that failed and waits for its next attempt stays at the head
@@ -219,7 +219,7 @@ def lane_of(outgoing: Outgoing, channel: str) -> Lane:
 
 
 def paces(s: Settings) -> dict[str, Pace]:
-    """How fast each carrier's lanes may go (Slack: per channel and per workspace)."""
+    """How fast each channel's lanes may go (Slack: per Slack channel and per workspace)."""
     interval = s.slack_channel_interval_seconds
     slack = Pace(
         lane_rate=1.0 / interval if interval > 0 else 0.0,

@@ -1,6 +1,6 @@
 """Slack through slack_sdk's async Web API client (`chat.postMessage`, Block Kit).
 
-One attempt per call: pacing (per channel and per workspace), retries and fallback are
+One attempt per call: pacing (per Slack channel and workspace), retries and fallback are
 the delivery stage's (`concord.delivery`). One HTTP session is kept for all calls.
 """
 
