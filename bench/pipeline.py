@@ -7,7 +7,11 @@
   decisions, planning and the track stage, until each task is handed to the delivery
   stage (its request on `concord.outgoing`).
 
-Prints records/s for both (and the worker's CPU seconds and peak memory) and the ratio.
+Prints records/s for both (and the worker's CPU seconds and peak memory) and the ratio,
+then the record budget: once every task's message is delivered (its receipt on
+`concord.deliveries`), every record Concord wrote for the N signals, per topic
+(`records_per_signal`, and one line per hop). The common path: one situation, one task,
+one Slack message per signal.
 Usage: python bench/pipeline.py [N]
 """
 
@@ -78,6 +82,95 @@ def count(bootstrap: str, topic: str, wanted: int, timeout: float) -> float:
     return last
 
 
+#: py-spy: 200 samples a second, written to
+RATE = ("--rate", "200", "-o")
+
+
+def profile(pid: int) -> tuple[subprocess.Popen[bytes], Path] | None:
+    """py-spy on the worker while the signals go through, when `CONCORD_BENCH_PYSPY` names
+    its binary (py-spy is not a dependency: it needs ptrace, which CI may not allow)."""
+    binary = os.environ.get("CONCORD_BENCH_PYSPY")
+    if not binary:
+        return None
+    out = Path(tempfile.mkdtemp()) / "worker.txt"
+    proc = subprocess.Popen(
+        [
+            binary,
+            "record",
+            "--pid",
+            str(pid),
+            "--format",
+            "raw",
+            "--full-filenames",
+            *RATE,
+            str(out),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(1.0)  # attached before the first signal
+    return proc, out
+
+
+def top_frames(
+    spy: tuple[subprocess.Popen[bytes], Path], bench: str = "pipeline", most: int = 15
+) -> None:
+    """Stop py-spy and print the frames the worker spent most samples in (self time), and
+    the share of samples under each of Concord's packages and the libraries."""
+    import signal as signals
+
+    proc, out = spy
+    proc.send_signal(signals.SIGINT)
+    proc.wait(30)
+    own: dict[str, int] = {}
+    under: dict[str, int] = {}
+    total = 0
+    for row in out.read_text().splitlines():
+        stack, _, count_ = row.rpartition(" ")
+        samples = int(count_)
+        frames = stack.split(";")
+        total += samples
+        leaf = frames[-1].split(" (")[0] + " (" + frames[-1].rsplit("/", 1)[-1]
+        own[leaf] = own.get(leaf, 0) + samples
+        for key in {_owner(f) for f in frames}:
+            under[key] = under.get(key, 0) + samples
+    for frame, samples in sorted(own.items(), key=lambda x: -x[1])[:most]:
+        line(bench=bench, metric="profile_self", frame=frame, share=round(samples / total, 3))
+    for key, samples in sorted(under.items(), key=lambda x: -x[1])[:most]:
+        line(bench=bench, metric="profile_under", package=key, share=round(samples / total, 3))
+
+
+def _owner(frame: str) -> str:
+    """`concord/<package>` or the library a frame is in."""
+    path = frame.rsplit("(", 1)[-1]
+    if "/concord/" in path and "site-packages" not in path:
+        parts = path.split("/concord/", 1)[1].split("/")
+        return "concord/" + (parts[0] if len(parts) > 1 else "")
+    if "site-packages/" in path:
+        return path.split("site-packages/", 1)[1].split("/")[0]
+    return "python"
+
+
+def census(bootstrap: str, quiet: float = 3.0) -> dict[str, int]:
+    """Every record on every topic, read to the end (Tansu's end offsets undercount):
+    topic -> records, once no new record came for `quiet` seconds."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, auto_offset_reset="earliest")
+    topics = sorted(t for t in consumer.topics() if not t.startswith("__"))
+    consumer.subscribe(topics)
+    found = dict.fromkeys(topics, 0)
+    idle_since = time.monotonic()
+    try:
+        while time.monotonic() - idle_since < quiet:
+            batch = consumer.poll(timeout_ms=300)
+            for tp, records in batch.items():
+                found[tp.topic] += len(records)
+            if batch:
+                idle_since = time.monotonic()
+    finally:
+        consumer.close()
+    return found
+
+
 def bare(n: int, sample: list[bytes]) -> dict[str, float]:
     with EmbeddedBroker() as broker:
         admin = KafkaAdminClient(bootstrap_servers=broker.bootstrap)
@@ -122,17 +215,48 @@ def concord(n: int) -> tuple[dict[str, float], list[bytes]]:
         signals = [json.dumps(s.signal(i)).encode() for i in range(n)]
         producer = KafkaProducer(bootstrap_servers=s.broker.bootstrap, enable_idempotence=False)
         assert s.proc is not None
+        spy = profile(s.proc.pid)
         c0, t0 = cpu_seconds(s.proc.pid), time.time()
         for raw in signals:
             producer.send("concord.signals.in", key=b"k", value=raw)
         producer.flush()
         last = count(s.broker.bootstrap, "concord.outgoing", n, timeout=600)
+        if spy is not None:
+            top_frames(spy)
         took = last - t0
-        return {
+        figures = {
             "per_s": n / took,
             "cpu": cpu_seconds(s.proc.pid) - c0,
             "peak_mb": s.peak_mb(),
-        }, signals
+        }
+        delivered(s.broker.bootstrap, n)
+        records = census(s.broker.bootstrap)
+        budget = {t: c for t, c in records.items() if c}
+        line(
+            bench="pipeline",
+            metric="records_per_signal",
+            value=round(sum(budget.values()) / n, 2),
+            unit="records/signal",
+            n=n,
+        )
+        for topic, c in sorted(budget.items(), key=lambda x: -x[1]):
+            line(bench="pipeline", metric="records_per_hop", topic=topic, value=round(c / n, 2))
+        return figures, signals
+
+
+def delivered(bootstrap: str, n: int) -> None:
+    """Wait until `n` messages have a successful receipt on `concord.deliveries`."""
+    consumer = KafkaConsumer(
+        "concord.deliveries", bootstrap_servers=bootstrap, auto_offset_reset="earliest"
+    )
+    ok = 0
+    deadline = time.monotonic() + 600
+    try:
+        while ok < n and time.monotonic() < deadline:
+            for records in consumer.poll(timeout_ms=300).values():
+                ok += sum(1 for r in records if r.value and b'"ok":true' in r.value)
+    finally:
+        consumer.close()
 
 
 def main() -> None:

@@ -82,8 +82,6 @@ async def plan(s: Planning, situation: Situation, decision: PlaybookMatch) -> No
         await refuse(s, situation, exc)
         return
     review = await hand_over(s, situation, playbook, tasks, decision.revision)
-    for area in dict.fromkeys(a for task in tasks[:1] for a in task.areas):
-        s.fired[f"{key}|area|{area}"] = 0
     s.fired[key] = playbook.version
     await fired(s, situation, playbook.id, str(playbook.version), decision.revision, tasks, review)
 
@@ -149,7 +147,10 @@ async def repeated(s: Planning, situation: Situation, decision: PlaybookMatch) -
             continue
         playbook = s.playbooks.get(decision.playbook, decision.version)
         area = area_of(situation, signal_id)
-        covered = s.fired.get(f"{key}|area|{area}")
+        # The first set covers where its triggers happened (the situation says so); a
+        # later set's area is recorded when it is made.
+        first = {area_of(situation, t) for t in decision.signals} or {situation.area}
+        covered = 0 if area in first else s.fired.get(f"{key}|area|{area}")
         try:
             if playbook is None:
                 raise PlanningError(decision.playbook, f"version {decision.version} not loaded")

@@ -174,6 +174,12 @@ class Directory(Strict):
         return self
 
     @cached_property
+    def memo(self) -> dict[str, object]:
+        """What the rules derive from this directory once (it never changes once loaded):
+        for example the words of its names, which intake reads for every signal."""
+        return {}
+
+    @cached_property
     def _areas(self) -> dict[str, Area]:
         return {a.code: a for a in self.areas}
 
@@ -214,8 +220,12 @@ class Directory(Strict):
     def place(self, codes: list[str], language: str = "") -> str:
         """The names of these areas, for people ("Quartier Nord, Centre-ville"), in
         `language` where the directory gives one."""
-        names = self.area_names(language)
-        return ", ".join(names.get(code, code) for code in codes)
+        return ", ".join(self.area_name(code, language) for code in codes)
+
+    def area_name(self, code: str, language: str = "") -> str:
+        """An area's name in `language` (else its `name`; its code when unknown)."""
+        found = self.area(code)
+        return found.names.get(language, found.name) if found else code
 
     def area_names(self, language: str = "") -> dict[str, str]:
         """Every area's code -> its name in `language` (else its `name`)."""

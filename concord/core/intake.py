@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Collection
 from datetime import datetime
@@ -94,14 +93,13 @@ def seal(
     ), key
 
 
-@functools.lru_cache(maxsize=8)
-def _words(names: tuple[str, ...]) -> frozenset[str]:
-    return vocabulary(names)
-
-
 def plain_words(directory: Directory) -> frozenset[str]:
-    """The words of the directory's names (city, areas, agencies): not a person's."""
-    return _words(tuple(directory.names()))
+    """The words of the directory's names (city, areas, agencies): not a person's.
+    Worked out once per directory: intake asks for every signal."""
+    found = directory.memo.get("plain_words")
+    if not isinstance(found, frozenset):
+        found = directory.memo["plain_words"] = vocabulary(directory.names())
+    return found
 
 
 def contacts_of(raw: bytes) -> list[str]:

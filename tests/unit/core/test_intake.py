@@ -108,3 +108,12 @@ def test_contacts_of_a_refused_record_are_found() -> None:
     assert sorted(intake.contacts_of(raw)) == ["0471 23", "a@b.example"]
     assert intake.contacts_of(b"\xff not json") == []
     assert intake.contacts_of(b"[1]") == []
+
+
+def test_the_directory_words_are_worked_out_once_per_directory() -> None:
+    from concord.core.intake import plain_words
+    from tests.unit.factories import DIRECTORY
+
+    first = plain_words(DIRECTORY)
+    assert plain_words(DIRECTORY) is first  # intake asks for every signal
+    assert {"nord", "north"} & {w.lower() for w in first}
