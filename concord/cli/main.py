@@ -82,7 +82,8 @@ def _archive(settings: Settings, bootstrap: str, demo: bool) -> list[Any]:
     """Restore the single-machine archive into the fresh broker, then keep it: returns
     what stops it (see `concord.embedded.archive`). The demo plays from nothing each
     time, in an archive of its own: the city's stays as it is."""
-    from concord.embedded.archive import Archive, Archiver
+    from concord.embedded.archive import Archive
+    from concord.embedded.archiver import ArchiverProcess
     from concord.embedded.restore import restore
     from concord.streams.topics import ALL, KEYS, SIGNALS_IN
 
@@ -91,21 +92,22 @@ def _archive(settings: Settings, bootstrap: str, demo: bool) -> list[Any]:
         for old in path.parent.glob(f"{path.name}*"):
             old.unlink()
     archive = Archive(path)
-    restored = restore(archive, bootstrap)
-    if restored:
-        console.print(f"[bold]archive[/]  {restored} records restored from {path}")
-    else:
-        console.print(f"[bold]archive[/]  {path} (kept across restarts)")
+    try:
+        restored = restore(archive, bootstrap)
+    finally:
+        archive.close()  # from here on the archiver's process writes it
+    what = f"{restored} records restored from" if restored else "kept across restarts in"
+    console.print(f"[bold]archive[/]  {what} {path}")
     compacted = {t.name for t in ALL if t.compacted}
-    archiver = Archiver(
-        archive,
+    archiver = ArchiverProcess(
+        path,
         bootstrap,
         [settings.app_id],
         compacted,
         shredded=frozenset({KEYS.name}),
         consumed=frozenset({SIGNALS_IN.name}),
     ).start()
-    return [archive.close, archiver.stop]
+    return [archiver.stop]
 
 
 @app.command()
@@ -133,7 +135,10 @@ def up(
             # Tansu quirk: a group's first join waits ~half the session timeout.
             settings = settings.with_(broker=broker.url, store="memory://", session_timeout=6.0)
             console.print(f"[bold]broker[/]   embedded Tansu at {broker.url} (memory only)")
-            stops += _archive(settings, broker.bootstrap, demo)
+            if settings.archive:
+                stops += _archive(settings, broker.bootstrap, demo)
+            else:
+                console.print("[bold]archive[/]  off: memory only (CONCORD_ARCHIVE=false)")
         else:
             console.print(f"[bold]broker[/]   {settings.broker}")
         if not settings.smtp_host:

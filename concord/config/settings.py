@@ -101,6 +101,11 @@ class Settings(BaseSettings):
     watchdog_exit: bool = Field(
         True, description="exit non-zero once stalled twice that long (the supervisor restarts)"
     )
+    archive: bool = Field(
+        True,
+        description="`concord up`: keep a durable copy of the embedded broker on disk "
+        "(false: memory only, everything is gone at the next start)",
+    )
     broker_wait_seconds: float = Field(
         120.0, ge=0, description="how long `concord worker` waits for its broker at start"
     )

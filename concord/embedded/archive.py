@@ -1,8 +1,9 @@
 """The single-machine archive: a durable copy of the embedded broker on disk.
 
 The embedded broker (Tansu 0.6.0) keeps everything in memory. `concord up` therefore
-runs an `Archiver` beside it that copies every record of every topic — key, value,
-headers, timestamp, partition and offset, Faust's table changelogs included — and the
+runs an archiver (`concord.embedded.archiver`, in a process of its own) that copies
+every record of every topic — key, value, headers, timestamp, partition and offset,
+Faust's table changelogs included — and the
 consumer groups' committed offsets into SQLite (`$CONCORD_DATA_DIR/archive.sqlite3`,
 WAL mode). At the next start, `restore` produces them back, in offset order, into the
 fresh broker and commits the groups' offsets, before any worker starts: situations,
@@ -28,11 +29,9 @@ import json
 import logging
 import sqlite3
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -211,141 +210,3 @@ class Archive:
 def kept(topic: str) -> bool:
     """Whether a topic's records are archived (not the internal topics of Faust and Kafka)."""
     return not any(topic.endswith(s) for s in SKIPPED)
-
-
-class Archiver:
-    """Copies every record and the groups' offsets into the archive, in a thread."""
-
-    def __init__(
-        self,
-        archive: Archive,
-        bootstrap: str,
-        groups: list[str],
-        compacted: set[str],
-        shredded: frozenset[str] = frozenset(),
-        consumed: frozenset[str] = frozenset(),
-    ) -> None:
-        self.archive = archive
-        #: topics whose keys' earlier records are deleted by a later one (data keys)
-        self.shredded = shredded
-        #: topics whose records are deleted once every group has consumed them (raw bytes)
-        self.consumed = consumed
-        self.bootstrap = bootstrap
-        self.groups = groups
-        #: the compacted topics (snapshots); Faust's changelogs are compacted too
-        self.compacted = compacted
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="concord-archiver", daemon=True)
-        #: when the archive last caught up with the broker (monotonic), for `lag`
-        self.flushed_at = 0.0
-
-    def start(self) -> Archiver:
-        """Start copying in the background; returns self."""
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Copy what is left, then stop."""
-        self._stop.set()
-        self._thread.join(timeout=10)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self._copy()
-            except Exception:  # the broker went away: try again, never lose the thread
-                log.exception("archiver: copying failed; retrying")
-                self._stop.wait(1.0)
-
-    def _copy(self) -> None:
-        from kafka import KafkaAdminClient, KafkaConsumer
-
-        consumer = KafkaConsumer(
-            bootstrap_servers=self.bootstrap,
-            group_id=None,
-            enable_auto_commit=False,
-            fetch_max_wait_ms=50,
-            client_id="concord-archiver",
-        )
-        admin = KafkaAdminClient(bootstrap_servers=self.bootstrap, client_id="concord-archiver")
-        try:
-            assigned: set[Any] = set()
-            next_topics = next_offsets = 0.0
-            pending: list[Record] = []
-            flushed = time.monotonic()
-            while not self._stop.is_set():
-                now = time.monotonic()
-                if now >= next_topics:
-                    assigned = self._assign(consumer, assigned)
-                    next_topics = now + 1.0
-                batches = consumer.poll(timeout_ms=100, max_records=5000)
-                for tp, items in batches.items():
-                    pending += [
-                        Record(
-                            tp.topic,
-                            tp.partition,
-                            m.offset,
-                            m.key,
-                            m.value,
-                            list(m.headers or []),
-                            m.timestamp,
-                        )
-                        for m in items
-                    ]
-                now = time.monotonic()
-                if pending and now - flushed >= FLUSH_SECONDS / 2:
-                    self.archive.add(pending, self.shredded)
-                    pending, flushed = [], now
-                if not pending:
-                    self.flushed_at = now
-                if now >= next_offsets:
-                    self._offsets(admin)
-                    next_offsets = now + OFFSETS_SECONDS
-            if pending:
-                self.archive.add(pending, self.shredded)
-            self._offsets(admin)  # at a clean stop, the last offsets too
-        finally:
-            consumer.close()
-            admin.close()
-
-    def _assign(self, consumer: Any, assigned: set[Any]) -> set[Any]:
-        from kafka import TopicPartition
-
-        described: dict[str, tuple[int, bool]] = {}
-        for topic in consumer.topics():  # refreshes the metadata of every topic
-            if not kept(topic):
-                continue
-            parts = consumer.partitions_for_topic(topic) or set()
-            if parts:
-                compacted = topic in self.compacted or topic.endswith("-changelog")
-                described[topic] = (len(parts), compacted)
-        wanted = {TopicPartition(t, p) for t, (n, _) in described.items() for p in range(n)}
-        if wanted == assigned:
-            return assigned
-        self.archive.set_topics(described)
-        consumer.assign(list(wanted))
-        ends = self.archive.ends()
-        for tp in wanted:
-            start = ends.get((tp.topic, tp.partition))
-            if start is None:
-                consumer.seek_to_beginning(tp)
-            else:
-                consumer.seek(tp, start)
-        return wanted
-
-    def _offsets(self, admin: Any) -> None:
-        from kafka.errors import KafkaError
-
-        for group in self.groups:
-            try:
-                found = admin.list_group_offsets(group).get(group, {})
-            except KafkaError:  # no such group yet
-                continue
-            offsets = {
-                (tp.topic, tp.partition): om.offset for tp, om in found.items() if om.offset >= 0
-            }
-            if offsets:
-                self.archive.set_offsets(group, offsets)
-            for (topic, partition), offset in offsets.items():
-                if topic in self.consumed:
-                    self.archive.drop_below(topic, partition, offset)
