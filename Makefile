@@ -33,7 +33,7 @@ test: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check concord tests bench
 	$(VENV)/bin/ruff format --check concord tests bench
 	$(VENV)/bin/mypy concord
-	$(VENV)/bin/mypy tests
+	$(VENV)/bin/mypy tests bench
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/pytest -q -p no:cacheprovider -n $(TEST_PROCESSES) --dist loadgroup
 
@@ -47,7 +47,7 @@ lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check concord tests bench
 	$(VENV)/bin/ruff format --check concord tests bench
 	$(VENV)/bin/mypy concord
-	$(VENV)/bin/mypy tests
+	$(VENV)/bin/mypy tests bench
 
 ## Benchmarks (JSON lines on stdout; figures, not tests). Installs Alertmanager, the peer.
 BENCHES := matcher pipeline intake latency peer_alertmanager faults crash_recovery

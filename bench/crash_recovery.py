@@ -304,7 +304,7 @@ def main() -> None:
             {
                 "bench": "crash_recovery",
                 "metric": "slack_duplicates",
-                "value": sum(int(r["slack_duplicates"]) for r in results),
+                "value": sum(int(str(r["slack_duplicates"])) for r in results),
                 "unit": "messages",
             }
         )

@@ -61,9 +61,12 @@ def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
     clients = int(sys.argv[2]) if len(sys.argv) > 2 else 8
     settings = {"slack_channel_interval_seconds": "0", "slack_workspace_rate": "0"}
-    # Extra settings, e.g. BENCH_SETTINGS=producer_linger_ms=0
-    settings.update(x.split("=", 1) for x in os.environ.get("BENCH_SETTINGS", "").split(",") if x)
-    with Stack(areas=2 * n, **settings) as s:
+    # Extra settings, e.g. BENCH_SETTINGS=partitions=8
+    for pair in os.environ.get("BENCH_SETTINGS", "").split(","):
+        if pair:
+            name, _, value = pair.partition("=")
+            settings[name] = value
+    with Stack(2 * n, 1, **settings) as s:
         assert s.proc is not None
         singles = [json.dumps(s.signal(i)).encode() for i in range(n)]
         spy = profile(s.proc.pid)

@@ -50,7 +50,7 @@ def measure(rate: float, seconds: float) -> None:
     n = int(rate * seconds)
     settings = {"slack_channel_interval_seconds": "0", "slack_workspace_rate": "0"}
     settings.update(EXTRA)
-    with Stack(areas=n, **settings) as s:
+    with Stack(n, 1, **settings) as s:
         signals = [s.signal(i) for i in range(n)]
         tasks = {str(x["id"]): s.task(x) for x in signals}
         t0 = time.time()

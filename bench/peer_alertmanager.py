@@ -128,7 +128,7 @@ receivers:
 
 def _ready(url: str) -> bool:
     try:
-        return urllib.request.urlopen(url, timeout=1).status == 200
+        return bool(urllib.request.urlopen(url, timeout=1).status == 200)
     except OSError:
         return False
 
@@ -139,7 +139,7 @@ def concord(n: int) -> dict[str, float]:
         "slack_workspace_rate": "0",
         "delivery_concurrency": "16",
     }
-    with Stack(areas=n, **settings) as s:
+    with Stack(n, 1, **settings) as s:
         signals = [s.signal(i) for i in range(n)]
         tasks = {s.task(x) for x in signals}
         t0 = time.time()

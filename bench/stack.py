@@ -6,6 +6,7 @@ Not a benchmark itself (`make bench` runs the others). Everything listens on 127
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -32,6 +33,8 @@ from concord.embedded.net import free_port  # noqa: E402
 from concord.embedded.outbox import Outbox  # noqa: E402
 from concord.embedded.slack_api import SlackApiServer  # noqa: E402
 from concord.embedded.smtp import SmtpCapture  # noqa: E402
+
+__all__ = ["EmbeddedBroker", "Stack", "free_port", "line", "rss_peak_mb", "wait"]
 
 #: One Slack task per incident (the Alertmanager comparison's work).
 SLACK_PLAYBOOK = """
@@ -188,7 +191,7 @@ class Stack:
                 wait(lambda: (self.root / "data0" / "keys" / "secret_key").exists(), timeout=60)
                 shutil.copytree(self.root / "data0" / "keys", keys)
         for port in self.ports:
-            wait(lambda port=port: self.healthy(port), timeout=120, interval=0.2)
+            wait(functools.partial(self.healthy, port), timeout=120, interval=0.2)
         made = subprocess.run(
             [sys.executable, "-m", "concord.cli", "token", "create", "bench", "--role", "producer"],
             env={**self.env(), "CONCORD_DATA_DIR": str(self.root / "data0")},
@@ -230,7 +233,7 @@ class Stack:
                 raise RuntimeError((self.root / f"worker{i}.log").read_text()[-3000:])
         try:
             url = f"http://127.0.0.1:{port or self.port}/healthz"
-            return urllib.request.urlopen(url, timeout=5).status == 200
+            return bool(urllib.request.urlopen(url, timeout=5).status == 200)
         except OSError:
             return False  # not listening yet, or not ready (503)
 
