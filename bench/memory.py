@@ -1,0 +1,100 @@
+"""The worker's memory with many open situations and tasks.
+
+N signals (default 100,000) in 1,000 areas, 25 hours apart within an area (so each is a
+situation of its own, with one Slack task; pacing off), are posted in arrays of 500 to a
+bare `concord worker`; once every task's message is on its way (its request on
+`concord.outgoing`) and the read model holds them, the worker's resident memory (VmRSS)
+and its peak (VmHWM) are read. Everything stays open: nothing closes a situation or a
+task. Prints one JSON line, and one per 10% on the way.
+Usage: python bench/memory.py [N]
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from kafka import KafkaConsumer
+from stack import Stack, line, rss_peak_mb
+
+
+def rss_mb(pid: int) -> float:
+    """The process's resident memory now (VmRSS), in MiB."""
+    for row in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if row.startswith("VmRSS:"):
+            return int(row.split()[1]) / 1024
+    return 0.0
+
+
+AREAS = 1_000
+
+
+def signal(i: int) -> dict[str, object]:
+    """The i-th signal: area `a{i % AREAS}`, 25 h after the previous one of its area."""
+    at = datetime.now(UTC) - timedelta(hours=25 * (i // AREAS) + 1)
+    return {
+        "id": f"m-{i}",
+        "kind": "incident",
+        "category": "hate_crime",
+        "severity": 3,
+        "occurred_at": at.isoformat(),
+        "area": f"a{i % AREAS}",
+        "source": {"type": "ngo", "name": "Bench"},
+        "summary": "Bench signal.",
+    }
+
+
+def main() -> None:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
+    with Stack(AREAS, 1, slack_channel_interval_seconds="0", slack_workspace_rate="0") as s:
+        assert s.proc is not None
+        consumer = KafkaConsumer(
+            "concord.outgoing",
+            bootstrap_servers=s.broker.bootstrap,
+            auto_offset_reset="earliest",
+        )
+        headers = {"Authorization": f"Bearer {s.token}", "Content-Type": "application/json"}
+        started, seen, posted, step = time.monotonic(), 0, 0, max(1, n // 10)
+        while seen < n:
+            if posted < n and posted - seen < 2_000:  # keep the worker busy, not flooded
+                batch = [signal(i) for i in range(posted, min(n, posted + 500))]
+                req = urllib.request.Request(
+                    f"{s.base}/api/signals", data=json.dumps(batch).encode(), headers=headers
+                )
+                with urllib.request.urlopen(req, timeout=120) as r:
+                    assert r.status == 202
+                posted += len(batch)
+            before = seen
+            for records in consumer.poll(timeout_ms=200).values():
+                seen += sum(1 for r in records if r.value and b'"action":"send"' in r.value)
+            if seen // step > before // step:
+                line(
+                    bench="memory",
+                    metric="rss_mb_on_the_way",
+                    open_tasks=seen,
+                    value=round(rss_mb(s.proc.pid), 1),
+                    seconds=round(time.monotonic() - started),
+                )
+        consumer.close()
+        time.sleep(5)  # the read model catches up
+        line(
+            bench="memory",
+            metric="rss_mb",
+            value=round(rss_mb(s.proc.pid), 1),
+            unit="MiB",
+            open_situations=n,
+            open_tasks=n,
+            peak_mb=round(rss_peak_mb(s.proc.pid), 1),
+            seconds=round(time.monotonic() - started),
+            target_mb=300,
+        )
+
+
+if __name__ == "__main__":
+    main()
