@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from pathlib import Path
@@ -210,6 +211,11 @@ def _copy_until_told(
     parent: int,
 ) -> None:
     """The archiver process: copy until `stop` is set or the parent is gone."""
+    # Ctrl-C, and a supervisor's SIGTERM, reach the whole process group. `concord up`
+    # decides when the copy ends: after its worker has stopped writing, so the last
+    # records are kept, and without a traceback of ours on the console.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     archive = Archive(Path(path))
     archiver = Archiver(
         archive, bootstrap, groups, set(compacted), frozenset(shredded), frozenset(consumed)
