@@ -89,9 +89,10 @@ def test_the_board_updates_live_when_a_liaison_acknowledges(
     try:
         page.goto(worker.base + "/board?area=centre")
         assert page.locator("html").get_attribute("lang") == "fr"  # the coordinator's
-        page.wait_for_function(
-            "document.getElementById('live-status').textContent.includes('direct')"
-        )
+        # A locator, not `wait_for_function`: when its first look fails, Playwright polls
+        # a string predicate through eval(), which the page's CSP refuses (no
+        # 'unsafe-eval'), and the test failed whenever the stream connected late.
+        page.locator("#live-status", has_text="direct").wait_for()
         page.evaluate("window.__sameDocument = true")  # gone if the page reloads
         signal = vandalism()
         post(worker, tokens, signal)
