@@ -174,12 +174,6 @@ class Directory(Strict):
         return self
 
     @cached_property
-    def memo(self) -> dict[str, object]:
-        """What the rules derive from this directory once (it never changes once loaded):
-        for example the words of its names, which intake reads for every signal."""
-        return {}
-
-    @cached_property
     def _areas(self) -> dict[str, Area]:
         return {a.code: a for a in self.areas}
 

@@ -95,11 +95,8 @@ def seal(
 
 def plain_words(directory: Directory) -> frozenset[str]:
     """The words of the directory's names (city, areas, agencies): not a person's.
-    Worked out once per directory: intake asks for every signal."""
-    found = directory.memo.get("plain_words")
-    if not isinstance(found, frozenset):
-        found = directory.memo["plain_words"] = vocabulary(directory.names())
-    return found
+    Work it out once where the directory is loaded, not per signal (it reads every name)."""
+    return vocabulary(directory.names())
 
 
 def contacts_of(raw: bytes) -> list[str]:

@@ -45,6 +45,7 @@ class Simulator:
 
     def __init__(self, playbooks: PlaybookSet, directory: Directory, window: timedelta) -> None:
         self.directory = directory
+        self.words = plain_words(directory)  # read for every signal: worked out once
         self.matcher = Matcher(playbooks.playbooks, directory)
         self.rules = Rules(
             self.matcher, window, dict(playbooks.revisions), linked=directory.linked_bias
@@ -64,7 +65,7 @@ class Simulator:
 
     def feed(self, signal_in: SignalIn, now: datetime) -> Step | None:
         """Process one signal; None when it is a duplicate."""
-        signal, key = seal(signal_in, self.sealer, now, plain_words(self.directory))
+        signal, key = seal(signal_in, self.sealer, now, self.words)
         self.keys[key.id] = key
         neighbours = self.directory.neighbours(signal.area)
         moved = step(self.states.get, signal, neighbours, self.rules, now)

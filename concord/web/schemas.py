@@ -17,13 +17,14 @@ from concord.streams.situations import Analysis, SignalRef, Situation
 from concord.streams.tasks import Task
 
 
-class Answer(BaseModel):
-    """The base of every answer: frozen, and strict about what it shows."""
+class Body(BaseModel):
+    """The base of every answer's body: frozen, and strict about what it shows (not
+    `web.answer.Answer`, which is the status and body a view returns)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class FieldError(Answer):
+class FieldError(Body):
     """One field that was refused: its dotted path (`1.severity`, `(body)`) and why."""
 
     loc: str
@@ -39,20 +40,20 @@ class Problem(BaseModel):
     errors: list[FieldError] | None = Field(None, description="422: each field at fault")
 
 
-class SignalsAccepted(Answer):
+class SignalsAccepted(Body):
     """`POST /api/signals`: every signal is durably in Kafka."""
 
     accepted: list[str] = Field(description="the ids of the signals, in the order sent")
 
 
-class ReportAccepted(Answer):
+class ReportAccepted(Body):
     """`POST /api/reports`: the report's receipt code and its status page."""
 
     receipt: str
     status: str = Field(description="the path of the receipt's status page")
 
 
-class TaskActionAccepted(Answer):
+class TaskActionAccepted(Body):
     """A task action taken: the track stage applies it."""
 
     accepted: bool
@@ -60,7 +61,7 @@ class TaskActionAccepted(Answer):
     action: str
 
 
-class ChangeAccepted(Answer):
+class ChangeAccepted(Body):
     """A situation change taken: the correlate stage applies it."""
 
     accepted: bool
@@ -77,7 +78,7 @@ class VoteAccepted(BaseModel):
     unchanged: bool = False
 
 
-class DeliveryState(Answer):
+class DeliveryState(Body):
     """Where the message that gives a task to its assignee stands."""
 
     state: str
@@ -107,14 +108,14 @@ def _without(model: type[BaseModel], *names: str) -> dict[str, Any]:
 #: summary opened for the caller (audited), null and `erased` once erased.
 SignalOut: type[BaseModel] = create_model(
     "SignalOut",
-    __base__=Answer,
+    __base__=Body,
     **_without(SignalRef, "summary_sealed", "summary"),
     summary=(str | None, None),
     erased=(bool, False),
 )
 
 
-class ReviewState(Answer):
+class ReviewState(Body):
     """The panel's review of a situation's analysis, as far as it has got."""
 
     version: int
@@ -128,7 +129,7 @@ class ReviewState(Answer):
 
 SituationOut: type[BaseModel] = create_model(
     "SituationOut",
-    __base__=Answer,
+    __base__=Body,
     **_without(Situation, "signals", "analysis"),
     signals=(list[SignalOut], ...),
     tasks=(list[TaskOut], Field(default_factory=list)),
@@ -137,14 +138,14 @@ SituationOut: type[BaseModel] = create_model(
 
 ReviewOut: type[BaseModel] = create_model(
     "ReviewOut",
-    __base__=Answer,
+    __base__=Body,
     **_without(ReviewRecord, "situation"),
     version=(int, ...),
     quorum=(int, ...),
 )
 
 
-class PersonOut(Answer):
+class PersonOut(Body):
     """One person as the caller may see them (`null`: withheld)."""
 
     role: str
@@ -153,7 +154,7 @@ class PersonOut(Answer):
     consented: bool
 
 
-class PersonsOut(Answer):
+class PersonsOut(Body):
     """The persons of one signal of a task, cut to the caller's sharing level."""
 
     signal_id: str
@@ -163,7 +164,7 @@ class PersonsOut(Answer):
     erased: bool
 
 
-class Persons(Answer):
+class Persons(Body):
     """`GET /api/tasks/{id}/persons`: the task's persons, signal by signal."""
 
     task_id: str
@@ -171,7 +172,7 @@ class Persons(Answer):
     signals: list[PersonsOut]
 
 
-class Erased(Answer):
+class Erased(Body):
     """410: all there was is erased."""
 
     task_id: str

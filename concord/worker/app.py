@@ -24,6 +24,7 @@ from concord.config.directory import Directory, load_directory
 from concord.config.errors import ConfigError
 from concord.config.settings import Settings
 from concord.core.erasure import Retention
+from concord.core.intake import plain_words
 from concord.delivery.compose import Compose
 from concord.embedded.outbox import Outbox
 from concord.notifiers.registry import Registry, build_registry
@@ -204,6 +205,7 @@ def create_app(
         observer=guarded(observer or Observer()),
         flusher=Flusher(lambda: app.producer.flush()),
         fault_stall=_stall_drill(settings),
+        words=plain_words(directory),
     )
     public_url = settings.public_url or f"http://{settings.web_host}:{settings.web_port}"
     renderer = Renderer(directory.city.timezone, public_url)

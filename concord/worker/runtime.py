@@ -96,6 +96,8 @@ class Flow:
     #: a stage that stops handling records (`CONCORD_FAULT_STALL_STAGE`): a drill of the
     #: watchdog, never set in production
     fault_stall: str = ""
+    #: the words of the directory's names (`core.intake.plain_words`), worked out once
+    words: frozenset[str] = frozenset()
 
     async def audit(
         self, actor: str, action: str, subject: str, via: str | None = None, **details: str
@@ -128,7 +130,7 @@ class Flow:
         Keyed by correlation zone: neighbouring areas meet in one partition. The intake
         stage admits what it validated from `concord.signals.in`, the HTTP API what it
         validated itself (one hop fewer)."""
-        signal, key = intake.seal(signal_in, self.sealer, utcnow(), intake.plain_words(directory))
+        signal, key = intake.seal(signal_in, self.sealer, utcnow(), self.words)
         # The key first: whoever reads the signal can find it.
         await self.topics.keys.send(key=key.id, value=key)
         future = await self.topics.signals.send(key=directory.zone(signal.area), value=signal)
