@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -22,7 +21,7 @@ import aiohttp
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from pipeline import cpu_seconds, profile, top_frames
-from stack import Stack, line
+from stack import Stack, extra_settings, line
 
 
 async def post_singles(s: Stack, bodies: list[bytes], clients: int) -> float:
@@ -61,11 +60,7 @@ def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
     clients = int(sys.argv[2]) if len(sys.argv) > 2 else 8
     settings = {"slack_channel_interval_seconds": "0", "slack_workspace_rate": "0"}
-    # Extra settings, e.g. BENCH_SETTINGS=partitions=8
-    for pair in os.environ.get("BENCH_SETTINGS", "").split(","):
-        if pair:
-            name, _, value = pair.partition("=")
-            settings[name] = value
+    settings.update(extra_settings())  # e.g. BENCH_SETTINGS=partitions=8
     with Stack(2 * n, 1, **settings) as s:
         assert s.proc is not None
         singles = [json.dumps(s.signal(i)).encode() for i in range(n)]

@@ -20,7 +20,7 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from stack import Stack, line, wait
+from stack import Stack, extra_settings, line, wait
 
 
 async def post_all(s: Stack, signals: list[dict[str, object]], rate: float) -> dict[str, float]:
@@ -41,15 +41,10 @@ async def post_all(s: Stack, signals: list[dict[str, object]], rate: float) -> d
     return posted
 
 
-import os  # noqa: E402
-
-EXTRA = dict(x.split("=", 1) for x in os.environ.get("BENCH_SETTINGS", "").split(",") if x)
-
-
 def measure(rate: float, seconds: float) -> None:
     n = int(rate * seconds)
     settings = {"slack_channel_interval_seconds": "0", "slack_workspace_rate": "0"}
-    settings.update(EXTRA)
+    settings.update(extra_settings())
     with Stack(n, 1, **settings) as s:
         signals = [s.signal(i) for i in range(n)]
         tasks = {str(x["id"]): s.task(x) for x in signals}

@@ -25,11 +25,8 @@ from stack import Stack, line, rss_peak_mb
 
 
 def rss_mb(pid: int) -> float:
-    """The process's resident memory now (VmRSS), in MiB."""
-    for row in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if row.startswith("VmRSS:"):
-            return int(row.split()[1]) / 1024
-    return 0.0
+    """The process's resident memory now, in MiB."""
+    return rss_peak_mb(pid, "VmRSS")
 
 
 AREAS = 1_000

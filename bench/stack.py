@@ -34,7 +34,7 @@ from concord.embedded.outbox import Outbox  # noqa: E402
 from concord.embedded.slack_api import SlackApiServer  # noqa: E402
 from concord.embedded.smtp import SmtpCapture  # noqa: E402
 
-__all__ = ["EmbeddedBroker", "Stack", "free_port", "line", "rss_peak_mb", "wait"]
+__all__ = ["EmbeddedBroker", "Stack", "extra_settings", "free_port", "line", "rss_peak_mb", "wait"]
 
 #: One Slack task per incident (the Alertmanager comparison's work).
 SLACK_PLAYBOOK = """
@@ -97,12 +97,18 @@ coordinators:
 """
 
 
-def rss_peak_mb(pid: int) -> float:
-    """The process's peak resident memory (VmHWM), in MiB."""
+def rss_peak_mb(pid: int, field: str = "VmHWM") -> float:
+    """The process's peak resident memory (VmHWM; `VmRSS`: now), in MiB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+def extra_settings() -> dict[str, str]:
+    """Settings from `BENCH_SETTINGS=name=value,...` (without the `CONCORD_` prefix)."""
+    pairs = (x.partition("=") for x in os.environ.get("BENCH_SETTINGS", "").split(",") if x)
+    return {name: value for name, _, value in pairs}
 
 
 def wait(probe: Callable[[], Any], timeout: float, interval: float = 0.05) -> Any:
