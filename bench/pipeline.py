@@ -151,19 +151,22 @@ def _owner(frame: str) -> str:
     return "python"
 
 
-def census(bootstrap: str, quiet: float = 3.0) -> dict[str, int]:
+def census(bootstrap: str, quiet: float = 3.0) -> dict[str, tuple[int, int]]:
     """Every record on every topic, read to the end (Tansu's end offsets undercount):
-    topic -> records, once no new record came for `quiet` seconds."""
+    topic -> (records, bytes of their values), once no new record came for `quiet`
+    seconds."""
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, auto_offset_reset="earliest")
     topics = sorted(t for t in consumer.topics() if not t.startswith("__"))
     consumer.subscribe(topics)
-    found = dict.fromkeys(topics, 0)
+    found = dict.fromkeys(topics, (0, 0))
     idle_since = time.monotonic()
     try:
         while time.monotonic() - idle_since < quiet:
             batch = consumer.poll(timeout_ms=300)
             for tp, records in batch.items():
-                found[tp.topic] += len(records)
+                count, size = found[tp.topic]
+                size += sum(len(r.value or b"") for r in records)
+                found[tp.topic] = (count + len(records), size)
             if batch:
                 idle_since = time.monotonic()
     finally:
@@ -231,16 +234,23 @@ def concord(n: int) -> tuple[dict[str, float], list[bytes]]:
         }
         delivered(s.broker.bootstrap, n)
         records = census(s.broker.bootstrap)
-        budget = {t: c for t, c in records.items() if c}
+        budget = {t: c for t, c in records.items() if c[0]}
         line(
             bench="pipeline",
             metric="records_per_signal",
-            value=round(sum(budget.values()) / n, 2),
+            value=round(sum(c for c, _ in budget.values()) / n, 2),
             unit="records/signal",
+            bytes_per_signal=round(sum(b for _, b in budget.values()) / n),
             n=n,
         )
-        for topic, c in sorted(budget.items(), key=lambda x: -x[1]):
-            line(bench="pipeline", metric="records_per_hop", topic=topic, value=round(c / n, 2))
+        for topic, (c, b) in sorted(budget.items(), key=lambda x: -x[1][0]):
+            line(
+                bench="pipeline",
+                metric="records_per_hop",
+                topic=topic,
+                value=round(c / n, 2),
+                bytes_per_record=round(b / c),
+            )
         return figures, signals
 
 

@@ -168,14 +168,17 @@ async def send_ticks(s: Gate) -> None:
     # Each worker looks at the reviews it holds; a tick for a deadline that has moved
     # meanwhile (a second worker, a slow agent) is ignored by `handle`.
     now = utcnow()
-    for key, stored in s.reviews.stored():
-        waiting = stored.get("outcome") in ("pending", "no_quorum")
-        deadline = stored.get("deadline") if waiting else None
-        if deadline and datetime.fromisoformat(deadline) <= now:
-            tick = ReviewEvent(
-                situation_id=key, kind="tick", deadline=datetime.fromisoformat(deadline)
-            )
+    for key, deadline in s.reviews.project("deadline", _waiting_until):
+        if deadline is not None and deadline <= now:
+            tick = ReviewEvent(situation_id=key, kind="tick", deadline=deadline)
             await s.flow.topics.review_events.send(key=key, value=tick)
+
+
+def _waiting_until(stored: Any) -> datetime | None:
+    """A stored review's time limit while it waits on the panel (the scan's projection)."""
+    deadline = stored.get("deadline")
+    waiting = stored.get("outcome") in ("pending", "no_quorum")
+    return datetime.fromisoformat(deadline) if waiting and deadline else None
 
 
 async def run(s: Gate, stream: Any) -> None:

@@ -42,7 +42,8 @@ async def consume_raw(
     stream: Any,
     handle: Callable[[bytes, Any], Awaitable[None]],
 ) -> None:
-    """Run `handle(raw, message)` on each record of `stream`, guarded (see the module)."""
+    """Run `handle(raw, message)` on each record of `stream`, guarded (see the module).
+    The audit entries a record's handling makes go in one audit record."""
     busy = flow.metrics.stage_busy.labels(stage)
     handled = flow.metrics.stage_records.labels(stage)
     async for event in stream.events():
@@ -50,16 +51,17 @@ async def consume_raw(
             await asyncio.Event().wait()
         raw = _raw(event)
         started = time.perf_counter()
-        try:
-            await handle(raw, event.message)
-            busy.inc(time.perf_counter() - started)
-            handled.inc()
-        except Exception as exc:  # any failure of one record must not lose it or stop the stage
-            where = Where.of(event.message)
-            log.exception("%s: record %s:%s failed", stage, where.topic, where.offset)
-            reason = f"{stage} failed: {type(exc).__name__}"
-            errors = [{"loc": stage, "msg": str(exc)[:1000] or type(exc).__name__}]
-            await flow.deadletter(stage, where, raw, reason, errors)
+        async with flow.audit_batch():
+            try:
+                await handle(raw, event.message)
+                busy.inc(time.perf_counter() - started)
+                handled.inc()
+            except Exception as exc:  # a failure of one record must not lose it or stop the stage
+                where = Where.of(event.message)
+                log.exception("%s: record %s:%s failed", stage, where.topic, where.offset)
+                reason = f"{stage} failed: {type(exc).__name__}"
+                errors = [{"loc": stage, "msg": str(exc)[:1000] or type(exc).__name__}]
+                await flow.deadletter(stage, where, raw, reason, errors)
 
 
 async def consume(

@@ -145,12 +145,17 @@ async def track_one(s: Tracking, event: TaskEvent) -> None:
 async def send_ticks(s: Tracking) -> None:
     """A `tick` for every escalation or reminder deadline that has passed."""
     now = utcnow()
-    for key, stored in s.records.stored():
-        for field in ("escalate_at", "remind_at"):
-            value = stored.get(field)
-            if value and datetime.fromisoformat(value) <= now:
-                tick = TaskEvent(task_id=key, action="tick", deadline=datetime.fromisoformat(value))
+    for key, deadlines in s.records.project("deadlines", _deadlines):
+        for deadline in deadlines:
+            if deadline <= now:
+                tick = TaskEvent(task_id=key, action="tick", deadline=deadline)
                 await s.flow.topics.task_events.send(key=key, value=tick)
+
+
+def _deadlines(stored: Any) -> tuple[datetime, ...]:
+    """A stored task's escalation and reminder deadlines (the scan's projection)."""
+    found = (stored.get("escalate_at"), stored.get("remind_at"))
+    return tuple(datetime.fromisoformat(value) for value in found if value)
 
 
 async def run(s: Tracking, stream: Any) -> None:

@@ -16,7 +16,7 @@ from concord.core.refusal import Refused
 from concord.privacy.keys import Sealer, SealError, latest_keys, sealer_for
 from concord.streams import topics as t
 from concord.streams.access import ApiToken
-from concord.streams.audit import AuditEntry, DeadLetter
+from concord.streams.audit import AuditEntry, AuditRecord, DeadLetter
 from concord.streams.keys import DataKey
 
 
@@ -178,7 +178,8 @@ def audited(settings: Settings, action: str) -> set[str]:
         entry.subject
         for record in _everything(settings, t.AUDIT.name)
         if action.encode() in record.value
-        and (entry := AuditEntry.model_validate_json(record.value)).action == action
+        for entry in AuditRecord.model_validate_json(record.value).entries
+        if entry.action == action
     }
 
 
@@ -230,9 +231,8 @@ def replay(
                     via="cli",
                     details={"topic": dead.topic, "stage": dead.stage, "reason": dead.reason},
                 )
-                producer.send(
-                    t.AUDIT.name, key=letter_id.encode(), value=entry.model_dump_json().encode()
-                )
+                record = AuditRecord(entries=[entry]).model_dump_json().encode()
+                producer.send(t.AUDIT.name, key=letter_id.encode(), value=record)
                 result.replayed.append(letter_id)
             progress(n, len(chosen))
         producer.flush()

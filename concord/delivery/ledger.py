@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from concord.streams.delivery import FINAL, DeliveryRecord, Receipt
 from concord.streams.patches import trace
@@ -84,15 +85,17 @@ class Ledger:
         taken: list[str] = []
         owned: set[str] = set()
         seen = 0
-        for key, stored in self.table.stored():
+        for key, state in self.table.project("state", _state):
             seen += 1
-            if stored.get("state") in FINAL or not ours(key):
+            if state in FINAL or not ours(key):
                 continue
             owned.add(key)
             if key in self.pending:
                 continue  # ours before the rebalance too, and on its way
             # Counted before the caller awaits anything: a take-up meanwhile skips it.
-            record = DeliveryRecord.model_validate(stored)
+            record = self.table.get(key)
+            if record is None:
+                continue
             self.pending[key] = (record.current or "none", record.created_at)
             taken.append(key)
         for key in [k for k in self.pending if k not in owned and forget]:
@@ -128,3 +131,9 @@ class Ledger:
                     f"{health.failures_in_a_row} failure(s) in a row: {health.last_error}"
                 )
         return out
+
+
+def _state(stored: Any) -> str | None:
+    """A stored delivery record's state (the take-up's projection)."""
+    state = stored.get("state")
+    return state if isinstance(state, str) else None

@@ -19,13 +19,14 @@ from concord.config.settings import Settings
 from concord.core.erasure import ERASED, Due, Retention, due, erasure_of, holders, shredding
 from concord.privacy.keys import SealError, key_id, sealer_for
 from concord.streams import topics as t
-from concord.streams.audit import AuditEntry
+from concord.streams.audit import AuditEntry, AuditRecord
 from concord.streams.keys import DataKey
 from concord.streams.situations import Situation
 
 
 def _audit(producer: Any, entry: AuditEntry) -> None:
-    producer.send(t.AUDIT.name, key=entry.subject.encode(), value=entry.model_dump_json().encode())
+    record = AuditRecord(entries=[entry]).model_dump_json().encode()
+    producer.send(t.AUDIT.name, key=entry.subject.encode(), value=record)
 
 
 def erased_subjects(settings: Settings) -> set[str]:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
-from pydantic import AliasChoices, AwareDatetime, Field
+from pydantic import AliasChoices, AwareDatetime, Field, model_validator
 
 from concord.common.types import Strict, utcnow
 
@@ -45,3 +45,26 @@ class AuditEntry(Strict):
         None, validation_alias=AliasChoices("via", "channel"), description="how the actor acted"
     )
     details: dict[str, str] = Field(default_factory=dict)
+
+
+class AuditRecord(Strict):
+    """One record of `concord.audit`: the entries one stage made while handling one
+    record (or one request), in order. A stage's entries go in one record because an
+    audit record per entry was a fifth of every record the flow wrote.
+
+    Records written before 2026-12-06 hold one bare `AuditEntry`; they read as a record
+    of that one entry."""
+
+    entries: list[AuditEntry] = Field(min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_entry(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "entries" not in data and "action" in data:
+            return {"entries": [data]}
+        return data
+
+    @property
+    def key(self) -> str:
+        """The record's key: its first entry's subject."""
+        return self.entries[0].subject

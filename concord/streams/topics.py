@@ -100,7 +100,7 @@ DELIVERY_STATE = TopicSpec(
 TASK_EVENTS = TopicSpec(
     "concord.task-events", tk.TaskEvent, doc="every change of a task, keyed by task id"
 )
-AUDIT = TopicSpec("concord.audit", au.AuditEntry, doc="every transition")
+AUDIT = TopicSpec("concord.audit", au.AuditRecord, doc="every transition")
 TOKENS = TopicSpec("concord.tokens", ac.ApiToken, True, "API tokens, hashed")
 REVIEW_EVENTS = TopicSpec(
     "concord.review-events", r.ReviewEvent, doc="open / vote / tick, keyed by situation id"
@@ -149,7 +149,7 @@ class Topics:
     outgoing: Topic[d.DeliveryRequest]
     delivery_state: Topic[d.DeliveryRecord]
     task_events: Topic[tk.TaskEvent]
-    audit: Topic[au.AuditEntry]
+    audit: Topic[au.AuditRecord]
     tokens: Topic[ac.ApiToken]
     review_events: Topic[r.ReviewEvent]
     reviews: Topic[r.ReviewRecord]

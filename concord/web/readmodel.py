@@ -26,7 +26,7 @@ from concord.core import reports
 from concord.core.erasure import ERASED, holders
 from concord.streams import topics as t
 from concord.streams.access import ApiToken, SessionMark
-from concord.streams.audit import AuditEntry
+from concord.streams.audit import AuditEntry, AuditRecord
 from concord.streams.delivery import DeliveryRecord, task_message_key
 from concord.streams.keys import DataKey
 from concord.streams.patches import short_polls
@@ -184,13 +184,14 @@ class ReadModel:
         if value is None:
             return
         try:
-            entry = AuditEntry.model_validate_json(value)
+            record = AuditRecord.model_validate_json(value)
         except ValidationError:
             log.warning("read model: unreadable audit record")
             return
-        self.audit.append(entry)
-        if entry.action == ERASED:
-            self.erased[entry.subject] = entry
+        for entry in record.entries:
+            self.audit.append(entry)
+            if entry.action == ERASED:
+                self.erased[entry.subject] = entry
 
     def _signal(self, key: str, value: bytes | None) -> None:
         if value is None:

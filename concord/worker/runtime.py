@@ -10,7 +10,9 @@ itself, and nothing else reaches Faust through here but the topics.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -20,7 +22,7 @@ from concord.config.directory import Directory
 from concord.core import intake
 from concord.core.erasure import Due, shredding
 from concord.privacy.keys import Sealer
-from concord.streams.audit import AuditEntry, DeadLetter, Stage
+from concord.streams.audit import AuditEntry, AuditRecord, DeadLetter, Stage
 from concord.streams.delivery import DeliveryRequest, Outgoing
 from concord.streams.signals import SignalIn
 from concord.streams.topics import Topics
@@ -83,6 +85,21 @@ class Flusher:
                 waiter.set_result(None)
 
 
+class AuditBatch:
+    """The audit entries made while one record is handled, sent as one record."""
+
+    def __init__(self) -> None:
+        self.entries: list[AuditEntry] = []
+        #: closed once sent: a task started inside (a delivery lane's job) that audits
+        #: later sends its own record instead of adding to one already gone
+        self.open = True
+        self.token: Token[AuditBatch | None] | None = None
+
+
+#: The batch of the record the current task is handling (none: each entry is sent alone).
+_BATCH: ContextVar[AuditBatch | None] = ContextVar("concord_audit_batch", default=None)
+
+
 @dataclass
 class Flow:
     """The topics and the effects every stage may have besides its own topic's output."""
@@ -102,9 +119,42 @@ class Flow:
     async def audit(
         self, actor: str, action: str, subject: str, via: str | None = None, **details: str
     ) -> None:
-        """Record a transition on `concord.audit`."""
+        """Record a transition on `concord.audit`: at once, or with the other entries of
+        the record being handled (`audit_batch`)."""
         entry = AuditEntry(actor=actor, action=action, subject=subject, via=via, details=details)
-        await self.topics.audit.send(key=subject, value=entry)
+        batch = _BATCH.get()
+        if batch is not None and batch.open:
+            batch.entries.append(entry)
+            return
+        await self.topics.audit.send(key=subject, value=AuditRecord(entries=[entry]))
+
+    def begin_audit_batch(self) -> AuditBatch:
+        """From now on, the audit entries this task makes wait in the returned batch,
+        until `end_audit_batch` sends them as one record."""
+        batch = AuditBatch()
+        batch.token = _BATCH.set(batch)
+        return batch
+
+    async def end_audit_batch(self, batch: AuditBatch) -> None:
+        """Send a batch's entries as one record (none if it has none); entries made after
+        are sent alone again."""
+        if batch.token is not None:
+            _BATCH.reset(batch.token)
+            batch.token = None
+        batch.open = False
+        if batch.entries:
+            record = AuditRecord(entries=batch.entries)
+            await self.topics.audit.send(key=record.key, value=record)
+
+    @contextlib.asynccontextmanager
+    async def audit_batch(self) -> AsyncIterator[None]:
+        """The audit entries made inside (by this task) go in one record, sent when the
+        block ends."""
+        batch = self.begin_audit_batch()
+        try:
+            yield
+        finally:
+            await self.end_audit_batch(batch)
 
     async def post(self, outgoing: Outgoing) -> None:
         """Hand a message to the delivery stage (`concord.outgoing`); returns once it is
@@ -143,7 +193,7 @@ class Flow:
         writes = shredding(due, actor, via)
         for key_id in writes.keys:
             await self.topics.keys.tombstone(key_id)
-        await self.topics.audit.send(key=writes.subject, value=writes.entry)
+        await self.topics.audit.send(key=writes.subject, value=AuditRecord(entries=[writes.entry]))
 
     async def deadletter(
         self,

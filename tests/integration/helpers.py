@@ -14,7 +14,7 @@ from concord.core.correlation import situation_id
 from concord.core.planning import task_id
 from concord.embedded.outbox import CapturedEmail, CapturedSlack, Outbox
 from concord.privacy.keys import Sealer, key_id, latest_keys
-from concord.streams.audit import AuditEntry
+from concord.streams.audit import AuditEntry, AuditRecord
 from concord.streams.keys import DataKey
 from tests.conftest import Worker, wait_until
 
@@ -81,20 +81,17 @@ def sign_in_link(outbox: Outbox, email: str, after: int = 0) -> str:
 
 def audit_entries(worker: Worker, subject: str, action: str) -> list[AuditEntry]:
     """The `action` entries about `subject` on `concord.audit` so far."""
-    return [
-        entry
-        for key, value in records(worker, "concord.audit")
-        if key == subject.encode()
-        and (entry := AuditEntry.model_validate_json(value or b"")).action == action
-    ]
+    return [e for e in audit_of(worker, action) if e.subject == subject]
 
 
 def audit_of(worker: Worker, action: str) -> list[AuditEntry]:
     """Every `action` entry on `concord.audit` so far, whatever its subject."""
-    entries = (
-        AuditEntry.model_validate_json(v or b"") for _, v in records(worker, "concord.audit")
-    )
-    return [e for e in entries if e.action == action]
+    return [
+        entry
+        for _, value in records(worker, "concord.audit")
+        for entry in AuditRecord.model_validate_json(value or b"").entries
+        if entry.action == action
+    ]
 
 
 def records(worker: Worker, topic: str) -> list[tuple[bytes | None, bytes | None]]:

@@ -4,9 +4,9 @@ written when it was still called `channel` still read."""
 from __future__ import annotations
 
 import pytest
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
-from concord.streams.audit import AuditEntry
+from concord.streams.audit import AuditEntry, AuditRecord
 from concord.streams.tasks import Step, TaskEvent
 from concord.streams.votes import Vote
 
@@ -31,3 +31,14 @@ def test_an_old_record_with_channel_reads_as_via(
     assert getattr(old, "via") == "web"  # noqa: B009 (the models differ)
     assert '"via":"web"' in old.model_dump_json()
     assert '"channel"' not in old.model_dump_json()
+
+
+def test_an_audit_record_holds_entries_and_reads_a_bare_entry_of_before() -> None:
+    entry = AuditEntry(actor="a", action="task.created", subject="t1")
+    record = AuditRecord(entries=[entry, entry.model_copy(update={"subject": "t2"})])
+    assert AuditRecord.model_validate_json(record.model_dump_json()) == record
+    assert record.key == "t1"
+    bare = AuditRecord.model_validate_json(entry.model_dump_json())  # written before 2026-12-06
+    assert bare.entries == [entry]
+    with pytest.raises(ValidationError):
+        AuditRecord.model_validate_json(b'{"entries": []}')
