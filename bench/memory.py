@@ -2,10 +2,12 @@
 
 N signals (default 100,000) in 1,000 areas, 25 hours apart within an area (so each is a
 situation of its own, with one Slack task; pacing off), are posted in arrays of 500 to a
-bare `concord worker`; once every task's message is on its way (its request on
-`concord.outgoing`) and the read model holds them, the worker's resident memory (VmRSS)
-and its peak (VmHWM) are read. Everything stays open: nothing closes a situation or a
-task. Prints one JSON line, and one per 10% on the way.
+bare `concord worker`, at most 2,000 ahead of what was delivered; once every task's
+message is delivered (its receipt on `concord.deliveries`: nothing is left in flight,
+until 2026-12-06 the bench read while messages were still queued) and the read model
+holds them, the worker's resident memory (VmRSS) and its peak (VmHWM) are read.
+Everything stays open: nothing closes a situation or a task. Prints one JSON line, and
+one per 10% on the way.
 Usage: python bench/memory.py [N]
 """
 
@@ -52,7 +54,7 @@ def main() -> None:
     with Stack(AREAS, 1, slack_channel_interval_seconds="0", slack_workspace_rate="0") as s:
         assert s.proc is not None
         consumer = KafkaConsumer(
-            "concord.outgoing",
+            "concord.deliveries",
             bootstrap_servers=s.broker.bootstrap,
             auto_offset_reset="earliest",
         )
@@ -69,7 +71,7 @@ def main() -> None:
                 posted += len(batch)
             before = seen
             for records in consumer.poll(timeout_ms=200).values():
-                seen += sum(1 for r in records if r.value and b'"action":"send"' in r.value)
+                seen += sum(1 for r in records if r.value and b'"ok":true' in r.value)
             if seen // step > before // step:
                 line(
                     bench="memory",

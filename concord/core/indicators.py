@@ -125,6 +125,11 @@ def _signals(out: Indicators, situations: list[Situation]) -> None:
             out.by_month[ref.occurred_at.strftime("%Y-%m")] += 1
 
 
+#: The task transitions the timings are measured between (`details["after"]` of the
+#: audit entries `compute` reads; the read model passes only those).
+TIMED: tuple[str, ...] = ("assigned", "acknowledged", "done")
+
+
 def _tasks(out: Indicators, tasks: list[Task], audit: Iterable[AuditEntry]) -> None:
     by_id = {t.id: t for t in tasks}
     assigned: dict[str, datetime] = {}

@@ -33,21 +33,15 @@ async def show(site: Site, request: Request) -> Response:
         page = max(1, min(int(q.get("page", "1")), 100_000))
     except ValueError:
         page = 1
-    found = [
-        e
-        for e in reversed(site.readmodel.audit)
-        if (not actor or e.actor == actor)
-        and (not action or e.action.startswith(action))
-        and (not subject or subject in e.subject)
-    ]
     start = (page - 1) * PAGE
+    total, entries = site.readmodel.audit.newest(start, PAGE, actor, action, subject)
     return site.pages.render(
         "audit.html",
         session=who,
-        entries=found[start : start + PAGE],
-        total=len(found),
+        entries=entries,
+        total=total,
         page=page,
-        pages=max(1, -(-len(found) // PAGE)),
+        pages=max(1, -(-total // PAGE)),
         wanted={"actor": actor, "action": action, "subject": subject},
         personal=PERSONAL,
     )

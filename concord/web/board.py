@@ -111,7 +111,8 @@ async def situation_page(
     tasks = site.readmodel.tasks_of(s.id)
     review = site.readmodel.reviews.get(s.id)
     records = [r for t in tasks if (r := site.readmodel.delivery_of(t)) is not None]
-    moments = rules.timeline(s, tasks, review, list(site.readmodel.audit), records)
+    audit = site.readmodel.audit.about([s.id, *(t.id for t in tasks)])
+    moments = rules.timeline(s, tasks, review, audit, records)
     others = [
         x
         for x in site.readmodel.situations.values()

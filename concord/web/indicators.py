@@ -53,9 +53,8 @@ class IndicatorPages:
 def figures(site: Site, drills: bool) -> rules.Indicators:
     """The indicators of the read model now (drills apart unless asked for)."""
     v = site.readmodel
-    return rules.compute(
-        v.situations.values(), v.tasks.values(), list(v.audit), v.reviews.values(), drills
-    )
+    timed = v.audit.with_detail("after", rules.TIMED)
+    return rules.compute(v.situations.values(), v.tasks.values(), timed, v.reviews.values(), drills)
 
 
 def counter_of(ind: rules.Indicators, name: str) -> Counter[str]:

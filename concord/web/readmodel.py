@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections import deque
 from collections.abc import Iterator, Mapping
 from typing import Any, TypeVar
 
@@ -34,6 +33,7 @@ from concord.streams.reviews import ReviewRecord
 from concord.streams.signals import Signal
 from concord.streams.situations import Situation
 from concord.streams.tasks import Task
+from concord.web.audittail import AuditTail
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +58,12 @@ class Latest(Mapping[str, M]):
 
     Every worker tails every snapshot; most are never read by this worker's web server
     before the next snapshot of the same key replaces them, so they are kept as bytes
-    and validated only when a page or the API asks (then cached until replaced).
+    and validated only when a page or the API asks. The latest `CACHED` values read stay
+    decoded: a scan of every value (the retention check, a board of every situation)
+    would otherwise keep each decoded, several times the size of its bytes.
     """
+
+    CACHED = 2_000
 
     def __init__(self, model: type[M]) -> None:
         self.model = model
@@ -84,6 +88,8 @@ class Latest(Mapping[str, M]):
         except ValidationError as exc:
             log.warning("read model: unreadable %s record, key %s", self.model.__name__, key)
             raise KeyError(key) from exc
+        if len(self._decoded) >= self.CACHED:
+            del self._decoded[next(iter(self._decoded))]  # the oldest read
         self._decoded[key] = found
         return found
 
@@ -133,7 +139,7 @@ class ReadModel:
         self.erased: dict[str, AuditEntry] = {}  # signal id -> its erasure
         self.marks: Latest[SessionMark] = Latest(SessionMark)  # sign-outs, used links
         self.deliveries: Latest[DeliveryRecord] = Latest(DeliveryRecord)  # by message key
-        self.audit: deque[AuditEntry] = deque(maxlen=AUDIT_KEPT)
+        self.audit = AuditTail(AUDIT_KEPT)
         self.reports: set[str] = set()  # signal ids of public reports seen on concord.signals
         self.listeners: set[asyncio.Queue[Change]] = set()
         self.running = False
