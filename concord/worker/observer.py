@@ -4,11 +4,21 @@ The default observer does nothing; `RichObserver` prints one line per event. Sta
 hold a `guarded` observer: whatever an observer does wrong is logged and never breaks
 the stage that called it. Text from outside (ids, names) is printed escaped: no Rich
 markup, no control characters.
+
+In a burst, the routine lines (signals, firings, messages sent) are printed up to
+`LINES_PER_SECOND` a second and the rest counted, then summed up in one line a second
+later: a thousand signals a second would otherwise scroll past unread, and each line
+costs the worker about 0.3 ms of the CPU it needs for the signals. Dead letters,
+undelivered messages, the panel's steps and playbook reloads are always printed.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
+from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from rich.console import Console
@@ -55,17 +65,82 @@ class Observer:
         """The panel was told something about a review (opened, approved, ...)."""
 
 
+#: Routine lines printed per second at most (the rest are summed up).
+LINES_PER_SECOND = 20
+#: The routine lines' kinds, as the summary says them.
+PLURALS = {
+    "signal": "signals",
+    "playbook firing": "playbook firings",
+    "message sent": "messages sent",
+}
+
+
+class Budget:
+    """How many routine lines may still be printed this second, and what was held back."""
+
+    def __init__(self, per_second: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.per_second = per_second
+        self._clock = clock
+        self._window = clock()
+        self._printed = 0
+        self.held: Counter[str] = Counter()
+
+    def spend(self, kind: str) -> bool:
+        """Whether a `kind` line may be printed now (if not, it is counted)."""
+        now = self._clock()
+        if now - self._window >= 1.0:
+            self._window, self._printed = now, 0
+        if self._printed < self.per_second:
+            self._printed += 1
+            return True
+        self.held[kind] += 1
+        return False
+
+    def summary(self) -> str | None:
+        """The lines held back since the last summary, in one line (None: none)."""
+        if not self.held:
+            return None
+        said = ", ".join(
+            f"{n} {kind if n == 1 else PLURALS[kind]}" for kind, n in self.held.items()
+        )
+        self.held.clear()
+        return f"[dim]… and {said} (not shown one by one: see the board)[/]"
+
+
 class RichObserver(Observer):
     """Narrates the flow on the terminal."""
 
-    def __init__(self, console: Console | None = None) -> None:
+    def __init__(self, console: Console | None = None, budget: Budget | None = None) -> None:
         self.console = console or Console()
+        self.budget = budget or Budget(LINES_PER_SECOND)
+        self._summary_due = False
+
+    def _routine(self, kind: str) -> bool:
+        """Whether a routine line may be printed; if not, a summary follows a second later."""
+        if self.budget.spend(kind):
+            return True
+        if not self._summary_due:
+            self._summary_due = True
+            try:
+                asyncio.get_running_loop().call_later(1.0, self.flush)
+            except RuntimeError:  # no event loop (a test, a CLI): summed up at once
+                self.flush()
+        return False
+
+    def flush(self) -> None:
+        """Print the summary of the lines held back, if any."""
+        self._summary_due = False
+        said = self.budget.summary()
+        if said is not None:
+            self.console.print(said)
 
     def _drill(self, exercise: bool) -> str:
         return "[black on yellow] EXERCISE [/] " if exercise else ""
 
     def signal(self, signal: Signal) -> None:
         """Print the admitted signal."""
+        if not self._routine("signal"):
+            return
         self.console.print(
             f"{self._drill(signal.exercise)}[cyan]signal[/] {plain(signal.id)} "
             f"{signal.category} severity {signal.severity} in [bold]{plain(signal.area)}[/]"
@@ -79,6 +154,8 @@ class RichObserver(Observer):
 
     def fired(self, situation: Situation, playbook_id: str, tasks: list[Task]) -> None:
         """Print the playbook that fired and its tasks."""
+        if not self._routine("playbook firing"):
+            return
         agencies = plain(", ".join(t.agency for t in tasks))
         self.console.print(
             f"{self._drill(situation.exercise)}[magenta]playbook[/] "
@@ -91,6 +168,8 @@ class RichObserver(Observer):
         drill = self._drill(outgoing.message.exercise)
         what = plain(repr(outgoing.label))
         if record.state == "delivered":
+            if not self._routine("message sent"):
+                return
             retries = record.total_attempts - 1
             self.console.print(
                 f"{drill}[green]sent[/] {what} to [bold]{plain(outgoing.agency or '')}[/]/"
