@@ -51,17 +51,19 @@ async def consume_raw(
             await asyncio.Event().wait()
         raw = _raw(event)
         started = time.perf_counter()
-        async with flow.audit_batch():
-            try:
+        try:
+            # The batch's record is sent inside the try: if it cannot be, the record is a
+            # dead letter like any other failure, not a crash of the agent.
+            async with flow.audit_batch():
                 await handle(raw, event.message)
-                busy.inc(time.perf_counter() - started)
-                handled.inc()
-            except Exception as exc:  # a failure of one record must not lose it or stop the stage
-                where = Where.of(event.message)
-                log.exception("%s: record %s:%s failed", stage, where.topic, where.offset)
-                reason = f"{stage} failed: {type(exc).__name__}"
-                errors = [{"loc": stage, "msg": str(exc)[:1000] or type(exc).__name__}]
-                await flow.deadletter(stage, where, raw, reason, errors)
+            busy.inc(time.perf_counter() - started)
+            handled.inc()
+        except Exception as exc:  # a failure of one record must not lose it or stop the stage
+            where = Where.of(event.message)
+            log.exception("%s: record %s:%s failed", stage, where.topic, where.offset)
+            reason = f"{stage} failed: {type(exc).__name__}"
+            errors = [{"loc": stage, "msg": str(exc)[:1000] or type(exc).__name__}]
+            await flow.deadletter(stage, where, raw, reason, errors)
 
 
 async def consume(

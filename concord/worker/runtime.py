@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextvars import ContextVar, Token
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -93,7 +93,6 @@ class AuditBatch:
         #: closed once sent: a task started inside (a delivery lane's job) that audits
         #: later sends its own record instead of adding to one already gone
         self.open = True
-        self.token: Token[AuditBatch | None] | None = None
 
 
 #: The batch of the record the current task is handling (none: each entry is sent alone).
@@ -128,33 +127,20 @@ class Flow:
             return
         await self.topics.audit.send(key=subject, value=AuditRecord(entries=[entry]))
 
-    def begin_audit_batch(self) -> AuditBatch:
-        """From now on, the audit entries this task makes wait in the returned batch,
-        until `end_audit_batch` sends them as one record."""
-        batch = AuditBatch()
-        batch.token = _BATCH.set(batch)
-        return batch
-
-    async def end_audit_batch(self, batch: AuditBatch) -> None:
-        """Send a batch's entries as one record (none if it has none); entries made after
-        are sent alone again."""
-        if batch.token is not None:
-            _BATCH.reset(batch.token)
-            batch.token = None
-        batch.open = False
-        if batch.entries:
-            record = AuditRecord(entries=batch.entries)
-            await self.topics.audit.send(key=record.key, value=record)
-
     @contextlib.asynccontextmanager
     async def audit_batch(self) -> AsyncIterator[None]:
         """The audit entries made inside (by this task) go in one record, sent when the
-        block ends."""
-        batch = self.begin_audit_batch()
+        block ends (also when it raises); entries made after are sent alone again."""
+        batch = AuditBatch()
+        token = _BATCH.set(batch)
         try:
             yield
         finally:
-            await self.end_audit_batch(batch)
+            _BATCH.reset(token)
+            batch.open = False
+            if batch.entries:
+                record = AuditRecord(entries=batch.entries)
+                await self.topics.audit.send(key=record.key, value=record)
 
     async def post(self, outgoing: Outgoing) -> None:
         """Hand a message to the delivery stage (`concord.outgoing`); returns once it is
