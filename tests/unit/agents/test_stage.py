@@ -58,7 +58,7 @@ class Recording(Flow):
 
     dead: list[tuple[str, int | None, str]]
 
-    async def deadletter(  # type: ignore[override]
+    async def deadletter(
         self, stage: Any, at: Where, raw: bytes, reason: str, errors: Any, **kw: Any
     ) -> Any:
         self.dead.append((raw.decode(), at.offset, reason))
@@ -81,7 +81,8 @@ def handle_for(f: Flow, handled: list[str]) -> Any:
 
 
 def test_a_failing_record_is_a_dead_letter_its_entries_are_kept_and_the_loop_goes_on() -> None:
-    f, handled = flow(refuse_audit=False), []
+    f = flow(refuse_audit=False)
+    handled: list[str] = []
     stream = Stream([b"a", b"bad", b"c"])
     asyncio.run(consume_raw(f, "correlate", stream, handle_for(f, handled)))
     assert handled == ["a", "c"]
@@ -91,7 +92,8 @@ def test_a_failing_record_is_a_dead_letter_its_entries_are_kept_and_the_loop_goe
 
 
 def test_a_record_whose_audit_record_cannot_be_sent_is_a_dead_letter() -> None:
-    f, handled = flow(refuse_audit=True), []
+    f = flow(refuse_audit=True)
+    handled: list[str] = []
     stream = Stream([b"a", b"b"])
     asyncio.run(consume_raw(f, "plan", stream, handle_for(f, handled)))
     assert handled == ["a", "b"]  # handled, but its audit record could not be written
