@@ -58,9 +58,10 @@ class Latest(Mapping[str, M]):
 
     Every worker tails every snapshot; most are never read by this worker's web server
     before the next snapshot of the same key replaces them, so they are kept as bytes
-    and validated only when a page or the API asks. The latest `CACHED` values read stay
-    decoded: a scan of every value (the retention check, a board of every situation)
-    would otherwise keep each decoded, several times the size of its bytes.
+    and validated only when a page or the API asks. The latest `CACHED` values read one
+    by one stay decoded; a scan of every value (the retention check, a board of every
+    situation) uses what is decoded and keeps nothing more: it would otherwise keep every
+    value decoded, several times the size of its bytes.
     """
 
     CACHED = 2_000
@@ -80,18 +81,19 @@ class Latest(Mapping[str, M]):
 
     def __getitem__(self, key: str) -> M:
         found = self._decoded.get(key)
-        if found is not None:
-            return found
-        raw = self._raw[key]
+        if found is None:
+            found = self._decode(key)
+            if len(self._decoded) >= self.CACHED:
+                del self._decoded[next(iter(self._decoded))]  # the oldest read
+            self._decoded[key] = found
+        return found
+
+    def _decode(self, key: str) -> M:
         try:
-            found = self.model.model_validate_json(raw)
+            return self.model.model_validate_json(self._raw[key])
         except ValidationError as exc:
             log.warning("read model: unreadable %s record, key %s", self.model.__name__, key)
             raise KeyError(key) from exc
-        if len(self._decoded) >= self.CACHED:
-            del self._decoded[next(iter(self._decoded))]  # the oldest read
-        self._decoded[key] = found
-        return found
 
     def __iter__(self) -> Iterator[str]:
         return iter(list(self._raw))
@@ -104,7 +106,7 @@ class Latest(Mapping[str, M]):
         out = []
         for key in list(self._raw):
             try:
-                out.append(self[key])
+                out.append(self._decoded.get(key) or self._decode(key))
             except KeyError:
                 continue
         return out
