@@ -209,3 +209,13 @@ def carried(compose: Compose, task: Task, now: datetime) -> list[str]:
 def html(response: Any) -> str:
     """The text of a page a view rendered (Faust's `Response` is aiohttp's)."""
     return str(cast(web.Response, response).text or "")
+
+
+class Clock:
+    """A clock a test moves by hand (`clock.now += 60`)."""
+
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now

@@ -4,14 +4,7 @@ from __future__ import annotations
 
 from concord.access.links import LOGIN_MAX_AGE
 from concord.web.throttle import SignInGuard
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.unit.factories import Clock
 
 
 def test_three_links_per_person_per_window_then_refused_until_the_oldest_ages_out() -> None:

@@ -9,6 +9,7 @@ from rich.console import Console
 
 from concord.streams.audit import DeadLetter
 from concord.worker.observer import Budget, Observer, RichObserver, guarded
+from tests.unit.factories import Clock
 from tests.unit.factories import make_signal as signal
 
 
@@ -39,14 +40,6 @@ def test_guarded_passes_every_hook_through() -> None:
 
     guarded(Recording()).reloaded("8 playbooks", [])
     assert seen == ["8 playbooks"]
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def test_a_burst_prints_the_budget_then_sums_up_the_rest_and_failures_always_show() -> None:
