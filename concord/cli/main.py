@@ -83,7 +83,7 @@ def _archive(settings: Settings, bootstrap: str, demo: bool) -> list[Any]:
     what stops it (see `concord.embedded.archive`). The demo plays from nothing each
     time, in an archive of its own: the city's stays as it is."""
     from concord.embedded.archive import Archive
-    from concord.embedded.archiver import ArchiverProcess
+    from concord.embedded.archiver import ArchiverProcess, Source
     from concord.embedded.restore import restore
     from concord.streams.topics import ALL, KEYS, SIGNALS_IN
 
@@ -99,14 +99,14 @@ def _archive(settings: Settings, bootstrap: str, demo: bool) -> list[Any]:
     what = f"{restored} records restored from" if restored else "kept across restarts in"
     console.print(f"[bold]archive[/]  {what} {path}")
     compacted = {t.name for t in ALL if t.compacted}
-    archiver = ArchiverProcess(
-        path,
+    source = Source(
         bootstrap,
-        [settings.app_id],
-        compacted,
+        (settings.app_id,),
+        frozenset(compacted),
         shredded=frozenset({KEYS.name}),
         consumed=frozenset({SIGNALS_IN.name}),
-    ).start()
+    )
+    archiver = ArchiverProcess(path, source).start()
     return [archiver.stop]
 
 

@@ -10,6 +10,7 @@ import os
 import signal
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,27 +19,27 @@ from concord.embedded.archive import FLUSH_SECONDS, OFFSETS_SECONDS, Archive, Re
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class Source:
+    """What the archiver copies from (picklable: it crosses into the archiver's process)."""
+
+    bootstrap: str
+    #: the consumer groups whose committed offsets are kept
+    groups: tuple[str, ...]
+    #: the compacted topics (snapshots); Faust's changelogs are compacted too
+    compacted: frozenset[str]
+    #: topics whose keys' earlier records are deleted by a later one (data keys)
+    shredded: frozenset[str] = frozenset()
+    #: topics whose records are deleted once every group has consumed them (raw bytes)
+    consumed: frozenset[str] = frozenset()
+
+
 class Archiver:
     """Copies every record and the groups' offsets into the archive, in a thread."""
 
-    def __init__(
-        self,
-        archive: Archive,
-        bootstrap: str,
-        groups: list[str],
-        compacted: set[str],
-        shredded: frozenset[str] = frozenset(),
-        consumed: frozenset[str] = frozenset(),
-    ) -> None:
+    def __init__(self, archive: Archive, source: Source) -> None:
         self.archive = archive
-        #: topics whose keys' earlier records are deleted by a later one (data keys)
-        self.shredded = shredded
-        #: topics whose records are deleted once every group has consumed them (raw bytes)
-        self.consumed = consumed
-        self.bootstrap = bootstrap
-        self.groups = groups
-        #: the compacted topics (snapshots); Faust's changelogs are compacted too
-        self.compacted = compacted
+        self.source = source
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="concord-archiver", daemon=True)
         #: when the archive last caught up with the broker (monotonic), for `lag`
@@ -66,7 +67,7 @@ class Archiver:
         from kafka import KafkaAdminClient, KafkaConsumer
 
         consumer = KafkaConsumer(
-            bootstrap_servers=self.bootstrap,
+            bootstrap_servers=self.source.bootstrap,
             group_id=None,
             enable_auto_commit=False,
             # Fewer, fuller fetches: each one costs the broker too (within FLUSH_SECONDS).
@@ -77,7 +78,9 @@ class Archiver:
             # most of the archiver's CPU, for bytes that crossed the loopback only.
             check_crcs=False,
         )
-        admin = KafkaAdminClient(bootstrap_servers=self.bootstrap, client_id="concord-archiver")
+        admin = KafkaAdminClient(
+            bootstrap_servers=self.source.bootstrap, client_id="concord-archiver"
+        )
         try:
             assigned: set[Any] = set()
             next_topics = next_offsets = 0.0
@@ -104,7 +107,7 @@ class Archiver:
                     ]
                 now = time.monotonic()
                 if pending and now - flushed >= FLUSH_SECONDS / 2:
-                    self.archive.add(pending, self.shredded)
+                    self.archive.add(pending, self.source.shredded)
                     pending, flushed = [], now
                 if not pending:
                     self.flushed_at = now
@@ -112,7 +115,7 @@ class Archiver:
                     self._offsets(admin)
                     next_offsets = now + OFFSETS_SECONDS
             if pending:
-                self.archive.add(pending, self.shredded)
+                self.archive.add(pending, self.source.shredded)
             self._offsets(admin)  # at a clean stop, the last offsets too
         finally:
             consumer.close()
@@ -127,7 +130,7 @@ class Archiver:
                 continue
             parts = consumer.partitions_for_topic(topic) or set()
             if parts:
-                compacted = topic in self.compacted or topic.endswith("-changelog")
+                compacted = topic in self.source.compacted or topic.endswith("-changelog")
                 described[topic] = (len(parts), compacted)
         wanted = {TopicPartition(t, p) for t, (n, _) in described.items() for p in range(n)}
         if wanted == assigned:
@@ -146,7 +149,7 @@ class Archiver:
     def _offsets(self, admin: Any) -> None:
         from kafka.errors import KafkaError
 
-        for group in self.groups:
+        for group in self.source.groups:
             try:
                 found = admin.list_group_offsets(group).get(group, {})
             except KafkaError:  # no such group yet
@@ -157,7 +160,7 @@ class Archiver:
             if offsets:
                 self.archive.set_offsets(group, offsets)
             for (topic, partition), offset in offsets.items():
-                if topic in self.consumed:
+                if topic in self.source.consumed:
                     self.archive.drop_below(topic, partition, offset)
 
 
@@ -167,21 +170,12 @@ class ArchiverProcess:
     of `concord up`'s throughput, `bench/up.py`). It stops when told, and also when the
     process that started it is gone (a crash of `concord up`)."""
 
-    def __init__(
-        self,
-        path: Path,
-        bootstrap: str,
-        groups: list[str],
-        compacted: set[str],
-        shredded: frozenset[str] = frozenset(),
-        consumed: frozenset[str] = frozenset(),
-    ) -> None:
+    def __init__(self, path: Path, source: Source) -> None:
         context = multiprocessing.get_context("spawn")  # no copy of the worker's state
         self._stop = context.Event()
-        args = (str(path), bootstrap, groups, sorted(compacted), sorted(shredded))
         self._proc = context.Process(
             target=_copy_until_told,
-            args=(*args, sorted(consumed), self._stop, os.getpid()),
+            args=(str(path), source, self._stop, os.getpid()),
             name="concord-archiver",
             daemon=True,
         )
@@ -200,16 +194,7 @@ class ArchiverProcess:
             self._proc.join(timeout=5)
 
 
-def _copy_until_told(
-    path: str,
-    bootstrap: str,
-    groups: list[str],
-    compacted: list[str],
-    shredded: list[str],
-    consumed: list[str],
-    stop: Any,
-    parent: int,
-) -> None:
+def _copy_until_told(path: str, source: Source, stop: Any, parent: int) -> None:
     """The archiver process: copy until `stop` is set or the parent is gone."""
     # Ctrl-C, and a supervisor's SIGTERM, reach the whole process group. `concord up`
     # decides when the copy ends: after its worker has stopped writing, so the last
@@ -217,9 +202,7 @@ def _copy_until_told(
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     archive = Archive(Path(path))
-    archiver = Archiver(
-        archive, bootstrap, groups, set(compacted), frozenset(shredded), frozenset(consumed)
-    ).start()
+    archiver = Archiver(archive, source).start()
     try:
         while not stop.wait(0.5):
             if os.getppid() != parent:  # concord up died: nothing will stop us

@@ -7,7 +7,7 @@ import os
 import signal
 from pathlib import Path
 
-from concord.embedded.archiver import _copy_until_told
+from concord.embedded.archiver import Source, _copy_until_told
 
 
 def test_the_archiver_ignores_the_signals_its_process_group_gets(tmp_path: Path) -> None:
@@ -17,9 +17,8 @@ def test_the_archiver_ignores_the_signals_its_process_group_gets(tmp_path: Path)
     stop = multiprocessing.get_context("spawn").Event()
     stop.set()  # told at once: it copies what it can (nothing: no broker) and returns
     try:
-        _copy_until_told(
-            str(tmp_path / "archive.sqlite3"), "127.0.0.1:1", [], [], [], [], stop, os.getppid()
-        )
+        source = Source("127.0.0.1:1", (), frozenset())
+        _copy_until_told(str(tmp_path / "archive.sqlite3"), source, stop, os.getppid())
         assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN
         assert signal.getsignal(signal.SIGTERM) == signal.SIG_IGN
     finally:
