@@ -22,6 +22,20 @@ def slack_escape(text: str) -> str:
     return _MENTION.sub(lambda m: "@\u200d" + m.group(1), text)
 
 
+#: What makes chat markup act rather than show: a mention (`@channel`, `@room`, `@all`,
+#: `@user`), a Slack-style broadcast (`<!here>`), a Teams mention tag (`<at>`), a
+#: Markdown link (`[text](url)`) or an HTML tag's start.
+_CHAT_ACTIVE = re.compile(r"(@)(?=\w)|(<)(?=[!@#a-zA-Z/])|(\])(?=\()")
+WORD_JOINER = "\u2060"
+
+
+def chat_escape(text: str) -> str:
+    """Text for chat Markdown (Teams cards, Mattermost, Rocket.Chat, Matrix's plain body):
+    shown as written, never a mention, a broadcast, a link or a tag. An invisible word
+    joiner goes between the sign and what would make it act."""
+    return _CHAT_ACTIVE.sub(lambda m: m.group(0) + WORD_JOINER, text)
+
+
 _BREAKS = re.compile(r"\r\n|[\r\n\u2028\u2029\x0b\x0c\x85]")
 #: Control characters (terminal escapes, NUL) and the marks that turn text around
 #: (bidi overrides and isolates: `U+202E` makes `gpj.exe` read `exe.jpg`).

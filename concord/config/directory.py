@@ -15,13 +15,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import EmailStr, Field, StringConstraints, model_validator
 
 from concord.common.types import Code, Lang, Strict
+from concord.config.channels import ChatAddresses, PersonChannel, Subscription
 from concord.config.yamlpos import Problem, load_file, validate_doc
 from concord.streams.signals import Bias
 
-Channel = Literal["slack", "email"]
 
-
-def _both_channels() -> list[Channel]:
+def _both_channels() -> list[PersonChannel]:
     return ["slack", "email"]
 
 
@@ -45,7 +44,7 @@ class Area(Strict):
     neighbours: list[Code] = Field(default_factory=list, description="adjacent area codes")
 
 
-class Liaison(Strict):
+class Liaison(ChatAddresses):
     """A person of an agency who gets its tasks: addresses, language, channels."""
 
     id: Code
@@ -55,15 +54,17 @@ class Liaison(Strict):
     slack_channel: str | None = Field(None, description="channel id or name for this liaison")
     language: Lang = "en"
 
-    @model_validator(mode="after")
-    def _reachable(self) -> Self:
-        if not (self.email or self.slack_channel or self.slack_user):
-            raise ValueError(f"liaison {self.id!r} needs an email, a slack_channel or a slack_user")
-        return self
+    def reachable(self, shared: ChatAddresses) -> bool:
+        """Whether the liaison has an address of its own, or its agency a shared one."""
+        own = self.email or self.slack_channel or self.slack_user or self.chat_channels()
+        return bool(own or shared.chat_channels())
 
 
-class Agency(Strict):
-    """A public body or NGO: its liaisons in escalation order, its sharing level, its names."""
+class Agency(ChatAddresses):
+    """A public body or NGO: its liaisons in escalation order, its sharing level, its names.
+
+    Its chat addresses (`teams_webhook`, `matrix_room`, ...) are its liaisons' where they
+    have none of their own: the agency's shared channel."""
 
     id: Code
     name: str
@@ -83,11 +84,22 @@ class Agency(Strict):
         "other",
     ]
     sharing: Sharing = Sharing.none
-    channels: list[Channel] = Field(
+    channels: list[PersonChannel] = Field(
         default_factory=_both_channels,
         description="preferred channels, in order; the next one is the fallback",
     )
     liaisons: list[Liaison] = Field(min_length=1, description="first is on duty; then escalation")
+
+    @model_validator(mode="after")
+    def _reachable(self) -> Self:
+        for liaison in self.liaisons:
+            if not liaison.reachable(self):
+                raise ValueError(
+                    f"liaison {liaison.id!r} needs an address: email, slack_channel, "
+                    "slack_user, teams_webhook, matrix_room, mattermost_webhook or "
+                    "rocketchat_webhook (its own, or its agency's)"
+                )
+        return self
 
 
 class PanelMember(Strict):
@@ -149,6 +161,9 @@ class Directory(Strict):
     panel: Panel = Field(default_factory=Panel)
     coordinators: list[PanelMember] = Field(default_factory=list)
     correlation: Correlation = Field(default_factory=Correlation)
+    webhooks: list[Subscription] = Field(
+        default_factory=list, description="other systems that follow situations and tasks"
+    )
 
     @property
     def linked_bias(self) -> tuple[frozenset[Bias], ...]:
@@ -171,6 +186,12 @@ class Directory(Strict):
         ids = [a.id for a in self.agencies]
         if len(set(ids)) != len(ids):
             raise ValueError("agency ids must be unique")
+        subscribers = [w.id for w in self.webhooks]
+        if len(set(subscribers)) != len(subscribers):
+            raise ValueError("webhook ids must be unique")
+        for hook in self.webhooks:
+            if hook.agency is not None and hook.agency not in ids:
+                raise ValueError(f"webhook {hook.id!r}: unknown agency {hook.agency!r}")
         return self
 
     @cached_property

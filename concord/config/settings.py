@@ -45,6 +45,15 @@ class Settings(BaseSettings):
     slack_token: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
     slack_signing_secret: SecretStr | None = None
+    matrix_homeserver: str | None = Field(
+        None, description="the city's Matrix homeserver (https://matrix.example.org)"
+    )
+    matrix_token: SecretStr | None = Field(None, description="the Concord bot's access token")
+    channel_standin_url: str | None = Field(
+        None,
+        description="concord up: a local stand-in for chat webhooks and subscribers whose "
+        "address is not set (never set in production)",
+    )
     secret_key: SecretStr | None = Field(None, description="signs action links and sessions")
     data_key: SecretStr | None = Field(None, description="wraps the keys of personal data")
     public_url: str | None = Field(None, description="base of links in emails")

@@ -215,7 +215,14 @@ def lane_of(outgoing: Outgoing, channel: str) -> Lane:
         return ("slack", r.slack_channel or r.slack_user or r.id)
     if channel == "email":
         return ("email", r.email or r.id)
-    return (channel, r.id)
+    # One lane per webhook URL or room: an agency's shared channel is one lane.
+    address = {
+        "teams": r.teams_webhook,
+        "matrix": r.matrix_room,
+        "mattermost": r.mattermost_webhook,
+        "rocketchat": r.rocketchat_webhook,
+    }.get(channel)
+    return (channel, str(address) if address else r.id)
 
 
 def paces(s: Settings) -> dict[str, Pace]:

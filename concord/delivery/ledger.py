@@ -13,14 +13,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from concord.streams.delivery import FINAL, DeliveryRecord, Receipt
+from concord.streams.delivery import CHANNELS, FINAL, DeliveryRecord, Receipt
 from concord.streams.patches import trace
 from concord.streams.tables import Table
 from concord.worker.metrics import Metrics
 from concord.worker.runtime import Flow
 
-#: Carriers whose queue and age are on /metrics.
-CARRIERS = ("slack", "email")
+#: Carriers whose queue and age are on /metrics: every channel.
+CARRIERS = CHANNELS
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concord.config.channels import Subscription
 from concord.config.directory import Directory
 from concord.notifiers.base import Recipient
 
@@ -19,6 +20,11 @@ def recipient_for(directory: Directory, person: str) -> tuple[Recipient, list[st
                 email=str(liaison.email) if liaison.email else None,
                 slack_channel=liaison.slack_channel,
                 slack_user=liaison.slack_user,
+                # A liaison's own chat address, else the agency's shared one.
+                teams_webhook=liaison.teams_webhook or agency.teams_webhook,
+                matrix_room=liaison.matrix_room or agency.matrix_room,
+                mattermost_webhook=liaison.mattermost_webhook or agency.mattermost_webhook,
+                rocketchat_webhook=liaison.rocketchat_webhook or agency.rocketchat_webhook,
             ),
             list(agency.channels),
         )
@@ -33,3 +39,8 @@ def recipient_for(directory: Directory, person: str) -> tuple[Recipient, list[st
         slack_user=other.slack_user,
     )
     return recipient, ["email", "slack"]
+
+
+def subscriber(hook: Subscription) -> Recipient:
+    """A webhook subscriber as a recipient: its endpoint and where its secret is kept."""
+    return Recipient(id=hook.id, name=hook.id, webhook_url=hook.url, webhook_secret=hook.secret)

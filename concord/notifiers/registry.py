@@ -6,8 +6,13 @@ from collections.abc import Iterator
 
 from concord.config.settings import Settings
 from concord.notifiers.base import Notifier, Views
+from concord.notifiers.chat import WebhookChatNotifier
 from concord.notifiers.email import EmailNotifier
+from concord.notifiers.http import Addresses
+from concord.notifiers.matrix import MatrixNotifier
 from concord.notifiers.slack import SlackNotifier
+from concord.notifiers.teams import TeamsNotifier
+from concord.notifiers.webhook import WebhookNotifier
 
 
 class Registry:
@@ -38,8 +43,17 @@ class Registry:
 
 
 def build_registry(settings: Settings) -> Registry:
-    """Email when an SMTP host is set, Slack when a token is set."""
+    """Email when an SMTP host is set, Slack when a token is set, Matrix when a homeserver
+    and a token are set; Teams, Mattermost, Rocket.Chat and webhooks always (their
+    addresses are per recipient, in the directory)."""
     registry = Registry()
+    addresses = Addresses(settings.channel_standin_url)
+    registry.register(TeamsNotifier(addresses))
+    registry.register(WebhookChatNotifier("mattermost", addresses))
+    registry.register(WebhookChatNotifier("rocketchat", addresses))
+    registry.register(WebhookNotifier(addresses))
+    if settings.matrix_homeserver and settings.matrix_token:
+        registry.register(MatrixNotifier(settings.matrix_homeserver, settings.matrix_token))
     if settings.smtp_host:
         registry.register(
             EmailNotifier(

@@ -23,79 +23,15 @@ from concord.common import templating
 from concord.common.text import one_line, slack_escape
 from concord.core.analysis import Draft, draft
 from concord.core.tasks import liaison_actions
+from concord.notifiers import cards
 from concord.notifiers.base import Message, Recipient
-from concord.streams.delivery import DeliveryRecord, Outgoing, task_message_key
+from concord.notifiers.blocks import LABELS, VOTING, review_buttons
+from concord.streams.delivery import Card, DeliveryRecord, Outgoing, task_message_key
 from concord.streams.reviews import ReviewRecord
 from concord.streams.tasks import Task
 
 TEMPLATES = Path(__file__).parent / "templates"
 FALLBACK = "en"
-
-#: Button labels of panel messages, per language.
-LABELS = {
-    "en": {
-        "approve": "Approve",
-        "reject": "Reject",
-        "conflict": "Conflict of interest",
-        "open": "Open the review",
-        "ack": "Acknowledge",
-        "decline": "Decline",
-        "done": "Done",
-        "open_task": "Open task",
-    },
-    "fr": {
-        "approve": "Approuver",
-        "reject": "Rejeter",
-        "conflict": "Conflit d'intérêts",
-        "open": "Ouvrir la revue",
-        "ack": "Prendre en charge",
-        "decline": "Refuser",
-        "done": "Terminé",
-        "open_task": "Ouvrir la tâche",
-    },
-    "nl": {
-        "approve": "Goedkeuren",
-        "reject": "Afwijzen",
-        "conflict": "Belangenconflict",
-        "open": "Beoordeling openen",
-        "ack": "Bevestigen",
-        "decline": "Weigeren",
-        "done": "Klaar",
-        "open_task": "Taak openen",
-    },
-}
-VOTING = ("opened", "amended", "reminder", "stalled")
-
-
-def _review_buttons(
-    labels: dict[str, str], url: str, value: str, voting: bool
-) -> list[dict[str, object]]:
-    """Open the review; and while the panel votes, Approve and Conflict of interest."""
-    buttons: list[dict[str, object]] = [
-        {
-            "type": "button",
-            "text": {"type": "plain_text", "text": labels["open"]},
-            "url": url,
-            "action_id": "review.open",
-        }
-    ]
-    if voting:
-        buttons += [
-            {
-                "type": "button",
-                "text": {"type": "plain_text", "text": labels["approve"]},
-                "style": "primary",
-                "action_id": "review.approve",
-                "value": value,
-            },
-            {
-                "type": "button",
-                "text": {"type": "plain_text", "text": labels["conflict"]},
-                "action_id": "review.conflict",
-                "value": value,
-            },
-        ]
-    return buttons
 
 
 @dataclass(frozen=True)
@@ -130,18 +66,16 @@ class Renderer:
         self.local_names: dict[str, dict[str, str]] = {}
         #: a code in words in a language (the pages' catalogues; set by `create_app`)
         self.words: Callable[[str, str], str] = lambda code, language: code
-        zone = ZoneInfo(timezone)
+        #: a message id in a language (the same catalogues; set by `create_app`)
+        self.say: cards.Say = cards.same
+        self.zone = ZoneInfo(timezone)
 
         @pass_context
         def localtime(context: Context, value: datetime | None) -> str:
             """The city's time, written the reader's way (`5 déc. 2026 20:42`)."""
-            if value is None:
-                return ""
             recipient = context.get("recipient")
             lang = context.get("lang") or getattr(recipient, "language", None) or FALLBACK
-            local = value.astimezone(zone)
-            day = format_skeleton("yMMMd", local, locale=lang)
-            return f"{day} {format_skeleton('Hm', local, locale=lang)}"
+            return self.localtime(value, lang)
 
         @pass_context
         def name(context: Context, code: str | None) -> str:
@@ -160,6 +94,14 @@ class Renderer:
             env.globals["name"] = name
             env.filters["localtime"] = localtime
             env.filters["words"] = words
+
+    def localtime(self, value: datetime | None, lang: str) -> str:
+        """The city's time, written the reader's way (`5 déc. 2026 20:42`)."""
+        if value is None:
+            return ""
+        local = value.astimezone(self.zone)
+        day = format_skeleton("yMMMd", local, locale=lang)
+        return f"{day} {format_skeleton('Hm', local, locale=lang)}"
 
     def name(self, code: str | None) -> str:
         """What people call an agency or a person (`names`, set from the directory); the
@@ -224,7 +166,26 @@ class Renderer:
             slack_text=texts.slack,
             slack_blocks=blocks,
             exercise=task.exercise,
+            card=cards.marked(
+                self._task_card(task, lang, area_name, str(ctx["link"]), links or {}),
+                task.exercise,
+                lang,
+                self.say,
+            ),
         )
+
+    def _task_card(
+        self, task: Task, lang: str, area_name: str, link: str, links: dict[str, str]
+    ) -> Card:
+        text = task.text(lang)
+        facts = [
+            (cards.AREA, area_name),
+            (cards.WHEN, self.localtime(task.occurred_at, lang)),
+            (cards.SEVERITY, f"{task.severity} / 5"),
+            (cards.DUE, self.localtime(task.due, lang)),
+            (cards.URGENT, self.say(cards.YES, lang) if task.urgent else ""),
+        ]
+        return cards.task_card(text.title, text.action, facts, links, link, lang, self.say)
 
     def _task_buttons(self, task: Task, lang: str) -> dict[str, object]:
         """Acknowledge / Decline / Done (while the task is open) and Open."""
@@ -303,6 +264,14 @@ class Renderer:
             slack_text=texts.slack,
             slack_blocks=section(texts.slack),
             exercise=task.exercise,
+            card=cards.marked(
+                cards.text_card(
+                    texts.subject, texts.text, str(ctx["link"]), cards.OPEN_TASK, lang, self.say
+                ),
+                bool(ctx["exercise"]),
+                lang,
+                self.say,
+            ),
         )
 
     def review_message(
@@ -340,7 +309,7 @@ class Renderer:
         texts = self._texts("review", lang, ctx, slack="review.slack.txt")
         html = self._template(self.env, lang, "review.html").render({**ctx, "text": texts.text})
         value = f"{record.situation_id}|{d.version}"
-        buttons = _review_buttons(LABELS[lang], review_url, value, voting)
+        buttons = review_buttons(LABELS[lang], review_url, value, voting)
         blocks: list[dict[str, object]] = [
             {"type": "header", "text": {"type": "plain_text", "text": texts.subject[:150]}},
             *section(texts.slack),
@@ -355,6 +324,14 @@ class Renderer:
             slack_text=texts.slack,
             slack_blocks=blocks,
             exercise=record.exercise,
+            card=cards.marked(
+                cards.review_card(
+                    texts.subject, texts.text, links if voting else None, review_url, lang, self.say
+                ),
+                record.exercise,
+                lang,
+                self.say,
+            ),
         )
 
     def delivery_notice(
@@ -389,4 +366,12 @@ class Renderer:
             slack_text=texts.slack,
             slack_blocks=section(texts.slack),
             exercise=outgoing.message.exercise,
+            card=cards.marked(
+                cards.text_card(
+                    texts.subject, texts.text, str(ctx["link"]), cards.OPEN_TASK, lang, self.say
+                ),
+                bool(ctx["exercise"]),
+                lang,
+                self.say,
+            ),
         )

@@ -19,6 +19,7 @@ from concord.playbooks.conditions import (
     format_duration,
     parse_duration,
 )
+from concord.streams.delivery import PersonChannel
 from concord.streams.reviews import DEFAULT_AT_LIMIT, DEFAULT_QUORUM, AtLimit
 
 __all__ = ["Example", "Playbook", "Review", "Suppress", "TaskSpec", "When", "json_schema"]
@@ -63,7 +64,7 @@ class TaskSpec(Spec):
         description="after the agency's own chain: liaison ids, agency ids or `coordinator`",
     )
     fallback: Code | None = Field(None, description="agency that gets the task when declined")
-    channels: list[Literal["slack", "email"]] = Field(
+    channels: list[PersonChannel] = Field(
         default_factory=list, description="override the agency's channel preference"
     )
 

@@ -16,9 +16,16 @@ from typing import Literal
 
 from pydantic import AliasChoices, AwareDatetime, Field
 
+from concord.common.secrets import SecretRef
 from concord.common.types import Strict, utcnow
 
-Kind = Literal["task", "notice", "review", "sign_in", "update"]
+Kind = Literal["task", "notice", "review", "sign_in", "update", "event"]
+#: The channels a person is reached on, one notifier each (`concord.notifiers.registry`).
+PersonChannel = Literal["slack", "email", "teams", "matrix", "mattermost", "rocketchat"]
+PERSON_CHANNELS: tuple[PersonChannel, ...] = PersonChannel.__args__  # type: ignore[attr-defined]
+#: Every channel: a person's, or a webhook (which reaches a system, not a person).
+Channel = Literal[PersonChannel, "webhook"]
+CHANNELS: tuple[Channel, ...] = (*PERSON_CHANNELS, "webhook")
 
 
 def task_message_key(task_id: str, person: str) -> str:
@@ -37,6 +44,50 @@ class Recipient(Strict):
     email: str | None = None
     slack_channel: str | None = None
     slack_user: str | None = None
+    teams_webhook: SecretRef | None = Field(None, description="where its Workflows URL is kept")
+    matrix_room: str | None = Field(None, description="room id (!x:server) or alias (#x:server)")
+    mattermost_webhook: SecretRef | None = None
+    rocketchat_webhook: SecretRef | None = None
+    webhook_url: str | None = Field(None, description="a subscriber's endpoint (webhooks)")
+    webhook_secret: SecretRef | None = Field(None, description="a subscriber's signing secret")
+
+
+class Action(Strict):
+    """A button of a chat message: a signed link (GET shows a confirmation, POST acts)."""
+
+    label: str
+    url: str
+
+
+class Fact(Strict):
+    """One line of a chat card: a label and its value (`Area: Centre-ville`)."""
+
+    label: str
+    value: str
+
+
+class Card(Strict):
+    """A message as chat channels show it (Teams, Matrix, Mattermost, Rocket.Chat): a
+    title, a short text, facts and buttons, in the recipient's language. Chat channels
+    that cannot call Concord back act through links (`actions`)."""
+
+    title: str
+    banner: str = Field("", description="the drill's marking, when it is one")
+    text: str = ""
+    facts: list[Fact] = Field(default_factory=list)
+    actions: list[Action] = Field(default_factory=list)
+
+
+class Event(Strict):
+    """What a webhook subscriber gets: a CloudEvent's attributes and its data (never a
+    person, never a report's free text), or a CAP 1.2 alert (`cap`, the XML)."""
+
+    id: str = Field(description="the event's id; also the Standard Webhooks `webhook-id`")
+    type: str = Field(description="e.g. org.concord.task.acknowledged")
+    subject: str = Field(description="the situation or task it is about")
+    time: AwareDatetime
+    data: dict[str, object] = Field(default_factory=dict)
+    cap: str | None = Field(None, description="a CAP 1.2 alert instead of a CloudEvent")
 
 
 class Message(Strict):
@@ -52,6 +103,8 @@ class Message(Strict):
     exercise: bool = False
     resend: bool = Field(False, description="sent again after a crash left it in doubt")
     update_ref: str | None = Field(None, description="update: the Slack message (channel/ts)")
+    card: Card | None = Field(None, description="chat channels: title, facts, buttons")
+    event: Event | None = Field(None, description="webhooks: the event to post")
 
 
 class Outgoing(Strict):

@@ -12,7 +12,7 @@ from faust.web import Request, Response
 
 from concord.access.links import LinkError, TaskLink, VoteLink
 from concord.core.tasks import ALLOWED, PEOPLE
-from concord.notifiers.render import LABELS
+from concord.notifiers.blocks import LABELS
 from concord.streams.reviews import ReviewRecord, VoteIn
 from concord.streams.tasks import Task
 from concord.web import votes
