@@ -37,6 +37,21 @@ class CapturedSlack:
     at: float = field(default_factory=time.time, compare=False)  # when it arrived (epoch s)
 
 
+@dataclass(frozen=True)
+class CapturedPost:
+    """A request the local stand-in took for Teams, Matrix, Mattermost, Rocket.Chat or a
+    webhook subscriber (`target`: the webhook's name, or the Matrix room)."""
+
+    channel: str
+    target: str
+    payload: Any
+    headers: dict[str, str] = field(repr=False)
+    problems: list[str]
+    key: str = ""  # the Matrix transaction id, or the webhook-id
+    duplicate: bool = False  # a webhook-id seen before (a receiver drops it)
+    at: float = field(default_factory=time.time, compare=False)
+
+
 class Outbox:
     """Captured messages; `wait_for` blocks until a condition over them holds."""
 
@@ -44,6 +59,7 @@ class Outbox:
         self._cond = threading.Condition()
         self._emails: list[CapturedEmail] = []
         self._slack: list[CapturedSlack] = []
+        self._posts: list[CapturedPost] = []
         self._limit = limit
 
     def add_email(self, mail: CapturedEmail) -> None:
@@ -57,6 +73,17 @@ class Outbox:
         with self._cond:
             self._slack = [*self._slack, call][-self._limit :]
             self._cond.notify_all()
+
+    def add_post(self, post: CapturedPost) -> None:
+        """Keep a stand-in's request and wake whoever waits."""
+        with self._cond:
+            self._posts = [*self._posts, post][-self._limit :]
+            self._cond.notify_all()
+
+    def posts(self, channel: str | None = None) -> list[CapturedPost]:
+        """Every request the stand-in took (for `channel`), oldest first."""
+        with self._cond:
+            return [p for p in self._posts if channel is None or p.channel == channel]
 
     def emails(self) -> list[CapturedEmail]:
         """Every email so far, oldest first."""

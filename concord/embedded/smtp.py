@@ -15,8 +15,20 @@ from concord.embedded.outbox import CapturedEmail, Outbox
 class _Handler:
     def __init__(self, outbox: Outbox) -> None:
         self.outbox = outbox
+        #: answers to give instead of accepting, oldest first ("421 ...", "550 ...")
+        self.failures: list[str] = []
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        if self.failures and self.failures[0].startswith("5"):
+            return self.failures.pop(0)  # a permanent refusal names the recipient
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.failures:
+            return self.failures.pop(0)
         raw = bytes(envelope.original_content or envelope.content)
         msg = email.message_from_bytes(raw, policy=email.policy.default)
         text_part = msg.get_body(preferencelist=("plain",))
@@ -42,7 +54,13 @@ class SmtpCapture:
         self.outbox = outbox
         self.host = "127.0.0.1"
         self.port = port or free_port(self.host)
-        self._controller = Controller(_Handler(outbox), hostname=self.host, port=self.port)
+        self._handler = _Handler(outbox)
+        self._controller = Controller(self._handler, hostname=self.host, port=self.port)
+
+    def fail_next(self, count: int, answer: str) -> None:
+        """Answer the next `count` messages with `answer` ("421 Try later": at DATA;
+        "550 No such user": at RCPT) instead of taking them."""
+        self._handler.failures += [answer] * count
 
     def start(self) -> SmtpCapture:
         """Start listening; returns self."""

@@ -17,6 +17,7 @@ from urllib.parse import quote
 import aiohttp
 
 from concord.common.secrets import SecretRef
+from concord.embedded.standin import WEBHOOK_SECRET as STANDIN_SECRET
 from concord.notifiers.base import SendError
 
 #: HTTP answers worth another attempt besides 5xx.
@@ -58,10 +59,6 @@ class Addresses:
         if self.standin:
             return STANDIN_SECRET
         raise SendError(f"{channel}: {ref} is not set", retryable=False)
-
-
-#: The signing secret `concord up`'s stand-in checks when a subscriber's is not set.
-STANDIN_SECRET = "whsec_Y29uY29yZC1sb2NhbC1zdGFuZC1pbi1zZWNyZXQ="
 
 
 class Poster:

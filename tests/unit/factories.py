@@ -3,6 +3,7 @@ situations, and one correlation step."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
@@ -200,9 +201,15 @@ def carried(compose: Compose, task: Task, now: datetime) -> list[str]:
     outgoing = compose.task_message(task, now)
     if outgoing is None:
         return []
+    from concord.notifiers import chat, matrix, teams
+
+    message = outgoing.message
     out = [outgoing.model_dump_json()]
-    if outgoing.message.recipient.email:
-        out.append(EmailNotifier("h", 25, "c@city.example").build(outgoing.message).as_string())
+    if message.recipient.email:
+        out.append(EmailNotifier("h", 25, "c@city.example").build(message).as_string())
+    # What the chat channels would post (their wire payloads).
+    out += [json.dumps(teams.envelope(message)), json.dumps(chat.payload(message))]
+    out.append(json.dumps(matrix.content(message)))
     return out
 
 
