@@ -33,6 +33,7 @@ from concord.embedded.net import free_port
 from concord.embedded.outbox import Outbox
 from concord.embedded.slack_api import SlackApiServer
 from concord.embedded.smtp import SmtpCapture
+from concord.embedded.standin import MATRIX_TOKEN, StandIn
 
 # Property tests: no per-example deadline (a shared 2-core machine is slow at times).
 settings.register_profile(
@@ -97,6 +98,13 @@ def outbox() -> Outbox:
 @pytest.fixture(scope="session")
 def smtp_server(outbox: Outbox) -> Iterator[SmtpCapture]:
     server = SmtpCapture(outbox).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def standin_server(outbox: Outbox) -> Iterator[StandIn]:
+    server = StandIn(outbox).start()
     yield server
     server.stop()
 
@@ -170,7 +178,12 @@ class Worker:
 
 
 def worker_env(
-    broker_url: str, smtp: SmtpCapture, slack: SlackApiServer, data_dir: Path, port: int
+    broker_url: str,
+    smtp: SmtpCapture,
+    slack: SlackApiServer,
+    data_dir: Path,
+    port: int,
+    standin: StandIn | None = None,
 ) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONCORD_")}
     env.update(
@@ -197,6 +210,12 @@ def worker_env(
         CONCORD_SLACK_SIGNING_SECRET=SLACK_SIGNING_SECRET,
         CONCORD_TICK_SECONDS="0.5",
     )
+    if standin is not None:  # Teams, Matrix, Mattermost, Rocket.Chat and webhooks
+        env.update(
+            CONCORD_CHANNEL_STANDIN_URL=standin.url,
+            CONCORD_MATRIX_HOMESERVER=standin.url,
+            CONCORD_MATRIX_TOKEN=MATRIX_TOKEN,
+        )
     return env
 
 
@@ -237,11 +256,12 @@ def worker(
     broker_url: str,
     smtp_server: SmtpCapture,
     slack_server: SlackApiServer,
+    standin_server: StandIn,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Worker]:
     data_dir = tmp_path_factory.mktemp("concord-data")
     port = free_port()
-    env = worker_env(broker_url, smtp_server, slack_server, data_dir, port)
+    env = worker_env(broker_url, smtp_server, slack_server, data_dir, port, standin_server)
     # A copy, so that live-reload tests can edit the worker's playbooks.
     shutil.copytree(ROOT / "playbooks", data_dir / "playbooks")
     env["CONCORD_PLAYBOOKS"] = str(data_dir / "playbooks")
@@ -359,6 +379,7 @@ def private_worker(
     slack: SlackApiServer,
     root: Path,
     playbooks: dict[str, str],
+    standin: StandIn | None = None,
     **settings: str,
 ) -> Iterator[tuple[Worker, str]]:
     """A worker on a broker of its own (a new app id on the session's broker would replay
@@ -366,7 +387,7 @@ def private_worker(
     yields it and a producer token. Restart it with `restart(worker)`."""
     broker = EmbeddedBroker().start()
     port = free_port()
-    env = worker_env(broker.url, smtp, slack, root, port)
+    env = worker_env(broker.url, smtp, slack, root, port, standin)
     env.update({f"CONCORD_{k.upper()}": v for k, v in settings.items()})
     shutil.copytree(ROOT / "playbooks", root / "playbooks")
     for name, text in playbooks.items():

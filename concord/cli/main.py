@@ -18,7 +18,6 @@ from typing import Annotated, Any
 import typer
 
 from concord.cli.io import console, err, fail, settings, stop_up
-from concord.config.settings import Settings
 from concord.privacy.commands import register as privacy_commands
 
 app = typer.Typer(
@@ -78,47 +77,14 @@ def _run_worker(concord: Any, loglevel: str) -> None:
         worker.execute_from_commandline()
 
 
-def _archive(settings: Settings, bootstrap: str, demo: bool) -> list[Any]:
-    """Restore the single-machine archive into the fresh broker, then keep it: returns
-    what stops it (see `concord.embedded.archive`). The demo plays from nothing each
-    time, in an archive of its own: the city's stays as it is."""
-    from concord.embedded.archive import Archive
-    from concord.embedded.archiver import ArchiverProcess, Source
-    from concord.embedded.restore import restore
-    from concord.streams.topics import ALL, KEYS, SIGNALS_IN
-
-    path = settings.data_dir / ("demo-archive.sqlite3" if demo else "archive.sqlite3")
-    if demo:
-        for old in path.parent.glob(f"{path.name}*"):
-            old.unlink()
-    archive = Archive(path)
-    try:
-        restored = restore(archive, bootstrap)
-    finally:
-        archive.close()  # from here on the archiver's process writes it
-    what = f"{restored} records restored from" if restored else "kept across restarts in"
-    console.print(f"[bold]archive[/]  {what} {path}")
-    compacted = {t.name for t in ALL if t.compacted}
-    source = Source(
-        bootstrap,
-        (settings.app_id,),
-        frozenset(compacted),
-        shredded=frozenset({KEYS.name}),
-        consumed=frozenset({SIGNALS_IN.name}),
-    )
-    archiver = ArchiverProcess(path, source).start()
-    return [archiver.stop]
-
-
 @app.command()
 def up(
     demo: Annotated[bool, typer.Option("--demo", help="also play a scripted scenario")] = False,
 ) -> None:
-    """The whole stack on one machine: broker, worker, web, SMTP capture, Slack outbox."""
-    from concord.embedded.broker import EmbeddedBroker
+    """The whole stack on one machine: broker, worker, web, and local stand-ins for email,
+    Slack, Teams, Matrix, Mattermost, Rocket.Chat and webhooks (the outbox)."""
+    from concord.cli.local import archive, broker, carriers
     from concord.embedded.outbox import Outbox
-    from concord.embedded.slack_api import SlackApiServer
-    from concord.embedded.smtp import SmtpCapture
     from concord.worker.app import create_app
     from concord.worker.observer import RichObserver
 
@@ -128,31 +94,14 @@ def up(
     outbox = Outbox()
     try:
         if not settings.broker:
-            broker = EmbeddedBroker(log_file=settings.data_dir / "broker.log").start()
-            stops.append(broker.stop)
-            settings.broker_file.write_text(broker.url + "\n")
-            stops.append(lambda: settings.broker_file.unlink(missing_ok=True))
-            # Tansu quirk: a group's first join waits ~half the session timeout.
-            settings = settings.with_(broker=broker.url, store="memory://", session_timeout=6.0)
-            console.print(f"[bold]broker[/]   embedded Tansu at {broker.url} (memory only)")
+            settings, bootstrap = broker(settings, stops)
             if settings.archive:
-                stops += _archive(settings, broker.bootstrap, demo)
+                stops += archive(settings, bootstrap, demo)
             else:
                 console.print("[bold]archive[/]  off: memory only (CONCORD_ARCHIVE=false)")
         else:
             console.print(f"[bold]broker[/]   {settings.broker}")
-        if not settings.smtp_host:
-            smtp = SmtpCapture(outbox).start()
-            stops.append(smtp.stop)
-            settings = settings.with_(smtp_host=smtp.host, smtp_port=smtp.port)
-            console.print(f"[bold]email[/]    local capture on {smtp.host}:{smtp.port}")
-        if not settings.slack_token:
-            slack = SlackApiServer(outbox).start()
-            stops.append(slack.stop)
-            from pydantic import SecretStr
-
-            settings = settings.with_(slack_token=SecretStr(slack.token), slack_api_url=slack.url)
-            console.print(f"[bold]slack[/]    local outbox at {slack.url}")
+        settings = carriers(settings, outbox, stops)
         base = f"http://{settings.web_host}:{settings.web_port}"
         console.print(f"[bold]web[/]      {base}  (outbox: {base}/outbox, health: {base}/healthz)")
         concord = create_app(settings, outbox=outbox, observer=RichObserver(console))

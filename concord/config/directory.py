@@ -33,6 +33,17 @@ class Sharing(StrEnum):
     full = "full"  # everything (e.g. victim-support services bound by confidentiality)
 
 
+class Circle(Strict):
+    """Roughly where an area is: a centre (WGS 84) and a radius (for CAP alerts)."""
+
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    radius_km: float = Field(gt=0, le=100)
+
+    def __str__(self) -> str:
+        return f"{self.lat},{self.lon} {self.radius_km}"
+
+
 class Area(Strict):
     """A place of the city: its code, its name (per language) and its neighbours."""
 
@@ -42,6 +53,7 @@ class Area(Strict):
         default_factory=dict, description="its name per language (default: `name`)"
     )
     neighbours: list[Code] = Field(default_factory=list, description="adjacent area codes")
+    circle: Circle | None = Field(None, description="its centre and radius (CAP alerts)")
 
 
 class Liaison(ChatAddresses):

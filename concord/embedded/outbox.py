@@ -52,6 +52,24 @@ class CapturedPost:
     at: float = field(default_factory=time.time, compare=False)
 
 
+def headline(post: CapturedPost) -> str:
+    """What a captured post is about, in a line: the card's title, the room message's
+    first line, or the event's type and subject."""
+    p = post.payload
+    if not isinstance(p, dict):
+        return str(p)[:120]
+    if post.channel == "teams":
+        for att in p.get("attachments") or []:
+            for block in (att.get("content") or {}).get("body") or []:
+                if block.get("weight") == "Bolder" and block.get("size"):
+                    return str(block.get("text", ""))
+    if post.channel in ("mattermost", "rocketchat"):
+        return str(((p.get("attachments") or [{}])[0]).get("title", p.get("text", "")))
+    if post.channel == "matrix":
+        return str(p.get("body", "")).split("\n")[0]
+    return f"{p.get('type', '')} {p.get('subject', '')}".strip()
+
+
 class Outbox:
     """Captured messages; `wait_for` blocks until a condition over them holds."""
 

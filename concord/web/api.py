@@ -11,7 +11,7 @@ from faust.web import Request, Response
 from pydantic import ValidationError
 
 from concord.common.types import utcnow
-from concord.core import intake
+from concord.core import cap, intake
 from concord.core.commands import refusal
 from concord.core.correlation import area_key
 from concord.core.refusal import Refused
@@ -24,7 +24,7 @@ from concord.web.answer import Answer, errors_of
 from concord.web.auth import require
 from concord.web.body import read_json
 from concord.web.readmodel import ReadModel
-from concord.web.site import Site, bind, error, json_response, route
+from concord.web.site import Site, bind, bytes_response, error, json_response, route
 from concord.web.votes import Ballot
 
 SIGNAL_ROLES = {"producer", "coordinator", "operator"}
@@ -42,6 +42,8 @@ class Api:
     ballot: Ballot
     max_body: int
     max_batch: int
+    #: who CAP alerts say sent them (`CONCORD_SMTP_FROM`)
+    cap_sender: str = "concord@localhost"
 
     @property
     def site(self) -> Site:
@@ -156,6 +158,20 @@ async def one_situation(site: Site, request: Request, situation_id: str) -> Resp
     return json_response(situation_json(s, site.readmodel, said))
 
 
+async def situation_cap(api: Api, request: Request, situation_id: str) -> Response:
+    """`GET /api/situations/{id}/cap`: the situation as a CAP 1.2 alert (no person, no
+    report's text); the view is audited."""
+    site = api.site
+    token = require(site.readmodel, request, BOARD_ROLES)
+    s = site.readmodel.situations.get(situation_id)
+    if s is None:
+        return error(404, "no such situation")
+    words = site.pages.catalogues.words
+    xml = cap.of_situation(s, cap.current(s), site.directory, api.cap_sender, words)
+    await site.flow.audit(token.name, "situation.cap_viewed", s.id, via="api")
+    return bytes_response(xml.encode(), "application/cap+xml")
+
+
 async def list_tasks(site: Site, request: Request) -> Response:
     """`GET /api/tasks[?agency=&state=]`: a liaison sees only their agency's."""
     auth = require(site.readmodel, request, TASK_ROLES)
@@ -266,4 +282,5 @@ def register(app: faust.App, api: Api) -> None:
     route(app, "/api/signals", post=bind(post_signals, api))
     route(app, "/api/situations", get=bind(list_situations, site))
     route(app, "/api/situations/{situation_id}", get=bind(one_situation, site))
+    route(app, "/api/situations/{situation_id}/cap", get=bind(situation_cap, api))
     route(app, "/api/tasks", get=bind(list_tasks, site))

@@ -125,6 +125,21 @@ OPERATIONS: tuple[Operation, ...] = (
         roles=ROLES_BOARD,
     ),
     Operation(
+        "get",
+        "/api/situations/{situation_id}/cap",
+        "The situation as an OASIS CAP 1.2 alert (Restricted scope; no person, no report's "
+        "text); the view is audited",
+        "situations",
+        {
+            200: ("a CAP 1.2 alert (XML)", str),
+            **AUTH_ANSWERS,
+            404: ("no such situation", s.Problem),
+        },
+        params=(SITUATION_ID,),
+        roles=ROLES_BOARD,
+        media="application/cap+xml",
+    ),
+    Operation(
         "post",
         "/api/situations/{situation_id}/{action}",
         "Change a situation's state, split it or merge it (coordinators)",

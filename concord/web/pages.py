@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from faust.web import Request, Response
 from prometheus_client import generate_latest
 
 from concord.common.types import utcnow
-from concord.embedded.outbox import Outbox
+from concord.embedded.outbox import Outbox, headline
 from concord.notifiers.registry import Registry
 from concord.web.security import loopback
 from concord.web.session import current_session
@@ -82,14 +83,34 @@ async def static(files: dict[str, bytes], request: Request, name: str) -> Respon
     return bytes_response(found, kind, headers={"Cache-Control": "max-age=3600"})
 
 
+#: The channels of the stand-in, as the outbox names them.
+CHAT_CHANNELS = {
+    "teams": "Microsoft Teams",
+    "matrix": "Matrix",
+    "mattermost": "Mattermost",
+    "rocketchat": "Rocket.Chat",
+    "webhook": "Webhooks",
+}
+
+
 async def outbox_page(site: Site, outbox: Outbox, request: Request) -> Response:
-    """`GET /outbox`: what the embedded SMTP and Slack servers received."""
+    """`GET /outbox`: what the embedded SMTP server, Slack API and chat stand-in received."""
     # Every sign-in, vote and task link passes through here: only this machine, by its
     # loopback name, or a signed-in coordinator sees it.
     session = current_session(site, request)
     if not loopback(request) and (session is None or session.role != "coordinator"):
         return error(403, "the outbox is shown on this machine only (127.0.0.1)")
-    return site.pages.render("outbox.html", emails=outbox.emails(), slack=outbox.slack())
+    posts = [
+        (p, headline(p), json.dumps(p.payload, indent=2, ensure_ascii=False))
+        for p in reversed(outbox.posts())
+    ]
+    return site.pages.render(
+        "outbox.html",
+        emails=outbox.emails(),
+        slack=outbox.slack(),
+        posts=posts,
+        channels=CHAT_CHANNELS,
+    )
 
 
 def register(app: faust.App, ops: Operations, outbox: Outbox | None) -> None:

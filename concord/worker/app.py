@@ -17,7 +17,17 @@ from typing import Any, cast
 import faust
 
 from concord.access.links import Signer
-from concord.agents import correlate, deliver, gate, intake, plan, retention, track, watchdog
+from concord.agents import (
+    correlate,
+    deliver,
+    gate,
+    intake,
+    plan,
+    publish,
+    retention,
+    track,
+    watchdog,
+)
 from concord.agents.stage import every
 from concord.common import logsafe
 from concord.config.directory import Directory, load_directory
@@ -209,6 +219,8 @@ def create_app(
     )
     public_url = settings.public_url or f"http://{settings.web_host}:{settings.web_port}"
     renderer = Renderer(directory.city.timezone, public_url)
+    pages = Pages(directory.city.timezone, directory)  # messages use its catalogues too
+    renderer.words, renderer.say = pages.catalogues.words, pages.catalogues.message
     signer = Signer(settings.secret_key)
     links_base = f"{public_url.rstrip('/')}/t/"
     horizon = timedelta(hours=settings.delivery_horizon_hours)
@@ -227,17 +239,7 @@ def create_app(
     dog = watchdog.register(app, flow, settings)
     read_model = readmodel.register(app, settings)
     _register_retention(app, flow, read_model, settings)
-    site = Site(
-        flow,
-        read_model,
-        directory,
-        signer,
-        Pages(directory.city.timezone, directory),
-        settings.public_url,
-        links_base,
-    )
-    # Messages say codes in words from the same catalogues as the pages.
-    renderer.words = site.pages.catalogues.words
+    site = Site(flow, read_model, directory, signer, pages, settings.public_url, links_base)
     _register_web(app, site, settings, playbooks, renderer, registry, compose, outbox)
     return Worker(app, settings, flow, read_model, dog)
 
@@ -273,6 +275,9 @@ def _register_stages(
     gate.register(app, flow, directory, playbooks, compose, parts, tick)
     track.register(app, flow, directory, compose, parts, tick)
     deliver.register(app, flow, registry, compose, settings)
+    published = publish.register(app, flow, directory, settings.smtp_from, parts)
+    if published is not None:
+        published.words = compose.renderer.words
 
 
 def _register_web(
@@ -287,7 +292,9 @@ def _register_web(
 ) -> None:
     ballot = Ballot(site, playbooks)
     panel_pages = panel.PanelPages(ballot, renderer)
-    api.register(app, api.Api(ballot, settings.max_body_bytes, settings.max_batch))
+    api.register(
+        app, api.Api(ballot, settings.max_body_bytes, settings.max_batch, settings.smtp_from)
+    )
     tasks_web.register(app, site)
     persons.register(app, site)
     pages.register(app, pages.Operations(site, playbooks, registry), outbox)

@@ -52,3 +52,45 @@ def test_validate_prints_every_problem_at_its_position(tmp_path: Path) -> None:
     assert f"{bad}:2:3: city: Value error, unknown time zone 'Mars/Olympus'" in out
     assert f"{bad}:4:8: areas:" in out
     assert f"{bad}:1:1: agencies: missing field 'agencies'" in out
+
+
+CITY = (
+    "city: {name: X}\nareas:\n  - {code: a, name: A}\nagencies:\n  - id: p\n    name: P\n"
+    "    role: police\n"
+)
+
+
+def _problems(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "d.yml"
+    path.write_text(text)
+    with pytest.raises(DirectoryError) as exc:
+        load_directory(path)
+    return str(exc.value).replace(str(path), "d.yml")
+
+
+def test_a_webhook_url_written_in_the_directory_is_refused(tmp_path: Path) -> None:
+    text = CITY + "    teams_webhook: https://x.logic.azure.com/workflows/1?sig=abc\n"
+    text += "    liaisons: [{id: l, name: L}]\n"
+    out = _problems(tmp_path, text)
+    assert "d.yml:8:20: agencies.0.teams_webhook:" in out  # never the URL: where it is kept
+
+
+def test_a_liaison_needs_an_address_of_its_own_or_its_agencys(tmp_path: Path) -> None:
+    out = _problems(tmp_path, CITY + "    liaisons: [{id: l, name: L}]\n")
+    assert "liaison 'l' needs an address" in out
+    shared = CITY + "    channels: [teams]\n    teams_webhook: {env: TEAMS_P}\n"
+    path = tmp_path / "ok.yml"
+    path.write_text(shared + "    liaisons: [{id: l, name: L}]\n")
+    assert load_directory(path).agencies[0].chat_channels() == ["teams"]
+
+
+def test_webhook_subscriptions_are_checked(tmp_path: Path) -> None:
+    base = CITY + "    liaisons: [{id: l, name: L, email: l@x.example}]\nwebhooks:\n"
+    out = _problems(tmp_path, base + "  - {id: h, url: ftp://x, secret: {env: S}, agency: q}\n")
+    assert "d.yml:10:18: webhooks.0.url: Value error, must be an http(s) URL" in out
+    out = _problems(tmp_path, base + "  - {id: h, url: https://x.example, secret: {env: S}, "
+                    "agency: q, events: [task.exploded]}\n")  # fmt: skip
+    assert "webhooks.0.events.0:" in out
+    out = _problems(tmp_path, base + "  - {id: h, url: https://x.example, secret: {env: S}, "
+                    "agency: q}\n")  # fmt: skip
+    assert "webhook 'h': unknown agency 'q'" in out
