@@ -279,7 +279,15 @@ def test_health_and_metrics(worker: Worker) -> None:
     assert health.body["playbooks"] == 8
     assert health.body["worker"]
     assert health.body["read_model"]
-    assert health.body["channels"] == ["email", "slack"]
+    assert health.body["channels"] == [
+        "email",
+        "matrix",
+        "mattermost",
+        "rocketchat",
+        "slack",
+        "teams",
+        "webhook",
+    ]
     metrics = worker.request("GET", "/metrics")
     assert metrics.status == 200
     assert metrics.headers["Content-Type"].startswith("text/plain")
