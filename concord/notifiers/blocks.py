@@ -1,41 +1,28 @@
 """Slack Block Kit pieces of panel messages, and the words of Slack and email buttons
-per language."""
+(from the catalogues)."""
 
 from __future__ import annotations
 
-#: Button labels of panel messages, per language.
-LABELS = {
-    "en": {
-        "approve": "Approve",
-        "reject": "Reject",
-        "conflict": "Conflict of interest",
-        "open": "Open the review",
-        "ack": "Acknowledge",
-        "decline": "Decline",
-        "done": "Done",
-        "open_task": "Open task",
-    },
-    "fr": {
-        "approve": "Approuver",
-        "reject": "Rejeter",
-        "conflict": "Conflit d'intérêts",
-        "open": "Ouvrir la revue",
-        "ack": "Prendre en charge",
-        "decline": "Refuser",
-        "done": "Terminé",
-        "open_task": "Ouvrir la tâche",
-    },
-    "nl": {
-        "approve": "Goedkeuren",
-        "reject": "Afwijzen",
-        "conflict": "Belangenconflict",
-        "open": "Beoordeling openen",
-        "ack": "Bevestigen",
-        "decline": "Weigeren",
-        "done": "Klaar",
-        "open_task": "Taak openen",
-    },
+from concord.notifiers import cards
+
+#: The words of buttons and links, by what they do (the catalogues translate them).
+BUTTONS = {
+    "approve": cards.APPROVE,
+    "reject": cards.REJECT,
+    "conflict": cards.CONFLICT,
+    "open": cards.OPEN_REVIEW,
+    "ack": cards.ACK,
+    "decline": cards.DECLINE,
+    "done": cards.DONE,
+    "open_task": cards.OPEN_TASK,
 }
+
+
+def labels(say: cards.Say, language: str) -> dict[str, str]:
+    """The words of every button in `language`."""
+    return {action: say(words, language) for action, words in BUTTONS.items()}
+
+
 VOTING = ("opened", "amended", "reminder", "stalled")
 
 

@@ -1,13 +1,16 @@
 """Render a task into a Message for one recipient, in the recipient's language.
 
-Templates are files under `templates/<lang>/`: `task.subject.txt`, `task.txt`,
-`task.html` (autoescaped) and `task.slack.txt` (every `{{ }}` passes through
-`slack_escape`, so report text can never mention @channel or forge links).
-A language without a template falls back to English.
+Templates are files under `templates/`, one per message form for every language:
+`task.subject.txt`, `task.txt`, `task.html` (autoescaped) and `task.slack.txt` (every
+`{{ }}` passes through `slack_escape`, so report text can never mention @channel or
+forge links). They say their words through `_()`: the same gettext catalogues as the
+pages translate them (`translations`, set by `create_app`); a language without a
+catalogue gets the English source.
 """
 
 from __future__ import annotations
 
+import gettext
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,7 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_skeleton
-from jinja2 import Environment, Template, TemplateNotFound, pass_context
+from jinja2 import Environment, Template, pass_context
 from jinja2.runtime import Context
 
 from concord.common import templating
@@ -25,7 +28,7 @@ from concord.core.analysis import Draft, draft
 from concord.core.tasks import liaison_actions
 from concord.notifiers import cards
 from concord.notifiers.base import Message, Recipient
-from concord.notifiers.blocks import LABELS, VOTING, review_buttons
+from concord.notifiers.blocks import VOTING, labels, review_buttons
 from concord.streams.delivery import Card, DeliveryRecord, Outgoing, task_message_key
 from concord.streams.reviews import ReviewRecord
 from concord.streams.tasks import Task
@@ -57,9 +60,13 @@ class Renderer:
 
     def __init__(self, timezone: str, public_url: str, templates: Path = TEMPLATES) -> None:
         self.public_url = public_url.rstrip("/")
-        self.env = templating.files(templates, timezone)
+        self.env = templating.files(templates, timezone, gettext=True)
         self.slack_env = templating.files(
-            templates, timezone, escape=False, finalize=_slack_finalize
+            templates, timezone, escape=False, finalize=_slack_finalize, gettext=True
+        )
+        #: a language's compiled catalogue (the pages'; set by `create_app`)
+        self.translations: Callable[[str], gettext.NullTranslations] = lambda language: (
+            gettext.NullTranslations()
         )
         self.names: dict[str, str] = {}
         #: language -> code -> name, where a language has names of its own
@@ -95,6 +102,16 @@ class Renderer:
             env.filters["localtime"] = localtime
             env.filters["words"] = words
 
+    def speak(
+        self,
+        translations: Callable[[str], gettext.NullTranslations],
+        words: Callable[[str, str], str],
+    ) -> None:
+        """Say every word through these catalogues (the pages'): the templates' `_()`,
+        the cards' and buttons' words, and codes in words."""
+        self.translations, self.words = translations, words
+        self.say = lambda message, language: translations(language).gettext(message)
+
     def localtime(self, value: datetime | None, lang: str) -> str:
         """The city's time, written the reader's way (`5 déc. 2026 20:42`)."""
         if value is None:
@@ -109,10 +126,12 @@ class Renderer:
         return self.names.get(code or "", code or "—")
 
     def _template(self, env: Environment, lang: str, name: str) -> Template:
-        try:
-            return env.get_template(f"{lang}/{name}")
-        except TemplateNotFound:
-            return env.get_template(f"{FALLBACK}/{name}")
+        # Rendering follows at once, with no await between: one environment serves every
+        # language in turn (as the pages do).
+        env.install_gettext_translations(  # type: ignore[attr-defined]
+            self.translations(lang), newstyle=True
+        )
+        return env.get_template(name)
 
     def _texts(self, name: str, lang: str, ctx: dict[str, Any], slack: str = "") -> Texts:
         """The three texts of one message, from `<name>.subject.txt` (one line),
@@ -147,7 +166,8 @@ class Renderer:
             "link": f"{self.public_url}/tasks/{task.id}",
             "exercise": task.exercise,
             "links": links or {},
-            "labels": LABELS.get(lang, LABELS[FALLBACK]),
+            "labels": labels(self.say, lang),
+            "lang": lang,
         }
         texts = self._texts("task", lang, ctx, slack="task.slack.txt")
         # plain_text blocks are not mrkdwn: no escaping needed, but no links either.
@@ -189,14 +209,14 @@ class Renderer:
 
     def _task_buttons(self, task: Task, lang: str) -> dict[str, object]:
         """Acknowledge / Decline / Done (while the task is open) and Open."""
-        labels = LABELS.get(lang, LABELS[FALLBACK])
+        words = labels(self.say, lang)
         buttons: list[dict[str, object]] = []
         styles = {"ack": "primary", "decline": "danger", "done": None}
         for action in liaison_actions(task, announced=True):
             style = styles[action]
             button: dict[str, object] = {
                 "type": "button",
-                "text": {"type": "plain_text", "text": labels[action]},
+                "text": {"type": "plain_text", "text": words[action]},
                 "action_id": f"task.{action}",
                 "value": task.id,
             }
@@ -206,7 +226,7 @@ class Renderer:
         buttons.append(
             {
                 "type": "button",
-                "text": {"type": "plain_text", "text": labels["open_task"]},
+                "text": {"type": "plain_text", "text": words["open_task"]},
                 "url": f"{self.public_url}/tasks/{task.id}",
                 "action_id": "task.open",
             }
@@ -219,9 +239,10 @@ class Renderer:
         """The Slack message of a task after a change: its state, who acted, what is left
         (in the language of the liaison it was sent to)."""
         found = task.text(language)
-        line = f"*{found.title}* — {task.state.value} ({actor})"
+        line = f"*{found.title}* — {self.words(task.state.value, language)} ({self.name(actor)})"
         if task.assignee:
-            line += f" · assignee {task.assignee}"
+            who = self.say(cards.ASSIGNEE, language) % {"who": self.name(task.assignee)}
+            line += f" · {who}"
         blocks: list[dict[str, object]] = [
             {"type": "section", "text": {"type": "mrkdwn", "text": slack_escape(line)[:3000]}},
             self._task_buttons(task, language),
@@ -288,7 +309,7 @@ class Renderer:
         Email carries the member's own signed vote `links`; the Slack channel message
         carries Approve / Conflict buttons (a rejection needs a reason: the review page).
         """
-        lang = recipient.language if recipient.language in LABELS else FALLBACK
+        lang = recipient.language
         d = draft(record.situation, area_name, record.current)
         voting = kind in VOTING and record.outcome == "pending"
         review_url = f"{self.public_url}/review/{record.situation_id}"
@@ -304,12 +325,12 @@ class Renderer:
             "review_url": review_url,
             "exercise": record.exercise,
             "lang": lang,
-            "labels": LABELS[lang],
+            "labels": labels(self.say, lang),
         }
         texts = self._texts("review", lang, ctx, slack="review.slack.txt")
         html = self._template(self.env, lang, "review.html").render({**ctx, "text": texts.text})
         value = f"{record.situation_id}|{d.version}"
-        buttons = review_buttons(LABELS[lang], review_url, value, voting)
+        buttons = review_buttons(labels(self.say, lang), review_url, value, voting)
         blocks: list[dict[str, object]] = [
             {"type": "header", "text": {"type": "plain_text", "text": texts.subject[:150]}},
             *section(texts.slack),

@@ -12,7 +12,7 @@ from faust.web import Request, Response
 
 from concord.access.links import LinkError, TaskLink, VoteLink
 from concord.core.tasks import ALLOWED, PEOPLE
-from concord.notifiers.blocks import LABELS
+from concord.notifiers.blocks import labels
 from concord.streams.reviews import ReviewRecord, VoteIn
 from concord.streams.tasks import Task
 from concord.web import votes
@@ -128,7 +128,7 @@ def confirm_vote(
         r=record,
         error=error,
         analysis=p.analysis(record, lang),
-        labels=LABELS.get(lang, LABELS["en"]),
+        labels=labels(p.site.pages.catalogues.message, lang),
     )
 
 

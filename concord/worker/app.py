@@ -220,7 +220,7 @@ def create_app(
     public_url = settings.public_url or f"http://{settings.web_host}:{settings.web_port}"
     renderer = Renderer(directory.city.timezone, public_url)
     pages = Pages(directory.city.timezone, directory)  # messages use its catalogues too
-    renderer.words, renderer.say = pages.catalogues.words, pages.catalogues.message
+    renderer.speak(pages.catalogues.translations, pages.catalogues.words)
     signer = Signer(settings.secret_key)
     links_base = f"{public_url.rstrip('/')}/t/"
     horizon = timedelta(hours=settings.delivery_horizon_hours)

@@ -38,8 +38,7 @@ from concord.notifiers.teams import TeamsNotifier
 from concord.notifiers.webhook import WebhookNotifier
 from concord.streams.delivery import Event
 from concord.streams.tasks import TaskText
-from concord.web.i18n import Catalogues
-from tests.unit.factories import message_task
+from tests.unit.factories import message_task, speaking
 
 LINKS = {a: f"https://city.example/a/signed-{a}" for a in ("ack", "decline", "done")}
 #: What outside text may try: mass mentions, a forged link, tags.
@@ -92,14 +91,7 @@ def servers() -> Iterator[tuple[Outbox, StandIn, SlackApiServer, SmtpCapture]]:
     smtp.stop()
 
 
-def _renderer() -> Renderer:
-    render = Renderer("Europe/Brussels", "https://city.example/")
-    catalogues = Catalogues("Europe/Brussels")
-    render.words, render.say = catalogues.words, catalogues.message
-    return render
-
-
-RENDER = _renderer()
+RENDER = speaking(Renderer("Europe/Brussels", "https://city.example/"))
 CHANNELS = ["slack", "email", "teams", "matrix", "mattermost", "rocketchat", "webhook"]
 
 

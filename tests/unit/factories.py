@@ -144,8 +144,19 @@ def step_area(state: Any, sig: Signal, rules: Any, now: datetime) -> Any:
 
 #: Just before DST starts in Brussels (01:30 local): the clock of the message tests.
 MESSAGE_TIME = datetime(2026, 3, 29, 0, 30, tzinfo=UTC)
-#: A renderer for the city's time zone and a public URL.
-RENDER = Renderer("Europe/Brussels", "https://c.example/")
+
+
+def speaking(render: Renderer) -> Renderer:
+    """The renderer, saying its words through the catalogues (as `create_app` does)."""
+    from concord.web.i18n import Catalogues
+
+    catalogues = Catalogues("Europe/Brussels")
+    render.speak(catalogues.translations, catalogues.words)
+    return render
+
+
+#: A renderer for the city's time zone and a public URL, with the catalogues.
+RENDER = speaking(Renderer("Europe/Brussels", "https://c.example/"))
 
 
 def message_task(**kw: Any) -> Task:

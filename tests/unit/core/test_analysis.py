@@ -17,7 +17,7 @@ def test_the_analysis_draft_gathers_the_facts_and_renders_per_language() -> None
     from concord.notifiers.render import Renderer
     from concord.playbooks.loader import load_playbooks
     from concord.streams.signals import SignalIn
-    from concord.web.i18n import Catalogues
+    from tests.unit.factories import speaking
 
     root = Path(__file__).resolve().parents[3]
     directory = load_directory(root / "directory.yml")
@@ -75,8 +75,7 @@ def test_the_analysis_draft_gathers_the_facts_and_renders_per_language() -> None
     assert [t.key for t in d.proposals[0].tasks] == ["protect", "support", "schools-watch"]
     assert d.proposals[0].tasks[0].urgent
     assert d.proposals[0].tasks[0].due_in == "2h"
-    renderer = Renderer("Europe/Brussels", "https://c.example")
-    renderer.words = Catalogues("Europe/Brussels").words  # as `create_app` wires it
+    renderer = speaking(Renderer("Europe/Brussels", "https://c.example"))  # as create_app
     text = renderer.analysis_text(d, "fr")
     assert "Analyse de la situation" in text
     assert "à Zuidwijk, gravité 4/5" in text

@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from concord.notifiers.render import Renderer
-from tests.unit.factories import composer, make_task
+from tests.unit.factories import composer, make_task, speaking
 
 WHEN = datetime(2026, 12, 5, 19, 42, tzinfo=UTC)
 
 
 def test_the_police_task_in_slack_and_email_says_what_where_when_by_name() -> None:
-    compose = composer(Renderer("Europe/Brussels", "https://c.example/"))
+    compose = composer(speaking(Renderer("Europe/Brussels", "https://c.example/")))
     task = make_task(
         agency="police",
         assignee="police-duty",

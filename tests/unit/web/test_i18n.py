@@ -31,7 +31,9 @@ def test_the_template_of_messages_is_current() -> None:
 
 
 @pytest.mark.parametrize("language", ["fr", "nl"])
-def test_every_page_word_is_translated_with_its_placeholders(language: str) -> None:
+def test_every_word_of_pages_and_messages_is_translated_with_its_placeholders(
+    language: str,
+) -> None:
     pot = read_po((ROOT / "concord" / "web" / "locales" / "concord.pot").open("rb"))
     po = read_po(catalogue_path(language).open("rb"), locale=language)
     missing, broken = [], []
@@ -93,9 +95,12 @@ def test_templates_translate_only_literal_strings() -> None:
     """`_()` marks its result safe and fills `%(x)s`: given a value from a request, it
     would let markup through and fail on a `%`. Values go through `|msg` (a lookup,
     escaped) or `|words`."""
-    folder = ROOT / "concord" / "web" / "templates"
+    folders = [ROOT / "concord" / "web" / "templates", ROOT / "concord" / "notifiers" / "templates"]
     offenders = {
-        p.name: calls for p in sorted(folder.iterdir()) if (calls := _gettext_calls(p.read_text()))
+        p.name: calls
+        for folder in folders
+        for p in sorted(folder.iterdir())
+        if p.is_file() and (calls := _gettext_calls(p.read_text()))
     }
     assert offenders == {}
     assert _gettext_calls("{{ _(error) }}") == [(1, "Name")]  # the check can fail
