@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from concord.access.links import LOGIN_MAX_AGE, Signer, TaskLink, VoteLink
-from concord.config.directory import Directory
+from concord.config.directory import Directory, Liaison, PanelMember
 from concord.notifiers.recipients import recipient_for
 from concord.notifiers.render import Renderer
 from concord.streams.delivery import DeliveryRecord, Kind, Message, Outgoing, Recipient
@@ -38,9 +38,8 @@ class Compose:
         self.renderer = renderer
         # Messages name agencies and people, never show their ids.
         renderer.names = {a.id: a.name for a in directory.agencies} | directory.people()
-        renderer.local_names = {
-            lang: directory.agency_names(lang) for lang in ("en", "fr", "nl", "de")
-        }
+        spoken = {*directory.city.languages, *(p.language for p in _people(directory))}
+        renderer.local_names = {lang: directory.agency_names(lang) for lang in sorted(spoken)}
         self.signer = signer
         self.links_base = links_base
         self.horizon = horizon
@@ -242,3 +241,9 @@ class Compose:
                 )
             )
         return out
+
+
+def _people(directory: Directory) -> list[Liaison | PanelMember]:
+    """Everyone a message may be for: liaisons, panel members, coordinators."""
+    liaisons: list[Liaison | PanelMember] = [x for a in directory.agencies for x in a.liaisons]
+    return liaisons + directory.panel.members + directory.coordinators

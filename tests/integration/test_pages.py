@@ -480,12 +480,12 @@ RAW = re.compile(
 def test_every_page_in_every_language_fits_390_px_and_shows_no_code(
     worker: Worker, tokens: dict[str, str], browser: Any, sessions: dict[str, list[Any]]
 ) -> None:
-    """Every page, as its readers see it (the public's in fr, en and nl; the signed-in in
+    """Every page, as its readers see it (the public's in fr, en, nl and de; the signed-in in
     their own language), at 1280 and 390 px wide: nothing wider than the screen, and no
     id or code where words belong."""
     found: list[str] = []
     for role, path in every_page(worker, tokens):
-        langs = ["en", "fr", "nl"] if role is None else [""]
+        langs = ["en", "fr", "nl", "de"] if role is None else [""]
         for lang, width in [(lang, w) for lang in langs for w in (1280, 390)]:
             if role is None:
                 context = browser.new_context(locale="en-GB")

@@ -30,7 +30,7 @@ def test_the_template_of_messages_is_current() -> None:
     assert result.returncode == 0, "run scripts/extract-messages, translate, and commit"
 
 
-@pytest.mark.parametrize("language", ["fr", "nl"])
+@pytest.mark.parametrize("language", ["fr", "nl", "de"])
 def test_every_word_of_pages_and_messages_is_translated_with_its_placeholders(
     language: str,
 ) -> None:
