@@ -9,6 +9,7 @@ subscriptions: signed CloudEvents (or CAP 1.2 alerts), never a person.
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import Field, field_validator
@@ -25,6 +26,9 @@ __all__ = [
     "PersonChannel",
     "Subscription",
 ]
+
+#: A Matrix room id or alias: `!opaque:server` or `#name:server`.
+ROOM = r"^[!#][^:\s]+:[A-Za-z0-9.\-\[\]:]+$"
 
 EventType = Literal[
     "situation.opened",
@@ -52,7 +56,7 @@ class ChatAddresses(Strict):
     )
     matrix_room: str | None = Field(
         None,
-        pattern=r"^[!#][^:\s]+:[A-Za-z0-9.\-\[\]:]+$",
+        pattern=ROOM,
         description="a Matrix room id (!abc:example.org) or alias (#police:example.org)",
     )
     mattermost_webhook: SecretRef | None = Field(
@@ -61,6 +65,23 @@ class ChatAddresses(Strict):
     rocketchat_webhook: SecretRef | None = Field(
         None, description="where a Rocket.Chat incoming webhook URL is kept"
     )
+
+    @field_validator("teams_webhook", "mattermost_webhook", "rocketchat_webhook", mode="before")
+    @classmethod
+    def _kept_elsewhere(cls, value: object) -> object:
+        if isinstance(value, str):
+            raise ValueError(
+                "a webhook URL is a credential: never write it here, say where it is kept "
+                "({env: NAME} or {file: PATH})"
+            )
+        return value
+
+    @field_validator("matrix_room", mode="before")
+    @classmethod
+    def _room(cls, value: object) -> object:
+        if isinstance(value, str) and not re.fullmatch(ROOM, value):
+            raise ValueError("a room id (!abc:example.org) or alias (#name:example.org)")
+        return value
 
     def chat_channels(self) -> list[PersonChannel]:
         """The chat channels these addresses reach."""
