@@ -65,7 +65,8 @@ def test_slack_ack_updates_the_message_and_done_releases_the_dependent(
             u for u in o.slack(method="chat.update") if protect in str(u.payload.get("blocks"))
         ]
     )
-    assert "acknowledged (police-duty)" in str(updated[-1].payload["text"])
+    # In the liaison's language, naming who acted (never their id).
+    assert "prise en charge (Insp. Claire Martin)" in str(updated[-1].payload["text"])
     # In Claire's language, like the message it replaces.
     assert "Protéger la victime" in str(updated[-1].payload["text"])
     # A second click (its own request: a replayed one is ignored) is refused with the reason.

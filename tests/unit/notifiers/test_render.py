@@ -34,7 +34,8 @@ def test_html_is_escaped_and_slack_is_neutralised() -> None:
         ("fr", "Bonjour Ann", "[Concord]"),
         ("nl", "Beste Ann", "[Concord]"),
         ("en", "Hello Ann", "[Concord]"),
-        ("de", "Hello Ann", "[Concord]"),  # no German: English
+        ("de", "Guten Tag Ann", "[Concord]"),
+        ("es", "Hello Ann", "[Concord]"),  # no Spanish catalogue: English
     ],
 )
 def test_languages_and_fallback(lang: str, greeting: str, subject: str) -> None:

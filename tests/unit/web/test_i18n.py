@@ -72,8 +72,9 @@ def test_the_language_of_someone_not_signed_in(catalogues: Catalogues) -> None:
     assert list(preferred("en;q=0.2, nl")) == ["nl", "en"]
     assert list(preferred("*, de;q=0, xx;q=bad")) == []
     assert catalogues.choose("nl", "fr") == "nl"  # ?lang= wins
-    assert catalogues.choose("xx", "de,fr;q=0.5") == "fr"  # else the browser's
-    assert catalogues.choose(None, "de", default="nl") == "nl"  # else the city's
+    assert catalogues.choose("xx", "es,fr;q=0.5") == "fr"  # else the browser's
+    assert catalogues.choose("xx", "de,fr;q=0.5") == "de"  # German is one catalogue
+    assert catalogues.choose(None, "es", default="nl") == "nl"  # else the city's
     assert catalogues.choose(None, None, default="xx") == "en"
 
 
