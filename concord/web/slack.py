@@ -37,6 +37,7 @@ from concord.streams.reviews import VoteIn
 from concord.web import tasks, votes
 from concord.web.auth import Actor
 from concord.web.body import BodyError, read_body
+from concord.web.i18n import N_
 from concord.web.site import bind, error, json_response, route
 from concord.web.throttle import Once
 from concord.web.votes import Ballot
@@ -102,19 +103,37 @@ class OtherPayload(_Slack):
     type: str = Field(max_length=64)
 
 
-def decline_modal(task_id: str) -> dict[str, Any]:
-    """The modal that asks a liaison why they decline a task."""
+#: What Slack users read in answer to a click (the catalogues translate it).
+NOT_A_LIAISON = N_("Sorry, your Slack account is not a liaison in Concord's directory.")
+NOT_A_MEMBER = N_("Sorry, only members of the expert panel can vote on an analysis.")
+NO_FORM = N_("Could not open the form (%(why)s); decline on the task page.")
+NOTHING_TO_DO = N_("Nothing to do for this button.")
+RECORDED = N_("Recorded: %(what)s.")
+NOT_RECORDED = N_("Not recorded: %(why)s")
+STALE = N_("This button is not valid any more.")
+VOTED = N_("Your vote (%(decision)s) on version %(version)s is recorded.")
+NOT_VOTED = N_("Your vote was not taken: %(why)s")
+DECLINE_TITLE = N_("Decline the task")
+WHY = N_("Why? (the coordinator is told)")
+YOU_ARE_NOT_A_LIAISON = N_("You are not a liaison.")
+
+#: (message, language) -> the message in that language
+Say = Callable[[str, str], str]
+
+
+def decline_modal(task_id: str, say: Say, language: str) -> dict[str, Any]:
+    """The modal that asks a liaison why they decline a task, in their language."""
     return {
         "type": "modal",
         "callback_id": "task.decline",
         "private_metadata": task_id,
-        "title": {"type": "plain_text", "text": "Decline the task"},
-        "submit": {"type": "plain_text", "text": "Decline"},
+        "title": {"type": "plain_text", "text": say(DECLINE_TITLE, language)[:24]},
+        "submit": {"type": "plain_text", "text": say("Decline", language)[:24]},
         "blocks": [
             {
                 "type": "input",
                 "block_id": "reason",
-                "label": {"type": "plain_text", "text": "Why? (the coordinator is told)"},
+                "label": {"type": "plain_text", "text": say(WHY, language)},
                 "element": {"type": "plain_text_input", "action_id": "text", "multiline": True},
             }
         ],
@@ -187,44 +206,62 @@ class Actions:
             if x.slack_user
         }
 
+    def say(self, person: str | None, message: str, **values: Any) -> str:
+        """A message in the person's language (the city's when unknown), its `%(x)s`
+        filled; a value that is a message id (a refusal's text) is translated too."""
+        catalogues = self.ballot.site.pages.catalogues
+        lang = self.ballot.site.pages.language_of_person(person)
+        words = {k: catalogues.message(str(v), lang) for k, v in values.items()}
+        return catalogues.message(message, lang, words)
+
+    def reply(self, person: str | None, message: str, **values: Any) -> dict[str, Any]:
+        """An ephemeral answer to a click, in the clicker's language."""
+        return _reply(self.say(person, message, **values))
+
     async def task_action(self, payload: BlockActions, action: SlackAction) -> dict[str, Any]:
         """Acknowledge / Done at once; Decline opens a modal that asks for the reason."""
         verb = action.action_id.removeprefix("task.")
         found = self.liaisons.get(payload.user.id)
         if found is None:
-            return _reply("Sorry, your Slack account is not a liaison in Concord's directory.")
+            return self.reply(None, NOT_A_LIAISON)
+        person = found[0]
         if verb == "decline":
             try:
-                await self.open_decline_modal(payload.trigger_id, action.value)
+                await self.open_decline_modal(payload.trigger_id, action.value, person)
             except SendError as exc:
-                return _reply(f"Could not open the form ({exc}); decline on the task page.")
+                return self.reply(person, NO_FORM, why=str(exc))
             return {}
         if verb not in ("ack", "done"):
-            return _reply("Nothing to do for this button.")
-        who = Actor(found[0], "liaison", found[1])
+            return self.reply(person, NOTHING_TO_DO)
+        who = Actor(person, "liaison", found[1])
         site = self.ballot.site
         answer = await tasks.submit(site, action.value, who, verb, None, "slack")
         if answer.ok:
-            return _reply(f"Recorded: {tasks.past(verb)}.")
-        return _reply(f"Not recorded: {answer.body.get('error')}")
+            return self.reply(person, RECORDED, what=tasks.past(verb))
+        return self.reply(person, NOT_RECORDED, why=answer.body.get("error"))
 
-    async def open_decline_modal(self, trigger_id: str, task_id: str) -> None:
-        """Open the modal that asks a liaison why they decline."""
+    async def open_decline_modal(self, trigger_id: str, task_id: str, person: str) -> None:
+        """Open the modal that asks a liaison why they decline, in their language."""
         if self.views is None:  # a click from a workspace this worker cannot answer
             raise SendError("Slack is not configured here", retryable=False)
-        await self.views.open_view(trigger_id, decline_modal(task_id))
+        pages = self.ballot.site.pages
+        language = pages.language_of_person(person)
+        modal = decline_modal(task_id, pages.catalogues.message, language)
+        await self.views.open_view(trigger_id, modal)
 
     async def submitted(self, payload: ViewSubmission) -> dict[str, Any]:
         """The decline modal's submission: the reason is required by Slack and by us."""
         task_id, reason = payload.view.private_metadata, payload.view.text("reason")
         found = self.liaisons.get(payload.user.id)
         if found is None:
-            return {"response_action": "errors", "errors": {"reason": "You are not a liaison."}}
+            why = self.say(None, YOU_ARE_NOT_A_LIAISON)
+            return {"response_action": "errors", "errors": {"reason": why}}
         who = Actor(found[0], "liaison", found[1])
         answer = await tasks.submit(self.ballot.site, task_id, who, "decline", reason, "slack")
         if answer.ok:
             return {}  # closes the modal
-        return {"response_action": "errors", "errors": {"reason": answer.problem}}
+        why = self.say(found[0], answer.problem)
+        return {"response_action": "errors", "errors": {"reason": why}}
 
     async def clicked(self, payload: BlockActions) -> dict[str, Any]:
         """A button click: a panel vote or a task action."""
@@ -233,20 +270,20 @@ class Actions:
             return await self.task_action(payload, action)
         decision = _DECISIONS.get(action.action_id)
         if decision is None:
-            return _reply("Nothing to do for this button.")
+            return self.reply(None, NOTHING_TO_DO)
         member = self.members.get(payload.user.id)
         if member is None:
-            return _reply("Sorry, only members of the expert panel can vote on an analysis.")
+            return self.reply(None, NOT_A_MEMBER)
         situation_id, _, version = action.value.partition("|")
         try:
             vote = VoteIn(decision=decision, version=int(version))
         except ValueError:
-            return _reply("This button is not valid any more.")
+            return self.reply(member, STALE)
         at = clicked_at(action)
         answer = await votes.submit(self.ballot, situation_id, member, vote, "slack", at)
         if answer.ok:
-            return _reply(f"Your vote ({decision}) on version {version} is recorded.")
-        return _reply(f"Your vote was not taken: {answer.body.get('error')}")
+            return self.reply(member, VOTED, decision=decision, version=version)
+        return self.reply(member, NOT_VOTED, why=answer.body.get("error"))
 
     def verified(self, body: bytes, stamp: str, signature: str) -> bool:
         """Signed by Slack with our signing secret, less than 5 minutes ago."""

@@ -308,7 +308,7 @@ def test_slack_button_and_email_link_votes(
     stranger = {**payload, "user": {"id": "U-NOBODY"}}
     status, reply = slack_request(worker, stranger)
     assert status == 200
-    assert "only members of the expert panel" in reply["text"]
+    assert "seuls les membres du panel d'experts" in reply["text"]  # the city's language
     status, reply = slack_request(worker, payload)
     assert status == 200, reply
     assert "recorded" in reply["text"], reply

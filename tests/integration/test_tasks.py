@@ -54,10 +54,11 @@ def test_slack_ack_updates_the_message_and_done_releases_the_dependent(
     assert task_state(worker, coordinator, protect)["state"] == "assigned"
     status, reply = slack_request(worker, {**payload, "user": {"id": "U-STRANGER"}})
     assert status == 200
-    assert "not a liaison" in reply["text"]
+    # Someone the directory does not know is answered in the city's first language.
+    assert "n'est pas celui d'un correspondant" in reply["text"]
     status, reply = slack_request(worker, payload)
     assert status == 200, reply
-    assert "acknowledged" in reply["text"], reply
+    assert reply["text"] == "Enregistré : prise en charge.", reply  # Claire reads French
     wait_state(worker, coordinator, protect, "acknowledged")
     # The original Slack message now shows who acknowledged it.
     updated = outbox.wait_for(
