@@ -74,18 +74,33 @@ tasks:
 """
 
 
-def directory_yaml(areas: int) -> str:
+def directory_yaml(areas: int, channel: str = "slack", subscribers: int = 0) -> str:
+    """A city of `areas` areas whose police is reached on `channel` (slack, or teams,
+    matrix, mattermost, rocketchat through `concord up`'s stand-in), followed by
+    `subscribers` webhook subscribers (every event; their secret unset: the stand-in)."""
     rows = "\n".join(f"  - {{code: a{i}, name: Area {i}}}" for i in range(areas))
+    chat = {
+        "slack": "",
+        "teams": ", teams_webhook: {env: BENCH_TEAMS}",
+        "matrix": ", matrix_room: '!bench:bench.example'",
+        "mattermost": ", mattermost_webhook: {env: BENCH_MATTERMOST}",
+        "rocketchat": ", rocketchat_webhook: {env: BENCH_ROCKETCHAT}",
+    }[channel]
+    hooks = "".join(
+        f"  - {{id: hook{i}, url: 'https://hook{i}.bench.example/', secret: {{env: BENCH_HOOK}}}}\n"
+        for i in range(subscribers)
+    )
     return f"""city: {{name: Bench, timezone: Europe/Brussels, languages: [en]}}
 areas:
 {rows}
-agencies:
+{"webhooks:" if hooks else ""}
+{hooks}agencies:
   - id: police
     name: Police
     role: police
-    channels: [slack]
+    channels: [{channel}]
     liaisons:
-      - {{id: duty, name: Duty, slack_channel: C-BENCH, email: duty@bench.example}}
+      - {{id: duty, name: Duty, slack_channel: C-BENCH, email: duty@bench.example{chat}}}
   - id: support
     name: Support
     role: victim_support

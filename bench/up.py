@@ -7,6 +7,11 @@ receipt on `concord.deliveries`). Run with the archive on (the default) and off
 (`CONCORD_ARCHIVE=false`), to see what keeping a durable copy costs the worker.
 Prints one JSON line per mode: signals/s, the CPU seconds of `concord up` and its
 children per signal.
+
+`BENCH_CHANNEL=teams|matrix|mattermost|rocketchat` sends the tasks on that channel (to
+`concord up`'s stand-in) instead of Slack; `BENCH_SUBSCRIBERS=K` adds K webhook
+subscribers (every event: the publish stage runs, and each signal also makes a
+`situation.opened` and a `task.created` event per subscriber, all waited for).
 Usage: python bench/up.py [N]
 """
 
@@ -48,7 +53,9 @@ def run(n: int, archive: bool) -> None:
     home = Path(tempfile.mkdtemp(prefix="concord-up-bench-"))
     (home / "playbooks").mkdir()
     (home / "playbooks" / "bench.yml").write_text(SLACK_PLAYBOOK)
-    (home / "directory.yml").write_text(directory_yaml(n))
+    channel = os.environ.get("BENCH_CHANNEL", "slack")
+    subscribers = int(os.environ.get("BENCH_SUBSCRIBERS", "0"))
+    (home / "directory.yml").write_text(directory_yaml(n, channel, subscribers))
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONCORD_")}
     env.update(
@@ -102,7 +109,9 @@ def run(n: int, archive: bool) -> None:
             )
             with urllib.request.urlopen(req, timeout=60) as r:
                 assert r.status == 202
-        delivered(bootstrap, n)
+        # Every task's message, and with subscribers the events each gets for a signal:
+        # its situation opened and its task created.
+        delivered(bootstrap, n * (1 + 2 * subscribers))
         took = time.monotonic() - t0
         if spy is not None:
             top_frames(spy, "up_archiver")
@@ -113,6 +122,8 @@ def run(n: int, archive: bool) -> None:
             unit="1/s",
             n=n,
             archive=archive,
+            channel=channel,
+            subscribers=subscribers,
             cpu_ms_per_item=round(1000 * (cpu_tree(proc.pid) - c0) / n, 2),
         )
     finally:
