@@ -38,12 +38,13 @@ class Publishing:
     sender: str
     #: "situation id" / "task|id" / "review|situation id" -> what was last told about it
     published: Table[str]
-    #: a code in words in a language (the catalogues; `create_app` sets them)
+    #: a code in words, and a sentence, in a language (the catalogues; `create_app`)
     words: Callable[[str, str], str] = lambda code, language: code
+    say: Callable[[str, str], str] = lambda message, language: message
 
     def cap(self, situation: Situation, kind: cap.MsgType) -> str:
         """The CAP 1.2 alert of a situation."""
-        return cap.of_situation(situation, kind, self.directory, self.sender, self.words)
+        return cap.of_situation(situation, kind, self.directory, self.sender, self.words, self.say)
 
     async def tell(self, happened: list[publish.Happened]) -> None:
         """Post one message per event and subscriber that wants it."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -13,14 +14,21 @@ from rich.console import Console
 
 from concord.common.types import utcnow
 from concord.core.correlation import situation_id
+from concord.core.planning import task_id
 from concord.streams.reviews import Amendment, ReviewEvent
+from concord.streams.tasks import TaskEvent, TaskState
 from concord.streams.votes import Decision, Vote
 from concord.web.readmodel import ReadModel
 from concord.worker.runtime import Flow
 
+#: The playbook the landlord's third report fires.
+PATTERN = "housing-discrimination-pattern"
+
 
 def scenario() -> list[dict[str, Any] | str]:
-    """A racist assault near a school, a rumour after it, a bad record, a drill."""
+    """A racist assault near a school, a rumour after it, a bad record, a drill, and a
+    third report in three months against one landlord (the equality desk is on Teams,
+    housing in a Matrix room)."""
     now = utcnow()
 
     def at(minutes: int) -> str:
@@ -72,6 +80,26 @@ def scenario() -> list[dict[str, Any] | str]:
             "source": {"type": "municipality", "name": "Drill team"},
             "summary": "DRILL: graffiti on the synagogue's wall.",
         },
+        *landlord_reports(at),
+    ]
+
+
+def landlord_reports(at: Callable[[int], str]) -> list[dict[str, Any]]:
+    """Three reports in three months against one landlord: the pattern playbook fires."""
+    return [
+        {
+            "id": f"demo-housing-{i}",
+            "kind": "incident",
+            "category": "discrimination",
+            "bias": ["anti_migrant"],
+            "severity": 2 + (i == 3),
+            "occurred_at": at(minutes),
+            "area": "south",
+            "tags": ["housing", "provider-acme"],
+            "source": {"type": "ngo", "name": "Droit au logement"},
+            "summary": "The agency refused to show the flat once it heard the caller's name.",
+        }
+        for i, minutes in ((1, 80 * 24 * 60), (2, 40 * 24 * 60), (3, 2))
     ]
 
 
@@ -100,6 +128,23 @@ async def panel_votes(flow: Flow, readmodel: ReadModel, console: Console) -> Non
         await asyncio.sleep(1.5)
 
 
+async def inquiry_done(flow: Flow, readmodel: ReadModel, console: Console) -> None:
+    """The equality desk finishes its inquiry (on the task page): housing's task, which
+    waited for it, goes to the housing department's Matrix room."""
+    inquiry = task_id(situation_id("demo-housing-3", "south"), PATTERN, "equality-inquiry")
+    for _ in range(100):
+        task = readmodel.tasks.get(inquiry)
+        if task is not None and task.state in (TaskState.assigned, TaskState.acknowledged):
+            break
+        await asyncio.sleep(0.2)
+    else:
+        console.print("[red]demo: the equality desk's inquiry was not delivered[/]")
+        return
+    console.print("[blue]liaison[/] equality-duty marks the inquiry done")
+    done = TaskEvent(task_id=inquiry, action="done", actor="equality-duty", via="web")
+    await flow.topics.task_events.send(key=inquiry, value=done)
+
+
 async def play(flow: Flow, readmodel: ReadModel, console: Console, base: str) -> None:
     """The scenario, once the worker is ready; then the panel's votes."""
     while not flow.health.ready:
@@ -111,6 +156,7 @@ async def play(flow: Flow, readmodel: ReadModel, console: Console, base: str) ->
         await flow.topics.signals_in.send(key=key, value=raw)
         await asyncio.sleep(1.5)
     await panel_votes(flow, readmodel, console)
+    await inquiry_done(flow, readmodel, console)
     await asyncio.sleep(3)
     console.rule(f"[bold]demo played — see {base}/outbox ; Ctrl-C stops everything")
 

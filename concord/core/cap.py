@@ -29,7 +29,15 @@ from concord.streams.situations import Situation, SituationState
 
 NS = "urn:oasis:names:tc:emergency:cap:1.2"
 MsgType = Literal["Alert", "Update", "Cancel"]
-RESTRICTION = "Inter-agency coordination of a city's response; not for public distribution."
+
+
+def N_(message: str) -> str:
+    """Mark a text for the catalogues (`scripts/extract-messages`)."""
+    return message
+
+
+RESTRICTION = N_("Inter-agency coordination of a city's response; not for public distribution.")
+DESCRIPTION = N_("%(n)s signal(s) since %(at)s; tension %(level)s; state %(state)s.")
 #: Categories that CAP files under `Security`; the others under `Safety`.
 SECURITY = frozenset(
     {Category.hate_crime, Category.vandalism, Category.intergroup_conflict, Category.demonstration}
@@ -75,9 +83,11 @@ def alert(
     zone: ZoneInfo,
     places: list[Place],
     words: Callable[[str], str],
+    say: Callable[[str], str] = lambda message: message,
     language: str = "en",
 ) -> str:
-    """The CAP 1.2 XML of a situation (`kind`: Alert, Update or Cancel)."""
+    """The CAP 1.2 XML of a situation (`kind`: Alert, Update or Cancel), its texts in
+    `language` (`words`: codes in words; `say`: Concord's own sentences)."""
     ET.register_namespace("", NS)
     root = ET.Element(f"{{{NS}}}alert")
 
@@ -94,7 +104,7 @@ def alert(
     add(root, "status", "Exercise" if situation.exercise else "Actual")
     add(root, "msgType", kind)
     add(root, "scope", "Restricted")
-    add(root, "restriction", RESTRICTION)
+    add(root, "restriction", say(RESTRICTION))
     if kind != "Alert":
         add(root, "references", f"{sender},{first},{stamp(situation.opened_at, zone)}")
     info = ET.SubElement(root, f"{{{NS}}}info")
@@ -110,12 +120,13 @@ def alert(
     add(info, "senderName", "Concord")
     names = ", ".join(p.name for p in places)
     add(info, "headline", f"{event}: {names}"[:160])
-    add(
-        info,
-        "description",
-        f"{len(situation.signals)} signal(s) since {stamp(situation.opened_at, zone)}; "
-        f"tension {situation.tension.level}; state {situation.state.value}.",
-    )
+    facts = {
+        "n": len(situation.signals),
+        "at": stamp(situation.opened_at, zone),
+        "level": words(situation.tension.level),
+        "state": words(situation.state.value),
+    }
+    add(info, "description", say(DESCRIPTION) % facts)
     area = ET.SubElement(info, f"{{{NS}}}area")
     add(area, "areaDesc", names or situation.area)
     for place in places:
@@ -131,9 +142,11 @@ def of_situation(
     directory: Directory,
     sender: str,
     words: Callable[[str, str], str],
+    say: Callable[[str, str], str] = lambda message, language: message,
 ) -> str:
     """The alert of a situation of this city: its areas' names and circles from the
-    directory, its words in the city's first language."""
+    directory, its words in the city's first language (`words`: codes; `say`: Concord's
+    sentences, both from the catalogues)."""
     places = []
     for code in situation.areas or [situation.area]:
         area = directory.area(code)
@@ -147,6 +160,7 @@ def of_situation(
         zone=ZoneInfo(directory.city.timezone),
         places=places,
         words=lambda code: words(code, language),
+        say=lambda message: say(message, language),
         language=language,
     )
 

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -56,6 +57,10 @@ def headline(post: CapturedPost) -> str:
     """What a captured post is about, in a line: the card's title, the room message's
     first line, or the event's type and subject."""
     p = post.payload
+    if isinstance(p, str) and "<alert" in p:  # a CAP alert: its type, status, identifier
+        found = dict(re.findall(r"<(msgType|status|identifier|headline)>([^<]*)<", p))
+        parts = ("CAP", found.get("msgType"), f"({found.get('status')})", found.get("headline"))
+        return " ".join(x for x in parts if x)
     if not isinstance(p, dict):
         return str(p)[:120]
     if post.channel == "teams":

@@ -166,8 +166,8 @@ async def situation_cap(api: Api, request: Request, situation_id: str) -> Respon
     s = site.readmodel.situations.get(situation_id)
     if s is None:
         return error(404, "no such situation")
-    words = site.pages.catalogues.words
-    xml = cap.of_situation(s, cap.current(s), site.directory, api.cap_sender, words)
+    c = site.pages.catalogues
+    xml = cap.of_situation(s, cap.current(s), site.directory, api.cap_sender, c.words, c.message)
     await site.flow.audit(token.name, "situation.cap_viewed", s.id, via="api")
     return bytes_response(xml.encode(), "application/cap+xml")
 

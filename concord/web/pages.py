@@ -83,6 +83,11 @@ async def static(files: dict[str, bytes], request: Request, name: str) -> Respon
     return bytes_response(found, kind, headers={"Cache-Control": "max-age=3600"})
 
 
+def shown(payload: object) -> str:
+    """A JSON request as the outbox shows it."""
+    return json.dumps(payload, indent=2, ensure_ascii=False)
+
+
 #: The channels of the stand-in, as the outbox names them.
 CHAT_CHANNELS = {
     "teams": "Microsoft Teams",
@@ -101,7 +106,7 @@ async def outbox_page(site: Site, outbox: Outbox, request: Request) -> Response:
     if not loopback(request) and (session is None or session.role != "coordinator"):
         return error(403, "the outbox is shown on this machine only (127.0.0.1)")
     posts = [
-        (p, headline(p), json.dumps(p.payload, indent=2, ensure_ascii=False))
+        (p, headline(p), p.payload if isinstance(p.payload, str) else shown(p.payload))
         for p in reversed(outbox.posts())
     ]
     return site.pages.render(

@@ -277,7 +277,7 @@ def _register_stages(
     deliver.register(app, flow, registry, compose, settings)
     published = publish.register(app, flow, directory, settings.smtp_from, parts)
     if published is not None:
-        published.words = compose.renderer.words
+        published.words, published.say = compose.renderer.words, compose.renderer.say
 
 
 def _register_web(
