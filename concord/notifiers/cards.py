@@ -53,10 +53,11 @@ def same(message: str, language: str) -> str:
 
 
 def marked(card: Card, exercise: bool, language: str, say: Say = same) -> Card:
-    """The card, with the drill's marking when it is one."""
+    """The card, with the drill's marking when it is one, and its language's colon."""
+    colon = say(": ", language)
     if not exercise:
-        return card
-    return card.model_copy(update={"banner": say(EXERCISE, language)})
+        return card.model_copy(update={"colon": colon})
+    return card.model_copy(update={"banner": say(EXERCISE, language), "colon": colon})
 
 
 def task_card(

@@ -49,14 +49,16 @@ def content(message: Message) -> dict[str, Any]:
     card = message.card or Card(title=message.subject, text=message.text)
     plain = [card.banner, card.title, "", card.text.strip()] if card.banner else []
     plain = plain or [card.title, "", card.text.strip()]
-    plain += [f"{f.label}: {f.value}" for f in card.facts]
-    plain += [f"{a.label}: {a.url}" for a in card.actions]
+    plain += [f"{f.label}{card.colon}{f.value}" for f in card.facts]
+    plain += [f"{a.label}{card.colon}{a.url}" for a in card.actions]
     parts = [f"<p><strong>{_html(card.banner)}</strong></p>"] if card.banner else []
     parts.append(f"<h4>{_html(card.title)}</h4>")
     if card.text.strip():
         parts.append(f"<p>{_html(card.text.strip())}</p>")
     if card.facts:
-        rows = "".join(f"<li>{_html(f.label)}: {_html(f.value)}</li>" for f in card.facts)
+        rows = "".join(
+            f"<li>{_html(f.label)}{_html(card.colon)}{_html(f.value)}</li>" for f in card.facts
+        )
         parts.append(f"<ul>{rows}</ul>")
     if card.actions:
         links = " · ".join(

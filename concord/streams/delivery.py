@@ -73,6 +73,7 @@ class Card(Strict):
 
     title: str
     banner: str = Field("", description="the drill's marking, when it is one")
+    colon: str = Field(": ", description="between a label and its value, in its language")
     text: str = ""
     facts: list[Fact] = Field(default_factory=list)
     actions: list[Action] = Field(default_factory=list)
