@@ -1,4 +1,4 @@
-"""The directory's words for the chat channels and for webhook subscribers.
+"""The directory's words for the chat channels, webhook subscribers and CAP alerts.
 
 A liaison (or, for all its liaisons, an agency) is reached on Teams, Matrix, Mattermost
 or Rocket.Chat through the addresses below. Webhook URLs that are themselves credentials
@@ -22,6 +22,7 @@ __all__ = [
     "EVENT_TYPES",
     "PERSON_CHANNELS",
     "ChatAddresses",
+    "Circle",
     "EventType",
     "PersonChannel",
     "Subscription",
@@ -123,3 +124,14 @@ class Subscription(Strict):
         if not url.startswith(("https://", "http://")):
             raise ValueError("must be an http(s) URL")
         return url
+
+
+class Circle(Strict):
+    """Roughly where an area is: a centre (WGS 84) and a radius (for CAP alerts)."""
+
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    radius_km: float = Field(gt=0, le=100)
+
+    def __str__(self) -> str:
+        return f"{self.lat},{self.lon} {self.radius_km}"

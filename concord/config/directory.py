@@ -15,13 +15,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import EmailStr, Field, StringConstraints, model_validator
 
 from concord.common.types import Code, Lang, Strict
-from concord.config.channels import ChatAddresses, PersonChannel, Subscription
+from concord.config.channels import ChatAddresses, Circle, PersonChannel, Subscription
 from concord.config.yamlpos import Problem, load_file, validate_doc
 from concord.streams.signals import Bias
 
 
 def _both_channels() -> list[PersonChannel]:
     return ["slack", "email"]
+
+
+def _slack_only() -> list[PersonChannel]:
+    return ["slack"]
 
 
 class Sharing(StrEnum):
@@ -31,17 +35,6 @@ class Sharing(StrEnum):
     roles = "roles"  # who was involved (victim, witness), no names
     consented = "consented"  # names and contacts of persons who consented to sharing
     full = "full"  # everything (e.g. victim-support services bound by confidentiality)
-
-
-class Circle(Strict):
-    """Roughly where an area is: a centre (WGS 84) and a radius (for CAP alerts)."""
-
-    lat: float = Field(ge=-90, le=90)
-    lon: float = Field(ge=-180, le=180)
-    radius_km: float = Field(gt=0, le=100)
-
-    def __str__(self) -> str:
-        return f"{self.lat},{self.lon} {self.radius_km}"
 
 
 class Area(Strict):
@@ -114,8 +107,9 @@ class Agency(ChatAddresses):
         return self
 
 
-class PanelMember(Strict):
-    """A member of the expert panel."""
+class PanelMember(ChatAddresses):
+    """A member of the expert panel, or a coordinator: their own chat addresses are tried
+    after email and Slack."""
 
     id: Code
     name: str
@@ -124,11 +118,15 @@ class PanelMember(Strict):
     language: Lang = "en"
 
 
-class Panel(Strict):
-    """The expert panel: its members and its Slack channel."""
+class Panel(ChatAddresses):
+    """The expert panel: its members and its shared channel (Slack, or a chat address)."""
 
     slack_channel: str | None = None
-    language: Lang = Field("en", description="language of the panel's Slack channel messages")
+    channels: list[PersonChannel] = Field(
+        default_factory=_slack_only,
+        description="where the panel's channel messages go, in order (the next: fallback)",
+    )
+    language: Lang = Field("en", description="language of the panel's channel messages")
     members: list[PanelMember] = Field(default_factory=list)
 
 

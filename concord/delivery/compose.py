@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from concord.access.links import LOGIN_MAX_AGE, Signer, TaskLink, VoteLink
 from concord.config.directory import Directory, Liaison, PanelMember
-from concord.notifiers.recipients import recipient_for
+from concord.notifiers.recipients import panel_channel, recipient_for
 from concord.notifiers.render import Renderer
 from concord.streams.delivery import DeliveryRecord, Kind, Message, Outgoing, Recipient
 from concord.streams.reviews import ReviewRecord
@@ -157,14 +157,9 @@ class Compose:
         """Who hears of a review notice, and on which channels."""
         d = self.directory
         out: list[tuple[Recipient, list[str]]] = []
-        if d.panel.slack_channel:
-            channel = Recipient(
-                id="panel",
-                name="Panel",
-                language=d.panel.language,
-                slack_channel=d.panel.slack_channel,
-            )
-            out.append((channel, ["slack"]))
+        channel = panel_channel(d)
+        if channel is not None:
+            out.append(channel)
         people = d.coordinators if kind in ("no_quorum", "stalled") else d.panel.members
         for m in people:
             found = recipient_for(d, m.id)

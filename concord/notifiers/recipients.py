@@ -37,8 +37,30 @@ def recipient_for(directory: Directory, person: str) -> tuple[Recipient, list[st
         language=other.language,
         email=str(other.email) if other.email else None,
         slack_user=other.slack_user,
+        teams_webhook=other.teams_webhook,
+        matrix_room=other.matrix_room,
+        mattermost_webhook=other.mattermost_webhook,
+        rocketchat_webhook=other.rocketchat_webhook,
     )
-    return recipient, ["email", "slack"]
+    return recipient, ["email", "slack", *other.chat_channels()]
+
+
+def panel_channel(directory: Directory) -> tuple[Recipient, list[str]] | None:
+    """The panel's shared channel and the channels to try, or None when it has none."""
+    panel = directory.panel
+    if not (panel.slack_channel or panel.chat_channels()):
+        return None
+    recipient = Recipient(
+        id="panel",
+        name="Panel",
+        language=panel.language,
+        slack_channel=panel.slack_channel,
+        teams_webhook=panel.teams_webhook,
+        matrix_room=panel.matrix_room,
+        mattermost_webhook=panel.mattermost_webhook,
+        rocketchat_webhook=panel.rocketchat_webhook,
+    )
+    return recipient, list(panel.channels)
 
 
 def subscriber(hook: Subscription) -> Recipient:
