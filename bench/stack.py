@@ -51,6 +51,8 @@ tasks:
     action: Act in {{ area.name }}.
     channels: [slack]
 """
+#: The same task on the police's own channels (`directory_yaml(channel=...)`).
+AGENCY_PLAYBOOK = SLACK_PLAYBOOK.replace("    channels: [slack]\n", "")
 
 #: One email-only and one Slack-only task per incident tagged `pair` (the outage's work).
 PAIR_PLAYBOOK = """

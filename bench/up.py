@@ -30,7 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from pipeline import delivered, profile, top_frames
-from stack import SLACK_PLAYBOOK, Stack, directory_yaml, free_port, line
+from stack import AGENCY_PLAYBOOK, SLACK_PLAYBOOK, Stack, directory_yaml, free_port, line
 
 
 def cpu_tree(pid: int) -> float:
@@ -52,8 +52,9 @@ def cpu_tree(pid: int) -> float:
 def run(n: int, archive: bool) -> None:
     home = Path(tempfile.mkdtemp(prefix="concord-up-bench-"))
     (home / "playbooks").mkdir()
-    (home / "playbooks" / "bench.yml").write_text(SLACK_PLAYBOOK)
     channel = os.environ.get("BENCH_CHANNEL", "slack")
+    playbook = SLACK_PLAYBOOK if channel == "slack" else AGENCY_PLAYBOOK
+    (home / "playbooks" / "bench.yml").write_text(playbook)
     subscribers = int(os.environ.get("BENCH_SUBSCRIBERS", "0"))
     (home / "directory.yml").write_text(directory_yaml(n, channel, subscribers))
     port = free_port()

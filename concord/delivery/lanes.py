@@ -237,4 +237,11 @@ def paces(s: Settings) -> dict[str, Pace]:
         per_lane=1 if interval > 0 else s.delivery_concurrency,
         per_carrier=s.delivery_concurrency,
     )
-    return {"slack": slack, "email": Pace(per_lane=1, per_carrier=s.delivery_concurrency)}
+    concurrency = s.delivery_concurrency
+    return {
+        "slack": slack,
+        "email": Pace(per_lane=1, per_carrier=concurrency),
+        # A subscriber takes events in parallel: the events of one situation or task
+        # still leave in order (their order key), and each subscriber is its own lane.
+        "webhook": Pace(per_lane=concurrency, per_carrier=concurrency),
+    }
