@@ -13,13 +13,16 @@ import csv
 import io
 from collections import Counter
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 import faust
 import pygal
 from faust.web import Request, Response
 from pygal.style import Style
 
+from concord.common.types import utcnow
 from concord.core import indicators as rules
+from concord.core import odihr
 from concord.web.auth import Actor
 from concord.web.session import page_for
 from concord.web.site import Site, bind, bytes_response, error, route
@@ -87,21 +90,33 @@ async def show(p: IndicatorPages, request: Request) -> Response:
     )
 
 
+async def odihr_csv(p: IndicatorPages, request: Request) -> Response:
+    """`GET /indicators/odihr.csv[?year=2026]`: the year's incidents in ODIHR's
+    categories (this year by default), drills left out, small counts suppressed."""
+    site = p.site
+    who = page_for(site, request, READERS)
+    if not isinstance(who, Actor):
+        return who
+    this_year = utcnow().astimezone(ZoneInfo(site.directory.city.timezone)).year
+    asked = request.query.get("year", str(this_year))
+    if not asked.isdigit() or not 2000 <= int(asked) <= this_year:
+        return error(400, f"year: give a year from 2000 to {this_year}", field="year")
+    year = int(asked)
+    return _csv([odihr.HEADER, *odihr.rows(site.readmodel.situations.values(), year)],
+                f"concord-odihr-{year}.csv")  # fmt: skip
+
+
+def _csv(rows: list[tuple[str, ...]], name: str) -> Response:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    headers = {"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"}
+    return bytes_response(out.getvalue().encode(), "text/csv", headers=headers)
+
+
 def csv_response(ind: rules.Indicators, drills: bool) -> Response:
     """The indicators as CSV (the banded counts, as on the page)."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["indicator", "dimension", "value"])
-    writer.writerows(rules.rows(ind))
     name = "concord-indicators-with-drills.csv" if drills else "concord-indicators.csv"
-    return bytes_response(
-        out.getvalue().encode(),
-        "text/csv",
-        headers={
-            "Content-Disposition": f'attachment; filename="{name}"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return _csv([("indicator", "dimension", "value"), *rules.rows(ind)], name)
 
 
 async def chart(p: IndicatorPages, request: Request, name: str) -> Response:
@@ -141,4 +156,5 @@ def register(app: faust.App, site: Site) -> None:
     """Bind the indicators page, its CSV and its charts."""
     p = IndicatorPages(site)
     route(app, "/indicators", get=bind(show, p))
+    route(app, "/indicators/odihr.csv", get=bind(odihr_csv, p))
     route(app, "/indicators/chart/{name}.svg", get=bind(chart, p))

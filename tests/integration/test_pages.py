@@ -302,6 +302,30 @@ def test_the_indicators_csv_for_a_script(worker: Worker, tokens: dict[str, str])
 
 #: Every role the matrix tries.
 ROLES = ("anonymous", "producer", "liaison_a", "liaison_b", "panel", "coordinator", "operator")
+
+
+def test_the_odihr_export_for_a_script(worker: Worker, tokens: dict[str, str]) -> None:
+    attack = make_signal(category="vandalism", bias=["anti_roma"], severity=3, area="south")
+    post(worker, tokens, attack)
+    year = str(attack["occurred_at"])[:4]
+
+    def rows(query: str) -> list[list[str]]:
+        req = urllib.request.Request(
+            worker.base + f"/indicators/odihr.csv{query}",
+            headers={"Authorization": f"Bearer {tokens['panel']}"},
+        )
+        with urllib.request.urlopen(req, timeout=15) as resp:
+            assert resp.headers["Content-Type"].startswith("text/csv")
+            return list(csv.reader(io.StringIO(resp.read().decode())))
+
+    wanted = [year, "Bias against Roma and Sinti", "Attacks against property"]
+    found = wait_until(lambda: [r for r in rows(f"?year={year}") if r[:3] == wanted])
+    assert re.fullmatch(r"<5|\d*[05]-\d*[49]", found[0][3]), found  # never an exact count
+    assert rows(f"?year={year}")[0] == ["year", "bias_motivation", "incident_type", "incidents"]
+    bad = worker.request("GET", "/indicators/odihr.csv?year=1999", token=tokens["panel"])
+    assert (bad.status, bad.body["field"]) == (400, "year")
+
+
 BOARD = {"panel", "coordinator", "operator"}
 
 
@@ -315,6 +339,8 @@ def matrix_routes(task: str, situation: str) -> list[tuple[str, str, set[str]]]:
         ("GET", "/indicators", BOARD),
         ("GET", "/indicators?format=csv", BOARD),
         ("GET", "/indicators/chart/month.svg", BOARD),
+        ("GET", "/indicators/odihr.csv", BOARD),
+        ("GET", f"/api/situations/{situation}/cap", BOARD),
         ("GET", "/audit", {"coordinator", "operator"}),
         ("GET", "/tasks", {"liaison_a", "liaison_b", "coordinator"}),
         ("GET", f"/tasks/{task}", {"liaison_a", "coordinator"}),
