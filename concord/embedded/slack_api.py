@@ -8,14 +8,14 @@ the next calls the way Slack does (HTTP 429 with Retry-After, or `ok: false` err
 from __future__ import annotations
 
 import json
-import sys
 import threading
 import time
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs
 
+from concord.embedded.net import LocalServer, reply
 from concord.embedded.outbox import CapturedSlack, Outbox
 
 
@@ -38,36 +38,8 @@ class SlackApiServer:
         self._posted: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._ts = 0
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"  # keep-alive, as Slack's API does
-            # Headers and body leave in two writes: without TCP_NODELAY the body waits
-            # for the client's delayed ACK (40 ms a request on Linux).
-            disable_nagle_algorithm = True
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                server._handle(self)
-
-            def do_GET(self) -> None:  # slack_sdk reads (conversations.history) with GET
-                server._handle(self)
-
-        class Server(ThreadingHTTPServer):
-            request_queue_size = 1024  # many clients at once: a backlog of 5 drops SYNs
-            daemon_threads = True
-
-            def handle_error(self, request: Any, client_address: Any) -> None:
-                # A client that went away mid-request (a worker killed in a drill) is not
-                # an error of this server: no traceback on the console.
-                if not isinstance(sys.exc_info()[1], ConnectionError):
-                    super().handle_error(request, client_address)
-
-        self._httpd = Server(("127.0.0.1", 0), Handler)
-        self.port = int(self._httpd.server_address[1])
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._server = LocalServer(self._handle)
+        self.port = self._server.port
 
     @property
     def url(self) -> str:
@@ -76,13 +48,12 @@ class SlackApiServer:
 
     def start(self) -> SlackApiServer:
         """Start serving; returns self."""
-        self._thread.start()
+        self._server.start()
         return self
 
     def stop(self) -> None:
         """Stop serving."""
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        self._server.stop()
 
     def fail_next(
         self,
@@ -141,14 +112,14 @@ class SlackApiServer:
             self._ts += 1
             ts = f"{int(time.time())}.{self._ts:06d}"
         if token != self.token:
-            self._reply(req, 200, {"ok": False, "error": "invalid_auth"})
+            reply(req, 200, {"ok": False, "error": "invalid_auth"})
             return
         if failure is not None:
             headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after else {}
-            self._reply(req, failure.status, {"ok": False, "error": failure.error}, headers)
+            reply(req, failure.status, {"ok": False, "error": failure.error}, headers)
             return
         if method == "conversations.history":
-            self._reply(req, 200, self._history(payload))
+            reply(req, 200, self._history(payload))
             return
         self.outbox.add_slack(CapturedSlack(method=method, payload=payload, token=token))
         if method == "chat.postMessage":
@@ -160,7 +131,7 @@ class SlackApiServer:
             time.sleep(slow)  # this handler's own thread: other requests are not held up
         if method in ("chat.postMessage", "chat.update"):
             channel = payload.get("channel", "")
-            self._reply(
+            reply(
                 req,
                 200,
                 {
@@ -171,9 +142,9 @@ class SlackApiServer:
                 },
             )
         elif method == "auth.test":
-            self._reply(req, 200, {"ok": True, "team": "concord-local", "user": "concord"})
+            reply(req, 200, {"ok": True, "team": "concord-local", "user": "concord"})
         else:
-            self._reply(req, 200, {"ok": True})
+            reply(req, 200, {"ok": True})
 
     def _history(self, payload: dict[str, Any]) -> dict[str, Any]:
         """Newest first; metadata only with include_all_metadata, as Slack does."""
@@ -188,19 +159,3 @@ class SlackApiServer:
                 item["metadata"] = p["metadata"]
             messages.append(item)
         return {"ok": True, "messages": messages, "has_more": len(found) > limit}
-
-    @staticmethod
-    def _reply(
-        req: BaseHTTPRequestHandler,
-        status: int,
-        body: dict[str, Any],
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        data = json.dumps(body).encode()
-        req.send_response(status)
-        req.send_header("Content-Type", "application/json; charset=utf-8")
-        req.send_header("Content-Length", str(len(data)))
-        for k, v in (headers or {}).items():
-            req.send_header(k, v)
-        req.end_headers()
-        req.wfile.write(data)

@@ -14,15 +14,14 @@ m.room.message/<txn>` (one event per transaction, as a homeserver does) and
 
 from __future__ import annotations
 
-import json
-import sys
 import threading
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import unquote
 
 from concord.embedded import wire
+from concord.embedded.net import LocalServer, reply
 from concord.embedded.outbox import CapturedPost, Outbox
 
 #: The stand-in's Matrix access token, and the secret its webhook receiver verifies
@@ -50,37 +49,8 @@ class StandIn:
         self._failures: list[_Failure] = []
         self._events: dict[tuple[str, str], str] = {}  # (room, txn) -> event id
         self._lock = threading.Lock()
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            # Headers and body leave in two writes: without TCP_NODELAY the body waits
-            # for the client's delayed ACK (40 ms a request on Linux).
-            disable_nagle_algorithm = True
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                server._handle(self)
-
-            def do_PUT(self) -> None:
-                server._handle(self)
-
-            def do_GET(self) -> None:
-                server._handle(self)
-
-        class Server(ThreadingHTTPServer):
-            request_queue_size = 1024
-            daemon_threads = True
-
-            def handle_error(self, request: Any, client_address: Any) -> None:
-                if not isinstance(sys.exc_info()[1], ConnectionError):
-                    super().handle_error(request, client_address)
-
-        self._httpd = Server(("127.0.0.1", 0), Handler)
-        self.port = int(self._httpd.server_address[1])
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._server = LocalServer(self._handle)
+        self.port = self._server.port
 
     @property
     def url(self) -> str:
@@ -89,13 +59,12 @@ class StandIn:
 
     def start(self) -> StandIn:
         """Start serving; returns self."""
-        self._thread.start()
+        self._server.start()
         return self
 
     def stop(self) -> None:
         """Stop serving."""
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        self._server.stop()
 
     def fail_next(
         self, channel: str, count: int, status: int, retry_after: int | None = None
@@ -125,7 +94,7 @@ class StandIn:
             return
         channel, _, name = path.strip("/").partition("/")
         if channel not in ("teams", "mattermost", "rocketchat", "webhook") or not name:
-            self._reply(req, 404, {"error": f"no such route: {path}"})
+            reply(req, 404, {"error": f"no such route: {path}"})
             return
         failure = self._take_failure(channel)
         if failure is not None:
@@ -148,28 +117,28 @@ class StandIn:
             CapturedPost(channel, name, payload, headers, problems, key=key, duplicate=duplicate)
         )
         if problems:
-            self._reply(req, 400, {"error": "; ".join(problems)})
+            reply(req, 400, {"error": "; ".join(problems)})
         elif channel == "teams":
-            self._reply(req, 202, {})  # Workflows: accepted, posted by the flow
+            reply(req, 202, {})  # Workflows: accepted, posted by the flow
         elif channel == "rocketchat":
-            self._reply(req, 200, {"success": True})
+            reply(req, 200, {"success": True})
         else:
-            self._reply(req, 200, {"ok": True})
+            reply(req, 200, {"ok": True})
 
     def _matrix(
         self, req: BaseHTTPRequestHandler, path: str, body: bytes, headers: dict[str, str]
     ) -> None:
         if headers.get("Authorization") != f"Bearer {MATRIX_TOKEN}":
-            self._reply(req, 401, {"errcode": "M_UNKNOWN_TOKEN", "error": "Unknown token"})
+            reply(req, 401, {"errcode": "M_UNKNOWN_TOKEN", "error": "Unknown token"})
             return
         if path.startswith(MATRIX_ALIAS) and req.command == "GET":
             alias = unquote(path[len(MATRIX_ALIAS) :])
             room = "!" + alias.lstrip("#").replace(":", "-") + ":concord.local"
-            self._reply(req, 200, {"room_id": room, "servers": ["concord.local"]})
+            reply(req, 200, {"room_id": room, "servers": ["concord.local"]})
             return
         parts = path[len(MATRIX_SEND) :].split("/")
         if req.command != "PUT" or len(parts) != 4 or parts[1:3] != ["send", "m.room.message"]:
-            self._reply(req, 404, {"errcode": "M_UNRECOGNIZED", "error": "Unrecognized request"})
+            reply(req, 404, {"errcode": "M_UNRECOGNIZED", "error": "Unrecognized request"})
             return
         failure = self._take_failure("matrix")
         if failure is not None:
@@ -187,26 +156,10 @@ class StandIn:
             post = CapturedPost("matrix", room, content, headers, problems, key=txn)
             self.outbox.add_post(post)
         if problems:
-            self._reply(req, 400, {"errcode": "M_BAD_JSON", "error": "; ".join(problems)})
+            reply(req, 400, {"errcode": "M_BAD_JSON", "error": "; ".join(problems)})
         else:
-            self._reply(req, 200, {"event_id": event})
+            reply(req, 200, {"event_id": event})
 
     def _fail(self, req: BaseHTTPRequestHandler, failure: _Failure) -> None:
         extra = {"Retry-After": str(failure.retry_after)} if failure.retry_after else {}
-        self._reply(req, failure.status, failure.body, extra)
-
-    @staticmethod
-    def _reply(
-        req: BaseHTTPRequestHandler,
-        status: int,
-        body: dict[str, Any],
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        data = json.dumps(body).encode()
-        req.send_response(status)
-        req.send_header("Content-Type", "application/json; charset=utf-8")
-        req.send_header("Content-Length", str(len(data)))
-        for k, v in (headers or {}).items():
-            req.send_header(k, v)
-        req.end_headers()
-        req.wfile.write(data)
+        reply(req, failure.status, failure.body, extra)

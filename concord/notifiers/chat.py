@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from concord.common.secrets import SecretRef
 from concord.common.text import chat_escape
-from concord.notifiers.base import Message, NotAddressable, Recipient, SendError, Sent
-from concord.notifiers.http import Addresses, Poster
+from concord.notifiers.base import Message, NotAddressable, Recipient, Sent
+from concord.notifiers.http import Addresses, Poster, PostOnly
 from concord.streams.delivery import Card
 
 #: The attachment's colour: a drill stands out.
@@ -43,7 +43,7 @@ def payload(message: Message) -> dict[str, object]:
     return {"text": head, "attachments": [attachment]}
 
 
-class WebhookChatNotifier:
+class WebhookChatNotifier(PostOnly):
     """Posts to the recipient's Mattermost or Rocket.Chat incoming webhook."""
 
     def __init__(self, channel: str, addresses: Addresses, poster: Poster | None = None) -> None:
@@ -72,15 +72,3 @@ class WebhookChatNotifier:
             raise NotAddressable(self.channel, message.recipient)
         await self._poster.post_json(self._addresses.url(self.channel, ref), payload(message))
         return Sent(provider_id=f"{self.channel}:{message.key}", address=str(ref))
-
-    async def lookup(self, message: Message) -> Sent | None:
-        """An incoming webhook cannot be asked what it posted: unknown."""
-        return None
-
-    async def update(self, message: Message) -> Sent:
-        """An incoming webhook's post cannot be changed."""
-        raise SendError(f"a {self.channel} webhook message cannot be updated", retryable=False)
-
-    async def close(self) -> None:
-        """Close the HTTP session."""
-        await self._poster.close()

@@ -18,7 +18,7 @@ import aiohttp
 
 from concord.common.secrets import SecretRef
 from concord.embedded.standin import WEBHOOK_SECRET as STANDIN_SECRET
-from concord.notifiers.base import SendError
+from concord.notifiers.base import Message, SendError, Sent
 
 #: HTTP answers worth another attempt besides 5xx.
 RETRYABLE = frozenset({408, 425, 429})
@@ -59,6 +59,26 @@ class Addresses:
         if self.standin:
             return STANDIN_SECRET
         raise SendError(f"{channel}: {ref} is not set", retryable=False)
+
+
+class PostOnly:
+    """What a channel that only takes POSTs (Teams Workflows, Mattermost and Rocket.Chat
+    webhooks, webhook subscribers) cannot do: be asked what it got, or edit it."""
+
+    channel: str
+    _poster: Poster
+
+    async def lookup(self, message: Message) -> Sent | None:
+        """A webhook cannot be asked what it got: unknown (a resend is flagged)."""
+        return None
+
+    async def update(self, message: Message) -> Sent:
+        """What was posted cannot be changed; a later change is a later message."""
+        raise SendError(f"a {self.channel} message cannot be updated", retryable=False)
+
+    async def close(self) -> None:
+        """Close the HTTP session."""
+        await self._poster.close()
 
 
 class Poster:

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-from concord.config.channels import Subscription
+from typing import Any
+
+from concord.config.channels import ChatAddresses, Subscription
 from concord.config.directory import Directory
 from concord.notifiers.base import Recipient
+
+
+def chat(own: ChatAddresses, shared: ChatAddresses | None = None) -> dict[str, Any]:
+    """A recipient's chat addresses: its own, else the `shared` ones (its agency's)."""
+    fields = ("teams_webhook", "matrix_room", "mattermost_webhook", "rocketchat_webhook")
+    return {f: getattr(own, f) or (getattr(shared, f) if shared else None) for f in fields}
 
 
 def recipient_for(directory: Directory, person: str) -> tuple[Recipient, list[str]] | None:
@@ -20,11 +28,7 @@ def recipient_for(directory: Directory, person: str) -> tuple[Recipient, list[st
                 email=str(liaison.email) if liaison.email else None,
                 slack_channel=liaison.slack_channel,
                 slack_user=liaison.slack_user,
-                # A liaison's own chat address, else the agency's shared one.
-                teams_webhook=liaison.teams_webhook or agency.teams_webhook,
-                matrix_room=liaison.matrix_room or agency.matrix_room,
-                mattermost_webhook=liaison.mattermost_webhook or agency.mattermost_webhook,
-                rocketchat_webhook=liaison.rocketchat_webhook or agency.rocketchat_webhook,
+                **chat(liaison, agency),  # its own chat addresses, else its agency's
             ),
             list(agency.channels),
         )
@@ -37,10 +41,7 @@ def recipient_for(directory: Directory, person: str) -> tuple[Recipient, list[st
         language=other.language,
         email=str(other.email) if other.email else None,
         slack_user=other.slack_user,
-        teams_webhook=other.teams_webhook,
-        matrix_room=other.matrix_room,
-        mattermost_webhook=other.mattermost_webhook,
-        rocketchat_webhook=other.rocketchat_webhook,
+        **chat(other),
     )
     return recipient, ["email", "slack", *other.chat_channels()]
 
@@ -55,10 +56,7 @@ def panel_channel(directory: Directory) -> tuple[Recipient, list[str]] | None:
         name="Panel",
         language=panel.language,
         slack_channel=panel.slack_channel,
-        teams_webhook=panel.teams_webhook,
-        matrix_room=panel.matrix_room,
-        mattermost_webhook=panel.mattermost_webhook,
-        rocketchat_webhook=panel.rocketchat_webhook,
+        **chat(panel),
     )
     return recipient, list(panel.channels)
 

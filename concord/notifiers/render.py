@@ -207,6 +207,11 @@ class Renderer:
         ]
         return cards.task_card(text.title, text.action, facts, links, link, lang, self.say)
 
+    def _notice_card(self, texts: Texts, link: str, exercise: bool, lang: str) -> Card:
+        """A notice as chat channels show it: its subject, its text, a link to the task."""
+        card = cards.text_card(texts.subject, texts.text, link, cards.OPEN_TASK, lang, self.say)
+        return cards.marked(card, exercise, lang, self.say)
+
     def _task_buttons(self, task: Task, lang: str) -> dict[str, object]:
         """Acknowledge / Decline / Done (while the task is open) and Open."""
         words = labels(self.say, lang)
@@ -285,14 +290,7 @@ class Renderer:
             slack_text=texts.slack,
             slack_blocks=section(texts.slack),
             exercise=task.exercise,
-            card=cards.marked(
-                cards.text_card(
-                    texts.subject, texts.text, str(ctx["link"]), cards.OPEN_TASK, lang, self.say
-                ),
-                bool(ctx["exercise"]),
-                lang,
-                self.say,
-            ),
+            card=self._notice_card(texts, str(ctx["link"]), bool(ctx["exercise"]), lang),
         )
 
     def review_message(
@@ -387,12 +385,5 @@ class Renderer:
             slack_text=texts.slack,
             slack_blocks=section(texts.slack),
             exercise=outgoing.message.exercise,
-            card=cards.marked(
-                cards.text_card(
-                    texts.subject, texts.text, str(ctx["link"]), cards.OPEN_TASK, lang, self.say
-                ),
-                bool(ctx["exercise"]),
-                lang,
-                self.say,
-            ),
+            card=self._notice_card(texts, str(ctx["link"]), bool(ctx["exercise"]), lang),
         )

@@ -11,8 +11,8 @@ The flow's URL is a credential: the directory only says where it is kept.
 from __future__ import annotations
 
 from concord.common.text import chat_escape
-from concord.notifiers.base import Message, NotAddressable, Recipient, SendError, Sent
-from concord.notifiers.http import Addresses, Poster
+from concord.notifiers.base import Message, NotAddressable, Recipient, Sent
+from concord.notifiers.http import Addresses, Poster, PostOnly
 from concord.streams.delivery import Card
 
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
@@ -74,7 +74,7 @@ def envelope(message: Message) -> dict[str, object]:
     }
 
 
-class TeamsNotifier:
+class TeamsNotifier(PostOnly):
     """Posts the message's card to the recipient's Workflows webhook."""
 
     channel = "teams"
@@ -97,15 +97,3 @@ class TeamsNotifier:
             raise NotAddressable(self.channel, message.recipient)
         await self._poster.post_json(self._addresses.url(self.channel, ref), envelope(message))
         return Sent(provider_id=f"teams:{message.key}", address=str(ref))
-
-    async def lookup(self, message: Message) -> Sent | None:
-        """Workflows cannot be asked what it posted: unknown."""
-        return None
-
-    async def update(self, message: Message) -> Sent:
-        """A Workflows post cannot be changed."""
-        raise SendError("a Teams Workflows message cannot be updated", retryable=False)
-
-    async def close(self) -> None:
-        """Close the HTTP session."""
-        await self._poster.close()

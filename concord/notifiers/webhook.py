@@ -20,7 +20,7 @@ from cloudevents.core.v1.event import CloudEvent
 from standardwebhooks.webhooks import Webhook
 
 from concord.notifiers.base import Message, NotAddressable, Recipient, SendError, Sent
-from concord.notifiers.http import Addresses, Poster
+from concord.notifiers.http import Addresses, Poster, PostOnly
 
 #: The CloudEvents `source` of every event Concord sends.
 SOURCE = "/concord"
@@ -56,7 +56,7 @@ def signed(secret: str, key: str, at: datetime, payload: bytes) -> dict[str, str
     }
 
 
-class WebhookNotifier:
+class WebhookNotifier(PostOnly):
     """POSTs each event, signed, to its subscriber."""
 
     channel = "webhook"
@@ -94,15 +94,3 @@ class WebhookNotifier:
             raise SendError(f"webhook {r.id}: unusable secret ({exc})", retryable=False) from exc
         await self._poster.post(url, payload, headers)
         return Sent(provider_id=f"webhook:{message.key}", address=r.id)
-
-    async def lookup(self, message: Message) -> Sent | None:
-        """Not asked: a resend carries the same `webhook-id`, which receivers deduplicate."""
-        return None
-
-    async def update(self, message: Message) -> Sent:
-        """Events are not updated; a later change is a later event."""
-        raise SendError("a webhook event is not updated", retryable=False)
-
-    async def close(self) -> None:
-        """Close the HTTP session."""
-        await self._poster.close()
