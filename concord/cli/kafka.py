@@ -18,6 +18,7 @@ from concord.streams import topics as t
 from concord.streams.access import ApiToken
 from concord.streams.audit import AuditEntry, AuditRecord, DeadLetter
 from concord.streams.keys import DataKey
+from concord.streams.situations import Situation
 
 
 def kafka_producer(settings: Settings) -> Any:
@@ -130,6 +131,14 @@ def read_records(settings: Settings, topic: str) -> list[tuple[str, bytes | None
     """Every record of a topic from the beginning, as (key, value)."""
     t.require_broker(settings.bootstrap_servers())
     return [(r.key.decode() if r.key else "", r.value) for r in _everything(settings, topic)]
+
+
+def read_situations(settings: Settings) -> list[Situation]:
+    """The latest snapshot of every situation on `concord.situations`."""
+    latest: dict[str, bytes | None] = {}
+    for key, value in read_records(settings, t.SITUATIONS.name):
+        latest[key] = value  # a compacted topic: the last record of a key wins
+    return [Situation.model_validate_json(v) for v in latest.values() if v]
 
 
 def read_keys(settings: Settings) -> dict[str, DataKey]:

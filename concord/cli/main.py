@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -30,11 +31,13 @@ directory_app = typer.Typer(help="Check the agency directory.", no_args_is_help=
 signal_app = typer.Typer(help="Send signals.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 deadletter_app = typer.Typer(help="Inspect the dead-letter topic.", no_args_is_help=True)
+indicators_app = typer.Typer(help="Export the common indicators.", no_args_is_help=True)
 app.add_typer(playbooks_app, name="playbooks")
 app.add_typer(signal_app, name="signal")
 app.add_typer(token_app, name="token")
 app.add_typer(deadletter_app, name="deadletter")
 app.add_typer(directory_app, name="directory")
+app.add_typer(indicators_app, name="indicators")
 
 
 ROLES = ("producer", "coordinator", "panel", "liaison", "operator")
@@ -266,6 +269,28 @@ def token_create(
     except ValueError as exc:
         fail(str(exc))
     print(token)
+
+
+@indicators_app.command("export")
+def indicators_export(
+    odihr: Annotated[bool, typer.Option("--odihr", help="in OSCE ODIHR's categories")] = False,
+    year: Annotated[int | None, typer.Option(help="the year (default: this one)")] = None,
+) -> None:
+    """Print the year's incidents as CSV in OSCE ODIHR's categories (drills left out,
+    counts `<5` and in bands of five), from the situations on the broker."""
+    import csv
+
+    from concord.cli.kafka import read_situations
+    from concord.core import odihr as rules
+
+    if not odihr:
+        fail("say which export: --odihr (the page /indicators gives the others as CSV)")
+    this_year = datetime.now(UTC).year
+    chosen = this_year if year is None else year
+    if not 2000 <= chosen <= this_year:
+        fail(f"--year must be from 2000 to {this_year}")
+    out = csv.writer(sys.stdout, lineterminator="\n")
+    out.writerows([rules.HEADER, *rules.rows(read_situations(_settings()), chosen)])
 
 
 @deadletter_app.command("show")

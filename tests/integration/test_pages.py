@@ -324,6 +324,13 @@ def test_the_odihr_export_for_a_script(worker: Worker, tokens: dict[str, str]) -
     assert rows(f"?year={year}")[0] == ["year", "bias_motivation", "incident_type", "incidents"]
     bad = worker.request("GET", "/indicators/odihr.csv?year=1999", token=tokens["panel"])
     assert (bad.status, bad.body["field"]) == (400, "year")
+    # The CLI asks the same rules, from the situations on the broker: the same rows.
+    printed = worker.cli("indicators", "export", "--odihr", "--year", year)
+    assert printed.returncode == 0, printed.stderr.decode()
+    by_cli = list(csv.reader(io.StringIO(printed.stdout.decode())))
+    assert [r for r in by_cli if r[:3] == wanted] == [
+        r for r in rows(f"?year={year}") if r[:3] == wanted
+    ]
 
 
 BOARD = {"panel", "coordinator", "operator"}
