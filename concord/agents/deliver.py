@@ -16,6 +16,7 @@ also across crashes.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import heapq
 import logging
@@ -61,6 +62,8 @@ class Delivery:
     #: whether this worker owns a key's partition (a lane's job may outlive it)
     ours: Callable[[str], bool]
     due: list[tuple[float, str]] = field(default_factory=list)  # (monotonic time, key)
+    #: attempts' outcomes being applied: a stopping worker waits for them (`finish`)
+    finishing: set[asyncio.Task[None]] = field(default_factory=set)
 
     async def apply(self, key: str, event: step.Event) -> None:
         """One event: the rule, the record written, then its effects."""
@@ -137,10 +140,20 @@ class Delivery:
             outcome = await self.send(record, attempt, notifier)
         except SendError as exc:
             failure = Failure(str(exc), exc.retryable, exc.retry_after)
-            await self.apply(key, step.Failed(attempt.channel, failure, random.random()))
+            await self.finish(key, step.Failed(attempt.channel, failure, random.random()))
             return exc.retry_after or None
-        await self.apply(key, outcome)
+        await self.finish(key, outcome)
         return None
+
+    async def finish(self, key: str, outcome: step.Event) -> None:
+        """Apply what the carrier answered to the end, even while the worker stops: the
+        record and its effects (the receipt, the task told it was delivered) go together.
+        A stopping worker cancels its lanes; cancelled between the record and its
+        effects, a delivered message would stay delivered with its task never told."""
+        task = asyncio.ensure_future(self.apply(key, outcome))
+        self.finishing.add(task)
+        task.add_done_callback(self.finishing.discard)
+        await asyncio.shield(task)
 
     async def send(
         self, record: DeliveryRecord, attempt: step.Try, notifier: Notifier
@@ -228,8 +241,11 @@ async def take_up_missed(stage: Delivery) -> None:
 
 async def stopping(stage: Delivery, *args: Any, **kwargs: Any) -> None:
     """Faust's `on_shutdown` hook: stop the lanes before the worker goes."""
-    # In-flight attempts are handed back: pending in the table, in doubt at restart.
+    # In-flight attempts are handed back: pending in the table, in doubt at restart. An
+    # answer already heard is applied to the end first (`Delivery.finish`).
     await stage.lanes.close()
+    if stage.finishing:
+        await asyncio.gather(*stage.finishing, return_exceptions=True)
 
 
 async def observe(stage: Delivery) -> None:

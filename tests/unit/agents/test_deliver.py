@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, cast
 
-from concord.agents.deliver import Delivery
+from concord.agents.deliver import Delivery, stopping
 from concord.common.types import utcnow
 from concord.delivery.compose import Compose
 from concord.delivery.lanes import Lanes
@@ -264,3 +264,30 @@ def test_a_withdrawal_ends_the_record_and_nothing_is_reported() -> None:
     assert state(delivery) == "withdrawn"
     assert flow.topics.task_events.sent == []
     assert len(slack.sent) == 1
+
+
+def test_a_worker_stopping_after_the_carrier_answered_still_tells_the_track() -> None:
+    """Stopping cancels the lanes. An answer already heard is applied to the end: the
+    record says delivered *and* the track hears it, never the one without the other."""
+    slack = Carrier("slack")
+    delivery, flow = stage(slack)
+    in_effects = asyncio.Event()
+    original = flow.topics.deliveries.send
+
+    async def slow_receipt(key: str, value: Any) -> None:
+        in_effects.set()  # the record is written; the receipt, then the track, follow
+        await asyncio.sleep(0.05)
+        await original(key, value)
+
+    flow.topics.deliveries.send = slow_receipt  # type: ignore[method-assign]
+
+    async def go() -> None:
+        await delivery.request(DeliveryRequest(key=KEY, outgoing=outgoing()))
+        await asyncio.wait_for(in_effects.wait(), 5)
+        await stopping(delivery)  # the worker stops now, mid-effects
+
+    asyncio.run(go())
+    assert state(delivery) == "delivered"
+    [(_, event)] = flow.topics.task_events.sent  # the track was told all the same
+    assert event.ok
+    assert len(flow.topics.deliveries.sent) == 1
