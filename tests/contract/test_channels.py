@@ -12,6 +12,7 @@ no person, once per key across a resend, and which failures are worth another at
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -66,6 +67,8 @@ class Driver:
     retry_after: bool = True
     #: what of it the service reads as markup (default: all of it)
     rendered: Callable[[], list[str]] | None = None
+    #: where the stand-ins keep what they got (set by the fixture)
+    outbox: Outbox | None = None
     #: what would act rather than show, were outside text carried as written
     live: tuple[str, ...] = (
         "@channel",
@@ -101,11 +104,10 @@ def _http_status(status: int) -> str:
     )
 
 
-def make_driver(channel: str, servers: Any, counter: list[int]) -> Driver:
+def make_driver(channel: str, servers: Any, n: int) -> Driver:
     outbox, standin, slack, smtp = servers
     addresses = Addresses(standin.url)
-    counter[0] += 1
-    name = f"{channel.upper()}_{counter[0]}"  # each test its own address: nothing carries over
+    name = f"{channel.upper()}_{n}"  # each test its own address: nothing carries over
     room = f"!{name}:concord.local"
 
     def posts() -> list[Any]:
@@ -228,11 +230,15 @@ def _mrkdwn(payload: dict[str, Any]) -> str:
     return "\n".join(found)
 
 
+#: Each test's addresses are its own: nothing one test sent is seen by the next.
+ADDRESSES = itertools.count(1)
+
+
 @pytest.fixture(params=CHANNELS)
 def driver(request: Any, servers: Any) -> Driver:
-    counter = getattr(make_driver, "counter", [0])
-    make_driver.counter = counter  # type: ignore[attr-defined]
-    return make_driver(request.param, servers, counter)
+    made = make_driver(request.param, servers, next(ADDRESSES))
+    made.outbox = servers[0]
+    return made
 
 
 def task_message(driver: Driver, lang: str = "en", **task: Any) -> Message:
@@ -272,12 +278,11 @@ def send(driver: Driver, message: Message) -> Any:
 
 
 def wait_arrived(driver: Driver, count: int = 1) -> list[str]:
-    for _ in range(200):
-        got = driver.arrived()
-        if len(got) >= count:
-            return got
-        asyncio.run(asyncio.sleep(0.01))
-    raise AssertionError(f"{driver.channel}: {len(driver.arrived())} arrived, wanted {count}")
+    """What arrived, once `count` messages have (the captures wake whoever waits)."""
+    assert driver.outbox is not None
+    return driver.outbox.wait_for(
+        lambda o: len(got := driver.arrived()) >= count and got, timeout=5
+    )
 
 
 def test_a_message_arrives_in_the_wire_format_the_service_takes(driver: Driver) -> None:

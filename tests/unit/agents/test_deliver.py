@@ -271,20 +271,24 @@ def test_a_worker_stopping_after_the_carrier_answered_still_tells_the_track() ->
     record says delivered *and* the track hears it, never the one without the other."""
     slack = Carrier("slack")
     delivery, flow = stage(slack)
-    in_effects = asyncio.Event()
+    in_effects, go_on = asyncio.Event(), asyncio.Event()
     original = flow.topics.deliveries.send
 
-    async def slow_receipt(key: str, value: Any) -> None:
+    async def held_receipt(key: str, value: Any) -> None:
         in_effects.set()  # the record is written; the receipt, then the track, follow
-        await asyncio.sleep(0.05)
+        await go_on.wait()
         await original(key, value)
 
-    flow.topics.deliveries.send = slow_receipt  # type: ignore[method-assign]
+    flow.topics.deliveries.send = held_receipt  # type: ignore[method-assign]
 
     async def go() -> None:
         await delivery.request(DeliveryRequest(key=KEY, outgoing=outgoing()))
         await asyncio.wait_for(in_effects.wait(), 5)
-        await stopping(delivery)  # the worker stops now, mid-effects
+        stop = asyncio.ensure_future(stopping(delivery))  # the worker stops now, mid-effects
+        await asyncio.sleep(0)  # one turn: the lanes are cancelled
+        assert not stop.done()  # it waits for the answer's effects
+        go_on.set()
+        await asyncio.wait_for(stop, 5)
 
     asyncio.run(go())
     assert state(delivery) == "delivered"
