@@ -36,7 +36,7 @@ class Publishing:
     flow: Flow
     directory: Directory
     sender: str
-    #: "situation id" / "task|id" / "review|situation id" -> what was last told about it
+    #: `core.publish.remembered_as` -> what was last told about it
     published: Table[str]
     #: a code in words, and a sentence, in a language (the catalogues; `create_app`)
     words: Callable[[str, str], str] = lambda code, language: code
@@ -55,22 +55,17 @@ class Publishing:
             await self.flow.post(outgoing)
 
 
-async def snapshot(s: Publishing, prefix: str, item: publish.Snapshot, key: str) -> None:
+async def snapshot(s: Publishing, item: publish.Snapshot) -> None:
     """A snapshot: the events it makes, then what to remember."""
-    stored = f"{prefix}{key}"
-    seen, happened = publish.handle(s.published.get(stored), item)
+    key = publish.remembered_as(item)
+    seen, happened = publish.handle(s.published.get(key), item)
     await s.tell(happened)
-    s.published[stored] = seen
+    s.published[key] = seen
 
 
-async def run(s: Publishing, topic: Topic[Any], prefix: str, stream: Any) -> None:
+async def run(s: Publishing, topic: Topic[Any], stream: Any) -> None:
     """The publish stage's loop over one snapshot topic."""
-
-    async def one(item: Any) -> None:
-        key = item.situation_id if prefix == "review|" else item.id
-        await snapshot(s, prefix, item, key)
-
-    await consume(s.flow, "publish", topic, stream, one)
+    await consume(s.flow, "publish", topic, stream, functools.partial(snapshot, s))
 
 
 async def run_reports(s: Publishing, stream: Any) -> None:
@@ -93,14 +88,14 @@ def register(
     s = Publishing(flow, directory, sender, table)
     wanted = {event.split(".")[0] for hook in hooks for event in hook.events}
     # Only the topics some subscriber wants events of are read.
-    sources: list[tuple[Topic[Any], str, str]] = [
-        (flow.topics.situations, "", "situation"),
-        (flow.topics.task_state, "task|", "task"),
-        (flow.topics.reviews, "review|", "review"),
+    sources: list[tuple[Topic[Any], str]] = [
+        (flow.topics.situations, "situation"),
+        (flow.topics.task_state, "task"),
+        (flow.topics.reviews, "review"),
     ]
-    for topic, prefix, about in sources:
+    for topic, about in sources:
         if about in wanted:
-            agent = functools.partial(run, s, topic, prefix)
+            agent = functools.partial(run, s, topic)
             app.agent(topic.channel, name=f"concord.publish.{about}s")(agent)
     if "report" in wanted:
         agent = functools.partial(run_reports, s)

@@ -10,7 +10,7 @@ subscriptions: signed CloudEvents (or CAP 1.2 alerts), never a person.
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import Field, field_validator
 
@@ -44,7 +44,7 @@ EventType = Literal[
     "review.decided",
     "report.received",
 ]
-EVENT_TYPES: tuple[EventType, ...] = EventType.__args__  # type: ignore[attr-defined]
+EVENT_TYPES: tuple[EventType, ...] = get_args(EventType)
 
 
 class ChatAddresses(Strict):

@@ -156,6 +156,15 @@ def of_report(signal: Signal) -> list[Happened]:
     return [Happened("report.received", signal.id, signal.received_at, data, signal.exercise)]
 
 
+def remembered_as(snapshot: Snapshot) -> str:
+    """The stage's table key for what it last told about this snapshot's subject."""
+    if isinstance(snapshot, Situation):
+        return f"situation|{snapshot.id}"
+    if isinstance(snapshot, Task):
+        return f"task|{snapshot.id}"
+    return f"review|{snapshot.situation_id}"
+
+
 def handle(seen: str | None, snapshot: Snapshot) -> tuple[str, list[Happened]]:
     """The stage's step: what a snapshot tells subscribers, and what to remember."""
     if isinstance(snapshot, Situation):

@@ -48,6 +48,7 @@ class StandIn:
         self.secrets: dict[str, str] = {}  # webhook name -> its secret (default: ours)
         self._failures: list[_Failure] = []
         self._events: dict[tuple[str, str], str] = {}  # (room, txn) -> event id
+        self._keys: set[tuple[str, str]] = set()  # (subscriber, webhook-id) seen
         self._lock = threading.Lock()
         self._server = LocalServer(self._handle)
         self.port = self._server.port
@@ -110,9 +111,9 @@ class StandIn:
             payload = wire.loads(body)
             problems = wire.teams(payload) if channel == "teams" else wire.chat(payload)
         key = headers.get("webhook-id", "")
-        duplicate = bool(key) and any(
-            p.key == key for p in self.outbox.posts(channel) if p.target == name
-        )
+        with self._lock:  # a receiver deduplicates on webhook-id: so does the stand-in
+            duplicate = bool(key) and (name, key) in self._keys
+            self._keys.add((name, key))
         self.outbox.add_post(
             CapturedPost(channel, name, payload, headers, problems, key=key, duplicate=duplicate)
         )

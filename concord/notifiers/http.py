@@ -50,15 +50,16 @@ class Addresses:
             return f"{self.standin}/{channel}/{quote(ref.env or ref.file or '', safe='')}"
         raise SendError(f"{channel}: {ref} is not set", retryable=False)
 
-    def secret(self, channel: str, ref: SecretRef) -> str:
-        """A secret, or a permanent `SendError` when it is not set (the stand-in's own
-        secret under `concord up`)."""
-        found = ref.resolve(self._environ)
+    def subscriber(self, name: str, url: str, secret: SecretRef) -> tuple[str, str]:
+        """Where a webhook subscriber's events go and the secret they are signed with;
+        under `concord up`, a subscriber whose secret is not set is the stand-in (which
+        knows its secret). A permanent `SendError` when the secret is not set otherwise."""
+        found = secret.resolve(self._environ)
         if found:
-            return found
+            return url, found
         if self.standin:
-            return STANDIN_SECRET
-        raise SendError(f"{channel}: {ref} is not set", retryable=False)
+            return f"{self.standin}/webhook/{quote(name, safe='')}", STANDIN_SECRET
+        raise SendError(f"webhook {name}: {secret} is not set", retryable=False)
 
 
 class PostOnly:

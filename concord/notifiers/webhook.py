@@ -84,13 +84,10 @@ class WebhookNotifier(PostOnly):
         if not (r.webhook_url and r.webhook_secret):
             raise NotAddressable(self.channel, r)
         payload, headers = body(message)
-        secret = self._addresses.secret(self.channel, r.webhook_secret)
-        url = r.webhook_url
-        if self._addresses.standin and r.webhook_secret.resolve() is None:
-            url = f"{self._addresses.standin}/webhook/{r.id}"  # concord up: its stand-in
+        url, secret = self._addresses.subscriber(r.id, r.webhook_url, r.webhook_secret)
         try:
             headers |= signed(secret, message.key, self._clock(), payload)
-        except Exception as exc:  # a secret that is not whsec_/base64: the config is wrong
+        except ValueError as exc:  # a secret that is not whsec_/base64: the config is wrong
             raise SendError(f"webhook {r.id}: unusable secret ({exc})", retryable=False) from exc
         await self._poster.post(url, payload, headers)
         return Sent(provider_id=f"webhook:{message.key}", address=r.id)

@@ -12,7 +12,7 @@ every record on `concord.delivery-state` (without the content) for the board.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import AliasChoices, AwareDatetime, Field
 
@@ -22,7 +22,7 @@ from concord.common.types import Strict, utcnow
 Kind = Literal["task", "notice", "review", "sign_in", "update", "event"]
 #: The channels a person is reached on, one notifier each (`concord.notifiers.registry`).
 PersonChannel = Literal["slack", "email", "teams", "matrix", "mattermost", "rocketchat"]
-PERSON_CHANNELS: tuple[PersonChannel, ...] = PersonChannel.__args__  # type: ignore[attr-defined]
+PERSON_CHANNELS: tuple[PersonChannel, ...] = get_args(PersonChannel)
 #: Every channel: a person's, or a webhook (which reaches a system, not a person).
 Channel = Literal[PersonChannel, "webhook"]
 CHANNELS: tuple[Channel, ...] = (*PERSON_CHANNELS, "webhook")

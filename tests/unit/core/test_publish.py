@@ -134,3 +134,12 @@ def test_deliveries_are_one_message_per_event_and_subscriber() -> None:
     assert cap.event.cap == "<alert>Alert</alert>"
     assert all(o.channels == ["webhook"] and not o.tell_on_failure for o in out)
     assert cases.recipient.webhook_url == "https://cases.example"
+
+
+def test_what_the_stage_remembers_each_snapshot_by() -> None:
+    review = review_of(make_situation(), NOW)
+    assert [publish.remembered_as(x) for x in (make_situation(), make_task(), review)] == [
+        "situation|sit-1",
+        "task|task-1",
+        "review|sit-1",
+    ]

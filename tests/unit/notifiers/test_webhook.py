@@ -64,3 +64,26 @@ def test_a_message_without_an_event_is_refused() -> None:
     with pytest.raises(SendError) as refused:
         body(message().model_copy(update={"event": None}))
     assert not refused.value.retryable
+
+
+def test_a_secret_that_is_not_a_standard_webhooks_key_is_a_permanent_failure() -> None:
+    import asyncio
+
+    from concord.common.secrets import SecretRef
+    from concord.notifiers.http import Addresses
+    from concord.notifiers.webhook import WebhookNotifier
+
+    to = Recipient(
+        id="cases",
+        name="cases",
+        webhook_url="http://127.0.0.1:9/",
+        webhook_secret=SecretRef(env="S"),
+    )
+    notifier = WebhookNotifier(Addresses(environ={"S": "whsec_!!not-base64"}))
+    with pytest.raises(SendError) as refused:  # before anything is posted
+        asyncio.run(notifier.send(message().model_copy(update={"recipient": to})))
+    assert not refused.value.retryable
+    assert "unusable secret" in str(refused.value)
+    unset = WebhookNotifier(Addresses(environ={}))
+    with pytest.raises(SendError, match="is not set"):
+        asyncio.run(unset.send(message().model_copy(update={"recipient": to})))
