@@ -21,6 +21,8 @@ VOTE_MAX_AGE = 7 * 24 * 3600
 TASK_MAX_AGE = 14 * 24 * 3600
 LOGIN_MAX_AGE = 15 * 60
 SESSION_MAX_AGE = 12 * 3600
+#: A referral link lives this many days: the body has time to take the report up.
+REFERRAL_DAYS = 30
 
 
 class LinkError(Exception):
@@ -80,6 +82,7 @@ class Signer:
         self._session = timed("concord.session")
         self._form = timed("concord.form")
         self._task = timed("concord.task")
+        self._referral = timed("concord.referral")
 
     def __repr__(self) -> str:
         return "Signer(<hidden>)"
@@ -121,6 +124,15 @@ class Signer:
             if exc.expired:
                 raise
         return self.read_task_link(token)
+
+    def referral_link(self, signal_id: str, body: str) -> str:
+        """A signed token for a competent body's view of a referred report."""
+        return str(self._referral.dumps([signal_id, body]))
+
+    def read_referral_link(self, token: str) -> tuple[str, str]:
+        """(signal id, body) of a referral link; raises `LinkError` otherwise."""
+        signal_id, body = self._load(self._referral, token, REFERRAL_DAYS * 86400)
+        return str(signal_id), str(body)
 
     def login_link(self, person: str) -> tuple[str, str]:
         """A sign-in token and its nonce (the nonce makes it single-use)."""

@@ -26,6 +26,8 @@ __all__ = [
     "EventType",
     "PersonChannel",
     "Subscription",
+    "both_channels",
+    "slack_only",
 ]
 
 #: A Matrix room id or alias: `!opaque:server` or `#name:server`.
@@ -45,6 +47,16 @@ EventType = Literal[
     "report.received",
 ]
 EVENT_TYPES: tuple[EventType, ...] = get_args(EventType)
+
+
+def both_channels() -> list[PersonChannel]:
+    """Slack, then email: an agency's channels unless it says."""
+    return ["slack", "email"]
+
+
+def slack_only() -> list[PersonChannel]:
+    """Slack alone: the panel's shared channel unless it says."""
+    return ["slack"]
 
 
 class ChatAddresses(Strict):

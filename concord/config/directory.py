@@ -15,17 +15,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import EmailStr, Field, StringConstraints, model_validator
 
 from concord.common.types import Code, Lang, Strict
-from concord.config.channels import ChatAddresses, Circle, PersonChannel, Subscription
+from concord.config.bodies import Body, check_bodies
+from concord.config.channels import (
+    ChatAddresses,
+    Circle,
+    PersonChannel,
+    Subscription,
+    both_channels,
+    slack_only,
+)
 from concord.config.yamlpos import Problem, load_file, validate_doc
 from concord.streams.signals import Bias
-
-
-def _both_channels() -> list[PersonChannel]:
-    return ["slack", "email"]
-
-
-def _slack_only() -> list[PersonChannel]:
-    return ["slack"]
 
 
 class Sharing(StrEnum):
@@ -90,7 +90,7 @@ class Agency(ChatAddresses):
     ]
     sharing: Sharing = Sharing.none
     channels: list[PersonChannel] = Field(
-        default_factory=_both_channels,
+        default_factory=both_channels,
         description="preferred channels, in order; the next one is the fallback",
     )
     liaisons: list[Liaison] = Field(min_length=1, description="first is on duty; then escalation")
@@ -123,7 +123,7 @@ class Panel(ChatAddresses):
 
     slack_channel: str | None = None
     channels: list[PersonChannel] = Field(
-        default_factory=_slack_only,
+        default_factory=slack_only,
         description="where the panel's channel messages go, in order (the next: fallback)",
     )
     language: Lang = Field("en", description="language of the panel's channel messages")
@@ -174,6 +174,9 @@ class Directory(Strict):
     webhooks: list[Subscription] = Field(
         default_factory=list, description="other systems that follow situations and tasks"
     )
+    bodies: list[Body] = Field(
+        default_factory=list, description="competent bodies reports can be referred to"
+    )
 
     @property
     def linked_bias(self) -> tuple[frozenset[Bias], ...]:
@@ -202,7 +205,12 @@ class Directory(Strict):
         for hook in self.webhooks:
             if hook.agency is not None and hook.agency not in ids:
                 raise ValueError(f"webhook {hook.id!r}: unknown agency {hook.agency!r}")
+        check_bodies(self.bodies, codes | set(self.area_groups))
         return self
+
+    def body(self, body_id: str) -> Body | None:
+        """A competent body by id."""
+        return next((b for b in self.bodies if b.id == body_id), None)
 
     @cached_property
     def _areas(self) -> dict[str, Area]:

@@ -54,6 +54,14 @@ class Settings(BaseSettings):
         description="concord up: a local stand-in for chat webhooks and subscribers whose "
         "address is not set (never set in production)",
     )
+    evidence_store: str = Field(
+        "",
+        description="where report files are kept, sealed: s3://bucket/prefix, or unset for "
+        "$CONCORD_DATA_DIR/evidence",
+    )
+    s3_endpoint_url: str | None = Field(
+        None, description="an S3-compatible store's address (unset: AWS's own)"
+    )
     secret_key: SecretStr | None = Field(None, description="signs action links and sessions")
     data_key: SecretStr | None = Field(None, description="wraps the keys of personal data")
     public_url: str | None = Field(None, description="base of links in emails")

@@ -109,6 +109,8 @@ def _ref(signal: Signal) -> SignalRef:
         bias=list(signal.bias),
         tags=list(signal.tags),
         received_at=signal.received_at,
+        wants=signal.wants,
+        indicators=list(signal.indicators),
     )
 
 

@@ -16,16 +16,20 @@ in a message; a signed-in person sees it on the task page, or through the API, o
   full       every name and contact, and the report's summary as written
              (e.g. victim support, bound by professional confidentiality)
   ========== ==============================================================
+
+The files given with a report (evidence) and where it was seen online follow the same
+rule as a contact: at `full`, or at `consented` when a person of the report consented to
+sharing (`shares_given`). The same holds for a competent body's view of a referral.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from concord.config.directory import Directory, Sharing
 from concord.core.tasks import ACTIVE, may_act
-from concord.streams.signals import Person
+from concord.streams.signals import EvidenceRef, Online, Person
 from concord.streams.tasks import Task
 
 #: Coordinators see who was involved, not who they are: names are for the agency acting.
@@ -61,6 +65,9 @@ class SignalView:
     withheld: int = 0  # persons whose name and contact were not shown
     summary: str | None = None  # the unscrubbed summary, only at `full`
     erased: bool = False  # its personal data was erased: nothing left to show
+    evidence: list[EvidenceRef] = field(default_factory=list)  # files the viewer may open
+    online: Online | None = None  # where it was seen online, if the viewer may see it
+    withheld_files: int = 0  # files not shown at this level (without consent)
 
     @property
     def names_shown(self) -> int:
@@ -88,9 +95,33 @@ def check_access(task: Task, person: str, role: str, agency: str | None) -> None
         )
 
 
-def disclose(signal_id: str, persons: Iterable[Person], summary: str, level: Sharing) -> SignalView:
-    """The persons of one signal as someone with sharing `level` may see them."""
+def shares_given(persons: Iterable[Person], level: Sharing) -> bool:
+    """Whether the viewer may see what people gave beyond their words: the files, the
+    link seen online (at `full`; at `consented` when someone consented to sharing)."""
+    return level is Sharing.full or (
+        level is Sharing.consented and any(p.consent_to_share for p in persons)
+    )
+
+
+def disclose(
+    signal_id: str,
+    persons: Iterable[Person],
+    summary: str,
+    level: Sharing,
+    evidence: Iterable[EvidenceRef] = (),
+    online: Online | None = None,
+) -> SignalView:
+    """The persons of one signal as someone with sharing `level` may see them, with the
+    files and the link seen online where `shares_given`."""
     people = list(persons)
+    files = list(evidence)
+    if shares_given(people, level):
+        view = _persons(signal_id, people, summary, level)
+        return replace(view, evidence=files, online=online)
+    return replace(_persons(signal_id, people, summary, level), withheld_files=len(files))
+
+
+def _persons(signal_id: str, people: list[Person], summary: str, level: Sharing) -> SignalView:
     if level is Sharing.none:
         return SignalView(signal_id, [], withheld=len(people))
     shown: list[PersonView] = []

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from pydantic import ValidationError
 
 from concord.config.directory import Directory
 from concord.core import jsonin
+from concord.core.evidence import Kept
 from concord.core.redaction import cut, scrub, vocabulary
 from concord.core.refusal import Refused
 from concord.privacy.keys import Sealer
 from concord.streams.keys import DataKey
-from concord.streams.signals import Signal, SignalIn
+from concord.streams.signals import EvidenceRef, Signal, SignalIn
 
 
 def field_errors(exc: ValidationError, root: str = "(root)") -> list[dict[str, str]]:
@@ -52,26 +54,67 @@ def parse(raw: bytes, directory: Directory) -> SignalIn | Refused:
     return validate_signal(data, directory)
 
 
+@dataclass(frozen=True)
+class Admission:
+    """A signal as it travels on, the data key that opens it (for `concord.keys`), and
+    the files given with it, sealed under the same key (blob id, sealed bytes), for the
+    evidence store."""
+
+    signal: Signal
+    key: DataKey
+    blobs: list[tuple[str, bytes]] = field(default_factory=list)
+
+
 def seal(
     signal: SignalIn, sealer: Sealer, received_at: datetime, keep: Collection[str] = ()
 ) -> tuple[Signal, DataKey]:
-    """The signal as it travels on, and the data key that opens it (for `concord.keys`).
+    """The signal as it travels on, and the data key that opens it (`admission`)."""
+    admitted = admission(signal, sealer, received_at, keep)
+    return admitted.signal, admitted.key
+
+
+def admission(
+    signal: SignalIn,
+    sealer: Sealer,
+    received_at: datetime,
+    keep: Collection[str] = (),
+    files: Sequence[Kept] = (),
+    referred_to: str | None = None,
+) -> Admission:
+    """Seal what people wrote and gave, and say what travels on.
 
     Everything a person wrote is sealed under the signal's own data key: the persons, the
-    summary as written and the source's name in one value; the scrubbed summary
-    (`concord.core.redaction`, `keep`: words that are not names here) in another. Only
-    codes, counts and times travel in clear. The key indexes the persons' contacts
-    (keyed hashes) for access requests."""
-    secret = {
+    summary as written, the source's name and where it was seen online in one value; the
+    scrubbed summary (`concord.core.redaction`, `keep`: words that are not names here) in
+    another; each file in one more. Only codes, counts, digests and times travel in clear.
+    The key indexes the persons' contacts (keyed hashes) for access requests."""
+    secret: dict[str, object] = {
         "persons": [p.model_dump() for p in signal.persons],
         "summary": signal.summary,
         "source": signal.source.name,
     }
+    if signal.online is not None:
+        secret["online"] = signal.online.model_dump(mode="json")
     scrubbed = cut(scrub(signal.summary, signal.persons, keep))
     contacts = [p.contact for p in signal.persons]
-    (sealed, summary_sealed), key = sealer.seal_many(
-        signal.id, [json.dumps(secret).encode(), scrubbed.encode()], contacts
+    refs = [f.ref() for f in files]
+    plaintexts = [json.dumps(secret).encode(), scrubbed.encode(), *(f.data for f in files)]
+    (sealed, summary_sealed, *blobs), key = sealer.seal_many(signal.id, plaintexts, contacts)
+    return Admission(
+        _signal(signal, received_at, sealed, summary_sealed, refs, referred_to),
+        key,
+        [(ref.id, blob.encode()) for ref, blob in zip(refs, blobs, strict=True)],
     )
+
+
+def _signal(
+    signal: SignalIn,
+    received_at: datetime,
+    sealed: str,
+    summary_sealed: str,
+    evidence: list[EvidenceRef],
+    referred_to: str | None,
+) -> Signal:
     return Signal(
         id=signal.id,
         kind=signal.kind,
@@ -90,7 +133,11 @@ def seal(
         language=signal.language,
         exercise=signal.exercise,
         tags=signal.tags,
-    ), key
+        wants=signal.wants,
+        indicators=signal.indicators,
+        evidence=evidence,
+        referred_to=referred_to,
+    )
 
 
 def plain_words(directory: Directory) -> frozenset[str]:

@@ -44,8 +44,9 @@ def signal_id(receipt: str) -> str:
     return PREFIX + receipt
 
 
-def to_signal(report: ReportIn, receipt: str) -> dict[str, Any]:
-    """The signal (as JSON, for intake's validation) a report becomes."""
+def to_signal(report: ReportIn, receipt: str, referred: bool = False) -> dict[str, Any]:
+    """The signal (as JSON, for intake's validation) a report becomes. `referred`: a body
+    handles it in the city's place, so the city only counts it (`wants: register`)."""
     organisation = report.reporter_role == "organisation"
     person: dict[str, Any] = {"role": PERSON_ROLE.get(report.reporter_role, "reporter")}
     if report.consent_to_contact:
@@ -69,7 +70,17 @@ def to_signal(report: ReportIn, receipt: str) -> dict[str, Any]:
         "persons": [person],
         "language": report.language,
         "tags": ["public-report", f"reporter-{report.reporter_role.replace('_', '-')}"],
+        "wants": "register" if referred else report.wants,
+        "indicators": [i.value for i in report.indicators],
+        "online": _online(report),
     }
+
+
+def _online(report: ReportIn) -> dict[str, Any] | None:
+    if not (report.url or report.platform or report.seen_at):
+        return None
+    seen = report.seen_at.isoformat() if report.seen_at else None
+    return {"url": report.url, "platform": report.platform, "seen_at": seen}
 
 
 def status_of(situation: Situation | None) -> Status:

@@ -7,19 +7,23 @@ Deadlines (how long delivery keeps trying before falling back):
 - a task message: until the task would escalate or is due, whichever comes first (else
   the notice horizon);
 - a notice about a task, a panel notice: the horizon (`CONCORD_DELIVERY_HORIZON_HOURS`);
-- a sign-in link: its own lifetime (15 minutes): later it could not be used anyway.
+- a sign-in link: its own lifetime (15 minutes): later it could not be used anyway;
+- a referral to a competent body: as long as its link lives (`REFERRAL_DAYS`).
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from concord.access.links import LOGIN_MAX_AGE, Signer, TaskLink, VoteLink
+from concord.access.links import LOGIN_MAX_AGE, REFERRAL_DAYS, Signer, TaskLink, VoteLink
+from concord.config.bodies import Body
 from concord.config.directory import Directory, Liaison, PanelMember
-from concord.notifiers.recipients import panel_channel, recipient_for
+from concord.notifiers.recipients import chat, panel_channel, recipient_for
+from concord.notifiers.referral import referral_message
 from concord.notifiers.render import Renderer
 from concord.streams.delivery import DeliveryRecord, Kind, Message, Outgoing, Recipient
 from concord.streams.reviews import ReviewRecord
+from concord.streams.signals import SignalIn
 from concord.streams.tasks import Task
 
 
@@ -208,6 +212,43 @@ class Compose:
             now,
             deadline=now + timedelta(seconds=LOGIN_MAX_AGE),
             tell_on_failure=False,
+        )
+
+    def referral(
+        self, body: Body, signal: SignalIn, why: str, shared: bool, link: str, now: datetime
+    ) -> Outgoing:
+        """A report referred to a competent body, on its referral channels (until the
+        link expires)."""
+        recipient = Recipient(
+            id=f"body.{body.id}",
+            name=body.name,
+            language=body.language,
+            email=str(body.email) if body.email else None,
+            **chat(body),
+        )
+        facts = {
+            "why": why,
+            "shared": shared,
+            "city": self.directory.city.name,
+            "body_name": body.name_in(body.language),
+            "category": signal.category.value,
+            "area_name": self.directory.place([signal.area], body.language),
+            "occurred_at": signal.occurred_at,
+            "exercise": signal.exercise,
+        }
+        key = f"referral.{signal.id}.{body.id}"
+        message = referral_message(self.renderer, key, recipient, link, facts)
+        channels: list[str] = [
+            c for c in body.channels if c == "email" or c in body.chat_channels()
+        ]
+        return self._outgoing(
+            "referral",
+            signal.id,
+            f"referral:{body.id}",
+            message,
+            channels or ["email"],
+            now,
+            deadline=now + timedelta(days=REFERRAL_DAYS),
         )
 
     def delivery_trouble(

@@ -133,7 +133,7 @@ class Renderer:
         )
         return env.get_template(name)
 
-    def _texts(self, name: str, lang: str, ctx: dict[str, Any], slack: str = "") -> Texts:
+    def texts(self, name: str, lang: str, ctx: dict[str, Any], slack: str = "") -> Texts:
         """The three texts of one message, from `<name>.subject.txt` (one line),
         `<name>.txt` and the Slack template (`slack`, by default `<name>.txt` of the
         Slack environment, which escapes for mrkdwn); the Slack template also gets the
@@ -169,7 +169,7 @@ class Renderer:
             "labels": labels(self.say, lang),
             "lang": lang,
         }
-        texts = self._texts("task", lang, ctx, slack="task.slack.txt")
+        texts = self.texts("task", lang, ctx, slack="task.slack.txt")
         # plain_text blocks are not mrkdwn: no escaping needed, but no links either.
         header = self._template(self.env, lang, "task.slack_header.txt").render(ctx).strip()
         blocks: list[dict[str, object]] = [
@@ -279,7 +279,7 @@ class Renderer:
             "link": f"{self.public_url}/tasks/{task.id}",
             "exercise": task.exercise,
         }
-        texts = self._texts("notice", lang, ctx)
+        texts = self.texts("notice", lang, ctx)
         return Message(
             key=f"{task.id}.{kind}.{recipient.id}.{int(task.updated_at.timestamp())}"
             + (f".{task.signals[-1]}" if kind == "repeat" and task.signals else ""),
@@ -325,7 +325,7 @@ class Renderer:
             "lang": lang,
             "labels": labels(self.say, lang),
         }
-        texts = self._texts("review", lang, ctx, slack="review.slack.txt")
+        texts = self.texts("review", lang, ctx, slack="review.slack.txt")
         html = self._template(self.env, lang, "review.html").render({**ctx, "text": texts.text})
         value = f"{record.situation_id}|{d.version}"
         buttons = review_buttons(labels(self.say, lang), review_url, value, voting)
@@ -376,7 +376,7 @@ class Renderer:
             if outgoing.report_task
             else "",
         }
-        texts = self._texts("delivery", lang, ctx)
+        texts = self.texts("delivery", lang, ctx)
         return Message(
             key=f"delivery.{record.key}.{what}.{record.channel}.{recipient.id}",
             recipient=recipient,

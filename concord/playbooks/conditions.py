@@ -228,6 +228,11 @@ class When(Spec):
     exercise: Literal["include", "only", "exclude"] = Field(
         "include", description="drills: match them too, only them, or never"
     )
+    wants: Literal["act", "register", "any"] | None = Field(
+        None,
+        description="what the reporter wants done: act (follow-up), register (count "
+        "only), any; unset: act (a playbook never acts on a report only registered)",
+    )
     threshold: Threshold | None = Field(None, description="enough signals in the area lately")
     trend: Trend | None = Field(None, description="signals in the area rising or falling")
     all_: list[When] = Field(default_factory=list, alias="all", description="every one holds")

@@ -198,7 +198,7 @@ class Matcher:
         for pb in self.candidates(Union(situation)):
             if views is None:
                 views = [View(situation, self.tz, ref) for ref in situation.signals]
-            triggers = [v.ref.id for v in views if self._fails(pb.when, v) is None]
+            triggers = [v.ref.id for v in views if self._fails(pb.when, v, top=True) is None]
             if triggers:
                 out.append((pb, triggers))
         return out
@@ -213,13 +213,16 @@ class Matcher:
         if not playbook.enabled:
             return "disabled"
         views = [View(situation, self.tz, ref) for ref in reversed(situation.signals)]
-        reasons = [self._fails(playbook.when, v) for v in views]
+        reasons = [self._fails(playbook.when, v, top=True) for v in views]
         if any(r is None for r in reasons):
             return None
         return reasons[0] if reasons else "no signal"
 
-    def _fails(self, w: When, v: View) -> str | None:
+    def _fails(self, w: When, v: View, top: bool = False) -> str | None:
         s = v.situation
+        wants = w.wants or ("act" if top else "any")
+        if wants != "any" and v.ref.wants != wants:
+            return f"the reporter wants {v.ref.wants!r} (wants: {wants})"
         if w.exercise == "only" and not s.exercise:
             return "not a drill (exercise: only)"
         if w.exercise == "exclude" and s.exercise:

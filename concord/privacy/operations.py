@@ -17,6 +17,7 @@ from concord.common.types import utcnow
 from concord.config.directory import load_directory
 from concord.config.settings import Settings
 from concord.core.erasure import ERASED, Due, Retention, due, erasure_of, holders, shredding
+from concord.privacy.blobs import blobs_for
 from concord.privacy.keys import SealError, key_id, sealer_for
 from concord.streams import topics as t
 from concord.streams.audit import AuditEntry, AuditRecord
@@ -50,20 +51,25 @@ def situations(settings: Settings) -> list[Situation]:
 
 
 def tombstone(settings: Settings, items: Iterable[Due], actor: str, via: str) -> int:
-    """Tombstone each item's keys and audit its erasure; return how many items."""
+    """Tombstone each item's keys and audit its erasure, then delete the files given with
+    it from the evidence store (unreadable already once the keys are gone); return how
+    many items."""
     producer = kafka_producer(settings)
-    count = 0
+    done: list[str] = []
     try:
         for item in items:
             writes = shredding(item, actor, via)
             for key_id in writes.keys:
                 producer.send(t.KEYS.name, key=key_id.encode(), value=None)
             _audit(producer, writes.entry)
-            count += 1
+            done.append(writes.subject)
         producer.flush()
     finally:
         producer.close()
-    return count
+    blobs = blobs_for(settings)
+    for subject in done:
+        blobs.delete(subject)
+    return len(done)
 
 
 @dataclass

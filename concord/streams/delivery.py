@@ -19,7 +19,7 @@ from pydantic import AliasChoices, AwareDatetime, Field
 from concord.common.secrets import SecretRef
 from concord.common.types import Strict, utcnow
 
-Kind = Literal["task", "notice", "review", "sign_in", "update", "event"]
+Kind = Literal["task", "notice", "review", "sign_in", "update", "event", "referral"]
 #: The channels a person is reached on, one notifier each (`concord.notifiers.registry`).
 PersonChannel = Literal["slack", "email", "teams", "matrix", "mattermost", "rocketchat"]
 PERSON_CHANNELS: tuple[PersonChannel, ...] = get_args(PersonChannel)

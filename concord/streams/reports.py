@@ -19,7 +19,14 @@ from pydantic import (
 
 from concord.common.text import FreeText
 from concord.common.types import Code, Lang, SentTime, Strict, utcnow
-from concord.streams.signals import EARLIEST, FUTURE_TOLERANCE, Bias, Category
+from concord.streams.signals import (
+    EARLIEST,
+    FUTURE_TOLERANCE,
+    Bias,
+    Category,
+    Indicator,
+    Wants,
+)
 
 #: Who is reporting: the person it happened to, someone who saw it, someone on behalf
 #: of another person, or an organisation (third-party reporting).
@@ -46,6 +53,20 @@ class ReportIn(Strict):
     consent_to_share: StrictBool = Field(
         False, description="agencies may see the contact (asked apart from contact)"
     )
+    wants: Wants = Field(
+        "act", description="act: follow it up; register: count it only, no task, no contact"
+    )
+    refer: StrictBool = Field(False, description="pass it to the body competent for it")
+    indicators: list[Indicator] = Field(
+        default_factory=list, max_length=len(Indicator), description="bias indicators"
+    )
+    url: Annotated[FreeText, StringConstraints(max_length=2000, strip_whitespace=True)] = Field(
+        "", description="online hate: where it was seen (kept as text, never fetched)"
+    )
+    platform: Annotated[FreeText, StringConstraints(max_length=100, strip_whitespace=True)] = Field(
+        "", description="online hate: the site or app"
+    )
+    seen_at: SentTime | None = Field(None, description="online hate: when it was seen")
 
     @field_validator("occurred_at")
     @classmethod
@@ -54,6 +75,32 @@ class ReportIn(Strict):
             raise ValueError("occurred_at must not be before 1970-01-01")
         if value > utcnow() + FUTURE_TOLERANCE:
             raise ValueError("occurred_at must not be in the future")
+        return value
+
+    @field_validator("seen_at")
+    @classmethod
+    def _seen(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value > utcnow() + FUTURE_TOLERANCE:
+            raise ValueError("seen_at must not be in the future")
+        return value
+
+    @field_validator("wants")
+    @classmethod
+    def _uncontacted(cls, value: str, info: ValidationInfo) -> str:
+        if value == "register" and info.data.get("consent_to_contact"):
+            raise ValueError(
+                "a report only registered is counted, not followed up: no contact "
+                "(wants: act for that)"
+            )
+        return value
+
+    @field_validator("refer")
+    @classmethod
+    def _unreferred(cls, value: bool, info: ValidationInfo) -> bool:
+        if value and info.data.get("wants") == "register":
+            raise ValueError(
+                "a report only registered is counted, not referred (wants: act for that)"
+            )
         return value
 
     @field_validator("contact")

@@ -62,6 +62,35 @@ class Bias(StrEnum):
     other = "other"
 
 
+class Indicator(StrEnum):
+    """A bias indicator (OSCE ODIHR's hate-crime recording): what points to a bias
+    motivation. `docs/reports.md` explains each."""
+
+    language = "language"  # words said or written: slurs, insults about a group
+    symbols = "symbols"  # symbols, graffiti, gestures, flags
+    date = "date"  # a date of significance (a religious feast, a commemoration)
+    perception = "perception"  # the victim or a witness perceived it as biased
+    statements = "statements"  # what the perpetrator said before, during or after
+    location = "location"  # a place of significance: a place of worship, a community centre
+
+
+#: What the reporter wants done: `act` (follow-up, tasks, contact only with consent) or
+#: `register` (counted in the indicators only: no task, no contact).
+Wants = Literal["act", "register"]
+
+
+class EvidenceRef(Strict):
+    """A file given with a report, as signals carry it: never its bytes nor its name.
+    The blob (sealed under the signal's data key) lives in the evidence store."""
+
+    id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{8,64}$")]
+    digest: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")] = Field(
+        description="SHA-256 of the file as stored (metadata stripped)"
+    )
+    type: Literal["image/jpeg", "image/png", "image/webp", "application/pdf", "text/plain"]
+    size: StrictInt = Field(ge=1, description="bytes, as stored")
+
+
 ShortText = Annotated[
     FreeText, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)
 ]
@@ -104,6 +133,15 @@ class Source(Strict):
     name: ShortText
 
 
+class Online(Strict):
+    """Where hateful content was seen online. The URL is kept as text (sealed): Concord
+    never fetches it and never shows it as a live link."""
+
+    url: Annotated[FreeText, StringConstraints(max_length=2000, strip_whitespace=True)] = ""
+    platform: Annotated[FreeText, StringConstraints(max_length=100, strip_whitespace=True)] = ""
+    seen_at: SentTime | None = None
+
+
 class SignalIn(Strict):
     """What a producer sends (docs/api.md, 'Signals'). Read from `concord.signals.in`."""
 
@@ -122,6 +160,11 @@ class SignalIn(Strict):
     language: Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$")] = "en"
     exercise: StrictBool = False
     tags: list[Code] = Field(default_factory=list, max_length=20)
+    wants: Wants = Field("act", description="act: follow it up; register: count it only")
+    indicators: list[Indicator] = Field(
+        default_factory=list, max_length=len(Indicator), description="bias indicators"
+    )
+    online: Online | None = Field(None, description="where it was seen online (sealed)")
 
     @field_validator("occurred_at")
     @classmethod
@@ -135,6 +178,11 @@ class SignalIn(Strict):
     @field_validator("bias")
     @classmethod
     def _unique_bias(cls, value: list[Bias]) -> list[Bias]:
+        return list(dict.fromkeys(value))
+
+    @field_validator("indicators")
+    @classmethod
+    def _unique_indicators(cls, value: list[Indicator]) -> list[Indicator]:
         return list(dict.fromkeys(value))
 
 
@@ -161,6 +209,12 @@ class Signal(Strict):
     language: str
     exercise: bool
     tags: list[str]
+    wants: Wants = "act"
+    indicators: list[Indicator] = Field(default_factory=list)
+    evidence: list[EvidenceRef] = Field(
+        default_factory=list, description="files given with it (in the evidence store)"
+    )
+    referred_to: str | None = Field(None, description="the competent body it was referred to")
 
     @model_validator(mode="before")
     @classmethod

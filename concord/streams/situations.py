@@ -11,7 +11,7 @@ from pydantic import AwareDatetime, Field
 
 from concord.common.text import FreeText
 from concord.common.types import Strict, utcnow
-from concord.streams.signals import Bias, Category, Kind
+from concord.streams.signals import Bias, Category, Indicator, Kind, Wants
 
 
 class SituationState(StrEnum):
@@ -43,6 +43,8 @@ class SignalRef(Strict):
     bias: list[Bias] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list)
     received_at: AwareDatetime | None = Field(None, description="when Concord got the report")
+    wants: Wants = Field("act", description="register: the reporter asked for no follow-up")
+    indicators: list[Indicator] = Field(default_factory=list, description="bias indicators")
 
 
 class Analysis(Strict):

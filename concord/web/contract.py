@@ -96,6 +96,8 @@ OPERATIONS: tuple[Operation, ...] = (
         {
             202: ("received", s.ReportAccepted),
             **BODY_ANSWERS,
+            413: ("the body, or one of its files, is larger than allowed", s.Problem),
+            415: ("a file is not JPEG, PNG, WebP, PDF or plain text", s.Problem),
             429: ("too many reports from this client; see Retry-After", s.Problem),
         },
         body=ReportIn,
@@ -331,6 +333,27 @@ def _operation(op: Operation, defs: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _with_files(report: dict[str, Any]) -> dict[str, Any]:
+    """A report with its evidence: the report as JSON in the part `report`, and up to
+    five files in parts named `files`."""
+    return {
+        "schema": {
+            "type": "object",
+            "required": ["report"],
+            "properties": {
+                "report": report,
+                "files": {
+                    "type": "array",
+                    "maxItems": 5,
+                    "items": {"type": "string", "contentMediaType": "application/octet-stream"},
+                    "description": "JPEG, PNG, WebP, PDF or plain text; 10 MB each",
+                },
+            },
+        },
+        "encoding": {"report": {"contentType": "application/json"}},
+    }
+
+
 def document(max_batch: int, areas: Sequence[str]) -> dict[str, Any]:
     """The OpenAPI 3.1 document of `OPERATIONS`: `max_batch` is the most signals a POST
     takes, `areas` the directory's area codes (the only ones a signal or report may name)."""
@@ -345,6 +368,9 @@ def document(max_batch: int, areas: Sequence[str]) -> dict[str, Any]:
     report = paths["/api/reports"]["post"]["requestBody"]["content"]["application/json"]
     for schema in (defs["SignalIn"], report["schema"]):
         schema["properties"]["area"]["enum"] = list(areas)
+    paths["/api/reports"]["post"]["requestBody"]["content"]["multipart/form-data"] = _with_files(
+        report["schema"]
+    )
     try:
         release = version("concord")
     except PackageNotFoundError:  # run from a checkout that is not installed

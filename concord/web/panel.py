@@ -21,6 +21,7 @@ from concord.web import texts, votes
 from concord.web.answer import Answer
 from concord.web.body import Form, read_form
 from concord.web.i18n import N_
+from concord.web.reportwords import INDICATOR_WORDS
 from concord.web.session import current_session
 from concord.web.site import Site, bind, redirect, route, to_login
 from concord.web.votes import Ballot
@@ -125,6 +126,8 @@ async def review_page(
         can_vote=can_vote,
         said=said,
         refs=situation.signals,
+        indicators=list(dict.fromkeys(i.value for r in situation.signals for i in r.indicators)),
+        indicator_words=INDICATOR_WORDS,
         mine=mine,
         csrf=site.signer.form_token(session.person, record.situation_id),
         playbooks=sorted(p.ballot.playbooks.matcher.by_id),

@@ -27,7 +27,7 @@ from concord.core.disclosure import (
     sharing_of,
 )
 from concord.privacy.keys import Erased, SealError
-from concord.streams.signals import Person
+from concord.streams.signals import Online, Person
 from concord.streams.tasks import Task
 from concord.web.answer import Answer
 from concord.web.auth import Actor, authenticate
@@ -39,9 +39,24 @@ log = logging.getLogger(__name__)
 _PERSONS = TypeAdapter(list[Person])
 
 
-def _open(site: Site, sealed: str) -> tuple[list[Person], str]:
+@dataclass(frozen=True)
+class Opened:
+    """What one signal's sealed value holds."""
+
+    persons: list[Person]
+    summary: str
+    online: Online | None
+
+
+def open_secret(site: Site, sealed: str) -> Opened:
+    """Open a signal's sealed value (raises Erased, SealError, ValueError, ValidationError)."""
     secret = json.loads(site.flow.sealer.open(sealed, site.readmodel.keys))
-    return _PERSONS.validate_python(secret.get("persons", [])), str(secret.get("summary", ""))
+    online = secret.get("online")
+    return Opened(
+        _PERSONS.validate_python(secret.get("persons", [])),
+        str(secret.get("summary", "")),
+        Online.model_validate(online) if online else None,
+    )
 
 
 @dataclass(frozen=True)
@@ -69,7 +84,7 @@ async def persons_for(site: Site, task: Task, who: Actor, via: str) -> Disclosed
         if sealed is None:
             continue
         try:
-            persons, summary = _open(site, sealed)
+            secret = open_secret(site, sealed)
         except Erased:  # its key is gone (the audit entry may not be read yet)
             views.append(SignalView(signal_id, erased=True))
             continue
@@ -77,7 +92,11 @@ async def persons_for(site: Site, task: Task, who: Actor, via: str) -> Disclosed
             # A key rotated without re-sealing, or a tampered record: say so, show nothing.
             log.error("persons of signal %s cannot be opened with this data key", signal_id)
             continue
-        views.append(disclose(signal_id, persons, summary, level))
+        noted = site.readmodel.noted.get(signal_id)
+        files = noted.evidence if noted else []
+        views.append(
+            disclose(signal_id, secret.persons, secret.summary, level, files, secret.online)
+        )
     shown = sum(v.names_shown for v in views)
     opened = [v for v in views if not v.erased]
     if opened and level is not Sharing.none:
@@ -90,6 +109,7 @@ async def persons_for(site: Site, task: Task, who: Actor, via: str) -> Disclosed
             sharing=level.value,
             signals=",".join(v.signal_id for v in opened),
             names_shown=str(shown),
+            files_listed=str(sum(len(v.evidence) for v in opened)),
         )
     return Disclosed(level, views)
 
@@ -113,6 +133,9 @@ def as_json(views: list[SignalView]) -> list[dict[str, object]]:
             "withheld": v.withheld,
             "summary": v.summary,
             "erased": v.erased,
+            "evidence": [e.model_dump() for e in v.evidence],
+            "withheld_files": v.withheld_files,
+            "online": v.online.model_dump(mode="json") if v.online else None,
         }
         for v in views
     ]

@@ -143,6 +143,9 @@ class ReadModel:
         self.deliveries: Latest[DeliveryRecord] = Latest(DeliveryRecord)  # by message key
         self.audit = AuditTail(AUDIT_KEPT)
         self.reports: set[str] = set()  # signal ids of public reports seen on concord.signals
+        #: signal id -> what travels in clear of a signal that gave files, or was referred
+        #: (the task page's attachments, a competent body's referral page)
+        self.noted: dict[str, Signal] = {}
         self.listeners: set[asyncio.Queue[Change]] = set()
         self.running = False
         #: read every topic up to where it ended when the tail started (retention waits
@@ -213,6 +216,8 @@ class ReadModel:
             self.sealed[signal.id] = signal.sealed
         if signal.id.startswith(reports.PREFIX):
             self.reports.add(signal.id)
+        if signal.evidence or signal.referred_to or signal.wants == "register":
+            self.noted[signal.id] = signal
 
     def situation_of(self, signal_id: str) -> Situation | None:
         """The situation a signal is in now: a merge moves the signal into the absorbing

@@ -9,6 +9,7 @@ handled or closed, and nothing else.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -19,90 +20,67 @@ from aiohttp import web
 from faust.web import Request, Response
 from pydantic import ValidationError
 
-from concord.core import intake
+from concord.core import evidence, intake
+from concord.core.referral import decide
 from concord.core.refusal import Refused
 from concord.core.reports import is_receipt, new_receipt, signal_id, status_of, to_signal
+from concord.delivery.compose import Compose
 from concord.streams.reports import ReportIn
-from concord.streams.signals import Bias
+from concord.streams.signals import Bias, Indicator
 from concord.web.answer import errors_of
-from concord.web.body import Form, read_form, read_json
+from concord.web.body import (
+    BodyError,
+    Form,
+    Upload,
+    parse_json,
+    read_form,
+    read_json,
+    read_multipart,
+)
 from concord.web.i18n import N_
+from concord.web.referral import refer
+from concord.web.reportwords import (
+    BIAS_WORDS,
+    CATEGORY_WORDS,
+    FIELD_ERRORS,
+    FIELD_NAMES,
+    FILE_ERRORS,
+    INDICATOR_WORDS,
+    OTHER_ERROR,
+    ROLE_WORDS,
+    STATUS_WORDS,
+)
 from concord.web.security import same_origin
 from concord.web.site import Site, bind, error, json_response, redirect, route
 from concord.web.throttle import RateLimit
 
-#: The largest report body.
+#: What a multipart report holds (`POST /api/reports`).
+PARTS_HINT = "a report is a part `report` (JSON) and up to 5 parts `files` (files)"
+#: The largest report body without files.
 MAX_BODY = 32_000
-#: The categories and motivations in plain words (the form's choices).
-CATEGORY_WORDS = {
-    "hate_crime": N_("Violence or a threat because of who someone is"),
-    "hate_speech": N_("Hateful words said or written in public"),
-    "online_hate": N_("Hate online or on social media"),
-    "discrimination": N_("Treated unfairly: housing, work, a shop, a service"),
-    "harassment": N_("Insults or harassment, again and again"),
-    "vandalism": N_("Graffiti or damage to a place"),
-    "intergroup_conflict": N_("Conflict between groups in the neighbourhood"),
-    "rumour": N_("A rumour that could turn people against a group"),
-    "demonstration": N_("A gathering or march against a group"),
-    "other": N_("Something else"),
-}
-BIAS_WORDS = {
-    "anti_muslim": N_("against Muslims"),
-    "anti_black": N_("against Black people"),
-    "antisemitic": N_("against Jews"),
-    "anti_roma": N_("against Roma"),
-    "anti_migrant": N_("against migrants or refugees"),
-    "anti_asian": N_("against people of Asian origin"),
-    "other": N_("another reason"),
-}
-ROLE_WORDS = {
-    "victim": N_("It happened to me"),
-    "witness": N_("I saw it happen"),
-    "on_behalf": N_("I report for someone else"),
-    "organisation": N_("I report for an organisation (NGO, school, association)"),
-}
-#: What to fix, per field, in plain words (the form's language): never a validator's text.
-FIELD_ERRORS = {
-    "category": N_("Choose what happened."),
-    "bias": N_("Choose among the reasons listed, or none."),
-    "summary": N_("Tell us what happened, in 4,000 characters at most."),
-    "area": N_("Choose the area on the list."),
-    "place": N_("Write the place in 200 characters at most."),
-    "occurred_at": N_("Give the day and time it happened; it cannot be in the future."),
-    "reporter_role": N_("Choose who is reporting."),
-    "organisation": N_("Write the organisation's name in 200 characters at most."),
-    "contact": N_(
-        "Give an email address or a phone number where we can reach you, or untick "
-        "the box if we may not contact you."
-    ),
-}
-#: The fields as the form names them (the list of what to fix links to each).
-FIELD_NAMES = {
-    "category": N_("What happened?"),
-    "bias": N_("Why, do you think? (you may tick several, or none)"),
-    "summary": N_("Tell us what happened"),
-    "area": N_("Where? (area)"),
-    "place": N_("The place, if you wish (a street, a stop, a school)"),
-    "occurred_at": N_("When?"),
-    "reporter_role": N_("Who is reporting?"),
-    "organisation": N_("Name of the organisation (if you report for one)"),
-    "contact": N_("Email or phone"),
-}
-#: Anything else the checks refuse (it names no field a person typed in).
-OTHER_ERROR = N_("Something in the report could not be read: please check it and send again.")
-STATUS_WORDS = {
-    "received": N_("Received: your report is recorded and will be looked at."),
-    "being_handled": N_("Being handled: the city's services are working on it."),
-    "closed": N_("Closed: the services finished their work on it."),
-}
+#: The largest report body with its files (5 of 10 MB, and the fields).
+MAX_UPLOAD = evidence.MAX_FILES * (evidence.MAX_BYTES + 64_000) + MAX_BODY
 
 
 @dataclass(frozen=True)
 class Reports:
-    """The report pages: the site and the per-client limit."""
+    """The report pages: the site, the per-client limit, and what composes referrals."""
 
     site: Site
     limit: RateLimit
+    compose: Compose
+
+
+@dataclass(frozen=True)
+class Taken:
+    """A report accepted (its receipt, the body it was referred to) or refused (its
+    field errors, and the status: 422, or 413/415 for a file)."""
+
+    receipt: str | None
+    errors: list[dict[str, str]]
+    status: int = 422
+    body: str | None = None
+    file: evidence.Refusal | None = None
 
 
 def client(request: Request) -> str:
@@ -110,19 +88,32 @@ def client(request: Request) -> str:
     return cast(web.Request, request).remote or "?"
 
 
-async def accept(site: Site, data: Any) -> tuple[str | None, list[dict[str, str]]]:
-    """Check a report and admit its signal: (receipt, []) or (None, field errors)."""
+async def accept(r: Reports, data: Any, files: Sequence[Upload] = ()) -> Taken:
+    """Check a report and its files, admit its signal and refer it where it goes."""
+    site = r.site
     try:
         report = ReportIn.model_validate(data)
     except ValidationError as exc:
-        return None, errors_of(exc)
+        return Taken(None, errors_of(exc))
+    kept = evidence.keep_all([(f.name, f.data) for f in files])
+    if isinstance(kept, evidence.Refusal):
+        return Taken(None, [{"loc": "files", "msg": kept.reason}], kept.status, file=kept)
+    referral = None
+    if report.wants == "act":  # a report only registered is counted, never passed on
+        referral = decide(
+            site.directory, report.category, list(report.bias), report.area, report.refer
+        )
     receipt = new_receipt()
-    result = intake.validate_signal(to_signal(report, receipt), site.directory)
+    competent = bool(referral and referral.why == "competent")
+    result = intake.validate_signal(to_signal(report, receipt, competent), site.directory)
     if isinstance(result, Refused):  # an area the directory does not know, say
-        return None, result.errors
-    await (await site.flow.admit(site.directory, result))
+        return Taken(None, result.errors)
+    body = referral.body.id if referral else None
+    await (await site.flow.admit(site.directory, result, kept, body))
+    if referral:
+        await refer(site, r.compose, result, referral)
     site.flow.metrics.signals.labels("report").inc()
-    return receipt, []
+    return Taken(receipt, [], 202, body)
 
 
 def limited(r: Reports, request: Request) -> Response | None:
@@ -140,11 +131,28 @@ async def api_report(r: Reports, request: Request) -> Response:
     refused = limited(r, request)
     if refused is not None:
         return refused
-    body = await read_json(request, MAX_BODY)
-    receipt, errors = await accept(r.site, body)
-    if receipt is None:
-        return error(422, "invalid report", errors=errors)
-    return json_response({"receipt": receipt, "status": f"/report/{receipt}"}, 202)
+    files: list[Upload] = []
+    if _multipart(request):
+        form, files = await read_multipart(request, evidence.MAX_BYTES, MAX_UPLOAD, MAX_BODY)
+        unknown = sorted({name for name in form.names() if name != "report"})
+        if unknown:  # a part the contract does not name, or files sent as text
+            errors = [{"loc": n or "(part)", "msg": PARTS_HINT} for n in unknown]
+            return error(422, "invalid report", errors=errors)
+        body = parse_json(form.text("report").encode())
+    else:
+        body = await read_json(request, MAX_BODY)
+    taken = await accept(r, body, files)
+    if taken.receipt is None:
+        why = {413: "file too large", 415: "file type not taken"}.get(
+            taken.status, "invalid report"
+        )
+        return error(taken.status, why, errors=taken.errors)
+    answer = {"receipt": taken.receipt, "status": f"/report/{taken.receipt}"}
+    return json_response(answer | ({"referred_to": taken.body} if taken.body else {}), 202)
+
+
+def _multipart(request: Request) -> bool:
+    return cast(web.Request, request).content_type == "multipart/form-data"
 
 
 def form_page(
@@ -153,6 +161,7 @@ def form_page(
     status: int = 200,
     errors: list[dict[str, str]] | None = None,
     given: dict[str, Any] | None = None,
+    refused: evidence.Refusal | None = None,
 ) -> Response:
     """The report form, with the errors next to their fields and what was typed kept."""
     site = r.site
@@ -163,11 +172,22 @@ def form_page(
         categories=CATEGORY_WORDS,
         biases=BIAS_WORDS,
         roles=ROLE_WORDS,
+        indicators=INDICATOR_WORDS,
         areas=[(a.code, a.name) for a in site.directory.areas],
         errors=plain(errors or []),
+        file_error=file_error(refused),
         names=FIELD_NAMES,
         given=given or {},
+        referral=bool(site.directory.bodies),
+        max_files=evidence.MAX_FILES,
     )
+
+
+def file_error(refused: evidence.Refusal | None) -> dict[str, str] | None:
+    """What to fix about a file, and its name, if a file was refused."""
+    if refused is None:
+        return None
+    return {"what": FILE_ERRORS.get(refused.status, FILE_ERRORS[422]), "file": refused.file}
 
 
 def plain(errors: list[dict[str, str]]) -> dict[str, str]:
@@ -175,6 +195,8 @@ def plain(errors: list[dict[str, str]]) -> dict[str, str]:
     out: dict[str, str] = {}
     for e in errors:
         field = e["loc"].split(".")[0]
+        if field == "files":  # said apart, with the file's name (`file_error`)
+            continue
         out.setdefault(field if field in FIELD_ERRORS else "", FIELD_ERRORS.get(field, OTHER_ERROR))
     return out
 
@@ -184,15 +206,28 @@ async def show_form(r: Reports, request: Request) -> Response:
     return form_page(r, request)
 
 
+def _local(when: str, timezone: str) -> str:
+    """A form's local time in the city's zone, as ISO 8601 (as typed when unreadable: the
+    model names the field)."""
+    try:
+        return datetime.fromisoformat(when).replace(tzinfo=ZoneInfo(timezone)).isoformat()
+    except ValueError:
+        return when
+
+
 def from_form(form: Form, timezone: str, language: str) -> dict[str, Any]:
     """The form's fields as a report (a local time in the city's zone)."""
-    when = form.text("occurred_at")
-    try:
-        at = datetime.fromisoformat(when).replace(tzinfo=ZoneInfo(timezone)).isoformat()
-    except ValueError:
-        at = when  # the model names the field
-    consent = form.text("consent_to_contact") == "yes"
+    at = _local(form.text("occurred_at"), timezone)
+    register = form.text("wants") == "register"
+    consent = not register and form.text("consent_to_contact") == "yes"
+    seen = form.text("seen_at")
     return {
+        "wants": "register" if register else "act",
+        "refer": not register and form.text("refer") == "yes",
+        "indicators": [i for i in form.getall("indicators", []) if i in Indicator.__members__],
+        "url": form.text("url"),
+        "platform": form.text("platform"),
+        "seen_at": _local(seen, timezone) if seen else None,
         "category": form.text("category"),
         "summary": form.text("summary").strip(),
         "area": form.text("area"),
@@ -223,15 +258,29 @@ async def submit_form(r: Reports, request: Request) -> Response:
         )
         page.headers["Retry-After"] = refused.headers["Retry-After"]
         return page
-    form = await read_form(request, MAX_BODY)
+    files: list[Upload] = []
+    try:
+        if _multipart(request):
+            form, files = await read_multipart(request, evidence.MAX_BYTES, MAX_UPLOAD, MAX_BODY)
+        else:
+            form = await read_form(request, MAX_BODY)
+    except BodyError as exc:
+        if exc.code != 413:
+            raise
+        lang = site.language(request)
+        return site.pages.message(
+            413, N_("Report"), N_("The files are too large together: attach fewer."), lang=lang
+        )
     lang = site.language(request)
     data = from_form(form, site.directory.city.timezone, lang)
-    receipt, errors = await accept(site, data)
-    if receipt is None:
-        return form_page(r, request, 422, errors, {**data, "when": form.text("occurred_at")})
+    taken = await accept(r, data, files)
+    if taken.receipt is None:
+        given = {**data, "when": form.text("occurred_at"), "seen": form.text("seen_at")}
+        return form_page(r, request, taken.status, taken.errors, given, taken.file)
     # Post, then redirect: a reload shows the receipt again and never sends it twice.
-    sent = site.signer.form_token("report", receipt)
-    return redirect(f"/report/{receipt}?lang={lang}&sent={sent}")
+    to = taken.body or ""
+    sent = site.signer.form_token("report", f"{taken.receipt}:{to}")
+    return redirect(f"/report/{taken.receipt}?lang={lang}&sent={sent}&to={to}")
 
 
 async def status_page(r: Reports, request: Request, receipt: str) -> Response:
@@ -239,23 +288,49 @@ async def status_page(r: Reports, request: Request, receipt: str) -> Response:
     site = r.site
     lang = site.language(request)
     sid = signal_id(receipt)
-    sent = request.query.get("sent", "")
-    if is_receipt(receipt) and sent and site.signer.check_form(sent, "report", receipt):
+    sent, to = request.query.get("sent", ""), request.query.get("to", "")
+    if is_receipt(receipt) and sent and site.signer.check_form(sent, "report", f"{receipt}:{to}"):
         # Whoever just sent it: the receipt, before the flow has read the report.
-        return site.pages.render("report_done.html", lang=lang, receipt=receipt)
+        body = site.directory.body(to) if to else None
+        return site.pages.render(
+            "report_done.html",
+            lang=lang,
+            receipt=receipt,
+            body=body,
+            handler=_handler(site, body, lang),
+        )
     if not is_receipt(receipt) or sid not in site.readmodel.reports:
         return site.pages.message(
             404, N_("Report"), N_("No report is known with this receipt (yet)."), lang=lang
         )
     status = status_of(site.readmodel.situation_of(sid))
+    noted = site.readmodel.noted.get(sid)
+    body = site.directory.body(noted.referred_to) if noted and noted.referred_to else None
+    # A report only counted here: registered at the reporter's wish, or referred to the
+    # body competent for it in the city's place.
+    counted = bool(noted and noted.wants == "register")
+    state = ("referred" if body else "registered") if counted else status
     return site.pages.render(
-        "report_status.html", lang=lang, receipt=receipt, state=status, words=STATUS_WORDS
+        "report_status.html",
+        lang=lang,
+        receipt=receipt,
+        state=state,
+        words=STATUS_WORDS,
+        body=body,
+        handler=_handler(site, body if counted else None, lang),
+        also=body.name_in(lang) if body and not counted else None,
     )
 
 
-def register(app: faust.App, site: Site, limit: RateLimit) -> None:
+def _handler(site: Site, body: Any, lang: str) -> str:
+    """Who handles a report, named in the reporter's language: the body it was referred
+    to, or the city's coordination office."""
+    return str(body.name_in(lang)) if body is not None else site.directory.city.name
+
+
+def register(app: faust.App, site: Site, limit: RateLimit, compose: Compose) -> None:
     """Bind the report form, its receipt page and `POST /api/reports`."""
-    reports = Reports(site, limit)
+    reports = Reports(site, limit, compose)
     route(app, "/report", get=bind(show_form, reports), post=bind(submit_form, reports))
     route(app, "/report/{receipt}", get=bind(status_page, reports))
     route(app, "/api/reports", post=bind(api_report, reports))

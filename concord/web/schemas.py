@@ -8,11 +8,13 @@ the snapshots they read; these models describe those answers, and the contract t
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, create_model
 
 from concord.streams.reviews import ReviewRecord
+from concord.streams.signals import EvidenceRef
 from concord.streams.situations import Analysis, SignalRef, Situation
 from concord.streams.tasks import Task
 
@@ -51,6 +53,9 @@ class ReportAccepted(Body):
 
     receipt: str
     status: str = Field(description="the path of the receipt's status page")
+    referred_to: str | None = Field(
+        None, description="the competent body the report was referred to (its id)"
+    )
 
 
 class TaskActionAccepted(Body):
@@ -154,6 +159,14 @@ class PersonOut(Body):
     consented: bool
 
 
+class OnlineOut(Body):
+    """Where a report's content was seen online: as text, never a link."""
+
+    url: str
+    platform: str
+    seen_at: datetime | None
+
+
 class PersonsOut(Body):
     """The persons of one signal of a task, cut to the caller's sharing level."""
 
@@ -162,6 +175,11 @@ class PersonsOut(Body):
     withheld: int
     summary: str | None
     erased: bool
+    evidence: list[EvidenceRef] = Field(
+        default_factory=list, description="files the caller may open on the task page"
+    )
+    withheld_files: int = Field(0, description="files not shown at this level")
+    online: OnlineOut | None = Field(None, description="where it was seen online")
 
 
 class Persons(Body):

@@ -40,6 +40,7 @@ from concord.embedded.outbox import Outbox
 from concord.notifiers.registry import Registry, build_registry
 from concord.notifiers.render import Renderer
 from concord.playbooks.loader import PlaybookSet
+from concord.privacy.blobs import blobs_for
 from concord.privacy.keys import ensure_keys, sealer_for
 from concord.streams import topics as t
 from concord.streams.audit import STAGES
@@ -55,11 +56,13 @@ from concord.web import (
     audit_log,
     board,
     email_links,
+    evidence,
     indicators,
     pages,
     panel,
     persons,
     readmodel,
+    referral,
     report,
     security,
     session,
@@ -216,6 +219,7 @@ def create_app(
         flusher=Flusher(lambda: app.producer.flush()),
         fault_stall=_stall_drill(settings),
         words=plain_words(directory),
+        blobs=blobs_for(settings),
     )
     public_url = settings.public_url or f"http://{settings.web_host}:{settings.web_port}"
     renderer = Renderer(directory.city.timezone, public_url)
@@ -305,4 +309,8 @@ def _register_web(
     board.register(app, site)
     indicators.register(app, site)
     audit_log.register(app, site)
-    report.register(app, site, RateLimit(settings.report_limit, settings.report_window_seconds))
+    report.register(
+        app, site, RateLimit(settings.report_limit, settings.report_window_seconds), compose
+    )
+    evidence.register(app, site)
+    referral.register(app, site)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,6 +21,8 @@ from concord.common.types import utcnow
 from concord.config.directory import Directory
 from concord.core import intake
 from concord.core.erasure import Due, shredding
+from concord.core.evidence import Kept
+from concord.privacy.blobs import Blobs
 from concord.privacy.keys import Sealer
 from concord.streams.audit import AuditEntry, AuditRecord, DeadLetter, Stage
 from concord.streams.delivery import DeliveryRequest, Outgoing
@@ -114,6 +116,8 @@ class Flow:
     fault_stall: str = ""
     #: the words of the directory's names (`core.intake.plain_words`), worked out once
     words: frozenset[str] = frozenset()
+    #: the evidence store (files given with reports, sealed); None: files are refused
+    blobs: Blobs | None = None
 
     async def audit(
         self, actor: str, action: str, subject: str, via: str | None = None, **details: str
@@ -160,13 +164,28 @@ class Flow:
         attempts in flight, each waiting for its own record to be durable)."""
         await self.flusher.wait()
 
-    async def admit(self, directory: Directory, signal_in: SignalIn) -> Any:
+    async def admit(
+        self,
+        directory: Directory,
+        signal_in: SignalIn,
+        files: Sequence[Kept] = (),
+        referred_to: str | None = None,
+    ) -> Any:
         """A valid signal, sealed, on `concord.signals`; returns the broker's future.
 
         Keyed by correlation zone: neighbouring areas meet in one partition. The intake
         stage admits what it validated from `concord.signals.in`, the HTTP API what it
-        validated itself (one hop fewer)."""
-        signal, key = intake.seal(signal_in, self.sealer, utcnow(), self.words)
+        validated itself (one hop fewer). Files given with a report are sealed under the
+        signal's key and stored first: a signal never names a blob that is not there."""
+        admitted = intake.admission(
+            signal_in, self.sealer, utcnow(), self.words, files, referred_to
+        )
+        signal, key = admitted.signal, admitted.key
+        if admitted.blobs:
+            if self.blobs is None:
+                raise RuntimeError("no evidence store: files cannot be kept")
+            for blob_id, data in admitted.blobs:
+                await asyncio.to_thread(self.blobs.put, signal.id, blob_id, data)
         # The key first: whoever reads the signal can find it.
         await self.topics.keys.send(key=key.id, value=key)
         future = await self.topics.signals.send(key=directory.zone(signal.area), value=signal)
@@ -179,6 +198,8 @@ class Flow:
         writes = shredding(due, actor, via)
         for key_id in writes.keys:
             await self.topics.keys.tombstone(key_id)
+        if self.blobs is not None:  # unreadable already (their key is gone): now gone too
+            await asyncio.to_thread(self.blobs.delete, writes.subject)
         await self.topics.audit.send(key=writes.subject, value=AuditRecord(entries=[writes.entry]))
 
     async def deadletter(

@@ -289,3 +289,25 @@ def signed_slack(payload: object, secret: str, age: int = 0) -> tuple[dict[str, 
         "X-Slack-Signature": sig,
     }
     return headers, body
+
+
+def browser_sign_in(
+    browser: Any, worker: Worker, outbox: Outbox, email: str, landing: str
+) -> list[Any]:
+    """Sign in from the form in a new browser context, as a person would (the link from
+    the email, then its button); the session's cookies, once on `landing`."""
+    context = browser.new_context(locale="en-GB")
+    try:
+        page = context.new_page()
+        before = len(sign_in_mails(outbox, email))
+        page.goto(worker.base + "/login")
+        page.fill("input[name=email]", email)
+        page.click("button[type=submit]")
+        page.goto(worker.base + sign_in_link(outbox, email, before))
+        page.click("#sign-in")
+        page.wait_for_url(re.compile(re.escape(landing) + "$"))
+        assert page.url == worker.base + landing, (email, page.url)
+        cookies: list[Any] = context.cookies()
+        return cookies
+    finally:
+        context.close()

@@ -7,15 +7,13 @@ import csv
 import io
 import re
 import urllib.request
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from concord.embedded.outbox import Outbox
-from tests.browser import ARGS, CHROMIUM
 from tests.conftest import Worker, make_signal, wait_until
-from tests.integration.helpers import sign_in_link, sign_in_mails, task_of
+from tests.integration.helpers import browser_sign_in, task_of
 
 pytestmark = pytest.mark.integration
 
@@ -29,35 +27,12 @@ PEOPLE = {
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
-@pytest.fixture(scope="module")
 def sessions(worker: Worker, outbox: Outbox, browser: Any) -> dict[str, list[Any]]:
     """Each person signs in from the form in a browser and lands on their own page; their
     cookies are kept for the other tests."""
     kept: dict[str, list[Any]] = {}
     for role, (email, landing) in PEOPLE.items():
-        context = browser.new_context(locale="en-GB")
-        page = context.new_page()
-        before = len(sign_in_mails(outbox, email))
-        page.goto(worker.base + "/login")
-        page.fill("input[name=email]", email)
-        page.click("button[type=submit]")
-        page.goto(worker.base + sign_in_link(outbox, email, before))
-        page.click("#sign-in")
-        page.wait_for_url(re.compile(re.escape(landing) + "$"))
-        assert page.url == worker.base + landing, (role, page.url)
-        kept[role] = context.cookies()
-        context.close()
+        kept[role] = browser_sign_in(browser, worker, outbox, email, landing)
     return kept
 
 

@@ -106,3 +106,31 @@ def test_the_viewers_sharing_level_comes_from_their_agency(directory: Directory)
     assert sharing_of(directory, "test-ngo", "liaison", "ngo-antiracism") is Sharing.none
     assert sharing_of(directory, "coord", "coordinator", None) is Sharing.roles
     assert sharing_of(directory, "ghost", "liaison", None) is Sharing.none
+
+
+# (sharing level, the persons' consent to share, files shown)
+FILES: list[tuple[Sharing, list[bool], bool]] = [
+    (Sharing.none, [True], False),
+    (Sharing.roles, [True], False),
+    (Sharing.consented, [False], False),
+    (Sharing.consented, [False, True], True),
+    (Sharing.consented, [], False),
+    (Sharing.full, [False], True),
+    (Sharing.full, [], True),
+]
+
+
+@pytest.mark.parametrize(("level", "consents", "shown"), FILES)
+def test_files_and_links_follow_the_sharing_level_and_consent(
+    level: Sharing, consents: list[bool], shown: bool
+) -> None:
+    from concord.core.disclosure import shares_given
+    from concord.streams.signals import EvidenceRef, Online
+
+    people = [Person(role="victim", contact="a@b.example", consent_to_share=c) for c in consents]
+    ref = EvidenceRef(id="blob-0001", digest="0" * 64, type="image/jpeg", size=10)
+    online = Online(url="https://x.example/p")
+    view = disclose("s1", people, "text", level, [ref], online)
+    assert shares_given(people, level) is shown
+    assert (view.evidence == [ref], view.online == online) == (shown, shown)
+    assert view.withheld_files == (0 if shown else 1)

@@ -116,3 +116,36 @@ def test_the_directory_names_are_plain_words_not_persons() -> None:
 
     words = {w.lower() for w in plain_words(DIRECTORY)}
     assert {"nord", "north"} & words
+
+
+def test_files_and_the_link_seen_online_are_sealed_under_the_signal_key() -> None:
+    """What a reporter gave travels as ids, digests and types only; the bytes and the
+    URL are sealed under the signal's one key, so its tombstone erases them too."""
+    from concord.core.evidence import Kept
+
+    s = sealer()
+    parsed = intake.parse(
+        raw_signal(
+            category="online_hate",
+            online={"url": "https://social.example/p/123", "platform": "Social"},
+            wants="act",
+            indicators=["language", "language", "perception"],
+        ),
+        DIRECTORY,
+    )
+    assert not isinstance(parsed, Refused)
+    files = [Kept("text/plain", b"screenshot transcript"), Kept("application/pdf", b"%PDF-1.4")]
+    made = intake.admission(parsed, s, NOW, (), files, referred_to="equality-body")
+    out, key = made.signal, made.key
+    assert [(e.type, e.size) for e in out.evidence] == [("text/plain", 21), ("application/pdf", 8)]
+    assert [e.id for e in out.evidence] == [blob_id for blob_id, _ in made.blobs]
+    assert out.indicators == ["language", "perception"]
+    assert out.referred_to == "equality-body"
+    assert "social.example" not in out.model_dump_json()
+    keys = {key.id: key}
+    assert json.loads(s.open(out.sealed, keys))["online"]["url"] == "https://social.example/p/123"
+    for (_, sealed), kept in zip(made.blobs, files, strict=True):
+        assert kept.data not in sealed
+        assert s.open(sealed.decode(), keys) == kept.data
+        with pytest.raises(Erased):
+            s.open(sealed.decode(), {})

@@ -103,3 +103,45 @@ def test_receipts_are_random_and_the_status_says_nothing_more(situation_factory)
     assert status_of(None) == "received"
     assert status_of(sit) == "being_handled"
     assert status_of(sit.model_copy(update={"state": SituationState.closed})) == "closed"
+
+
+# (what the reporter sends, the field named in the refusal) — None: accepted
+CHOICES: list[tuple[dict[str, object], str | None]] = [
+    ({"wants": "register"}, None),
+    ({"wants": "register", "consent_to_contact": True, "contact": "a@b.example"}, "wants"),
+    ({"wants": "register", "refer": True}, "refer"),
+    ({"wants": "act", "refer": True}, None),
+    ({"wants": "later"}, "wants"),
+    ({"indicators": ["language", "symbols"]}, None),
+    ({"indicators": ["horoscope"]}, "indicators"),
+    ({"url": "https://x.example/" + "a" * 2000}, "url"),
+    ({"seen_at": (NOW + timedelta(days=1)).isoformat()}, "seen_at"),
+    ({"seen_at": 1733500000}, "seen_at"),
+]
+
+
+@pytest.mark.parametrize(("given", "field"), CHOICES)
+def test_what_the_reporter_wants_is_checked_naming_the_field(
+    given: dict[str, object], field: str | None
+) -> None:
+    if field is None:
+        report(**given)
+        return
+    with pytest.raises(ValidationError) as caught:
+        report(**given)
+    assert {str(e["loc"][0]) for e in caught.value.errors()} == {field}
+
+
+def test_a_report_says_what_its_reporter_wants_and_where_it_was_seen() -> None:
+    seen = (NOW - timedelta(hours=2)).isoformat()
+    r = report(category="online_hate", url="https://social.example/p/1", platform="Social",
+               seen_at=seen, indicators=["language"], wants="register")  # fmt: skip
+    data = to_signal(r, new_receipt())
+    assert (data["wants"], data["indicators"]) == ("register", ["language"])
+    assert data["online"]["url"] == "https://social.example/p/1"
+    signal = validate_signal(data, DIRECTORY)
+    assert not isinstance(signal, Refused)
+    assert signal.online is not None
+    # Referred in the city's place: counted here, not acted on, whatever was asked.
+    assert to_signal(report(wants="act"), new_receipt(), referred=True)["wants"] == "register"
+    assert to_signal(report(), new_receipt())["online"] is None

@@ -8,7 +8,7 @@ from concord.dryrun.examples import check_playbooks
 from concord.playbooks.loader import load_playbooks
 from concord.playbooks.matcher import Matcher
 from concord.streams.situations import Situation
-from tests.unit.factories import DIRECTORY, ROOT
+from tests.unit.factories import DIRECTORY, ROOT, shipped_playbooks
 
 
 def test_shipped_playbooks_are_valid_and_their_examples_pass() -> None:
@@ -38,3 +38,10 @@ def test_shipped_playbooks_match_what_their_comments_say(
     assert ids(situation_factory(category="vandalism", bias=["anti_roma"])) == []
     # A rumour needs an incident in the area's recent history (the threshold's figure).
     assert ids(situation_factory(category="rumour", kind="tension")) == []
+
+
+def test_no_shipped_playbook_acts_on_a_report_only_registered() -> None:
+    """A reporter who asks only to be counted gets no task: every shipped playbook leaves
+    `wants` unset (act only) or says act."""
+    for pb in shipped_playbooks().playbooks:
+        assert all(w.wants in (None, "act") for w in pb.when.walk()), pb.id
