@@ -12,6 +12,7 @@ from typing import Any
 import faust
 from rich.console import Console
 
+from concord.cli import demo_reports
 from concord.common.types import utcnow
 from concord.core.correlation import situation_id
 from concord.core.planning import task_id
@@ -157,6 +158,7 @@ async def play(flow: Flow, readmodel: ReadModel, console: Console, base: str) ->
         await asyncio.sleep(1.5)
     await panel_votes(flow, readmodel, console)
     await inquiry_done(flow, readmodel, console)
+    await demo_reports.send(base, console)
     await asyncio.sleep(3)
     console.rule(f"[bold]demo played — see {base}/outbox ; Ctrl-C stops everything")
 

@@ -16,6 +16,7 @@ from concord.access.links import Session
 from concord.core.analysis import draft
 from concord.notifiers.render import Renderer
 from concord.streams.reviews import ReviewRecord
+from concord.streams.situations import Situation
 from concord.streams.votes import Decision
 from concord.web import texts, votes
 from concord.web.answer import Answer
@@ -46,6 +47,11 @@ class PanelPages:
         area = self.site.directory.area(record.area)
         d = draft(record.situation, area.name if area else record.area, record.current)
         return self.renderer.analysis_text(d, language)
+
+
+def indicators_of(situation: Situation) -> list[str]:
+    """The bias indicators its reports give, each once, in the order they came."""
+    return list(dict.fromkeys(str(i) for r in situation.signals for i in r.indicators))
 
 
 def whole(text: Any) -> Any:
@@ -126,7 +132,7 @@ async def review_page(
         can_vote=can_vote,
         said=said,
         refs=situation.signals,
-        indicators=list(dict.fromkeys(i.value for r in situation.signals for i in r.indicators)),
+        indicators=indicators_of(situation),
         indicator_words=INDICATOR_WORDS,
         mine=mine,
         csrf=site.signer.form_token(session.person, record.situation_id),

@@ -40,6 +40,8 @@ pytestmark = pytest.mark.integration
 #: consented to share (`sharing: consented`), so a consenting victim's files show.
 LIAISON = "chief@police.concordia.example"
 GPS_IFD = 0x8825
+#: Where a post was seen: kept as text, never fetched, never a link.
+URL = "https://t.example/channel/4471?comment=12"
 
 
 @pytest.fixture(scope="module")
@@ -127,6 +129,8 @@ def test_a_photo_loses_its_gps_reaches_the_liaison_and_is_erased(
              bias=["antisemitic"])  # fmt: skip
         page.click("#more summary")  # folded away: the short path stays short
         page.set_input_files("#f-files", str(phone_photo(tmp_path / "IMG_2041.jpg")))
+        page.fill("#f-url", URL)
+        page.fill("#f-platform", "Telegram")
         page.check("input[name=indicators][value=symbols]")
         page.check("input[name=indicators][value=location]")
         page.check("input[name=consent_to_contact]")
@@ -150,6 +154,9 @@ def test_a_photo_loses_its_gps_reaches_the_liaison_and_is_erased(
     try:
         wait_until(lambda: page.goto(f"{worker.base}/tasks/{task}").status == 200, timeout=60)
         wait_until(lambda: page.reload() and page.locator("ul.evidence a").count() == 1)
+        assert page.locator("code.url").inner_text() == URL  # as text...
+        assert page.locator(f"a[href='{URL}']").count() == 0  # ...never a link
+        assert "(Telegram)" in page.inner_text("p.online")
         href = page.locator("ul.evidence a").get_attribute("href")
         assert href == f"/tasks/{task}/evidence/{blob.name}"
         got = page.request.get(worker.base + href)

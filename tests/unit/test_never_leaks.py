@@ -53,6 +53,7 @@ COMPOSE = composer(RENDER)
 SEALER = Sealer(SecretStr(Fernet.generate_key().decode()), SecretStr("c" * 32))
 PAGES = Pages("Europe/Brussels", DIRECTORY)
 LIAISONS = [(a.id, liaison.id) for a in DIRECTORY.agencies for liaison in a.liaisons]
+BODY = DIRECTORY.bodies[0]
 
 word = st.from_regex(r"Zq[a-z]{4,8}", fullmatch=True)
 
@@ -120,6 +121,8 @@ def reports(draw: Any) -> dict[str, Any]:
         "source": {"type": "ngo", "name": "N"},
         "summary": " ".join(bits),
         "persons": persons,
+        # Where it was seen online: the link names the person's profile.
+        "online": {"url": f"https://social.example/u/{persons[0]['name'].split()[1]}"},
     }
 
 
@@ -180,6 +183,11 @@ def test_no_name_or_contact_reaches_a_carrier_a_topic_the_csv_or_a_log(
                 tasks += planned
         for task in tasks:
             out += [task.model_dump_json(), *carried(COMPOSE, task, NOW)]
+        for data in batch:  # a referral to a competent body, as if asked for
+            referral = COMPOSE.referral(
+                BODY, SignalIn.model_validate(data), "asked", True, "L", NOW
+            )
+            out.append(referral.model_dump_json())
         for situation in situations.values():  # the panel's notices show the situation
             for outgoing in COMPOSE.review_notices(review_of(situation, NOW), "opened", 1, NOW):
                 out.append(outgoing.model_dump_json())

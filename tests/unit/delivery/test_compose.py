@@ -42,3 +42,52 @@ def test_the_police_task_in_slack_and_email_says_what_where_when_by_name() -> No
     assert "Quand : 5 déc. 2026 20:42" in message.text
     for text in (message.text, message.slack_text, message.subject):
         assert "police-duty" not in text
+
+
+def test_a_referral_tells_the_body_what_where_when_in_its_language_and_nothing_written() -> None:
+    from concord.config.bodies import Body
+    from concord.streams.signals import SignalIn
+
+    compose = composer(speaking(Renderer("Europe/Brussels", "https://c.example/")))
+    signal = SignalIn.model_validate(
+        {
+            "id": "report-abc",
+            "kind": "incident",
+            "category": "discrimination",
+            "severity": 2,
+            "occurred_at": WHEN.isoformat(),
+            "area": "south",
+            "source": {"type": "public", "name": "Report form"},
+            "summary": "Mr Janssens refused to rent to Amina Diallo.",
+            "persons": [{"role": "victim", "contact": "amina@example.org"}],
+        }
+    )
+    body = Body.model_validate(
+        {
+            "id": "inspection",
+            "name": "Inspection",
+            "names": {"fr": "l'Inspection du travail"},
+            "language": "fr",
+            "email": "inspection@example.org",
+            "matrix_room": "#signalements:region.example",
+            "channels": ["matrix", "teams", "email"],  # no Teams address: skipped
+        }
+    )
+    out = compose.referral(body, signal, "competent", False, "https://c.example/referrals/T", WHEN)
+    assert out.kind == "referral"
+    assert out.channels == ["matrix", "email"]
+    assert out.key == "referral.report-abc.inspection"  # once per report and body
+    message = out.message
+    assert message.recipient.email == "inspection@example.org"
+    assert message.recipient.matrix_room == "#signalements:region.example"
+    assert message.subject == (
+        "[Concord] Un signalement transmis à l'Inspection du travail : discrimination — Zuidwijk"
+    )
+    assert "https://c.example/referrals/T" in message.text
+    assert "5 déc. 2026 20:42" in message.text
+    assert "expurgée" in message.text  # no consent to share: the body is told
+    shown = message.model_dump_json()
+    for written in ("Janssens", "Amina", "amina@example.org", "refused"):
+        assert written not in shown
+    assert message.card is not None
+    assert [a.url for a in message.card.actions] == ["https://c.example/referrals/T"]

@@ -89,3 +89,34 @@ def test_entries_made_before_a_handler_failed_are_still_sent() -> None:
     with pytest.raises(RuntimeError, match="the stage failed"):
         asyncio.run(handle())
     assert [e.action for _, r in audit.sent for e in r.entries] == ["task.created"]
+
+
+def test_an_erasure_tombstones_the_keys_then_deletes_the_files(tmp_path: Any) -> None:
+    """Retention and erasure in a worker: the key first (every copy unreadable at once),
+    then the files themselves from the evidence store, and one audit entry."""
+    from concord.core.erasure import Due
+    from concord.privacy.blobs import FileBlobs
+
+    done: list[str] = []
+
+    class Keys:
+        async def tombstone(self, key_id: str) -> None:
+            done.append(f"tombstone {key_id}")
+
+    class Store(FileBlobs):
+        def delete(self, subject: str) -> int:
+            done.append(f"delete {subject}")
+            return super().delete(subject)
+
+    topics = Topics()
+    topics.keys = Keys()  # type: ignore[attr-defined]
+    store = Store(tmp_path)
+    store.put("report-abc", "blob-0001", b"v2.k.sealed")
+    store.put("report-xyz", "blob-0001", b"v2.k.other")
+    f = Flow(cast(Any, topics), cast(Any, None), cast(Any, None), cast(Any, None), blobs=store)
+    asyncio.run(f.erase(Due("report-abc", ("k1", "k2"), "asked"), "ops", "cli"))
+    assert done == ["tombstone k1", "tombstone k2", "delete report-abc"]
+    assert store.get("report-abc", "blob-0001") is None
+    assert store.get("report-xyz", "blob-0001") == b"v2.k.other"
+    ((key, record),) = topics.audit.sent
+    assert (key, record.entries[0].action) == ("report-abc", "signal.erased")
