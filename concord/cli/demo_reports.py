@@ -33,7 +33,8 @@ def reports() -> list[tuple[dict[str, Any], bytes | None]]:
     graffiti = {
         "category": "vandalism",
         "bias": ["anti_muslim"],
-        "summary": "Hateful graffiti on the mosque's door this morning. Photo attached.",
+        "summary": "Someone painted hateful graffiti on the mosque's door this morning. "
+        "Photo attached.",
         "area": "centre",
         "occurred_at": when,
         "reporter_role": "witness",
