@@ -11,6 +11,7 @@ from typing import Any
 from concord.access.tokens import new_token, token_hash, token_refusal
 from concord.config.directory import load_directory
 from concord.config.settings import Settings
+from concord.core import capin
 from concord.core.intake import validate_signal
 from concord.core.refusal import Refused
 from concord.privacy.keys import Sealer, SealError, latest_keys, sealer_for
@@ -79,6 +80,21 @@ def send_signals(settings: Settings, lines: Iterable[str], name: str) -> Sending
         finally:
             producer.close()
     return Sending(len(batch), refused, problems)
+
+
+def send_cap(settings: Settings, raw: bytes, name: str) -> capin.Mapped | list[str]:
+    """Check a CAP 1.2 alert as `POST /api/cap` does and produce it to `concord.cap.in`;
+    what it becomes, or its problems as `name: xpath: problem`."""
+    mapped = capin.read(raw, load_directory(settings.directory))
+    if isinstance(mapped, Refused):
+        return [f"{name}: {e['loc']}: {e['msg']}" for e in mapped.errors] or [mapped.reason]
+    producer = kafka_producer(settings)
+    try:
+        producer.send(t.CAP_IN.name, key=mapped.identifier[:200].encode(), value=raw)
+        producer.flush()
+    finally:
+        producer.close()
+    return mapped
 
 
 def create_token(settings: Settings, name: str, role: str, agency: str | None) -> str:

@@ -220,11 +220,15 @@ def playbooks_test(
 @signal_app.command("send")
 def signal_send(
     file: Annotated[str, typer.Argument(help="JSON lines file, or - for stdin")],
+    cap: Annotated[bool, typer.Option("--cap", help="FILE is a CAP 1.2 alert (XML)")] = False,
 ) -> None:
-    """Produce JSON signals (one per line) to the broker."""
+    """Produce JSON signals (one per line), or a CAP 1.2 alert, to the broker."""
     from concord.cli.kafka import send_signals
 
     settings = _settings()
+    if cap:
+        send_cap_file(settings, file)
+        return
     stream = sys.stdin if file == "-" else open(file, encoding="utf-8")  # noqa: SIM115
     try:
         done = send_signals(settings, stream, file)
@@ -241,6 +245,25 @@ def signal_send(
     console.print(f"sent {done.sent} signal(s){refused}")
     if done.refused_lines:
         raise typer.Exit(1)
+
+
+def send_cap_file(settings: Any, file: str) -> None:
+    """`signal send --cap FILE`: the alert checked, then on `concord.cap.in`."""
+    from concord.cli.kafka import send_cap
+
+    try:
+        raw = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
+    except OSError as exc:
+        fail(f"{file}: {exc.strerror or exc}")
+    done = send_cap(settings, raw, file)
+    if isinstance(done, list):  # the input's problems: one line each, exit 1
+        print("\n".join(done))
+        console.print(f"not sent: {len(done)} problem(s)")
+        raise typer.Exit(1)
+    console.print(
+        f"sent CAP alert {done.identifier}: {len(done.signals)} signal(s), "
+        f"{len(done.triage)} to triage, {len(done.cancels)} alert(s) cancelled"
+    )
 
 
 @token_app.command("create")

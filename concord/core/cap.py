@@ -75,6 +75,21 @@ def stamp(at: datetime, zone: ZoneInfo) -> str:
     return at.astimezone(zone).replace(microsecond=0).isoformat()
 
 
+def add(parent: ET.Element, name: str, text: str) -> ET.Element:
+    """A CAP element with its text."""
+    child = ET.SubElement(parent, f"{{{NS}}}{name}")
+    child.text = text
+    return child
+
+
+def pairs(parent: ET.Element, tag: str, name: str, values: list[str]) -> None:
+    """One `<tag><valueName>name</valueName><value>v</value></tag>` per value."""
+    for value in values:
+        pair = ET.SubElement(parent, f"{{{NS}}}{tag}")
+        add(pair, "valueName", name)
+        add(pair, "value", value)
+
+
 def alert(
     situation: Situation,
     kind: MsgType,
@@ -90,12 +105,6 @@ def alert(
     `language` (`words`: codes in words; `say`: Concord's own sentences)."""
     ET.register_namespace("", NS)
     root = ET.Element(f"{{{NS}}}alert")
-
-    def add(parent: ET.Element, name: str, text: str) -> ET.Element:
-        child = ET.SubElement(parent, f"{{{NS}}}{name}")
-        child.text = text
-        return child
-
     first = f"concord.{situation.id}"
     ident = first if kind == "Alert" else f"{first}.{int(situation.updated_at.timestamp())}"
     add(root, "identifier", ident)
@@ -117,6 +126,9 @@ def alert(
     add(info, "severity", SEVERITY.get(situation.severity, "Unknown"))
     observed = Kind.incident in situation.kinds
     add(info, "certainty", "Observed" if observed else "Possible")
+    # Concord's codes too, so that another Concord reads the alert exactly (capin.py).
+    pairs(info, "eventCode", "concord-category", [str(c) for c in situation.categories])
+    pairs(info, "eventCode", "concord-bias", [str(b) for b in situation.bias])
     add(info, "senderName", "Concord")
     names = ", ".join(p.name for p in places)
     add(info, "headline", f"{event}: {names}"[:160])
@@ -129,9 +141,9 @@ def alert(
     add(info, "description", say(DESCRIPTION) % facts)
     area = ET.SubElement(info, f"{{{NS}}}area")
     add(area, "areaDesc", names or situation.area)
-    for place in places:
-        if place.circle:
-            add(area, "circle", place.circle)
+    for circle in (p.circle for p in places if p.circle):
+        add(area, "circle", circle)
+    pairs(area, "geocode", "concord-area", situation.areas or [situation.area])
     body: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
     return body.decode()
 

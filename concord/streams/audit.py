@@ -10,7 +10,7 @@ from concord.common.types import Strict, utcnow
 
 #: The stages of the flow, each named after its agent module (`concord/agents/<stage>.py`).
 #: These labels are what `/metrics`, dead letters and `CONCORD_FAULT_STALL_STAGE` use.
-Stage = Literal["intake", "correlate", "plan", "gate", "track", "deliver", "publish"]
+Stage = Literal["intake", "capin", "correlate", "plan", "gate", "track", "deliver", "publish"]
 STAGES: tuple[Stage, ...] = get_args(Stage)
 
 

@@ -26,6 +26,7 @@ from concord.streams import reviews as r
 from concord.streams import signals as sg
 from concord.streams import situations as st
 from concord.streams import tasks as tk
+from concord.streams import triage as tr
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -86,6 +87,8 @@ class Topic(RawTopic, Generic[M]):
 
 
 SIGNALS_IN: TopicSpec[Any] = TopicSpec("concord.signals.in", None, doc="raw producer bytes")
+CAP_IN: TopicSpec[Any] = TopicSpec("concord.cap.in", None, doc="raw CAP 1.2 alerts")
+TRIAGE = TopicSpec("concord.triage", tr.TriageItem, True, "signals waiting to be placed")
 SIGNALS = TopicSpec("concord.signals", sg.Signal, doc="validated signals, keyed by zone")
 DEADLETTER = TopicSpec("concord.deadletter", au.DeadLetter, doc="original bytes + reason")
 SITUATIONS = TopicSpec("concord.situations", st.Situation, True, "situation snapshots")
@@ -118,6 +121,8 @@ SITUATION_COMMANDS = TopicSpec(
 
 ALL: tuple[TopicSpec[Any], ...] = (
     SIGNALS_IN,
+    CAP_IN,
+    TRIAGE,
     SIGNALS,
     DEADLETTER,
     SITUATIONS,
@@ -141,6 +146,8 @@ class Topics:
     """Every topic of a running worker, typed."""
 
     signals_in: RawTopic
+    cap_in: RawTopic
+    triage: Topic[tr.TriageItem]
     signals: Topic[sg.Signal]
     deadletter: Topic[au.DeadLetter]
     situations: Topic[st.Situation]
@@ -167,7 +174,7 @@ def configs(spec: TopicSpec[Any], raw_retention_hours: float) -> dict[str, str]:
     """A topic's Kafka configuration at creation."""
     if spec.compacted:
         return {"cleanup.policy": "compact"}
-    if spec is SIGNALS_IN:
+    if spec in (SIGNALS_IN, CAP_IN):
         return {"retention.ms": str(int(raw_retention_hours * 3600_000))}
     return {}
 
@@ -176,7 +183,7 @@ def declare(app: Any, partitions: int, raw_retention_hours: float = RAW_RETENTIO
     """Declare every topic on a Faust app (values as raw bytes; `Topic` types them)."""
 
     def channel(spec: TopicSpec[Any]) -> Any:
-        raw = spec is SIGNALS_IN
+        raw = spec in (SIGNALS_IN, CAP_IN)
         return app.topic(
             spec.name,
             key_type=str,
@@ -192,6 +199,8 @@ def declare(app: Any, partitions: int, raw_retention_hours: float = RAW_RETENTIO
 
     return Topics(
         signals_in=RawTopic(SIGNALS_IN, channel(SIGNALS_IN)),
+        cap_in=RawTopic(CAP_IN, channel(CAP_IN)),
+        triage=typed(TRIAGE),
         signals=typed(SIGNALS),
         deadletter=typed(DEADLETTER),
         situations=typed(SITUATIONS),

@@ -61,6 +61,7 @@ class Operation:
     token: bool = True
     roles: tuple[str, ...] = ()
     media: str = "application/json"
+    body_media: str = "application/json"
     headers: Mapping[int, Mapping[str, str]] = field(default_factory=dict)
 
     @property
@@ -86,6 +87,16 @@ OPERATIONS: tuple[Operation, ...] = (
         "signals",
         {202: ("accepted", s.SignalsAccepted), **AUTH_ANSWERS, **BODY_ANSWERS},
         body=SignalIn | list[SignalIn],
+        roles=("producer", "coordinator", "operator"),
+    ),
+    Operation(
+        "post",
+        "/api/cap",
+        "A CAP 1.2 alert from another system; 202 once it is durably in Kafka",
+        "signals",
+        {202: ("accepted", s.CapAccepted), **AUTH_ANSWERS, **BODY_ANSWERS},
+        body=str,
+        body_media="application/cap+xml",
         roles=("producer", "coordinator", "operator"),
     ),
     Operation(
@@ -328,30 +339,9 @@ def _operation(op: Operation, defs: dict[str, Any]) -> dict[str, Any]:
         schema = _adapter_schema(op.body, defs, "validation")
         out["requestBody"] = {
             "required": op.body_required,
-            "content": {"application/json": {"schema": schema}},
+            "content": {op.body_media: {"schema": schema}},
         }
     return out
-
-
-def _with_files(report: dict[str, Any]) -> dict[str, Any]:
-    """A report with its evidence: the report as JSON in the part `report`, and up to
-    five files in parts named `files`."""
-    return {
-        "schema": {
-            "type": "object",
-            "required": ["report"],
-            "properties": {
-                "report": report,
-                "files": {
-                    "type": "array",
-                    "maxItems": 5,
-                    "items": {"type": "string", "contentMediaType": "application/octet-stream"},
-                    "description": "JPEG, PNG, WebP, PDF or plain text; 10 MB each",
-                },
-            },
-        },
-        "encoding": {"report": {"contentType": "application/json"}},
-    }
 
 
 def document(max_batch: int, areas: Sequence[str]) -> dict[str, Any]:
@@ -368,7 +358,7 @@ def document(max_batch: int, areas: Sequence[str]) -> dict[str, Any]:
     report = paths["/api/reports"]["post"]["requestBody"]["content"]["application/json"]
     for schema in (defs["SignalIn"], report["schema"]):
         schema["properties"]["area"]["enum"] = list(areas)
-    paths["/api/reports"]["post"]["requestBody"]["content"]["multipart/form-data"] = _with_files(
+    paths["/api/reports"]["post"]["requestBody"]["content"]["multipart/form-data"] = s.with_files(
         report["schema"]
     )
     try:

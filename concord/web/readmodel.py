@@ -33,6 +33,7 @@ from concord.streams.reviews import ReviewRecord
 from concord.streams.signals import Signal
 from concord.streams.situations import Situation
 from concord.streams.tasks import Task
+from concord.streams.triage import TriageItem
 from concord.web.audittail import AuditTail
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,7 @@ _TAILED = (
     t.SESSIONS,
     t.DELIVERY_STATE,
     t.KEYS,
+    t.TRIAGE,
 )
 
 
@@ -141,6 +143,7 @@ class ReadModel:
         self.erased: dict[str, AuditEntry] = {}  # signal id -> its erasure
         self.marks: Latest[SessionMark] = Latest(SessionMark)  # sign-outs, used links
         self.deliveries: Latest[DeliveryRecord] = Latest(DeliveryRecord)  # by message key
+        self.triage: Latest[TriageItem] = Latest(TriageItem)  # signals waiting to be placed
         self.audit = AuditTail(AUDIT_KEPT)
         self.reports: set[str] = set()  # signal ids of public reports seen on concord.signals
         #: signal id -> what travels in clear of a signal that gave files, or was referred
@@ -159,6 +162,7 @@ class ReadModel:
             t.SESSIONS.name: self.marks,
             t.DELIVERY_STATE.name: self.deliveries,
             t.KEYS.name: self.keys,
+            t.TRIAGE.name: self.triage,
         }
 
     def apply(self, topic: str, key: str, value: bytes | None) -> None:

@@ -58,6 +58,15 @@ class ReportAccepted(Body):
     )
 
 
+class CapAccepted(Body):
+    """`POST /api/cap`: the alert is durably in Kafka; what it becomes."""
+
+    identifier: str
+    signals: list[str] = Field(description="the ids of its signals")
+    triage: list[str] = Field(description="signals whose area matched none: triage")
+    cancels: list[str] = Field(description="the alerts (identifiers) a Cancel closes")
+
+
 class TaskActionAccepted(Body):
     """A task action taken: the track stage applies it."""
 
@@ -209,3 +218,24 @@ class Health(BaseModel):
     broker: bool
     worker: bool
     read_model: bool
+
+
+def with_files(report: dict[str, Any]) -> dict[str, Any]:
+    """A report with its evidence: the report as JSON in the part `report`, and up to
+    five files in parts named `files`."""
+    return {
+        "schema": {
+            "type": "object",
+            "required": ["report"],
+            "properties": {
+                "report": report,
+                "files": {
+                    "type": "array",
+                    "maxItems": 5,
+                    "items": {"type": "string", "contentMediaType": "application/octet-stream"},
+                    "description": "JPEG, PNG, WebP, PDF or plain text; 10 MB each",
+                },
+            },
+        },
+        "encoding": {"report": {"contentType": "application/json"}},
+    }

@@ -18,6 +18,7 @@ import faust
 
 from concord.access.links import Signer
 from concord.agents import (
+    capin,
     correlate,
     deliver,
     gate,
@@ -66,7 +67,9 @@ from concord.web import (
     report,
     security,
     session,
+    triage,
 )
+from concord.web import capin as capin_web
 from concord.web import slack as slack_web
 from concord.web import tasks as tasks_web
 from concord.web.readmodel import ReadModel
@@ -243,6 +246,8 @@ def create_app(
     dog = watchdog.register(app, flow, settings)
     read_model = readmodel.register(app, settings)
     _register_retention(app, flow, read_model, settings)
+    known = capin.Known(read_model.situations.values, read_model.tasks_of)
+    capin.register(app, flow, directory, known)  # a Cancel reads the situations
     site = Site(flow, read_model, directory, signer, pages, settings.public_url, links_base)
     _register_web(app, site, settings, playbooks, renderer, registry, compose, outbox)
     return Worker(app, settings, flow, read_model, dog)
@@ -313,4 +318,6 @@ def _register_web(
         app, site, RateLimit(settings.report_limit, settings.report_window_seconds), compose
     )
     evidence.register(app, site)
+    capin_web.register(app, site)
+    triage.register(app, site)
     referral.register(app, site)

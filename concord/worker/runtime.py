@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from concord.streams.audit import AuditEntry, AuditRecord, DeadLetter, Stage
 from concord.streams.delivery import DeliveryRequest, Outgoing
 from concord.streams.signals import SignalIn
 from concord.streams.topics import Topics
+from concord.streams.triage import TriageItem
 from concord.worker.metrics import Metrics
 from concord.worker.observer import Observer
 
@@ -191,6 +193,26 @@ class Flow:
         future = await self.topics.signals.send(key=directory.zone(signal.area), value=signal)
         self.metrics.signals.labels("accepted").inc()
         return future
+
+    async def triage(self, signal: dict[str, Any], origin: str, reason: str, place: str) -> None:
+        """A signal that cannot be placed (its area matches none), on `concord.triage`
+        for a coordinator: sealed like any signal (its key first), never dropped."""
+        sealed = self.sealer.seal(str(signal["id"]), json.dumps(signal).encode())
+        await self.topics.keys.send(key=sealed.key.id, value=sealed.key)
+        item = TriageItem(
+            id=str(signal["id"]),
+            origin=origin,
+            source=str(signal.get("source", {}).get("name", "")),
+            reason=reason,
+            place=place,
+            kind=signal["kind"],
+            category=signal["category"],
+            severity=signal["severity"],
+            occurred_at=signal["occurred_at"],
+            exercise=bool(signal.get("exercise")),
+            sealed=sealed.value,
+        )
+        await self.topics.triage.send(key=item.id, value=item)
 
     async def erase(self, due: Due, actor: str, via: str) -> None:
         """Tombstone a subject's data keys on `concord.keys` and audit the erasure: the

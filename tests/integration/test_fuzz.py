@@ -13,8 +13,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from kafka import KafkaProducer
 
-from tests.conftest import SLACK_SIGNING_SECRET, Worker, make_signal, wait_until
-from tests.integration.helpers import raw_http, signed_slack
+from concord.config.directory import load_directory
+from concord.core import capin
+from concord.core.refusal import Refused
+from tests.conftest import ROOT, SLACK_SIGNING_SECRET, Worker, make_signal, wait_until
+from tests.integration.helpers import audit_of, raw_http, signed_slack
 from tests.integration.test_hardening import bootstrap, dead_letters, situation_of
 
 pytestmark = pytest.mark.integration
@@ -78,6 +81,7 @@ def bodies(draw: st.DrawFn) -> bytes:
 
 ENDPOINTS = [
     ("/api/signals", "producer"),
+    ("/api/cap", "producer"),
     ("/api/reviews/sit-fuzz/votes", "panel"),
     ("/api/tasks/task-fuzz/ack", "liaison"),
     ("/api/tasks/task-fuzz/decline", "coordinator"),
@@ -134,6 +138,18 @@ def test_no_http_input_gets_a_500(worker: Worker, tokens: dict[str, str]) -> Non
     assert "Error handling request" not in worker.log.read_text()
 
 
+def placed(worker: Worker, topic: str, prefix: str, batch: list[bytes]) -> list[tuple[int, int]]:
+    """Produce each record (keys `prefix0`, `prefix1`, ...); where each one landed."""
+    producer = KafkaProducer(bootstrap_servers=bootstrap(worker), enable_idempotence=False)
+    sent = [
+        producer.send(topic, key=f"{prefix}{i}".encode(), value=raw) for i, raw in enumerate(batch)
+    ]
+    producer.flush()
+    where = [(f.get(timeout=10).partition, f.get(timeout=10).offset) for f in sent]
+    producer.close()
+    return where
+
+
 @pytest.mark.timeout(300)
 def test_every_raw_record_is_processed_or_dead_lettered(
     worker: Worker, tokens: dict[str, str]
@@ -151,14 +167,7 @@ def test_every_raw_record_is_processed_or_dead_lettered(
     drawn: list[bytes] = []
     records()
     batch = drawn + [json.dumps(v).encode() for v in valid]
-    producer = KafkaProducer(bootstrap_servers=bootstrap(worker), enable_idempotence=False)
-    sent = [
-        producer.send("concord.signals.in", key=f"f{i}".encode(), value=raw)
-        for i, raw in enumerate(batch)
-    ]
-    producer.flush()
-    where = [(f.get(timeout=10).partition, f.get(timeout=10).offset) for f in sent]
-    producer.close()
+    where = placed(worker, "concord.signals.in", "f", batch)
     sentinel = make_signal()
     assert worker.request("POST", "/api/signals", sentinel, token=tokens["producer"]).status == 202
     wait_until(lambda: situation_of(worker, tokens["coordinator"], str(sentinel["id"])), timeout=60)
@@ -187,3 +196,73 @@ def test_every_raw_record_is_processed_or_dead_lettered(
         return missing
 
     wait_until(lambda: not accounted(), timeout=60, interval=1)
+
+
+#: A valid CAP 1.2 alert, the seed the XML fuzzing mutates.
+ALERT = b"""<?xml version="1.0" encoding="UTF-8"?>
+<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2"><identifier>fz</identifier>
+<sender>s@x.example</sender><sent>2026-12-06T10:00:00+01:00</sent><status>Actual</status>
+<msgType>Alert</msgType><scope>Restricted</scope><restriction>r</restriction><info>
+<category>Security</category><event>e</event><urgency>Past</urgency><severity>Minor</severity>
+<certainty>Observed</certainty><onset>2020-01-01T00:00:00+01:00</onset><headline>h</headline>
+<area><areaDesc>Centre-ville</areaDesc></area></info></alert>"""
+ENTITY = b'<!DOCTYPE alert [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
+
+
+@st.composite
+def alerts(draw: Any) -> bytes:
+    """The seed alert, cut, spliced, given an entity, or with random bytes in it."""
+    raw = ALERT
+    for _ in range(draw(st.integers(1, 3))):
+        at = draw(st.integers(0, len(raw)))
+        how = draw(st.sampled_from(["cut", "insert", "entity", "swap"]))
+        if how == "cut":
+            raw = raw[:at] + raw[at + draw(st.integers(1, 40)) :]
+        elif how == "insert":
+            raw = raw[:at] + draw(st.binary(max_size=20)) + raw[at:]
+        elif how == "entity":
+            raw = raw.replace(b"?>", b"?>" + ENTITY, 1).replace(b"<event>e", b"<event>&e;")
+        else:
+            raw = raw.replace(b"Minor", draw(st.sampled_from([b"Huge", b"", b"Extreme"])))
+    return raw
+
+
+@pytest.mark.timeout(300)
+def test_every_cap_alert_is_answered_or_dead_lettered(
+    worker: Worker, tokens: dict[str, str]
+) -> None:
+    """On `POST /api/cap` never a 500; on `concord.cap.in` every record is a signal, in
+    triage, or a dead letter with its reason."""
+    drawn: list[bytes] = []
+
+    @settings(max_examples=150, suppress_health_check=list(HealthCheck), database=None)
+    @given(alerts())
+    def probe(raw: bytes) -> None:
+        drawn.append(raw)
+        got = worker.request("POST", "/api/cap", token=tokens["producer"], raw=raw)
+        assert got.status in (202, 422), (raw[:200], got.status, got.body)
+
+    probe()
+    batch = [
+        raw.replace(b"<identifier>fz", f"<identifier>fz{i}".encode())
+        for i, raw in enumerate(drawn[:60])
+    ]
+    where = placed(worker, "concord.cap.in", "c", batch)
+
+    directory = load_directory(ROOT / "directory.yml")
+    # What each record is, as the stage's own rules read it: a dead letter, or an alert.
+    idents = [capin.read(raw, directory) for raw in batch]
+
+    def accounted() -> list[int]:
+        dead = {
+            (d.partition, d.offset) for d, _ in dead_letters(worker) if d.topic == "concord.cap.in"
+        }
+        taken = {e.subject for e in audit_of(worker, "cap.received")}
+        return [
+            i
+            for i, got in enumerate(idents)
+            if where[i] not in dead and (isinstance(got, Refused) or got.identifier not in taken)
+        ]
+
+    wait_until(lambda: not accounted(), timeout=90, interval=1)
+    assert worker.request("GET", "/healthz").status == 200

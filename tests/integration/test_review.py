@@ -315,10 +315,12 @@ def test_slack_button_and_email_link_votes(
     review_of(worker, coordinator, sid, lambda b: b["approvals"] == ["panel-researcher"])
 
     # Koen's email link: GET only shows what it would do, POST votes, reuse explains.
-    mail = next(
-        m
-        for m in outbox.wait_for(lambda o: panel_emails(o, sid))
-        if m.rcpt_to == ["koen@mediation.concordia.example"]
+    # Each member's email is its own message: wait for Koen's, not for the first one.
+    mail = outbox.wait_for(
+        lambda o: next(
+            (m for m in panel_emails(o, sid) if m.rcpt_to == ["koen@mediation.concordia.example"]),
+            None,
+        )
     )
     link = re.search(r"Goedkeuren: (\S+)", mail.text)
     assert link is not None
