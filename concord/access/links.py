@@ -8,6 +8,8 @@ for one member: it can do nothing else.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 import time
 from collections.abc import Callable
@@ -67,6 +69,7 @@ class Signer:
 
     def __init__(self, secret: SecretStr, clock: Callable[[], float] = time.time) -> None:
         key = secret.get_secret_value()
+        self._key = key.encode()
 
         class Clocked(TimestampSigner):
             """Tokens dated, and their age measured, by `clock` (a test dates them back)."""
@@ -124,6 +127,12 @@ class Signer:
             if exc.expired:
                 raise
         return self.read_task_link(token)
+
+    @property
+    def reply_key(self) -> bytes:
+        """The key of task reply addresses (`concord.core.mailin`), derived: a reply
+        address says nothing about the installation's secret."""
+        return hmac.new(self._key, b"concord reply address", hashlib.sha256).digest()
 
     def referral_link(self, signal_id: str, body: str) -> str:
         """A signed token for a competent body's view of a referred report."""

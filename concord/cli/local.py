@@ -57,6 +57,10 @@ def archive(settings: Settings, bootstrap: str, demo: bool) -> list[Any]:
     return [archiver.stop]
 
 
+#: The domain of reply addresses under `concord up` (mail sent there stays on this machine).
+LOCAL_MAIL_DOMAIN = "in.concord.localhost"
+
+
 def carriers(settings: Settings, outbox: Any, stops: list[Any]) -> Settings:
     """A local stand-in for each carrier the settings leave unset; the settings that
     point at them."""
@@ -83,5 +87,20 @@ def carriers(settings: Settings, outbox: Any, stops: list[Any]) -> Settings:
     console.print(
         f"[bold]chat[/]     local stand-in at {standin.url} for Teams, Matrix, Mattermost, "
         "Rocket.Chat and webhooks whose address is not set"
+    )
+    return mail_in(settings)
+
+
+def mail_in(settings: Settings) -> Settings:
+    """The inbound SMTP server for replies to task emails, on a free local port (a domain
+    of its own unless `CONCORD_INBOUND_DOMAIN` says)."""
+    from concord.embedded.net import free_port
+
+    domain = settings.inbound_domain or LOCAL_MAIL_DOMAIN
+    port = settings.inbound_port or free_port(settings.inbound_host)
+    settings = settings.with_(inbound_domain=domain, inbound_port=port)
+    console.print(
+        f"[bold]mail in[/]  {settings.inbound_host}:{port}: replies to task emails "
+        f"(task+…@{domain})"
     )
     return settings

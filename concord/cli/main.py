@@ -120,7 +120,11 @@ def up(
 
 
 @app.command()
-def worker() -> None:
+def worker(
+    inbound: Annotated[
+        bool, typer.Option("--inbound", help="also take replies to task emails by SMTP")
+    ] = False,
+) -> None:
     """One worker against CONCORD_BROKER (production: run N of them)."""
     from concord.privacy.keys import ensure_keys
     from concord.streams.topics import wait_for_broker
@@ -129,6 +133,10 @@ def worker() -> None:
     settings = _settings()
     if not settings.resolved_broker():
         fail("CONCORD_BROKER is not set (and no `concord up` runs here): set it")
+    if inbound and not settings.inbound_domain:
+        fail("--inbound needs CONCORD_INBOUND_DOMAIN (the domain whose MX points here)")
+    if inbound:
+        settings = settings.with_(inbound_port=settings.inbound_port or 2525)
     say = logging.getLogger("concord.worker").warning
     wait_for_broker(settings.bootstrap_servers(), settings.broker_wait_seconds, say)
     settings = ensure_keys(settings, warn=True)
@@ -227,6 +235,8 @@ def signal_send(
 
     settings = _settings()
     if cap:
+        from concord.cli.capsend import send_cap_file
+
         send_cap_file(settings, file)
         return
     stream = sys.stdin if file == "-" else open(file, encoding="utf-8")  # noqa: SIM115
@@ -245,25 +255,6 @@ def signal_send(
     console.print(f"sent {done.sent} signal(s){refused}")
     if done.refused_lines:
         raise typer.Exit(1)
-
-
-def send_cap_file(settings: Any, file: str) -> None:
-    """`signal send --cap FILE`: the alert checked, then on `concord.cap.in`."""
-    from concord.cli.kafka import send_cap
-
-    try:
-        raw = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
-    except OSError as exc:
-        fail(f"{file}: {exc.strerror or exc}")
-    done = send_cap(settings, raw, file)
-    if isinstance(done, list):  # the input's problems: one line each, exit 1
-        print("\n".join(done))
-        console.print(f"not sent: {len(done)} problem(s)")
-        raise typer.Exit(1)
-    console.print(
-        f"sent CAP alert {done.identifier}: {len(done.signals)} signal(s), "
-        f"{len(done.triage)} to triage, {len(done.cancels)} alert(s) cancelled"
-    )
 
 
 @token_app.command("create")

@@ -62,6 +62,16 @@ class Settings(BaseSettings):
     s3_endpoint_url: str | None = Field(
         None, description="an S3-compatible store's address (unset: AWS's own)"
     )
+    inbound_domain: str | None = Field(
+        None,
+        description="the mail domain whose `task+...` addresses take replies to task emails "
+        "(its MX points at `concord worker --inbound`); unset: no Reply-To",
+    )
+    inbound_host: str = Field("127.0.0.1", description="where the inbound SMTP server listens")
+    inbound_port: int = Field(0, ge=0, le=65535, description="its port (0: no server here)")
+    inbound_max_bytes: int = Field(
+        26_214_400, ge=1024, description="the largest mail taken (552 past it)"
+    )
     secret_key: SecretStr | None = Field(None, description="signs action links and sessions")
     data_key: SecretStr | None = Field(None, description="wraps the keys of personal data")
     public_url: str | None = Field(None, description="base of links in emails")

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from concord.access.links import LOGIN_MAX_AGE, REFERRAL_DAYS, Signer, TaskLink, VoteLink
 from concord.config.bodies import Body
 from concord.config.directory import Directory, Liaison, PanelMember
+from concord.core.mailin import reply_address
 from concord.notifiers.recipients import chat, panel_channel, recipient_for
 from concord.notifiers.referral import referral_message
 from concord.notifiers.render import Renderer
@@ -37,7 +38,10 @@ class Compose:
         signer: Signer,
         links_base: str,
         horizon: timedelta,
+        reply_domain: str | None = None,
     ) -> None:
+        #: where replies to task emails go (`CONCORD_INBOUND_DOMAIN`); None: no Reply-To
+        self.reply_domain = reply_domain
         self.directory = directory
         self.renderer = renderer
         # Messages name agencies and people, never show their ids.
@@ -93,6 +97,9 @@ class Compose:
         }
         place = self.place(task, recipient.language)
         message = self.renderer.task_message(task, recipient, place, links)
+        if self.reply_domain:
+            address = reply_address(self.signer.reply_key, task.id, recipient.id, self.reply_domain)
+            message = message.model_copy(update={"reply_to": address})
         ends = [now + task.escalate_after] if task.escalate_after else []
         ends += [task.due] if task.due else []
         return self._outgoing(

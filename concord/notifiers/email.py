@@ -54,6 +54,8 @@ class EmailNotifier:
         # Same key, same Message-ID: a resend after a crash is recognisable as a duplicate.
         domain = self.sender.rsplit("@", 1)[-1] or "concord"
         msg["Message-ID"] = f"<{message.key}@{domain}>"
+        if message.reply_to:  # a reply acts on the task (concord.core.mailin)
+            msg["Reply-To"] = one_line(message.reply_to)
         if message.exercise:
             msg["X-Concord-Exercise"] = "yes"
         if message.resend:

@@ -106,6 +106,7 @@ class Message(Strict):
     update_ref: str | None = Field(None, description="update: the Slack message (channel/ts)")
     card: Card | None = Field(None, description="chat channels: title, facts, buttons")
     event: Event | None = Field(None, description="webhooks: the event to post")
+    reply_to: str | None = Field(None, description="email: where a reply acts on the task")
 
 
 class Outgoing(Strict):

@@ -38,6 +38,8 @@ from concord.core.erasure import Retention
 from concord.core.intake import plain_words
 from concord.delivery.compose import Compose
 from concord.embedded.outbox import Outbox
+from concord.inbound.replies import Replies
+from concord.inbound.server import serve
 from concord.notifiers.registry import Registry, build_registry
 from concord.notifiers.render import Renderer
 from concord.playbooks.loader import PlaybookSet
@@ -231,7 +233,7 @@ def create_app(
     signer = Signer(settings.secret_key)
     links_base = f"{public_url.rstrip('/')}/t/"
     horizon = timedelta(hours=settings.delivery_horizon_hours)
-    compose = Compose(directory, renderer, signer, links_base, horizon)
+    compose = Compose(directory, renderer, signer, links_base, horizon, settings.inbound_domain)
     registry = build_registry(settings)
     security.install(cast(Any, app.web).web_app)  # Faust's aiohttp driver
     app.on_rebalance_complete.connect(functools.partial(_rebalanced, flow.health))
@@ -248,6 +250,10 @@ def create_app(
     _register_retention(app, flow, read_model, settings)
     known = capin.Known(read_model.situations.values, read_model.tasks_of)
     capin.register(app, flow, directory, known)  # a Cancel reads the situations
+    if settings.inbound_port and settings.inbound_domain:  # replies to task emails
+        key, domain = signer.reply_key, settings.inbound_domain
+        replies = Replies(flow, read_model, directory, compose, key, domain)
+        app.task(functools.partial(serve, replies, settings))
     site = Site(flow, read_model, directory, signer, pages, settings.public_url, links_base)
     _register_web(app, site, settings, playbooks, renderer, registry, compose, outbox)
     return Worker(app, settings, flow, read_model, dog)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
+import pytest
 from kafka import KafkaConsumer, TopicPartition
 from pydantic import SecretStr
 
@@ -16,7 +18,7 @@ from concord.embedded.outbox import CapturedEmail, CapturedSlack, Outbox
 from concord.privacy.keys import Sealer, key_id, latest_keys
 from concord.streams.audit import AuditEntry, AuditRecord
 from concord.streams.keys import DataKey
-from tests.conftest import Worker, wait_until
+from tests.conftest import Worker, private_worker, wait_until
 
 
 def task_of(signal: dict[str, object], playbook: str, key: str) -> str:
@@ -311,3 +313,17 @@ def browser_sign_in(
         return cookies
     finally:
         context.close()
+
+
+@contextlib.contextmanager
+def worker_of_its_own(
+    request: pytest.FixtureRequest, name: str, **settings: str
+) -> Iterator[tuple[Worker, str]]:
+    """A module's own worker (its broker, its data), with the session's carriers: when the
+    session's worker will not do (a limit already reached, settings of its own)."""
+    root = request.getfixturevalue("tmp_path_factory").mktemp(name)
+    smtp = request.getfixturevalue("smtp_server")
+    slack = request.getfixturevalue("slack_server")
+    standin = request.getfixturevalue("standin_server")
+    with private_worker(smtp, slack, root, {}, standin, **settings) as made:
+        yield made

@@ -21,17 +21,15 @@ from concord.core.correlation import situation_id
 from concord.core.evidence import MAX_BYTES
 from concord.core.planning import task_id
 from concord.embedded.outbox import Outbox
-from concord.embedded.slack_api import SlackApiServer
-from concord.embedded.smtp import SmtpCapture
-from concord.embedded.standin import StandIn
 from concord.privacy.blobs import folder
 from concord.privacy.keys import Erased, key_id
-from tests.conftest import Worker, make_signal, private_worker, unique_time, wait_until
+from tests.conftest import Worker, make_signal, unique_time, wait_until
 from tests.integration.helpers import (
     audit_entries,
     browser_sign_in,
     live_keys,
     sealer_of,
+    worker_of_its_own,
 )
 
 pytestmark = pytest.mark.integration
@@ -45,16 +43,10 @@ URL = "https://t.example/channel/4471?comment=12"
 
 
 @pytest.fixture(scope="module")
-def worker(
-    smtp_server: SmtpCapture,
-    slack_server: SlackApiServer,
-    standin_server: StandIn,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[Worker]:
+def worker(request: pytest.FixtureRequest) -> Iterator[Worker]:
     """A worker of its own: the public's reports are limited per client address, and the
     session's worker has had its fill from this machine (test_pages checks the limit)."""
-    root = tmp_path_factory.mktemp("reports")
-    with private_worker(smtp_server, slack_server, root, {}, standin_server) as (w, _):
+    with worker_of_its_own(request, "reports") as (w, _):
         yield w
 
 

@@ -1,0 +1,1 @@
+"""Mail in: the SMTP server that takes replies to task emails."""

@@ -1,0 +1,128 @@
+"""Acting on a task by replying to its email, on the real broker and a real SMTP client
+(smtplib) talking to the worker's inbound server: "ok" acknowledges, "decline: not our
+area" declines with that reason, "thanks" is a note, a replayed reply does nothing, and
+anything but a task's reply address, or a reply from someone else, is refused at RCPT."""
+
+from __future__ import annotations
+
+import email.policy
+import smtplib
+from collections.abc import Iterator
+from email.message import EmailMessage
+from typing import Any
+
+import pytest
+
+from concord.embedded.net import free_port
+from concord.embedded.outbox import CapturedEmail, Outbox
+from tests.conftest import Worker, make_signal, wait_until
+from tests.integration.helpers import audit_entries, task_of, worker_of_its_own
+
+pytestmark = pytest.mark.integration
+
+DOMAIN = "in.concordia.test"
+LIAISON = "accueil@victimes.concordia.example"  # vs-duty, victim support (by email)
+COORDINATOR = "coordination@concordia.example"
+
+
+@pytest.fixture(scope="module")
+def mail(request: pytest.FixtureRequest) -> Iterator[tuple[Worker, dict[str, str], int]]:
+    """A worker whose task emails say Reply-To, with its inbound server; tokens."""
+    port = free_port()
+    settings = {"inbound_port": str(port), "inbound_domain": DOMAIN, "inbound_max_bytes": "40000"}
+    with worker_of_its_own(request, "mailin", **settings) as (w, producer):
+        made = w.cli("token", "create", "mail-coordinator", "--role", "coordinator")
+        tokens = {"producer": producer, "coordinator": made.stdout.decode().strip()}
+        wait_until(
+            lambda: w.request("GET", "/api/tasks", token=tokens["coordinator"]).status == 200
+        )
+        yield w, tokens, port
+
+
+def task_email(outbox: Outbox, task: str) -> CapturedEmail:
+    return outbox.wait_for(
+        lambda o: next((m for m in o.emails() if m.rcpt_to == [LIAISON] and task in m.text), None)
+    )
+
+
+def reply(port: int, sender: str, to: str, text: str, message_id: str) -> dict[str, Any]:
+    """Send a reply; the refused recipients (empty when taken)."""
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = sender, to, "Re: [Concord] task"
+    msg["Message-ID"] = message_id
+    msg.set_content(text + "\n\nLe 6 déc. 2026, Concord a écrit :\n> Proposer une orientation\n")
+    with smtplib.SMTP("127.0.0.1", port, timeout=10) as smtp:
+        try:
+            return dict(smtp.send_message(msg))
+        except smtplib.SMTPRecipientsRefused as exc:
+            return {k: v for k, v in exc.recipients.items()}
+
+
+def state(worker: Worker, token: str, task: str) -> dict[str, Any] | None:
+    found = worker.request("GET", "/api/tasks", token=token).body
+    return next((t for t in found if t["id"] == task), None)
+
+
+def test_replies_act_on_the_task_through_the_same_rules(
+    mail: tuple[Worker, dict[str, str], int], outbox: Outbox
+) -> None:
+    worker, tokens, port = mail
+    signal = make_signal(category="harassment", bias=[], severity=2, area="north")
+    assert worker.request("POST", "/api/signals", signal, token=tokens["producer"]).status == 202
+    task = task_of(signal, "victim-support-referral", "refer")
+    sent = task_email(outbox, task)
+    address = sent.headers["Reply-To"]
+    assert address.startswith("task+")
+    assert address.endswith(f"@{DOMAIN}")
+    assert len(address.split("@")[0]) <= 64
+
+    # Anything but a task's reply address, and a reply from someone else: refused at RCPT.
+    assert reply(port, LIAISON, f"someone@{DOMAIN}", "ok", "<r0@x>")[f"someone@{DOMAIN}"][0] == 550
+    forged = address.replace("task+", "task+0")[:-1]
+    assert reply(port, LIAISON, forged, "ok", "<r0b@x>")[forged][0] == 550
+    assert reply(port, COORDINATOR, address, "ok", "<r0c@x>")[address][0] == 550
+    told = outbox.wait_for(
+        lambda o: [m for m in o.emails() if m.rcpt_to == [COORDINATOR] and "refus" in m.subject]
+    )
+    assert task in told[0].text
+
+    # A note: anything that is not an action is kept, never ignored.
+    assert reply(port, LIAISON, address, "Merci, je regarde demain.", "<r1@x>") == {}
+    noted = wait_until(lambda: audit_entries(worker, task, "task.replied"))
+    assert "je regarde demain" in noted[0].details["note"]  # names taken out, as for readers
+    assert noted[0].details["taken"] == "yes"
+
+    # "ok": acknowledged, as the liaison the address was made for; a replay does nothing.
+    assert reply(port, LIAISON, address, "OK, je m'en occupe", "<r2@x>") == {}
+    acked = wait_until(lambda: (t := state(worker, tokens["coordinator"], task)) and t["state"] == "acknowledged" and t)  # fmt: skip
+    assert acked["assignee"] == "vs-duty"
+    assert reply(port, LIAISON, address, "OK, je m'en occupe", "<r2@x>") == {}
+    confirmations = outbox.wait_for(
+        lambda o: [m for m in o.emails() if m.rcpt_to == [LIAISON] and "réponse" in m.subject]
+    )
+    wait_until(lambda: len(audit_entries(worker, task, "task.replied")) == 2)
+
+    # "decline: not our area": declined, with that reason.
+    assert reply(port, LIAISON, address, "Refus : pas notre secteur", "<r3@x>") == {}
+    declined = wait_until(lambda: audit_entries(worker, task, "task.decline") or None, timeout=30)
+    assert declined[0].details.get("reason") == "pas notre secteur"
+    assert len(audit_entries(worker, task, "task.replied")) == 3  # the replay was not one
+    assert len(confirmations) >= 2
+
+
+def test_a_mail_too_large_is_refused_at_data(
+    mail: tuple[Worker, dict[str, str], int], outbox: Outbox
+) -> None:
+    _, _, port = mail
+    address = next(m.headers["Reply-To"] for m in outbox.emails() if "Reply-To" in m.headers)
+    big = EmailMessage()
+    big["From"], big["To"], big["Subject"] = LIAISON, address, "Re: big"
+    big.set_content("x" * 60_000)
+    with smtplib.SMTP("127.0.0.1", port, timeout=10) as smtp:
+        smtp.ehlo()
+        assert smtp.mail(LIAISON, [f"SIZE={len(big.as_bytes())}"])[0] == 552  # said up front
+        smtp.rset()
+        assert smtp.mail(LIAISON)[0] == 250  # a client that does not say its size...
+        assert smtp.rcpt(address)[0] == 250
+        code, _ = smtp.data(big.as_bytes(policy=email.policy.SMTP))  # ...is refused at DATA
+        assert code == 552
