@@ -19,6 +19,7 @@ from typing import Annotated, Any
 import typer
 
 from concord.cli.io import console, err, fail, settings, stop_up
+from concord.cli.partners import register as partner_commands
 from concord.privacy.commands import register as privacy_commands
 
 app = typer.Typer(
@@ -45,6 +46,7 @@ ROLES = ("producer", "coordinator", "panel", "liaison", "operator")
 
 _settings = settings
 privacy_commands(app)
+partner_commands(app)
 
 
 @app.callback()

@@ -1,8 +1,6 @@
-"""The agency directory: the city's areas, agencies, liaisons, panel and sharing levels.
-
-Loaded from `CONCORD_DIRECTORY` (YAML). Errors are reported with file:line:col like
-playbooks, and cross-references (neighbours, escalation chains) are checked here.
-"""
+"""The agency directory: the city's areas, agencies, liaisons, panel, sharing levels,
+competent bodies and partners. Loaded from `CONCORD_DIRECTORY` (YAML); errors are
+reported at file:line:col, and cross-references are checked here."""
 
 from __future__ import annotations
 
@@ -24,6 +22,7 @@ from concord.config.channels import (
     both_channels,
     slack_only,
 )
+from concord.config.partners import Partner, Partners
 from concord.config.yamlpos import Problem, load_file, validate_doc
 from concord.streams.signals import Bias
 
@@ -177,6 +176,7 @@ class Directory(Strict):
     bodies: list[Body] = Field(
         default_factory=list, description="competent bodies reports can be referred to"
     )
+    partners: Partners = Field(default_factory=list, description="who reports by email")
 
     @property
     def linked_bias(self) -> tuple[frozenset[Bias], ...]:
@@ -197,11 +197,9 @@ class Directory(Strict):
             if unknown:
                 raise ValueError(f"area group {group!r}: unknown areas {sorted(unknown)}")
         ids = [a.id for a in self.agencies]
-        if len(set(ids)) != len(ids):
-            raise ValueError("agency ids must be unique")
-        subscribers = [w.id for w in self.webhooks]
-        if len(set(subscribers)) != len(subscribers):
-            raise ValueError("webhook ids must be unique")
+        for what, named in (("agency", ids), ("webhook", [w.id for w in self.webhooks])):
+            if len(set(named)) != len(named):
+                raise ValueError(f"{what} ids must be unique")
         for hook in self.webhooks:
             if hook.agency is not None and hook.agency not in ids:
                 raise ValueError(f"webhook {hook.id!r}: unknown agency {hook.agency!r}")
@@ -211,6 +209,10 @@ class Directory(Strict):
     def body(self, body_id: str) -> Body | None:
         """A competent body by id."""
         return next((b for b in self.bodies if b.id == body_id), None)
+
+    def partner(self, partner_id: str) -> Partner | None:
+        """A partner organisation by id."""
+        return next((p for p in self.partners if p.id == partner_id), None)
 
     @cached_property
     def _areas(self) -> dict[str, Area]:
@@ -321,11 +323,8 @@ class Directory(Strict):
         return names
 
     def person_by_email(self, email: str) -> tuple[str, str, str | None] | None:
-        """(person id, role, agency) of whoever has this address, or None.
-
-        Panel members sign in as `panel`, coordinators as `coordinator`, liaisons as
-        `liaison` of their agency.
-        """
+        """(person id, role, agency) of whoever has this address (role: panel, coordinator
+        or liaison), or None."""
         wanted = email.strip().lower()
         for m in self.panel.members:
             if m.email and str(m.email).lower() == wanted:

@@ -19,7 +19,10 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from concord.config.directory import Directory
+from concord.config.partners import Partner
 from concord.core.tasks import TARGET, may_act, refusal
+from concord.streams.signals import Category
 from concord.streams.tasks import Task, TaskEvent
 
 #: The prefix of task reply addresses.
@@ -151,3 +154,95 @@ def decide(task: Task, person: str, role: str, agency: str | None, reading: Read
     return Outcome(
         event, None, True, TARGET[reading.action].value + (f": {reason}" if reason else "")
     )
+
+
+#: The prefix of partner report addresses.
+REPORT = "report+"
+_REPORT_ADDRESS = re.compile(r"^report\+([a-z0-9][a-z0-9_.-]{0,23})\.(\d{1,3})\.([a-z2-7]{16})$")
+
+
+def _partner_mac(secret: bytes, partner: str, generation: int) -> str:
+    message = f"report\x00{partner}\x00{generation}".encode()
+    return (
+        base64.b32encode(hmac.new(secret, message, hashlib.sha256).digest()[:10]).decode().lower()
+    )
+
+
+def partner_address(secret: bytes, partner: Partner, domain: str) -> str:
+    """A partner organisation's report address (its current generation)."""
+    mac = _partner_mac(secret, partner.id, partner.generation)
+    return f"{REPORT}{partner.id}.{partner.generation}.{mac}@{domain}"
+
+
+@dataclass(frozen=True)
+class ReportAddress:
+    """A partner's report address, read."""
+
+    partner: str
+    generation: int
+    mac: str
+
+    def valid_for(self, secret: bytes, partner: Partner | None) -> bool:
+        """Whether it is the partner's current address (not revoked, not rotated)."""
+        if partner is None or partner.revoked or partner.generation != self.generation:
+            return False
+        return hmac.compare_digest(self.mac, _partner_mac(secret, partner.id, self.generation))
+
+
+def read_report_address(address: str, domain: str) -> ReportAddress | None:
+    """A partner report address of this domain, or None."""
+    local, _, host = address.strip().strip("<>").rpartition("@")
+    if host.lower() != domain.lower():
+        return None
+    found = _REPORT_ADDRESS.fullmatch(local.lower())
+    if not found:
+        return None
+    return ReportAddress(found.group(1), int(found.group(2)), found.group(3))
+
+
+#: The structured block's keys (`Area: Centre`), in the city's languages.
+KEYS: dict[str, tuple[str, ...]] = {
+    "area": ("area", "quartier", "wijk", "viertel", "zone", "lieu", "plaats", "ort"),
+    "category": ("category", "catégorie", "categorie", "kategorie", "type"),
+}
+_FIELD = re.compile(r"^\s*([^\W\d_][\w' ]{1,20}?)\s*:\s*(.+?)\s*$")
+
+
+@dataclass(frozen=True)
+class Block:
+    """What a report mail says in its structured lines, and the rest of its text."""
+
+    area: str | None
+    category: str | None
+    text: str
+
+
+def block(text: str, directory: Directory) -> Block:
+    """Read `Area: …` and `Category: …` lines (an area's code or any of its names; a
+    category's code, or its code in words: `hate speech`); the other lines stay text."""
+    area = category = None
+    rest: list[str] = []
+    for line in text.split("\n"):
+        found = _FIELD.match(line)
+        key = found.group(1).casefold() if found else ""
+        value = found.group(2) if found else ""
+        if found and key in KEYS["area"] and area is None:
+            area = _area(value, directory)
+            if area is not None:
+                continue
+        if found and key in KEYS["category"] and category is None:
+            code = re.sub(r"[\s-]+", "_", value.casefold())
+            if code in Category.__members__:
+                category = code
+                continue
+        rest.append(line)
+    return Block(area, category, "\n".join(rest).strip())
+
+
+def _area(value: str, directory: Directory) -> str | None:
+    wanted = value.casefold()
+    for a in directory.areas:
+        names = {a.code.casefold(), a.name.casefold(), *(n.casefold() for n in a.names.values())}
+        if wanted in names:
+            return a.code
+    return None

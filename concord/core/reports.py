@@ -44,7 +44,9 @@ def signal_id(receipt: str) -> str:
     return PREFIX + receipt
 
 
-def to_signal(report: ReportIn, receipt: str, referred: bool = False) -> dict[str, Any]:
+def to_signal(
+    report: ReportIn, receipt: str, referred: bool = False, source_type: str | None = None
+) -> dict[str, Any]:
     """The signal (as JSON, for intake's validation) a report becomes. `referred`: a body
     handles it in the city's place, so the city only counts it (`wants: register`)."""
     organisation = report.reporter_role == "organisation"
@@ -63,7 +65,7 @@ def to_signal(report: ReportIn, receipt: str, referred: bool = False) -> dict[st
         "occurred_at": report.occurred_at.isoformat(),
         "area": report.area,
         "source": {
-            "type": "ngo" if organisation else "public",
+            "type": source_type or ("ngo" if organisation else "public"),
             "name": report.organisation or ("Organisation" if organisation else "Report form"),
         },
         "summary": summary,

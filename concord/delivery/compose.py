@@ -20,7 +20,7 @@ from concord.config.bodies import Body
 from concord.config.directory import Directory, Liaison, PanelMember
 from concord.core.mailin import reply_address
 from concord.notifiers.recipients import chat, panel_channel, recipient_for
-from concord.notifiers.referral import referral_message
+from concord.notifiers.referral import mail_receipt, referral_message
 from concord.notifiers.render import Renderer
 from concord.streams.delivery import DeliveryRecord, Kind, Message, Outgoing, Recipient
 from concord.streams.reviews import ReviewRecord
@@ -256,6 +256,27 @@ class Compose:
             channels or ["email"],
             now,
             deadline=now + timedelta(days=REFERRAL_DAYS),
+        )
+
+    def mail_receipt(
+        self,
+        to: str,
+        language: str,
+        receipt: str,
+        waiting: bool,
+        refused: list[tuple[str, str]],
+        now: datetime,
+    ) -> Outgoing:
+        """The receipt of a report sent by email, to whoever sent it, by email."""
+        recipient = Recipient(id=f"mail:{receipt}", name=to, language=language, email=to)
+        link = f"{self.renderer.public_url}/report/{receipt}?lang={language}"
+        facts = {"receipt": receipt, "waiting": waiting, "refused": refused, "link": link}
+        message = mail_receipt(
+            self.renderer, recipient, {**facts, "city": self.directory.city.name}
+        )
+        subject = f"report-{receipt}"
+        return self._outgoing(
+            "notice", subject, subject, message, ["email"], now, tell_on_failure=False
         )
 
     def delivery_trouble(

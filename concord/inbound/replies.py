@@ -1,8 +1,9 @@
 """Replies to task emails, by SMTP: the inbound server's handler (aiosmtpd).
 
-Concord takes mail for one kind of address only: the Reply-To of its task emails
-(`task+<task>.<mac>@CONCORD_INBOUND_DOMAIN`, `concord.core.mailin`). Everything else is
-refused at RCPT (550), never accepted and dropped; a reply from anyone but the person the
+Concord takes mail for two kinds of address only: the Reply-To of its task emails
+(`task+<task>.<mac>@CONCORD_INBOUND_DOMAIN`, `concord.core.mailin`) and each partner
+organisation's report address (`report+…`, `concord.inbound.reports`). Everything else
+is refused at RCPT (550), never accepted and dropped; a reply from anyone but the person the
 address was made for is refused too, and the coordinators are told. Size is enforced at
 DATA (552, by aiosmtpd). A reply is read by the rules of `concord.core.mailin` and acts
 through the same task rules as the buttons; the person gets a one-line confirmation.
@@ -23,9 +24,11 @@ from concord.config.directory import Directory
 from concord.core import mailin
 from concord.core.redaction import cut, scrub
 from concord.delivery.compose import Compose
+from concord.inbound import reports
 from concord.notifiers.recipients import recipient_for
 from concord.streams.tasks import Task
 from concord.web.readmodel import ReadModel
+from concord.web.report import Reports
 from concord.worker.runtime import Flow, Where
 
 log = logging.getLogger(__name__)
@@ -43,6 +46,8 @@ class Replies:
     compose: Compose
     key: bytes
     domain: str
+    #: the public's report intake, for partners' reports by email (None: refused)
+    reports: Reports | None = None
     #: replies taken by this server (the read model may not have read their audit yet)
     recent: set[tuple[str, str]] = field(default_factory=set)
 
@@ -50,6 +55,14 @@ class Replies:
         self, server: Any, session: Any, envelope: Any, address: str, options: Any
     ) -> str:
         """Only a task's reply address, from the person it was made for."""
+        report = mailin.read_report_address(address, self.domain)
+        if report is not None and self.reports is not None:
+            partner = self.directory.partner(report.partner)
+            if partner is None or not report.valid_for(self.key, partner):
+                return "550 5.1.1 No such mailbox (a partner address revoked or rotated?)"
+            envelope.rcpt_tos.append(address)
+            envelope.concord = ("report", partner.id)
+            return "250 2.1.5 OK"
         found = mailin.read_address(address, self.domain)
         task = self.readmodel.tasks.get(found.task_id) if found else None
         if found is None or task is None:
@@ -65,14 +78,21 @@ class Replies:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         """Read the reply and act on it (once per Message-ID)."""
         raw = bytes(envelope.original_content or envelope.content or b"")
-        task_id, (person, role, agency) = envelope.concord
+        task_id, who = envelope.concord
         try:
             message = email.message_from_bytes(raw, policy=email.policy.default)
+            if task_id == "report" and self.reports is not None:
+                partner = self.directory.partner(str(who))
+                if partner is None:
+                    return "550 5.1.1 No such mailbox"
+                async with self.flow.audit_batch():
+                    return await reports.take(self.reports, partner, message, envelope.mail_from)
+            person, role, agency = who
             body = message.get_body(preferencelist=("plain",))
             text = body.get_content() if body is not None else ""
             message_id = str(message["Message-ID"] or "").strip()
         except (LookupError, ValueError, TypeError, AttributeError) as exc:
-            where = Where("mail", f"{task_id}:{person}")
+            where = Where("mail", f"{task_id}:{envelope.mail_from}")
             await self.flow.deadletter("intake", where, raw, "unreadable mail", [
                 {"loc": "(mail)", "msg": str(exc) or type(exc).__name__}
             ], failure=False)  # fmt: skip

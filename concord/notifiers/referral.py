@@ -1,4 +1,5 @@
-"""The message that refers a report to a competent body (`concord.core.referral`)."""
+"""Messages about reports: the referral to a competent body (`concord.core.referral`),
+and the receipt of a report sent by email."""
 
 from __future__ import annotations
 
@@ -27,4 +28,17 @@ def referral_message(
         slack_blocks=section(texts.slack),
         exercise=bool(facts["exercise"]),
         card=cards.marked(card, bool(facts["exercise"]), lang, r.say),
+    )
+
+
+def mail_receipt(r: Renderer, recipient: Recipient, facts: dict[str, Any]) -> Message:
+    """The receipt of a report sent by email: its code, its status link, what was not
+    kept; never the report's text."""
+    lang = recipient.language
+    texts = r.texts("mail_receipt", lang, {**facts, "lang": lang})
+    return Message(
+        key=f"receipt.{facts['receipt']}",
+        recipient=recipient,
+        subject=texts.subject,
+        text=texts.text,
     )

@@ -88,7 +88,9 @@ def client(request: Request) -> str:
     return cast(web.Request, request).remote or "?"
 
 
-async def accept(r: Reports, data: Any, files: Sequence[Upload] = ()) -> Taken:
+async def accept(
+    r: Reports, data: Any, files: Sequence[Upload] = (), source_type: str | None = None
+) -> Taken:
     """Check a report and its files, admit its signal and refer it where it goes."""
     site = r.site
     try:
@@ -105,7 +107,8 @@ async def accept(r: Reports, data: Any, files: Sequence[Upload] = ()) -> Taken:
         )
     receipt = new_receipt()
     competent = bool(referral and referral.why == "competent")
-    result = intake.validate_signal(to_signal(report, receipt, competent), site.directory)
+    signal = to_signal(report, receipt, competent, source_type)
+    result = intake.validate_signal(signal, site.directory)
     if isinstance(result, Refused):  # an area the directory does not know, say
         return Taken(None, result.errors)
     body = referral.body.id if referral else None

@@ -8,6 +8,7 @@ and chooses its area; it then goes through intake's checks and sealing like any 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 
@@ -15,14 +16,18 @@ import faust
 from faust.web import Request, Response
 
 from concord.core import intake
+from concord.core.evidence import Kept
 from concord.core.refusal import Refused
 from concord.privacy.keys import Erased, SealError
+from concord.streams.signals import EvidenceRef
 from concord.streams.triage import TriageItem
 from concord.web.auth import Actor
 from concord.web.body import read_form
+from concord.web.evidence import opened as opened_file
 from concord.web.i18n import N_
 from concord.web.session import page_for
 from concord.web.site import Site, bind, redirect, route
+from concord.worker.runtime import triage_subject
 
 log = logging.getLogger(__name__)
 READERS = {"coordinator", "operator"}
@@ -86,13 +91,28 @@ async def place(site: Site, request: Request, item_id: str) -> Response:
     data = opened(site, item) if item is not None else None
     if item is None or data is None:
         return await page(site, who, 404, N_("It is not waiting any more."))
+    given = data.pop("evidence", [])
+    refs = [EvidenceRef.model_validate(r) for r in (given if isinstance(given, list) else [])]
     checked = intake.validate_signal({**data, "area": form.text("area")}, site.directory)
     if isinstance(checked, Refused):
         return await page(site, who, 422, N_("Choose an area on the list."))
-    await (await site.flow.admit(site.directory, checked))
+    files = await waiting_files(site, item_id, refs)
+    await (await site.flow.admit(site.directory, checked, files))
     await site.flow.topics.triage.tombstone(item_id)
+    if site.flow.blobs is not None:  # moved: sealed again under the signal's own key
+        await asyncio.to_thread(site.flow.blobs.delete, triage_subject(item_id))
     await site.flow.audit(who.person, "triage.placed", item_id, via="web", area=checked.area)
     return redirect("/triage?placed=1")
+
+
+async def waiting_files(site: Site, item_id: str, refs: list[EvidenceRef]) -> list[Kept]:
+    """The files that waited with an item, opened (a file gone or unreadable is left)."""
+    out = []
+    for ref in refs:
+        blob = await opened_file(site, triage_subject(item_id), ref)
+        if blob is not None:
+            out.append(Kept(ref.type, blob))
+    return out
 
 
 def register(app: faust.App, site: Site) -> None:

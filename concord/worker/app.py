@@ -250,11 +250,12 @@ def create_app(
     _register_retention(app, flow, read_model, settings)
     known = capin.Known(read_model.situations.values, read_model.tasks_of)
     capin.register(app, flow, directory, known)  # a Cancel reads the situations
-    if settings.inbound_port and settings.inbound_domain:  # replies to task emails
-        key, domain = signer.reply_key, settings.inbound_domain
-        replies = Replies(flow, read_model, directory, compose, key, domain)
-        app.task(functools.partial(serve, replies, settings))
     site = Site(flow, read_model, directory, signer, pages, settings.public_url, links_base)
+    if settings.inbound_port and settings.inbound_domain:  # replies and reports by email
+        limit = RateLimit(settings.report_limit, settings.report_window_seconds)
+        mail = Replies(flow, read_model, directory, compose, signer.reply_key,
+                       settings.inbound_domain, report.Reports(site, limit, compose))  # fmt: skip
+        app.task(functools.partial(serve, mail, settings))
     _register_web(app, site, settings, playbooks, renderer, registry, compose, outbox)
     return Worker(app, settings, flow, read_model, dog)
 

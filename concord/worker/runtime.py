@@ -103,6 +103,11 @@ class AuditBatch:
 _BATCH: ContextVar[AuditBatch | None] = ContextVar("concord_audit_batch", default=None)
 
 
+def triage_subject(signal_id: str) -> str:
+    """Where the files of a signal waiting in triage are kept (moved once placed)."""
+    return f"triage:{signal_id}"
+
+
 @dataclass
 class Flow:
     """The topics and the effects every stage may have besides its own topic's output."""
@@ -194,13 +199,31 @@ class Flow:
         self.metrics.signals.labels("accepted").inc()
         return future
 
-    async def triage(self, signal: dict[str, Any], origin: str, reason: str, place: str) -> None:
+    async def triage(
+        self,
+        signal: dict[str, Any],
+        origin: str,
+        reason: str,
+        place: str,
+        files: Sequence[Kept] = (),
+    ) -> None:
         """A signal that cannot be placed (its area matches none), on `concord.triage`
-        for a coordinator: sealed like any signal (its key first), never dropped."""
-        sealed = self.sealer.seal(str(signal["id"]), json.dumps(signal).encode())
-        await self.topics.keys.send(key=sealed.key.id, value=sealed.key)
+        for a coordinator: sealed like any signal (its key first), never dropped. Files
+        given with it wait in the evidence store under `triage:<id>`, sealed under the
+        same key (`triage_subject`); placing it moves them to the signal."""
+        subject = str(signal["id"])
+        refs = [f.ref() for f in files]
+        waiting = {**signal, "evidence": [r.model_dump() for r in refs]}
+        plain = [json.dumps(waiting).encode(), *(f.data for f in files)]
+        (sealed, *blobs), key = self.sealer.seal_many(subject, plain)
+        for ref, blob in zip(refs, blobs, strict=True):
+            if self.blobs is not None:
+                await asyncio.to_thread(
+                    self.blobs.put, triage_subject(subject), ref.id, blob.encode()
+                )
+        await self.topics.keys.send(key=key.id, value=key)
         item = TriageItem(
-            id=str(signal["id"]),
+            id=subject,
             origin=origin,
             source=str(signal.get("source", {}).get("name", "")),
             reason=reason,
@@ -210,7 +233,7 @@ class Flow:
             severity=signal["severity"],
             occurred_at=signal["occurred_at"],
             exercise=bool(signal.get("exercise")),
-            sealed=sealed.value,
+            sealed=sealed,
         )
         await self.topics.triage.send(key=item.id, value=item)
 

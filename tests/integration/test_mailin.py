@@ -6,17 +6,22 @@ anything but a task's reply address, or a reply from someone else, is refused at
 from __future__ import annotations
 
 import email.policy
+import io
+import re
 import smtplib
+import uuid
 from collections.abc import Iterator
 from email.message import EmailMessage
 from typing import Any
 
 import pytest
+from PIL import Image
 
 from concord.embedded.net import free_port
 from concord.embedded.outbox import CapturedEmail, Outbox
+from concord.privacy.blobs import folder
 from tests.conftest import Worker, make_signal, wait_until
-from tests.integration.helpers import audit_entries, task_of, worker_of_its_own
+from tests.integration.helpers import WebClient, audit_entries, task_of, worker_of_its_own
 
 pytestmark = pytest.mark.integration
 
@@ -126,3 +131,137 @@ def test_a_mail_too_large_is_refused_at_data(
         assert smtp.rcpt(address)[0] == 250
         code, _ = smtp.data(big.as_bytes(policy=email.policy.SMTP))  # ...is refused at DATA
         assert code == 552
+
+
+def partner_address(worker: Worker, partner: str) -> str:
+    made = worker.cli("partner", "address", partner)
+    assert made.returncode == 0, made.stderr
+    return made.stdout.decode().strip()
+
+
+def report_mail(sender: str, to: str, text: str, photo: bytes | None = None) -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"], msg["To"] = sender, to
+    msg["Subject"] = "Insultes à la sortie de l'école"
+    msg["Message-ID"] = f"<{uuid.uuid4().hex}@sos.example>"
+    msg.set_content(text + "\n\n-- \nSOS Racisme, permanence\n")
+    if photo is not None:
+        msg.add_attachment(photo, maintype="image", subtype="jpeg", filename="IMG_9.jpg")
+    msg.add_attachment(b"MZ\x90\x00" + bytes(500), maintype="application",
+                       subtype="octet-stream", filename="virus.exe")  # fmt: skip
+    return msg
+
+
+def test_a_partners_email_with_a_photo_becomes_a_situation_and_a_receipt(
+    mail: tuple[Worker, dict[str, str], int], outbox: Outbox
+) -> None:
+    worker, tokens, port = mail
+    address = partner_address(worker, "sos-racisme")
+    assert address.startswith("report+sos-racisme.1.")
+    exif = Image.Exif()
+    exif[0x8825] = {1: "N", 2: (50.0, 51.0, 12.5)}
+    photo = io.BytesIO()
+    Image.new("RGB", (32, 24), (9, 9, 9)).save(photo, "JPEG", exif=exif.tobytes())
+    text = "Area: Quartier Nord\nCategory: hate speech\nDes élèves insultés en sortant."
+    sender = "permanence@sos.example"
+    with smtplib.SMTP("127.0.0.1", port, timeout=10) as smtp:
+        smtp.send_message(report_mail(sender, address, text, photo.getvalue()))
+    receipt_mail = outbox.wait_for(
+        lambda o: next((m for m in o.emails() if m.rcpt_to == [sender]), None)
+    )
+    code = re.search(r"code de reçu est ([2-9a-z]{12})", receipt_mail.text)
+    assert code is not None, receipt_mail.text
+    assert "Non conservé : virus.exe" in receipt_mail.text  # the program was left out
+    signal = f"report-{code.group(1)}"
+    found = wait_until(lambda: situation_of(worker, tokens["coordinator"], signal))
+    assert (found["area"], found["categories"]) == ("north", ["hate_speech"])
+    (stored,) = (worker.data_dir / "evidence" / folder(signal)).iterdir()  # the photo only
+    assert stored.read_bytes().startswith(b"v2.")
+    emailed = wait_until(lambda: audit_entries(worker, signal, "report.emailed"))
+    assert emailed[0].details["refused_files"] == "1"
+
+
+def test_an_email_that_says_no_area_waits_in_triage_with_its_file(
+    mail: tuple[Worker, dict[str, str], int], outbox: Outbox
+) -> None:
+    worker, tokens, port = mail
+    address = partner_address(worker, "athenee-nord")
+    sender = "direction@athenee.example"
+    photo = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(photo, "PNG")
+    msg = report_mail(sender, address, "Un tag raciste sur le mur du préau.")
+    msg.add_attachment(photo.getvalue(), maintype="image", subtype="png", filename="tag.png")
+    with smtplib.SMTP("127.0.0.1", port, timeout=10) as smtp:
+        smtp.send_message(msg)
+    receipt_mail = outbox.wait_for(
+        lambda o: next((m for m in o.emails() if m.rcpt_to == [sender]), None)
+    )
+    assert "un coordinateur le complétera" in receipt_mail.text
+    code = re.search(r"code de reçu est ([2-9a-z]{12})", receipt_mail.text)
+    assert code is not None
+    signal = f"report-{code.group(1)}"
+    waiting = worker.data_dir / "evidence" / folder(f"triage:{signal}")
+    assert len(list(waiting.iterdir())) == 1  # the PNG waits, sealed
+    web = WebClient(worker.base)
+    web.sign_in(outbox, COORDINATOR, "/triage")
+    page = wait_until(lambda: (p := web.open("/triage")[2]) and "préau" in p and p)
+    action = f"/triage/{signal}"
+    assert action in page
+    status, landed, _ = web.open(action, {"csrf": web.csrf(page), "area": "north"})
+    assert (status, landed) == (200, "/triage?placed=1")
+    placed = wait_until(lambda: situation_of(worker, tokens["coordinator"], signal))
+    assert placed["area"] == "north"
+    (mine,) = [r for r in placed["signals"] if r["id"] == signal]
+    assert mine["source_type"] == "school"  # the partner is the source
+    wait_until(lambda: not waiting.exists())
+    assert len(list((worker.data_dir / "evidence" / folder(signal)).iterdir())) == 1  # moved
+
+
+def test_a_revoked_rotated_or_unknown_partner_address_is_refused(
+    mail: tuple[Worker, dict[str, str], int],
+) -> None:
+    _, _, port = mail
+    for address in (
+        f"report+nobody.1.abcdefghijklmnop@{DOMAIN}",
+        f"report+sos-racisme.2.abcdefghijklmnop@{DOMAIN}",  # a generation not in force
+        f"report+sos-racisme.1.abcdefghijklmnop@{DOMAIN}",  # a guessed code
+    ):
+        with smtplib.SMTP("127.0.0.1", port, timeout=10) as smtp:
+            smtp.ehlo()
+            smtp.mail("x@example.org")
+            assert smtp.rcpt(address)[0] == 550, address
+
+
+def situation_of(worker: Worker, token: str, signal: str) -> dict[str, Any] | None:
+    found = worker.request("GET", "/api/situations", token=token).body
+    return next((s for s in found if signal in {r["id"] for r in s["signals"]}), None)
+
+
+def test_any_mail_is_answered_never_a_crash(mail: tuple[Worker, dict[str, str], int]) -> None:
+    """Random and broken mail to a partner's address and to a task's: always an SMTP
+    answer the sender can read (taken, refused or too large); the server keeps going."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    worker, _, port = mail
+    address = partner_address(worker, "jeugdhuis-zuid")
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(
+        st.binary(max_size=3000)
+        | st.text(max_size=2000).map(str.encode)
+        | st.sampled_from(
+            [b"Content-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\n", b"\xff\xfe"]
+        )
+    )
+    def probe(body: bytes) -> None:
+        with smtplib.SMTP("127.0.0.1", port, timeout=10) as smtp:
+            smtp.ehlo()
+            assert smtp.mail("fuzz@example.org")[0] == 250
+            assert smtp.rcpt(address)[0] == 250
+            code, _ = smtp.data(body.replace(b"\n.", b"\n..") + b"\r\n")
+            assert code in (250, 550, 552), code
+
+    probe()
+    with smtplib.SMTP("127.0.0.1", port, timeout=10) as smtp:
+        assert smtp.noop()[0] == 250

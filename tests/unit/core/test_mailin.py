@@ -102,3 +102,40 @@ def test_a_reply_goes_through_the_buttons_rules() -> None:
     assert "done" in again.detail
     other = mailin.decide(task, "police-duty", "liaison", "police", mailin.read_reply("ok"))
     assert (other.event, other.detail) == (None, "the task is no longer yours")
+
+
+def test_a_partner_address_is_refused_once_revoked_or_rotated() -> None:
+    from concord.config.partners import Partner
+
+    sos = Partner(id="sos", name="SOS", type="ngo")
+    address = mailin.partner_address(KEY, sos, DOMAIN)
+    assert len(address.split("@")[0]) <= 64
+    found = mailin.read_report_address(address, DOMAIN)
+    assert found is not None
+    assert found.valid_for(KEY, sos)
+    assert not found.valid_for(KEY, sos.model_copy(update={"revoked": True}))
+    assert not found.valid_for(KEY, sos.model_copy(update={"generation": 2}))  # rotated
+    assert not found.valid_for(KEY, None)
+    assert not found.valid_for(b"x" * 32, sos)
+    assert mailin.read_report_address(address.replace(DOMAIN, "other.example"), DOMAIN) is None
+
+
+# (the mail's text, the area, the category, what stays text)
+BLOCKS: list[tuple[str, str | None, str | None, str]] = [
+    ("Area: Quartier Nord\nCategory: hate speech\nInsults.", "north", "hate_speech", "Insults."),
+    ("Quartier : centre-ville\nCatégorie : vandalism\nTag.", "centre", "vandalism", "Tag."),
+    ("Wijk: Zuidwijk\nCategorie: hate-crime\nGeslagen.", "south", "hate_crime", "Geslagen."),
+    ("Viertel: south\nEin Vorfall.", "south", None, "Ein Vorfall."),
+    ("Area: Mars\nCategory: aliens\nText.", None, None, "Area: Mars\nCategory: aliens\nText."),
+    ("No block at all.", None, None, "No block at all."),
+]
+
+
+@pytest.mark.parametrize(("text", "area", "category", "rest"), BLOCKS)
+def test_the_structured_block_says_where_and_what(
+    text: str, area: str | None, category: str | None, rest: str
+) -> None:
+    from tests.unit.factories import DIRECTORY
+
+    got = mailin.block(text, DIRECTORY)
+    assert (got.area, got.category, got.text) == (area, category, rest)
