@@ -184,7 +184,8 @@ def timeline(
         ]
     by_id = {t.id: t for t in tasks}
     for entry in audit:
-        reason = entry.details.get("reason", "")
+        # A reply by email keeps its note (names taken out) as the reason is kept.
+        reason = entry.details.get("reason", "") or entry.details.get("note", "")
         if entry.subject in by_id and entry.action.startswith("task."):
             before, after = entry.details.get("before", ""), entry.details.get("after", "")
             codes = (before, after) if before and after else (entry.action,)

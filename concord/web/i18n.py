@@ -126,6 +126,8 @@ WORDS = {
     "situation.refused": N_("change refused"),
     "task.delivered": N_("delivered"),
     "task.delivery_failed": N_("not delivered"),
+    "task.replied": N_("replied by email"),
+    "task.reply_refused": N_("reply by email refused (not the liaison's address)"),
     # the analysis: a signal's kind, the trend of an area
     "incident": N_("incident"),
     "tension": N_("tension"),

@@ -112,3 +112,22 @@ def test_the_timeline_leaves_out_readings_and_decisions_told_already() -> None:
     ]
     shown = [m.codes for m in timeline(sit, [], None, entries, []) if m.kind == "situation"]
     assert shown == [("playbook.repeated",), ("situation.split",)]
+
+
+def test_a_reply_by_email_shows_its_note_on_the_timeline() -> None:
+    sit = make_situation()
+    task = make_task(situation_id=sit.id)
+    replied = AuditEntry(
+        at=NOW,
+        actor="vs-duty",
+        action="task.replied",
+        subject=task.id,
+        via="email",
+        details={"message_id": "<r1@x>", "note": "je regarde demain", "taken": "yes"},
+    )
+    (moment,) = [m for m in timeline(sit, [task], None, [replied], []) if m.kind == "task"]
+    assert (moment.codes, moment.note, moment.by) == (
+        ("task.replied",),
+        "je regarde demain",
+        "vs-duty",
+    )
