@@ -22,6 +22,7 @@ from concord.core import evidence, mailin
 from concord.core.reports import TENSION, new_receipt, signal_id
 from concord.web.body import Upload
 from concord.web.report import Reports, accept
+from concord.web.reportwords import FILE_ERRORS
 
 
 def when(message: EmailMessage) -> datetime:
@@ -37,7 +38,8 @@ def when(message: EmailMessage) -> datetime:
 
 
 def files_of(message: EmailMessage) -> tuple[list[Upload], list[tuple[str, str]]]:
-    """The attachments the evidence checks keep, and those they refuse (name, why)."""
+    """The attachments the evidence checks keep, and those they refuse (name, and what
+    the form would say: a message id of `FILE_ERRORS`)."""
     kept: list[Upload] = []
     refused: list[tuple[str, str]] = []
     for part in message.iter_attachments():
@@ -45,13 +47,13 @@ def files_of(message: EmailMessage) -> tuple[list[Upload], list[tuple[str, str]]
         try:
             data = part.get_content()
         except (LookupError, ValueError, KeyError):
-            refused.append((name, "unreadable"))
+            refused.append((name, FILE_ERRORS[422]))
             continue
         data = data.encode() if isinstance(data, str) else bytes(data)
         found = evidence.keep(name, data)
         if isinstance(found, evidence.Refusal) or len(kept) >= evidence.MAX_FILES:
-            why = found.reason if isinstance(found, evidence.Refusal) else "too many files"
-            refused.append((name, why))
+            status = found.status if isinstance(found, evidence.Refusal) else 422
+            refused.append((name, FILE_ERRORS.get(status, FILE_ERRORS[422])))
         else:
             kept.append(Upload(name, data))
     return kept, refused

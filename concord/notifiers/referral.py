@@ -35,7 +35,9 @@ def mail_receipt(r: Renderer, recipient: Recipient, facts: dict[str, Any]) -> Me
     """The receipt of a report sent by email: its code, its status link, what was not
     kept; never the report's text."""
     lang = recipient.language
-    texts = r.texts("mail_receipt", lang, {**facts, "lang": lang})
+    # What the form would say about each file left out, in the sender's language.
+    refused = [r.say(why, lang) % {"file": name} for name, why in facts["refused"]]
+    texts = r.texts("mail_receipt", lang, {**facts, "refused": refused, "lang": lang})
     return Message(
         key=f"receipt.{facts['receipt']}",
         recipient=recipient,

@@ -170,7 +170,7 @@ def test_a_partners_email_with_a_photo_becomes_a_situation_and_a_receipt(
     )
     code = re.search(r"code de reçu est ([2-9a-z]{12})", receipt_mail.text)
     assert code is not None, receipt_mail.text
-    assert "Non conservé : virus.exe" in receipt_mail.text  # the program was left out
+    assert "Non conservé : virus.exe n'est ni une photo" in receipt_mail.text  # left out
     signal = f"report-{code.group(1)}"
     found = wait_until(lambda: situation_of(worker, tokens["coordinator"], signal))
     assert (found["area"], found["categories"]) == ("north", ["hate_speech"])
