@@ -151,9 +151,8 @@ def decide(task: Task, person: str, role: str, agency: str | None, reading: Read
     event = TaskEvent(
         task_id=task.id, action=reading.action, actor=person, via="email", reason=reason
     )
-    return Outcome(
-        event, None, True, TARGET[reading.action].value + (f": {reason}" if reason else "")
-    )
+    state = TARGET[reading.action].value
+    return Outcome(event, None, True, state + (f": {reason}" if reason else ""), state)
 
 
 #: The prefix of partner report addresses.

@@ -144,7 +144,8 @@ class Replies:
         found = recipient_for(self.directory, person)
         language = found[0].language if found else "en"
         words = self.compose.renderer.words(outcome.state, language)
-        return f"{words}: {outcome.event.reason}" if outcome.event.reason else words
+        colon = self.compose.renderer.say(": ", language)  # " : " in French
+        return f"{words}{colon}{outcome.event.reason}" if outcome.event.reason else words
 
     async def tell_refused(self, task: Task, sender: str) -> None:
         """A reply from the wrong address: the coordinators are told, and it is audited."""

@@ -107,6 +107,9 @@ def test_replies_act_on_the_task_through_the_same_rules(
         lambda o: [m for m in o.emails() if m.rcpt_to == [LIAISON] and "réponse" in m.subject]
     )
     wait_until(lambda: len(audit_entries(worker, task, "task.replied")) == 2)
+    outbox.wait_for(  # the state in the liaison's words, and what they added
+        lambda o: [m for m in o.emails() if "prise en charge : je m'en occupe" in m.text]
+    )
 
     # "decline: not our area": declined, with that reason.
     assert reply(port, LIAISON, address, "Refus : pas notre secteur", "<r3@x>") == {}

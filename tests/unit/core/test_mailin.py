@@ -92,6 +92,7 @@ def test_a_reply_goes_through_the_buttons_rules() -> None:
         "email",
         True,
     )
+    assert ok.state == "acknowledged"  # said in the liaison's words in the confirmation
     bare = mailin.decide(task, "vs-duty", "liaison", "victim-support", mailin.read_reply("decline"))
     assert (bare.event, bare.taken, bare.detail) == (None, False, "a decline needs a reason")
     note = mailin.decide(task, "vs-duty", "liaison", "victim-support", mailin.read_reply("thanks"))
