@@ -107,12 +107,20 @@ async def look(w: Watchdog) -> None:
     )
     if trace.isEnabledFor(logging.INFO):
         waiting(w.app.consumer, tps, ends, committed)
-    w.flow.metrics.stalls.inc(len(set(stalled) - set(w.flow.health.stalled)))
+    named = set(w.flow.health.stalled)  # what /healthz said at the look before
+    w.flow.metrics.stalls.inc(len(set(stalled) - named))
     w.flow.health.stalled = stalled
     w.flow.metrics.stalled_partitions.set(len(stalled))
     for label, waited in stalled.items():
         log.error("watchdog: records on %s have waited %.0f s with no progress", label, waited)
-    too_long = [label for label, waited in stalled.items() if waited > 2 * w.watch.threshold]
+    # Exit only once `/healthz` has named the stall at an earlier look: the supervisor
+    # and whoever watches the health see why before the worker goes, however the looks
+    # fall against the threshold.
+    too_long = [
+        label
+        for label, waited in stalled.items()
+        if waited > 2 * w.watch.threshold and label in named
+    ]
     if w.exit and too_long:
         why = f"records on {', '.join(too_long)} waited over {2 * w.watch.threshold:.0f} s"
         log.critical("watchdog: %s; exiting with %d for a restart", why, EXIT_CODE)
