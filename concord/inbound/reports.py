@@ -20,7 +20,6 @@ from concord.common.types import utcnow
 from concord.config.partners import Partner
 from concord.core import evidence, mailin
 from concord.core.reports import TENSION, new_receipt, signal_id
-from concord.web.body import Upload
 from concord.web.report import Reports, accept
 from concord.web.reportwords import FILE_ERRORS
 
@@ -37,10 +36,10 @@ def when(message: EmailMessage) -> datetime:
     return min(sent, now)
 
 
-def files_of(message: EmailMessage) -> tuple[list[Upload], list[tuple[str, str]]]:
+def files_of(message: EmailMessage) -> tuple[list[evidence.Kept], list[tuple[str, str]]]:
     """The attachments the evidence checks keep, and those they refuse (name, and what
     the form would say: a message id of `FILE_ERRORS`)."""
-    kept: list[Upload] = []
+    kept: list[evidence.Kept] = []
     refused: list[tuple[str, str]] = []
     for part in message.iter_attachments():
         name = str(part.get_filename() or "attachment")
@@ -55,7 +54,7 @@ def files_of(message: EmailMessage) -> tuple[list[Upload], list[tuple[str, str]]
             status = found.status if isinstance(found, evidence.Refusal) else 422
             refused.append((name, FILE_ERRORS.get(status, FILE_ERRORS[422])))
         else:
-            kept.append(Upload(name, data))
+            kept.append(found)  # checked once: the image is decoded and stripped here only
     return kept, refused
 
 
@@ -80,7 +79,7 @@ async def take(reports: Reports, partner: Partner, message: EmailMessage, sender
             "organisation": partner.name[:200],
             "language": partner.language,
         }
-        taken = await accept(reports, data, files, source_type=partner.type)
+        taken = await accept(reports, data, source_type=partner.type, kept=files)
         receipt = taken.receipt
     if receipt is None:  # where or what it is was not said (or not readably): triage
         receipt = new_receipt()
@@ -97,9 +96,8 @@ async def take(reports: Reports, partner: Partner, message: EmailMessage, sender
             "language": partner.language,
             "tags": ["email-report", f"partner-{partner.id}"[:64]],
         }
-        kept = [k for f in files if isinstance(k := evidence.keep(f.name, f.data), evidence.Kept)]
         reason = "the mail named no area or what happened in a way Concord reads"
-        await site.flow.triage(signal, "email", reason, "", kept)
+        await site.flow.triage(signal, "email", reason, "", files)
         waiting = True
     else:
         waiting = False

@@ -89,17 +89,25 @@ def client(request: Request) -> str:
 
 
 async def accept(
-    r: Reports, data: Any, files: Sequence[Upload] = (), source_type: str | None = None
+    r: Reports,
+    data: Any,
+    files: Sequence[Upload] = (),
+    source_type: str | None = None,
+    kept: Sequence[evidence.Kept] | None = None,
 ) -> Taken:
-    """Check a report and its files, admit its signal and refer it where it goes."""
+    """Check a report and its files, admit its signal and refer it where it goes.
+    `kept`: files checked already (a partner's mail keeps what passes), taken as they are."""
     site = r.site
     try:
         report = ReportIn.model_validate(data)
     except ValidationError as exc:
         return Taken(None, errors_of(exc))
-    kept = evidence.keep_all([(f.name, f.data) for f in files])
-    if isinstance(kept, evidence.Refusal):
-        return Taken(None, [{"loc": "files", "msg": kept.reason}], kept.status, file=kept)
+    if kept is None:
+        checked = evidence.keep_all([(f.name, f.data) for f in files])
+        if isinstance(checked, evidence.Refusal):
+            what = [{"loc": "files", "msg": checked.reason}]
+            return Taken(None, what, checked.status, file=checked)
+        kept = checked
     referral = None
     if report.wants == "act":  # a report only registered is counted, never passed on
         referral = decide(
