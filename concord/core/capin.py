@@ -117,13 +117,15 @@ def area_of(area: Element, directory: Directory) -> str | None:
     for code in _values(area, "geocode", AREA_CODE):
         if directory.area(code) is not None:
             return code
-    wanted = _text(area, "areaDesc").casefold()
+    return area_named(_text(area, "areaDesc"), directory)
+
+
+def area_named(text: str, directory: Directory) -> str | None:
+    """The area whose code or any of whose names `text` is (any case): how an outside
+    system or a partner's mail names a place (CAP's `areaDesc`, a mail's `Area:` line)."""
+    wanted = text.strip().casefold()
     for a in directory.areas:
-        if wanted in {
-            a.code.casefold(),
-            a.name.casefold(),
-            *(n.casefold() for n in a.names.values()),
-        }:
+        if wanted in {a.code.casefold(), *(n.casefold() for n in (a.name, *a.names.values()))}:
             return a.code
     return None
 

@@ -21,6 +21,7 @@ from typing import Literal
 
 from concord.config.directory import Directory
 from concord.config.partners import Partner
+from concord.core.capin import area_named
 from concord.core.tasks import TARGET, may_act, refusal
 from concord.streams.signals import Category
 from concord.streams.tasks import Task, TaskEvent
@@ -226,7 +227,7 @@ def block(text: str, directory: Directory) -> Block:
         key = found.group(1).casefold() if found else ""
         value = found.group(2) if found else ""
         if found and key in KEYS["area"] and area is None:
-            area = _area(value, directory)
+            area = area_named(value, directory)
             if area is not None:
                 continue
         if found and key in KEYS["category"] and category is None:
@@ -236,12 +237,3 @@ def block(text: str, directory: Directory) -> Block:
                 continue
         rest.append(line)
     return Block(area, category, "\n".join(rest).strip())
-
-
-def _area(value: str, directory: Directory) -> str | None:
-    wanted = value.casefold()
-    for a in directory.areas:
-        names = {a.code.casefold(), a.name.casefold(), *(n.casefold() for n in a.names.values())}
-        if wanted in names:
-            return a.code
-    return None
