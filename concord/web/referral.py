@@ -74,17 +74,16 @@ async def page(site: Site, request: Request, token: str) -> Response:
     body = site.directory.body(body_id)
     signal = site.readmodel.noted[signal_id]
     lang = site.language(request) if "lang" in request.query else (body.language if body else "en")
+    erased = site.pages.message(
+        410, N_("Referral"), N_("The personal data of this report was erased."), lang=lang
+    )
     if signal_id in site.readmodel.erased:
-        return site.pages.message(
-            410, N_("Referral"), N_("The personal data of this report was erased."), lang=lang
-        )
+        return erased
     try:
         secret = open_secret(site, signal.sealed)
         text = site.flow.sealer.open(signal.summary_sealed, site.readmodel.keys).decode()
-    except Erased:
-        return site.pages.message(
-            410, N_("Referral"), N_("The personal data of this report was erased."), lang=lang
-        )
+    except Erased:  # its key is gone (the audit entry may not be read yet)
+        return erased
     except (SealError, ValueError):
         log.error("referral of signal %s cannot be opened with its data key", signal_id)
         return site.pages.message(500, N_("Referral"), N_("This referral cannot be opened."))

@@ -188,16 +188,21 @@ class Flow:
             signal_in, self.sealer, utcnow(), self.words, files, referred_to
         )
         signal, key = admitted.signal, admitted.key
-        if admitted.blobs:
-            if self.blobs is None:
-                raise RuntimeError("no evidence store: files cannot be kept")
-            for blob_id, data in admitted.blobs:
-                await asyncio.to_thread(self.blobs.put, signal.id, blob_id, data)
+        await self.keep(signal.id, admitted.blobs)
         # The key first: whoever reads the signal can find it.
         await self.topics.keys.send(key=key.id, value=key)
         future = await self.topics.signals.send(key=directory.zone(signal.area), value=signal)
         self.metrics.signals.labels("accepted").inc()
         return future
+
+    async def keep(self, subject: str, blobs: list[tuple[str, bytes]]) -> None:
+        """Put sealed files in the evidence store before anything names them; without a
+        store, files are refused rather than named and lost."""
+        if blobs and self.blobs is None:
+            raise RuntimeError("no evidence store: files cannot be kept")
+        for blob_id, data in blobs:
+            assert self.blobs is not None
+            await asyncio.to_thread(self.blobs.put, subject, blob_id, data)
 
     async def triage(
         self,
@@ -216,11 +221,9 @@ class Flow:
         waiting = {**signal, "evidence": [r.model_dump() for r in refs]}
         plain = [json.dumps(waiting).encode(), *(f.data for f in files)]
         (sealed, *blobs), key = self.sealer.seal_many(subject, plain)
-        for ref, blob in zip(refs, blobs, strict=True):
-            if self.blobs is not None:
-                await asyncio.to_thread(
-                    self.blobs.put, triage_subject(subject), ref.id, blob.encode()
-                )
+        await self.keep(
+            triage_subject(subject), [(r.id, b.encode()) for r, b in zip(refs, blobs, strict=True)]
+        )
         await self.topics.keys.send(key=key.id, value=key)
         item = TriageItem(
             id=subject,
