@@ -20,6 +20,7 @@ from concord.core.capin import signal_id
 from concord.embedded.outbox import Outbox
 from tests.conftest import Worker, unique_time, wait_until
 from tests.integration.helpers import WebClient, audit_entries
+from tests.integration.test_hardening import situation_of
 
 pytestmark = pytest.mark.integration
 
@@ -45,11 +46,6 @@ def alert(ident: str, *areas: str, kind: str = "Alert", refs: str = "") -> bytes
   <sender>police@region.example</sender><sent>{sent}</sent><status>Actual</status>
   <msgType>{kind}</msgType><scope>Restricted</scope><restriction>agencies</restriction>
   {references}{infos}</alert>""".encode()
-
-
-def situation_of(worker: Worker, token: str, signal: str) -> dict[str, object] | None:
-    found = worker.request("GET", "/api/situations", token=token).body
-    return next((s for s in found if signal in {r["id"] for r in s["signals"]}), None)
 
 
 def post_cap(worker: Worker, token: str, raw: bytes) -> tuple[int, Any]:

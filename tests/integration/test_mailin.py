@@ -22,6 +22,7 @@ from concord.embedded.outbox import CapturedEmail, Outbox
 from concord.privacy.blobs import folder
 from tests.conftest import Worker, make_signal, wait_until
 from tests.integration.helpers import WebClient, audit_entries, task_of, worker_of_its_own
+from tests.integration.test_hardening import situation_of
 
 # One process for the module (`--dist loadgroup`): its tests share one worker of their own.
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("mailin")]
@@ -232,11 +233,6 @@ def test_a_revoked_rotated_or_unknown_partner_address_is_refused(
             smtp.ehlo()
             smtp.mail("x@example.org")
             assert smtp.rcpt(address)[0] == 550, address
-
-
-def situation_of(worker: Worker, token: str, signal: str) -> dict[str, Any] | None:
-    found = worker.request("GET", "/api/situations", token=token).body
-    return next((s for s in found if signal in {r["id"] for r in s["signals"]}), None)
 
 
 def test_any_mail_is_answered_never_a_crash(mail: tuple[Worker, dict[str, str], int]) -> None:

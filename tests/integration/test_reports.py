@@ -31,6 +31,7 @@ from tests.integration.helpers import (
     sealer_of,
     worker_of_its_own,
 )
+from tests.integration.test_hardening import situation_of
 
 pytestmark = pytest.mark.integration
 
@@ -102,11 +103,6 @@ def wait_for_status(page: Any, status: str) -> None:
     wait_until(
         lambda: page.reload() and page.locator("#status").get_attribute("data-status") == status
     )
-
-
-def situation_of(worker: Worker, tokens: dict[str, str], signal: str) -> dict[str, Any] | None:
-    found = worker.request("GET", "/api/situations", token=tokens["coordinator"]).body
-    return next((s for s in found if signal in {r["id"] for r in s["signals"]}), None)
 
 
 def test_a_photo_loses_its_gps_reaches_the_liaison_and_is_erased(
@@ -206,17 +202,17 @@ def test_a_report_only_registered_is_counted_and_gets_no_task(
     # The same report from a producer, to be acted on: the playbook fires on it alone.
     acted = make_signal(category="harassment", bias=[], severity=2, area="north")
     assert worker.request("POST", "/api/signals", acted, token=tokens["producer"]).status == 202
-    fired = wait_until(lambda: situation_of(worker, tokens, acted["id"]))
+    fired = wait_until(lambda: situation_of(worker, tokens["coordinator"], acted["id"]))
     assert any(
         m["playbook"] == "victim-support-referral" and m["signals"] == [acted["id"]]
         for m in fired["matches"]
     ), fired["matches"]
-    held = wait_until(lambda: situation_of(worker, tokens, registered))
+    held = wait_until(lambda: situation_of(worker, tokens["coordinator"], registered))
     for m in held["matches"]:
         assert registered not in m["signals"] + m["repeats"], m
     assert not [t for t in worker.request("GET", "/api/tasks", token=tokens["coordinator"]).body
                 if t["situation_id"] == held["id"] and registered in t.get("signals", [])]  # fmt: skip
-    wait_until(lambda: situation_of(worker, tokens, f"report-{receipts[1]}"))
+    wait_until(lambda: situation_of(worker, tokens["coordinator"], f"report-{receipts[1]}"))
     assert before == "0"
     assert incidents("intergroup_conflict") == "<5"
 
@@ -278,7 +274,7 @@ def test_a_referral_is_shown_on_the_receipt_and_reaches_the_body(
     finally:
         context.close()
     assert wait_until(lambda: audit_entries(worker, signal, "referral.viewed"))
-    held = wait_until(lambda: situation_of(worker, tokens, signal))
+    held = wait_until(lambda: situation_of(worker, tokens["coordinator"], signal))
     assert all(signal not in m["signals"] for m in held["matches"])  # the city only counts it
 
 
