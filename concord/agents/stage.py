@@ -1,11 +1,12 @@
 """Every agent's loop: decode each record, handle it, and dead-letter what cannot be processed.
 
 Faust restarts an agent that raises, but the record that made it raise is acked and
-gone. So no agent iterates its stream itself: `consume` decodes each record into the
-topic's model and calls the stage's handler; a record that does not decode, or whose
-handling raises, goes to `concord.deadletter` with the stage, the reason and its
-original bytes (sealed), is counted on `/metrics` and written to the audit log, and the
-stage goes on with the next record. `concord deadletter replay` re-submits it after a fix.
+gone. So no agent iterates its stream itself: `consume` takes the records in batches,
+decodes each into the topic's model and calls the stage's handler; a record that does
+not decode, or whose handling raises, goes to `concord.deadletter` with the stage, the
+reason and its original bytes (sealed), is counted on `/metrics` and written to the
+audit log, and the stage goes on with the next record. `concord deadletter replay`
+re-submits it after a fix.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -21,12 +23,16 @@ from pydantic import BaseModel, ValidationError
 
 from concord.core.intake import field_errors
 from concord.streams.audit import Stage
+from concord.streams.patches import batches, handling
 from concord.streams.topics import Topic
 from concord.worker.runtime import Flow, Where
 
 log = logging.getLogger(__name__)
 
 M = TypeVar("M", bound=BaseModel)
+
+#: How the worker exits when a drill crashes it (`_crash`).
+DRILL_EXIT = 86
 
 
 def _raw(event: Any) -> bytes:
@@ -43,27 +49,73 @@ async def consume_raw(
     handle: Callable[[bytes, Any], Awaitable[None]],
 ) -> None:
     """Run `handle(raw, message)` on each record of `stream`, guarded (see the module).
-    The audit entries a record's handling makes go in one audit record."""
+
+    Records are taken in batches (`Flow.batching`: as many as have come within a few
+    milliseconds, up to a most): each record is handled in turn, as the record being
+    handled (`patches.handling`), and the audit entries of the whole batch go in one
+    audit record. Faust acks the batch's records once the batch is handled, and commits
+    their offsets only after flushing what they produced, so a crash in the middle of a
+    batch replays it: every effect is idempotent, nothing is sent twice."""
     busy = flow.metrics.stage_busy.labels(stage)
     handled = flow.metrics.stage_records.labels(stage)
-    async for event in stream.events():
+    sizes = flow.metrics.stage_batch.labels(stage)
+    batching = flow.batching
+    async for events in batches(stream, batching.most, batching.within):
         if flow.fault_stall == stage:  # a drill: this stage hangs on its first record
             await asyncio.Event().wait()
-        raw = _raw(event)
-        started = time.perf_counter()
+        sizes.observe(len(events))
+        failed: list[Any] = []
         try:
-            # The batch's record is sent inside the try: if it cannot be, the record is a
-            # dead letter like any other failure, not a crash of the agent.
+            # The batch's audit record is sent inside the try: if it cannot be, the
+            # batch's records are dead letters like any other failure.
             async with flow.audit_batch():
-                await handle(raw, event.message)
-            busy.inc(time.perf_counter() - started)
-            handled.inc()
-        except Exception as exc:  # a failure of one record must not lose it or stop the stage
-            where = Where.of(event.message)
-            log.exception("%s: record %s:%s failed", stage, where.topic, where.offset)
-            reason = f"{stage} failed: {type(exc).__name__}"
-            errors = [{"loc": stage, "msg": str(exc)[:1000] or type(exc).__name__}]
-            await flow.deadletter(stage, where, raw, reason, errors)
+                for index, event in enumerate(events):
+                    if await _one(flow, stage, event, handle, busy):
+                        handled.inc()
+                    else:
+                        failed.append(event)
+                    if flow.fault_crash == stage and index == 0 and len(events) > 1:
+                        _crash(stage)
+        except Exception as exc:  # the audit record could not be sent
+            log.exception("%s: the audit record of a batch could not be sent", stage)
+            for event in events:
+                if event not in failed:
+                    await _dead(flow, stage, event, exc)
+
+
+async def _one(
+    flow: Flow,
+    stage: Stage,
+    event: Any,
+    handle: Callable[[bytes, Any], Awaitable[None]],
+    busy: Any,
+) -> bool:
+    """Handle one record of a batch; a failure makes it a dead letter (False)."""
+    started = time.perf_counter()
+    try:
+        with handling(event):
+            await handle(_raw(event), event.message)
+    except Exception as exc:  # a failure of one record must not lose it or stop the stage
+        await _dead(flow, stage, event, exc)
+        return False
+    busy.inc(time.perf_counter() - started)
+    return True
+
+
+async def _dead(flow: Flow, stage: Stage, event: Any, exc: Exception) -> None:
+    where = Where.of(event.message)
+    log.error("%s: record %s:%s failed", stage, where.topic, where.offset, exc_info=exc)
+    reason = f"{stage} failed: {type(exc).__name__}"
+    errors = [{"loc": stage, "msg": str(exc)[:1000] or type(exc).__name__}]
+    await flow.deadletter(stage, where, _raw(event), reason, errors)
+
+
+def _crash(stage: Stage) -> None:
+    """A drill (`CONCORD_FAULT_CRASH_STAGE`): the worker dies as if killed, one record
+    into a batch: nothing is flushed, nothing of the batch is acked."""
+    log.warning("drill: the worker dies in the middle of a batch of %s", stage)
+    logging.shutdown()
+    os._exit(DRILL_EXIT)
 
 
 async def consume(

@@ -55,6 +55,8 @@ def files(
         options["finalize"] = finalize
     env = Environment(
         loader=FileSystemLoader(str(folder)),
+        # The templates ship with Concord: no file system check before every render.
+        auto_reload=False,
         undefined=StrictUndefined,
         autoescape=select_autoescape(["html"]) if escape else False,
         extensions=["jinja2.ext.i18n"] if gettext else [],

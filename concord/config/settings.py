@@ -139,7 +139,18 @@ class Settings(BaseSettings):
     retention_check_seconds: float = Field(
         3600.0, gt=0, description="how often the leader looks for personal data due to go"
     )
+    batch_most: int = Field(256, ge=1, description="the most records a stage takes as one batch")
+    batch_within_ms: float = Field(
+        2.0,
+        ge=0,
+        le=1000,
+        description="how long a stage gathers records after the first of a batch came (the "
+        "latency each stage may add; 0: only what is already waiting)",
+    )
     fault_stall_stage: str = Field("", description="drills only: a stage that stops")
+    fault_crash_stage: str = Field(
+        "", description="drills only: the worker dies one record into a batch of this stage"
+    )
     log_level: str = "info"
     trace: bool = Field(
         False,

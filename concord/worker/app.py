@@ -44,7 +44,7 @@ from concord.notifiers.registry import Registry, build_registry
 from concord.notifiers.render import Renderer
 from concord.playbooks.loader import PlaybookSet
 from concord.privacy.blobs import blobs_for
-from concord.privacy.keys import ensure_keys, sealer_for
+from concord.privacy.keys import Sealer, ensure_keys, sealer_for
 from concord.streams import topics as t
 from concord.streams.audit import STAGES
 from concord.streams.patches import (
@@ -81,7 +81,7 @@ from concord.web.votes import Ballot
 from concord.worker.live import LivePlaybooks
 from concord.worker.metrics import Metrics
 from concord.worker.observer import Observer, guarded
-from concord.worker.runtime import Flow, Flusher, Health
+from concord.worker.runtime import Batching, Flow, Flusher, Health
 
 log = logging.getLogger(__name__)
 
@@ -188,14 +188,33 @@ def _patch_faust(settings: Settings) -> None:
         trace_partitions()
 
 
-def _stall_drill(settings: Settings) -> str:
-    """The stage a drill stops (`CONCORD_FAULT_STALL_STAGE`), checked against the stages."""
-    stage = settings.fault_stall_stage
+def _drill(name: str, stage: str) -> str:
+    """The stage a drill acts on (`CONCORD_FAULT_*_STAGE`), checked against the stages."""
     if stage and stage not in STAGES:
-        raise ConfigError(
-            f"CONCORD_FAULT_STALL_STAGE: {stage!r} is not a stage; use one of {', '.join(STAGES)}"
-        )
+        raise ConfigError(f"{name}: {stage!r} is not a stage; use one of {', '.join(STAGES)}")
     return stage
+
+
+def _flow(
+    settings: Settings,
+    app: faust.App,
+    sealer: Sealer,
+    directory: Directory,
+    observer: Observer | None,
+) -> Flow:
+    """What every stage shares."""
+    return Flow(
+        topics=t.declare(app, settings.partitions, settings.raw_retention_hours),
+        sealer=sealer,
+        metrics=Metrics(),
+        observer=guarded(observer or Observer()),
+        flusher=Flusher(lambda: app.producer.flush()),
+        fault_stall=_drill("CONCORD_FAULT_STALL_STAGE", settings.fault_stall_stage),
+        fault_crash=_drill("CONCORD_FAULT_CRASH_STAGE", settings.fault_crash_stage),
+        batching=Batching(settings.batch_most, settings.batch_within_ms / 1000),
+        words=plain_words(directory),
+        blobs=blobs_for(settings),
+    )
 
 
 def create_app(
@@ -214,18 +233,8 @@ def create_app(
     _patch_faust(settings)
     app = _faust_app(settings)
     durable_flush(app.producer)
-    metrics = Metrics()
-    metrics.playbooks_loaded.set(len(loaded.playbooks))
-    flow = Flow(  # what every stage shares
-        topics=t.declare(app, settings.partitions, settings.raw_retention_hours),
-        sealer=sealer,
-        metrics=metrics,
-        observer=guarded(observer or Observer()),
-        flusher=Flusher(lambda: app.producer.flush()),
-        fault_stall=_stall_drill(settings),
-        words=plain_words(directory),
-        blobs=blobs_for(settings),
-    )
+    flow = _flow(settings, app, sealer, directory, observer)
+    flow.metrics.playbooks_loaded.set(len(loaded.playbooks))
     public_url = settings.public_url or f"http://{settings.web_host}:{settings.web_port}"
     renderer = Renderer(directory.city.timezone, public_url)
     pages = Pages(directory.city.timezone, directory)  # messages use its catalogues too
@@ -241,7 +250,7 @@ def create_app(
         app,
         settings.playbooks_poll_seconds,
         "playbook reload",
-        functools.partial(reload_playbooks, playbooks, flow, metrics, str(settings.playbooks)),
+        functools.partial(reload_playbooks, playbooks, flow, flow.metrics, str(settings.playbooks)),
     )
 
     _register_stages(app, flow, settings, directory, playbooks, compose, registry)

@@ -35,6 +35,13 @@ class Metrics:
         self.stage_records = Counter(
             "concord_stage_records_total", "Records each stage handled", ["stage"], registry=r
         )
+        self.stage_batch = Histogram(
+            "concord_stage_batch_records",
+            "Records each stage took as one batch",
+            ["stage"],
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+            registry=r,
+        )
         self.situations = Counter(
             "concord_situation_updates_total", "Situation snapshots", registry=r
         )

@@ -89,8 +89,18 @@ class Flusher:
                 waiter.set_result(None)
 
 
+@dataclass(frozen=True)
+class Batching:
+    """How a stage takes its records: a batch starts with its first record and takes
+    what comes within `within` more seconds, up to `most` (`CONCORD_BATCH_MOST`,
+    `CONCORD_BATCH_WITHIN_MS`)."""
+
+    most: int = 256
+    within: float = 0.002
+
+
 class AuditBatch:
-    """The audit entries made while one record is handled, sent as one record."""
+    """The audit entries made while one batch of records is handled, sent as one record."""
 
     def __init__(self) -> None:
         self.entries: list[AuditEntry] = []
@@ -121,6 +131,11 @@ class Flow:
     #: a stage that stops handling records (`CONCORD_FAULT_STALL_STAGE`): a drill of the
     #: watchdog, never set in production
     fault_stall: str = ""
+    #: a stage in the middle of whose batch the worker dies (`CONCORD_FAULT_CRASH_STAGE`):
+    #: a drill, never set in production
+    fault_crash: str = ""
+    #: how each stage takes its records
+    batching: Batching = field(default_factory=Batching)
     #: the words of the directory's names (`core.intake.plain_words`), worked out once
     words: frozenset[str] = frozenset()
     #: the evidence store (files given with reports, sealed); None: files are refused

@@ -1,12 +1,14 @@
-"""Every agent's loop (concord.agents.stage): a record whose handling fails, or whose
-audit record cannot be sent, is a dead letter; the loop goes on."""
+"""Every agent's loop (concord.agents.stage): records come in batches, each handled as
+Faust's current event; a record whose handling fails, or whose batch's audit record
+cannot be sent, is a dead letter; the loop goes on."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, cast
+
+from faust.streams import current_event as faust_current_event
 
 from concord.agents.stage import consume_raw
 from concord.streams.audit import AuditRecord
@@ -29,12 +31,59 @@ class Event:
 
 
 class Stream:
-    def __init__(self, values: list[bytes]) -> None:
-        self.values = values
+    """The part of Faust's stream that `patches.batches` drives: a drain that runs the
+    processors on each record, acks. Each batch given is drained once the one before is
+    acked."""
 
-    async def events(self) -> AsyncIterator[Event]:
-        for i, value in enumerate(self.values):
-            yield Event(Message(value, i))
+    def __init__(self, *batches: list[bytes]) -> None:
+        self.batches = batches
+        self.processors: list[Any] = []
+        self.enable_acks = True
+        self.should_stop = False
+        self.channel = self  # what Faust drains; here the batches above
+        self.current_event: Event | None = None
+        self.acked: list[int] = []
+        self.drained = asyncio.Event()
+
+    def __aiter__(self) -> Stream:
+        return self
+
+    async def __anext__(self) -> None:
+        raise StopAsyncIteration
+
+    def add_processor(self, processor: Any) -> None:
+        self.processors.append(processor)
+
+    def _enable_passive(self, channel: Any) -> None:
+        asyncio.get_running_loop().create_task(self._drain())
+
+    async def _drain(self) -> None:
+        offset = 0
+        for batch in self.batches:
+            while len(self.acked) < offset:
+                await asyncio.sleep(0.001)
+            for value in batch:
+                self.current_event = Event(Message(value, offset))
+                offset += 1
+                for processor in self.processors:
+                    await processor(value)
+        while len(self.acked) < offset:
+            await asyncio.sleep(0.001)
+        self.drained.set()
+
+    async def ack(self, event: Event) -> None:
+        self.acked.append(event.message.offset)
+
+
+def run(f: Flow, stage: Any, stream: Stream, handle: Any) -> None:
+    """The stage's loop until every record is acked (Faust cancels it when it stops)."""
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop().create_task(consume_raw(f, stage, stream, handle))
+        await asyncio.wait_for(stream.drained.wait(), 5)
+        loop.cancel()
+
+    asyncio.run(main())
 
 
 class Audit:
@@ -83,18 +132,39 @@ def handle_for(f: Flow, handled: list[str]) -> Any:
 def test_a_failing_record_is_a_dead_letter_its_entries_are_kept_and_the_loop_goes_on() -> None:
     f = flow(refuse_audit=False)
     handled: list[str] = []
-    stream = Stream([b"a", b"bad", b"c"])
-    asyncio.run(consume_raw(f, "correlate", stream, handle_for(f, handled)))
-    assert handled == ["a", "c"]
+    stream = Stream([b"a", b"bad", b"c"], [b"d"])
+    run(f, "correlate", stream, handle_for(f, handled))
+    assert handled == ["a", "c", "d"]
     assert f.dead == [("bad", 1, "correlate failed: ValueError")]
     audit = cast(Topics, f.topics).audit
-    assert [[e.subject for e in r.entries] for r in audit.sent] == [["a"], ["bad"], ["c"]]
+    # One audit record per batch, the failed record's entries included.
+    assert [[e.subject for e in r.entries] for r in audit.sent] == [["a", "bad", "c"], ["d"]]
+    assert f.metrics.stage_records.labels("correlate")._value.get() == 3
+    assert stream.acked == [0, 1, 2, 3]  # every record, once handled
 
 
-def test_a_record_whose_audit_record_cannot_be_sent_is_a_dead_letter() -> None:
+def test_a_batch_whose_audit_record_cannot_be_sent_is_made_of_dead_letters() -> None:
     f = flow(refuse_audit=True)
     handled: list[str] = []
-    stream = Stream([b"a", b"b"])
-    asyncio.run(consume_raw(f, "plan", stream, handle_for(f, handled)))
-    assert handled == ["a", "b"]  # handled, but its audit record could not be written
-    assert f.dead == [("a", 0, "plan failed: RuntimeError"), ("b", 1, "plan failed: RuntimeError")]
+    stream = Stream([b"a", b"bad", b"b"])
+    run(f, "plan", stream, handle_for(f, handled))
+    assert handled == ["a", "b"]  # handled, but their audit record could not be written
+    assert f.dead == [
+        ("bad", 1, "plan failed: ValueError"),
+        ("a", 0, "plan failed: RuntimeError"),
+        ("b", 2, "plan failed: RuntimeError"),
+    ]
+
+
+def test_each_record_of_a_batch_is_handled_as_faust_s_current_event() -> None:
+    """A table write picks its changelog partition from the current event."""
+    f = flow(refuse_audit=False)
+    seen: list[tuple[int, int | None]] = []
+
+    async def handle(raw: bytes, message: Any) -> None:
+        now = faust_current_event()
+        seen.append((message.offset, now.message.offset if now is not None else None))
+
+    run(f, "track", Stream([b"a", b"b", b"c"]), handle)
+    assert seen == [(0, 0), (1, 1), (2, 2)]
+    assert faust_current_event() is None

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from aiokafka import AIOKafkaConsumer
@@ -141,3 +141,62 @@ def test_a_stream_partition_with_no_committed_offset_is_read_from_its_first_reco
     plain = Thread({fresh: None})
     asyncio.run(plain.seek_to_committed())
     assert plain.to_beginning == []  # without the patch, nothing moves it back
+
+
+def test_the_record_being_handled_is_faust_s_current_event() -> None:
+    """What a table write reads to pick its changelog partition (`handling`)."""
+    from faust.streams import current_event
+
+    class Event:  # Faust keeps a weak reference to it
+        pass
+
+    first, second = cast(Any, Event()), cast(Any, Event())
+    assert current_event() is None
+    with patches.handling(first):
+        assert current_event() is first
+        with patches.handling(second):
+            assert current_event() is second
+        assert current_event() is first
+    assert current_event() is None
+
+
+def test_batches_sleep_while_no_record_comes_and_ack_each_batch_once_handled(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Faust's `take_events` wakes up every `within` to look at its buffer; `batches`
+    waits for the first record."""
+    from tests.unit.agents.test_stage import Stream
+
+    turns = 0
+    run = asyncio.events.Handle._run
+
+    def counted(handle: Any) -> None:
+        nonlocal turns
+        turns += 1
+        run(handle)
+
+    async def main() -> tuple[int, list[list[int]], list[int]]:
+        nonlocal turns
+        idle = Stream()
+        taking = asyncio.ensure_future(anext(patches.batches(idle, 8, 0.005)))
+        await asyncio.sleep(0.01)
+        monkeypatch.setattr(asyncio.events.Handle, "_run", counted)
+        await asyncio.sleep(0.3)  # 60 looks of take_events
+        monkeypatch.undo()
+        quiet, turns = turns, 0
+        taking.cancel()
+
+        busy = Stream([b"a", b"b", b"c"], [b"d"])
+        seen: list[list[int]] = []
+        acked_when_handled: list[int] = []
+        async for batch in patches.batches(busy, 8, 0.005):
+            acked_when_handled.extend(busy.acked)
+            seen.append([e.message.offset for e in batch])
+            if len(seen) == 2:
+                break
+        return quiet, seen, acked_when_handled
+
+    quiet, seen, acked_when_handled = asyncio.run(main())
+    assert quiet < 10
+    assert seen == [[0, 1, 2], [3]]
+    assert acked_when_handled == [0, 1, 2]  # the first batch acked once it was handled

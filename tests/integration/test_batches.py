@@ -1,0 +1,71 @@
+"""Stages take their records in batches, on the real broker: a worker that dies in the
+middle of a batch replays it after its restart, and nothing is sent twice."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from concord.agents.stage import DRILL_EXIT
+from concord.embedded.outbox import Outbox
+from concord.embedded.slack_api import SlackApiServer
+from concord.embedded.smtp import SmtpCapture
+from tests.conftest import make_signal, private_worker, start_worker, wait_healthy, wait_until
+from tests.integration.helpers import audit_entries, slack_for, task_of
+
+pytestmark = pytest.mark.integration
+
+BATCH_PLAYBOOK = """
+id: batch-test
+version: 1
+title: Batch test
+when:
+  tags: [batch-test]
+tasks:
+  - id: chat
+    agency: ngo-antiracism
+    title: By Slack
+    action: A Slack task in {{ area.name }}.
+    channels: [slack]
+"""
+
+#: Signals in one POST: each its own situation (each on a day of its own), each one task.
+SIGNALS = 8
+
+
+def test_a_crash_in_the_middle_of_a_batch_replays_it_and_sends_nothing_twice(
+    smtp_server: SmtpCapture, slack_server: SlackApiServer, outbox: Outbox, tmp_path: Path
+) -> None:
+    with private_worker(
+        smtp_server,
+        slack_server,
+        tmp_path,
+        {"batch-test.yml": BATCH_PLAYBOOK},
+        slack_channel_interval_seconds="0",
+        # Long enough for the burst's task events to reach the track stage as one batch.
+        batch_within_ms="300",
+        fault_crash_stage="track",
+    ) as (w, producer):
+        signals = [
+            make_signal(kind="tension", category="other", severity=1, tags=["batch-test"])
+            for _ in range(SIGNALS)
+        ]
+        assert w.request("POST", "/api/signals", signals, token=producer).status == 202
+        # The track stage handles the batch's first task, then the worker dies: nothing it
+        # wrote since is flushed, none of the batch's records is acked.
+        assert wait_until(lambda: w.proc.poll(), timeout=60) == DRILL_EXIT
+        assert "drill: the worker dies in the middle of a batch of track" in w.log.read_text()
+        tasks = [task_of(s, "batch-test", "chat") for s in signals]
+        before = {t: len(slack_for(outbox, t)) for t in tasks}
+        assert sum(before.values()) <= 1  # at most the batch's first task got out
+
+        del w.env["CONCORD_FAULT_CRASH_STAGE"]
+        w.proc = start_worker(w.env, w.log)
+        wait_healthy(w)
+        wait_until(lambda: all(audit_entries(w, t, "task.delivered") for t in tasks), timeout=90)
+        # Every task went out once: the replayed batch's first task (handled before the
+        # crash) was not posted a second time, the others were posted after the restart.
+        assert {t: len(slack_for(outbox, t)) for t in tasks} == dict.fromkeys(tasks, 1)
+        for task in tasks:
+            assert len(audit_entries(w, task, "task.delivered")) == 1
