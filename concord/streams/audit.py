@@ -49,7 +49,7 @@ class AuditEntry(Strict):
 
 class AuditRecord(Strict):
     """One record of `concord.audit`: the entries one stage made while handling one
-    record (or one request), in order. A stage's entries go in one record because an
+    batch of records (or one request), in order. A stage's entries go in one record because an
     audit record per entry was a fifth of every record the flow wrote.
 
     Records written before 2026-12-06 hold one bare `AuditEntry`; they read as a record
