@@ -64,7 +64,8 @@ async def consume_raw(
         if flow.fault_stall == stage:  # a drill: this stage hangs on its first record
             await asyncio.Event().wait()
         sizes.observe(len(events))
-        failed: list[Any] = []
+        failed: set[int] = set()
+        handled_all = False
         try:
             # The batch's audit record is sent inside the try: if it cannot be, the
             # batch's records are dead letters like any other failure.
@@ -73,13 +74,18 @@ async def consume_raw(
                     if await _one(flow, stage, event, handle, busy):
                         handled.inc()
                     else:
-                        failed.append(event)
+                        failed.add(id(event))
                     if flow.fault_crash == stage and index == 0 and len(events) > 1:
                         _crash(stage)
-        except Exception as exc:  # the audit record could not be sent
+                handled_all = True
+        except Exception as exc:
+            if not handled_all:
+                # A dead letter could not be written: the batch is never acked, so
+                # Faust commits nothing past it and it is read again after a restart.
+                raise
             log.exception("%s: the audit record of a batch could not be sent", stage)
             for event in events:
-                if event not in failed:
+                if id(event) not in failed:
                     await _dead(flow, stage, event, exc)
 
 

@@ -59,7 +59,7 @@ def short_polls(consumer: Any, ms: int) -> Any:
 
 async def batches(stream: Any, most: int, within: float) -> AsyncIterator[list[Any]]:
     """The events of a Faust `stream` in batches, each acked once the caller is done
-    with it (when it asks for the next batch).
+    with it (when it asks for the next batch; never when its handling raised).
 
     As Faust's `take_events`, the stream is drained in the background into a buffer
     (the drain waits while the buffer holds `most`); unlike it, nothing runs while no
@@ -95,11 +95,11 @@ async def batches(stream: Any, most: int, within: float) -> AsyncIterator[list[A
         if not buffer:
             waiting.clear()
         room.set()
-        try:
-            yield batch
-        finally:
-            for event in batch:
-                await stream.ack(event)
+        yield batch
+        # Acked only once the caller asks for more: a batch whose handling raised is
+        # never acked, Faust commits nothing past it, and it is read again.
+        for event in batch:
+            await stream.ack(event)
 
 
 @contextlib.contextmanager

@@ -1,78 +1,21 @@
 """Every agent's loop (concord.agents.stage): records come in batches, each handled as
 Faust's current event; a record whose handling fails, or whose batch's audit record
-cannot be sent, is a dead letter; the loop goes on."""
+cannot be sent, is a dead letter; the loop goes on. A dead letter that cannot be
+written stops the loop with the batch not acked."""
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from typing import Any, cast
 
+import pytest
 from faust.streams import current_event as faust_current_event
 
 from concord.agents.stage import consume_raw
 from concord.streams.audit import AuditRecord
 from concord.worker.metrics import Metrics
 from concord.worker.runtime import Flow, Where
-
-
-@dataclass
-class Message:
-    value: bytes
-    offset: int
-    topic: str = "concord.signals"
-    partition: int = 0
-    key: bytes | None = None
-
-
-@dataclass
-class Event:
-    message: Message
-
-
-class Stream:
-    """The part of Faust's stream that `patches.batches` drives: a drain that runs the
-    processors on each record, acks. Each batch given is drained once the one before is
-    acked."""
-
-    def __init__(self, *batches: list[bytes]) -> None:
-        self.batches = batches
-        self.processors: list[Any] = []
-        self.enable_acks = True
-        self.should_stop = False
-        self.channel = self  # what Faust drains; here the batches above
-        self.current_event: Event | None = None
-        self.acked: list[int] = []
-        self.drained = asyncio.Event()
-
-    def __aiter__(self) -> Stream:
-        return self
-
-    async def __anext__(self) -> None:
-        raise StopAsyncIteration
-
-    def add_processor(self, processor: Any) -> None:
-        self.processors.append(processor)
-
-    def _enable_passive(self, channel: Any) -> None:
-        asyncio.get_running_loop().create_task(self._drain())
-
-    async def _drain(self) -> None:
-        offset = 0
-        for batch in self.batches:
-            while len(self.acked) < offset:
-                await asyncio.sleep(0.001)
-            for value in batch:
-                self.current_event = Event(Message(value, offset))
-                offset += 1
-                for processor in self.processors:
-                    await processor(value)
-        while len(self.acked) < offset:
-            await asyncio.sleep(0.001)
-        self.drained.set()
-
-    async def ack(self, event: Event) -> None:
-        self.acked.append(event.message.offset)
+from tests.unit.streams.fakes import Stream
 
 
 def run(f: Flow, stage: Any, stream: Stream, handle: Any) -> None:
@@ -168,3 +111,21 @@ def test_each_record_of_a_batch_is_handled_as_faust_s_current_event() -> None:
     run(f, "track", Stream([b"a", b"b", b"c"]), handle)
     assert seen == [(0, 0), (1, 1), (2, 2)]
     assert faust_current_event() is None
+
+
+def test_a_dead_letter_that_cannot_be_written_leaves_the_batch_unacked() -> None:
+    """Read again after the restart, rather than acked and lost."""
+    f = flow(refuse_audit=False)
+
+    async def no_deadletter(*args: Any, **kw: Any) -> Any:
+        raise RuntimeError("broker gone")
+
+    f.deadletter = no_deadletter  # type: ignore[method-assign]
+    stream = Stream([b"a", b"bad", b"c"])
+
+    async def main() -> None:
+        await consume_raw(f, "plan", stream, handle_for(f, []))
+
+    with pytest.raises(RuntimeError, match="broker gone"):
+        asyncio.run(main())
+    assert stream.acked == []

@@ -4,6 +4,7 @@ fails without its patch."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from types import SimpleNamespace
 from typing import Any, cast
@@ -15,6 +16,7 @@ from faust.transport.producer import ProducerBuffer
 from faust.types import TP as faust_TP
 
 from concord.streams import patches
+from tests.unit.streams.fakes import Stream
 
 TP = faust_TP
 
@@ -160,32 +162,27 @@ def test_the_record_being_handled_is_faust_s_current_event() -> None:
     assert current_event() is None
 
 
-def test_batches_sleep_while_no_record_comes_and_ack_each_batch_once_handled(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """Faust's `take_events` wakes up every `within` to look at its buffer; `batches`
-    waits for the first record."""
-    from tests.unit.agents.test_stage import Stream
+def test_batches_sleep_while_no_record_comes() -> None:
+    """Faust's `take_events` keeps a timer to look at its buffer every `within`;
+    `batches` waits for the first record with none."""
 
-    turns = 0
-    run = asyncio.events.Handle._run
-
-    def counted(handle: Any) -> None:
-        nonlocal turns
-        turns += 1
-        run(handle)
-
-    async def main() -> tuple[int, list[list[int]], list[int]]:
-        nonlocal turns
+    async def main() -> list[Any]:
         idle = Stream()
         taking = asyncio.ensure_future(anext(patches.batches(idle, 8, 0.005)))
-        await asyncio.sleep(0.01)
-        monkeypatch.setattr(asyncio.events.Handle, "_run", counted)
-        await asyncio.sleep(0.3)  # 60 looks of take_events
-        monkeypatch.undo()
-        quiet, turns = turns, 0
+        while not idle.drained.is_set() or not idle.processors:
+            await asyncio.sleep(0)  # one turn: the drain and the batches start
+        for _ in range(3):
+            await asyncio.sleep(0)
+        loop: Any = asyncio.get_running_loop()
+        timers = [h for h in loop._scheduled if not h.cancelled()]
         taking.cancel()
+        return timers
 
+    assert asyncio.run(main()) == []
+
+
+def test_a_batch_is_acked_once_handled_and_never_when_its_handling_raised() -> None:
+    async def main() -> tuple[list[list[int]], list[int], list[int]]:
         busy = Stream([b"a", b"b", b"c"], [b"d"])
         seen: list[list[int]] = []
         acked_when_handled: list[int] = []
@@ -194,9 +191,13 @@ def test_batches_sleep_while_no_record_comes_and_ack_each_batch_once_handled(
             seen.append([e.message.offset for e in batch])
             if len(seen) == 2:
                 break
-        return quiet, seen, acked_when_handled
+        failing = Stream([b"x", b"y"])
+        with contextlib.suppress(RuntimeError):
+            async for _batch in patches.batches(failing, 8, 0):
+                raise RuntimeError("a dead letter could not be written")
+        return seen, acked_when_handled, failing.acked
 
-    quiet, seen, acked_when_handled = asyncio.run(main())
-    assert quiet < 10
+    seen, acked_when_handled, acked_after_failure = asyncio.run(main())
     assert seen == [[0, 1, 2], [3]]
     assert acked_when_handled == [0, 1, 2]  # the first batch acked once it was handled
+    assert acked_after_failure == []
