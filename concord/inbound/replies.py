@@ -5,8 +5,10 @@ Concord takes mail for two kinds of address only: the Reply-To of its task email
 organisation's report address (`report+…`, `concord.inbound.reports`). Everything else
 is refused at RCPT (550), never accepted and dropped; a reply from anyone but the person the
 address was made for is refused too, and the coordinators are told. Size is enforced at
-DATA (552, by aiosmtpd). A reply is read by the rules of `concord.core.mailin` and acts
-through the same task rules as the buttons; the person gets a one-line confirmation.
+DATA (552, by aiosmtpd). What fails on Concord's side (the broker gone) is a temporary
+failure (451): the sending server tries again. A reply is read by the rules of
+`concord.core.mailin` and acts through the same task rules as the buttons; the person
+gets a one-line confirmation.
 A Message-ID seen before does nothing. Mail that cannot be read is a dead letter.
 """
 
@@ -16,6 +18,7 @@ import email
 import email.policy
 import hashlib
 import logging
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +37,17 @@ from concord.worker.runtime import Flow, Where
 log = logging.getLogger(__name__)
 #: The audit action of a reply taken (its Message-ID: a replay does nothing).
 REPLIED = "task.replied"
+
+
+async def temporarily(step: Awaitable[str], what: str) -> str:
+    """The SMTP answer of `step`; if it fails (the broker gone, a bug), a temporary
+    failure, so that the sending server keeps the mail and tries again: aiosmtpd would
+    answer 500, and the mail would bounce, lost to Concord."""
+    try:
+        return await step
+    except Exception:
+        log.exception("mail in: %s could not be taken", what)
+        return "451 4.3.0 Concord cannot take this message now; try again later"
 
 
 @dataclass
@@ -55,6 +69,14 @@ class Replies:
         self, server: Any, session: Any, envelope: Any, address: str, options: Any
     ) -> str:
         """Only a task's reply address, from the person it was made for."""
+        return await temporarily(self.recipient(envelope, address), "a recipient")
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        """Read the reply and act on it (once per Message-ID)."""
+        return await temporarily(self.data(envelope), "a message")
+
+    async def recipient(self, envelope: Any, address: str) -> str:
+        """RCPT: a partner's report address, or a task's reply address from its person."""
         report = mailin.read_report_address(address, self.domain)
         if report is not None and self.reports is not None:
             partner = self.directory.partner(report.partner)
@@ -75,8 +97,8 @@ class Replies:
         envelope.concord = (task.id, sender)
         return "250 2.1.5 OK"
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        """Read the reply and act on it (once per Message-ID)."""
+    async def data(self, envelope: Any) -> str:
+        """DATA: the partner's report, or the reply acted on."""
         raw = bytes(envelope.original_content or envelope.content or b"")
         task_id, who = envelope.concord
         try:
