@@ -1,6 +1,7 @@
 """Triage (`/triage`): what came in but could not be placed, for the coordinators.
 
-A CAP alert whose area names none of the directory's waits on `concord.triage`
+A CAP alert whose area names none of the directory's, or a partner's email that says no
+area or what happened, waits on `concord.triage`
 (`concord.streams.triage`). A coordinator reads what it says (opened for them, audited)
 and chooses its area; it then goes through intake's checks and sealing like any signal
 (`Flow.admit`), and leaves the queue.

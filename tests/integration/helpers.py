@@ -20,6 +20,27 @@ from concord.streams.audit import AuditEntry, AuditRecord
 from concord.streams.keys import DataKey
 from tests.conftest import Worker, private_worker, wait_until
 
+#: Two tasks per signal tagged `outage-test`: one by email, one by Slack (a carrier's
+#: outage, a crash in the middle of a batch).
+OUTAGE_PLAYBOOK = """
+id: outage-test
+version: 1
+title: Outage test
+when:
+  tags: [outage-test]
+tasks:
+  - id: mail
+    agency: victim-support
+    title: By email
+    action: An email task in {{ area.name }}.
+    channels: [email]
+  - id: chat
+    agency: ngo-antiracism
+    title: By Slack
+    action: A Slack task in {{ area.name }}.
+    channels: [slack]
+"""
+
 
 def task_of(signal: dict[str, object], playbook: str, key: str) -> str:
     """The id of the task `key` of `playbook` fired by the situation `signal` opens."""

@@ -12,25 +12,19 @@ from concord.embedded.outbox import Outbox
 from concord.embedded.slack_api import SlackApiServer
 from concord.embedded.smtp import SmtpCapture
 from tests.conftest import make_signal, private_worker, start_worker, wait_healthy, wait_until
-from tests.integration.helpers import audit_entries, slack_for, task_of
+from tests.integration.helpers import (
+    OUTAGE_PLAYBOOK,
+    audit_entries,
+    emails_for,
+    slack_for,
+    task_of,
+)
 
 pytestmark = pytest.mark.integration
 
-BATCH_PLAYBOOK = """
-id: batch-test
-version: 1
-title: Batch test
-when:
-  tags: [batch-test]
-tasks:
-  - id: chat
-    agency: ngo-antiracism
-    title: By Slack
-    action: A Slack task in {{ area.name }}.
-    channels: [slack]
-"""
 
-#: Signals in one POST: each its own situation (each on a day of its own), each one task.
+#: Signals in one POST: each its own situation (each on a day of its own), each two
+#: tasks (one by email, one by Slack).
 SIGNALS = 8
 
 
@@ -41,14 +35,14 @@ def test_a_crash_in_the_middle_of_a_batch_replays_it_and_sends_nothing_twice(
         smtp_server,
         slack_server,
         tmp_path,
-        {"batch-test.yml": BATCH_PLAYBOOK},
+        {"outage-test.yml": OUTAGE_PLAYBOOK},
         slack_channel_interval_seconds="0",
         # Long enough for the burst's task events to reach the track stage as one batch.
         batch_within_ms="300",
         fault_crash_stage="track",
     ) as (w, producer):
         signals = [
-            make_signal(kind="tension", category="other", severity=1, tags=["batch-test"])
+            make_signal(kind="tension", category="other", severity=1, tags=["outage-test"])
             for _ in range(SIGNALS)
         ]
         assert w.request("POST", "/api/signals", signals, token=producer).status == 202
@@ -56,9 +50,12 @@ def test_a_crash_in_the_middle_of_a_batch_replays_it_and_sends_nothing_twice(
         # wrote since is flushed, none of the batch's records is acked.
         assert wait_until(lambda: w.proc.poll(), timeout=60) == DRILL_EXIT
         assert "drill: the worker dies in the middle of a batch of track" in w.log.read_text()
-        tasks = [task_of(s, "batch-test", "chat") for s in signals]
-        before = {t: len(slack_for(outbox, t)) for t in tasks}
-        assert sum(before.values()) <= 1  # at most the batch's first task got out
+        chats = [task_of(s, "outage-test", "chat") for s in signals]
+        mails = [task_of(s, "outage-test", "mail") for s in signals]
+        tasks = chats + mails
+        sent = sum(len(slack_for(outbox, t)) for t in chats)
+        sent += sum(len(emails_for(outbox, t)) for t in mails)
+        assert sent <= 1  # at most the batch's first task got out
 
         del w.env["CONCORD_FAULT_CRASH_STAGE"]
         w.proc = start_worker(w.env, w.log)
@@ -66,6 +63,7 @@ def test_a_crash_in_the_middle_of_a_batch_replays_it_and_sends_nothing_twice(
         wait_until(lambda: all(audit_entries(w, t, "task.delivered") for t in tasks), timeout=90)
         # Every task went out once: the replayed batch's first task (handled before the
         # crash) was not posted a second time, the others were posted after the restart.
-        assert {t: len(slack_for(outbox, t)) for t in tasks} == dict.fromkeys(tasks, 1)
+        assert {t: len(slack_for(outbox, t)) for t in chats} == dict.fromkeys(chats, 1)
+        assert {t: len(emails_for(outbox, t)) for t in mails} == dict.fromkeys(mails, 1)
         for task in tasks:
             assert len(audit_entries(w, task, "task.delivered")) == 1

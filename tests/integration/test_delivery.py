@@ -24,29 +24,17 @@ from concord.embedded.smtp import SmtpCapture
 from concord.notifiers.render import Renderer
 from concord.streams.delivery import DeliveryRequest
 from tests.conftest import ROOT, Worker, make_signal, private_worker, restart, wait_until
-from tests.integration.helpers import audit_entries, emails_for, records, slack_for, task_of
+from tests.integration.helpers import (
+    OUTAGE_PLAYBOOK,
+    audit_entries,
+    emails_for,
+    records,
+    slack_for,
+    task_of,
+)
 from tests.unit.factories import make_task
 
 pytestmark = pytest.mark.integration
-
-OUTAGE_PLAYBOOK = """
-id: outage-test
-version: 1
-title: Outage test
-when:
-  tags: [outage-test]
-tasks:
-  - id: mail
-    agency: victim-support
-    title: By email
-    action: An email task in {{ area.name }}.
-    channels: [email]
-  - id: chat
-    agency: ngo-antiracism
-    title: By Slack
-    action: A Slack task in {{ area.name }}.
-    channels: [slack]
-"""
 
 
 class Smtp:

@@ -80,17 +80,15 @@ def test_what_is_highlighted() -> None:
     assert row.flagged
 
 
+def entry(actor: str, action: str, subject: str, via: str, **details: str) -> AuditEntry:
+    """An audit entry made now."""
+    return AuditEntry(at=NOW, actor=actor, action=action, subject=subject, via=via, details=details)
+
+
 def test_the_timeline_tells_the_situation_in_order() -> None:
     sit = make_situation()
     task = make_task(situation_id=sit.id)
-    ack = AuditEntry(
-        at=NOW,
-        actor="police-duty",
-        action="task.ack",
-        subject=task.id,
-        via="web",
-        details={"before": "assigned", "after": "acknowledged"},
-    )
+    ack = entry("police-duty", "task.ack", task.id, "web", before="assigned", after="acknowledged")
     other = AuditEntry(at=NOW, actor="x", action="task.ack", subject="someone-elses-task")
     moments = timeline(sit, [task], None, [ack, other], [delivery("delivered")])
     kinds = [m.kind for m in moments]
@@ -117,14 +115,10 @@ def test_the_timeline_leaves_out_readings_and_decisions_told_already() -> None:
 def test_a_reply_by_email_shows_its_note_on_the_timeline() -> None:
     sit = make_situation()
     task = make_task(situation_id=sit.id)
-    replied = AuditEntry(
-        at=NOW,
-        actor="vs-duty",
-        action="task.replied",
-        subject=task.id,
-        via="email",
-        details={"message_id": "<r1@x>", "note": "je regarde demain", "taken": "yes"},
-    )
+    replied = entry(
+        "vs-duty", "task.replied", task.id, "email",
+        message_id="<r1@x>", note="je regarde demain", taken="yes",
+    )  # fmt: skip
     (moment,) = [m for m in timeline(sit, [task], None, [replied], []) if m.kind == "task"]
     assert (moment.codes, moment.note, moment.by) == (
         ("task.replied",),
