@@ -55,7 +55,8 @@ async def consume_raw(
     handled (`patches.handling`), and the audit entries of the whole batch go in one
     audit record. Faust acks the batch's records once the batch is handled, and commits
     their offsets only after flushing what they produced, so a crash in the middle of a
-    batch replays it: every effect is idempotent, nothing is sent twice."""
+    batch replays it: every effect is idempotent, nothing is sent twice. Once the worker
+    begins to stop, no further record is handled (`_stopped`)."""
     busy = flow.metrics.stage_busy.labels(stage)
     handled = flow.metrics.stage_records.labels(stage)
     sizes = flow.metrics.stage_batch.labels(stage)
@@ -71,6 +72,8 @@ async def consume_raw(
             # batch's records are dead letters like any other failure.
             async with flow.audit_batch():
                 for index, event in enumerate(events):
+                    if flow.stopping():
+                        await _stopped(stage)
                     if await _one(flow, stage, event, handle, busy):
                         handled.inc()
                     else:
@@ -114,6 +117,17 @@ async def _dead(flow: Flow, stage: Stage, event: Any, exc: Exception) -> None:
     reason = f"{stage} failed: {type(exc).__name__}"
     errors = [{"loc": stage, "msg": str(exc)[:1000] or type(exc).__name__}]
     await flow.deadletter(stage, where, _raw(event), reason, errors)
+
+
+async def _stopped(stage: Stage) -> None:
+    """The worker has begun to stop: the rest of the batch is not handled and nothing of
+    it is acked, so it is read again after the restart.
+
+    A record fetched before the stop could otherwise be handled after the last commit
+    that flushes what it wrote: its offset committed as the consumer stops, its table
+    write lost with the producer's buffer (a task left `pending`, never escalated)."""
+    log.info("%s: the worker stops; the rest of the batch is read again after", stage)
+    await asyncio.Event().wait()  # until Faust cancels the agent
 
 
 def _crash(stage: Stage) -> None:

@@ -212,6 +212,7 @@ def _flow(
         fault_stall=_drill("CONCORD_FAULT_STALL_STAGE", settings.fault_stall_stage),
         fault_crash=_drill("CONCORD_FAULT_CRASH_STAGE", settings.fault_crash_stage),
         batching=Batching(settings.batch_most, settings.batch_within_ms / 1000),
+        stopping=lambda: bool(app.should_stop),
         words=plain_words(directory),
         blobs=blobs_for(settings),
     )

@@ -129,3 +129,32 @@ def test_a_dead_letter_that_cannot_be_written_leaves_the_batch_unacked() -> None
     with pytest.raises(RuntimeError, match="broker gone"):
         asyncio.run(main())
     assert stream.acked == []
+
+
+def test_once_the_worker_stops_no_record_is_handled_and_nothing_is_acked() -> None:
+    """What was fetched before the stop is read again after the restart: handled now,
+    its offset could be committed while its table writes die with the producer."""
+    f = flow(refuse_audit=False)
+    handled: list[str] = []
+    stopping = False
+
+    async def handle(raw: bytes, message: Any) -> None:
+        nonlocal stopping
+        handled.append(raw.decode())
+        stopping = True  # the worker is told to stop while the first record is handled
+
+    f.stopping = lambda: stopping
+    stream = Stream([b"a", b"b", b"c"])
+
+    async def main() -> None:
+        loop = asyncio.ensure_future(consume_raw(f, "track", stream, handle))
+        while not stopping:
+            await asyncio.sleep(0)
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert not loop.done()  # waiting for Faust to cancel it
+        loop.cancel()
+
+    asyncio.run(main())
+    assert handled == ["a"]
+    assert stream.acked == []
