@@ -11,6 +11,7 @@ email, in the partner's language, with the receipt's status link.
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 from datetime import datetime
 from email.message import EmailMessage
@@ -38,7 +39,8 @@ def when(message: EmailMessage) -> datetime:
 
 def files_of(message: EmailMessage) -> tuple[list[evidence.Kept], list[tuple[str, str]]]:
     """The attachments the evidence checks keep, and those they refuse (name, and what
-    the form would say: a message id of `FILE_ERRORS`)."""
+    the form would say: a message id of `FILE_ERRORS`). Slow for photos (decoded and
+    re-encoded): run it in a thread."""
     kept: list[evidence.Kept] = []
     refused: list[tuple[str, str]] = []
     for part in message.iter_attachments():
@@ -66,7 +68,7 @@ async def take(reports: Reports, partner: Partner, message: EmailMessage, sender
     said = mailin.block(text, site.directory)
     subject = str(message["Subject"] or "").strip()
     summary = "\n".join(t for t in (subject, said.text) if t)[:4000] or "(no text)"
-    files, refused = files_of(message)
+    files, refused = await asyncio.to_thread(files_of, message)  # off the loop: see files_of
     at = when(message).isoformat()
     receipt: str | None = None
     if said.area and said.category:
