@@ -9,6 +9,8 @@ a Cancel names, as for alerts sent by `concord signal send --cap` or on the topi
 
 from __future__ import annotations
 
+import asyncio
+
 import faust
 from faust.web import Request, Response
 
@@ -28,7 +30,9 @@ async def post_cap(site: Site, request: Request) -> Response:
     """202 `{"identifier", "signals", "triage", "cancels"}`, or 422 naming each XPath."""
     require(site.readmodel, request, ROLES)
     raw = await read_body(request, MAX_ALERT)
-    mapped = capin.read(raw, site.directory)
+    # In a thread: the schema check of a large alert takes a good part of a second (about
+    # 0.5 ms per info block), which the worker's event loop must not spend.
+    mapped = await asyncio.to_thread(capin.read, raw, site.directory)
     if isinstance(mapped, Refused):
         return error(422, mapped.reason, errors=mapped.errors)
     key = mapped.identifier[:200]
