@@ -136,7 +136,8 @@ class Flow:
     fault_crash: str = ""
     #: how each stage takes its records
     batching: Batching = field(default_factory=Batching)
-    #: whether the worker has begun to stop (Faust's app): a stage takes no more records
+    #: whether the worker has begun to stop (Faust's app was told to, or crashed: mode then
+    #: stops the worker): a stage takes no more records
     stopping: Callable[[], bool] = lambda: False
     #: the words of the directory's names (`core.intake.plain_words`), worked out once
     words: frozenset[str] = frozenset()
