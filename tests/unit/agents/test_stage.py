@@ -158,3 +158,32 @@ def test_once_the_worker_stops_no_record_is_handled_and_nothing_is_acked() -> No
     asyncio.run(main())
     assert handled == ["a"]
     assert stream.acked == []
+
+
+def test_other_tasks_of_the_event_loop_turn_between_the_records_of_a_batch() -> None:
+    """A batch handled without a pause held the web server's answers under load."""
+    f = flow(refuse_audit=False)
+    order: list[str] = []
+
+    async def handle(raw: bytes, message: Any) -> None:
+        order.append(raw.decode())
+
+    async def main() -> None:
+        stream = Stream([b"a", b"b", b"c"])
+
+        async def beside() -> None:
+            while not stream.drained.is_set():
+                order.append("-")
+                await asyncio.sleep(0)
+
+        loop = asyncio.ensure_future(consume_raw(f, "correlate", stream, handle))
+        other = asyncio.ensure_future(beside())
+        await asyncio.wait_for(stream.drained.wait(), 5)
+        loop.cancel()
+        await other
+
+    asyncio.run(main())
+    handled = "".join(order).strip("-")
+    assert handled.replace("-", "") == "abc"
+    assert "ab" not in handled, handled
+    assert "bc" not in handled, handled
