@@ -3,7 +3,7 @@
 N signals (default 100,000) in 1,000 areas, 25 hours apart within an area (so each is a
 situation of its own, with one Slack task; pacing off), are posted in arrays of 500 to a
 bare `concord worker`, at most 2,000 ahead of what was delivered; once every task's
-message is delivered (its receipt on `concord.deliveries`: nothing is left in flight,
+message is delivered (its state on `concord.delivery-state`: nothing is left in flight,
 until 2026-12-06 the bench read while messages were still queued) and the read model
 holds them, the worker's resident memory (VmRSS) and its peak (VmHWM) are read.
 Everything stays open: nothing closes a situation or a task. Prints one JSON line, and
@@ -23,6 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from kafka import KafkaConsumer
+from pipeline import is_delivered
 from stack import Stack, line, rss_peak_mb
 
 
@@ -54,12 +55,14 @@ def main() -> None:
     with Stack(AREAS, 1, slack_channel_interval_seconds="0", slack_workspace_rate="0") as s:
         assert s.proc is not None
         consumer = KafkaConsumer(
-            "concord.deliveries",
+            "concord.delivery-state",
             bootstrap_servers=s.broker.bootstrap,
             auto_offset_reset="earliest",
         )
         headers = {"Authorization": f"Bearer {s.token}", "Content-Type": "application/json"}
-        started, seen, posted, step = time.monotonic(), 0, 0, max(1, n // 10)
+        started, posted, step = time.monotonic(), 0, max(1, n // 10)
+        done: set[bytes] = set()
+        seen = 0
         while seen < n:
             if posted < n and posted - seen < 2_000:  # keep the worker busy, not flooded
                 batch = [signal(i) for i in range(posted, min(n, posted + 500))]
@@ -71,7 +74,8 @@ def main() -> None:
                 posted += len(batch)
             before = seen
             for records in consumer.poll(timeout_ms=200).values():
-                seen += sum(1 for r in records if r.value and b'"ok":true' in r.value)
+                done.update(r.key for r in records if r.key and is_delivered(r.value))
+            seen = len(done)
             if seen // step > before // step:
                 line(
                     bench="memory",

@@ -8,8 +8,8 @@
   stage (its request on `concord.outgoing`).
 
 Prints records/s for both (and the worker's CPU seconds and peak memory) and the ratio,
-then the record budget: once every task's message is delivered (its receipt on
-`concord.deliveries`), every record Concord wrote for the N signals, per topic
+then the record budget: once every task's message is delivered (its state on
+`concord.delivery-state` says so), every record Concord wrote for the N signals, per topic
 (`records_per_signal`, and one line per hop). The common path: one situation, one task,
 one Slack message per signal.
 Usage: python bench/pipeline.py [N]
@@ -255,18 +255,23 @@ def concord(n: int) -> tuple[dict[str, float], list[bytes]]:
 
 
 def delivered(bootstrap: str, n: int) -> None:
-    """Wait until `n` messages have a successful receipt on `concord.deliveries`."""
+    """Wait until `n` messages are delivered (their state on `concord.delivery-state`)."""
     consumer = KafkaConsumer(
-        "concord.deliveries", bootstrap_servers=bootstrap, auto_offset_reset="earliest"
+        "concord.delivery-state", bootstrap_servers=bootstrap, auto_offset_reset="earliest"
     )
-    ok = 0
+    done: set[bytes] = set()
     deadline = time.monotonic() + 600
     try:
-        while ok < n and time.monotonic() < deadline:
+        while len(done) < n and time.monotonic() < deadline:
             for records in consumer.poll(timeout_ms=300).values():
-                ok += sum(1 for r in records if r.value and b'"ok":true' in r.value)
+                done.update(r.key for r in records if r.key and is_delivered(r.value))
     finally:
         consumer.close()
+
+
+def is_delivered(value: bytes | None) -> bool:
+    """Whether a `concord.delivery-state` record says its message was delivered."""
+    return value is not None and b'"state":"delivered"' in value
 
 
 def main() -> None:

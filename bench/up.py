@@ -3,7 +3,7 @@ its archive, the worker, local SMTP and Slack, in one command.
 
 N signals are posted in arrays of 100 to `POST /api/signals`, each in its own area with
 one Slack task (pacing off), and timed until every task's message is delivered (its
-receipt on `concord.deliveries`). Run with the archive on (the default) and off
+state on `concord.delivery-state`). Run with the archive on (the default) and off
 (`CONCORD_ARCHIVE=false`), to see what keeping a durable copy costs the worker.
 Prints one JSON line per mode: signals/s, the CPU seconds of `concord up` and its
 children per signal.

@@ -1,4 +1,4 @@
-"""Deliver: `concord.outgoing` -> lanes -> carriers -> receipts, outcomes, delivery state.
+"""Deliver: `concord.outgoing` -> lanes -> carriers -> delivery state (with receipts), outcomes.
 
 The one stage that talks to carriers (see `concord.streams.delivery`). Its rule is
 `concord.delivery.step.handle`: this module feeds it the stage's events and carries out
@@ -90,7 +90,6 @@ class Delivery:
             ok = "ok" if receipt.ok else "failed"
             self.flow.metrics.deliveries.labels(receipt.channel, ok).inc()
             self.ledger.heard(receipt)
-            await self.flow.topics.deliveries.send(key=receipt.task_id, value=receipt)
         elif isinstance(effect, step.Report):
             await self.flow.topics.task_events.send(key=effect.event.task_id, value=effect.event)
         elif isinstance(effect, step.Audit):

@@ -21,6 +21,10 @@ the effects. The events:
   can tell), or sends again flagged as a resend (an email keeps its Message-ID).
 - `Due`: its retry time has come.
 
+Every attempt's receipt is kept in the record (`DeliveryRecord.receipts`, the latest
+ten), so the message's state on `concord.delivery-state` carries it: one record per
+attempt's outcome, not a receipt and a state.
+
 The record is written before the effects are carried out, and it is durable in Kafka
 before any attempt leaves, so a message is delivered once per key, also across crashes.
 """
@@ -33,7 +37,7 @@ from typing import Literal
 
 from concord.delivery.lanes import Lane, lane_of
 from concord.delivery.schedule import Failure, Policy, after_failure, delivered
-from concord.streams.delivery import DeliveryRecord, Outgoing, Receipt
+from concord.streams.delivery import RECEIPTS_KEPT, DeliveryRecord, Outgoing, Receipt
 from concord.streams.tasks import TaskEvent
 
 NO_CHANNEL = "no configured channel can reach this recipient"
@@ -117,7 +121,8 @@ class Release:
 
 @dataclass(frozen=True)
 class Note:
-    """Publish the receipt of one attempt (`concord.deliveries`)."""
+    """An attempt's outcome heard: counted, and told to the carrier's health (the
+    receipt itself is kept in the record, `DeliveryRecord.receipts`)."""
 
     receipt: Receipt
 
@@ -214,15 +219,18 @@ def _requested(record: DeliveryRecord | None, event: Requested, now: datetime) -
     if new.channels:
         return new, [_attempt(new)]
     failed = _update(new, now, state="failed", last_error=NO_CHANNEL, next_at=None)
-    return failed, [_note(failed, "none", 0, now, ok=False, error=NO_CHANNEL), *_ended(failed)]
+    note = _note(failed, "none", 0, now, ok=False, error=NO_CHANNEL)
+    failed = _kept(failed, note)
+    return failed, [note, *_ended(failed)]
 
 
 def _sent(record: DeliveryRecord, event: Sent, now: datetime) -> Result:
     attempt = record.attempts + 1
     note = _note(record, event.channel, attempt, now, ok=True, provider_id=event.provider_id)
     if record.final or record.outgoing is None:
-        return record, [note]  # it left before it was withdrawn: the receipt says so
-    done = delivered(record, event.channel, event.provider_id, now)
+        # It left before it was withdrawn: the receipt in the record says so.
+        return _kept(record, note), [note]
+    done = _kept(delivered(record, event.channel, event.provider_id, now), note)
     effects: list[Effect] = []
     if event.confirmed:
         details = {"channel": event.channel, "key": record.key}
@@ -243,7 +251,7 @@ def _failed(record: DeliveryRecord, event: Failed, now: datetime, policy: Policy
         retryable=failure.retryable,
     )
     step = after_failure(record, failure, now, policy, event.rand)
-    after = step.record
+    after = _kept(step.record, note)
     if step.outcome == "retry":
         assert after.next_at is not None
         return after, [note, Wait(after.key, after.next_at)]  # the lane keeps its place
@@ -333,6 +341,12 @@ def _note(
         at=now,
     )
     return Note(receipt)
+
+
+def _kept(record: DeliveryRecord, note: Note) -> DeliveryRecord:
+    """The record with the attempt's receipt (the latest `RECEIPTS_KEPT`)."""
+    receipts = [*record.receipts, note.receipt][-RECEIPTS_KEPT:]
+    return record.model_copy(update={"receipts": receipts})
 
 
 def _update(record: DeliveryRecord, now: datetime, **changes: object) -> DeliveryRecord:

@@ -150,6 +150,25 @@ State = Literal["pending", "retrying", "delivered", "failed", "withdrawn"]
 FINAL: frozenset[str] = frozenset({"delivered", "failed", "withdrawn"})
 
 
+class Receipt(Strict):
+    """The outcome of one delivery attempt (kept in its message's `DeliveryRecord`)."""
+
+    task_id: str
+    channel: str
+    recipient: str
+    attempt: int
+    ok: bool
+    retryable: bool = False
+    error: str | None = None
+    provider_id: str | None = None
+    exercise: bool = False
+    at: AwareDatetime = Field(default_factory=utcnow)
+
+
+#: How many receipts a delivery record keeps, the latest (`total_attempts` counts all).
+RECEIPTS_KEPT = 10
+
+
 class DeliveryRecord(Strict):
     """One message's delivery (the `deliveries` table, and `concord.delivery-state`
     without `outgoing`)."""
@@ -178,6 +197,9 @@ class DeliveryRecord(Strict):
     last_error: str | None = None
     given_up: list[str] = Field(default_factory=list, description="channels fallen back from")
     in_doubt: bool = Field(False, description="a crash may have sent it already")
+    receipts: list[Receipt] = Field(
+        default_factory=list, description=f"the latest {RECEIPTS_KEPT} attempts' outcomes"
+    )
     outgoing: Outgoing | None = Field(None, description="the message (not published)")
 
     @property
@@ -194,18 +216,3 @@ class DeliveryRecord(Strict):
     def delayed(self, now: datetime, after_seconds: float = 60.0) -> bool:
         """Still not delivered a while after it was posted (the board says so)."""
         return not self.final and (now - self.created_at).total_seconds() > after_seconds
-
-
-class Receipt(Strict):
-    """One delivery attempt (`concord.deliveries`)."""
-
-    task_id: str
-    channel: str
-    recipient: str
-    attempt: int
-    ok: bool
-    retryable: bool = False
-    error: str | None = None
-    provider_id: str | None = None
-    exercise: bool = False
-    at: AwareDatetime = Field(default_factory=utcnow)

@@ -93,12 +93,14 @@ SIGNALS = TopicSpec("concord.signals", sg.Signal, doc="validated signals, keyed 
 DEADLETTER = TopicSpec("concord.deadletter", au.DeadLetter, doc="original bytes + reason")
 SITUATIONS = TopicSpec("concord.situations", st.Situation, True, "situation snapshots")
 TASK_STATE = TopicSpec("concord.task-state", tk.Task, True, "task snapshots for the board")
-DELIVERIES = TopicSpec("concord.deliveries", d.Receipt, doc="one receipt per attempt")
 OUTGOING = TopicSpec(
     "concord.outgoing", d.DeliveryRequest, doc="every message to deliver, keyed by its key"
 )
 DELIVERY_STATE = TopicSpec(
-    "concord.delivery-state", d.DeliveryRecord, True, "where each message's delivery stands"
+    "concord.delivery-state",
+    d.DeliveryRecord,
+    True,
+    "where each message's delivery stands, with its attempts' receipts",
 )
 TASK_EVENTS = TopicSpec(
     "concord.task-events", tk.TaskEvent, doc="every change of a task, keyed by task id"
@@ -127,7 +129,6 @@ ALL: tuple[TopicSpec[Any], ...] = (
     DEADLETTER,
     SITUATIONS,
     TASK_STATE,
-    DELIVERIES,
     OUTGOING,
     DELIVERY_STATE,
     TASK_EVENTS,
@@ -152,7 +153,6 @@ class Topics:
     deadletter: Topic[au.DeadLetter]
     situations: Topic[st.Situation]
     task_state: Topic[tk.Task]
-    deliveries: Topic[d.Receipt]
     outgoing: Topic[d.DeliveryRequest]
     delivery_state: Topic[d.DeliveryRecord]
     task_events: Topic[tk.TaskEvent]
@@ -205,7 +205,6 @@ def declare(app: Any, partitions: int, raw_retention_hours: float = RAW_RETENTIO
         deadletter=typed(DEADLETTER),
         situations=typed(SITUATIONS),
         task_state=typed(TASK_STATE),
-        deliveries=typed(DELIVERIES),
         outgoing=typed(OUTGOING),
         delivery_state=typed(DELIVERY_STATE),
         task_events=typed(TASK_EVENTS),

@@ -40,7 +40,6 @@ class Topic:
 
 @dataclass
 class Topics:
-    deliveries: Topic = field(default_factory=Topic)
     task_events: Topic = field(default_factory=Topic)
     delivery_state: Topic = field(default_factory=Topic)
 
@@ -191,10 +190,13 @@ def test_a_retryable_failure_waits_then_tries_again_and_a_permanent_one_falls_ba
 
     asyncio.run(go())
     assert (len(slack.sent), len(email.sent)) == (2, 1)
-    receipts = [(r.channel, r.ok) for _, r in flow.topics.deliveries.sent]
-    assert receipts == [("slack", False), ("slack", False), ("email", True)]
     record = delivery.ledger.get(KEY)
     assert record is not None
+    receipts = [(r.channel, r.attempt, r.ok) for r in record.receipts]
+    assert receipts == [("slack", 1, False), ("slack", 2, False), ("email", 1, True)]
+    # One state record per attempt's outcome, carrying the receipts so far.
+    published = [len(r.receipts) for _, r in flow.topics.delivery_state.sent]
+    assert published == [1, 2, 3]
     assert record.given_up == ["slack"]
     assert record.delivered_by == "email"
     assert flow.posted == [("fallback", "slack: gone")]  # the coordinators hear of it
@@ -272,14 +274,14 @@ def test_a_worker_stopping_after_the_carrier_answered_still_tells_the_track() ->
     slack = Carrier("slack")
     delivery, flow = stage(slack)
     in_effects, go_on = asyncio.Event(), asyncio.Event()
-    original = flow.topics.deliveries.send
+    original = flow.topics.task_events.send
 
-    async def held_receipt(key: str, value: Any) -> None:
-        in_effects.set()  # the record is written; the receipt, then the track, follow
+    async def held_report(key: str, value: Any) -> None:
+        in_effects.set()  # the record is written; its effects follow
         await go_on.wait()
         await original(key, value)
 
-    flow.topics.deliveries.send = held_receipt  # type: ignore[method-assign]
+    flow.topics.task_events.send = held_report  # type: ignore[method-assign]
 
     async def go() -> None:
         await delivery.request(DeliveryRequest(key=KEY, outgoing=outgoing()))
@@ -294,4 +296,5 @@ def test_a_worker_stopping_after_the_carrier_answered_still_tells_the_track() ->
     assert state(delivery) == "delivered"
     [(_, event)] = flow.topics.task_events.sent  # the track was told all the same
     assert event.ok
-    assert len(flow.topics.deliveries.sent) == 1
+    [(_, published)] = flow.topics.delivery_state.sent
+    assert [(r.channel, r.ok) for r in published.receipts] == [("slack", True)]

@@ -299,6 +299,31 @@ def test_a_receipt_says_which_attempt_on_which_channel_and_why() -> None:
     assert receipt.task_id == "task-1"
 
 
+def test_the_record_keeps_each_attempt_s_receipt_the_latest_ten() -> None:
+    """The message's state carries its receipts: one record per outcome, not two."""
+    record = requested()
+    for attempt in range(1, 13):
+        after, effects = step.handle(record, SLACK_500, T0, POLICY)
+        assert after is not None
+        [note] = [e for e in effects if isinstance(e, step.Note)]
+        assert after.receipts[-1] == note.receipt
+        assert note.receipt.attempt == attempt
+        record = after
+    assert len(record.receipts) == 10
+    assert [r.attempt for r in record.receipts] == list(range(3, 13))
+    done, _ = step.handle(record, step.Sent("slack", "C-P/1.0"), T0, POLICY)
+    assert done is not None
+    assert (done.receipts[-1].ok, done.receipts[-1].provider_id) == (True, "C-P/1.0")
+
+
+def test_a_receipt_after_a_withdrawal_is_kept_in_the_final_record() -> None:
+    after, effects = step.handle(withdrawn(), step.Sent("slack", "C-P/1.0"), T0, POLICY)
+    assert after is not None
+    assert after.state == "withdrawn"
+    assert [(r.channel, r.ok) for r in after.receipts] == [("slack", True)]
+    assert [type(e).__name__ for e in effects] == ["Note"]
+
+
 def test_a_request_keeps_each_channel_once_in_order() -> None:
     after, _ = step.handle(
         None, step.Requested(outgoing(), ["email", "slack", "email"]), T0, POLICY
