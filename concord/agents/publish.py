@@ -77,6 +77,12 @@ async def run_reports(s: Publishing, stream: Any) -> None:
     await consume(s.flow, "publish", s.flow.topics.signals, stream, one)
 
 
+def takes(directory: Directory, about: str) -> bool:
+    """Whether a subscriber of the directory takes events about `about` (situation, task,
+    review, report): the stage reads that topic only then."""
+    return any(event.split(".")[0] == about for hook in directory.webhooks for event in hook.events)
+
+
 def register(
     app: faust.App, flow: Flow, directory: Directory, sender: str, partitions: int
 ) -> Publishing | None:
@@ -86,7 +92,6 @@ def register(
         return None
     table: Table[str] = Table(app, "published", str, partitions)
     s = Publishing(flow, directory, sender, table)
-    wanted = {event.split(".")[0] for hook in hooks for event in hook.events}
     # Only the topics some subscriber wants events of are read.
     sources: list[tuple[Topic[Any], str]] = [
         (flow.topics.situations, "situation"),
@@ -94,10 +99,10 @@ def register(
         (flow.topics.reviews, "review"),
     ]
     for topic, about in sources:
-        if about in wanted:
+        if takes(directory, about):
             agent = functools.partial(run, s, topic)
             app.agent(topic.channel, name=f"concord.publish.{about}s")(agent)
-    if "report" in wanted:
+    if takes(directory, "report"):
         agent = functools.partial(run_reports, s)
         app.agent(flow.topics.signals.channel, name="concord.publish.reports")(agent)
     return s

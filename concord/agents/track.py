@@ -2,7 +2,9 @@
 
 Every change of a task (created, released, delivered, acknowledged, declined, done,
 escalated, reassigned, cancelled) arrives here keyed by task id, so one worker applies a
-task's changes in order and is the only writer of its snapshots on `concord.task-state`.
+task's changes in order and is the only writer of the `tasks` table, whose changelog is
+what the board's read model reads of tasks (and of its snapshots on `concord.task-state`,
+written only when a webhook subscriber takes task events: the publish stage reads them).
 The rules are `concord.core.track.handle`. A task ready to go, a notice, the update of
 its Slack message are composed here and posted to the delivery stage, which reports
 back (`delivered`); this agent never waits on a carrier. When a task goes to someone
@@ -21,6 +23,7 @@ from typing import Any
 
 import faust
 
+from concord.agents import publish
 from concord.agents.stage import consume, every
 from concord.common.types import utcnow
 from concord.config.directory import Directory
@@ -30,7 +33,7 @@ from concord.core.track import Dispatch, Effect, Emit, Publish, Tell, UpdateSlac
 from concord.delivery.compose import Compose
 from concord.streams.delivery import task_message_key
 from concord.streams.tables import Table
-from concord.streams.tasks import TaskEvent, TrackRecord
+from concord.streams.tasks import TASKS_TABLE, TaskEvent, TrackRecord
 from concord.worker.runtime import Flow
 
 log = logging.getLogger(__name__)
@@ -45,6 +48,9 @@ class Tracking:
     compose: Compose
     #: task id -> the task, its history, its deadlines, its Slack messages, dependents
     records: Table[TrackRecord]
+    #: whether a webhook subscriber takes task events: the publish stage then reads
+    #: the task's snapshots on `concord.task-state` (the board reads the table's changelog)
+    snapshots: bool = False
 
 
 async def deliver_task(s: Tracking, effect: Dispatch) -> None:
@@ -76,7 +82,8 @@ async def tell(s: Tracking, effect: Tell) -> None:
 async def carry_out(s: Tracking, effect: Effect, changes: int) -> None:
     """Carry out one effect of the track rules (`core.track`)."""
     if isinstance(effect, Publish):
-        await s.flow.topics.task_state.send(key=effect.task.id, value=effect.task)
+        if s.snapshots:
+            await s.flow.topics.task_state.send(key=effect.task.id, value=effect.task)
     elif isinstance(effect, Dispatch):
         await deliver_task(s, effect)
     elif isinstance(effect, Emit):
@@ -173,6 +180,7 @@ def register(
     tick_seconds: float,
 ) -> None:
     """Create the track stage's table and bind its agent and its deadline timer."""
-    s = Tracking(flow, directory, compose, Table(app, "tasks", TrackRecord, partitions))
+    table = Table(app, TASKS_TABLE, TrackRecord, partitions)
+    s = Tracking(flow, directory, compose, table, snapshots=publish.takes(directory, "task"))
     app.agent(flow.topics.task_events.channel, name="concord.track")(functools.partial(run, s))
     every(app, tick_seconds, "task deadlines", functools.partial(send_ticks, s))

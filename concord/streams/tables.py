@@ -102,6 +102,11 @@ class Table(Generic[V]):
             del cache[gone]
 
 
+def changelog(app_id: str, table: str) -> str:
+    """The name of a table's changelog topic (Faust's: `<app id>-<table>-changelog`)."""
+    return f"{app_id}-{table}-changelog"
+
+
 def _key(key: str) -> str:
     if not isinstance(key, str):
         raise TypeError(f"table keys are str, not {type(key).__name__}")

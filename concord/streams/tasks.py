@@ -150,6 +150,10 @@ class Step(Strict):
     reason: str | None = None
 
 
+#: The track stage's table: its changelog is also what the read model reads of tasks.
+TASKS_TABLE = "tasks"
+
+
 class TrackRecord(Strict):
     """The `tasks` table's value: a task and what its timers and dependencies need."""
 

@@ -6,7 +6,9 @@ data keys (`concord.keys`: a tombstone is an erasure) and which signals were era
 
 Faust's GlobalTable did not replicate writes between running workers here, so each web
 process tails the compacted snapshot topics itself: an aiokafka consumer with no group,
-all partitions, from the beginning, latest value per key wins.
+all partitions, from the beginning, latest value per key wins. Tasks are read from the
+track stage's table changelog (`<app id>-tasks-changelog`), which holds every change of
+every task already: a snapshot topic beside it would be the same facts written twice.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from collections.abc import Iterator, Mapping
 from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic_core import from_json
 
 from concord.config.settings import Settings
 from concord.core import reports
@@ -32,7 +35,8 @@ from concord.streams.patches import short_polls
 from concord.streams.reviews import ReviewRecord
 from concord.streams.signals import Signal
 from concord.streams.situations import Situation
-from concord.streams.tasks import Task
+from concord.streams.tables import changelog
+from concord.streams.tasks import TASKS_TABLE, Task, TrackRecord
 from concord.streams.triage import TriageItem
 from concord.web.audittail import AuditTail
 
@@ -41,7 +45,6 @@ log = logging.getLogger(__name__)
 _TAILED = (
     t.AUDIT,
     t.SITUATIONS,
-    t.TASK_STATE,
     t.TOKENS,
     t.REVIEWS,
     t.SIGNALS,
@@ -114,6 +117,33 @@ class Latest(Mapping[str, M]):
         return out
 
 
+class Tasks(Latest[Task]):
+    """The latest task per id, from the `tasks` table's changelog: each value is the
+    track stage's `TrackRecord`, its task decoded when read. A record that is only a
+    stub (news of a task before it was created) is no task yet."""
+
+    #: How a stub's bytes begin (pydantic writes `task`, the first field, first).
+    STUB = b'{"task":null'
+
+    def __init__(self) -> None:
+        super().__init__(Task)
+        self._track = TypeAdapter(TrackRecord)
+
+    def put(self, key: str, value: bytes | None) -> None:
+        """Apply one changelog record (a stub, like a tombstone, is no task)."""
+        super().put(key, None if value is not None and value.startswith(self.STUB) else value)
+
+    def _decode(self, key: str) -> Task:
+        try:
+            task = self._track.validate_json(self._raw[key]).task
+        except ValidationError as exc:
+            log.warning("read model: unreadable task record, key %s", key)
+            raise KeyError(key) from exc
+        if task is None:
+            raise KeyError(key)
+        return task
+
+
 #: How many audit entries a worker keeps in memory for `/audit` and the indicators (the
 #: whole log stays on `concord.audit`).
 AUDIT_KEPT = 100_000
@@ -122,7 +152,6 @@ Change = tuple[str, str]
 #: The topics whose changes reach the board's live stream.
 _LIVE = {
     t.SITUATIONS.name: "situation",
-    t.TASK_STATE.name: "task",
     t.REVIEWS.name: "review",
     t.DELIVERY_STATE.name: "delivery",
     t.SESSIONS.name: "session",  # a sign-out ends that session's streams
@@ -133,9 +162,11 @@ class ReadModel:
     """The latest situations, tasks, reviews, tokens, sign-in marks and deliveries; the
     recent audit log; the receipts of public reports; and the board's listeners."""
 
-    def __init__(self) -> None:
+    def __init__(self, app_id: str = "concord") -> None:
+        #: the topic tasks are read from (`Tasks`)
+        self.tasks_topic = changelog(app_id, TASKS_TABLE)
         self.situations: Latest[Situation] = Latest(Situation)
-        self.tasks: Latest[Task] = Latest(Task)
+        self.tasks: Latest[Task] = Tasks()
         self.tokens: Latest[ApiToken] = Latest(ApiToken)
         self.reviews: Latest[ReviewRecord] = Latest(ReviewRecord)
         self.sealed: dict[str, str] = {}  # signal id -> what its people wrote, sealed
@@ -156,7 +187,7 @@ class ReadModel:
         self.caught_up = False
         self._by_topic: dict[str, Latest[Any]] = {
             t.SITUATIONS.name: self.situations,
-            t.TASK_STATE.name: self.tasks,
+            self.tasks_topic: self.tasks,
             t.TOKENS.name: self.tokens,
             t.REVIEWS.name: self.reviews,
             t.SESSIONS.name: self.marks,
@@ -173,10 +204,12 @@ class ReadModel:
         if topic == t.AUDIT.name:
             self._audit(value)
             return
+        if topic == self.tasks_topic:
+            key = table_key(key)
         target = self._by_topic.get(topic)
         if target is not None:
             target.put(key, value)
-            self._tell(_LIVE.get(topic), key)
+            self._tell("task" if topic == self.tasks_topic else _LIVE.get(topic), key)
 
     def listen(self) -> asyncio.Queue[Change]:
         """A queue that receives every change the board shows (`unlisten` it after)."""
@@ -257,6 +290,16 @@ class ReadModel:
         )
 
 
+def table_key(key: str) -> str:
+    """A table changelog's key as the table knows it: Faust writes `str` keys of a table
+    as JSON (`"t1"`)."""
+    try:
+        found = from_json(key)
+    except ValueError:
+        return key
+    return found if isinstance(found, str) else key
+
+
 async def _tail(settings: Settings, readmodel: ReadModel) -> None:
     consumer = short_polls(
         AIOKafkaConsumer(
@@ -270,14 +313,15 @@ async def _tail(settings: Settings, readmodel: ReadModel) -> None:
     await consumer.start()
     try:
         parts: list[TopicPartition] = []
+        names = [spec.name for spec in _TAILED] + [readmodel.tasks_topic]
         while not parts:
-            for spec in _TAILED:
-                found = consumer.partitions_for_topic(spec.name)
+            for name in names:
+                found = consumer.partitions_for_topic(name)
                 if not found:
                     await consumer.force_metadata_update()
-                    found = consumer.partitions_for_topic(spec.name)
-                parts.extend(TopicPartition(spec.name, p) for p in sorted(found or ()))
-            if len(parts) < len(_TAILED):
+                    found = consumer.partitions_for_topic(name)
+                parts.extend(TopicPartition(name, p) for p in sorted(found or ()))
+            if len({tp.topic for tp in parts}) < len(names):
                 parts = []
                 await asyncio.sleep(0.5)  # topics not created yet: poll metadata
         consumer.assign(parts)
@@ -312,6 +356,6 @@ async def tail(settings: Settings, readmodel: ReadModel) -> None:
 
 def register(app: Any, settings: Settings) -> ReadModel:
     """A read model, tailing from when the app starts."""
-    model = ReadModel()
+    model = ReadModel(settings.app_id)
     app.task(functools.partial(tail, settings, model))
     return model

@@ -1,12 +1,18 @@
 """The read model's latest values (concord.web.readmodel.Latest): kept as bytes, decoded
-when read, and only the latest reads stay decoded."""
+when read, and only the latest reads stay decoded; tasks come from the track stage's
+table changelog."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+from pydantic import TypeAdapter
 
 from concord.streams.access import SessionMark
-from concord.web.readmodel import Latest
+from concord.streams.tasks import Task, TaskState, TrackRecord
+from concord.web.readmodel import Latest, ReadModel, Tasks, table_key
+from tests.unit.factories import make_task
 
 
 def mark(i: int) -> bytes:
@@ -36,3 +42,41 @@ def test_only_the_latest_reads_stay_decoded_and_a_scan_keeps_nothing_more() -> N
     assert [m.id for m in latest.values()] == [f"s{i}" for i in range(100)]
     assert latest._decoded == kept  # the scan used them and added none
     assert latest["k3"].id == "s3"  # read again: decoded again
+
+
+def track_record(task: Task | None, **kw: Any) -> bytes:
+    """A `tasks` table value as the track stage writes it (compact JSON)."""
+    return TypeAdapter(TrackRecord).dump_json(TrackRecord(task=task, **kw))
+
+
+def test_tasks_are_read_from_the_track_table_s_changelog() -> None:
+    model = ReadModel("city")
+    heard = model.listen()
+    task = make_task(id="t1", state=TaskState.assigned)
+    model.apply("city-tasks-changelog", '"t1"', track_record(task, notes=["n"]))
+    assert model.tasks["t1"] == task
+    assert heard.get_nowait() == ("task", "t1")  # the board hears of it
+    moved = task.model_copy(update={"state": TaskState.done})
+    model.apply("city-tasks-changelog", '"t1"', track_record(moved))
+    assert model.tasks["t1"].state == TaskState.done
+    model.apply("city-tasks-changelog", '"t1"', None)  # a tombstone
+    assert "t1" not in model.tasks
+    model.apply("concord.task-state", "t2", task.model_dump_json().encode())
+    assert "t2" not in model.tasks  # the snapshot topic is the publish stage's, not read
+
+
+def test_a_changelog_key_is_the_table_s_key_faust_writes_them_as_json() -> None:
+    assert table_key('"t-1"') == "t-1"
+    assert table_key("t-1") == "t-1"  # not JSON: as it is
+    assert table_key("12") == "12"
+
+
+def test_a_stub_record_is_no_task_yet() -> None:
+    """News of a task that comes before its creation is kept in a stub by the track."""
+    model = ReadModel()
+    stub = track_record(None, prerequisites={"t0": "done"})
+    assert stub.startswith(Tasks.STUB)
+    model.apply("concord-tasks-changelog", '"t1"', stub)
+    assert len(model.tasks) == 0
+    assert model.tasks.get("t1") is None
+    assert model.tasks.values() == []
