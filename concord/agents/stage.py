@@ -31,6 +31,10 @@ log = logging.getLogger(__name__)
 
 M = TypeVar("M", bound=BaseModel)
 
+#: How long a stage handles a batch's records before it lets the rest of the event loop
+#: turn (the web server's answers, the timers, the other stages).
+HOLD_SECONDS = 0.001
+
 #: How the worker exits when a drill crashes it (`_crash`).
 DRILL_EXIT = 86
 
@@ -56,8 +60,9 @@ async def consume_raw(
     audit record. Faust acks the batch's records once the batch is handled, and commits
     their offsets only after flushing what they produced, so a crash in the middle of a
     batch replays it: every effect is idempotent, nothing is sent twice. Once the worker
-    begins to stop, no further record is handled (`_stopped`). Between two records of a
-    batch the loop lets every other task of the event loop turn."""
+    begins to stop, no further record is handled (`_stopped`). Once a batch has held the
+    event loop for `HOLD_SECONDS`, the loop lets every other task turn before the next
+    record."""
     busy = flow.metrics.stage_busy.labels(stage)
     handled = flow.metrics.stage_records.labels(stage)
     sizes = flow.metrics.stage_batch.labels(stage)
@@ -72,14 +77,16 @@ async def consume_raw(
             # The batch's audit record is sent inside the try: if it cannot be, the
             # batch's records are dead letters like any other failure.
             async with flow.audit_batch():
+                held = time.perf_counter()
                 for index, event in enumerate(events):
                     if flow.stopping():
                         await _stopped(stage)
-                    if index:
-                        # The web server, the timers and the other stages turn between
-                        # records: a batch handled in one go held the event loop for
-                        # up to a few hundred ms under load.
+                    if time.perf_counter() - held > HOLD_SECONDS:
+                        # The web server, the timers and the other stages turn: a batch
+                        # handled in one go held the event loop for up to a few hundred
+                        # ms under load.
                         await asyncio.sleep(0)
+                        held = time.perf_counter()
                     if await _one(flow, stage, event, handle, busy):
                         handled.inc()
                     else:
