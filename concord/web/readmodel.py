@@ -20,7 +20,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, ValidationError
 from pydantic_core import from_json
 
 from concord.config.settings import Settings
@@ -127,7 +127,6 @@ class Tasks(Latest[Task]):
 
     def __init__(self) -> None:
         super().__init__(Task)
-        self._track = TypeAdapter(TrackRecord)
 
     def put(self, key: str, value: bytes | None) -> None:
         """Apply one changelog record (a stub, like a tombstone, is no task)."""
@@ -135,7 +134,7 @@ class Tasks(Latest[Task]):
 
     def _decode(self, key: str) -> Task:
         try:
-            task = self._track.validate_json(self._raw[key]).task
+            task = TrackRecord.model_validate_json(self._raw[key]).task
         except ValidationError as exc:
             log.warning("read model: unreadable task record, key %s", key)
             raise KeyError(key) from exc
@@ -185,6 +184,7 @@ class ReadModel:
         #: read every topic up to where it ended when the tail started (retention waits
         #: for it: a situation not read yet must not look like none)
         self.caught_up = False
+        self._live = {**_LIVE, self.tasks_topic: "task"}
         self._by_topic: dict[str, Latest[Any]] = {
             t.SITUATIONS.name: self.situations,
             self.tasks_topic: self.tasks,
@@ -209,7 +209,7 @@ class ReadModel:
         target = self._by_topic.get(topic)
         if target is not None:
             target.put(key, value)
-            self._tell("task" if topic == self.tasks_topic else _LIVE.get(topic), key)
+            self._tell(self._live.get(topic), key)
 
     def listen(self) -> asyncio.Queue[Change]:
         """A queue that receives every change the board shows (`unlisten` it after)."""
