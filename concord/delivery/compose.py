@@ -19,6 +19,7 @@ from concord.access.links import LOGIN_MAX_AGE, REFERRAL_DAYS, Signer, TaskLink,
 from concord.config.bodies import Body
 from concord.config.directory import Directory, Liaison, PanelMember
 from concord.core.mailin import reply_address
+from concord.notifiers import forms
 from concord.notifiers.recipients import chat, panel_channel, recipient_for
 from concord.notifiers.referral import mail_receipt, referral_message
 from concord.notifiers.render import Renderer
@@ -96,7 +97,8 @@ class Compose:
             for action in ("ack", "decline", "done")
         }
         place = self.place(task, recipient.language)
-        message = self.renderer.task_message(task, recipient, place, links)
+        chain = list(task.channels or channels)
+        message = self.renderer.task_message(task, recipient, place, links, forms.of(chain))
         if self.reply_domain:
             address = reply_address(self.signer.reply_key, task.id, recipient.id, self.reply_domain)
             message = message.model_copy(update={"reply_to": address})
@@ -107,7 +109,7 @@ class Compose:
             task.id,
             task.id,
             message,
-            list(task.channels or channels),
+            chain,
             now,
             deadline=min(ends) if ends else None,
             report_task=task.id,
@@ -135,8 +137,10 @@ class Compose:
             recipient, channels = found
             lang = recipient.language
             where = self.directory.place([task.area], lang)
+            place = self.place(task, lang)
+            kept = forms.of(channels)
             message = self.renderer.notice_message(
-                kind, task, recipient, self.place(task, lang), note, at, where
+                kind, task, recipient, place, note, at, where, kept
             )
             out.append(self._outgoing("notice", task.id, task.id, message, channels, now))
         return out
@@ -194,7 +198,8 @@ class Compose:
                     + self.signer.vote_link(VoteLink(record.situation_id, recipient.id, version, d))
                     for d in ("approve", "reject", "conflict")
                 }
-            message = self.renderer.review_message(record, kind, recipient, name, links)
+            kept = forms.of(channels)
+            message = self.renderer.review_message(record, kind, recipient, name, links, kept)
             subject = f"review:{record.situation_id}"
             out.append(self._outgoing("review", subject, subject, message, channels, now))
         return out

@@ -25,10 +25,16 @@ from jinja2.runtime import Context
 from concord.common import templating
 from concord.common.text import one_line, slack_escape
 from concord.core.analysis import Draft, draft
-from concord.core.tasks import liaison_actions
-from concord.notifiers import cards
+from concord.notifiers import cards, forms
 from concord.notifiers.base import Message, Recipient
-from concord.notifiers.blocks import VOTING, labels, review_buttons
+from concord.notifiers.blocks import (
+    VOTING,
+    actions,
+    header,
+    labels,
+    review_buttons,
+    task_buttons,
+)
 from concord.streams.delivery import Card, DeliveryRecord, Outgoing, task_message_key
 from concord.streams.reviews import ReviewRecord
 from concord.streams.tasks import Task
@@ -133,13 +139,17 @@ class Renderer:
         )
         return env.get_template(name)
 
-    def texts(self, name: str, lang: str, ctx: dict[str, Any], slack: str = "") -> Texts:
+    def texts(
+        self, name: str, lang: str, ctx: dict[str, Any], slack: str = "", with_slack: bool = True
+    ) -> Texts:
         """The three texts of one message, from `<name>.subject.txt` (one line),
         `<name>.txt` and the Slack template (`slack`, by default `<name>.txt` of the
         Slack environment, which escapes for mrkdwn); the Slack template also gets the
-        subject."""
+        subject. Without `with_slack`, the Slack text is empty (not rendered)."""
         subject = one_line(self._template(self.env, lang, f"{name}.subject.txt").render(ctx))
         text = self._template(self.env, lang, f"{name}.txt").render(ctx).strip() + "\n"
+        if not with_slack:
+            return Texts(subject.strip(), text, "")
         slack_template = self._template(self.slack_env, lang, slack or f"{name}.txt")
         slack_text = slack_template.render({**ctx, "subject": subject.strip()}).strip()
         return Texts(subject.strip(), text, slack_text)
@@ -155,9 +165,12 @@ class Renderer:
         recipient: Recipient,
         area_name: str,
         links: dict[str, str] | None = None,
+        kept: frozenset[forms.Form] = forms.EVERY,
     ) -> Message:
-        """The message announcing `task` to `recipient` (`links`: signed email actions)."""
+        """The message announcing `task` to `recipient` (`links`: signed email actions),
+        in the forms `kept` besides its subject and text."""
         lang = recipient.language
+        words = labels(self.say, lang)
         ctx = {
             "task": task,
             "text": task.text(lang),
@@ -166,32 +179,34 @@ class Renderer:
             "link": f"{self.public_url}/tasks/{task.id}",
             "exercise": task.exercise,
             "links": links or {},
-            "labels": labels(self.say, lang),
+            "labels": words,
             "lang": lang,
         }
-        texts = self.texts("task", lang, ctx, slack="task.slack.txt")
-        # plain_text blocks are not mrkdwn: no escaping needed, but no links either.
-        header = self._template(self.env, lang, "task.slack_header.txt").render(ctx).strip()
-        blocks: list[dict[str, object]] = [
-            {"type": "header", "text": {"type": "plain_text", "text": header[:150]}},
-            *section(texts.slack),
-            self._task_buttons(task, lang),
-        ]
+        slack = "slack" in kept
+        texts = self.texts("task", lang, ctx, slack="task.slack.txt", with_slack=slack)
+        blocks: list[dict[str, object]] = []
+        if slack:
+            # plain_text blocks are not mrkdwn: no escaping needed, but no links either.
+            heading = self._template(self.env, lang, "task.slack_header.txt").render(ctx).strip()
+            blocks = [
+                header(heading),
+                *section(texts.slack),
+                task_buttons(task, words, self.public_url),
+            ]
+        card = None
+        if "card" in kept:
+            found = self._task_card(task, lang, area_name, str(ctx["link"]), links or {})
+            card = cards.marked(found, task.exercise, lang, self.say)
         return Message(
             key=task_message_key(task.id, recipient.id),
             recipient=recipient,
             subject=texts.subject,
             text=texts.text,
-            html=self._template(self.env, lang, "task.html").render(ctx),
+            html=self._template(self.env, lang, "task.html").render(ctx) if "html" in kept else "",
             slack_text=texts.slack,
             slack_blocks=blocks,
             exercise=task.exercise,
-            card=cards.marked(
-                self._task_card(task, lang, area_name, str(ctx["link"]), links or {}),
-                task.exercise,
-                lang,
-                self.say,
-            ),
+            card=card,
         )
 
     def _task_card(
@@ -212,32 +227,6 @@ class Renderer:
         card = cards.text_card(texts.subject, texts.text, link, cards.OPEN_TASK, lang, self.say)
         return cards.marked(card, exercise, lang, self.say)
 
-    def _task_buttons(self, task: Task, lang: str) -> dict[str, object]:
-        """Acknowledge / Decline / Done (while the task is open) and Open."""
-        words = labels(self.say, lang)
-        buttons: list[dict[str, object]] = []
-        styles = {"ack": "primary", "decline": "danger", "done": None}
-        for action in liaison_actions(task, announced=True):
-            style = styles[action]
-            button: dict[str, object] = {
-                "type": "button",
-                "text": {"type": "plain_text", "text": words[action]},
-                "action_id": f"task.{action}",
-                "value": task.id,
-            }
-            if style:
-                button["style"] = style
-            buttons.append(button)
-        buttons.append(
-            {
-                "type": "button",
-                "text": {"type": "plain_text", "text": words["open_task"]},
-                "url": f"{self.public_url}/tasks/{task.id}",
-                "action_id": "task.open",
-            }
-        )
-        return {"type": "actions", "block_id": f"task:{task.id}", "elements": buttons}
-
     def task_status(
         self, task: Task, actor: str, language: str = FALLBACK
     ) -> tuple[str, list[dict[str, object]]]:
@@ -250,7 +239,7 @@ class Renderer:
             line += f" · {who}"
         blocks: list[dict[str, object]] = [
             {"type": "section", "text": {"type": "mrkdwn", "text": slack_escape(line)[:3000]}},
-            self._task_buttons(task, language),
+            task_buttons(task, labels(self.say, language), self.public_url),
         ]
         return line, blocks
 
@@ -263,9 +252,10 @@ class Renderer:
         note: str,
         at: datetime | None = None,
         where: str = "",
+        kept: frozenset[forms.Form] = forms.EVERY,
     ) -> Message:
         """A notice about a task: declined, escalated, undeliverable, reminder, repeat (it
-        happened again `at`, in `where`)..."""
+        happened again `at`, in `where`)..., in the forms `kept` (it has no HTML)."""
         lang = recipient.language
         ctx = {
             "kind": kind,
@@ -279,7 +269,10 @@ class Renderer:
             "link": f"{self.public_url}/tasks/{task.id}",
             "exercise": task.exercise,
         }
-        texts = self.texts("notice", lang, ctx)
+        texts = self.texts("notice", lang, ctx, with_slack="slack" in kept)
+        card = None
+        if "card" in kept:
+            card = self._notice_card(texts, str(ctx["link"]), bool(ctx["exercise"]), lang)
         return Message(
             key=f"{task.id}.{kind}.{recipient.id}.{int(task.updated_at.timestamp())}"
             + (f".{task.signals[-1]}" if kind == "repeat" and task.signals else ""),
@@ -288,9 +281,9 @@ class Renderer:
             text=texts.text,
             html="",
             slack_text=texts.slack,
-            slack_blocks=section(texts.slack),
+            slack_blocks=section(texts.slack) if texts.slack else [],
             exercise=task.exercise,
-            card=self._notice_card(texts, str(ctx["link"]), bool(ctx["exercise"]), lang),
+            card=card,
         )
 
     def review_message(
@@ -300,9 +293,10 @@ class Renderer:
         recipient: Recipient,
         area_name: str,
         links: dict[str, str] | None,
+        kept: frozenset[forms.Form] = forms.EVERY,
     ) -> Message:
         """A panel notice (`kind`: opened, amended, reminder, approved, rejected, no_quorum,
-        stalled).
+        stalled), in the forms `kept` besides its subject and text.
 
         Email carries the member's own signed vote `links`; the Slack channel message
         carries Approve / Conflict buttons (a rejection needs a reason: the review page).
@@ -325,15 +319,22 @@ class Renderer:
             "lang": lang,
             "labels": labels(self.say, lang),
         }
-        texts = self.texts("review", lang, ctx, slack="review.slack.txt")
-        html = self._template(self.env, lang, "review.html").render({**ctx, "text": texts.text})
-        value = f"{record.situation_id}|{d.version}"
-        buttons = review_buttons(labels(self.say, lang), review_url, value, voting)
-        blocks: list[dict[str, object]] = [
-            {"type": "header", "text": {"type": "plain_text", "text": texts.subject[:150]}},
-            *section(texts.slack),
-            {"type": "actions", "block_id": f"review:{value}", "elements": buttons},
-        ]
+        slack = "slack" in kept
+        texts = self.texts("review", lang, ctx, slack="review.slack.txt", with_slack=slack)
+        html = ""
+        if "html" in kept:
+            html = self._template(self.env, lang, "review.html").render({**ctx, "text": texts.text})
+        blocks: list[dict[str, object]] = []
+        if slack:
+            value = f"{record.situation_id}|{d.version}"
+            buttons = review_buttons(labels(self.say, lang), review_url, value, voting)
+            row = actions(f"review:{value}", buttons)
+            blocks = [header(texts.subject), *section(texts.slack), row]
+        card = None
+        if "card" in kept:
+            votes = links if voting else None
+            found = cards.review_card(texts.subject, texts.text, votes, review_url, lang, self.say)
+            card = cards.marked(found, record.exercise, lang, self.say)
         return Message(
             key=f"review.{record.situation_id}.v{d.version}.{kind}.{record.reminders}.{recipient.id}",
             recipient=recipient,
@@ -343,14 +344,7 @@ class Renderer:
             slack_text=texts.slack,
             slack_blocks=blocks,
             exercise=record.exercise,
-            card=cards.marked(
-                cards.review_card(
-                    texts.subject, texts.text, links if voting else None, review_url, lang, self.say
-                ),
-                record.exercise,
-                lang,
-                self.say,
-            ),
+            card=card,
         )
 
     def delivery_notice(

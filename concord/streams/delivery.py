@@ -92,7 +92,9 @@ class Event(Strict):
 
 
 class Message(Strict):
-    """A notification rendered for one recipient, in every form the channels need."""
+    """A notification rendered for one recipient: its subject and text, and the forms of
+    the channels it may go through (HTML for email, Slack's text and blocks, a card for
+    the chat channels; what a channel does not send is left empty)."""
 
     key: str = Field(description="idempotency key: same key, same message, delivered once")
     recipient: Recipient

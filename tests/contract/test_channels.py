@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,6 +29,7 @@ from concord.embedded.outbox import Outbox
 from concord.embedded.slack_api import SlackApiServer
 from concord.embedded.smtp import SmtpCapture
 from concord.embedded.standin import MATRIX_TOKEN, StandIn
+from concord.notifiers import forms
 from concord.notifiers.base import Message, Notifier, Recipient, SendError
 from concord.notifiers.chat import WebhookChatNotifier
 from concord.notifiers.email import EmailNotifier
@@ -242,11 +244,13 @@ def driver(request: Any, servers: Any) -> Driver:
 
 
 def task_message(driver: Driver, lang: str = "en", **task: Any) -> Message:
-    """A task's message for the driver's recipient; for a webhook, an event about it."""
+    """A task's message for the driver's recipient, in its channel's forms only (what the
+    delivery stage gets for a task on that channel alone); for a webhook, an event."""
     recipient = driver.recipient(lang)
     t = message_task(**task)
     if driver.channel != "webhook":
-        return RENDER.task_message(t, recipient, "Centre-ville", LINKS)
+        kept = forms.of([driver.channel])
+        return RENDER.task_message(t, recipient, "Centre-ville", LINKS, kept)
     data = {"task": t.id, "title": t.text(lang).title, "exercise": t.exercise}
     event = Event(
         id=f"evt-{t.id}",
@@ -290,6 +294,25 @@ def test_a_message_arrives_in_the_wire_format_the_service_takes(driver: Driver) 
     assert sent.provider_id
     (wire,) = wait_arrived(driver)
     assert "Check" in wire  # the task's title, however the channel wraps it
+
+
+def test_its_own_forms_carry_the_whole_message(driver: Driver) -> None:
+    """A message rendered in its channel's forms only arrives as the message in every
+    form would: nothing the carrier shows comes from a form left out."""
+    if driver.channel == "webhook":
+        pytest.skip("an event is built apart, not rendered")
+    every = RENDER.task_message(message_task(), driver.recipient("en"), "Centre-ville", LINKS)
+    own = task_message(driver)
+    assert own != every  # some form was left out
+    send(driver, every)
+    send(driver, own.model_copy(update={"key": f"{own.key}-own"}))
+    full, only = wait_arrived(driver, 2)
+
+    def same(wire: str) -> str:  # what differs between any two sends of one message
+        wire = wire.replace(f"{own.key}-own", own.key)
+        return re.sub(r"^Date: .*$|=+\d+==|boundary=\"[^\"]*\"", "", wire, flags=re.M)
+
+    assert same(only) == same(full)
 
 
 @pytest.mark.parametrize(

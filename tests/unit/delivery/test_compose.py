@@ -91,3 +91,20 @@ def test_a_referral_tells_the_body_what_where_when_in_its_language_and_nothing_w
         assert written not in shown
     assert message.card is not None
     assert [a.url for a in message.card.actions] == ["https://c.example/referrals/T"]
+
+
+def test_a_task_message_is_rendered_for_its_channels_and_their_fallbacks_only() -> None:
+    compose = composer(speaking(Renderer("Europe/Brussels", "https://c.example/")))
+    task = make_task(agency="police", assignee="police-duty", created_at=WHEN, updated_at=WHEN)
+    out = compose.task_message(task, WHEN)
+    assert out is not None
+    assert out.channels == ["slack", "email"]  # the directory's channels of police-duty
+    assert out.message.slack_blocks
+    assert out.message.html
+    assert out.message.card is None  # no chat channel among them
+    only = compose.task_message(task.model_copy(update={"channels": ["slack"]}), WHEN)
+    assert only is not None
+    assert only.channels == ["slack"]
+    assert only.message.slack_blocks
+    assert only.message.html == ""
+    assert only.message.card is None

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from concord.notifiers import forms
 from tests.unit.factories import RENDER
 from tests.unit.factories import make_recipient as recipient
 from tests.unit.factories import message_task as task
@@ -156,3 +157,28 @@ def test_a_repeat_notice_says_when_and_where_in_the_readers_language(
         "Zuid",
     )
     assert other.key != msg.key
+
+
+@pytest.mark.parametrize(
+    ("channel", "html", "slack", "card"),
+    [
+        ("slack", False, True, False),
+        ("email", True, False, False),
+        ("teams", False, False, True),
+        ("pager", True, True, True),
+    ],
+)
+def test_a_message_has_only_the_forms_of_its_channels(
+    channel: str, html: bool, slack: bool, card: bool
+) -> None:
+    kept = forms.of([channel])
+    task_msg = RENDER.task_message(task(), recipient(), "Nord", None, kept)
+    notice = RENDER.notice_message("declined", task(), recipient(), "Nord", "busy", kept=kept)
+    for msg in (task_msg, notice):
+        assert msg.subject.startswith("[Concord]")
+        assert msg.text.startswith("Hello Ann")  # every message has its subject and text
+        assert bool(msg.slack_text) is slack
+        assert bool(msg.slack_blocks) is slack
+        assert (msg.card is not None) is card
+    assert bool(task_msg.html) is html
+    assert task_msg.html == "" or task_msg.html.lstrip().startswith("<")
