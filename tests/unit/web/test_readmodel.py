@@ -44,6 +44,15 @@ def test_only_the_latest_reads_stay_decoded_and_a_scan_keeps_nothing_more() -> N
     assert latest["k3"].id == "s3"  # read again: decoded again
 
 
+def test_values_are_kept_compressed_and_read_back_as_the_topic_carried_them() -> None:
+    tasks = Tasks()
+    value = track_record(make_task(id="t1"))
+    tasks.put("t1", value)
+    assert tasks.raw("t1") == value
+    assert len(tasks._raw["t1"]) < len(value) * 0.75  # what a worker keeps per task
+    assert tasks["t1"].id == "t1"
+
+
 def track_record(task: Task | None, **kw: Any) -> bytes:
     """A `tasks` table value as the track stage writes it (compact JSON)."""
     return TypeAdapter(TrackRecord).dump_json(TrackRecord(task=task, **kw))
