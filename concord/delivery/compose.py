@@ -249,16 +249,17 @@ class Compose:
             "exercise": signal.exercise,
         }
         key = f"referral.{signal.id}.{body.id}"
-        message = referral_message(self.renderer, key, recipient, link, facts)
         channels: list[str] = [
             c for c in body.channels if c == "email" or c in body.chat_channels()
-        ]
+        ] or ["email"]
+        kept = forms.of(channels)
+        message = referral_message(self.renderer, key, recipient, link, facts, kept)
         return self._outgoing(
             "referral",
             signal.id,
             f"referral:{body.id}",
             message,
-            channels or ["email"],
+            channels,
             now,
             deadline=now + timedelta(days=REFERRAL_DAYS),
         )
@@ -297,7 +298,8 @@ class Compose:
             if found is None:
                 continue
             recipient, channels = found
-            message = self.renderer.delivery_notice(record, outgoing, recipient, what, why)
+            kept = forms.of(channels)
+            message = self.renderer.delivery_notice(record, outgoing, recipient, what, why, kept)
             out.append(
                 self._outgoing(
                     "notice",

@@ -5,29 +5,38 @@ from __future__ import annotations
 
 from typing import Any
 
-from concord.notifiers import cards
+from concord.notifiers import cards, forms
 from concord.notifiers.base import Message, Recipient
 from concord.notifiers.render import Renderer, section
 
 
 def referral_message(
-    r: Renderer, key: str, recipient: Recipient, link: str, facts: dict[str, Any]
+    r: Renderer,
+    key: str,
+    recipient: Recipient,
+    link: str,
+    facts: dict[str, Any],
+    kept: frozenset[forms.Form] = forms.EVERY,
 ) -> Message:
     """A report referred to a competent body: what happened, where and when, and a
-    link to the referral; never the report's text nor a person."""
+    link to the referral; never the report's text nor a person. In the forms `kept`
+    besides its subject and text (it has no HTML)."""
     lang = recipient.language
     ctx = {**facts, "lang": lang, "link": link, "category": r.words(facts["category"], lang)}
-    texts = r.texts("referral", lang, ctx)
-    card = cards.text_card(texts.subject, texts.text, link, cards.OPEN_REFERRAL, lang, r.say)
+    texts = r.texts("referral", lang, ctx, with_slack="slack" in kept)
+    card = None
+    if "card" in kept:
+        found = cards.text_card(texts.subject, texts.text, link, cards.OPEN_REFERRAL, lang, r.say)
+        card = cards.marked(found, bool(facts["exercise"]), lang, r.say)
     return Message(
         key=key,
         recipient=recipient,
         subject=texts.subject,
         text=texts.text,
         slack_text=texts.slack,
-        slack_blocks=section(texts.slack),
+        slack_blocks=section(texts.slack) if texts.slack else [],
         exercise=bool(facts["exercise"]),
-        card=cards.marked(card, bool(facts["exercise"]), lang, r.say),
+        card=card,
     )
 
 
@@ -37,7 +46,8 @@ def mail_receipt(r: Renderer, recipient: Recipient, facts: dict[str, Any]) -> Me
     lang = recipient.language
     # What the form would say about each file left out, in the sender's language.
     refused = [r.say(why, lang) % {"file": name} for name, why in facts["refused"]]
-    texts = r.texts("mail_receipt", lang, {**facts, "refused": refused, "lang": lang})
+    ctx = {**facts, "refused": refused, "lang": lang}
+    texts = r.texts("mail_receipt", lang, ctx, with_slack=False)  # by email only
     return Message(
         key=f"receipt.{facts['receipt']}",
         recipient=recipient,

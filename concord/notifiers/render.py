@@ -354,9 +354,10 @@ class Renderer:
         recipient: Recipient,
         what: str,
         why: str,
+        kept: frozenset[forms.Form] = forms.EVERY,
     ) -> Message:
         """For the coordinators: a message fell back to another channel (`fallback`) or
-        could not be delivered at all (`failed`)."""
+        could not be delivered at all (`failed`); in the forms `kept` (it has no HTML)."""
         lang = recipient.language
         ctx = {
             "what": what,
@@ -370,14 +371,17 @@ class Renderer:
             if outgoing.report_task
             else "",
         }
-        texts = self.texts("delivery", lang, ctx)
+        texts = self.texts("delivery", lang, ctx, with_slack="slack" in kept)
+        card = None
+        if "card" in kept:
+            card = self._notice_card(texts, str(ctx["link"]), bool(ctx["exercise"]), lang)
         return Message(
             key=f"delivery.{record.key}.{what}.{record.channel}.{recipient.id}",
             recipient=recipient,
             subject=texts.subject,
             text=texts.text,
             slack_text=texts.slack,
-            slack_blocks=section(texts.slack),
+            slack_blocks=section(texts.slack) if texts.slack else [],
             exercise=outgoing.message.exercise,
-            card=self._notice_card(texts, str(ctx["link"]), bool(ctx["exercise"]), lang),
+            card=card,
         )

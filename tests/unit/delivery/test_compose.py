@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from concord.notifiers.render import Renderer
+from concord.streams.delivery import DeliveryRecord
 from tests.unit.factories import composer, make_task, speaking
 
 WHEN = datetime(2026, 12, 5, 19, 42, tzinfo=UTC)
@@ -91,6 +92,8 @@ def test_a_referral_tells_the_body_what_where_when_in_its_language_and_nothing_w
         assert written not in shown
     assert message.card is not None
     assert [a.url for a in message.card.actions] == ["https://c.example/referrals/T"]
+    assert message.slack_text == ""  # on Matrix and email: no Slack form
+    assert message.slack_blocks == []
 
 
 def test_a_task_message_is_rendered_for_its_channels_and_their_fallbacks_only() -> None:
@@ -108,3 +111,24 @@ def test_a_task_message_is_rendered_for_its_channels_and_their_fallbacks_only() 
     assert only.message.slack_blocks
     assert only.message.html == ""
     assert only.message.card is None
+
+
+def test_the_coordinators_notice_of_a_failed_message_is_in_their_channels_forms_only() -> None:
+    compose = composer(speaking(Renderer("Europe/Brussels", "https://c.example/")))
+    task = make_task(agency="police", assignee="police-duty", created_at=WHEN, updated_at=WHEN)
+    out = compose.task_message(task, WHEN)
+    assert out is not None
+    record = DeliveryRecord(
+        key=out.key,
+        kind="task",
+        subject=task.id,
+        recipient="police-duty",
+        channels=out.channels,
+        deadline=WHEN,
+        created_at=WHEN,
+        updated_at=WHEN,
+    )
+    (notice,) = compose.delivery_trouble(record, out, "failed", "refused", WHEN)
+    assert notice.channels == ["email", "slack"]  # the coordinator's
+    assert notice.message.slack_blocks
+    assert notice.message.card is None
