@@ -1,4 +1,4 @@
-"""Correlate: `concord.signals` -> area state (table) -> `concord.situations`.
+"""Correlate: `concord.signals` -> area state (table) -> `concord.situations`, then plan.
 
 Signals are keyed by correlation zone (a connected group of neighbouring areas), so a
 zone's signals are handled in order by one worker, which owns its areas' states: their
@@ -9,6 +9,9 @@ its dead letter (and can be replayed once the cause is fixed).
 
 Situation commands (a coordinator's or the panel's state change, split, merge) are keyed
 like the signals, so they reach the same worker: the area state has a single writer.
+
+Each snapshot published is planned at once, in the same step (`plan.plan_one`): the
+tasks of the playbooks that fired leave with the situation, in the same batch.
 """
 
 from __future__ import annotations
@@ -19,11 +22,12 @@ from typing import Any
 
 import faust
 
+from concord.agents import plan
 from concord.agents.stage import consume
 from concord.common.types import utcnow
 from concord.config.directory import Directory
 from concord.core.commands import CommandError, apply_command
-from concord.core.correlation import AreaState, step
+from concord.core.correlation import AreaState, holding, step
 from concord.core.lifecycle import IllegalTransition
 from concord.streams.signals import Signal
 from concord.streams.situations import SituationCommand
@@ -43,24 +47,41 @@ class Correlation:
     seen: Table[str]
     #: area-state key (area, or area + exercise) -> its situations, history, firings
     areas: Table[AreaState]
+    #: the plan stage, run on every snapshot this stage publishes
+    planning: plan.Planning
 
 
 async def correlate_one(s: Correlation, signal: Signal) -> None:
     """One signal: into a situation (new or existing), which is published if it changed."""
     # Idempotent on the producer's id (same id, same zone, same partition).
+    neighbours = s.directory.neighbours(signal.area)
     if signal.id in s.seen:
         s.flow.metrics.signals.labels("duplicate").inc()
+        await replan(s, signal, neighbours)
         return
-    neighbours = s.directory.neighbours(signal.area)
     moved = step(s.areas.get, signal, neighbours, s.playbooks.rules, utcnow())
     s.seen[signal.id] = signal.received_at.isoformat()
-    if moved.situation is None:
+    if moved.situation is None:  # its area's state holds it already
+        await replan(s, signal, neighbours)
         return
     for key, state in moved.states.items():
         s.areas[key] = state
     await s.flow.topics.situations.send(key=moved.situation.id, value=moved.situation)
     s.flow.metrics.situations.inc()
     s.flow.observer.signal(signal)
+    await plan.plan_one(s.planning, moved.situation)
+
+
+async def replan(s: Correlation, signal: Signal, neighbours: list[str]) -> None:
+    """A signal correlated before: its situation is planned again, which makes only what
+    is missing (the plan stage's table says what was made).
+
+    A worker can die after the tables' writes of a batch reached the broker but before
+    the plan's records did; the batch is read again, and without this the signal would
+    be found correlated and its tasks never made."""
+    situation = holding(s.areas.get, signal, neighbours)
+    if situation is not None:
+        await plan.plan_one(s.planning, situation)
 
 
 async def command_one(s: Correlation, command: SituationCommand) -> None:
@@ -83,6 +104,7 @@ async def command_one(s: Correlation, command: SituationCommand) -> None:
     s.areas[command.key] = after
     for situation in changed:
         await s.flow.topics.situations.send(key=situation.id, value=situation)
+        await plan.plan_one(s.planning, situation)
     await s.flow.audit(
         command.actor,
         f"situation.{command.action}",
@@ -108,15 +130,21 @@ async def run_commands(s: Correlation, stream: Any) -> None:
 
 
 def register(
-    app: faust.App, flow: Flow, directory: Directory, playbooks: LivePlaybooks, partitions: int
+    app: faust.App,
+    flow: Flow,
+    directory: Directory,
+    playbooks: LivePlaybooks,
+    partitions: int,
+    planning: plan.Planning,
 ) -> None:
-    """Create the stage's tables and bind its two agents."""
+    """Create the stage's tables and bind its two agents (which plan what they publish)."""
     s = Correlation(
         flow,
         directory,
         playbooks,
         seen=Table(app, "signals-seen", str, partitions),
         areas=Table(app, "area-state", AreaState, partitions),
+        planning=planning,
     )
     topics = flow.topics
     app.agent(topics.signals.channel, name="concord.correlate")(functools.partial(run_signals, s))

@@ -1,10 +1,18 @@
-"""Plan: `concord.situations` -> tasks of the playbooks that fired -> `concord.task-events`.
+"""Plan: a situation's snapshot -> tasks of the playbooks that fired -> `concord.task-events`.
 
 The correlation stage decided which playbooks fire (`Situation.matches`); this stage
 plans their tasks, once per situation and playbook, with the playbook version and file
 revision that decided. Tasks of a playbook with `review` go to the panel's gate, which
 holds them until the panel approves; the others go to the track stage, which dispatches
 them when nothing holds them.
+
+It has no agent of its own: it runs inside the correlation stage's agent, on each
+snapshot that stage publishes, as one keyed step (`correlate.correlate_one`). A
+situation is planned by the worker that owns its zone, in the batch of the signal that
+changed it, with no hop through `concord.situations`: a hop costs a record's whole way
+through Faust, more than the planning itself. Its table's entries live in the zone's
+partition, beside the area state; a crash in the middle of a batch replays the batch,
+and the table makes each plan once.
 
 A playbook that fired and holds again for a later signal (a repeat) is never silent:
 its `per` rule (`concord.core.planning.repeat`) makes new tasks, or tells its tasks
@@ -14,13 +22,10 @@ audited (`playbook.repeated`).
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
-from typing import Any
 
 import faust
 
-from concord.agents.stage import consume
 from concord.common.types import utcnow
 from concord.config.directory import Directory
 from concord.core.gate import propose
@@ -230,15 +235,8 @@ async def plan_one(s: Planning, situation: Situation) -> None:
         await s.flow.topics.review_events.send(key=situation.id, value=joined)
 
 
-async def run(s: Planning, stream: Any) -> None:
-    """The plan stage's loop over `concord.situations`."""
-    topic = s.flow.topics.situations
-    await consume(s.flow, "plan", topic, stream, functools.partial(plan_one, s))
-
-
 def register(
     app: faust.App, flow: Flow, directory: Directory, playbooks: LivePlaybooks, partitions: int
-) -> None:
-    """Create the stage's table and bind its agent."""
-    s = Planning(flow, directory, playbooks, Table(app, "playbooks-fired", int, partitions))
-    app.agent(flow.topics.situations.channel, name="concord.match")(functools.partial(run, s))
+) -> Planning:
+    """Create the stage's table; the correlation stage's agent runs it (`plan_one`)."""
+    return Planning(flow, directory, playbooks, Table(app, "playbooks-fired", int, partitions))

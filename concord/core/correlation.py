@@ -296,6 +296,19 @@ class Step:
     apart: tuple[Situation, ...] = ()
 
 
+def holding(
+    load: Callable[[str], AreaState | None], signal: Signal, neighbours: list[str]
+) -> Situation | None:
+    """The open situation of the signal's zone that holds it (its own area's, or a
+    neighbour's it joined), or None: what a signal correlated before is part of now."""
+    for area in [signal.area, *neighbours]:
+        state = load(area_key(area, signal.exercise))
+        for situation in state.open() if state is not None else []:
+            if any(r.id == signal.id for r in situation.signals):
+                return situation
+    return None
+
+
 def step(
     load: Callable[[str], AreaState | None],
     signal: Signal,

@@ -296,8 +296,8 @@ def _register_stages(
     """The agents of the flow, in its order."""
     parts, tick = settings.partitions, settings.tick_seconds
     intake.register(app, flow, directory)
-    correlate.register(app, flow, directory, playbooks, parts)
-    plan.register(app, flow, directory, playbooks, parts)
+    planning = plan.register(app, flow, directory, playbooks, parts)
+    correlate.register(app, flow, directory, playbooks, parts, planning)
     gate.register(app, flow, directory, playbooks, compose, parts, tick)
     track.register(app, flow, directory, compose, parts, tick)
     deliver.register(app, flow, registry, compose, settings)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from concord.agents.stage import DRILL_EXIT
+from concord.core.correlation import situation_id
 from concord.embedded.outbox import Outbox
 from concord.embedded.slack_api import SlackApiServer
 from concord.embedded.smtp import SmtpCapture
@@ -30,8 +31,21 @@ pytestmark = pytest.mark.integration
 SIGNALS = 8
 
 
+@pytest.mark.parametrize(
+    "stage",
+    [
+        # The signals' batch: correlated and planned in one step (situations, tasks).
+        "correlate",
+        # The tasks' batch: each dispatched to the delivery stage.
+        "track",
+    ],
+)
 def test_a_crash_in_the_middle_of_a_batch_replays_it_and_sends_nothing_twice(
-    smtp_server: SmtpCapture, slack_server: SlackApiServer, outbox: Outbox, tmp_path: Path
+    stage: str,
+    smtp_server: SmtpCapture,
+    slack_server: SlackApiServer,
+    outbox: Outbox,
+    tmp_path: Path,
 ) -> None:
     with private_worker(
         smtp_server,
@@ -39,9 +53,9 @@ def test_a_crash_in_the_middle_of_a_batch_replays_it_and_sends_nothing_twice(
         tmp_path,
         {"outage-test.yml": OUTAGE_PLAYBOOK},
         slack_channel_interval_seconds="0",
-        # Long enough for the burst's task events to reach the track stage as one batch.
+        # Long enough for the burst's records to reach the stage as one batch.
         batch_within_ms="300",
-        fault_crash_stage="track",
+        fault_crash_stage=stage,
         # Commits, recovery and the delivery stage's take-ups in the worker's log: what a
         # failure of this test needs to be explained.
         trace="1",
@@ -51,10 +65,10 @@ def test_a_crash_in_the_middle_of_a_batch_replays_it_and_sends_nothing_twice(
             for _ in range(SIGNALS)
         ]
         assert w.request("POST", "/api/signals", signals, token=producer).status == 202
-        # The track stage handles the batch's first task, then the worker dies: nothing it
+        # The stage handles the batch's first record, then the worker dies: nothing it
         # wrote since is flushed, none of the batch's records is acked.
         assert wait_until(lambda: w.proc.poll(), timeout=60) == DRILL_EXIT
-        assert "drill: the worker dies in the middle of a batch of track" in w.log.read_text()
+        assert f"drill: the worker dies in the middle of a batch of {stage}" in w.log.read_text()
         chats = [task_of(s, "outage-test", "chat") for s in signals]
         mails = [task_of(s, "outage-test", "mail") for s in signals]
         tasks = chats + mails
@@ -83,3 +97,7 @@ def test_a_crash_in_the_middle_of_a_batch_replays_it_and_sends_nothing_twice(
         assert {t: len(emails_for(outbox, t)) for t in mails} == dict.fromkeys(mails, 1)
         for task in tasks:
             assert len(audit_entries(w, task, "task.delivered")) == 1
+        # Each situation's playbook was planned once: its tasks were made once.
+        for sig in signals:
+            fired = audit_entries(w, situation_id(sig["id"], sig["area"]), "playbook.fired")
+            assert len(fired) == 1, fired

@@ -13,6 +13,7 @@ from concord.core.correlation import (
     area_key,
     compatible,
     correlate,
+    holding,
     same_motive,
     situation_id,
     step,
@@ -127,6 +128,42 @@ def test_a_signal_joins_the_situation_of_a_neighbouring_area(rules: Rules) -> No
     assert south.situation.id == situation_id("s", "south")
     # Replayed: nothing changes.
     assert send("b", "centre", "rumour", 2).states == {}
+
+
+def test_the_situation_holding_a_signal_correlated_before(rules: Rules) -> None:
+    """What a replayed signal is part of now: its own area's situation, or the
+    neighbour's it joined; None for a signal never correlated, or from a drill."""
+    directory = load_directory(ROOT / "directory.yml")
+    states: dict[str, AreaState] = {}
+
+    def send(sid: str, area: str, category: str, hours: int, exercise: bool = False) -> None:
+        s = signal(
+            id=sid,
+            area=area,
+            category=category,
+            occurred_at=T0 + timedelta(hours=hours),
+            exercise=exercise,
+        )
+        states.update(step(states.get, s, directory.neighbours(area), rules, T0).states)
+
+    send("a", "north", "hate_crime", 0)
+    send("b", "centre", "rumour", 2)  # joins north's situation
+    send("h", "centre", "discrimination", 3)  # its own, in centre
+    send("d", "north", "hate_crime", 1, exercise=True)  # a drill's, apart
+    north = situation_id("a", "north")
+    table = [
+        # the signal (id, area, exercise), the situation holding it
+        (("a", "north", False), north),
+        (("b", "centre", False), north),
+        (("h", "centre", False), situation_id("h", "centre")),
+        (("d", "north", True), situation_id("d", "north")),
+        (("d", "north", False), None),  # a real signal's areas hold no drill's
+        (("x", "north", False), None),
+    ]
+    for (sid, area, exercise), expected in table:
+        s = signal(id=sid, area=area, exercise=exercise)
+        found = holding(states.get, s, directory.neighbours(area))
+        assert (found.id if found else None) == expected, sid
 
 
 A, M, MG, R = Bias.antisemitic, Bias.anti_muslim, Bias.anti_migrant, Bias.anti_roma

@@ -1,0 +1,140 @@
+"""The correlate agent (concord.agents.correlate) correlates a signal and plans the
+situation it publishes in one step: in-memory tables, topics that record what is sent,
+the real directory and a real playbook."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, cast
+
+from concord.agents import correlate, plan
+from concord.config.directory import load_directory
+from concord.core.correlation import AreaState, situation_id
+from concord.streams.tables import Table
+from concord.worker.live import LivePlaybooks
+from concord.worker.metrics import Metrics
+from concord.worker.runtime import Flow
+from tests.unit.factories import ROOT, make_signal
+
+PLAYBOOK = """
+id: hate-crime
+version: 1
+title: Hate crime
+when:
+  kind: [incident]
+  category: [hate_crime]
+tasks:
+  - id: record
+    agency: police
+    title: Record it
+    action: Record the offence.
+"""
+
+
+class App:
+    def Table(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        return {}
+
+
+@dataclass
+class Topic:
+    sent: list[tuple[str, Any]] = field(default_factory=list)
+
+    async def send(self, key: str, value: Any) -> None:
+        self.sent.append((key, value))
+
+
+@dataclass
+class Topics:
+    situations: Topic = field(default_factory=Topic)
+    task_events: Topic = field(default_factory=Topic)
+    review_events: Topic = field(default_factory=Topic)
+
+
+class Observer:
+    def __getattr__(self, name: str) -> Any:
+        return lambda *args, **kwargs: None
+
+
+@dataclass
+class FakeFlow:
+    topics: Topics = field(default_factory=Topics)
+    metrics: Metrics = field(default_factory=Metrics)
+    observer: Observer = field(default_factory=Observer)
+    audits: list[tuple[str, str]] = field(default_factory=list)
+
+    async def audit(self, actor: str, action: str, subject: str, **details: Any) -> None:
+        self.audits.append((action, subject))
+
+
+def stage(tmp_path: Path) -> tuple[correlate.Correlation, FakeFlow]:
+    directory = load_directory(ROOT / "directory.yml")
+    (tmp_path / "hate-crime.yml").write_text(PLAYBOOK)
+    playbooks = LivePlaybooks(tmp_path, directory, timedelta(hours=24))
+    assert playbooks.reload().ok
+    fake = FakeFlow()
+    flow = cast(Flow, fake)
+    planning = plan.Planning(flow, directory, playbooks, Table(App(), "fired", int, 1))
+    s = correlate.Correlation(
+        flow,
+        directory,
+        playbooks,
+        seen=Table(App(), "seen", str, 1),
+        areas=Table(App(), "areas", AreaState, 1),
+        planning=planning,
+    )
+    return s, fake
+
+
+def created(fake: FakeFlow) -> list[str]:
+    return [key for key, event in fake.topics.task_events.sent if event.action == "created"]
+
+
+async def test_a_signal_is_correlated_and_its_situation_planned_in_one_step(
+    tmp_path: Path,
+) -> None:
+    s, fake = stage(tmp_path)
+    await correlate.correlate_one(s, make_signal(id="s1"))
+    situation = situation_id("s1", "north")
+    assert [key for key, _ in fake.topics.situations.sent] == [situation]
+    assert len(created(fake)) == 1
+    assert ("playbook.fired", situation) in fake.audits
+    # The same signal again (a producer's retry): nothing new.
+    await correlate.correlate_one(s, make_signal(id="s1"))
+    assert len(fake.topics.situations.sent) == 1
+    assert len(created(fake)) == 1
+    assert fake.audits.count(("playbook.fired", situation)) == 1
+
+
+async def test_a_replayed_signal_whose_plan_was_lost_is_planned_again(tmp_path: Path) -> None:
+    """A worker died after the tables' writes of its batch reached the broker but before
+    the plan's records did: the batch is read again, the signal is found correlated,
+    and its situation is planned (what was missing is made)."""
+    s, fake = stage(tmp_path)
+    await correlate.correlate_one(s, make_signal(id="s1"))
+    first = created(fake)
+    fake.topics = Topics()  # the plan's records, lost
+    s.planning.fired.faust.clear()  # ... with its table's writes
+    await correlate.correlate_one(s, make_signal(id="s1"))
+    assert created(fake) == first
+    assert fake.topics.situations.sent == []  # correlated before: not published again
+    # With its table's writes kept, the plan is not made twice.
+    fake.topics = Topics()
+    await correlate.correlate_one(s, make_signal(id="s1"))
+    assert created(fake) == []
+
+
+async def test_when_only_the_area_state_was_kept_the_signal_is_planned_again(
+    tmp_path: Path,
+) -> None:
+    """The area state's write reached the broker, the seen-table's and the plan's did not."""
+    s, fake = stage(tmp_path)
+    await correlate.correlate_one(s, make_signal(id="s1"))
+    first = created(fake)
+    fake.topics = Topics()
+    s.seen.faust.clear()
+    s.planning.fired.faust.clear()
+    await correlate.correlate_one(s, make_signal(id="s1"))
+    assert created(fake) == first
