@@ -52,33 +52,36 @@ class Correlation:
 
 
 async def correlate_one(s: Correlation, signal: Signal) -> None:
-    """One signal: into a situation (new or existing), which is published if it changed."""
+    """One signal: into a situation (new or existing), which is published and planned if
+    it changed; the signal is marked seen last (see `replan`)."""
     # Idempotent on the producer's id (same id, same zone, same partition).
-    neighbours = s.directory.neighbours(signal.area)
     if signal.id in s.seen:
         s.flow.metrics.signals.labels("duplicate").inc()
-        await replan(s, signal, neighbours)
         return
+    neighbours = s.directory.neighbours(signal.area)
     moved = step(s.areas.get, signal, neighbours, s.playbooks.rules, utcnow())
-    s.seen[signal.id] = signal.received_at.isoformat()
-    if moved.situation is None:  # its area's state holds it already
+    if moved.situation is None:  # its area's state holds it, the seen-table does not
         await replan(s, signal, neighbours)
-        return
-    for key, state in moved.states.items():
-        s.areas[key] = state
-    await s.flow.topics.situations.send(key=moved.situation.id, value=moved.situation)
-    s.flow.metrics.situations.inc()
-    s.flow.observer.signal(signal)
-    await plan.plan_one(s.planning, moved.situation)
+    else:
+        for key, state in moved.states.items():
+            s.areas[key] = state
+        await s.flow.topics.situations.send(key=moved.situation.id, value=moved.situation)
+        s.flow.metrics.situations.inc()
+        s.flow.observer.signal(signal)
+        await plan.plan_one(s.planning, moved.situation)
+    s.seen[signal.id] = signal.received_at.isoformat()
 
 
 async def replan(s: Correlation, signal: Signal, neighbours: list[str]) -> None:
-    """A signal correlated before: its situation is planned again, which makes only what
-    is missing (the plan stage's table says what was made).
+    """A signal its area's state holds but not yet seen: its situation is planned again,
+    which makes only what is missing (the plan stage's table says what was made).
 
-    A worker can die after the tables' writes of a batch reached the broker but before
-    the plan's records did; the batch is read again, and without this the signal would
-    be found correlated and its tasks never made."""
+    The seen-table is written last: the producer takes its write after every other
+    record of the signal's step, and sends in that order (to one broker, in the same
+    request or a later one; across brokers, a request's round trip apart). So a worker
+    that dies part-way leaves a signal its area's state may hold but the seen-table does
+    not; its batch is read again, and without this its situation's tasks would never be
+    made. A signal seen is skipped: a producer's retry costs a lookup."""
     situation = holding(s.areas.get, signal, neighbours)
     if situation is not None:
         await plan.plan_one(s.planning, situation)

@@ -9,6 +9,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, cast
 
+import pytest
+
 from concord.agents import correlate, plan
 from concord.config.directory import load_directory
 from concord.core.correlation import AreaState, situation_id
@@ -108,33 +110,51 @@ async def test_a_signal_is_correlated_and_its_situation_planned_in_one_step(
     assert fake.audits.count(("playbook.fired", situation)) == 1
 
 
-async def test_a_replayed_signal_whose_plan_was_lost_is_planned_again(tmp_path: Path) -> None:
-    """A worker died after the tables' writes of its batch reached the broker but before
-    the plan's records did: the batch is read again, the signal is found correlated,
-    and its situation is planned (what was missing is made)."""
+async def test_a_signal_whose_area_kept_it_but_not_the_seen_table_is_planned_again(
+    tmp_path: Path,
+) -> None:
+    """A worker died after the area state's write reached the broker, and before the
+    plan's records and the seen-table's write did: the batch is read again, the area
+    holds the signal, and its situation is planned (what was missing is made)."""
     s, fake = stage(tmp_path)
     await correlate.correlate_one(s, make_signal(id="s1"))
     first = created(fake)
     fake.topics = Topics()  # the plan's records, lost
-    s.planning.fired.faust.clear()  # ... with its table's writes
+    s.seen.faust.clear()  # ... with the seen-table's write
+    s.planning.fired.faust.clear()  # ... and the plan's table's
     await correlate.correlate_one(s, make_signal(id="s1"))
     assert created(fake) == first
-    assert fake.topics.situations.sent == []  # correlated before: not published again
-    # With its table's writes kept, the plan is not made twice.
+    assert fake.topics.situations.sent == []  # its area's state did not change
+    assert "s1" in s.seen
+    # With the plan's table kept, nothing is made twice.
+    s.seen.faust.clear()
     fake.topics = Topics()
     await correlate.correlate_one(s, make_signal(id="s1"))
     assert created(fake) == []
 
 
-async def test_when_only_the_area_state_was_kept_the_signal_is_planned_again(
-    tmp_path: Path,
-) -> None:
-    """The area state's write reached the broker, the seen-table's and the plan's did not."""
+@dataclass
+class Failing(Topic):
+    """A topic whose first send fails (the broker went away)."""
+
+    failed: bool = False
+
+    async def send(self, key: str, value: Any) -> None:
+        if not self.failed:
+            self.failed = True
+            raise ConnectionError("broker gone")
+        await super().send(key, value)
+
+
+async def test_the_signal_is_seen_only_once_its_plan_went(tmp_path: Path) -> None:
+    """The seen-table is written last: a step that fails part-way leaves the signal
+    unseen, and its replay (a dead letter put back) plans it."""
     s, fake = stage(tmp_path)
+    fake.topics.task_events = Failing()
+    with pytest.raises(ConnectionError):
+        await correlate.correlate_one(s, make_signal(id="s1"))
+    assert "s1" not in s.seen
+    assert created(fake) == []
     await correlate.correlate_one(s, make_signal(id="s1"))
-    first = created(fake)
-    fake.topics = Topics()
-    s.seen.faust.clear()
-    s.planning.fired.faust.clear()
-    await correlate.correlate_one(s, make_signal(id="s1"))
-    assert created(fake) == first
+    assert len(created(fake)) == 1
+    assert "s1" in s.seen
