@@ -18,11 +18,10 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_skeleton
 from jinja2 import Environment, Template, pass_context
 from jinja2.runtime import Context
 
-from concord.common import templating
+from concord.common import dates, templating
 from concord.common.text import one_line, slack_escape
 from concord.core.analysis import Draft, draft
 from concord.notifiers import cards, forms
@@ -82,6 +81,8 @@ class Renderer:
         #: a message id in a language (the same catalogues; set by `create_app`)
         self.say: cards.Say = cards.same
         self.zone = ZoneInfo(timezone)
+        #: the translations installed in each environment now
+        self._installed: dict[Environment, gettext.NullTranslations] = {}
 
         @pass_context
         def localtime(context: Context, value: datetime | None) -> str:
@@ -116,15 +117,14 @@ class Renderer:
         """Say every word through these catalogues (the pages'): the templates' `_()`,
         the cards' and buttons' words, and codes in words."""
         self.translations, self.words = translations, words
+        self._installed.clear()
         self.say = lambda message, language: translations(language).gettext(message)
 
     def localtime(self, value: datetime | None, lang: str) -> str:
         """The city's time, written the reader's way (`5 déc. 2026 20:42`)."""
         if value is None:
             return ""
-        local = value.astimezone(self.zone)
-        day = format_skeleton("yMMMd", local, locale=lang)
-        return f"{day} {format_skeleton('Hm', local, locale=lang)}"
+        return dates.written(value, self.zone, lang)
 
     def name(self, code: str | None) -> str:
         """What people call an agency or a person (`names`, set from the directory); the
@@ -133,10 +133,14 @@ class Renderer:
 
     def _template(self, env: Environment, lang: str, name: str) -> Template:
         # Rendering follows at once, with no await between: one environment serves every
-        # language in turn (as the pages do).
-        env.install_gettext_translations(  # type: ignore[attr-defined]
-            self.translations(lang), newstyle=True
-        )
+        # language in turn (as the pages do). Installing costs more than a short
+        # template's rendering, so it is done only when the language changes.
+        translations = self.translations(lang)
+        if self._installed.get(env) is not translations:
+            env.install_gettext_translations(  # type: ignore[attr-defined]
+                translations, newstyle=True
+            )
+            self._installed[env] = translations
         return env.get_template(name)
 
     def texts(

@@ -17,10 +17,12 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_skeleton, format_timedelta
+from babel.dates import format_timedelta
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
+
+from concord.common import dates
 
 LOCALES = Path(__file__).parent / "locales"
 DOMAIN = "concord"
@@ -214,9 +216,7 @@ class Catalogues:
         """A time in the city's zone, written the reader's way (`1 déc. 2026, 14:05`)."""
         if value is None:
             return missing
-        local = value.astimezone(self.tz)
-        day = format_skeleton("yMMMd", local, locale=language)
-        return f"{day} {format_skeleton('Hm', local, locale=language)}"
+        return dates.written(value, self.tz, language)
 
     def duration(self, seconds: float | None, language: str, missing: str = "—") -> str:
         """A duration the reader's way (`3 minutes`, `2 heures`)."""

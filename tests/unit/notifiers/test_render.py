@@ -45,6 +45,25 @@ def test_languages_and_fallback(lang: str, greeting: str, subject: str) -> None:
     assert msg.subject.startswith(subject)
 
 
+def test_one_renderer_speaks_each_reader_s_language_in_turn() -> None:
+    """The catalogue of a language is installed when the language changes (not for
+    every template): readers in turn, in every form, each get their own."""
+    readers = ["fr", "en", "fr", "nl", "nl", "de", "fr", "es", "fr"]
+    greetings = {"fr": "Bonjour", "nl": "Beste", "en": "Hello", "de": "Guten Tag", "es": "Hello"}
+    says = {
+        "fr": "Concord a une tâche",
+        "nl": "Concord heeft een taak",
+        "en": "Concord has a task",
+        "de": "Concord hat eine Aufgabe",
+        "es": "Concord has a task",
+    }
+    for lang in readers:
+        msg = RENDER.task_message(task(), recipient(lang, slack_channel="C1"), "Nord")
+        assert msg.text.startswith(greetings[lang]), (lang, msg.text[:40])
+        assert says[lang] in msg.text, lang
+        assert says[lang] in msg.html, lang
+
+
 def test_exercise_marking_in_every_form() -> None:
     msg = RENDER.task_message(task(exercise=True), recipient("nl"), "Nord")
     assert msg.subject.startswith("[OEFENING]")
