@@ -88,9 +88,13 @@ async def replan(s: Correlation, signal: Signal, neighbours: list[str]) -> None:
 
 
 async def command_one(s: Correlation, command: SituationCommand) -> None:
-    """A state change, split or merge of a situation, applied to its area's state."""
+    """A state change, split or merge of a situation, applied to its area's state; or
+    (`plan`) the situation planned again."""
     # The read-modify-write below does not await: nothing else writes meanwhile.
     state = s.areas.get(command.key) or AreaState()
+    if command.action == "plan":
+        await plan_again(s, state, command)
+        return
     try:
         after, changed = apply_command(state, command, utcnow(), s.playbooks.rules)
     except (CommandError, IllegalTransition) as exc:
@@ -117,6 +121,19 @@ async def command_one(s: Correlation, command: SituationCommand) -> None:
         signals=",".join(command.signals),
         reason=command.reason,
     )
+
+
+async def plan_again(s: Correlation, state: AreaState, command: SituationCommand) -> None:
+    """A plan stage's dead letter replayed after a fix: the situation as it is now is
+    planned again; a situation no longer open is refused (audited)."""
+    situation = state.find(command.situation_id)
+    if situation is None:
+        reason = f"situation {command.situation_id} is not open in {command.key}"
+        await s.flow.audit(
+            command.actor, "situation.refused", command.situation_id, command="plan", reason=reason
+        )
+        return
+    await plan.again(s.planning, situation)
 
 
 async def run_signals(s: Correlation, stream: Any) -> None:

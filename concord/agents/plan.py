@@ -28,12 +28,18 @@ import faust
 
 from concord.common.types import utcnow
 from concord.config.directory import Directory
+from concord.core.correlation import area_key
 from concord.core.gate import propose
 from concord.core.planning import PlanningError, Repeat, area_of, plan_or_refuse, repeat
 from concord.playbooks.schema import Playbook
 from concord.streams import topics as t
 from concord.streams.reviews import ReviewEvent
-from concord.streams.situations import PlaybookMatch, Situation, SituationState
+from concord.streams.situations import (
+    PlaybookMatch,
+    Situation,
+    SituationCommand,
+    SituationState,
+)
 from concord.streams.tables import Table
 from concord.streams.tasks import Task, TaskEvent
 from concord.worker.live import LivePlaybooks
@@ -55,10 +61,20 @@ class Planning:
 
 
 async def refuse(s: Planning, situation: Situation, exc: PlanningError) -> None:
-    """A playbook that cannot plan: the situation is dead-lettered with why, audited."""
-    raw = situation.model_dump_json().encode()
+    """A playbook that cannot plan: dead-lettered with why, audited. The letter is a
+    `plan` command for the situation, keyed by its zone: `concord deadletter replay`,
+    once the playbook or the directory is fixed, has the correlation stage plan it again
+    (`again`)."""
+    command = SituationCommand(
+        situation_id=situation.id,
+        key=area_key(situation.area, situation.exercise),
+        action="plan",
+        actor="concord",
+        reason=f"{exc.playbook_id}: {exc.reason}",
+    )
     errors = [{"loc": exc.playbook_id, "msg": exc.reason}]
-    at = Where(t.SITUATIONS.name, situation.id)
+    at = Where(t.SITUATION_COMMANDS.name, s.directory.zone(situation.area))
+    raw = command.model_dump_json().encode()
     await s.flow.deadletter(
         "plan", at, raw, "playbook failed", errors, failure=False, audited=False
     )
@@ -217,6 +233,17 @@ async def carry_repeat(
         created=",".join(x.id for x in done.new),
         told=",".join(done.told),
     )
+
+
+async def again(s: Planning, situation: Situation) -> None:
+    """Plan a situation again after a fix: what failed (-1 in the table) is tried again,
+    what was planned is not made twice."""
+    for decision in situation.matches:
+        key = f"{situation.id}|{decision.playbook}"
+        for entry in [key, *(f"{key}|repeat|{r}" for r in decision.repeats)]:
+            if s.fired.get(entry) == -1:
+                s.fired.pop(entry)
+    await plan_one(s, situation)
 
 
 async def plan_one(s: Planning, situation: Situation) -> None:

@@ -12,6 +12,7 @@ from concord.access.tokens import new_token, token_hash, token_refusal
 from concord.config.directory import load_directory
 from concord.config.settings import Settings
 from concord.core import capin
+from concord.core.correlation import area_key
 from concord.core.intake import validate_signal
 from concord.core.refusal import Refused
 from concord.privacy.keys import Sealer, SealError, latest_keys, sealer_for
@@ -19,7 +20,7 @@ from concord.streams import topics as t
 from concord.streams.access import ApiToken
 from concord.streams.audit import AuditEntry, AuditRecord, DeadLetter
 from concord.streams.keys import DataKey
-from concord.streams.situations import Situation
+from concord.streams.situations import Situation, SituationCommand
 
 
 def kafka_producer(settings: Settings) -> Any:
@@ -221,6 +222,29 @@ class Replay:
     skipped: dict[str, str] = field(default_factory=dict)
 
 
+def replayed_as(settings: Settings, dead: DeadLetter, raw: bytes) -> tuple[str, str | None, bytes]:
+    """Where a dead letter goes back to: its topic and key, with its original bytes.
+
+    The plan stage's letters written before 2026-12-07 hold the situation's snapshot
+    (on `concord.situations`); put back there it would only show the board an old state.
+    It goes as a `plan` command for that situation instead, as the stage writes them now."""
+    if dead.stage != "plan" or dead.topic != t.SITUATIONS.name:
+        return dead.topic, dead.key, raw
+    try:
+        situation = Situation.model_validate_json(raw)
+    except ValueError:  # not a snapshot after all: back where it was
+        return dead.topic, dead.key, raw
+    command = SituationCommand(
+        situation_id=situation.id,
+        key=area_key(situation.area, situation.exercise),
+        action="plan",
+        actor="concord",
+        reason=dead.reason,
+    )
+    zone = load_directory(settings.directory).zone(situation.area)
+    return t.SITUATION_COMMANDS.name, zone, command.model_dump_json().encode()
+
+
 def replay(
     settings: Settings,
     wanted: set[str] | None,
@@ -246,9 +270,10 @@ def replay(
             elif raw is None:
                 result.skipped[letter_id] = "the original could not be opened"
             else:
-                key = dead.key.encode() if dead.key is not None else None
+                topic, key_, raw = replayed_as(settings, dead, raw)
+                key = key_.encode() if key_ is not None else None
                 headers = [("concord-replay-of", letter_id.encode())]
-                producer.send(dead.topic, key=key, value=raw, headers=headers)
+                producer.send(topic, key=key, value=raw, headers=headers)
                 entry = AuditEntry(
                     actor=actor,
                     action="record.replayed",

@@ -151,7 +151,8 @@ class SituationCommand(Strict):
 
     situation_id: str
     key: str = Field(description="the area-state key the situation lives under")
-    action: Literal["state", "merge", "split"]
+    #: `plan`: plan the situation again (a plan stage's dead letter, replayed after a fix)
+    action: Literal["state", "merge", "split", "plan"]
     to: SituationState | None = None
     other: str | None = Field(None, description="merge: the situation absorbed")
     signals: list[str] = Field(default_factory=list, description="split: the signals moved out")

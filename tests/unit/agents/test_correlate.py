@@ -4,7 +4,7 @@ the real directory and a real playbook."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, cast
@@ -14,10 +14,11 @@ import pytest
 from concord.agents import correlate, plan
 from concord.config.directory import load_directory
 from concord.core.correlation import AreaState, situation_id
+from concord.streams.situations import SituationCommand
 from concord.streams.tables import Table
 from concord.worker.live import LivePlaybooks
 from concord.worker.metrics import Metrics
-from concord.worker.runtime import Flow
+from concord.worker.runtime import Flow, Where
 from tests.unit.factories import ROOT, make_signal
 
 PLAYBOOK = """
@@ -66,14 +67,20 @@ class FakeFlow:
     metrics: Metrics = field(default_factory=Metrics)
     observer: Observer = field(default_factory=Observer)
     audits: list[tuple[str, str]] = field(default_factory=list)
+    dead: list[tuple[str, Where, bytes, str]] = field(default_factory=list)
+
+    async def deadletter(
+        self, stage: str, at: Where, raw: bytes, reason: str, errors: Any, **kw: Any
+    ) -> None:
+        self.dead.append((stage, at, raw, reason))
 
     async def audit(self, actor: str, action: str, subject: str, **details: Any) -> None:
         self.audits.append((action, subject))
 
 
-def stage(tmp_path: Path) -> tuple[correlate.Correlation, FakeFlow]:
+def stage(tmp_path: Path, playbook: str = PLAYBOOK) -> tuple[correlate.Correlation, FakeFlow]:
     directory = load_directory(ROOT / "directory.yml")
-    (tmp_path / "hate-crime.yml").write_text(PLAYBOOK)
+    (tmp_path / "hate-crime.yml").write_text(playbook)
     playbooks = LivePlaybooks(tmp_path, directory, timedelta(hours=24))
     assert playbooks.reload().ok
     fake = FakeFlow()
@@ -158,3 +165,45 @@ async def test_the_signal_is_seen_only_once_its_plan_went(tmp_path: Path) -> Non
     await correlate.correlate_one(s, make_signal(id="s1"))
     assert len(created(fake)) == 1
     assert "s1" in s.seen
+
+
+BY_ROLE = PLAYBOOK.replace("    agency: police\n", "    role: police\n")
+
+
+async def test_a_plan_that_failed_is_made_when_its_dead_letter_is_replayed(
+    tmp_path: Path,
+) -> None:
+    """The directory lost its police role (a bad edit): the playbook cannot plan, and its
+    dead letter is a `plan` command for the situation, keyed by its zone. Once the
+    directory is fixed, the replayed command plans it; replayed again, nothing more."""
+    (tmp_path / "book").mkdir()
+    s, fake = stage(tmp_path / "book", BY_ROLE)
+    broken = tmp_path / "directory.yml"
+    broken.write_text((ROOT / "directory.yml").read_text().replace("role: police", "role: housing"))
+    s = replace(s, planning=replace(s.planning, directory=load_directory(broken)))
+    await correlate.correlate_one(s, make_signal(id="s1"))
+    assert created(fake) == []
+    assert ("playbook.failed", situation_id("s1", "north")) in fake.audits
+    [(stage_, where, raw, reason)] = fake.dead
+    assert (stage_, where.topic, reason) == (
+        "plan",
+        "concord.situation-commands",
+        "playbook failed",
+    )
+    assert where.key == s.directory.zone("north")
+    command = SituationCommand.model_validate_json(raw)
+    assert (command.action, command.situation_id) == ("plan", situation_id("s1", "north"))
+    # Replayed before the fix: it fails again, with a dead letter of its own.
+    await correlate.command_one(s, command)
+    assert created(fake) == []
+    assert len(fake.dead) == 2
+    # Fixed, and replayed: planned, once.
+    s = replace(s, planning=replace(s.planning, directory=s.directory))
+    await correlate.command_one(s, command)
+    assert len(created(fake)) == 1
+    await correlate.command_one(s, command)
+    assert len(created(fake)) == 1
+    # A situation no longer open is refused, and said so.
+    gone = command.model_copy(update={"situation_id": "sit-gone"})
+    await correlate.command_one(s, gone)
+    assert ("situation.refused", "sit-gone") in fake.audits
