@@ -19,6 +19,7 @@ from concord.streams.tables import Table
 from concord.worker.live import LivePlaybooks
 from concord.worker.metrics import Metrics
 from concord.worker.runtime import Flow, Where
+from tests.unit.agents.fakes import App, Topic
 from tests.unit.factories import ROOT, make_signal
 
 PLAYBOOK = """
@@ -34,19 +35,6 @@ tasks:
     title: Record it
     action: Record the offence.
 """
-
-
-class App:
-    def Table(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        return {}
-
-
-@dataclass
-class Topic:
-    sent: list[tuple[str, Any]] = field(default_factory=list)
-
-    async def send(self, key: str, value: Any) -> None:
-        self.sent.append((key, value))
 
 
 @dataclass

@@ -21,21 +21,9 @@ from concord.streams.delivery import DeliveryRecord, DeliveryRequest, Outgoing
 from concord.streams.tables import Table
 from concord.worker.metrics import Metrics
 from concord.worker.runtime import Flow
+from tests.unit.agents.fakes import App, Topic
 
 KEY = "task-1.police-duty"
-
-
-class App:
-    def Table(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        return {}
-
-
-@dataclass
-class Topic:
-    sent: list[tuple[str, Any]] = field(default_factory=list)
-
-    async def send(self, key: str, value: Any) -> None:
-        self.sent.append((key, value))
 
 
 @dataclass
