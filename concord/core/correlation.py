@@ -81,9 +81,14 @@ class AreaState(Strict):
 
     def seen(self, signal_id: str) -> bool:
         """Whether this area has correlated the signal already."""
-        return any(
-            r.id == signal_id for s in [self.situation, *self.others] if s for r in s.signals
-        )
+        return self.holding(signal_id) is not None
+
+    def holding(self, signal_id: str) -> Situation | None:
+        """The area's situation the signal is in, or None."""
+        for s in self.open():
+            if any(r.id == signal_id for r in s.signals):
+                return s
+        return None
 
     def open(self) -> list[Situation]:
         """The area's situations that may still be joined or changed."""
@@ -303,9 +308,9 @@ def holding(
     neighbour's it joined), or None: what a signal correlated before is part of now."""
     for area in [signal.area, *neighbours]:
         state = load(area_key(area, signal.exercise))
-        for situation in state.open() if state is not None else []:
-            if any(r.id == signal.id for r in situation.signals):
-                return situation
+        found = state.holding(signal.id) if state is not None else None
+        if found is not None:
+            return found
     return None
 
 
