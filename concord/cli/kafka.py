@@ -3,13 +3,14 @@ dead letters."""
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from concord.access.tokens import new_token, token_hash, token_refusal
-from concord.config.directory import load_directory
+from concord.config.directory import Directory, load_directory
 from concord.config.settings import Settings
 from concord.core import capin
 from concord.core.correlation import area_key
@@ -222,7 +223,9 @@ class Replay:
     skipped: dict[str, str] = field(default_factory=dict)
 
 
-def replayed_as(settings: Settings, dead: DeadLetter, raw: bytes) -> tuple[str, str | None, bytes]:
+def replayed_as(
+    dead: DeadLetter, raw: bytes, directory: Callable[[], Directory]
+) -> tuple[str, str | None, bytes]:
     """Where a dead letter goes back to: its topic and key, with its original bytes.
 
     The plan stage's letters written before 2026-12-07 hold the situation's snapshot
@@ -241,7 +244,7 @@ def replayed_as(settings: Settings, dead: DeadLetter, raw: bytes) -> tuple[str, 
         actor="concord",
         reason=dead.reason,
     )
-    zone = load_directory(settings.directory).zone(situation.area)
+    zone = directory().zone(situation.area)
     return t.SITUATION_COMMANDS.name, zone, command.model_dump_json().encode()
 
 
@@ -262,6 +265,8 @@ def replay(
     chosen = [(i, d, raw) for i, d, raw in letters if wanted is None or i in wanted]
     for missing in sorted((wanted or set()) - {i for i, _, _ in letters}):
         result.skipped[missing] = "no such dead letter"
+    # Read only when a letter needs it (an older plan letter), and then once.
+    directory = functools.cache(lambda: load_directory(settings.directory))
     producer = kafka_producer(settings)
     try:
         for n, (letter_id, dead, raw) in enumerate(chosen, start=1):
@@ -270,7 +275,7 @@ def replay(
             elif raw is None:
                 result.skipped[letter_id] = "the original could not be opened"
             else:
-                topic, key_, raw = replayed_as(settings, dead, raw)
+                topic, key_, raw = replayed_as(dead, raw, directory)
                 key = key_.encode() if key_ is not None else None
                 headers = [("concord-replay-of", letter_id.encode())]
                 producer.send(topic, key=key, value=raw, headers=headers)

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from concord.cli.kafka import replayed_as
-from concord.config.settings import Settings
+from concord.config.directory import Directory, load_directory
 from concord.streams.audit import DeadLetter
 from concord.streams.situations import SituationCommand
 from tests.unit.factories import ROOT, make_situation
@@ -23,25 +21,26 @@ def letter(stage: str, topic: str, key: str | None) -> DeadLetter:
     )
 
 
-def test_a_letter_goes_back_to_its_topic_with_its_key(tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path, directory=ROOT / "directory.yml")
+def unread() -> Directory:
+    raise AssertionError("the directory is read only for an older plan letter")
+
+
+def test_a_letter_goes_back_to_its_topic_with_its_key() -> None:
     for dead, raw in [
         (letter("intake", "concord.signals.in", "s1"), b'{"id": "s1"}'),
         (letter("plan", "concord.situation-commands", "centre"), b'{"action": "plan"}'),
         (letter("plan", "concord.situations", "sit-1"), b"not a snapshot"),
     ]:
-        assert replayed_as(settings, dead, raw) == (dead.topic, dead.key, raw)
+        assert replayed_as(dead, raw, unread) == (dead.topic, dead.key, raw)
 
 
-def test_an_older_plan_letter_goes_back_as_a_plan_command_keyed_by_zone(tmp_path: Path) -> None:
+def test_an_older_plan_letter_goes_back_as_a_plan_command_keyed_by_zone() -> None:
     """Before 2026-12-07 the plan stage's letters held the situation's snapshot: put back
     on `concord.situations` it would only show the board an old state."""
-    settings = Settings(data_dir=tmp_path, directory=ROOT / "directory.yml")
     situation = make_situation(area="north")
     raw = situation.model_dump_json().encode()
-    topic, key, sent = replayed_as(
-        settings, letter("plan", "concord.situations", situation.id), raw
-    )
+    dead = letter("plan", "concord.situations", situation.id)
+    topic, key, sent = replayed_as(dead, raw, lambda: load_directory(ROOT / "directory.yml"))
     assert (topic, key) == ("concord.situation-commands", "centre")  # north's zone
     command = SituationCommand.model_validate_json(sent)
     assert (command.action, command.situation_id, command.key) == (
