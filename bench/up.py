@@ -4,15 +4,17 @@ its archive, the worker, local SMTP and Slack, in one command.
 N signals are posted in arrays of 100 to `POST /api/signals`, each in its own area with
 one Slack task (pacing off), and timed until every task's message is delivered (its
 state on `concord.delivery-state`). Run with the archive on (the default) and off
-(`CONCORD_ARCHIVE=false`), to see what keeping a durable copy costs the worker.
-Prints one JSON line per mode: signals/s, the CPU seconds of `concord up` and its
-children per signal.
+(`CONCORD_ARCHIVE=false`), to see what keeping a durable copy costs the worker;
+`BENCH_ARCHIVE=on` (or `off`) runs one mode only. Prints one JSON line per mode:
+signals/s, the CPU seconds of `concord up` and its children per signal.
 
 `BENCH_CHANNEL=teams|matrix|mattermost|rocketchat` sends the tasks on that channel (to
 `concord up`'s stand-in) instead of Slack; `BENCH_SUBSCRIBERS=K` adds K webhook
 subscribers (every event: the publish stage runs, and each signal also makes a
 `situation.opened` and a `task.created` event per subscriber, all waited for).
-Usage: python bench/up.py [N]
+With `CONCORD_BENCH_PYSPY` naming py-spy, the archiver is profiled, or `concord up`'s own
+process with `BENCH_PROFILE=up`.
+Usage: [BENCH_SETTINGS=name=value,...] python bench/up.py [N]
 """
 
 from __future__ import annotations
@@ -30,7 +32,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from pipeline import delivered, profile, top_frames
-from stack import AGENCY_PLAYBOOK, SLACK_PLAYBOOK, Stack, directory_yaml, free_port, line
+from stack import (
+    AGENCY_PLAYBOOK,
+    SLACK_PLAYBOOK,
+    Stack,
+    directory_yaml,
+    extra_settings,
+    free_port,
+    line,
+)
 
 
 def cpu_tree(pid: int) -> float:
@@ -69,6 +79,7 @@ def run(n: int, archive: bool) -> None:
         CONCORD_MAX_BATCH="500",
         CONCORD_ARCHIVE="true" if archive else "false",
     )
+    env.update({f"CONCORD_{k.upper()}": v for k, v in extra_settings().items()})
     concord = [sys.executable, "-m", "concord.cli"]
     with open(home / "up.log", "wb") as log:
         proc = subprocess.Popen([*concord, "up"], env=env, cwd=home, stdout=log, stderr=log)
@@ -95,7 +106,10 @@ def run(n: int, archive: bool) -> None:
         signals = [maker.signal(i) for i in range(n)]
         time.sleep(3)  # the token reaches the read model
         spy = None
-        if archive and os.environ.get("CONCORD_BENCH_PYSPY"):  # the archiver's own frames
+        profiled = os.environ.get("BENCH_PROFILE", "archiver")
+        if profiled == "up":  # `concord up`'s own process: worker, web server, read model
+            spy = profile(proc.pid)
+        elif archive and os.environ.get("CONCORD_BENCH_PYSPY"):  # the archiver's own frames
             kids = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
             archiver = next(
                 int(k) for k in kids if b"spawn_main" in Path(f"/proc/{k}/cmdline").read_bytes()
@@ -115,7 +129,7 @@ def run(n: int, archive: bool) -> None:
         delivered(bootstrap, n * (1 + 2 * subscribers))
         took = time.monotonic() - t0
         if spy is not None:
-            top_frames(spy, "up_archiver")
+            top_frames(spy, "up" if profiled == "up" else "up_archiver", most=30)
         line(
             bench="up",
             metric="signals_per_s",
@@ -137,8 +151,9 @@ def run(n: int, archive: bool) -> None:
 
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
-    run(n, archive=True)
-    run(n, archive=False)
+    modes = os.environ.get("BENCH_ARCHIVE", "on,off").split(",")
+    for mode in modes:
+        run(n, archive=mode == "on")
 
 
 if __name__ == "__main__":

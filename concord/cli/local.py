@@ -10,6 +10,13 @@ from pydantic import SecretStr
 from concord.cli.io import console
 from concord.config.settings import Settings
 
+#: Partitions per topic under `concord up` unless `CONCORD_PARTITIONS` says otherwise.
+#: Partitions share the work among workers, and `concord up` runs one; each partition
+#: costs the embedded broker on every fetch of every consumer (the worker's, the read
+#: model's, the archiver's): with 4, it took a third more CPU per signal and twice
+#: the idle CPU (docs/performance.md).
+UP_PARTITIONS = 1
+
 
 def broker(settings: Settings, stops: list[Any]) -> tuple[Settings, str]:
     """Start the embedded broker; the settings that use it, and its bootstrap address."""
@@ -25,10 +32,14 @@ def broker(settings: Settings, stops: list[Any]) -> tuple[Settings, str]:
     return settings, embedded.bootstrap
 
 
-def archive(settings: Settings, bootstrap: str, demo: bool) -> list[Any]:
-    """Restore the single-machine archive into the fresh broker, then keep it: returns
-    what stops it (see `concord.embedded.archive`). The demo plays from nothing each
-    time, in an archive of its own: the city's stays as it is."""
+def archive(settings: Settings, bootstrap: str, demo: bool, stops: list[Any]) -> Settings:
+    """Restore the single-machine archive into the fresh broker, then keep it (what stops
+    it goes on `stops`; see `concord.embedded.archive`). The demo plays from nothing each
+    time, in an archive of its own: the city's stays as it is.
+
+    Returns the settings, with the partitions of the archived topics: a topic keeps the
+    partitions it was created with (Kafka cannot take one away), and every table is
+    partitioned like the topics."""
     from concord.embedded.archive import Archive
     from concord.embedded.archiver import ArchiverProcess, Source
     from concord.embedded.restore import restore
@@ -40,6 +51,7 @@ def archive(settings: Settings, bootstrap: str, demo: bool) -> list[Any]:
             old.unlink()
     archive = Archive(path)
     try:
+        kept = archived_partitions(archive.topics())
         restored = restore(archive, bootstrap)
     finally:
         archive.close()  # from here on the archiver's process writes it
@@ -54,7 +66,29 @@ def archive(settings: Settings, bootstrap: str, demo: bool) -> list[Any]:
         consumed=frozenset({SIGNALS_IN.name}),
     )
     archiver = ArchiverProcess(path, source).start()
-    return [archiver.stop]
+    stops.append(archiver.stop)
+    return partitioned(settings, kept)
+
+
+def partitioned(settings: Settings, archived: int | None) -> Settings:
+    """The settings with the partitions `concord up` runs with: an archive's (its topics
+    keep theirs), else `CONCORD_PARTITIONS` when set, else `UP_PARTITIONS`."""
+    asked = settings.partitions if "partitions" in settings.model_fields_set else None
+    if archived is not None and asked is not None and asked != archived:
+        console.print(
+            f"[bold]archive[/]  its topics have {archived} partition(s): "
+            f"CONCORD_PARTITIONS={asked} applies to a new archive only"
+        )
+    return settings.with_(partitions=archived or asked or UP_PARTITIONS)
+
+
+def archived_partitions(topics: dict[str, tuple[int, bool]]) -> int | None:
+    """The partitions of an archive's topics (`concord.signals`'s; None: a new archive)."""
+    from concord.streams.topics import SIGNALS
+
+    if SIGNALS.name in topics:
+        return topics[SIGNALS.name][0]
+    return max((n for n, _ in topics.values()), default=None)
 
 
 #: The domain of reply addresses under `concord up` (mail sent there stays on this machine).

@@ -88,7 +88,7 @@ def up(
 ) -> None:
     """The whole stack on one machine: broker, worker, web, and local stand-ins for email,
     Slack, Teams, Matrix, Mattermost, Rocket.Chat and webhooks (the outbox)."""
-    from concord.cli.local import archive, broker, carriers
+    from concord.cli.local import archive, broker, carriers, partitioned
     from concord.embedded.outbox import Outbox
     from concord.worker.app import create_app
     from concord.worker.observer import RichObserver
@@ -101,8 +101,9 @@ def up(
         if not settings.broker:
             settings, bootstrap = broker(settings, stops)
             if settings.archive:
-                stops += archive(settings, bootstrap, demo)
+                settings = archive(settings, bootstrap, demo, stops)
             else:
+                settings = partitioned(settings, None)
                 console.print("[bold]archive[/]  off: memory only (CONCORD_ARCHIVE=false)")
         else:
             console.print(f"[bold]broker[/]   {settings.broker}")
