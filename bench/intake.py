@@ -20,8 +20,8 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from pipeline import cpu_seconds, profile, top_frames
-from stack import Stack, extra_settings, line
+from pipeline import profile, top_frames
+from stack import Stack, cpu, extra_settings, line
 
 
 async def post_singles(s: Stack, bodies: list[bytes], clients: int) -> float:
@@ -65,9 +65,9 @@ def main() -> None:
         assert s.proc is not None
         singles = [json.dumps(s.signal(i)).encode() for i in range(n)]
         spy = profile(s.proc.pid)
-        c0 = cpu_seconds(s.proc.pid)
+        c0 = cpu(s.proc.pid)
         took = asyncio.run(post_singles(s, singles, clients))
-        cpu = cpu_seconds(s.proc.pid) - c0
+        used = cpu(s.proc.pid) - c0
         if spy is not None:
             top_frames(spy, "intake")
         line(
@@ -77,13 +77,13 @@ def main() -> None:
             unit="1/s",
             n=n,
             clients=clients,
-            cpu_ms_per_item=round(1000 * cpu / n, 2),
+            cpu_ms_per_item=round(1000 * used / n, 2),
             target=1000,
         )
         arrays = [s.signal(n + i) for i in range(n)]
-        c0 = cpu_seconds(s.proc.pid)
+        c0 = cpu(s.proc.pid)
         took = asyncio.run(post_arrays(s, arrays, 100))
-        cpu = cpu_seconds(s.proc.pid) - c0
+        used = cpu(s.proc.pid) - c0
         line(
             bench="intake",
             metric="array_signals_per_s",
@@ -91,7 +91,7 @@ def main() -> None:
             unit="1/s",
             n=n,
             size=100,
-            cpu_ms_per_item=round(1000 * cpu / n, 2),
+            cpu_ms_per_item=round(1000 * used / n, 2),
             target=10000,
         )
 

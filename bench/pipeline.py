@@ -32,7 +32,7 @@ from kafka.admin import KafkaAdminClient, NewTopic
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from stack import EmbeddedBroker, Stack, free_port, line, rss_peak_mb
+from stack import EmbeddedBroker, Stack, cpu, free_port, line, rss_peak_mb
 
 BARE = textwrap.dedent(
     """
@@ -55,11 +55,6 @@ BARE = textwrap.dedent(
         app.main()
     """
 )
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().split(")")[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def count(bootstrap: str, topic: str, wanted: int, timeout: float) -> float:
@@ -198,14 +193,14 @@ def bare(n: int, sample: list[bytes]) -> dict[str, float]:
             producer.send("bench.in", key=b"warm", value=json.dumps({"id": "warm"}).encode())
             producer.flush()
             count(broker.bootstrap, "bench.out", 1, timeout=120)
-            c0, t0 = cpu_seconds(proc.pid), time.time()
+            c0, t0 = cpu(proc.pid), time.time()
             for raw in sample[:n]:
                 producer.send("bench.in", key=b"k", value=raw)
             producer.flush()
             last = count(broker.bootstrap, "bench.out", n + 1, timeout=300)
             return {
                 "per_s": n / (last - t0),
-                "cpu": cpu_seconds(proc.pid) - c0,
+                "cpu": cpu(proc.pid) - c0,
                 "peak_mb": rss_peak_mb(proc.pid),
             }
         finally:
@@ -219,7 +214,7 @@ def concord(n: int) -> tuple[dict[str, float], list[bytes]]:
         producer = KafkaProducer(bootstrap_servers=s.broker.bootstrap, enable_idempotence=False)
         assert s.proc is not None
         spy = profile(s.proc.pid)
-        c0, t0 = cpu_seconds(s.proc.pid), time.time()
+        c0, t0 = cpu(s.proc.pid), time.time()
         for raw in signals:
             producer.send("concord.signals.in", key=b"k", value=raw)
         producer.flush()
@@ -229,7 +224,7 @@ def concord(n: int) -> tuple[dict[str, float], list[bytes]]:
         took = last - t0
         figures = {
             "per_s": n / took,
-            "cpu": cpu_seconds(s.proc.pid) - c0,
+            "cpu": cpu(s.proc.pid) - c0,
             "peak_mb": s.peak_mb(),
         }
         delivered(s.broker.bootstrap, n)

@@ -6,6 +6,7 @@ Not a benchmark itself (`make bench` runs the others). Everything listens on 127
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -18,7 +19,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -120,6 +121,63 @@ def rss_peak_mb(pid: int, field: str = "VmHWM") -> float:
         if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+def cpu(pid: int) -> float:
+    """CPU seconds of one process (user and system); 0 once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().split(")")[1].split()
+    except FileNotFoundError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def up_processes(pid: int) -> dict[str, int]:
+    """`concord up`'s process and its children by role: `up`, `broker`, `archiver`."""
+    found = {"up": pid}
+    for kid in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        cmdline = Path(f"/proc/{kid}/cmdline").read_bytes()
+        if b"tansu" in cmdline:
+            found["broker"] = int(kid)
+        elif b"spawn_main" in cmdline:
+            found["archiver"] = int(kid)
+    return found
+
+
+def up_env(home: Path, port: int, **settings: str) -> dict[str, str]:
+    """The environment of a `concord up` in `home`: this one's without its `CONCORD_`
+    settings, then `settings` (named without the prefix) and `BENCH_SETTINGS`'s."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONCORD_")}
+    given = {"web_port": str(port), "data_dir": str(home / "data"), **settings}
+    env.update({f"CONCORD_{k.upper()}": v for k, v in {**given, **extra_settings()}.items()})
+    return env
+
+
+@contextlib.contextmanager
+def concord_up(home: Path, env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
+    """`concord up` run from `home` (its log in `home/up.log`), once `/healthz` answers
+    200; stopped with Ctrl-C at the end."""
+    port = env["CONCORD_WEB_PORT"]
+    with open(home / "up.log", "wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "concord.cli", "up"], env=env, cwd=home, stdout=log, stderr=log
+        )
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.3)
+        yield proc
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
 
 def extra_settings() -> dict[str, str]:

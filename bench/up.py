@@ -6,7 +6,7 @@ one Slack task (pacing off), and timed until every task's message is delivered (
 state on `concord.delivery-state`). Run with the archive on (the default) and off
 (`CONCORD_ARCHIVE=false`), to see what keeping a durable copy costs the worker;
 `BENCH_ARCHIVE=on` (or `off`) runs one mode only. Prints one JSON line per mode:
-signals/s, the CPU seconds of `concord up` and its children per signal.
+signals/s, and the CPU per signal of `concord up`, the broker and the archiver.
 
 `BENCH_CHANNEL=teams|matrix|mattermost|rocketchat` sends the tasks on that channel (to
 `concord up`'s stand-in) instead of Slack; `BENCH_SUBSCRIBERS=K` adds K webhook
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -36,27 +35,14 @@ from stack import (
     AGENCY_PLAYBOOK,
     SLACK_PLAYBOOK,
     Stack,
+    concord_up,
+    cpu,
     directory_yaml,
-    extra_settings,
     free_port,
     line,
+    up_env,
+    up_processes,
 )
-
-
-def cpu_tree(pid: int) -> float:
-    """CPU seconds of a process and its children (the archiver runs in one)."""
-    total = 0.0
-    pids = [pid]
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    if children.exists():
-        pids += [int(p) for p in children.read_text().split()]
-    for p in pids:
-        try:
-            fields = Path(f"/proc/{p}/stat").read_text().split(")")[1].split()
-        except FileNotFoundError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
 
 
 def run(n: int, archive: bool) -> None:
@@ -68,31 +54,19 @@ def run(n: int, archive: bool) -> None:
     subscribers = int(os.environ.get("BENCH_SUBSCRIBERS", "0"))
     (home / "directory.yml").write_text(directory_yaml(n, channel, subscribers))
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CONCORD_")}
-    env.update(
-        CONCORD_WEB_PORT=str(port),
-        CONCORD_DATA_DIR=str(home / "data"),
-        CONCORD_PLAYBOOKS=str(home / "playbooks"),
-        CONCORD_DIRECTORY=str(home / "directory.yml"),
-        CONCORD_SLACK_CHANNEL_INTERVAL_SECONDS="0",
-        CONCORD_SLACK_WORKSPACE_RATE="0",
-        CONCORD_MAX_BATCH="500",
-        CONCORD_ARCHIVE="true" if archive else "false",
+    env = up_env(
+        home,
+        port,
+        playbooks=str(home / "playbooks"),
+        directory=str(home / "directory.yml"),
+        slack_channel_interval_seconds="0",
+        slack_workspace_rate="0",
+        max_batch="500",
+        archive="true" if archive else "false",
     )
-    env.update({f"CONCORD_{k.upper()}": v for k, v in extra_settings().items()})
     concord = [sys.executable, "-m", "concord.cli"]
-    with open(home / "up.log", "wb") as log:
-        proc = subprocess.Popen([*concord, "up"], env=env, cwd=home, stdout=log, stderr=log)
-    try:
+    with concord_up(home, env) as proc:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.3)
         token = subprocess.run(
             [*concord, "token", "create", "bench", "--role", "producer"],
             env=env,
@@ -115,7 +89,8 @@ def run(n: int, archive: bool) -> None:
                 int(k) for k in kids if b"spawn_main" in Path(f"/proc/{k}/cmdline").read_bytes()
             )
             spy = profile(archiver)
-        c0, t0 = cpu_tree(proc.pid), time.monotonic()
+        pids = up_processes(proc.pid)
+        c0, t0 = {name: cpu(pid) for name, pid in pids.items()}, time.monotonic()
         for i in range(0, n, 100):
             req = urllib.request.Request(
                 f"{base}/api/signals",
@@ -128,6 +103,7 @@ def run(n: int, archive: bool) -> None:
         # its situation opened and its task created.
         delivered(bootstrap, n * (1 + 2 * subscribers))
         took = time.monotonic() - t0
+        spent = {name: cpu(pid) - c0[name] for name, pid in pids.items()}
         if spy is not None:
             top_frames(spy, "up" if profiled == "up" else "up_archiver", most=30)
         line(
@@ -139,14 +115,9 @@ def run(n: int, archive: bool) -> None:
             archive=archive,
             channel=channel,
             subscribers=subscribers,
-            cpu_ms_per_item=round(1000 * (cpu_tree(proc.pid) - c0) / n, 2),
+            cpu_ms_per_item=round(1000 * sum(spent.values()) / n, 2),
+            cpu_ms_per_item_by_process={k: round(1000 * v / n, 2) for k, v in spent.items()},
         )
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def main() -> None:

@@ -88,7 +88,9 @@ class Settings(BaseSettings):
     # Tuning (not part of the public contract, documented in docs/configuration.md).
     app_id: str = "concord"
     store: str = Field("rocksdb://", description="Faust table store: rocksdb:// or memory://")
-    partitions: int = Field(4, ge=1)
+    partitions: int = Field(
+        4, ge=1, description="partitions of each topic Concord creates (`concord up`: 1 if unset)"
+    )
     replication: int = Field(1, ge=1)
     session_timeout: float = Field(30.0, gt=0, description="consumer group session timeout, s")
     max_body_bytes: int = Field(1_000_000, ge=1024, description="largest POST /api/signals body")
