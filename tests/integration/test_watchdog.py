@@ -64,7 +64,9 @@ def test_an_idle_concord_up_takes_a_burst_without_a_false_alarm(tmp_path: Path) 
     have waited for nothing yet: nothing is flagged, nothing exits. (In production the
     threshold is 120 s and the quiet time hours; the rule is the same, scaled down.)"""
     up = Up(tmp_path)
-    up.env.update(CONCORD_WATCHDOG_SECONDS=WATCHDOG)
+    # Four partitions, as workers have (`concord up` alone makes one), none of which
+    # has had a record before the burst.
+    up.env.update(CONCORD_WATCHDOG_SECONDS=WATCHDOG, CONCORD_PARTITIONS="4")
     up.start()
     try:
         started = time.monotonic()
