@@ -28,18 +28,13 @@ import faust
 
 from concord.common.types import utcnow
 from concord.config.directory import Directory
-from concord.core.correlation import area_key
+from concord.core.commands import plan_command
 from concord.core.gate import propose
 from concord.core.planning import PlanningError, Repeat, area_of, plan_or_refuse, repeat
 from concord.playbooks.schema import Playbook
 from concord.streams import topics as t
 from concord.streams.reviews import ReviewEvent
-from concord.streams.situations import (
-    PlaybookMatch,
-    Situation,
-    SituationCommand,
-    SituationState,
-)
+from concord.streams.situations import PlaybookMatch, Situation, SituationState
 from concord.streams.tables import Table
 from concord.streams.tasks import Task, TaskEvent
 from concord.worker.live import LivePlaybooks
@@ -65,13 +60,7 @@ async def refuse(s: Planning, situation: Situation, exc: PlanningError) -> None:
     `plan` command for the situation, keyed by its zone: `concord deadletter replay`,
     once the playbook or the directory is fixed, has the correlation stage plan it again
     (`again`)."""
-    command = SituationCommand(
-        situation_id=situation.id,
-        key=area_key(situation.area, situation.exercise),
-        action="plan",
-        actor="concord",
-        reason=f"{exc.playbook_id}: {exc.reason}",
-    )
+    command = plan_command(situation, f"{exc.playbook_id}: {exc.reason}")
     errors = [{"loc": exc.playbook_id, "msg": exc.reason}]
     at = Where(t.SITUATION_COMMANDS.name, s.directory.zone(situation.area))
     raw = command.model_dump_json().encode()

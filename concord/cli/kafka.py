@@ -13,7 +13,7 @@ from concord.access.tokens import new_token, token_hash, token_refusal
 from concord.config.directory import Directory, load_directory
 from concord.config.settings import Settings
 from concord.core import capin
-from concord.core.correlation import area_key
+from concord.core.commands import plan_command
 from concord.core.intake import validate_signal
 from concord.core.refusal import Refused
 from concord.privacy.keys import Sealer, SealError, latest_keys, sealer_for
@@ -21,7 +21,7 @@ from concord.streams import topics as t
 from concord.streams.access import ApiToken
 from concord.streams.audit import AuditEntry, AuditRecord, DeadLetter
 from concord.streams.keys import DataKey
-from concord.streams.situations import Situation, SituationCommand
+from concord.streams.situations import Situation
 
 
 def kafka_producer(settings: Settings) -> Any:
@@ -237,13 +237,7 @@ def replayed_as(
         situation = Situation.model_validate_json(raw)
     except ValueError:  # not a snapshot after all: back where it was
         return dead.topic, dead.key, raw
-    command = SituationCommand(
-        situation_id=situation.id,
-        key=area_key(situation.area, situation.exercise),
-        action="plan",
-        actor="concord",
-        reason=dead.reason,
-    )
+    command = plan_command(situation, dead.reason)
     zone = directory().zone(situation.area)
     return t.SITUATION_COMMANDS.name, zone, command.model_dump_json().encode()
 

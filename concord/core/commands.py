@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from concord.core.correlation import AreaState, severity_of, situation_id
+from concord.core.correlation import AreaState, area_key, severity_of, situation_id
 from concord.core.decisions import Rules, decide
 from concord.core.history import Trace
 from concord.core.lifecycle import ALLOWED, IllegalTransition, move
@@ -25,6 +25,19 @@ class CommandError(ValueError):
 
 #: The field each action needs.
 REQUIRED = {"state": "to", "split": "signals", "merge": "other"}
+
+
+def plan_command(situation: Situation, reason: str) -> SituationCommand:
+    """The `plan` command for a situation a playbook could not plan: what the plan stage
+    dead-letters, so that a replay after the fix has the correlation stage plan it again.
+    Its record is keyed by the zone of `situation.area`, like the stage's input."""
+    return SituationCommand(
+        situation_id=situation.id,
+        key=area_key(situation.area, situation.exercise),
+        action="plan",
+        actor="concord",
+        reason=reason,
+    )
 
 
 def _invalid(loc: str, msg: str) -> Refused:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from concord.core.commands import CommandError, apply_command, refusal
+from concord.core.commands import CommandError, apply_command, plan_command, refusal
 from concord.core.correlation import AreaState, situation_id
 from concord.core.decisions import Rules
 from concord.streams.situations import SituationCommand, SituationState
 from tests.unit.core.areas import T0, feed
+from tests.unit.factories import make_situation
 
 
 def command(state: AreaState, sid: str, action: str, **kw: object) -> SituationCommand:
@@ -129,3 +130,11 @@ def test_a_split_is_placed_where_its_signals_happened_and_the_playbooks_decide_f
     # Without the playbooks (a replay of the old command path), nothing is decided.
     _, (_, bare) = apply_command(state, command(state, sid, "split", signals=["b", "c"]), T0)
     assert bare.matches == []
+
+
+def test_a_plan_command_names_the_area_state_its_situation_lives_under() -> None:
+    for exercise, key in [(False, "north|real"), (True, "north|exercise")]:
+        situation = make_situation(area="north", exercise=exercise)
+        command = plan_command(situation, "p1: no such role")
+        assert (command.action, command.key, command.situation_id) == ("plan", key, situation.id)
+        assert (command.actor, command.reason) == ("concord", "p1: no such role")
