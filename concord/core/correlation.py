@@ -74,8 +74,8 @@ class AreaState(Strict):
 
     def find(self, situation_id: str) -> Situation | None:
         """The area's situation with this id (current or other), or None."""
-        for s in [self.situation, *self.others]:
-            if s is not None and s.id == situation_id:
+        for s in self.open():
+            if s.id == situation_id:
                 return s
         return None
 
