@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -42,7 +43,20 @@ from stack import (
     line,
     up_env,
     up_processes,
+    wait,
 )
+
+
+def known(base: str, token: str) -> bool:
+    """Whether the web server knows the token (a producer may not read situations: 403)."""
+    req = urllib.request.Request(
+        f"{base}/api/situations", headers={"Authorization": f"Bearer {token}"}
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=5):
+            return True
+    except urllib.error.HTTPError as exc:
+        return exc.code != 401
 
 
 def run(n: int, archive: bool) -> None:
@@ -78,16 +92,13 @@ def run(n: int, archive: bool) -> None:
         bootstrap = (home / "data" / "broker").read_text().strip().split("://")[-1]
         maker = Stack(areas=n)  # only its signal maker: nothing is started
         signals = [maker.signal(i) for i in range(n)]
-        time.sleep(3)  # the token reaches the read model
+        wait(lambda: known(base, token), timeout=30)  # the token reached the read model
         spy = None
         profiled = os.environ.get("BENCH_PROFILE", "archiver")
         if profiled == "up":  # `concord up`'s own process: worker, web server, read model
             spy = profile(proc.pid)
         elif archive and os.environ.get("CONCORD_BENCH_PYSPY"):  # the archiver's own frames
-            kids = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
-            archiver = next(
-                int(k) for k in kids if b"spawn_main" in Path(f"/proc/{k}/cmdline").read_bytes()
-            )
+            archiver = up_processes(proc.pid)["archiver"]
             spy = profile(archiver)
         pids = up_processes(proc.pid)
         c0, t0 = {name: cpu(pid) for name, pid in pids.items()}, time.monotonic()
