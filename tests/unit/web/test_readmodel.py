@@ -53,6 +53,18 @@ def test_values_are_kept_compressed_and_read_back_as_the_topic_carried_them() ->
     assert tasks["t1"].id == "t1"
 
 
+@pytest.mark.parametrize("size", [0, 1, 300, 4096, 4097, 200_000])
+def test_values_of_any_size_come_back_whole_past_the_compression_window(size: int) -> None:
+    latest: Latest[SessionMark] = Latest(SessionMark)
+    value = bytes((i * 7919 + i // 13) % 251 for i in range(size))  # little to repeat
+    latest.put("k", value)
+    assert latest.raw("k") == value
+    text = b'{"id":"s1","kind":"revoked","person":"p"}' * (size // 40 + 1)
+    latest.put("k", text)
+    assert latest.raw("k") == text
+    assert len(latest._raw["k"]) <= max(60, len(text) // 4)  # repeats far apart still shrink
+
+
 def track_record(task: Task | None, **kw: Any) -> bytes:
     """A `tasks` table value as the track stage writes it (compact JSON)."""
     return TypeAdapter(TrackRecord).dump_json(TrackRecord(task=task, **kw))
