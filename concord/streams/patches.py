@@ -8,7 +8,8 @@ is pinned by `constraints.txt` and has a test that fails without it.
   (Tansu reports the last batch's base + 1). Tested in
   tests/integration/test_recovery_ends.py.
 - `durable_flush`: the producer's flush waits for every write made before it, including
-  one the buffer is handing to the client at that moment. Tested in
+  one the buffer is handing to the client at that moment; it counts the writes a flush
+  made durable (`Writes`), so a write need not wait for a flush of its own. Tested in
   tests/unit/streams/test_patches.py.
 - `seek_unread_from_start`: a stream partition with no committed offset goes back to its
   first record when Faust seeks to the committed offsets (aiokafka leaves it where the
@@ -30,6 +31,7 @@ import contextlib
 import logging
 import weakref
 from collections.abc import AsyncIterator, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -190,8 +192,21 @@ async def true_ends(bootstrap: Any, reported: Mapping[Any, int | None]) -> dict[
     return exact
 
 
-def durable_flush(producer: Any) -> None:
-    """Make the producer's `flush` wait for every write made before the call.
+@dataclass
+class Writes:
+    """The table writes a producer was given (`put`), those its buffer handed to the Kafka
+    client (`handed`), and how many of the first are durable (`durable`: the writes made
+    before the last flush began, once it ended). A write's number is `put` just after it."""
+
+    put: int = 0
+    handed: int = 0
+    durable: int = 0
+
+
+def durable_flush(producer: Any) -> Writes:
+    """Make the producer's `flush` wait for every write made before the call; returns
+    the counts it keeps, so that a caller can tell whether a write of its is durable
+    already (any flush since made it so, a stage's commit included).
 
     Table writes go through Faust's `ProducerBuffer`: a queue that one task empties,
     handing each message to the Kafka client. Faust's own flush counts what is still in
@@ -208,19 +223,19 @@ def durable_flush(producer: Any) -> None:
     before it is in the client, whose own flush then waits for the broker's acks.
     """
     buffer: Any = producer.buffer
-    counts = {"put": 0, "handed": 0}
+    counts = Writes()
     progressed = asyncio.Event()
     put, hand = buffer.put, buffer._send_pending
 
     def counted_put(fut: Any) -> None:
         put(fut)
-        counts["put"] += 1
+        counts.put += 1
 
     async def counted_hand(fut: Any) -> None:
         try:
             await hand(fut)
         finally:
-            counts["handed"] += 1
+            counts.handed += 1
             progressed.set()
 
     buffer.put = counted_put
@@ -229,10 +244,10 @@ def durable_flush(producer: Any) -> None:
     flush_sent = producer.flush
 
     async def flush() -> None:
-        target = counts["put"]
-        while counts["handed"] < target:
+        target = counts.put
+        while counts.handed < target:
             progressed.clear()
-            if counts["handed"] >= target:
+            if counts.handed >= target:
                 break
             try:
                 await asyncio.wait_for(progressed.wait(), timeout=1.0)
@@ -240,8 +255,11 @@ def durable_flush(producer: Any) -> None:
                 if buffer.should_stop:
                     break
         await flush_sent()
+        if counts.handed >= target:  # not when the buffer stopped before handing them
+            counts.durable = max(counts.durable, target)
 
     producer.flush = flush
+    return counts
 
 
 def seek_unread_from_start(thread: Any = None) -> None:

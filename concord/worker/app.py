@@ -48,6 +48,7 @@ from concord.privacy.keys import Sealer, ensure_keys, sealer_for
 from concord.streams import topics as t
 from concord.streams.audit import STAGES
 from concord.streams.patches import (
+    Writes,
     durable_flush,
     exact_highwaters,
     fetch_wait,
@@ -201,6 +202,7 @@ def _flow(
     sealer: Sealer,
     directory: Directory,
     observer: Observer | None,
+    writes: Writes,
 ) -> Flow:
     """What every stage shares."""
     return Flow(
@@ -208,7 +210,7 @@ def _flow(
         sealer=sealer,
         metrics=Metrics(),
         observer=guarded(observer or Observer()),
-        flusher=Flusher(lambda: app.producer.flush()),
+        flusher=Flusher(lambda: app.producer.flush(), writes),
         fault_stall=_drill("CONCORD_FAULT_STALL_STAGE", settings.fault_stall_stage),
         fault_crash=_drill("CONCORD_FAULT_CRASH_STAGE", settings.fault_crash_stage),
         batching=Batching(settings.batch_most, settings.batch_within_ms / 1000),
@@ -233,8 +235,8 @@ def create_app(
     playbooks, loaded = _playbooks(settings, directory)
     _patch_faust(settings)
     app = _faust_app(settings)
-    durable_flush(app.producer)
-    flow = _flow(settings, app, sealer, directory, observer)
+    writes = durable_flush(app.producer)
+    flow = _flow(settings, app, sealer, directory, observer, writes)
     flow.metrics.playbooks_loaded.set(len(loaded.playbooks))
     public_url = settings.public_url or f"http://{settings.web_host}:{settings.web_port}"
     renderer = Renderer(directory.city.timezone, public_url)

@@ -27,6 +27,7 @@ from concord.privacy.blobs import Blobs
 from concord.privacy.keys import Sealer
 from concord.streams.audit import AuditEntry, AuditRecord, DeadLetter, Stage
 from concord.streams.delivery import DeliveryRequest, Outgoing
+from concord.streams.patches import Writes
 from concord.streams.signals import SignalIn
 from concord.streams.topics import Topics
 from concord.streams.triage import TriageItem
@@ -59,12 +60,28 @@ class Flusher:
 
     `wait()` returns after a flush that started after the call: a flush covers the writes
     made before it began, so a caller whose writes came during a flush waits for the next.
+    `covered(mark)` returns at once when the table writes made before `mark()` are durable
+    already: any flush since made them so (with `writes`, the producer's counts).
     """
 
-    def __init__(self, flush: Callable[[], Awaitable[None]] | None) -> None:
+    def __init__(
+        self, flush: Callable[[], Awaitable[None]] | None, writes: Writes | None = None
+    ) -> None:
         self.flush = flush
+        self.writes = writes
         self._next: asyncio.Future[None] | None = None
         self._running: asyncio.Task[None] | None = None
+
+    def mark(self) -> int | None:
+        """Where the table writes made so far end (None: not counted)."""
+        return None if self.writes is None else self.writes.put
+
+    async def covered(self, mark: int | None) -> None:
+        """Wait until the table writes made before `mark` are durable: at once when a
+        flush since made them so, else for a flush that starts after this call."""
+        if mark is not None and self.writes is not None and self.writes.durable >= mark:
+            return
+        await self.wait()
 
     async def wait(self) -> None:
         """Wait for a flush that started after this call."""
@@ -182,12 +199,14 @@ class Flow:
         request = DeliveryRequest(key=key, action="withdraw", reason=reason)
         await self.topics.outgoing.send(key=key, value=request)
 
-    async def durable(self) -> None:
-        """Wait until the writes made so far (table changelogs included) are in Kafka.
+    async def durable(self, mark: int | None = None) -> None:
+        """Wait until the writes made so far (table changelogs included) are in Kafka;
+        with a `mark` (`flusher.mark()` just after a table write), only until the table
+        writes made before it are.
 
         Callers that wait at the same time share one flush (the delivery stage has many
         attempts in flight, each waiting for its own record to be durable)."""
-        await self.flusher.wait()
+        await self.flusher.covered(mark)
 
     async def admit(
         self,

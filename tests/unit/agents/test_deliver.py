@@ -18,9 +18,10 @@ from concord.delivery.schedule import Policy
 from concord.notifiers.base import Message, Recipient, SendError, Sent
 from concord.notifiers.registry import Registry
 from concord.streams.delivery import DeliveryRecord, DeliveryRequest, Outgoing
+from concord.streams.patches import Writes
 from concord.streams.tables import Table
 from concord.worker.metrics import Metrics
-from concord.worker.runtime import Flow
+from concord.worker.runtime import Flow, Flusher
 from tests.unit.agents.fakes import App, Topic
 
 KEY = "task-1.police-duty"
@@ -40,13 +41,35 @@ class Observer:
         self.delivered_.append(record.key)
 
 
+class Counted(dict[str, Any]):
+    """A table whose every write is counted, as the producer counts them (`Writes.put`)."""
+
+    def __init__(self, writes: Writes) -> None:
+        super().__init__()
+        self.writes = writes
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        super().__setitem__(key, value)
+        self.writes.put += 1
+
+
 @dataclass
 class FakeFlow:
     topics: Topics = field(default_factory=Topics)
     metrics: Metrics = field(default_factory=Metrics)
     observer: Observer = field(default_factory=Observer)
     audits: list[tuple[str, dict[str, str]]] = field(default_factory=list)
-    durable_calls: int = 0
+    writes: Writes = field(default_factory=Writes)
+    flushes: int = 0
+    flusher: Flusher = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.flusher = Flusher(self.flush, self.writes)
+
+    async def flush(self) -> None:
+        """The producer's flush: what was written before it is durable after it."""
+        self.flushes += 1
+        self.writes.durable = self.writes.put
 
     async def audit(self, actor: str, action: str, subject: str, **details: Any) -> None:
         self.audits.append((action, details))
@@ -56,8 +79,8 @@ class FakeFlow:
     async def post(self, notice: Any) -> None:
         self.posted.append(notice)
 
-    async def durable(self) -> None:
-        self.durable_calls += 1
+    async def durable(self, mark: int | None = None) -> None:
+        await self.flusher.covered(mark)
 
 
 @dataclass
@@ -116,6 +139,7 @@ def outgoing() -> Outgoing:
 def stage(*carriers: Carrier, ours: bool = True) -> tuple[Delivery, FakeFlow]:
     flow = FakeFlow()
     table = Table(App(), "deliveries", DeliveryRecord, 4)
+    table.faust = Counted(flow.writes)
     delivery = Delivery(
         cast(Flow, flow),
         Registry(list(carriers)),
@@ -152,7 +176,7 @@ def test_a_request_is_sent_once_after_its_record_is_durable_and_the_track_hears(
 
     asyncio.run(go())
     assert len(slack.sent) == 1
-    assert flow.durable_calls == 1
+    assert flow.flushes == 1  # the record was not durable yet: the attempt waited for it
     record = delivery.ledger.get(KEY)
     assert record is not None
     assert record.outgoing is None
@@ -163,6 +187,26 @@ def test_a_request_is_sent_once_after_its_record_is_durable_and_the_track_hears(
     assert [a for a, _ in flow.audits] == ["task.delivered"]
     assert flow.observer.delivered_ == [KEY]
     assert delivery.ledger.pending == {}
+
+
+def test_an_attempt_whose_record_a_flush_made_durable_already_waits_for_no_other() -> None:
+    slack = Carrier("slack")
+    delivery, flow = stage(slack)
+
+    async def go() -> None:
+        await delivery.request(DeliveryRequest(key=KEY, outgoing=outgoing()))
+        assert flow.writes.put == 1  # the record, "on its way"
+        assert slack.sent == []  # its attempt waits in its lane
+        flow.writes.durable = 1  # meanwhile a flush (a stage's commit) made it durable
+        await until(lambda: state(delivery) == "delivered", delivery.pump)
+        # Written again since (delivered), and not flushed: the next attempt of the
+        # same record would wait for a flush.
+        assert flow.writes.put == 2
+
+    asyncio.run(go())
+    assert len(slack.sent) == 1
+    assert flow.flushes == 0
+    assert delivery.written == {}  # a final record is not waited for
 
 
 def test_a_retryable_failure_waits_then_tries_again_and_a_permanent_one_falls_back() -> None:

@@ -46,7 +46,7 @@ async def test_a_flush_waits_for_the_write_the_buffer_is_handing_over() -> None:
     buffer = ProducerBuffer()
     buffer.app = SimpleNamespace(conf=SimpleNamespace(producer_threaded=False))  # type: ignore[assignment]
     producer = SimpleNamespace(buffer=buffer, flush=client.flush)
-    patches.durable_flush(producer)
+    writes = patches.durable_flush(producer)
     await buffer.start()
     try:
         buffer.put(write(client, "on its way"))  # a table write
@@ -56,13 +56,20 @@ async def test_a_flush_waits_for_the_write_the_buffer_is_handing_over() -> None:
             await asyncio.sleep(0)
         assert buffer.size == 0
         assert client.batches == []
+        assert (writes.put, writes.durable) == (1, 0)
         await producer.flush()
         assert client.batches == ["on its way"]
         assert client.flushed == 1
+        assert writes.durable == 1  # the writes made before the flush began
         # Writes made after a flush began are the next flush's.
+        flushing = asyncio.ensure_future(producer.flush())
+        await asyncio.sleep(0)  # the flush began
         buffer.put(write(client, "later"))
+        await flushing
+        assert (writes.put, writes.durable) == (2, 1)
         await producer.flush()
         assert client.batches == ["on its way", "later"]
+        assert writes.durable == 2
     finally:
         await buffer.stop()
 

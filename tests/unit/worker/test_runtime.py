@@ -1,4 +1,5 @@
-"""The flow's own effects (concord.worker.runtime): audit entries batched per record."""
+"""The flow's own effects (concord.worker.runtime): audit entries batched per record, and
+the flushes that make writes durable."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from typing import Any, cast
 import pytest
 
 from concord.streams.audit import AuditRecord
-from concord.worker.runtime import Flow
+from concord.streams.patches import Writes
+from concord.worker.runtime import Flow, Flusher
 
 
 class Audit:
@@ -120,3 +122,30 @@ def test_an_erasure_tombstones_the_keys_then_deletes_the_files(tmp_path: Any) ->
     assert store.get("report-xyz", "blob-0001") == b"v2.k.other"
     ((key, record),) = topics.audit.sent
     assert (key, record.entries[0].action) == ("report-abc", "signal.erased")
+
+
+@pytest.mark.parametrize(
+    ("counted", "durable", "mark", "flushes"),
+    [
+        # the producer's counts, what a flush made durable, the caller's mark: flushes
+        (True, 3, 3, 0),  # a flush since the write made it durable: none more
+        (True, 5, 3, 0),
+        (True, 2, 3, 1),  # written after the last flush began: the next one
+        (True, 3, None, 1),  # no mark: a flush that starts after the call
+        (False, 0, None, 1),  # not counted: always a flush
+    ],
+)
+def test_a_write_waits_for_a_flush_only_when_none_made_it_durable_yet(
+    counted: bool, durable: int, mark: int | None, flushes: int
+) -> None:
+    writes = Writes(put=6, handed=6, durable=durable)
+    made: list[int] = []
+
+    async def flush() -> None:
+        made.append(writes.put)
+        writes.durable = writes.put
+
+    flusher = Flusher(flush, writes if counted else None)
+    asyncio.run(flusher.covered(mark))
+    assert len(made) == flushes
+    assert flusher.mark() == (6 if counted else None)
