@@ -145,7 +145,7 @@ class Delivery:
             return None
         # The record is in Kafka before anything leaves. An attempt that waited in its
         # lane finds it durable already: it does not hold its lane through a flush of
-        # every other stage's writes (a third of an attempt's time under load).
+        # every other stage's writes (most of an attempt's time under load).
         await self.flow.durable(self.written.get(key))
         try:
             outcome = await self.send(record, attempt, notifier)
