@@ -206,7 +206,8 @@ class Writes:
 def durable_flush(producer: Any) -> Writes:
     """Make the producer's `flush` wait for every write made before the call; returns
     the counts it keeps, so that a caller can tell whether a write of its is durable
-    already (any flush since made it so, a stage's commit included).
+    already (any flush since made it so, the one before each commit of offsets
+    included).
 
     Table writes go through Faust's `ProducerBuffer`: a queue that one task empties,
     handing each message to the Kafka client. Faust's own flush counts what is still in

@@ -197,7 +197,7 @@ def test_an_attempt_whose_record_a_flush_made_durable_already_waits_for_no_other
         await delivery.request(DeliveryRequest(key=KEY, outgoing=outgoing()))
         assert flow.writes.put == 1  # the record, "on its way"
         assert slack.sent == []  # its attempt waits in its lane
-        flow.writes.durable = 1  # meanwhile a flush (a stage's commit) made it durable
+        flow.writes.durable = 1  # meanwhile a flush (before a commit) made it durable
         await until(lambda: state(delivery) == "delivered", delivery.pump)
         # Written again since (delivered), and not flushed: the next attempt of the
         # same record would wait for a flush.
