@@ -69,6 +69,7 @@ async def consume_raw(
     batching = flow.batching
     async for events in batches(stream, batching.most, batching.within):
         if flow.fault_stall == stage:  # a drill: this stage hangs on its first record
+            log.warning("drill: %s stops with a batch of %d record(s) in hand", stage, len(events))
             await asyncio.Event().wait()
         sizes.observe(len(events))
         failed: set[int] = set()

@@ -19,6 +19,9 @@ is pinned by `constraints.txt` and has a test that fails without it.
 - `batches`: Faust's `Stream.take_events` without its timer: a stage waits for its
   next record without waking up every few milliseconds. Tested in
   tests/unit/streams/test_patches.py.
+- `stop_without_waiting`: a stopping worker commits what was acked and goes on; it no
+  longer waits for the records a stage left unhandled (read again after the restart).
+  Tested in tests/unit/streams/test_patches.py and tests/integration/test_batches.py.
 - `handling`: while a stage handles one record of a batch, that record is the stream's
   current event, so a table write goes to the changelog partition of the record's own
   partition. Tested in tests/unit/streams/test_patches.py.
@@ -296,6 +299,33 @@ def seek_unread_from_start(thread: Any = None) -> None:
 
     cls._concord_seek_to_committed = original
     cls.seek_to_committed = seek_to_committed
+
+
+def stop_without_waiting(app_class: Any = None) -> None:
+    """Make a stopping worker commit what its stages acked and go on, instead of waiting
+    for every record its streams took to be acked.
+
+    Faust's stop waits (`Consumer.wait_empty`) until every record handed to a stream is
+    acked, collecting garbage and committing once a second. A Concord stage that sees
+    the worker stop leaves the rest of its batch unacked, to be read again after the
+    restart (`agents/stage`), and the records drained for its next batch are never
+    handled: Faust waited forever, and `concord up` or a worker stopped under load
+    never exited. A rebalance still waits: its stages finish their batches and ack them.
+    """
+    from faust.app.base import App
+
+    cls: Any = app_class or App
+    original = getattr(cls, "_concord_consumer_wait_empty", None) or cls._consumer_wait_empty
+
+    async def consumer_wait_empty(self: Any, consumer: Any, logger: Any) -> None:
+        if not self.should_stop:
+            await original(self, consumer, logger)
+            return
+        logger.info("Stopping: the records not handled yet are read again after the restart")
+        await consumer.commit()
+
+    cls._concord_consumer_wait_empty = original
+    cls._consumer_wait_empty = consumer_wait_empty
 
 
 def exact_highwaters() -> None:

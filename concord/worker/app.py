@@ -53,6 +53,7 @@ from concord.streams.patches import (
     exact_highwaters,
     fetch_wait,
     seek_unread_from_start,
+    stop_without_waiting,
     trace_partitions,
 )
 from concord.web import (
@@ -185,6 +186,7 @@ def _patch_faust(settings: Settings) -> None:
     fetch_wait(settings.fetch_wait_ms)
     exact_highwaters()
     seek_unread_from_start()
+    stop_without_waiting()
     if settings.trace:
         trace_partitions()
 

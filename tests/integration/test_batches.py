@@ -4,6 +4,8 @@ middle of a batch replays it after its restart, and nothing is sent twice."""
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -101,3 +103,46 @@ def test_a_crash_in_the_middle_of_a_batch_replays_it_and_sends_nothing_twice(
         for sig in signals:
             fired = audit_entries(w, situation_id(sig["id"], sig["area"]), "playbook.fired")
             assert len(fired) == 1, fired
+
+
+def test_a_worker_stopped_with_a_batch_in_hand_exits_and_handles_it_after_its_restart(
+    smtp_server: SmtpCapture,
+    slack_server: SlackApiServer,
+    outbox: Outbox,
+    tmp_path: Path,
+) -> None:
+    with private_worker(
+        smtp_server,
+        slack_server,
+        tmp_path,
+        {"outage-test.yml": OUTAGE_PLAYBOOK},
+        slack_channel_interval_seconds="0",
+        batch_within_ms="300",
+        # The track stage takes its first batch and handles none of it: as a stage does
+        # once the worker begins to stop, it never acks it.
+        fault_stall_stage="track",
+    ) as (w, producer):
+        signals = [
+            make_signal(kind="tension", category="other", severity=1, tags=["outage-test"])
+            for _ in range(SIGNALS)
+        ]
+        assert w.request("POST", "/api/signals", signals, token=producer).status == 202
+        wait_until(lambda: "drill: track stops with a batch" in w.log.read_text(), timeout=60)
+        # Stopped (Ctrl-C, SIGTERM), the worker commits what was acked and exits: it does
+        # not wait for the batch it will read again.
+        w.proc.send_signal(signal.SIGTERM)
+        try:
+            w.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"the worker did not stop within 30 s: {w.log}")
+        chats = [task_of(s, "outage-test", "chat") for s in signals]
+        mails = [task_of(s, "outage-test", "mail") for s in signals]
+        tasks = chats + mails
+        assert not any(audit_entries(w, t, "task.delivered") for t in tasks)
+
+        del w.env["CONCORD_FAULT_STALL_STAGE"]
+        w.proc = start_worker(w.env, w.log)
+        wait_healthy(w)
+        wait_until(lambda: all(audit_entries(w, t, "task.delivered") for t in tasks), timeout=90)
+        assert {t: len(slack_for(outbox, t)) for t in chats} == dict.fromkeys(chats, 1)
+        assert {t: len(emails_for(outbox, t)) for t in mails} == dict.fromkeys(mails, 1)

@@ -208,3 +208,54 @@ def test_a_batch_is_acked_once_handled_and_never_when_its_handling_raised() -> N
     assert seen == [[0, 1, 2], [3]]
     assert acked_when_handled == [0, 1, 2]  # the first batch acked once it was handled
     assert acked_after_failure == []
+
+
+def _faust_wait_empty() -> Any:
+    from faust.app.base import App
+
+    return getattr(App, "_concord_consumer_wait_empty", App._consumer_wait_empty)
+
+
+class Stopping:
+    """Faust's `App` as its stop and its rebalances use it: Faust's own
+    `_consumer_wait_empty` (the one the patch wraps), whether the app stops."""
+
+    _consumer_wait_empty = _faust_wait_empty()
+
+    def __init__(self, should_stop: bool) -> None:
+        self.should_stop = should_stop
+        self.conf = SimpleNamespace(stream_wait_empty=True)
+
+
+class Unhandled:
+    """A consumer holding a record a stage left unhandled: it is never acked."""
+
+    def __init__(self) -> None:
+        self.committed = 0
+        self.waited = False
+
+    async def wait_empty(self) -> None:
+        self.waited = True
+        await asyncio.Event().wait()  # the record is read again after the restart
+
+    async def commit(self) -> None:
+        self.committed += 1
+
+
+async def test_a_stopping_worker_commits_and_goes_on_without_its_unhandled_records() -> None:
+    patches.stop_without_waiting(Stopping)
+    log = logging.getLogger("test")
+    consumer = Unhandled()
+    await asyncio.wait_for(Stopping(True)._consumer_wait_empty(consumer, log), timeout=1)
+    assert consumer.committed == 1
+    assert not consumer.waited
+    # A rebalance still waits for the stages to finish their batches.
+    rebalance = asyncio.ensure_future(Stopping(False)._consumer_wait_empty(consumer, log))
+    for _ in range(100):  # until it is waiting
+        if consumer.waited:
+            break
+        await asyncio.sleep(0)
+    assert consumer.waited
+    assert not rebalance.done()
+    assert consumer.committed == 1
+    rebalance.cancel()
