@@ -7,6 +7,7 @@ import json
 import signal
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,7 +16,14 @@ from concord.core.correlation import situation_id
 from concord.embedded.outbox import Outbox
 from concord.embedded.slack_api import SlackApiServer
 from concord.embedded.smtp import SmtpCapture
-from tests.conftest import make_signal, private_worker, start_worker, wait_healthy, wait_until
+from tests.conftest import (
+    Worker,
+    make_signal,
+    private_worker,
+    start_worker,
+    wait_healthy,
+    wait_until,
+)
 from tests.integration.helpers import (
     OUTAGE_PLAYBOOK,
     audit_entries,
@@ -31,6 +39,48 @@ pytestmark = pytest.mark.integration
 #: Signals in one POST: each its own situation (each on a day of its own), each two
 #: tasks (one by email, one by Slack).
 SIGNALS = 8
+
+
+def burst(w: Worker, producer: str) -> list[dict[str, Any]]:
+    """POST the signals in one request: each its own situation, with one task by Slack
+    (`chat`) and one by email (`mail`)."""
+    signals = [
+        make_signal(kind="tension", category="other", severity=1, tags=["outage-test"])
+        for _ in range(SIGNALS)
+    ]
+    assert w.request("POST", "/api/signals", signals, token=producer).status == 202
+    return signals
+
+
+def tasks_of(signals: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
+    """The signals' Slack tasks and email tasks."""
+    chats = [task_of(s, "outage-test", "chat") for s in signals]
+    mails = [task_of(s, "outage-test", "mail") for s in signals]
+    return chats, mails
+
+
+def restart_without(w: Worker, drill: str) -> None:
+    """Start the worker again without its drill, once it is ready."""
+    del w.env[drill]
+    w.proc = start_worker(w.env, w.log)
+    wait_healthy(w)
+
+
+def delivered_once(w: Worker, outbox: Outbox, chats: list[str], mails: list[str]) -> None:
+    """Every task is delivered (else say where its message stands), each message once."""
+    tasks = chats + mails
+    try:
+        wait_until(lambda: all(audit_entries(w, t, "task.delivered") for t in tasks), timeout=90)
+    except TimeoutError:
+        missing = [t for t in tasks if not audit_entries(w, t, "task.delivered")]
+        states = {
+            (key or b"").decode(): json.loads(value)["state"]
+            for key, value in records(w, "concord.delivery-state")
+            if value and any(t in (key or b"").decode() for t in missing)
+        }
+        pytest.fail(f"not delivered: {missing}; their messages: {states}; log: {w.log}")
+    assert {t: len(slack_for(outbox, t)) for t in chats} == dict.fromkeys(chats, 1)
+    assert {t: len(emails_for(outbox, t)) for t in mails} == dict.fromkeys(mails, 1)
 
 
 @pytest.mark.parametrize(
@@ -62,41 +112,21 @@ def test_a_crash_in_the_middle_of_a_batch_replays_it_and_sends_nothing_twice(
         # failure of this test needs to be explained.
         trace="1",
     ) as (w, producer):
-        signals = [
-            make_signal(kind="tension", category="other", severity=1, tags=["outage-test"])
-            for _ in range(SIGNALS)
-        ]
-        assert w.request("POST", "/api/signals", signals, token=producer).status == 202
+        signals = burst(w, producer)
         # The stage handles the batch's first record, then the worker dies: nothing it
         # wrote since is flushed, none of the batch's records is acked.
         assert wait_until(lambda: w.proc.poll(), timeout=60) == DRILL_EXIT
         assert f"drill: the worker dies in the middle of a batch of {stage}" in w.log.read_text()
-        chats = [task_of(s, "outage-test", "chat") for s in signals]
-        mails = [task_of(s, "outage-test", "mail") for s in signals]
+        chats, mails = tasks_of(signals)
         tasks = chats + mails
         sent = sum(len(slack_for(outbox, t)) for t in chats)
         sent += sum(len(emails_for(outbox, t)) for t in mails)
         assert sent <= 1  # at most the batch's first task got out
 
-        del w.env["CONCORD_FAULT_CRASH_STAGE"]
-        w.proc = start_worker(w.env, w.log)
-        wait_healthy(w)
-        try:
-            wait_until(
-                lambda: all(audit_entries(w, t, "task.delivered") for t in tasks), timeout=90
-            )
-        except TimeoutError:
-            missing = [t for t in tasks if not audit_entries(w, t, "task.delivered")]
-            states = {
-                (key or b"").decode(): json.loads(value)["state"]
-                for key, value in records(w, "concord.delivery-state")
-                if value and any(t in (key or b"").decode() for t in missing)
-            }
-            pytest.fail(f"not delivered: {missing}; their messages: {states}; log: {w.log}")
+        restart_without(w, "CONCORD_FAULT_CRASH_STAGE")
         # Every task went out once: the replayed batch's first task (handled before the
         # crash) was not posted a second time, the others were posted after the restart.
-        assert {t: len(slack_for(outbox, t)) for t in chats} == dict.fromkeys(chats, 1)
-        assert {t: len(emails_for(outbox, t)) for t in mails} == dict.fromkeys(mails, 1)
+        delivered_once(w, outbox, chats, mails)
         for task in tasks:
             assert len(audit_entries(w, task, "task.delivered")) == 1
         # Each situation's playbook was planned once: its tasks were made once.
@@ -122,11 +152,7 @@ def test_a_worker_stopped_with_a_batch_in_hand_exits_and_handles_it_after_its_re
         # once the worker begins to stop, it never acks it.
         fault_stall_stage="track",
     ) as (w, producer):
-        signals = [
-            make_signal(kind="tension", category="other", severity=1, tags=["outage-test"])
-            for _ in range(SIGNALS)
-        ]
-        assert w.request("POST", "/api/signals", signals, token=producer).status == 202
+        signals = burst(w, producer)
         wait_until(lambda: "drill: track stops with a batch" in w.log.read_text(), timeout=60)
         # Stopped (Ctrl-C, SIGTERM), the worker commits what was acked and exits: it does
         # not wait for the batch it will read again.
@@ -135,14 +161,9 @@ def test_a_worker_stopped_with_a_batch_in_hand_exits_and_handles_it_after_its_re
             w.proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             pytest.fail(f"the worker did not stop within 30 s: {w.log}")
-        chats = [task_of(s, "outage-test", "chat") for s in signals]
-        mails = [task_of(s, "outage-test", "mail") for s in signals]
+        chats, mails = tasks_of(signals)
         tasks = chats + mails
         assert not any(audit_entries(w, t, "task.delivered") for t in tasks)
 
-        del w.env["CONCORD_FAULT_STALL_STAGE"]
-        w.proc = start_worker(w.env, w.log)
-        wait_healthy(w)
-        wait_until(lambda: all(audit_entries(w, t, "task.delivered") for t in tasks), timeout=90)
-        assert {t: len(slack_for(outbox, t)) for t in chats} == dict.fromkeys(chats, 1)
-        assert {t: len(emails_for(outbox, t)) for t in mails} == dict.fromkeys(mails, 1)
+        restart_without(w, "CONCORD_FAULT_STALL_STAGE")
+        delivered_once(w, outbox, chats, mails)
