@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import faust
@@ -25,9 +25,11 @@ import faust
 from concord.agents.stage import consume, every
 from concord.common.types import utcnow
 from concord.config.directory import Directory
+from concord.core import joining
 from concord.core.amend import AmendError, amend
 from concord.core.correlation import area_key
-from concord.core.gate import Cancel, Effect, Hold, MoveSituation, Notify, Release, handle
+from concord.core.gate import handle
+from concord.core.gate_effects import Cancel, Effect, Hold, MoveSituation, Notify, Release
 from concord.core.refusal import Refused
 from concord.delivery.compose import Compose
 from concord.streams.reviews import AnalysisVersion, ReviewEvent, ReviewRecord
@@ -54,6 +56,8 @@ class Gate:
     compose: Compose
     #: situation id -> its review: every analysis version, the votes, the outcome
     reviews: Table[ReviewRecord]
+    #: how often, at most, the panel is told of signals that joined (`core.joining`)
+    interval: timedelta = joining.AMEND_INTERVAL
 
     @property
     def members(self) -> list[str]:
@@ -134,7 +138,7 @@ async def review_one(s: Gate, event: ReviewEvent) -> None:
     if isinstance(amended, Refused):
         after, effects = record, [amended]
     else:
-        after, effects = handle(record, event, s.members, utcnow(), amended)
+        after, effects = handle(record, event, s.members, utcnow(), amended, s.interval)
     changed = after is not None and after != record
     if event.vote is not None and changed:
         s.flow.metrics.votes.labels(str(event.vote.decision)).inc()
@@ -164,7 +168,7 @@ async def review_one(s: Gate, event: ReviewEvent) -> None:
 
 
 async def send_ticks(s: Gate) -> None:
-    """A `tick` for every review whose time limit has passed."""
+    """A `tick` for every review whose time limit, or held-back notice, is due."""
     # Each worker looks at the reviews it holds; a tick for a deadline that has moved
     # meanwhile (a second worker, a slow agent) is ignored by `handle`.
     now = utcnow()
@@ -175,10 +179,14 @@ async def send_ticks(s: Gate) -> None:
 
 
 def _waiting_until(stored: Any) -> datetime | None:
-    """A stored review's time limit while it waits on the panel (the scan's projection)."""
-    deadline = stored.get("deadline")
-    waiting = stored.get("outcome") in ("pending", "no_quorum")
-    return datetime.fromisoformat(deadline) if waiting and deadline else None
+    """A stored review's next deadline while it waits on the panel (the scan's
+    projection): its time limit, or the notice of signals that joined, held back."""
+    outcome = stored.get("outcome")
+    due = [
+        stored.get("deadline") if outcome in ("pending", "no_quorum") else None,
+        stored.get("tell_at") if outcome == "pending" else None,
+    ]
+    return min((datetime.fromisoformat(x) for x in due if x), default=None)
 
 
 async def run(s: Gate, stream: Any) -> None:
@@ -195,8 +203,10 @@ def register(
     compose: Compose,
     partitions: int,
     tick_seconds: float,
+    interval: timedelta = joining.AMEND_INTERVAL,
 ) -> None:
     """Create the gate's table and bind its agent and its deadline timer."""
-    s = Gate(flow, directory, playbooks, compose, Table(app, "reviews", ReviewRecord, partitions))
+    table = Table(app, "reviews", ReviewRecord, partitions)
+    s = Gate(flow, directory, playbooks, compose, table, interval)
     app.agent(flow.topics.review_events.channel, name="concord.review")(functools.partial(run, s))
     every(app, tick_seconds, "review deadlines", functools.partial(send_ticks, s))

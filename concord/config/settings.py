@@ -102,6 +102,12 @@ class Settings(BaseSettings):
     tick_seconds: float = Field(
         5.0, gt=0, description="how often timers look for due deadlines (panel time limits)"
     )
+    panel_amend_interval_seconds: float = Field(
+        300.0,
+        ge=0,
+        description="the panel is told of signals that joined a situation under review "
+        "at most once per this many seconds",
+    )
     slack_channel_interval_seconds: float = Field(
         1.0, ge=0, description="least time between two messages to one Slack channel (0: off)"
     )

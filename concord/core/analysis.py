@@ -17,7 +17,7 @@ from pydantic import Field
 
 from concord.common.types import Strict
 from concord.core.tension import reliability
-from concord.streams.reviews import AnalysisVersion, ReviewRecord
+from concord.streams.reviews import AnalysisVersion, Proposal, ReviewRecord
 from concord.streams.situations import PastSituation, Situation, Tension
 from concord.streams.tasks import Task
 
@@ -76,6 +76,8 @@ class Draft(Strict):
     proposals: list[ProposalFact]
     notes: list[str] = Field(default_factory=list)
     changes: list[str] = Field(default_factory=list)
+    more_changes: int = Field(0, description="changes left out of `changes` (a notice's)")
+    more_signals: int = Field(0, description="earlier signals left out of `signals`")
 
     @property
     def trend(self) -> str:
@@ -92,9 +94,23 @@ def _due_in(task: Task) -> str | None:
     return f"{hours // 24}d" if hours >= 24 and hours % 24 == 0 else f"{hours}h"
 
 
-def draft(situation: Situation, area_name: str, version: AnalysisVersion) -> Draft:
-    """Gather the facts of one analysis version of `situation`."""
+#: What a notice to the panel shows of a long analysis: its first changes and its latest
+#: signals (a burst of reports of one incident would fill a Slack message, which keeps
+#: 3,000 characters, before the proposed response); the review page shows everything.
+NOTICE_CHANGES = 5
+NOTICE_SIGNALS = 10
+
+
+def draft(
+    situation: Situation, area_name: str, version: AnalysisVersion, brief: bool = False
+) -> Draft:
+    """Gather the facts of one analysis version of `situation`; `brief`: as a notice
+    shows them (`NOTICE_CHANGES`, `NOTICE_SIGNALS`)."""
     ctx = situation.context
+    changes = list(version.changes) if version.version > 1 else []
+    signals = sorted(situation.signals, key=lambda r: r.occurred_at)
+    shown_changes = changes[:NOTICE_CHANGES] if brief else changes
+    shown_signals = signals[-NOTICE_SIGNALS:] if brief else signals
     return Draft(
         situation_id=situation.id,
         version=version.version,
@@ -117,33 +133,17 @@ def draft(situation: Situation, area_name: str, version: AnalysisVersion) -> Dra
                 source_type=r.source_type,
                 reliability=reliability(r.source_type),
             )
-            for r in sorted(situation.signals, key=lambda r: r.occurred_at)
+            for r in shown_signals
         ],
+        more_signals=len(signals) - len(shown_signals),
         week_earlier=ctx.week_earlier,
         week_recent=ctx.week_recent,
         area_90_days=ctx.signals_90_days,
         previous=ctx.previous,
-        proposals=[
-            ProposalFact(
-                playbook=p.playbook,
-                title=p.title,
-                version=p.version,
-                tasks=[
-                    TaskFact(
-                        key=t.task_key,
-                        agency=t.agency,
-                        title=t.title,
-                        titles={lang: x.title for lang, x in t.translations.items()},
-                        urgent=t.urgent,
-                        due_in=_due_in(t),
-                    )
-                    for t in p.tasks
-                ],
-            )
-            for p in version.proposals
-        ],
+        proposals=[_proposal_fact(p) for p in version.proposals],
         notes=list(version.notes),
-        changes=list(version.changes) if version.version > 1 else [],
+        changes=shown_changes,
+        more_changes=len(changes) - len(shown_changes),
     )
 
 
@@ -168,5 +168,24 @@ def with_new_signals(
             f"signal {r.id} joined: {r.category} in {r.area or situation.area}, "
             f"severity {r.severity}"
             for r in new
+        ],
+    )
+
+
+def _proposal_fact(p: Proposal) -> ProposalFact:
+    return ProposalFact(
+        playbook=p.playbook,
+        title=p.title,
+        version=p.version,
+        tasks=[
+            TaskFact(
+                key=t.task_key,
+                agency=t.agency,
+                title=t.title,
+                titles={lang: x.title for lang, x in t.translations.items()},
+                urgent=t.urgent,
+                due_in=_due_in(t),
+            )
+            for t in p.tasks
         ],
     )

@@ -19,7 +19,9 @@ Rules, beyond the vote tally of `concord.core.tally`:
   No quorum (conflicts leave too few members) -> the coordinators are told, the tasks
   stay held, and the time limit keeps acting.
 - `joined`: a signal joined the situation during the review: a new analysis version,
-  the panel told (`amended`); votes on the earlier version must be cast again.
+  the panel told (`amended`) at most once per amend interval, the versions it was not
+  told of folded into one (`concord.core.joining`); votes on the earlier version must be
+  cast again. A `tick` for `tell_at` tells it of the version held back.
 - `tick`: the time limit is reached. `hold`: remind the panel and wait another time
   limit. `urgent_only`: release the urgent tasks (stamped `time_limit`) and remind.
   After `MAX_REMINDERS` reminders the timer stops and the coordinators are told
@@ -28,11 +30,19 @@ Rules, beyond the vote tally of `concord.core.tally`:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Literal
+from datetime import datetime, timedelta
 
+from concord.core import joining
 from concord.core.analysis import with_new_signals
+from concord.core.gate_effects import (
+    Cancel,
+    Effect,
+    Hold,
+    MoveSituation,
+    Notify,
+    Release,
+    Result,
+)
 from concord.core.refusal import Refused
 from concord.core.tally import ReviewError, check_vote, latest_votes, tally
 from concord.playbooks.schema import Playbook
@@ -49,52 +59,9 @@ from concord.streams.situations import Situation, SituationState
 from concord.streams.tasks import Task, TaskState
 from concord.streams.votes import Decision, ReviewStamp
 
-
-@dataclass(frozen=True)
-class Hold:
-    """Publish these tasks as waiting for the panel."""
-
-    tasks: list[Task]
-
-
-@dataclass(frozen=True)
-class Release:
-    """Send these tasks to dispatch (already stamped)."""
-
-    tasks: list[Task]
-
-
-@dataclass(frozen=True)
-class Cancel:
-    """These held tasks will never be sent."""
-
-    tasks: list[Task]
-    reason: str
-
-
-@dataclass(frozen=True)
-class MoveSituation:
-    """An effect: move the situation to a state (through `concord.situation-commands`)."""
-
-    to: SituationState
-    reason: str
-
-
-NoticeKind = Literal[
-    "opened", "amended", "reminder", "approved", "rejected", "no_quorum", "stalled"
-]
-
 #: Reminders the panel gets before the gate stops reminding and tells the coordinators
 #: (`stalled`): a silent panel must reach a person who can act, not fill inboxes forever.
 MAX_REMINDERS = 3
-
-
-@dataclass(frozen=True)
-class Notify:
-    """Tell the panel (and for `no_quorum` the coordinators)."""
-
-    kind: NoticeKind
-    version: int
 
 
 def propose(
@@ -114,44 +81,55 @@ def propose(
     )
 
 
-Effect = Hold | Release | Cancel | MoveSituation | Notify | Refused
-Result = tuple[ReviewRecord | None, list[Effect]]
-
-
 def handle(
     record: ReviewRecord | None,
     event: ReviewEvent,
     members: list[str],
     now: datetime,
     amended: AnalysisVersion | None = None,
+    interval: timedelta = joining.AMEND_INTERVAL,
 ) -> Result:
-    """The review after `event`, and what must happen because of it."""
+    """The review after `event`, and what must happen because of it; `interval` is how
+    often, at most, the panel is told of signals that joined."""
     if event.kind == "open":
-        return _open(record, event, members, now)
-    if event.kind == "vote":
-        return _vote(record, event, members, now, amended)
-    if event.kind == "joined":
-        return _joined(record, event, members, now)
-    return _tick(record, event, now)
+        after, effects = _open(record, event, members, now)
+    elif event.kind == "vote":
+        after, effects = _vote(record, event, members, now, amended)
+    elif event.kind == "joined":
+        after, effects = _joined(record, event, members, now, interval)
+    else:
+        after, effects = _tick(record, event, now)
+    kinds = [e.kind for e in effects if isinstance(e, Notify)]
+    return joining.told(after, kinds, now), effects
 
 
 def _joined(
-    record: ReviewRecord | None, event: ReviewEvent, members: list[str], now: datetime
+    record: ReviewRecord | None,
+    event: ReviewEvent,
+    members: list[str],
+    now: datetime,
+    interval: timedelta,
 ) -> Result:
-    """Signals that joined while the review is pending: a new analysis version."""
+    """Signals that joined while the review is pending: a new analysis version, or the
+    untold one taking them in; the panel told now or when the interval has passed."""
     if record is None or event.situation is None or record.outcome != "pending":
         return record, []
     version = with_new_signals(record, event.situation, now)
     if version is None:
         return record, []
+    # Folded into a version held back: told when that one is (or now, if nothing waits).
+    later = (record.tell_at if joining.untold(record) else None) or joining.tell_when(
+        record, now, interval
+    )
     record = record.model_copy(
         update={
             "situation": event.situation,
-            "versions": [*record.versions, version],
+            "versions": joining.take_in(record, version),
+            "tell_at": later,
             "updated_at": now,
         }
     )
-    return _count(record, members), [Notify("amended", version.version)]
+    return _count(record, members), [] if later else [Notify("amended", record.version)]
 
 
 def _first(
@@ -331,6 +309,11 @@ def _decide(record: ReviewRecord, now: datetime, effects: list[Effect]) -> Resul
 
 
 def _tick(record: ReviewRecord | None, event: ReviewEvent, now: datetime) -> Result:
+    if record is not None and event.deadline is not None and event.deadline == record.tell_at:
+        # The notice of signals that joined, held back until the interval passed.
+        waiting = record.outcome == "pending" and joining.untold(record)
+        record = record.model_copy(update={"tell_at": None})
+        return record, [Notify("amended", record.version)] if waiting else []
     if (
         record is None
         or record.outcome not in ("pending", "no_quorum")

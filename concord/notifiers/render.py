@@ -306,7 +306,7 @@ class Renderer:
         carries Approve / Conflict buttons (a rejection needs a reason: the review page).
         """
         lang = recipient.language
-        d = draft(record.situation, area_name, record.current)
+        d = draft(record.situation, area_name, record.current, brief=True)
         voting = kind in VOTING and record.outcome == "pending"
         review_url = f"{self.public_url}/review/{record.situation_id}"
         ctx = {

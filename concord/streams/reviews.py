@@ -147,6 +147,17 @@ class ReviewRecord(Strict):
     rejections: list[str] = Field(default_factory=list)
     conflicts: list[str] = Field(default_factory=list)
     dissent: list[Vote] = Field(default_factory=list)
+    told: int | None = Field(
+        None,
+        description="the latest version the panel was told of (None in a record kept "
+        "before this was: taken as the latest)",
+    )
+    told_at: AwareDatetime | None = Field(None, description="when the panel was last told")
+    tell_at: AwareDatetime | None = Field(
+        None,
+        description="when the panel is told of the version signals that joined since "
+        "made (held back by the amend interval)",
+    )
     updated_at: AwareDatetime
 
     @property

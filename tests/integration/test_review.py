@@ -28,6 +28,7 @@ from tests.integration.helpers import (
     sign_in_mails,
     slack_for,
     task_of,
+    worker_of_its_own,
 )
 
 pytestmark = pytest.mark.integration
@@ -537,3 +538,55 @@ def test_a_signal_in_a_neighbouring_area_joins_the_situation(
     assert body["area"] == "south"
     assert body["areas"] == ["south", "centre"]
     assert [r["area"] for r in body["signals"]] == ["south", "centre"]
+
+
+def test_a_burst_of_joins_reaches_the_panel_as_one_notice_once_the_interval_passes(
+    request: pytest.FixtureRequest, outbox: Outbox
+) -> None:
+    # A worker of its own: the session's tells the panel at most every 300 s.
+    with worker_of_its_own(request, "amend", panel_amend_interval_seconds="8") as (w, producer):
+        made = w.cli("token", "create", "burst-coordinator", "--role", "coordinator")
+        coordinator = made.stdout.decode().strip()
+        wait_until(lambda: w.request("GET", "/api/tasks", token=coordinator).status == 200)
+        first = make_signal(category="hate_crime", severity=4, area="centre", bias=["anti_roma"])
+        sid = situation_id(str(first["id"]), "centre")
+        post_signal(w, {"producer": producer}, first)
+        review_of(w, coordinator, sid)
+        at = datetime.fromisoformat(str(first["occurred_at"]))
+        burst = [
+            make_signal(
+                category="hate_crime",
+                severity=4,
+                area="centre",
+                bias=["anti_roma"],
+                occurred_at=(at + timedelta(minutes=i)).isoformat(),
+            )
+            for i in range(1, 7)
+        ]
+        for signal in burst:  # one report at a time, as residents send them
+            post_signal(w, {"producer": producer}, signal)
+        # Six joins, one version the panel has not been told of yet.
+        held = review_of(
+            w,
+            coordinator,
+            sid,
+            lambda b: b["version"] == 2 and len(b["versions"][1]["changes"]) == 6,
+        )
+        assert [v["version"] for v in held["versions"]] == [1, 2]
+        assert held["told"] == 1
+        assert held["tell_at"] is not None
+        assert {c.split()[1] for c in held["versions"][1]["changes"]} == {s["id"] for s in burst}
+        # When the interval has passed, each member hears of version 2 once.
+        mails = outbox.wait_for(
+            lambda o: len(panel_emails(o, sid, "amended")) == 3 and panel_emails(o, sid, "amended"),
+            timeout=30,
+        )
+        # The first five changes, then the rest counted (the review page lists them).
+        changes = held["versions"][1]["changes"]
+        for m in mails:
+            assert "version 2" in m.text or "versie 2" in m.text
+            assert changes[0] in m.text
+            assert changes[5] not in m.text
+        told = review_of(w, coordinator, sid, lambda b: b["told"] == 2)
+        assert told["tell_at"] is None  # nothing more for the timer to tell
+        assert len(panel_notices(outbox, sid, "amended")) == 1

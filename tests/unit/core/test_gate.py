@@ -2,68 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
 from concord.config.directory import Directory
 from concord.core.amend import AmendError, amend
-from concord.core.gate import (
-    MAX_REMINDERS,
-    Cancel,
-    Effect,
-    Hold,
-    MoveSituation,
-    Notify,
-    Release,
-    handle,
-    propose,
-)
+from concord.core.gate import MAX_REMINDERS, handle, propose
+from concord.core.gate_effects import Cancel, Effect, Hold, MoveSituation, Notify, Release
 from concord.core.planning import plan_tasks
 from concord.core.refusal import Refused
-from concord.playbooks.loader import load_playbooks
 from concord.playbooks.schema import Playbook
 from concord.streams.reviews import Amendment, ReviewEvent, ReviewRecord
-from concord.streams.situations import Situation, SituationState
+from concord.streams.situations import SituationState
 from concord.streams.tasks import TaskState
 from concord.streams.votes import Decision, Vote
-from tests.unit.factories import ROOT
-
-T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
-PANEL = ["ana", "koen", "lea"]
-
-
-@pytest.fixture(scope="module")
-def playbooks(directory: Directory) -> dict[str, Playbook]:
-    loaded = load_playbooks([ROOT / "playbooks"], directory)
-    return {p.id: p for p in loaded.playbooks}
-
-
-@pytest.fixture
-def opened(
-    situation_factory: Callable[..., Situation],
-    playbooks: dict[str, Playbook],
-    directory: Directory,
-) -> ReviewRecord:
-    situation = situation_factory(severity=4)
-    pb = playbooks["racist-assault"]
-    event = ReviewEvent(
-        situation_id=situation.id,
-        kind="open",
-        situation=situation,
-        proposal=propose(pb, plan_tasks(situation, pb, directory, T0)),
-    )
-    record, effects = handle(None, event, PANEL, T0)
-    assert record is not None
-    kinds = [type(e) for e in effects]
-    assert kinds == [Hold, MoveSituation, Notify]
-    assert all(t.awaiting == "panel" for t in effects[0].tasks)  # type: ignore[union-attr]
-    assert effects[1] == MoveSituation(
-        SituationState.under_review, "racist-assault needs the panel"
-    )
-    assert record.deadline == T0 + timedelta(hours=2)
-    return record
+from tests.unit.core.reviewing import PANEL, T0
 
 
 def vote(
