@@ -94,6 +94,10 @@ def up(
     from concord.worker.observer import RichObserver
 
     settings = _settings()
+    if demo:
+        # The scenario plays hours in seconds: the panel hears of the rumour that joined
+        # the assault's review at once, as it would hours later (docs/panel.md).
+        settings = settings.with_(panel_amend_interval_seconds=0)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     stops: list[Any] = []
     outbox = Outbox()

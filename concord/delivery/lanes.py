@@ -114,6 +114,7 @@ class Lanes:
         self._orders: dict[tuple[str, Lane], deque[str]] = {}
         self._parked: dict[str, Job] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._closed = False
 
     def _pace(self, carrier: str) -> Pace:
         return self.paces.get(carrier, Pace())
@@ -159,6 +160,10 @@ class Lanes:
         return queued + sum(1 for job in self._parked.values() if job.lane[0] == carrier)
 
     def _wake(self, lane: Lane, state: _LaneState) -> None:
+        if self._closed:
+            # A stopping worker: a job started now would write to a table whose
+            # producer has stopped. What waits is pending in the table: taken up after.
+            return
         if state.worker is None or state.worker.done():
             state.worker = asyncio.ensure_future(self._drain(lane, state))
 
@@ -198,7 +203,9 @@ class Lanes:
 
     async def close(self) -> None:
         """Cancel every running job (a stopping worker hands them back: they are pending
-        in the table and in doubt after the restart)."""
+        in the table and in doubt after the restart); from then on no job starts, not
+        even one queued behind a cancelled one."""
+        self._closed = True
         for state in self._lanes.values():
             if state.worker is not None:
                 state.worker.cancel()

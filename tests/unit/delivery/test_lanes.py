@@ -128,3 +128,29 @@ async def test_a_rate_limit_pauses_only_its_lane() -> None:
     lanes.submit(job("c", "C2"))  # another channel: no wait
     await until(lambda: slept)
     assert slept == [5.0]
+
+
+async def test_closed_lanes_start_no_job() -> None:
+    # A stopping worker closes its lanes; a job started after would write to a table
+    # whose producer has stopped.
+    lanes = Lanes({"slack": Pace(per_lane=1, per_carrier=4)})
+    started: list[str] = []
+    hang = asyncio.Event()
+
+    def job(key: str) -> Job:
+        async def run() -> float | None:
+            started.append(key)
+            await hang.wait()  # a carrier call in flight when the worker stops
+            return None
+
+        return Job(key, ("slack", "C1"), key, run)
+
+    lanes.submit(job("first"))
+    lanes.submit(job("queued"))  # behind it in the lane
+    await until(lambda: started == ["first"])
+    await lanes.close()
+    lanes.submit(job("late"))  # the schedule's last tick
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert started == ["first"]
+    assert lanes.depth("slack") == 2  # handed back, not run
