@@ -12,6 +12,12 @@ like the signals, so they reach the same worker: the area state has a single wri
 
 Each snapshot published is planned at once, in the same step (`plan.plan_one`): the
 tasks of the playbooks that fired leave with the situation, in the same batch.
+
+An area's state is one record, and a record has a most (`MAX_STATE_BYTES`): a signal
+that would take its area's state past it is refused (`AreaFull`), so the stage makes it
+a dead letter with the reason, and a command (a merge) is refused and audited. Without
+this, the write failed in the producer and stopped the worker, and the signal, read
+again at each restart, stopped it again.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from typing import Any
 import faust
 
 from concord.agents import plan
-from concord.agents.stage import consume
+from concord.agents.stage import Unfit, consume
 from concord.common.types import utcnow
 from concord.config.directory import Directory
 from concord.core.commands import CommandError, apply_command
@@ -34,6 +40,17 @@ from concord.streams.situations import SituationCommand
 from concord.streams.tables import Table
 from concord.worker.live import LivePlaybooks
 from concord.worker.runtime import Flow
+
+#: The most an area's state may weigh, encoded. Kafka takes a record of up to 1 MB by
+#: default (the producer's `max_request_size`, the broker's `message.max.bytes`), and
+#: the state's situation also travels alone on `concord.situations`, in a `joined` review
+#: event and in the panel's review record beside its versions: the state stops well
+#: short. About 800 signals in one situation (a signal weighs ~0.7 KB in it).
+MAX_STATE_BYTES = 600_000
+
+
+class AreaFull(Unfit):
+    """A signal or command would take an area's state past `MAX_STATE_BYTES`."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +66,22 @@ class Correlation:
     areas: Table[AreaState]
     #: the plan stage, run on every snapshot this stage publishes
     planning: plan.Planning
+    #: the most an area's state may weigh, encoded (`MAX_STATE_BYTES`)
+    most_bytes: int = MAX_STATE_BYTES
+
+
+def weighed(s: Correlation, states: dict[str, AreaState]) -> dict[str, bytes]:
+    """The states encoded, each within `most_bytes`; else `AreaFull`, before any is
+    written."""
+    encoded = {key: s.areas.encode(state) for key, state in states.items()}
+    for key, raw in encoded.items():
+        if len(raw) > s.most_bytes:
+            raise AreaFull(
+                f"the state of {key} would weigh {len(raw) / 1000:.1f} KB, more than the "
+                f"{s.most_bytes / 1000:.1f} KB one record holds: close or split one of its "
+                "situations, then replay this dead letter"
+            )
+    return encoded
 
 
 async def correlate_one(s: Correlation, signal: Signal) -> None:
@@ -63,8 +96,8 @@ async def correlate_one(s: Correlation, signal: Signal) -> None:
     if moved.situation is None:  # its area's state holds it, the seen-table does not
         await replan(s, signal, neighbours)
     else:
-        for key, state in moved.states.items():
-            s.areas[key] = state
+        for key, raw in weighed(s, moved.states).items():
+            s.areas.put(key, raw)
         await s.flow.topics.situations.send(key=moved.situation.id, value=moved.situation)
         s.flow.metrics.situations.inc()
         s.flow.observer.signal(signal)
@@ -97,7 +130,9 @@ async def command_one(s: Correlation, command: SituationCommand) -> None:
         return
     try:
         after, changed = apply_command(state, command, utcnow(), s.playbooks.rules)
-    except (CommandError, IllegalTransition) as exc:
+        # A merge may take the state past what one record holds: refused like the rest.
+        encoded = weighed(s, {command.key: after}) if changed else {}
+    except (CommandError, IllegalTransition, AreaFull) as exc:
         await s.flow.audit(
             command.actor,
             "situation.refused",
@@ -108,7 +143,7 @@ async def command_one(s: Correlation, command: SituationCommand) -> None:
         return
     if not changed:
         return
-    s.areas[command.key] = after
+    s.areas.put(command.key, encoded[command.key])
     for situation in changed:
         await s.flow.topics.situations.send(key=situation.id, value=situation)
         await plan.plan_one(s.planning, situation)

@@ -39,6 +39,11 @@ HOLD_SECONDS = 0.001
 DRILL_EXIT = 86
 
 
+class Unfit(ValueError):
+    """A record a stage turns down for a reason its message says in full: a dead letter
+    like any failure, logged in one line (a traceback would say nothing more)."""
+
+
 def _raw(event: Any) -> bytes:
     value = event.message.value
     if isinstance(value, bytes):
@@ -127,7 +132,10 @@ async def _one(
 
 async def _dead(flow: Flow, stage: Stage, event: Any, exc: Exception) -> None:
     where = Where.of(event.message)
-    log.error("%s: record %s:%s failed", stage, where.topic, where.offset, exc_info=exc)
+    if isinstance(exc, Unfit):
+        log.error("%s: record %s:%s turned down: %s", stage, where.topic, where.offset, exc)
+    else:
+        log.error("%s: record %s:%s failed", stage, where.topic, where.offset, exc_info=exc)
     reason = f"{stage} failed: {type(exc).__name__}"
     errors = [{"loc": stage, "msg": str(exc)[:1000] or type(exc).__name__}]
     await flow.deadletter(stage, where, _raw(event), reason, errors)

@@ -66,7 +66,14 @@ class Table(Generic[V]):
         return None if stored is None else self._adapter.validate_json(stored)
 
     def __setitem__(self, key: str, value: V) -> None:
-        encoded = self._adapter.dump_json(value)
+        self.put(key, self.encode(value))
+
+    def encode(self, value: V) -> bytes:
+        """`value` as the table stores it: to weigh it before `put`."""
+        return self._adapter.dump_json(value)
+
+    def put(self, key: str, encoded: bytes) -> None:
+        """Write a value `encode` made."""
         if self.faust.get(_key(key)) != encoded:  # an unchanged value is not written again
             self.faust[key] = encoded
 

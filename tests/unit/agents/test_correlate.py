@@ -5,7 +5,7 @@ the real directory and a real playbook."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
@@ -13,7 +13,7 @@ import pytest
 
 from concord.agents import correlate, plan
 from concord.config.directory import load_directory
-from concord.core.correlation import AreaState, situation_id
+from concord.core.correlation import AreaState, area_key, situation_id
 from concord.streams.situations import SituationCommand
 from concord.streams.tables import Table
 from concord.worker.live import LivePlaybooks
@@ -195,3 +195,66 @@ async def test_a_plan_that_failed_is_made_when_its_dead_letter_is_replayed(
     gone = command.model_copy(update={"situation_id": "sit-gone"})
     await correlate.command_one(s, gone)
     assert ("situation.refused", "sit-gone") in fake.audits
+
+
+async def test_a_signal_that_would_take_its_area_state_past_a_record_is_refused_whole(
+    tmp_path: Path,
+) -> None:
+    """A burst of reports of one incident grows one situation; the signal that would take
+    the area's state past what one record holds is refused before anything is written
+    (the stage makes it a dead letter), and goes through once a coordinator has closed
+    the situation. The write used to fail in the producer and stop the worker."""
+    s, fake = stage(tmp_path)
+    s = replace(s, most_bytes=12_000)
+    key = area_key("north", False)
+    joined, refusal = 0, ""
+    for i in range(1, 200):
+        at = datetime(2026, 1, 1, 12, tzinfo=UTC) + timedelta(minutes=i)
+        try:
+            await correlate.correlate_one(s, make_signal(id=f"s{i}", occurred_at=at))
+        except correlate.AreaFull as exc:
+            refusal = str(exc)
+            break
+        joined = i
+    assert 5 < joined < 199
+    assert f"the state of {key} would weigh" in refusal
+    assert "close or split" in refusal
+    refused = f"s{joined + 1}"
+    state = s.areas.get(key)
+    assert state is not None
+    assert state.situation is not None
+    assert len(state.situation.signals) == joined  # nothing of the refused signal
+    assert refused not in s.seen
+    assert len(s.areas.encode(state)) <= 12_000
+    published = len(fake.topics.situations.sent)
+    # The coordinator closes the situation: the signal, replayed, opens a new one.
+    close = SituationCommand(
+        situation_id=state.situation.id, key=key, action="state", to="closed", actor="coord"
+    )
+    await correlate.command_one(s, close)
+    at = datetime(2026, 1, 1, 12, tzinfo=UTC) + timedelta(minutes=joined + 1)
+    await correlate.correlate_one(s, make_signal(id=refused, occurred_at=at))
+    assert refused in s.seen
+    assert len(fake.topics.situations.sent) == published + 2  # closed, then the new one
+    after = s.areas.get(key)
+    assert after is not None
+    assert after.situation is not None
+    assert [r.id for r in after.situation.signals] == [refused]
+
+
+async def test_a_command_that_would_take_its_area_state_past_a_record_is_refused_and_audited(
+    tmp_path: Path,
+) -> None:
+    s, fake = stage(tmp_path)
+    await correlate.correlate_one(s, make_signal(id="s1"))
+    key = area_key("north", False)
+    before = s.areas.get(key)
+    assert before is not None
+    assert before.situation is not None
+    s = replace(s, most_bytes=100)
+    move = SituationCommand(
+        situation_id=before.situation.id, key=key, action="state", to="monitoring", actor="c"
+    )
+    await correlate.command_one(s, move)
+    assert s.areas.get(key) == before
+    assert ("situation.refused", before.situation.id) in fake.audits

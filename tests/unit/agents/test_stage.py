@@ -206,3 +206,27 @@ def test_a_quick_batch_is_handled_in_one_go(monkeypatch: pytest.MonkeyPatch) -> 
     here: a busy machine may pause the test itself for a millisecond.)"""
     monkeypatch.setattr(stage_module, "HOLD_SECONDS", 0.5)
     assert "abc" in handled_beside(slow=False)
+
+
+def test_a_record_turned_down_is_a_dead_letter_logged_in_one_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    f = flow(refuse_audit=False)
+
+    async def handle(raw: bytes, message: Any) -> None:
+        if raw == b"big":
+            raise stage_module.Unfit("the state of south|real would weigh 600.4 KB")
+        if raw == b"bug":
+            raise KeyError("x")
+
+    stream = Stream([b"big", b"bug", b"ok"])
+    with caplog.at_level("ERROR", logger="concord.agents.stage"):
+        run(f, "correlate", stream, handle)
+    assert [(raw, reason) for raw, _, reason in f.dead] == [
+        ("big", "correlate failed: Unfit"),
+        ("bug", "correlate failed: KeyError"),
+    ]
+    turned, failed = caplog.records
+    assert "turned down: the state of south|real would weigh 600.4 KB" in turned.getMessage()
+    assert turned.exc_info is None  # a traceback would say nothing more
+    assert failed.exc_info is not None  # a bug's traceback is kept
