@@ -50,7 +50,7 @@ lint: $(VENV)/.installed-test
 	$(VENV)/bin/mypy tests bench
 
 ## Benchmarks (JSON lines on stdout; figures, not tests). Installs Alertmanager, the peer.
-BENCHES := matcher pipeline intake up idle latency peer_alertmanager faults crash_recovery memory
+BENCHES := matcher pipeline intake up burst idle latency peer_alertmanager faults crash_recovery memory
 bench: $(VENV)/.installed-test
 	scripts/install-alertmanager
 	@for b in $(BENCHES); do $(PY) bench/$$b.py || exit 1; done
