@@ -45,7 +45,7 @@ from concord.worker.runtime import Flow
 #: default (the producer's `max_request_size`, the broker's `message.max.bytes`), and
 #: the state's situation also travels alone on `concord.situations`, in a `joined` review
 #: event and in the panel's review record beside its versions: the state stops well
-#: short. About 800 signals in one situation (a signal weighs ~0.7 KB in it).
+#: short: about 900 signals in one situation (a signal weighs ~0.7 KB in it).
 MAX_STATE_BYTES = 600_000
 
 
