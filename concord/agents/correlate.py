@@ -35,6 +35,7 @@ from concord.config.directory import Directory
 from concord.core.commands import CommandError, apply_command
 from concord.core.correlation import AreaState, holding, step
 from concord.core.lifecycle import IllegalTransition
+from concord.delivery.compose import Compose
 from concord.streams.signals import Signal
 from concord.streams.situations import SituationCommand
 from concord.streams.tables import Table
@@ -50,7 +51,11 @@ MAX_STATE_BYTES = 600_000
 
 
 class AreaFull(Unfit):
-    """A signal or command would take an area's state past `MAX_STATE_BYTES`."""
+    """A signal or command would take an area's state (`key`) past `MAX_STATE_BYTES`."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key = key
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,8 @@ class Correlation:
     areas: Table[AreaState]
     #: the plan stage, run on every snapshot this stage publishes
     planning: plan.Planning
+    #: what to tell the coordinators when an area is full
+    compose: Compose
     #: the most an area's state may weigh, encoded (`MAX_STATE_BYTES`)
     most_bytes: int = MAX_STATE_BYTES
 
@@ -77,9 +84,10 @@ def weighed(s: Correlation, states: dict[str, AreaState]) -> dict[str, bytes]:
     for key, raw in encoded.items():
         if len(raw) > s.most_bytes:
             raise AreaFull(
+                key,
                 f"the state of {key} would weigh {len(raw) / 1000:.1f} KB, more than the "
                 f"{s.most_bytes / 1000:.1f} KB one record holds: close or split one of its "
-                "situations, then replay this dead letter"
+                "situations, then replay this dead letter",
             )
     return encoded
 
@@ -96,13 +104,35 @@ async def correlate_one(s: Correlation, signal: Signal) -> None:
     if moved.situation is None:  # its area's state holds it, the seen-table does not
         await replan(s, signal, neighbours)
     else:
-        for key, raw in weighed(s, moved.states).items():
+        try:
+            encoded = weighed(s, moved.states)
+        except AreaFull as full:
+            await tell_full(s, full.key)
+            raise  # the stage makes the signal a dead letter, with the reason
+        for key, raw in encoded.items():
             s.areas.put(key, raw)
         await s.flow.topics.situations.send(key=moved.situation.id, value=moved.situation)
         s.flow.metrics.situations.inc()
         s.flow.observer.signal(signal)
         await plan.plan_one(s.planning, moved.situation)
     s.seen[signal.id] = signal.received_at.isoformat()
+
+
+async def tell_full(s: Correlation, key: str) -> None:
+    """Tell the coordinators that the area of `key` is full, once per largest situation
+    (after a close or a split, a situation that fills it again is told of again)."""
+    state = s.areas.get(key)
+    if state is None or not state.open():
+        return
+    largest = max(state.open(), key=lambda x: len(x.signals))
+    marker = f"{key}|full|{largest.id}"
+    if marker in s.planning.fired:
+        return
+    count = sum(len(x.signals) for x in state.open())
+    for outgoing in s.compose.area_full(largest.area, count, largest, utcnow()):
+        await s.flow.post(outgoing)
+    s.planning.fired[marker] = 1
+    await s.flow.audit("concord", "area.full", largest.id, area=key, signals=str(count))
 
 
 async def replan(s: Correlation, signal: Signal, neighbours: list[str]) -> None:
@@ -191,6 +221,7 @@ def register(
     playbooks: LivePlaybooks,
     partitions: int,
     planning: plan.Planning,
+    compose: Compose,
 ) -> None:
     """Create the stage's tables and bind its two agents (which plan what they publish)."""
     s = Correlation(
@@ -200,6 +231,7 @@ def register(
         seen=Table(app, "signals-seen", str, partitions),
         areas=Table(app, "area-state", AreaState, partitions),
         planning=planning,
+        compose=compose,
     )
     topics = flow.topics
     app.agent(topics.signals.channel, name="concord.correlate")(functools.partial(run_signals, s))

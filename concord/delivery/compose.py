@@ -20,12 +20,14 @@ from concord.config.bodies import Body
 from concord.config.directory import Directory, Liaison, PanelMember
 from concord.core.mailin import reply_address
 from concord.notifiers import forms
+from concord.notifiers.area_full import full_notice
 from concord.notifiers.recipients import chat, panel_channel, recipient_for
 from concord.notifiers.referral import mail_receipt, referral_message
 from concord.notifiers.render import Renderer
 from concord.streams.delivery import DeliveryRecord, Kind, Message, Outgoing, Recipient
 from concord.streams.reviews import ReviewRecord
 from concord.streams.signals import SignalIn
+from concord.streams.situations import Situation
 from concord.streams.tasks import Task
 
 
@@ -309,6 +311,28 @@ class Compose:
                     channels,
                     now,
                     tell_on_failure=False,
+                )
+            )
+        return out
+
+    def area_full(self, area: str, count: int, largest: Situation, now: datetime) -> list[Outgoing]:
+        """Tell the coordinators that an area is full (its open situations hold `count`
+        signals): further reports there are dead letters until one of them closes or
+        splits a situation (the link: the largest)."""
+        found_area = self.directory.area(area)
+        name = found_area.name if found_area else area
+        out = []
+        for coordinator in self.directory.coordinators:
+            found = recipient_for(self.directory, coordinator.id)
+            if found is None:
+                continue
+            recipient, channels = found
+            kept = forms.of(channels)
+            message = full_notice(self.renderer, name, count, largest, recipient, kept)
+            subject = largest.id
+            out.append(
+                self._outgoing(
+                    "notice", subject, subject, message, channels, now, tell_on_failure=False
                 )
             )
         return out

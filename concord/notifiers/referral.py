@@ -7,7 +7,7 @@ from typing import Any
 
 from concord.notifiers import cards, forms
 from concord.notifiers.base import Message, Recipient
-from concord.notifiers.render import Renderer, section
+from concord.notifiers.render import Renderer, notice
 
 
 def referral_message(
@@ -28,16 +28,7 @@ def referral_message(
     if "card" in kept:
         found = cards.text_card(texts.subject, texts.text, link, cards.OPEN_REFERRAL, lang, r.say)
         card = cards.marked(found, bool(facts["exercise"]), lang, r.say)
-    return Message(
-        key=key,
-        recipient=recipient,
-        subject=texts.subject,
-        text=texts.text,
-        slack_text=texts.slack,
-        slack_blocks=section(texts.slack) if texts.slack else [],
-        exercise=bool(facts["exercise"]),
-        card=card,
-    )
+    return notice(key, recipient, texts, bool(facts["exercise"]), card)
 
 
 def mail_receipt(r: Renderer, recipient: Recipient, facts: dict[str, Any]) -> Message:

@@ -51,6 +51,22 @@ class Texts:
     slack: str
 
 
+def notice(
+    key: str, recipient: Recipient, texts: Texts, exercise: bool, card: Card | None
+) -> Message:
+    """A notice's message: its texts, its Slack text in one block, its card (no HTML)."""
+    return Message(
+        key=key,
+        recipient=recipient,
+        subject=texts.subject,
+        text=texts.text,
+        slack_text=texts.slack,
+        slack_blocks=section(texts.slack) if texts.slack else [],
+        exercise=exercise,
+        card=card,
+    )
+
+
 def section(slack_text: str) -> list[dict[str, object]]:
     """The Slack block that carries a message's mrkdwn (Slack's limit: 3,000 characters)."""
     return [{"type": "section", "text": {"type": "mrkdwn", "text": slack_text[:3000]}}]
@@ -277,18 +293,10 @@ class Renderer:
         card = None
         if "card" in kept:
             card = self._notice_card(texts, str(ctx["link"]), bool(ctx["exercise"]), lang)
-        return Message(
-            key=f"{task.id}.{kind}.{recipient.id}.{int(task.updated_at.timestamp())}"
-            + (f".{task.signals[-1]}" if kind == "repeat" and task.signals else ""),
-            recipient=recipient,
-            subject=texts.subject,
-            text=texts.text,
-            html="",
-            slack_text=texts.slack,
-            slack_blocks=section(texts.slack) if texts.slack else [],
-            exercise=task.exercise,
-            card=card,
+        key = f"{task.id}.{kind}.{recipient.id}.{int(task.updated_at.timestamp())}" + (
+            f".{task.signals[-1]}" if kind == "repeat" and task.signals else ""
         )
+        return notice(key, recipient, texts, task.exercise, card)
 
     def review_message(
         self,
@@ -379,13 +387,5 @@ class Renderer:
         card = None
         if "card" in kept:
             card = self._notice_card(texts, str(ctx["link"]), bool(ctx["exercise"]), lang)
-        return Message(
-            key=f"delivery.{record.key}.{what}.{record.channel}.{recipient.id}",
-            recipient=recipient,
-            subject=texts.subject,
-            text=texts.text,
-            slack_text=texts.slack,
-            slack_blocks=section(texts.slack) if texts.slack else [],
-            exercise=outgoing.message.exercise,
-            card=card,
-        )
+        key = f"delivery.{record.key}.{what}.{record.channel}.{recipient.id}"
+        return notice(key, recipient, texts, outgoing.message.exercise, card)

@@ -301,7 +301,7 @@ def _register_stages(
     parts, tick = settings.partitions, settings.tick_seconds
     intake.register(app, flow, directory)
     planning = plan.register(app, flow, directory, playbooks, parts)
-    correlate.register(app, flow, directory, playbooks, parts, planning)
+    correlate.register(app, flow, directory, playbooks, parts, planning, compose)
     amend_every = timedelta(seconds=settings.panel_amend_interval_seconds)
     gate.register(app, flow, directory, playbooks, compose, parts, tick, amend_every)
     track.register(app, flow, directory, compose, parts, tick)

@@ -14,13 +14,15 @@ import pytest
 from concord.agents import correlate, plan
 from concord.config.directory import load_directory
 from concord.core.correlation import AreaState, area_key, situation_id
+from concord.notifiers.render import Renderer
+from concord.streams.delivery import Outgoing
 from concord.streams.situations import SituationCommand
 from concord.streams.tables import Table
 from concord.worker.live import LivePlaybooks
 from concord.worker.metrics import Metrics
 from concord.worker.runtime import Flow, Where
 from tests.unit.agents.fakes import App, Topic
-from tests.unit.factories import ROOT, make_signal
+from tests.unit.factories import ROOT, composer, make_signal, speaking
 
 PLAYBOOK = """
 id: hate-crime
@@ -56,6 +58,10 @@ class FakeFlow:
     observer: Observer = field(default_factory=Observer)
     audits: list[tuple[str, str]] = field(default_factory=list)
     dead: list[tuple[str, Where, bytes, str]] = field(default_factory=list)
+    posted: list[Outgoing] = field(default_factory=list)
+
+    async def post(self, outgoing: Outgoing) -> None:
+        self.posted.append(outgoing)
 
     async def deadletter(
         self, stage: str, at: Where, raw: bytes, reason: str, errors: Any, **kw: Any
@@ -81,6 +87,7 @@ def stage(tmp_path: Path, playbook: str = PLAYBOOK) -> tuple[correlate.Correlati
         seen=Table(App(), "seen", str, 1),
         areas=Table(App(), "areas", AreaState, 1),
         planning=planning,
+        compose=composer(speaking(Renderer("Europe/Brussels", "https://c.example"))),
     )
     return s, fake
 
@@ -226,6 +233,17 @@ async def test_a_signal_that_would_take_its_area_state_past_a_record_is_refused_
     assert len(state.situation.signals) == joined  # nothing of the refused signal
     assert refused not in s.seen
     assert len(s.areas.encode(state)) <= 12_000
+    # The coordinators are told once, in their language, with a link to the situation.
+    (told,) = fake.posted
+    assert told.message.recipient.id == "coord"
+    assert told.message.subject == f"[Concord] Complet : Quartier Nord, {joined} signalements"
+    assert f"https://c.example/board/{state.situation.id}" in told.message.text
+    assert "concord deadletter replay --all" in told.message.text
+    assert ("area.full", state.situation.id) in fake.audits
+    later = make_signal(id="later", occurred_at=datetime(2026, 1, 1, 15, tzinfo=UTC))
+    with pytest.raises(correlate.AreaFull):
+        await correlate.correlate_one(s, later)
+    assert len(fake.posted) == 1  # not again for every report
     published = len(fake.topics.situations.sent)
     # The coordinator closes the situation: the signal, replayed, opens a new one.
     close = SituationCommand(
