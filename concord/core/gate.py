@@ -311,7 +311,7 @@ def _decide(record: ReviewRecord, now: datetime, effects: list[Effect]) -> Resul
 def _tick(record: ReviewRecord | None, event: ReviewEvent, now: datetime) -> Result:
     if record is not None and event.deadline is not None and event.deadline == record.tell_at:
         # The notice of signals that joined, held back until the interval passed.
-        waiting = record.outcome == "pending" and joining.untold(record)
+        waiting = record.outcome == "pending" and joining.behind(record)
         record = record.model_copy(update={"tell_at": None})
         return record, [Notify("amended", record.version)] if waiting else []
     if (

@@ -13,7 +13,8 @@ every member, nor a review record that grows with a copy of the analysis per rep
   member may vote on it from the review page, which shows the latest version) takes in
   the later signals itself: its `changes` list every signal that joined since the
   version the panel was told of. The record grows by one version per interval, not per
-  signal.
+  signal. A member who voted on it does not make the others told: they hear of it when
+  the interval ends (`behind`).
 - Any notice that shows the panel the current version (`opened`, `amended`, `reminder`)
   makes it the one the panel was told of (`told`).
 
@@ -35,13 +36,18 @@ AMEND_INTERVAL = timedelta(minutes=5)
 SHOWING = ("opened", "amended", "reminder")
 
 
+def behind(record: ReviewRecord) -> bool:
+    """Whether the panel has not been told of the latest version (a member who read it on
+    the review page does not make the others told)."""
+    return record.told is not None and record.version > record.told
+
+
 def untold(record: ReviewRecord) -> bool:
     """Whether the latest version is one Concord made that the panel was not told of and
     that no member voted on: the one later signals fold into."""
     latest = record.current
     return (
-        record.told is not None
-        and latest.version > record.told
+        behind(record)
         and latest.by == "concord"
         and all(v.version != latest.version for v in record.votes)
     )

@@ -79,6 +79,17 @@ def test_a_join_long_after_the_last_notice_is_told_at_once(opened: ReviewRecord)
     assert record.version == 3
 
 
+def test_the_others_are_told_of_a_held_version_a_member_voted_on(opened: ReviewRecord) -> None:
+    record, _ = join(opened, "s2", minutes(1))
+    approve = Vote(member="ana", decision=Decision.approve, version=2, at=minutes(2))
+    event = ReviewEvent(situation_id=record.situation_id, kind="vote", vote=approve)
+    voted, _ = handle(record, event, PANEL, minutes(2), interval=INTERVAL)
+    assert voted is not None
+    after, effects = tick(voted, minutes(5))
+    assert effects == [Notify("amended", 2)]  # Koen and Lea have not seen it
+    assert (after.told, after.tell_at) == (2, None)
+
+
 def test_a_version_a_member_voted_on_is_never_folded(opened: ReviewRecord) -> None:
     record, _ = join(opened, "s2", minutes(1))
     # Ana reads version 2 on the review page before anyone is told, and approves it.
