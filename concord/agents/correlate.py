@@ -118,16 +118,20 @@ async def correlate_one(s: Correlation, signal: Signal) -> None:
     s.seen[signal.id] = signal.received_at.isoformat()
 
 
+def full_marker(key: str) -> str:
+    """The plan stage's table entry that says the coordinators were told the area of
+    `key` is full (a coordinator's change to one of its situations removes it)."""
+    return f"{key}|full"
+
+
 async def tell_full(s: Correlation, key: str) -> None:
-    """Tell the coordinators that the area of `key` is full, once per largest situation
-    (after a close or a split, a situation that fills it again is told of again)."""
+    """Tell the coordinators that the area of `key` is full, once each time it fills (a
+    close or a split of one of its situations re-arms it), naming its largest situation."""
     state = s.areas.get(key)
-    if state is None or not state.open():
+    marker = full_marker(key)
+    if state is None or not state.open() or marker in s.planning.fired:
         return
     largest = max(state.open(), key=lambda x: len(x.signals))
-    marker = f"{key}|full|{largest.id}"
-    if marker in s.planning.fired:
-        return
     count = sum(len(x.signals) for x in state.open())
     for outgoing in s.compose.area_full(largest.area, count, largest, utcnow()):
         await s.flow.post(outgoing)
@@ -174,6 +178,8 @@ async def command_one(s: Correlation, command: SituationCommand) -> None:
     if not changed:
         return
     s.areas.put(command.key, encoded[command.key])
+    if full_marker(command.key) in s.planning.fired:  # room made: the next fill is told
+        s.planning.fired.pop(full_marker(command.key))
     for situation in changed:
         await s.flow.topics.situations.send(key=situation.id, value=situation)
         await plan.plan_one(s.planning, situation)

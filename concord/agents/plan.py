@@ -51,8 +51,8 @@ class Planning:
     #: "situation|playbook" -> the version that fired (-1: it failed); with "|status"
     #: appended, 0 for a suppression or inhibition already audited; with "|area|code",
     #: the task set that covers the area (0: the first, 1: its own `@code`); with
-    #: "|repeat|signal", 1 once that repeat was handled; also "<area key>|full|<situation>",
-    #: 1 once the coordinators were told the area is full (`correlate.tell_full`)
+    #: "|repeat|signal", 1 once that repeat was handled; also "<area key>|full", 1 once
+    #: the coordinators were told the area is full (`correlate.tell_full`)
     fired: Table[int]
 
 

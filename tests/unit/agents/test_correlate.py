@@ -250,6 +250,7 @@ async def test_a_signal_that_would_take_its_area_state_past_a_record_is_refused_
         situation_id=state.situation.id, key=key, action="state", to="closed", actor="coord"
     )
     await correlate.command_one(s, close)
+    assert correlate.full_marker(key) not in s.planning.fired  # the next fill is told
     at = datetime(2026, 1, 1, 12, tzinfo=UTC) + timedelta(minutes=joined + 1)
     await correlate.correlate_one(s, make_signal(id=refused, occurred_at=at))
     assert refused in s.seen
