@@ -33,12 +33,6 @@ def full_notice(
     texts = renderer.texts("full", lang, ctx, with_slack="slack" in kept)
     card = None
     if "card" in kept:
-        card = cards.marked(
-            cards.text_card(
-                texts.subject, texts.text, link, cards.OPEN_SITUATION, lang, renderer.say
-            ),
-            largest.exercise,
-            lang,
-            renderer.say,
-        )
+        label = cards.OPEN_SITUATION
+        card = renderer.notice_card(texts, link, largest.exercise, lang, label)
     return notice(f"full.{largest.id}.{recipient.id}", recipient, texts, largest.exercise, card)

@@ -26,8 +26,7 @@ def referral_message(
     texts = r.texts("referral", lang, ctx, with_slack="slack" in kept)
     card = None
     if "card" in kept:
-        found = cards.text_card(texts.subject, texts.text, link, cards.OPEN_REFERRAL, lang, r.say)
-        card = cards.marked(found, bool(facts["exercise"]), lang, r.say)
+        card = r.notice_card(texts, link, bool(facts["exercise"]), lang, cards.OPEN_REFERRAL)
     return notice(key, recipient, texts, bool(facts["exercise"]), card)
 
 

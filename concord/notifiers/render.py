@@ -242,9 +242,12 @@ class Renderer:
         ]
         return cards.task_card(text.title, text.action, facts, links, link, lang, self.say)
 
-    def _notice_card(self, texts: Texts, link: str, exercise: bool, lang: str) -> Card:
-        """A notice as chat channels show it: its subject, its text, a link to the task."""
-        card = cards.text_card(texts.subject, texts.text, link, cards.OPEN_TASK, lang, self.say)
+    def notice_card(
+        self, texts: Texts, link: str, exercise: bool, lang: str, label: str = cards.OPEN_TASK
+    ) -> Card:
+        """A notice as chat channels show it: its subject, its text, and a link (`label`:
+        to the task, by default) to what it is about, marked when it is a drill."""
+        card = cards.text_card(texts.subject, texts.text, link, label, lang, self.say)
         return cards.marked(card, exercise, lang, self.say)
 
     def task_status(
@@ -292,7 +295,7 @@ class Renderer:
         texts = self.texts("notice", lang, ctx, with_slack="slack" in kept)
         card = None
         if "card" in kept:
-            card = self._notice_card(texts, str(ctx["link"]), bool(ctx["exercise"]), lang)
+            card = self.notice_card(texts, str(ctx["link"]), bool(ctx["exercise"]), lang)
         key = f"{task.id}.{kind}.{recipient.id}.{int(task.updated_at.timestamp())}" + (
             f".{task.signals[-1]}" if kind == "repeat" and task.signals else ""
         )
@@ -386,6 +389,6 @@ class Renderer:
         texts = self.texts("delivery", lang, ctx, with_slack="slack" in kept)
         card = None
         if "card" in kept:
-            card = self._notice_card(texts, str(ctx["link"]), bool(ctx["exercise"]), lang)
+            card = self.notice_card(texts, str(ctx["link"]), bool(ctx["exercise"]), lang)
         key = f"delivery.{record.key}.{what}.{record.channel}.{recipient.id}"
         return notice(key, recipient, texts, outgoing.message.exercise, card)
