@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import signal
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,7 +28,18 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from stack import concord_up, cpu, free_port, line, up_env, up_processes, wait
+from stack import (
+    concord_up,
+    cpu,
+    free_port,
+    known,
+    line,
+    post_arrays,
+    up_env,
+    up_processes,
+    up_token,
+    wait,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -46,15 +56,6 @@ def get(base: str, path: str, token: str) -> Any:
     req = urllib.request.Request(f"{base}{path}", headers={"Authorization": f"Bearer {token}"})
     with urllib.request.urlopen(req, timeout=30) as resp:
         return json.loads(resp.read())
-
-
-def known(base: str, token: str) -> bool:
-    """Whether the web server knows the token yet."""
-    try:
-        get(base, "/api/situations", token)
-    except OSError:
-        return False
-    return True
 
 
 def joined(base: str, token: str, n: int) -> bool:
@@ -106,34 +107,15 @@ def run(n: int) -> None:
         slack_channel_interval_seconds="0",
         slack_workspace_rate="0",
     )
-    concord = [sys.executable, "-m", "concord.cli"]
-
-    def token(name: str, role: str) -> str:
-        made = subprocess.run(
-            [*concord, "token", "create", name, "--role", role],
-            env=env,
-            cwd=home,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        return made.stdout.strip()
-
     with concord_up(home, env) as proc:
         base = f"http://127.0.0.1:{port}"
-        producer, coordinator = token("feed", "producer"), token("ops", "coordinator")
+        producer = up_token(home, env, "feed", "producer")
+        coordinator = up_token(home, env, "ops", "coordinator")
         wait(lambda: known(base, coordinator), timeout=30)
         sent = reports(n)
         pids = up_processes(proc.pid)
         c0, t0 = {name: cpu(pid) for name, pid in pids.items()}, time.monotonic()
-        for i in range(0, n, 100):
-            req = urllib.request.Request(
-                f"{base}/api/signals",
-                data=json.dumps(sent[i : i + 100]).encode(),
-                headers={"Authorization": f"Bearer {producer}", "Content-Type": "application/json"},
-            )
-            with urllib.request.urlopen(req, timeout=60) as r:
-                assert r.status == 202
+        post_arrays(base, producer, sent)
         wait(lambda: joined(base, coordinator, n), timeout=900, interval=0.5)
         took = time.monotonic() - t0
         wait(lambda: reviewed(base, coordinator, n), timeout=1800, interval=0.5)

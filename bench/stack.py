@@ -180,6 +180,45 @@ def concord_up(home: Path, env: dict[str, str]) -> Iterator[subprocess.Popen[byt
             proc.kill()
 
 
+def up_token(home: Path, env: dict[str, str], name: str, role: str) -> str:
+    """A token made with the CLI of the `concord up` that runs from `home`."""
+    made = subprocess.run(
+        [sys.executable, "-m", "concord.cli", "token", "create", name, "--role", role],
+        env=env,
+        cwd=home,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return made.stdout.strip()
+
+
+def known(base: str, token: str) -> bool:
+    """Whether the web server knows the token (a producer may not read situations: 403)."""
+    req = urllib.request.Request(
+        f"{base}/api/situations", headers={"Authorization": f"Bearer {token}"}
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=5):
+            return True
+    except urllib.error.HTTPError as exc:
+        return exc.code != 401
+    except OSError:
+        return False
+
+
+def post_arrays(base: str, token: str, signals: list[dict[str, Any]], size: int = 100) -> None:
+    """`POST /api/signals` the signals in arrays of `size`, one after the other (each 202)."""
+    for i in range(0, len(signals), size):
+        req = urllib.request.Request(
+            f"{base}/api/signals",
+            data=json.dumps(signals[i : i + size]).encode(),
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(req, timeout=60) as r:
+            assert r.status == 202
+
+
 def extra_settings() -> dict[str, str]:
     """Settings from `BENCH_SETTINGS=name=value,...` (without the `CONCORD_` prefix)."""
     pairs = (x.partition("=") for x in os.environ.get("BENCH_SETTINGS", "").split(",") if x)

@@ -19,14 +19,10 @@ Usage: [BENCH_SETTINGS=name=value,...] python bench/up.py [N]
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -40,23 +36,14 @@ from stack import (
     cpu,
     directory_yaml,
     free_port,
+    known,
     line,
+    post_arrays,
     up_env,
     up_processes,
+    up_token,
     wait,
 )
-
-
-def known(base: str, token: str) -> bool:
-    """Whether the web server knows the token (a producer may not read situations: 403)."""
-    req = urllib.request.Request(
-        f"{base}/api/situations", headers={"Authorization": f"Bearer {token}"}
-    )
-    try:
-        with urllib.request.urlopen(req, timeout=5):
-            return True
-    except urllib.error.HTTPError as exc:
-        return exc.code != 401
 
 
 def run(n: int, archive: bool) -> None:
@@ -78,17 +65,9 @@ def run(n: int, archive: bool) -> None:
         max_batch="500",
         archive="true" if archive else "false",
     )
-    concord = [sys.executable, "-m", "concord.cli"]
     with concord_up(home, env) as proc:
         base = f"http://127.0.0.1:{port}"
-        token = subprocess.run(
-            [*concord, "token", "create", "bench", "--role", "producer"],
-            env=env,
-            cwd=home,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
+        token = up_token(home, env, "bench", "producer")
         bootstrap = (home / "data" / "broker").read_text().strip().split("://")[-1]
         maker = Stack(areas=n)  # only its signal maker: nothing is started
         signals = [maker.signal(i) for i in range(n)]
@@ -102,14 +81,7 @@ def run(n: int, archive: bool) -> None:
             spy = profile(archiver)
         pids = up_processes(proc.pid)
         c0, t0 = {name: cpu(pid) for name, pid in pids.items()}, time.monotonic()
-        for i in range(0, n, 100):
-            req = urllib.request.Request(
-                f"{base}/api/signals",
-                data=json.dumps(signals[i : i + 100]).encode(),
-                headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-            )
-            with urllib.request.urlopen(req, timeout=60) as r:
-                assert r.status == 202
+        post_arrays(base, token, signals)
         # Every task's message, and with subscribers the events each gets for a signal:
         # its situation opened and its task created.
         delivered(bootstrap, n * (1 + 2 * subscribers))
