@@ -3,6 +3,7 @@ middle of a batch replays it after its restart, and nothing is sent twice."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import subprocess
@@ -39,6 +40,21 @@ pytestmark = pytest.mark.integration
 #: Signals in one POST: each its own situation (each on a day of its own), each two
 #: tasks (one by email, one by Slack).
 SIGNALS = 8
+
+
+def drilled(
+    smtp: SmtpCapture, slack: SlackApiServer, root: Path, **drill: str
+) -> contextlib.AbstractContextManager[tuple[Worker, str]]:
+    """A worker of its own whose stages take the burst as one batch, with a drill."""
+    return private_worker(
+        smtp,
+        slack,
+        root,
+        {"outage-test.yml": OUTAGE_PLAYBOOK},
+        None,
+        # Long enough for the burst's records to reach the stage as one batch.
+        **{"slack_channel_interval_seconds": "0", "batch_within_ms": "300", **drill},
+    )
 
 
 def burst(w: Worker, producer: str) -> list[dict[str, Any]]:
@@ -99,19 +115,12 @@ def test_a_crash_in_the_middle_of_a_batch_replays_it_and_sends_nothing_twice(
     outbox: Outbox,
     tmp_path: Path,
 ) -> None:
-    with private_worker(
-        smtp_server,
-        slack_server,
-        tmp_path,
-        {"outage-test.yml": OUTAGE_PLAYBOOK},
-        slack_channel_interval_seconds="0",
-        # Long enough for the burst's records to reach the stage as one batch.
-        batch_within_ms="300",
-        fault_crash_stage=stage,
-        # Commits, recovery and the delivery stage's take-ups in the worker's log: what a
-        # failure of this test needs to be explained.
-        trace="1",
-    ) as (w, producer):
+    # Commits, recovery and the delivery stage's take-ups in the worker's log (`trace`):
+    # what a failure of this test needs to be explained.
+    with drilled(smtp_server, slack_server, tmp_path, fault_crash_stage=stage, trace="1") as (
+        w,
+        producer,
+    ):
         signals = burst(w, producer)
         # The stage handles the batch's first record, then the worker dies: nothing it
         # wrote since is flushed, none of the batch's records is acked.
@@ -141,17 +150,9 @@ def test_a_worker_stopped_with_a_batch_in_hand_exits_and_handles_it_after_its_re
     outbox: Outbox,
     tmp_path: Path,
 ) -> None:
-    with private_worker(
-        smtp_server,
-        slack_server,
-        tmp_path,
-        {"outage-test.yml": OUTAGE_PLAYBOOK},
-        slack_channel_interval_seconds="0",
-        batch_within_ms="300",
-        # The track stage takes its first batch and handles none of it: as a stage does
-        # once the worker begins to stop, it never acks it.
-        fault_stall_stage="track",
-    ) as (w, producer):
+    # The track stage takes its first batch and handles none of it: as a stage does once
+    # the worker begins to stop, it never acks it.
+    with drilled(smtp_server, slack_server, tmp_path, fault_stall_stage="track") as (w, producer):
         signals = burst(w, producer)
         wait_until(lambda: "drill: track stops with a batch" in w.log.read_text(), timeout=60)
         # Stopped (Ctrl-C, SIGTERM), the worker commits what was acked and exits: it does

@@ -41,6 +41,15 @@ def tick(record: ReviewRecord, deadline: datetime) -> tuple[ReviewRecord, list[E
     return after, effects
 
 
+def ana_approves_v2(record: ReviewRecord) -> ReviewRecord:
+    """Ana reads version 2 on the review page before the panel is told, and approves it."""
+    approve = Vote(member="ana", decision=Decision.approve, version=2, at=minutes(2))
+    event = ReviewEvent(situation_id=record.situation_id, kind="vote", vote=approve)
+    voted, _ = handle(record, event, PANEL, minutes(2), interval=INTERVAL)
+    assert voted is not None
+    return voted
+
+
 def joined_ids(record: ReviewRecord) -> list[str]:
     return [c.split()[1] for c in record.current.changes]
 
@@ -81,10 +90,7 @@ def test_a_join_long_after_the_last_notice_is_told_at_once(opened: ReviewRecord)
 
 def test_the_others_are_told_of_a_held_version_a_member_voted_on(opened: ReviewRecord) -> None:
     record, _ = join(opened, "s2", minutes(1))
-    approve = Vote(member="ana", decision=Decision.approve, version=2, at=minutes(2))
-    event = ReviewEvent(situation_id=record.situation_id, kind="vote", vote=approve)
-    voted, _ = handle(record, event, PANEL, minutes(2), interval=INTERVAL)
-    assert voted is not None
+    voted = ana_approves_v2(record)
     after, effects = tick(voted, minutes(5))
     assert effects == [Notify("amended", 2)]  # Koen and Lea have not seen it
     assert (after.told, after.tell_at) == (2, None)
@@ -92,11 +98,7 @@ def test_the_others_are_told_of_a_held_version_a_member_voted_on(opened: ReviewR
 
 def test_a_version_a_member_voted_on_is_never_folded(opened: ReviewRecord) -> None:
     record, _ = join(opened, "s2", minutes(1))
-    # Ana reads version 2 on the review page before anyone is told, and approves it.
-    approve = Vote(member="ana", decision=Decision.approve, version=2, at=minutes(2))
-    event = ReviewEvent(situation_id=record.situation_id, kind="vote", vote=approve)
-    voted, _ = handle(record, event, PANEL, minutes(2), interval=INTERVAL)
-    assert voted is not None
+    voted = ana_approves_v2(record)
     assert voted.approvals == ["ana"]
     record, effects = join(voted, "s3", minutes(3))
     assert [v.version for v in record.versions] == [1, 2, 3]
