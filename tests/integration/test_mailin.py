@@ -104,6 +104,7 @@ def test_replies_act_on_the_task_through_the_same_rules(
     acked = wait_until(lambda: (t := state(worker, tokens["coordinator"], task)) and t["state"] == "acknowledged" and t)  # fmt: skip
     assert acked["assignee"] == "vs-duty"
     assert reply(port, LIAISON, address, "OK, je m'en occupe", "<r2@x>") == {}
+
     def confirmations(o: Outbox) -> list[CapturedEmail]:
         return [m for m in o.emails() if m.rcpt_to == [LIAISON] and "réponse" in m.subject]
 
