@@ -143,12 +143,12 @@ async def replan(s: Correlation, signal: Signal, neighbours: list[str]) -> None:
     """A signal its area's state holds but not yet seen: its situation is planned again,
     which makes only what is missing (the plan stage's table says what was made).
 
-    The seen-table is written last: the producer takes its write after every other
-    record of the signal's step, and sends in that order (to one broker, in the same
-    request or a later one; across brokers, a request's round trip apart). So a worker
-    that dies part-way leaves a signal its area's state may hold but the seen-table does
-    not; its batch is read again, and without this its situation's tasks would never be
-    made. A signal seen is skipped: a producer's retry costs a lookup."""
+    The seen-table is the marker of this stage (`streams.held`): it is written once the
+    area's state and the plan's writes are durable, and those once every record the
+    batch sent is. So a worker that dies part-way leaves a signal its area's state may
+    hold but the seen-table does not; its batch is read again, and without this its
+    situation's tasks would never be made. A signal seen is skipped: a producer's retry
+    costs a lookup."""
     situation = holding(s.areas.get, signal, neighbours)
     if situation is not None:
         await plan.plan_one(s.planning, situation)
@@ -234,7 +234,8 @@ def register(
         flow,
         directory,
         playbooks,
-        seen=Table(app, "signals-seen", str, partitions),
+        # The marker: written once the area's state and the plan's writes are durable.
+        seen=Table(app, "signals-seen", str, partitions, marker=True),
         areas=Table(app, "area-state", AreaState, partitions),
         planning=planning,
         compose=compose,

@@ -274,7 +274,10 @@ def register(
     app: faust.App, flow: Flow, registry: Registry, compose: Compose, settings: Settings
 ) -> Delivery:
     """Create the stage's table, bind its agent, its schedule and its take-up."""
-    table = Table(app, "deliveries", DeliveryRecord, settings.partitions, use_partitioner=True)
+    # Not held (`streams.held`): a record is durable before its attempt leaves.
+    table = Table(
+        app, "deliveries", DeliveryRecord, settings.partitions, use_partitioner=True, holds=False
+    )
     policy = Policy(
         base=settings.retry_base_seconds,
         cap=settings.retry_cap_seconds,

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from concord.core.intake import field_errors
+from concord.streams import held
 from concord.streams.audit import Stage
 from concord.streams.patches import batches, handling
 from concord.streams.topics import Topic
@@ -62,14 +63,15 @@ async def consume_raw(
     Records are taken in batches (`Flow.batching`: as many as have come within a few
     milliseconds, up to a most): each record is handled in turn, as the record being
     handled (`patches.handling`), and the audit entries of the whole batch go in one
-    audit record. Faust acks the batch's records once the batch is handled, and commits
-    their offsets only after flushing what they produced, so a crash in the middle of a
-    batch replays it: every effect is idempotent, nothing is sent twice. Once the worker
-    begins to stop, no further record is handled (`_stopped`). Once a batch has held the
-    event loop for `HOLD_SECONDS`, the loop lets every other task turn before the next
-    record."""
-    busy = flow.metrics.stage_busy.labels(stage)
-    handled = flow.metrics.stage_records.labels(stage)
+    audit record. The batch's table writes are held until every record it sent is
+    durable (`streams.held`); then Faust acks the batch's records, and commits their
+    offsets only after flushing those writes. So a crash in the middle of a batch, or
+    before its writes are durable, replays it against tables that do not say it was
+    done: its records are sent again, and every effect is idempotent, nothing is sent
+    twice. The agents of one stage take turns, a batch at a time (`Flow.turn`). Once
+    the worker begins to stop, no further record is handled (`_stopped`). Once a batch
+    has held the event loop for `HOLD_SECONDS`, the loop lets every other task turn
+    before the next record."""
     sizes = flow.metrics.stage_batch.labels(stage)
     batching = flow.batching
     async for events in batches(stream, batching.most, batching.within):
@@ -77,38 +79,53 @@ async def consume_raw(
             log.warning("drill: %s stops with a batch of %d record(s) in hand", stage, len(events))
             await asyncio.Event().wait()
         sizes.observe(len(events))
-        failed: set[int] = set()
-        handled_all = False
-        try:
-            # The batch's audit record is sent inside the try: if it cannot be, the
-            # batch's records are dead letters like any other failure.
-            async with flow.audit_batch():
-                held = time.perf_counter()
-                for index, event in enumerate(events):
-                    if flow.stopping():
-                        await _stopped(stage)
-                    if time.perf_counter() - held > HOLD_SECONDS:
-                        # The web server, the timers and the other stages turn: a batch
-                        # handled in one go held the event loop for up to a few hundred
-                        # ms under load.
-                        await asyncio.sleep(0)
-                        held = time.perf_counter()
-                    if await _one(flow, stage, event, handle, busy):
-                        handled.inc()
-                    else:
-                        failed.add(id(event))
-                    if flow.fault_crash == stage and index == 0 and len(events) > 1:
-                        _crash(stage)
-                handled_all = True
-        except Exception as exc:
-            if not handled_all:
-                # A dead letter could not be written: the batch is never acked, so
-                # Faust commits nothing past it and it is read again after a restart.
-                raise
-            log.exception("%s: the audit record of a batch could not be sent", stage)
-            for event in events:
-                if id(event) not in failed:
-                    await _dead(flow, stage, event, exc)
+        async with flow.turn(stage):
+            with held.holding() as writes:
+                await _batch(flow, stage, events, handle)
+            await writes.release(flow.settled)
+
+
+async def _batch(
+    flow: Flow,
+    stage: Stage,
+    events: list[Any],
+    handle: Callable[[bytes, Any], Awaitable[None]],
+) -> None:
+    """Handle a batch's records, each guarded, with one audit record for the batch."""
+    busy = flow.metrics.stage_busy.labels(stage)
+    handled = flow.metrics.stage_records.labels(stage)
+    failed: set[int] = set()
+    handled_all = False
+    try:
+        # The batch's audit record is sent inside the try: if it cannot be, the
+        # batch's records are dead letters like any other failure.
+        async with flow.audit_batch():
+            held_since = time.perf_counter()
+            for index, event in enumerate(events):
+                if flow.stopping():
+                    await _stopped(stage)
+                if time.perf_counter() - held_since > HOLD_SECONDS:
+                    # The web server, the timers and the other stages turn: a batch
+                    # handled in one go held the event loop for up to a few hundred
+                    # ms under load.
+                    await asyncio.sleep(0)
+                    held_since = time.perf_counter()
+                if await _one(flow, stage, event, handle, busy):
+                    handled.inc()
+                else:
+                    failed.add(id(event))
+                if flow.fault_crash == stage and index == 0 and len(events) > 1:
+                    _crash(stage)
+            handled_all = True
+    except Exception as exc:
+        if not handled_all:
+            # A dead letter could not be written: the batch is never acked, so
+            # Faust commits nothing past it and it is read again after a restart.
+            raise
+        log.exception("%s: the audit record of a batch could not be sent", stage)
+        for event in events:
+            if id(event) not in failed:
+                await _dead(flow, stage, event, exc)
 
 
 async def _one(

@@ -18,6 +18,10 @@ last scan.
 
 Each table is created by the one stage that writes it (`docs/architecture.md` lists
 them); nothing else holds a reference to it.
+
+While its stage handles a batch, a table's writes are held until the records the batch
+sent are durable (`concord.streams.held`): `get` and `in` see them, scans (`items`,
+`project`) see only what is written.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import TypeAdapter
 from pydantic_core import from_json
+
+from concord.streams import held
 
 V = TypeVar("V")
 P = TypeVar("P")
@@ -43,9 +49,16 @@ class Table(Generic[V]):
         partitions: int,
         *,
         use_partitioner: bool = False,
+        holds: bool = True,
+        marker: bool = False,
         help: str = "",
     ) -> None:
         self.name = name
+        #: whether its writes are held while its stage handles a batch (`held`)
+        self.holds = holds
+        #: whether its writes say that the other tables hold a record's work: written
+        #: last, once theirs are durable (`held.Held.release`)
+        self.marker = marker
         # use_partitioner: the table is written outside the agent's own event (from a
         # lane's task), so Faust must pick the changelog partition from the key.
         # value_type=bytes: Faust's "raw" serializer, the bytes go to the changelog as is.
@@ -60,9 +73,19 @@ class Table(Generic[V]):
         self._adapter: TypeAdapter[V] = TypeAdapter(kind)
         self._projections: dict[str, dict[str, tuple[bytes, Any]]] = {}
 
+    def _stored(self, key: str) -> bytes | None:
+        """The bytes of `key` as its stage sees them: held writes first."""
+        writes = held.current() if self.holds else None
+        if writes is not None:
+            found, value = writes.lookup(self, key)
+            if found:
+                return value
+        stored: bytes | None = self.faust.get(_key(key))
+        return stored
+
     def get(self, key: str) -> V | None:
         """The value of `key`, or None."""
-        stored = self.faust.get(_key(key))
+        stored = self._stored(key)
         return None if stored is None else self._adapter.validate_json(stored)
 
     def __setitem__(self, key: str, value: V) -> None:
@@ -73,16 +96,32 @@ class Table(Generic[V]):
         return self._adapter.dump_json(value)
 
     def put(self, key: str, encoded: bytes) -> None:
-        """Write a value `encode` made."""
-        if self.faust.get(_key(key)) != encoded:  # an unchanged value is not written again
-            self.faust[key] = encoded
+        """Write a value `encode` made (held while a batch is handled)."""
+        if self._stored(key) != encoded:  # an unchanged value is not written again
+            self._write(key, encoded)
 
     def __contains__(self, key: str) -> bool:
-        return self.faust.get(_key(key)) is not None
+        return self._stored(key) is not None
 
     def pop(self, key: str) -> None:
-        """Remove `key` (a tombstone on the changelog)."""
-        self.faust.pop(_key(key), None)
+        """Remove `key` (a tombstone on the changelog; held while a batch is handled)."""
+        if self._stored(key) is not None:
+            self._write(key, None)
+
+    def _write(self, key: str, value: bytes | None) -> None:
+        writes = held.current() if self.holds else None
+        if writes is not None:
+            writes.write(self, _key(key), value)
+        else:
+            self.write_now(key, value)
+
+    def write_now(self, key: str, value: bytes | None) -> None:
+        """Write `value` at `key` at once, to the store and the changelog (None: delete
+        it). Stages write through `put` and `pop`."""
+        if value is None:
+            self.faust.pop(_key(key), None)
+        elif self.faust.get(_key(key)) != value:
+            self.faust[key] = value
 
     def items(self) -> Iterator[tuple[str, V]]:
         """Every entry, decoded (a copy: the table may change while the caller awaits)."""

@@ -21,6 +21,7 @@ from concord.config.errors import ConfigError
 from concord.streams import access as ac
 from concord.streams import audit as au
 from concord.streams import delivery as d
+from concord.streams import held
 from concord.streams import keys as ky
 from concord.streams import reviews as r
 from concord.streams import signals as sg
@@ -59,7 +60,9 @@ class RawTopic:
         broker's ack). Straight to Faust's producer: the topic's own send path (future
         messages, serializers, callbacks) costs more than the record for raw bytes."""
         producer = self.channel.app.producer
-        return await producer.send(self.spec.name, key.encode(), value, None, None, None)
+        future = await producer.send(self.spec.name, key.encode(), value, None, None, None)
+        held.sent(future)  # the batch being handled writes its tables once this is durable
+        return future
 
 
 class Topic(RawTopic, Generic[M]):
@@ -83,7 +86,9 @@ class Topic(RawTopic, Generic[M]):
     async def tombstone(self, key: str) -> Any:
         """A record with no value: on a compacted topic, the key is deleted."""
         producer = self.channel.app.producer
-        return await producer.send(self.spec.name, key.encode(), None, None, None, None)
+        future = await producer.send(self.spec.name, key.encode(), None, None, None, None)
+        held.sent(future)
+        return future
 
 
 SIGNALS_IN: TopicSpec[Any] = TopicSpec("concord.signals.in", None, doc="raw producer bytes")

@@ -160,6 +160,19 @@ class Flow:
     words: frozenset[str] = frozenset()
     #: the evidence store (files given with reports, sealed); None: files are refused
     blobs: Blobs | None = None
+    #: stage -> the turn its agents take, one batch at a time (`turn`)
+    turns: dict[str, asyncio.Lock] = field(default_factory=dict)
+
+    def turn(self, stage: str) -> asyncio.Lock:
+        """The lock a stage's agents take for a batch, from its first record until its
+        held writes are made (`streams.held`): a stage with several agents (correlate:
+        signals and commands) reads and writes its tables one batch at a time, as when
+        every write was made at once."""
+        return self.turns.setdefault(stage, asyncio.Lock())
+
+    async def settled(self) -> None:
+        """Wait until the table writes made so far are durable."""
+        await self.flusher.covered(self.flusher.mark())
 
     async def audit(
         self, actor: str, action: str, subject: str, via: str | None = None, **details: str

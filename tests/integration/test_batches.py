@@ -108,8 +108,19 @@ def delivered_once(w: Worker, outbox: Outbox, chats: list[str], mails: list[str]
         "track",
     ],
 )
+@pytest.mark.parametrize(
+    "store",
+    [
+        # Tables recovered from their changelogs alone.
+        "memory://",
+        # Production's store: the tables the dead worker wrote on its disk are read
+        # again, then the changelogs from where it had got to.
+        "rocksdb://",
+    ],
+)
 def test_a_crash_in_the_middle_of_a_batch_replays_it_and_sends_nothing_twice(
     stage: str,
+    store: str,
     smtp_server: SmtpCapture,
     slack_server: SlackApiServer,
     outbox: Outbox,
@@ -117,10 +128,8 @@ def test_a_crash_in_the_middle_of_a_batch_replays_it_and_sends_nothing_twice(
 ) -> None:
     # Commits, recovery and the delivery stage's take-ups in the worker's log (`trace`):
     # what a failure of this test needs to be explained.
-    with drilled(smtp_server, slack_server, tmp_path, fault_crash_stage=stage, trace="1") as (
-        w,
-        producer,
-    ):
+    drill = {"fault_crash_stage": stage, "trace": "1", "store": store}
+    with drilled(smtp_server, slack_server, tmp_path, **drill) as (w, producer):
         signals = burst(w, producer)
         # The stage handles the batch's first record, then the worker dies: nothing it
         # wrote since is flushed, none of the batch's records is acked.

@@ -14,10 +14,13 @@ from faust.streams import current_event as faust_current_event
 
 from concord.agents import stage as stage_module
 from concord.agents.stage import consume_raw
+from concord.streams import held
 from concord.streams.audit import AuditRecord
+from concord.streams.tables import Table
 from concord.worker.metrics import Metrics
 from concord.worker.runtime import Flow, Where
 from tests.unit.streams.fakes import Stream
+from tests.unit.streams.test_tables import App
 
 
 def run(f: Flow, stage: Any, stream: Stream, handle: Any) -> None:
@@ -230,3 +233,67 @@ def test_a_record_turned_down_is_a_dead_letter_logged_in_one_line(
     assert "turned down: the state of south|real would weigh 600.4 KB" in turned.getMessage()
     assert turned.exc_info is None  # a traceback would say nothing more
     assert failed.exc_info is not None  # a bug's traceback is kept
+
+
+def test_a_batch_is_acked_and_its_tables_written_only_once_what_it_sent_is_durable() -> None:
+    """Else a crash could leave a table saying a record was handled while what it sent
+    never reached Kafka: the record, read again, would be skipped."""
+    f = flow(refuse_audit=False)
+    app = App()
+    table = Table(app, "tasks", str, 4)
+    stream = Stream([b"a", b"b"])
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        durable: asyncio.Future[None] = loop.create_future()
+
+        async def handle(raw: bytes, message: Any) -> None:
+            held.sent(durable)  # a record sent, not yet acked by the broker
+            table[raw.decode()] = "handled"
+
+        running = loop.create_task(consume_raw(f, "track", stream, handle))
+        await asyncio.sleep(0.05)
+        assert not app.store and stream.acked == []
+        assert table.get("a") is None  # what a timer or another stage would see
+        durable.set_result(None)
+        await asyncio.wait_for(stream.drained.wait(), 5)
+        running.cancel()
+
+    asyncio.run(main())
+    assert dict(app.store) == {"a": b'"handled"', "b": b'"handled"'}
+    assert stream.acked == [0, 1]
+
+
+def test_the_agents_of_one_stage_take_turns_a_batch_at_a_time() -> None:
+    """Two agents of one stage (correlate: signals and commands) read and write the same
+    tables: each batch sees the one before it whole."""
+    f = flow(refuse_audit=False)
+    app = App()
+    table = Table(app, "area-state", int, 4)
+    steps: list[str] = []
+
+    def handle_as(name: str) -> Any:
+        async def handle(raw: bytes, message: Any) -> None:
+            steps.append(f"{name} reads {table.get('area')}")
+            await asyncio.sleep(0.01)  # a send: the other agent could run here
+            table["area"] = (table.get("area") or 0) + 1
+
+        return handle
+
+    async def main() -> None:
+        first, second = Stream([b"1", b"2"]), Stream([b"3"])
+        loop = asyncio.get_running_loop()
+        agents = [
+            loop.create_task(consume_raw(f, "correlate", first, handle_as("signals"))),
+            loop.create_task(consume_raw(f, "correlate", second, handle_as("commands"))),
+        ]
+        await asyncio.wait_for(asyncio.gather(first.drained.wait(), second.drained.wait()), 5)
+        for agent in agents:
+            agent.cancel()
+
+    asyncio.run(main())
+    assert app.store["area"] == b"3"
+    assert steps in (
+        ["signals reads None", "signals reads 1", "commands reads 2"],
+        ["commands reads None", "signals reads 1", "signals reads 2"],
+    )
