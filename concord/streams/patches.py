@@ -25,6 +25,10 @@ is pinned by `constraints.txt` and has a test that fails without it.
 - `handling`: while a stage handles one record of a batch, that record is the stream's
   current event, so a table write goes to the changelog partition of the record's own
   partition. Tested in tests/unit/streams/test_patches.py.
+- `keyed`: a write to a table whose changelog partition is picked by key, made outside
+  any record (the delivery stage's lanes and take-up), is made as a record of that
+  partition: Faust's RocksDB store refuses a write with no current event. Tested in
+  tests/unit/streams/test_patches.py and, with RocksDB, tests/integration/test_batches.py.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ import logging
 import weakref
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -124,6 +129,33 @@ def handling(event: Any) -> Iterator[None]:
         yield
     finally:
         _current_event.reset(token)
+
+
+class _Keyed:
+    """A stand-in for the record being handled: Faust's stores read its partition."""
+
+    def __init__(self, partition: int) -> None:
+        self.message = SimpleNamespace(topic="", partition=partition)
+
+
+@contextlib.contextmanager
+def keyed(key: str, partitions: int) -> Iterator[None]:
+    """Make a write to a `use_partitioner` table as if handling a record of the partition
+    its key goes to.
+
+    Such a table (the delivery stage's) is written from tasks that handle no record.
+    Faust sends its changelog record to the partition the producer's partitioner picks
+    (murmur2 of the key), but the RocksDB store asserts a current event and keeps the
+    key in the database of that event's partition: outside a record every write failed
+    (after a restart, no message in doubt was taken up). The partition is computed as
+    the producer does, without asking it (a worker that has just started has no
+    metadata for a topic it has not sent to)."""
+    from aiokafka.partitioner import DefaultPartitioner
+
+    every = list(range(partitions))
+    event = _Keyed(DefaultPartitioner()(key.encode(), every, every))
+    with handling(event):
+        yield
 
 
 def fetch_wait(ms: int) -> None:

@@ -33,6 +33,7 @@ from pydantic import TypeAdapter
 from pydantic_core import from_json
 
 from concord.streams import held
+from concord.streams.patches import keyed
 
 V = TypeVar("V")
 P = TypeVar("P")
@@ -70,6 +71,8 @@ class Table(Generic[V]):
             value_type=bytes,
             help=help,
         )
+        self._partitions = partitions
+        self._by_key = use_partitioner
         self._adapter: TypeAdapter[V] = TypeAdapter(kind)
         self._projections: dict[str, dict[str, tuple[bytes, Any]]] = {}
 
@@ -118,6 +121,13 @@ class Table(Generic[V]):
     def write_now(self, key: str, value: bytes | None) -> None:
         """Write `value` at `key` at once, to the store and the changelog (None: delete
         it). Stages write through `put` and `pop`."""
+        if self._by_key:
+            with keyed(_key(key), self._partitions):
+                self._write_store(key, value)
+        else:
+            self._write_store(key, value)
+
+    def _write_store(self, key: str, value: bytes | None) -> None:
         if value is None:
             self.faust.pop(_key(key), None)
         elif self.faust.get(_key(key)) != value:

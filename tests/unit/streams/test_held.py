@@ -8,7 +8,6 @@ import asyncio
 from typing import Any
 
 import pytest
-
 from faust.streams import current_event
 
 from concord.streams import held
@@ -34,7 +33,9 @@ def test_a_batch_sees_its_writes_at_once_and_nothing_is_written_before_release()
         work["b"] = "new"
         work.pop("a")
         work["a"] = "again"
-        assert work.get("a") == "again" and "b" in work and work.get("b") == "new"
+        assert work.get("a") == "again"
+        assert "b" in work
+        assert work.get("b") == "new"
     assert dict(work_app.store) == {"a": b'"before"'}  # nothing went to the store
     assert work.get("b") is None  # outside the batch: what is written
 
@@ -70,7 +71,9 @@ def test_release_waits_for_every_record_the_batch_sent_then_writes_the_markers_l
 
         release = loop.create_task(writes.release(settled))
         await asyncio.sleep(0.01)
-        assert not release.done() and not work_app.store and not marker_app.store
+        assert not release.done()
+        assert not work_app.store
+        assert not marker_app.store
         sent.set_result(None)
         assert await release == 2
         order.append(f"marker {dict(marker_app.store)}")
@@ -102,7 +105,8 @@ def test_a_record_that_could_not_be_sent_leaves_the_tables_unwritten() -> None:
             await writes.release(settled)
 
     asyncio.run(main())
-    assert not work_app.store and not marker_app.store
+    assert not work_app.store
+    assert not marker_app.store
 
 
 def test_a_batch_that_wrote_nothing_waits_for_nothing() -> None:

@@ -259,3 +259,37 @@ async def test_a_stopping_worker_commits_and_goes_on_without_its_unhandled_recor
     assert not rebalance.done()
     assert consumer.committed == 1
     rebalance.cancel()
+
+
+def test_a_keyed_table_write_outside_any_record_is_made_as_a_record_of_its_key_s_partition() -> (
+    None
+):
+    """Faust's RocksDB store asserts a current event and keeps the key in the database
+    of that event's partition: the delivery stage's lanes and take-up write outside any
+    record, and every such write failed."""
+    from aiokafka.partitioner import DefaultPartitioner
+    from faust.streams import current_event
+
+    from concord.streams.tables import Table
+
+    partitions: list[int] = []
+
+    class RocksLike(dict[str, Any]):
+        def __setitem__(self, key: str, value: Any) -> None:
+            event = current_event()
+            assert event is not None, "Faust's RocksDB store: assert event is not None"
+            partitions.append(event.message.partition)
+            super().__setitem__(key, value)
+
+    class App:
+        def Table(self, name: str, **kwargs: Any) -> RocksLike:
+            return RocksLike()
+
+    table = Table(App(), "deliveries", str, 4, use_partitioner=True, holds=False)
+    keys = [f"task-{n}.police-duty" for n in range(12)]
+    for key in keys:
+        table[key] = "on its way"
+    every = [0, 1, 2, 3]
+    assert partitions == [DefaultPartitioner()(key.encode(), every, every) for key in keys]
+    assert len(set(partitions)) > 1
+    assert current_event() is None
