@@ -3,7 +3,9 @@
 Two workers share an embedded Tansu broker; 40 signals (80 tasks) are produced at once;
 worker 0 is SIGKILLed when a third of the tasks are delivered; worker 1 takes over.
 Prints one JSON line per run and a summary.
-Usage: python bench/crash_recovery.py [RUNS] [STARTS]
+Usage: [BENCH_STORE=rocksdb://] python bench/crash_recovery.py [RUNS] [STARTS]
+(`BENCH_STORE`: the workers' table store, `memory://` unless given; production's is
+`rocksdb://`, each worker on its own data directory.)
 
 `rebalanced_s`
 `rebalanced_s`: from the kill to the survivor's "Worker ready" (it owns and has
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import collections
 import json
+import os
 import re
 import shutil
 import signal
@@ -133,6 +136,7 @@ def start_once(
     with EmbeddedBroker() as broker:
         env = worker_env(broker.url, smtp, slack, root, free_port())
         env["CONCORD_TRACE"] = "1"
+        env["CONCORD_STORE"] = os.environ.get("BENCH_STORE", env["CONCORD_STORE"])
         signals, expected = signals_and_tasks(n)
         produce(broker.bootstrap, signals)
         t0 = time.monotonic()
@@ -170,6 +174,7 @@ def run_once(n: int, smtp: SmtpCapture, slack: SlackApiServer, outbox: Outbox) -
     with EmbeddedBroker() as broker:
         base = worker_env(broker.url, smtp, slack, root, free_port())
         base["CONCORD_TRACE"] = "1"  # a stalled run keeps its workers' traced logs
+        base["CONCORD_STORE"] = os.environ.get("BENCH_STORE", base["CONCORD_STORE"])
         workers = []
         for i in range(2):
             data = root / f"w{i}"
