@@ -39,6 +39,7 @@ from concord.delivery.ledger import Ledger
 from concord.delivery.schedule import Failure, Policy
 from concord.notifiers.base import Notifier, SendError, Sent
 from concord.notifiers.registry import Registry
+from concord.streams import held
 from concord.streams.delivery import DeliveryRecord, DeliveryRequest, Outgoing
 from concord.streams.tables import Table
 from concord.worker.runtime import Flow
@@ -73,6 +74,8 @@ class Delivery:
         before = self.ledger.get(key)
         after, effects = step.handle(before, event, utcnow(), self.policy)
         if after is not None and after != before:
+            if after.final:
+                effects = await self.told_first(effects)
             await self.ledger.save(after)
             mark = self.flow.flusher.mark()
             if after.final or mark is None:
@@ -81,6 +84,26 @@ class Delivery:
                 self.written[key] = mark
         for effect in effects:
             await self.carry_out(effect)
+
+    async def told_first(self, effects: list[step.Effect]) -> list[step.Effect]:
+        """Tell the task, the coordinators and the audit how a message ended, and wait
+        until Kafka has it, before its final record is written; returns the rest.
+
+        Written first, a final record could reach Kafka without them (Kafka orders one
+        partition only), and a worker killed in between left a delivered message whose
+        task never heard: its escalation clock, which starts at delivery, never started.
+        Now such a crash leaves the record on its way: taken up in doubt, Slack is asked
+        and an email goes again marked as a resend, and the task hears twice (the same
+        news)."""
+        telling = step.Report | step.Tell | step.Audit
+        first = [e for e in effects if isinstance(e, telling)]
+        if not first:
+            return effects
+        with held.holding() as told:
+            for effect in first:
+                await self.carry_out(effect)
+        await told.durable()
+        return [e for e in effects if not isinstance(e, telling)]
 
     async def carry_out(self, effect: step.Effect) -> None:
         """One effect of the rule."""

@@ -77,6 +77,12 @@ class Held:
 
         self.writes[(id(table), key)] = Write(table, key, value, current_event())
 
+    async def durable(self) -> None:
+        """Wait until every record sent inside is in Kafka (raises if one could not be)."""
+        self.open = False
+        if self.sent:
+            await asyncio.gather(*self.sent)
+
     async def release(self, settled: Callable[[], Awaitable[None]]) -> int:
         """Wait for every record the batch sent, then make its writes: the markers last,
         once `settled()` (which waits until the writes made so far are durable) returns.
@@ -84,8 +90,7 @@ class Held:
         self.open = False
         if not self.writes:
             return 0
-        if self.sent:
-            await asyncio.gather(*self.sent)
+        await self.durable()
         writes = list(self.writes.values())
         work = [w for w in writes if not w.table.marker]
         markers = [w for w in writes if w.table.marker]

@@ -17,6 +17,7 @@ from concord.delivery.ledger import Ledger
 from concord.delivery.schedule import Policy
 from concord.notifiers.base import Message, Recipient, SendError, Sent
 from concord.notifiers.registry import Registry
+from concord.streams import held
 from concord.streams.delivery import DeliveryRecord, DeliveryRequest, Outgoing
 from concord.streams.patches import Writes
 from concord.streams.tables import Table
@@ -330,3 +331,36 @@ def test_a_worker_stopping_after_the_carrier_answered_still_tells_the_track() ->
     assert event.ok
     [(_, published)] = flow.topics.delivery_state.sent
     assert [(r.channel, r.ok) for r in published.receipts] == [("slack", True)]
+
+
+def test_the_task_hears_how_its_message_ended_before_the_final_record_is_written() -> None:
+    """Written first, the final record could reach Kafka alone: a crash then left a
+    delivered message whose task never heard (its escalation clock never started)."""
+    slack = Carrier("slack")
+    delivery, flow = stage(slack)
+    acked: asyncio.Future[None] | None = None
+    sent = asyncio.Event()
+    original = flow.topics.task_events.send
+
+    async def report(key: str, value: Any) -> asyncio.Future[None]:
+        nonlocal acked
+        await original(key, value)
+        acked = asyncio.get_running_loop().create_future()
+        held.sent(acked)  # as `RawTopic.send` does: the broker has not acked it yet
+        sent.set()
+        return acked
+
+    flow.topics.task_events.send = report  # type: ignore[method-assign,assignment]
+
+    async def go() -> None:
+        await delivery.request(DeliveryRequest(key=KEY, outgoing=outgoing()))
+        await asyncio.wait_for(sent.wait(), 5)
+        await asyncio.sleep(0.02)
+        assert state(delivery) == "pending"  # not final while the report may be lost
+        assert acked is not None
+        acked.set_result(None)
+        await until(lambda: state(delivery) == "delivered", delivery.pump)
+
+    asyncio.run(go())
+    assert len(flow.topics.task_events.sent) == 1
+    assert [a for a, _ in flow.audits] == ["task.delivered"]
