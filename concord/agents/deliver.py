@@ -62,6 +62,9 @@ class Delivery:
     policy: Policy
     #: whether this worker owns a key's partition (a lane's job may outlive it)
     ours: Callable[[str], bool]
+    #: whether a rebalance is under way (its tables are being recovered): no take-up
+    #: but the rebalance's own reads them meanwhile
+    rebalancing: Callable[[], bool] = lambda: False
     due: list[tuple[float, str]] = field(default_factory=list)  # (monotonic time, key)
     #: attempts' outcomes being applied: a stopping worker waits for them (`finish`)
     finishing: set[asyncio.Task[None]] = field(default_factory=set)
@@ -266,7 +269,9 @@ async def take_up_at_rebalance(stage: Delivery, *args: Any, **kwargs: Any) -> No
 async def take_up_missed(stage: Delivery) -> None:
     """Take up what the last rebalance's take-up could not see (a record restored after
     it, or a partition not read as ours yet): once ready, never forgetting."""
-    if not stage.flow.health.ready:
+    if not stage.flow.health.ready or stage.rebalancing():
+        # Mid-rebalance the table is being recovered: a record read before its last
+        # change is restored looks on its way, and was taken up twice (sent twice).
         return
     taken = await stage.take_up(forget=False)
     if taken:
@@ -298,8 +303,9 @@ def register(
 ) -> Delivery:
     """Create the stage's table, bind its agent, its schedule and its take-up."""
     # Not held (`streams.held`): a record is durable before its attempt leaves.
+    outgoing = flow.topics.outgoing.name
     table = Table(
-        app, "deliveries", DeliveryRecord, settings.partitions, use_partitioner=True, holds=False
+        app, "deliveries", DeliveryRecord, settings.partitions, keyed_like=outgoing, holds=False
     )
     policy = Policy(
         base=settings.retry_base_seconds,
@@ -314,7 +320,8 @@ def register(
         ledger,
         Lanes(paces(settings)),
         policy,
-        owner(app, flow.topics.outgoing.name, settings.partitions),
+        owner(app, outgoing, settings.partitions),
+        rebalancing=lambda: bool(app.rebalancing),
     )
     flow.health.degraded = ledger.degraded
     app.agent(flow.topics.outgoing.channel, name="concord.deliver")(functools.partial(run, stage))

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ValidationError
 from concord.core.intake import field_errors
 from concord.streams import held
 from concord.streams.audit import Stage
-from concord.streams.patches import batches, handling
+from concord.streams.patches import batches, handling, partition_of
 from concord.streams.topics import Topic
 from concord.worker.runtime import Flow, Where
 
@@ -223,23 +223,17 @@ def every(app: Any, seconds: float, name: str, body: Callable[[], Awaitable[None
 
 
 def owner(app: Any, topic: str, partitions: int) -> Callable[[str], bool]:
-    """Whether this worker owns the partition of `topic` (and of the table) a key is in.
-
-    The partition is computed as the producer's default partitioner does (murmur2 of the
-    key over the topic's partitions), without asking the producer: a worker that has
-    just started has no metadata for a topic it has not sent to yet, and the records it
-    must take up after a crash would be skipped."""
-    from aiokafka.partitioner import DefaultPartitioner
-
-    every = list(range(partitions))
-    partitioner = DefaultPartitioner()
+    """Whether this worker owns the partition of `topic` (and of the table) a key is in,
+    computed as the producer would (`patches.partition_of`): a worker that has just
+    started has no metadata for a topic it has not sent to yet, and the records it must
+    take up after a crash would be skipped."""
 
     def ours(key: str) -> bool:
         try:
             assigned = app.assignor.assigned_actives()
         except Exception:  # not assigned yet
             return False
-        partition = partitioner(key.encode(), every, every)
+        partition = partition_of(key, partitions)
         return partition in {tp.partition for tp in assigned if tp.topic == topic}
 
     return ours

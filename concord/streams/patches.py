@@ -17,18 +17,15 @@ is pinned by `constraints.txt` and has a test that fails without it.
 - `trace_partitions` (`CONCORD_TRACE`): commits, recovery and take-ups traced per
   partition. Tested in tests/unit/streams/test_patches.py.
 - `batches`: Faust's `Stream.take_events` without its timer: a stage waits for its
-  next record without waking up every few milliseconds. Tested in
-  tests/unit/streams/test_patches.py.
+  next record without waking up every few ms. Tested in tests/unit/streams/test_patches.py.
 - `stop_without_waiting`: a stopping worker commits what was acked and goes on; it no
   longer waits for the records a stage left unhandled (read again after the restart).
   Tested in tests/unit/streams/test_patches.py and tests/integration/test_batches.py.
 - `handling`: while a stage handles one record of a batch, that record is the stream's
   current event, so a table write goes to the changelog partition of the record's own
   partition. Tested in tests/unit/streams/test_patches.py.
-- `keyed`: a write to a table whose changelog partition is picked by key, made outside
-  any record (the delivery stage's lanes and take-up), is made as a record of that
-  partition: Faust's RocksDB store refuses a write with no current event. Tested in
-  tests/unit/streams/test_patches.py and, with RocksDB, tests/integration/test_batches.py.
+- `keyed`: a table used outside any record is used as a record of its key's partition.
+  Tested in tests/unit/streams/test_patches.py (with RocksDB, test_batches.py).
 """
 
 from __future__ import annotations
@@ -132,28 +129,31 @@ def handling(event: Any) -> Iterator[None]:
 
 
 class _Keyed:
-    """A stand-in for the record being handled: Faust's stores read its partition."""
+    """A stand-in for the record being handled: Faust reads its topic and partition."""
 
-    def __init__(self, partition: int) -> None:
-        self.message = SimpleNamespace(topic="", partition=partition)
+    def __init__(self, topic: str, partition: int) -> None:
+        self.message = SimpleNamespace(topic=topic, partition=partition)
 
 
-@contextlib.contextmanager
-def keyed(key: str, partitions: int) -> Iterator[None]:
-    """Make a write to a `use_partitioner` table as if handling a record of the partition
-    its key goes to.
-
-    Such a table (the delivery stage's) is written from tasks that handle no record.
-    Faust sends its changelog record to the partition the producer's partitioner picks
-    (murmur2 of the key), but the RocksDB store asserts a current event and keeps the
-    key in the database of that event's partition: outside a record every write failed
-    (after a restart, no message in doubt was taken up). The partition is computed as
-    the producer does, without asking it (a worker that has just started has no
-    metadata for a topic it has not sent to)."""
+def partition_of(key: str, partitions: int) -> int:
+    """The partition the producer's default partitioner gives `key` (murmur2 of its
+    bytes), without asking the producer (it may have no metadata for the topic yet)."""
     from aiokafka.partitioner import DefaultPartitioner
 
     every = list(range(partitions))
-    event = _Keyed(DefaultPartitioner()(key.encode(), every, every))
+    return int(DefaultPartitioner()(key.encode(), every, every))
+
+
+@contextlib.contextmanager
+def keyed(topic: str, key: str, partitions: int) -> Iterator[None]:
+    """Make a table read or write as if handling a record of `topic` with this key.
+
+    The delivery stage's table is written from tasks that handle no record (a retry, a
+    take-up). Faust's RocksDB store asserts a current event and keeps a key in the
+    database of its partition, where the changelog record goes too: outside a record
+    every write failed, and Faust's partitioner (over the key as JSON) put records in
+    another worker's changelog partitions, whose restored offsets then skipped them."""
+    event = _Keyed(topic, partition_of(key, partitions))
     with handling(event):
         yield
 

@@ -26,6 +26,7 @@ sent are durable (`concord.streams.held`): `get` and `in` see them, scans (`item
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from typing import Any, Generic, TypeVar
 
@@ -49,7 +50,7 @@ class Table(Generic[V]):
         kind: type[V],
         partitions: int,
         *,
-        use_partitioner: bool = False,
+        keyed_like: str | None = None,
         holds: bool = True,
         marker: bool = False,
         help: str = "",
@@ -60,19 +61,19 @@ class Table(Generic[V]):
         #: whether its writes say that the other tables hold a record's work: written
         #: last, once theirs are durable (`held.Held.release`)
         self.marker = marker
-        # use_partitioner: the table is written outside the agent's own event (from a
-        # lane's task), so Faust must pick the changelog partition from the key.
+        # keyed_like: the table is read and written outside the agent's own event (from a
+        # lane's task): each key as a record of that topic with this key (`patches.keyed`),
+        # so its changelog partition is the one its stage's worker owns.
         # value_type=bytes: Faust's "raw" serializer, the bytes go to the changelog as is.
         self.faust = app.Table(
             name,
             default=None,
             partitions=partitions,
-            use_partitioner=use_partitioner,
             value_type=bytes,
             help=help,
         )
         self._partitions = partitions
-        self._by_key = use_partitioner
+        self._keyed_like = keyed_like
         self._adapter: TypeAdapter[V] = TypeAdapter(kind)
         self._projections: dict[str, dict[str, tuple[bytes, Any]]] = {}
 
@@ -83,8 +84,14 @@ class Table(Generic[V]):
             found, value = writes.lookup(self, key)
             if found:
                 return value
-        stored: bytes | None = self.faust.get(_key(key))
+        with self._as_record(key):
+            stored: bytes | None = self.faust.get(_key(key))
         return stored
+
+    def _as_record(self, key: str) -> contextlib.AbstractContextManager[None]:
+        if self._keyed_like is None:
+            return contextlib.nullcontext()
+        return keyed(self._keyed_like, _key(key), self._partitions)
 
     def get(self, key: str) -> V | None:
         """The value of `key`, or None."""
@@ -121,17 +128,11 @@ class Table(Generic[V]):
     def write_now(self, key: str, value: bytes | None) -> None:
         """Write `value` at `key` at once, to the store and the changelog (None: delete
         it). Stages write through `put` and `pop`."""
-        if self._by_key:
-            with keyed(_key(key), self._partitions):
-                self._write_store(key, value)
-        else:
-            self._write_store(key, value)
-
-    def _write_store(self, key: str, value: bytes | None) -> None:
-        if value is None:
-            self.faust.pop(_key(key), None)
-        elif self.faust.get(_key(key)) != value:
-            self.faust[key] = value
+        with self._as_record(key):
+            if value is None:
+                self.faust.pop(_key(key), None)
+            elif self.faust.get(_key(key)) != value:
+                self.faust[key] = value
 
     def items(self) -> Iterator[tuple[str, V]]:
         """Every entry, decoded (a copy: the table may change while the caller awaits)."""

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, cast
 
-from concord.agents.deliver import Delivery, stopping
+from concord.agents.deliver import Delivery, stopping, take_up_missed
 from concord.common.types import utcnow
 from concord.delivery.compose import Compose
 from concord.delivery.lanes import Lanes
@@ -22,7 +22,7 @@ from concord.streams.delivery import DeliveryRecord, DeliveryRequest, Outgoing
 from concord.streams.patches import Writes
 from concord.streams.tables import Table
 from concord.worker.metrics import Metrics
-from concord.worker.runtime import Flow, Flusher
+from concord.worker.runtime import Flow, Flusher, Health
 from tests.unit.agents.fakes import App, Topic
 
 KEY = "task-1.police-duty"
@@ -62,6 +62,7 @@ class FakeFlow:
     audits: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     writes: Writes = field(default_factory=Writes)
     flushes: int = 0
+    health: Health = field(default_factory=Health)
     flusher: Flusher = field(init=False)
 
     def __post_init__(self) -> None:
@@ -364,3 +365,33 @@ def test_the_task_hears_how_its_message_ended_before_the_final_record_is_written
     asyncio.run(go())
     assert len(flow.topics.task_events.sent) == 1
     assert [a for a, _ in flow.audits] == ["task.delivered"]
+
+
+def test_the_look_between_rebalances_takes_nothing_up_while_a_rebalance_recovers() -> None:
+    """Mid-rebalance, a record whose last change is not restored yet looks on its way:
+    taken up then, and again by the rebalance's own take-up, it was sent twice."""
+    slack = Carrier("slack")
+    delivery, flow = stage(slack)
+    flow.health.ready = True
+    rebalancing = True
+    delivery.rebalancing = lambda: rebalancing
+    record = DeliveryRecord(
+        key=KEY,
+        kind="task",
+        subject="task-1",
+        recipient="police-duty",
+        channels=["slack"],
+        deadline=utcnow() + timedelta(minutes=5),
+        created_at=utcnow(),
+        updated_at=utcnow(),
+        outgoing=outgoing(),
+    )
+    delivery.ledger.table[KEY] = record  # restored so far: on its way
+
+    async def look() -> list[str]:
+        await take_up_missed(delivery)
+        return list(delivery.ledger.pending)
+
+    assert asyncio.run(look()) == []
+    rebalancing = False
+    assert asyncio.run(look()) == [KEY]

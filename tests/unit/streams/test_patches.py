@@ -261,35 +261,52 @@ async def test_a_stopping_worker_commits_and_goes_on_without_its_unhandled_recor
     rebalance.cancel()
 
 
-def test_a_keyed_table_write_outside_any_record_is_made_as_a_record_of_its_key_s_partition() -> (
-    None
-):
-    """Faust's RocksDB store asserts a current event and keeps the key in the database
-    of that event's partition: the delivery stage's lanes and take-up write outside any
-    record, and every such write failed."""
+def test_a_table_keyed_like_a_topic_is_read_and_written_as_a_record_of_its_key() -> None:
+    """Faust's RocksDB store asserts a current event and keeps a key in the database of
+    that event's partition (its changelog record goes there too). The delivery stage
+    reads and writes its table from tasks that handle no record (every write failed),
+    or that inherited another record (a key landed in another worker's partition)."""
     from aiokafka.partitioner import DefaultPartitioner
     from faust.streams import current_event
 
+    from concord.streams.patches import handling
     from concord.streams.tables import Table
+    from tests.unit.streams.fakes import Event, Message
 
-    partitions: list[int] = []
+    seen: list[tuple[str, str, int]] = []
 
     class RocksLike(dict[str, Any]):
-        def __setitem__(self, key: str, value: Any) -> None:
+        """Faust's RocksDB store, one database per partition, as a dict per partition."""
+
+        def at(self) -> dict[str, Any]:
             event = current_event()
             assert event is not None, "Faust's RocksDB store: assert event is not None"
-            partitions.append(event.message.partition)
-            super().__setitem__(key, value)
+            return cast(dict[str, Any], self.setdefault(str(event.message.partition), {}))
+
+        def __setitem__(self, key: str, value: Any) -> None:
+            event = current_event()
+            self.at()[key] = value
+            assert event is not None
+            seen.append(("set", event.message.topic, event.message.partition))
+
+        def get(self, key: str, default: Any = None) -> Any:
+            return self.at().get(key, default)
 
     class App:
         def Table(self, name: str, **kwargs: Any) -> RocksLike:
             return RocksLike()
 
-    table = Table(App(), "deliveries", str, 4, use_partitioner=True, holds=False)
+    table = Table(App(), "deliveries", str, 4, keyed_like="concord.outgoing", holds=False)
     keys = [f"task-{n}.police-duty" for n in range(12)]
     for key in keys:
         table[key] = "on its way"
     every = [0, 1, 2, 3]
-    assert partitions == [DefaultPartitioner()(key.encode(), every, every) for key in keys]
-    assert len(set(partitions)) > 1
+    # As the producer partitions `concord.outgoing`: the worker that has the key's record.
+    wanted = [DefaultPartitioner()(key.encode(), every, every) for key in keys]
+    assert seen == [("set", "concord.outgoing", p) for p in wanted]
+    assert len(set(wanted)) > 1
     assert current_event() is None
+    # A lane's task that inherited the record it was started from reads the key's own.
+    other = Event(Message(b"", 0, partition=(wanted[0] + 1) % 4))
+    with handling(other):
+        assert table.get(keys[0]) == "on its way"
