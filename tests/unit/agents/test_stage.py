@@ -247,12 +247,17 @@ def test_a_batch_is_acked_and_its_tables_written_only_once_what_it_sent_is_durab
         loop = asyncio.get_running_loop()
         durable: asyncio.Future[None] = loop.create_future()
 
+        both = asyncio.Event()
+
         async def handle(raw: bytes, message: Any) -> None:
             held.sent(durable)  # a record sent, not yet acked by the broker
             table[raw.decode()] = "handled"
+            if raw == b"b":
+                both.set()
 
         running = loop.create_task(consume_raw(f, "track", stream, handle))
-        await asyncio.sleep(0.05)
+        await asyncio.wait_for(both.wait(), 5)  # the batch is handled
+        await turns()  # ... and the loop waits on the broker's ack, however long
         assert not app.store
         assert stream.acked == []
         assert table.get("a") is None  # what a timer or another stage would see
@@ -276,7 +281,7 @@ def test_the_agents_of_one_stage_take_turns_a_batch_at_a_time() -> None:
     def handle_as(name: str) -> Any:
         async def handle(raw: bytes, message: Any) -> None:
             steps.append(f"{name} reads {table.get('area')}")
-            await asyncio.sleep(0.01)  # a send: the other agent could run here
+            await turns()  # a send: the other agent could run here
             table["area"] = (table.get("area") or 0) + 1
 
         return handle
@@ -298,3 +303,9 @@ def test_the_agents_of_one_stage_take_turns_a_batch_at_a_time() -> None:
         ["signals reads None", "signals reads 1", "commands reads 2"],
         ["commands reads None", "signals reads 1", "signals reads 2"],
     )
+
+
+async def turns(n: int = 20) -> None:
+    """Let every other task of the loop run `n` times (no clock involved)."""
+    for _ in range(n):
+        await asyncio.sleep(0)
