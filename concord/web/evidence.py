@@ -92,7 +92,7 @@ async def task_file(site: Site, request: Request, task_id: str, blob_id: str) ->
     data = await opened(site, signal_id, ref) if shares_given(persons, level) else None
     if data is None:
         return missing
-    await site.flow.audit(
+    await site.flow.audit_view(
         who.person,
         "evidence.viewed",
         task.id,

@@ -101,7 +101,7 @@ async def persons_for(site: Site, task: Task, who: Actor, via: str) -> Disclosed
     opened = [v for v in views if not v.erased]
     if opened and level is not Sharing.none:
         # Who looked at whose data is itself a record the city must keep.
-        await site.flow.audit(
+        await site.flow.audit_view(
             person,
             "persons.viewed",
             task.id,

@@ -52,5 +52,7 @@ async def read(
     said = {ref.id: open_one(site, ref) for ref in refs}
     opened = [s.signal_id for s in said.values() if s.text is not None]
     if opened:
-        await site.flow.audit(reader, "reports.read", subject, via=via, signals=",".join(opened))
+        await site.flow.audit_view(
+            reader, "reports.read", subject, via=via, signals=",".join(opened)
+        )
     return said

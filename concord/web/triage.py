@@ -54,7 +54,9 @@ async def page(
     said = {i.id: opened(site, i) for i in items}
     shown = [i.id for i in items if said[i.id] is not None]
     if shown:
-        await site.flow.audit(who.person, "triage.read", "triage", via="web", items=",".join(shown))
+        await site.flow.audit_view(
+            who.person, "triage.read", "triage", via="web", items=",".join(shown)
+        )
     return site.pages.render(
         "triage.html",
         status,

@@ -186,6 +186,16 @@ class Flow:
             return
         await self.topics.audit.send(key=subject, value=AuditRecord(entries=[entry]))
 
+    async def audit_view(
+        self, actor: str, action: str, subject: str, via: str | None = None, **details: str
+    ) -> None:
+        """Record a view of personal data on `concord.audit`, alone, and wait for the
+        broker's ack: the data is shown only once the audit holds who saw it (a worker
+        that dies just after answering must not leave a view unrecorded). Raises when the
+        broker does not take the entry, and then nothing is shown."""
+        entry = AuditEntry(actor=actor, action=action, subject=subject, via=via, details=details)
+        await (await self.topics.audit.send(key=subject, value=AuditRecord(entries=[entry])))
+
     @contextlib.asynccontextmanager
     async def audit_batch(self) -> AsyncIterator[None]:
         """The audit entries made inside (by this task) go in one record, sent when the

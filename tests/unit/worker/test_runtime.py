@@ -14,13 +14,18 @@ from concord.worker.runtime import Flow, Flusher
 
 
 class Audit:
-    """A typed topic stand-in: what was sent, in order."""
+    """A typed topic stand-in: what was sent, in order; each send returns the broker's
+    future, which `ack` settles (or `fail`)."""
 
     def __init__(self) -> None:
         self.sent: list[tuple[str, AuditRecord]] = []
+        self.futures: list[asyncio.Future[None]] = []
 
-    async def send(self, key: str, value: AuditRecord) -> None:
+    async def send(self, key: str, value: AuditRecord) -> asyncio.Future[None]:
         self.sent.append((key, value))
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.futures.append(future)
+        return future
 
 
 class Topics:
@@ -38,6 +43,42 @@ def test_outside_a_batch_each_entry_is_its_own_record() -> None:
     f, audit = flow()
     asyncio.run(f.audit("p", "task.ack", "t1"))
     assert [(k, [e.action for e in r.entries]) for k, r in audit.sent] == [("t1", ["task.ack"])]
+
+
+def test_a_view_of_personal_data_returns_only_once_the_broker_holds_its_entry() -> None:
+    f, audit = flow()
+
+    async def view() -> None:
+        async with f.audit_batch():  # even inside a record being handled: alone, at once
+            shown = asyncio.ensure_future(
+                f.audit_view("p", "reports.read", "s1", via="web", signals="r1")
+            )
+            while not audit.sent:
+                await asyncio.sleep(0)
+            for _ in range(20):
+                await asyncio.sleep(0)
+            assert not shown.done()  # sent, not acked: nothing may be shown yet
+            audit.futures[0].set_result(None)
+            await shown
+
+    asyncio.run(view())
+    [(key, record)] = audit.sent
+    assert key == "s1"
+    assert [(e.action, e.details) for e in record.entries] == [("reports.read", {"signals": "r1"})]
+
+
+def test_a_view_the_broker_refuses_to_audit_raises() -> None:
+    f, audit = flow()
+
+    async def view() -> None:
+        shown = asyncio.ensure_future(f.audit_view("p", "persons.viewed", "t1"))
+        while not audit.futures:
+            await asyncio.sleep(0)
+        audit.futures[0].set_exception(RuntimeError("no leader"))
+        await shown
+
+    with pytest.raises(RuntimeError, match="no leader"):
+        asyncio.run(view())
 
 
 def test_a_records_entries_go_in_one_record_when_it_is_handled() -> None:
