@@ -89,7 +89,7 @@ async def page(site: Site, request: Request, token: str) -> Response:
         return site.pages.message(500, N_("Referral"), N_("This referral cannot be opened."))
     shared = shares_given(secret.persons, BODY_SHARING)
     contacts = [p.contact for p in secret.persons if p.consent_to_share and p.contact]
-    await site.flow.audit(
+    await site.flow.audit_view(
         f"body.{body_id}",
         "referral.viewed",
         signal_id,
@@ -131,7 +131,7 @@ async def referral_file(site: Site, request: Request, token: str, blob_id: str) 
     data = await opened(site, signal_id, hit[1]) if hit else None
     if hit is None or data is None or not shares_given(persons, BODY_SHARING):
         return missing
-    await site.flow.audit(
+    await site.flow.audit_view(
         f"body.{body_id}",
         "evidence.viewed",
         signal_id,
