@@ -88,6 +88,7 @@ ACROSS_MODULES = {
     "test_deploy.py",
     "test_never_leaks.py",
     "test_structure.py",
+    "test_views_audited.py",
 }
 
 
