@@ -8,12 +8,15 @@ until 2026-12-06 the bench read while messages were still queued) and the read m
 holds them, the worker's resident memory (VmRSS) and its peak (VmHWM) are read.
 Everything stays open: nothing closes a situation or a task. Prints one JSON line, and
 one per 10% on the way.
-Usage: python bench/memory.py [N]
+Usage: [BENCH_STORE=rocksdb://] python bench/memory.py [N]
+(`BENCH_STORE`: the worker's table store, `memory://` unless given; production's is
+`rocksdb://`, which keeps the tables' values on disk rather than in the process.)
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 import urllib.request
@@ -52,7 +55,9 @@ def signal(i: int) -> dict[str, object]:
 
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
-    with Stack(AREAS, 1, slack_channel_interval_seconds="0", slack_workspace_rate="0") as s:
+    store = os.environ.get("BENCH_STORE", "memory://")
+    pacing_off = {"slack_channel_interval_seconds": "0", "slack_workspace_rate": "0"}
+    with Stack(AREAS, 1, store=store, **pacing_off) as s:
         assert s.proc is not None
         consumer = KafkaConsumer(
             "concord.delivery-state",
@@ -80,6 +85,7 @@ def main() -> None:
                 line(
                     bench="memory",
                     metric="rss_mb_on_the_way",
+                    store=store,
                     open_tasks=seen,
                     value=round(rss_mb(s.proc.pid), 1),
                     seconds=round(time.monotonic() - started),
@@ -91,6 +97,7 @@ def main() -> None:
             metric="rss_mb",
             value=round(rss_mb(s.proc.pid), 1),
             unit="MiB",
+            store=store,
             open_situations=n,
             open_tasks=n,
             peak_mb=round(rss_peak_mb(s.proc.pid), 1),
