@@ -38,7 +38,7 @@ from concord.core.lifecycle import IllegalTransition
 from concord.delivery.compose import Compose
 from concord.streams.signals import Signal
 from concord.streams.situations import SituationCommand
-from concord.streams.tables import Table
+from concord.streams.tables import Shape, Table
 from concord.worker.live import LivePlaybooks
 from concord.worker.runtime import Flow
 
@@ -225,7 +225,7 @@ def register(
     flow: Flow,
     directory: Directory,
     playbooks: LivePlaybooks,
-    partitions: int,
+    shape: Shape,
     planning: plan.Planning,
     compose: Compose,
 ) -> None:
@@ -235,8 +235,8 @@ def register(
         directory,
         playbooks,
         # The marker: written once the area's state and the plan's writes are durable.
-        seen=Table(app, "signals-seen", str, partitions, marker=True),
-        areas=Table(app, "area-state", AreaState, partitions),
+        seen=Table(app, "signals-seen", str, shape, marker=True),
+        areas=Table(app, "area-state", AreaState, shape),
         planning=planning,
         compose=compose,
     )

@@ -41,7 +41,7 @@ from concord.notifiers.base import Notifier, SendError, Sent
 from concord.notifiers.registry import Registry
 from concord.streams import held
 from concord.streams.delivery import DeliveryRecord, DeliveryRequest, Outgoing
-from concord.streams.tables import Table
+from concord.streams.tables import Shape, Table
 from concord.worker.runtime import Flow
 
 log = logging.getLogger(__name__)
@@ -305,7 +305,7 @@ def register(
     # Not held (`streams.held`): a record is durable before its attempt leaves.
     outgoing = flow.topics.outgoing.name
     table = Table(
-        app, "deliveries", DeliveryRecord, settings.partitions, keyed_like=outgoing, holds=False
+        app, "deliveries", DeliveryRecord, Shape.of(settings), keyed_like=outgoing, holds=False
     )
     policy = Policy(
         base=settings.retry_base_seconds,

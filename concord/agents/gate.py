@@ -34,7 +34,7 @@ from concord.core.refusal import Refused
 from concord.delivery.compose import Compose
 from concord.streams.reviews import AnalysisVersion, ReviewEvent, ReviewRecord
 from concord.streams.situations import SituationCommand
-from concord.streams.tables import Table
+from concord.streams.tables import Shape, Table
 from concord.streams.tasks import TaskEvent
 from concord.streams.votes import Decision
 from concord.worker.live import LivePlaybooks
@@ -201,12 +201,12 @@ def register(
     directory: Directory,
     playbooks: LivePlaybooks,
     compose: Compose,
-    partitions: int,
+    shape: Shape,
     tick_seconds: float,
     interval: timedelta = joining.AMEND_INTERVAL,
 ) -> None:
     """Create the gate's table and bind its agent and its deadline timer."""
-    table = Table(app, "reviews", ReviewRecord, partitions)
+    table = Table(app, "reviews", ReviewRecord, shape)
     s = Gate(flow, directory, playbooks, compose, table, interval)
     app.agent(flow.topics.review_events.channel, name="concord.review")(functools.partial(run, s))
     every(app, tick_seconds, "review deadlines", functools.partial(send_ticks, s))

@@ -35,7 +35,7 @@ from concord.playbooks.schema import Playbook
 from concord.streams import topics as t
 from concord.streams.reviews import ReviewEvent
 from concord.streams.situations import PlaybookMatch, Situation, SituationState
-from concord.streams.tables import Table
+from concord.streams.tables import Shape, Table
 from concord.streams.tasks import Task, TaskEvent
 from concord.worker.live import LivePlaybooks
 from concord.worker.runtime import Flow, Where
@@ -253,7 +253,7 @@ async def plan_one(s: Planning, situation: Situation) -> None:
 
 
 def register(
-    app: faust.App, flow: Flow, directory: Directory, playbooks: LivePlaybooks, partitions: int
+    app: faust.App, flow: Flow, directory: Directory, playbooks: LivePlaybooks, shape: Shape
 ) -> Planning:
     """Create the stage's table; the correlation stage's agent runs it (`plan_one`)."""
-    return Planning(flow, directory, playbooks, Table(app, "playbooks-fired", int, partitions))
+    return Planning(flow, directory, playbooks, Table(app, "playbooks-fired", int, shape))

@@ -24,7 +24,7 @@ from concord.core import cap, publish
 from concord.notifiers.recipients import subscriber
 from concord.streams.signals import Signal
 from concord.streams.situations import Situation
-from concord.streams.tables import Table
+from concord.streams.tables import Shape, Table
 from concord.streams.topics import Topic
 from concord.worker.runtime import Flow
 
@@ -84,13 +84,13 @@ def takes(directory: Directory, about: str) -> bool:
 
 
 def register(
-    app: faust.App, flow: Flow, directory: Directory, sender: str, partitions: int
+    app: faust.App, flow: Flow, directory: Directory, sender: str, shape: Shape
 ) -> Publishing | None:
     """Bind the stage's agents when the directory has subscriptions (None otherwise)."""
     hooks = directory.webhooks
     if not hooks:
         return None
-    table: Table[str] = Table(app, "published", str, partitions)
+    table: Table[str] = Table(app, "published", str, shape)
     s = Publishing(flow, directory, sender, table)
     # Only the topics some subscriber wants events of are read.
     sources: list[tuple[Topic[Any], str]] = [

@@ -32,7 +32,7 @@ from concord.core.tasks import FINAL
 from concord.core.track import Dispatch, Effect, Emit, Publish, Tell, UpdateSlack, handle
 from concord.delivery.compose import Compose
 from concord.streams.delivery import task_message_key
-from concord.streams.tables import Table
+from concord.streams.tables import Shape, Table
 from concord.streams.tasks import TASKS_TABLE, TaskEvent, TrackRecord
 from concord.worker.runtime import Flow
 
@@ -176,11 +176,11 @@ def register(
     flow: Flow,
     directory: Directory,
     compose: Compose,
-    partitions: int,
+    shape: Shape,
     tick_seconds: float,
 ) -> None:
     """Create the track stage's table and bind its agent and its deadline timer."""
-    table = Table(app, TASKS_TABLE, TrackRecord, partitions)
+    table = Table(app, TASKS_TABLE, TrackRecord, shape)
     s = Tracking(flow, directory, compose, table, snapshots=publish.takes(directory, "task"))
     app.agent(flow.topics.task_events.channel, name="concord.track")(functools.partial(run, s))
     every(app, tick_seconds, "task deadlines", functools.partial(send_ticks, s))

@@ -91,6 +91,12 @@ class Settings(BaseSettings):
     partitions: int = Field(
         4, ge=1, description="partitions of each topic Concord creates (`concord up`: 1 if unset)"
     )
+    store_buffer_mb: float = Field(
+        1.0,
+        gt=0,
+        description="RocksDB: memory for writes per table partition (two buffers this size)",
+    )
+    store_cache_mb: float = Field(1.0, gt=0, description="RocksDB: block cache per table partition")
     replication: int = Field(1, ge=1)
     session_timeout: float = Field(30.0, gt=0, description="consumer group session timeout, s")
     max_body_bytes: int = Field(1_000_000, ge=1024, description="largest POST /api/signals body")

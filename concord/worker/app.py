@@ -56,6 +56,7 @@ from concord.streams.patches import (
     stop_without_waiting,
     trace_partitions,
 )
+from concord.streams.tables import Shape
 from concord.web import (
     api,
     audit_log,
@@ -298,7 +299,7 @@ def _register_stages(
     registry: Registry,
 ) -> None:
     """The agents of the flow, in its order."""
-    parts, tick = settings.partitions, settings.tick_seconds
+    parts, tick = Shape.of(settings), settings.tick_seconds
     intake.register(app, flow, directory)
     planning = plan.register(app, flow, directory, playbooks, parts)
     correlate.register(app, flow, directory, playbooks, parts, planning, compose)
