@@ -27,6 +27,7 @@ sent are durable (`concord.streams.held`): `get` and `in` see them, scans (`item
 from __future__ import annotations
 
 import contextlib
+import hashlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -52,6 +53,8 @@ class Shape:
 
     partitions: int
     options: Mapping[str, int] = field(default_factory=dict)
+    #: whether the store reads values back from disk (a new bytes object each time)
+    on_disk: bool = False
 
     @classmethod
     def of(cls, settings: Settings) -> Shape:
@@ -68,7 +71,7 @@ class Shape:
             "max_write_buffer_number": 2,
             "block_cache_size": int(settings.store_cache_mb * MB),
         }
-        return cls(settings.partitions, options)
+        return cls(settings.partitions, options, on_disk=True)
 
 
 class Table(Generic[V]):
@@ -107,6 +110,7 @@ class Table(Generic[V]):
             options=dict(shape.options),
         )
         self._partitions = shape.partitions
+        self._on_disk = shape.on_disk
         self._keyed_like = keyed_like
         self._adapter: TypeAdapter[V] = TypeAdapter(kind)
         self._projections: dict[str, dict[str, tuple[bytes, Any]]] = {}
@@ -185,8 +189,12 @@ class Table(Generic[V]):
                 continue
             live.add(key)
             hit = cache.get(key)
-            if hit is None or hit[0] is not stored:
-                hit = (stored, pick(from_json(stored)))
+            # In memory, an unchanged entry is the same object: the cache shares it. From
+            # disk, each read is a new object: the cache keeps a digest, not a second
+            # copy of every entry (the tasks and deliveries tables, whole).
+            token = _digest(stored) if self._on_disk else stored
+            if hit is None or (hit[0] != token if self._on_disk else hit[0] is not stored):
+                hit = (token, pick(from_json(stored)))
                 cache[key] = hit
             yield key, hit[1]
         for gone in cache.keys() - live:
@@ -196,6 +204,10 @@ class Table(Generic[V]):
 def changelog(app_id: str, table: str) -> str:
     """The name of a table's changelog topic (Faust's: `<app id>-<table>-changelog`)."""
     return f"{app_id}-{table}-changelog"
+
+
+def _digest(value: bytes) -> bytes:
+    return hashlib.blake2b(value, digest_size=16).digest()
 
 
 def _key(key: str) -> str:

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
+from concord.config.settings import Settings
 from concord.streams.delivery import DeliveryRecord
-from concord.streams.tables import Table
+from concord.streams.tables import Shape, Table
 
 T0 = datetime(2026, 5, 4, 9, tzinfo=UTC)
 
@@ -110,3 +111,74 @@ def test_a_projection_parses_an_entry_again_only_when_it_changed() -> None:
     table.pop("b")
     assert dict(table.project("state", pick)) == {"a": "failed"}
     assert parsed == ["pending", "delivered", "failed"]
+
+
+class DiskStore(Store):
+    """A store that, like RocksDB, gives a new bytes object at every read."""
+
+    def items(self) -> Any:
+        return [(k, None if v is None else bytes(bytearray(v))) for k, v in super().items()]
+
+
+def test_a_projection_from_disk_parses_only_changed_entries_and_keeps_no_copy() -> None:
+    app = App()
+    app.store = DiskStore()
+    table = Table(app, "deliveries", DeliveryRecord, Shape(4, on_disk=True))
+    table["a"] = record()
+    table["b"] = record("delivered")
+    parsed: list[str] = []
+
+    def pick(stored: Any) -> str:
+        parsed.append(stored["state"])
+        return str(stored["state"])
+
+    assert dict(table.project("state", pick)) == {"a": "pending", "b": "delivered"}
+    assert dict(table.project("state", pick)) == {"a": "pending", "b": "delivered"}
+    assert parsed == ["pending", "delivered"]
+    table["a"] = record("failed")
+    assert dict(table.project("state", pick)) == {"a": "failed", "b": "delivered"}
+    assert parsed == ["pending", "delivered", "failed"]
+    # The cache holds a digest of each entry, not the entry: no second copy of the table.
+    kept = [token for token, _ in table._projections["state"].values()]
+    assert all(len(token) == 16 for token in kept)
+
+
+SHAPES = [
+    # store, buffer MB, cache MB -> Faust store options, on disk
+    ("memory://", 1.0, 1.0, {}, False),
+    (
+        "rocksdb://",
+        1.0,
+        1.0,
+        {"write_buffer_size": 1 << 20, "max_write_buffer_number": 2, "block_cache_size": 1 << 20},
+        True,
+    ),
+    (
+        "rocksdb://",
+        4.0,
+        0.5,
+        {"write_buffer_size": 4 << 20, "max_write_buffer_number": 2, "block_cache_size": 1 << 19},
+        True,
+    ),
+]
+
+
+@pytest.mark.parametrize(("store", "buffer", "cache", "options", "on_disk"), SHAPES)
+def test_the_store_options_follow_the_settings(
+    store: str, buffer: float, cache: float, options: dict[str, int], on_disk: bool
+) -> None:
+    settings = Settings(
+        _env_file=None,
+        store=store,
+        partitions=3,
+        store_buffer_mb=buffer,
+        store_cache_mb=cache,
+    )
+    shape = Shape.of(settings)
+    assert (shape.partitions, dict(shape.options), shape.on_disk) == (3, options, on_disk)
+    app = App()
+    Table(app, "tasks", str, shape)
+    assert app.made["partitions"] == 3
+    assert app.made["options"] == options
+    app.made["options"]["read_only"] = True  # Faust's store pops its keys from it
+    assert "read_only" not in shape.options
