@@ -45,6 +45,8 @@ from concord.streams.tables import Shape, Table
 from concord.worker.runtime import Flow
 
 log = logging.getLogger(__name__)
+#: what a drill or a takeover did, record by record (`CONCORD_TRACE`)
+trace = logging.getLogger("concord.trace")
 
 #: How often a worker takes up what the last rebalance's take-up could not see yet.
 TAKE_UP_SECONDS = 5.0
@@ -138,6 +140,7 @@ class Delivery:
     async def request(self, req: DeliveryRequest) -> None:
         """A delivery request: apply it to the message's record (see `step.Requested`,
         `step.Withdrawn`)."""
+        trace.info("delivery: %s %s", req.action, req.key)
         if req.action == "withdraw":
             await self.apply(req.key, step.Withdrawn(req.reason))
         elif req.outgoing is not None:

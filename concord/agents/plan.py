@@ -22,6 +22,7 @@ audited (`playbook.repeated`).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import faust
@@ -39,6 +40,9 @@ from concord.streams.tables import Shape, Table
 from concord.streams.tasks import Task, TaskEvent
 from concord.worker.live import LivePlaybooks
 from concord.worker.runtime import Flow, Where
+
+#: what a drill or a takeover did, record by record (`CONCORD_TRACE`)
+trace = logging.getLogger("concord.trace")
 
 
 @dataclass(frozen=True)
@@ -104,6 +108,7 @@ async def create(s: Planning, tasks: list[Task]) -> None:
     for task in tasks:
         created = TaskEvent(task_id=task.id, action="created", task=task)
         await s.flow.topics.task_events.send(key=task.id, value=created)
+        trace.info("plan: %s created", task.id)
 
 
 async def fired(

@@ -37,6 +37,8 @@ from concord.streams.tasks import TASKS_TABLE, TaskEvent, TrackRecord
 from concord.worker.runtime import Flow
 
 log = logging.getLogger(__name__)
+#: what a drill or a takeover did, record by record (`CONCORD_TRACE`)
+trace = logging.getLogger("concord.trace")
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,7 @@ async def deliver_task(s: Tracking, effect: Dispatch) -> None:
     """Post the task to its assignee; a task nobody in the directory can take fails."""
     task = effect.task
     outgoing = s.compose.task_message(task, utcnow())
+    trace.info("track: %s dispatched as %s", task.id, outgoing.key if outgoing else None)
     if outgoing is not None:
         await s.flow.post(outgoing)
         return
