@@ -310,3 +310,59 @@ def test_a_table_keyed_like_a_topic_is_read_and_written_as_a_record_of_its_key()
     other = Event(Message(b"", 0, partition=(wanted[0] + 1) % 4))
     with handling(other):
         assert table.get(keys[0]) == "on its way"
+
+
+def drain(
+    scheduler: Any, read: dict[Any, int | None], records: dict[Any, list[Any]], seek: Any
+) -> list[int]:
+    """Faust's drain loop over one fetched batch (`Consumer._drain_messages`): a record
+    below its partition's read offset is dropped as read; each record handed out sets
+    the read offset. `seek()` runs while the first record is being handled."""
+    delivered = []
+    for index, (tp, record) in enumerate(scheduler.iterate(records)):
+        r_offset = read.get(tp)
+        if r_offset is None or record.offset >= r_offset:
+            delivered.append(record.offset)
+        if index == 0:
+            seek()
+        read[tp] = record.offset
+    return delivered
+
+
+def test_records_fetched_before_a_seek_do_not_make_faust_drop_those_it_went_back_for() -> None:
+    from faust.transport.utils import DefaultSchedulingStrategy
+
+    tp = TP("concord.task-events", 3)
+    stale = {tp: [SimpleNamespace(offset=0), SimpleNamespace(offset=1)]}
+    again = {tp: [SimpleNamespace(offset=0), SimpleNamespace(offset=1)]}
+    for scheduler, kept in (
+        (patches.SeekAware(), [0, 1]),
+        (cast(Any, DefaultSchedulingStrategy)(), [1]),
+    ):
+        read: dict[Any, int | None] = {}
+
+        def seek(scheduler: Any = scheduler, read: dict[Any, int | None] = read) -> None:
+            read[tp] = None  # Faust's perform_seek: back to the committed offset (none)
+            if isinstance(scheduler, patches.SeekAware):
+                scheduler.sought(read)
+
+        drain(scheduler, read, stale, seek)
+        # The seek went back to the first record: fetched again, it must be handed out.
+        assert drain(scheduler, read, again, lambda: None) == kept
+
+
+def test_each_seek_tells_the_scheduler_which_read_offsets_it_set() -> None:
+    class Consumer:
+        def __init__(self, scheduler: Any) -> None:
+            self.scheduler = scheduler
+            self._read_offset: dict[Any, int | None] = {TP("t", 0): 7}
+
+        async def perform_seek(self) -> None:
+            self._read_offset[TP("t", 0)] = 2
+
+    patches.seeks_reset_read_offsets(Consumer)
+    consumer = Consumer(patches.SeekAware())
+    asyncio.run(consumer.perform_seek())
+    assert consumer.scheduler.seeks == 1
+    assert consumer.scheduler.after_seek == {TP("t", 0): 2}
+    assert consumer.scheduler.read_offsets is consumer._read_offset
