@@ -48,13 +48,11 @@ from concord.privacy.keys import Sealer, ensure_keys, sealer_for
 from concord.streams import topics as t
 from concord.streams.audit import STAGES
 from concord.streams.patches import (
-    SeekAware,
     Writes,
     durable_flush,
     exact_highwaters,
     fetch_wait,
     seek_unread_from_start,
-    seeks_reset_read_offsets,
     stop_without_waiting,
     trace_partitions,
 )
@@ -144,9 +142,6 @@ def _faust_app(settings: Settings) -> faust.App:
         # Records (situations, tasks) run to kilobytes: with 16 KB batches a send waits
         # for the previous batch of its partition after a few records.
         producer_max_batch_size=256 * 1024,
-        # Told of each seek (`seeks_reset_read_offsets`): records fetched before a seek
-        # do not make Faust drop the ones the seek went back for.
-        ConsumerScheduler=SeekAware,
         logging_config=None,
     )
 
@@ -192,7 +187,6 @@ def _patch_faust(settings: Settings) -> None:
     fetch_wait(settings.fetch_wait_ms)
     exact_highwaters()
     seek_unread_from_start()
-    seeks_reset_read_offsets()
     stop_without_waiting()
     if settings.trace:
         trace_partitions()
