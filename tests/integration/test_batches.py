@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from kafka import KafkaConsumer, TopicPartition
 
 from concord.agents.stage import DRILL_EXIT
 from concord.core.correlation import situation_id
@@ -82,6 +83,28 @@ def restart_without(w: Worker, drill: str) -> None:
     wait_healthy(w)
 
 
+def where_on(w: Worker, topic: str, keys: list[str]) -> list[tuple[int, int, str]]:
+    """Where the records of these keys are on `topic`: (partition, offset, action)."""
+    consumer = KafkaConsumer(
+        bootstrap_servers=w.env["CONCORD_BROKER"].split("://", 1)[1], enable_auto_commit=False
+    )
+    try:
+        parts = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic))]
+        consumer.assign(parts)
+        consumer.seek_to_beginning(*parts)
+        found = []
+        for _ in range(20):
+            for batch in consumer.poll(timeout_ms=200).values():
+                found += [
+                    (r.partition, r.offset, json.loads(r.value or b"{}").get("action", "?"))
+                    for r in batch
+                    if (r.key or b"").decode() in keys
+                ]
+        return found
+    finally:
+        consumer.close()
+
+
 def delivered_once(w: Worker, outbox: Outbox, chats: list[str], mails: list[str]) -> None:
     """Every task is delivered (else say where its message stands), each message once."""
     tasks = chats + mails
@@ -94,7 +117,11 @@ def delivered_once(w: Worker, outbox: Outbox, chats: list[str], mails: list[str]
             for key, value in records(w, "concord.delivery-state")
             if value and any(t in (key or b"").decode() for t in missing)
         }
-        pytest.fail(f"not delivered: {missing}; their messages: {states}; log: {w.log}")
+        events = where_on(w, "concord.task-events", missing)
+        pytest.fail(
+            f"not delivered: {missing}; their messages: {states}; "
+            f"their task events (partition, offset, action): {events}; log: {w.log}"
+        )
     assert {t: len(slack_for(outbox, t)) for t in chats} == dict.fromkeys(chats, 1)
     assert {t: len(emails_for(outbox, t)) for t in mails} == dict.fromkeys(mails, 1)
 
