@@ -29,6 +29,8 @@ from concord.streams.topics import Topic
 from concord.worker.runtime import Flow, Where
 
 log = logging.getLogger(__name__)
+#: what a drill or a takeover did, record by record (`CONCORD_TRACE`)
+trace = logging.getLogger("concord.trace")
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -79,6 +81,8 @@ async def consume_raw(
             log.warning("drill: %s stops with a batch of %d record(s) in hand", stage, len(events))
             await asyncio.Event().wait()
         sizes.observe(len(events))
+        if trace.isEnabledFor(logging.INFO):
+            trace.info("%s: batch %s", stage, ", ".join(map(_place, events)))
         async with flow.turn(stage):
             with held.holding() as writes:
                 await _batch(flow, stage, events, handle)
@@ -167,6 +171,11 @@ async def _stopped(stage: Stage) -> None:
     write lost with the producer's buffer (a task left `pending`, never escalated)."""
     log.info("%s: the worker stops; the rest of the batch is read again after", stage)
     await asyncio.Event().wait()  # until Faust cancels the agent
+
+
+def _place(event: Any) -> str:
+    message = event.message
+    return f"{message.topic}:{message.partition}@{message.offset}"
 
 
 def _crash(stage: Stage) -> None:
