@@ -52,6 +52,7 @@ from concord.streams.patches import (
     durable_flush,
     exact_highwaters,
     fetch_wait,
+    reread_cleared,
     seek_unread_from_start,
     stop_without_waiting,
     trace_partitions,
@@ -239,6 +240,7 @@ def create_app(
     _patch_faust(settings)
     app = _faust_app(settings)
     writes = durable_flush(app.producer)
+    reread_cleared(app)
     flow = _flow(settings, app, sealer, directory, observer, writes)
     flow.metrics.playbooks_loaded.set(len(loaded.playbooks))
     public_url = settings.public_url or f"http://{settings.web_host}:{settings.web_port}"

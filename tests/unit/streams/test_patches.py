@@ -310,3 +310,46 @@ def test_a_table_keyed_like_a_topic_is_read_and_written_as_a_record_of_its_key()
     other = Event(Message(b"", 0, partition=(wanted[0] + 1) % 4))
     with handling(other):
         assert table.get(keys[0]) == "on its way"
+
+
+RESUMES = [
+    # records queued, tables recovered -> seeks back
+    (1, True, 1),
+    (0, True, 0),  # nothing was thrown away: no seek
+    (1, False, 0),  # a changelog phase of the recovery: the recovery reads on
+]
+
+
+@pytest.mark.parametrize(("queued", "recovered", "seeks"), RESUMES)
+def test_records_flow_control_clears_at_the_end_of_a_rebalance_are_read_again(
+    queued: int, recovered: bool, seeks: int
+) -> None:
+    from mode.utils.queues import FlowControlEvent, FlowControlQueue
+
+    async def rebalance_ends() -> tuple[int, int]:
+        sought: list[int] = []
+
+        async def perform_seek() -> None:
+            sought.append(1)
+
+        done = asyncio.Event()
+        if recovered:
+            done.set()
+        app = SimpleNamespace(
+            flow_control=FlowControlEvent(),
+            consumer=SimpleNamespace(perform_seek=perform_seek),
+            tables=SimpleNamespace(recovery=SimpleNamespace(completed=done)),
+        )
+        queue: FlowControlQueue[int] = FlowControlQueue(
+            flow_control=app.flow_control, clear_on_resume=True
+        )
+        app.flow_control.suspend()
+        for offset in range(queued):
+            queue.put_nowait(offset)  # Faust's conductor puts without waiting
+        patches.reread_cleared(app)
+        app.flow_control.resume()  # empties the streams' queues
+        for _ in range(5):
+            await asyncio.sleep(0)
+        return queue.qsize(), len(sought)
+
+    assert asyncio.run(rebalance_ends()) == (0, seeks)

@@ -11,9 +11,12 @@ is pinned by `constraints.txt` and has a test that fails without it.
   one the buffer is handing to the client at that moment; it counts the writes a flush
   made durable (`Writes`), so a write need not wait for a flush of its own. Tested in
   tests/unit/streams/test_patches.py.
-- `seek_unread_from_start`: a stream partition with no committed offset goes back to its
-  first record when Faust seeks to the committed offsets (aiokafka leaves it where the
-  fetcher had read to). Tested in tests/unit/streams/test_patches.py.
+- `seek_unread_from_start` (in `seeks`): a stream partition with no committed offset
+  goes back to its first record when Faust seeks to the committed offsets (aiokafka
+  leaves it where the fetcher had read to). Tested in tests/unit/streams/test_patches.py.
+- `reread_cleared` (in `seeks`): records Faust's flow control clears from the streams'
+  queues when a rebalance ends are read again (a seek back to the committed offsets).
+  Tested in tests/unit/streams/test_patches.py and tests/integration/test_batches.py.
 - `trace_partitions` (`CONCORD_TRACE`): commits, recovery and take-ups traced per
   partition. Tested in tests/unit/streams/test_patches.py.
 - `batches`: Faust's `Stream.take_events` without its timer: a stage waits for its
@@ -298,41 +301,6 @@ def durable_flush(producer: Any) -> Writes:
     return counts
 
 
-def seek_unread_from_start(thread: Any = None) -> None:
-    """Make "seek to the committed offsets" send a stream partition that has no committed
-    offset back to its first record.
-
-    After a rebalance Faust seeks every partition to its committed offset, and does it
-    again whenever records arrive while its flow is stopped (it drops them and counts on
-    the seek to fetch them again). aiokafka's `seek_to_committed` skips a partition with
-    no committed offset (None or 0): its position stays where the fetcher had already
-    read to. A partition taken over from a worker that died before its first commit
-    was read during the takeover, its records dropped, and never read again: after a
-    SIGKILL the survivor held it active, with no offset committed and no record read,
-    and the tasks of the situations in it were never planned (`bench/crash_recovery.py`,
-    3 runs in 14). Changelog partitions are left alone: tables recover on their own.
-    """
-    from faust.transport.drivers import aiokafka as driver
-
-    cls: Any = thread or driver.AIOKafkaConsumerThread
-    original = getattr(cls, "_concord_seek_to_committed", None) or cls.seek_to_committed
-
-    async def seek_to_committed(self: Any) -> Mapping[Any, int]:
-        committed: Mapping[Any, int] = await original(self)
-        changelogs = self.app.tables.changelog_topics
-        unread = [tp for tp, at in committed.items() if not at and tp.topic not in changelogs]
-        if unread:
-            trace.info(
-                "seek to the first record (no committed offset): %s",
-                ", ".join(f"{tp.topic}:{tp.partition}" for tp in unread),
-            )
-            await self.call_thread(self._ensure_consumer().seek_to_beginning, *unread)
-        return committed
-
-    cls._concord_seek_to_committed = original
-    cls.seek_to_committed = seek_to_committed
-
-
 def stop_without_waiting(app_class: Any = None) -> None:
     """Make a stopping worker commit what its stages acked and go on, instead of waiting
     for every record its streams took to be acked.
@@ -398,3 +366,12 @@ def trace_partitions() -> None:
 
     Consumer._concord_commit_offsets = commit  # type: ignore[attr-defined]
     Consumer._commit_offsets = commit_offsets  # type: ignore[method-assign]
+
+
+# The seeks' patches live beside these, in a module of their own (the size of a module).
+from concord.streams.patches.seeks import (  # noqa: E402
+    reread_cleared,
+    seek_unread_from_start,
+)
+
+__all__ = ["reread_cleared", "seek_unread_from_start"]
