@@ -41,12 +41,11 @@ from concord.notifiers.base import Notifier, SendError, Sent
 from concord.notifiers.registry import Registry
 from concord.streams import held
 from concord.streams.delivery import DeliveryRecord, DeliveryRequest, Outgoing
+from concord.streams.patches import trace
 from concord.streams.tables import Shape, Table
 from concord.worker.runtime import Flow
 
 log = logging.getLogger(__name__)
-#: what a drill or a takeover did, record by record (`CONCORD_TRACE`)
-trace = logging.getLogger("concord.trace")
 
 #: How often a worker takes up what the last rebalance's take-up could not see yet.
 TAKE_UP_SECONDS = 5.0

@@ -22,7 +22,6 @@ audited (`playbook.repeated`).
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
 import faust
@@ -34,15 +33,13 @@ from concord.core.gate import propose
 from concord.core.planning import PlanningError, Repeat, area_of, plan_or_refuse, repeat
 from concord.playbooks.schema import Playbook
 from concord.streams import topics as t
+from concord.streams.patches import trace
 from concord.streams.reviews import ReviewEvent
 from concord.streams.situations import PlaybookMatch, Situation, SituationState
 from concord.streams.tables import Shape, Table
 from concord.streams.tasks import Task, TaskEvent
 from concord.worker.live import LivePlaybooks
 from concord.worker.runtime import Flow, Where
-
-#: what a drill or a takeover did, record by record (`CONCORD_TRACE`)
-trace = logging.getLogger("concord.trace")
 
 
 @dataclass(frozen=True)

@@ -24,13 +24,11 @@ from pydantic import BaseModel, ValidationError
 from concord.core.intake import field_errors
 from concord.streams import held
 from concord.streams.audit import Stage
-from concord.streams.patches import batches, handling, partition_of
+from concord.streams.patches import batches, handling, partition_of, trace
 from concord.streams.topics import Topic
 from concord.worker.runtime import Flow, Where
 
 log = logging.getLogger(__name__)
-#: what a drill or a takeover did, record by record (`CONCORD_TRACE`)
-trace = logging.getLogger("concord.trace")
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -32,13 +32,12 @@ from concord.core.tasks import FINAL
 from concord.core.track import Dispatch, Effect, Emit, Publish, Tell, UpdateSlack, handle
 from concord.delivery.compose import Compose
 from concord.streams.delivery import task_message_key
+from concord.streams.patches import trace
 from concord.streams.tables import Shape, Table
 from concord.streams.tasks import TASKS_TABLE, TaskEvent, TrackRecord
 from concord.worker.runtime import Flow
 
 log = logging.getLogger(__name__)
-#: what a drill or a takeover did, record by record (`CONCORD_TRACE`)
-trace = logging.getLogger("concord.trace")
 
 
 @dataclass(frozen=True)
