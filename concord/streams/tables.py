@@ -82,7 +82,7 @@ class Table(Generic[V]):
         app: Any,
         name: str,
         kind: type[V],
-        shape: Shape | int,
+        shape: Shape,
         *,
         keyed_like: str | None = None,
         holds: bool = True,
@@ -99,7 +99,6 @@ class Table(Generic[V]):
         # lane's task): each key as a record of that topic with this key (`patches.keyed`),
         # so its changelog partition is the one its stage's worker owns.
         # value_type=bytes: Faust's "raw" serializer, the bytes go to the changelog as is.
-        shape = shape if isinstance(shape, Shape) else Shape(shape)
         self.faust = app.Table(
             name,
             default=None,

@@ -17,7 +17,7 @@ from concord.core.correlation import AreaState, area_key, situation_id
 from concord.notifiers.render import Renderer
 from concord.streams.delivery import Outgoing
 from concord.streams.situations import SituationCommand
-from concord.streams.tables import Table
+from concord.streams.tables import Shape, Table
 from concord.worker.live import LivePlaybooks
 from concord.worker.metrics import Metrics
 from concord.worker.runtime import Flow, Where
@@ -79,13 +79,13 @@ def stage(tmp_path: Path, playbook: str = PLAYBOOK) -> tuple[correlate.Correlati
     assert playbooks.reload().ok
     fake = FakeFlow()
     flow = cast(Flow, fake)
-    planning = plan.Planning(flow, directory, playbooks, Table(App(), "fired", int, 1))
+    planning = plan.Planning(flow, directory, playbooks, Table(App(), "fired", int, Shape(1)))
     s = correlate.Correlation(
         flow,
         directory,
         playbooks,
-        seen=Table(App(), "seen", str, 1),
-        areas=Table(App(), "areas", AreaState, 1),
+        seen=Table(App(), "seen", str, Shape(1)),
+        areas=Table(App(), "areas", AreaState, Shape(1)),
         planning=planning,
         compose=composer(speaking(Renderer("Europe/Brussels", "https://c.example"))),
     )

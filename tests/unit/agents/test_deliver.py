@@ -20,7 +20,7 @@ from concord.notifiers.registry import Registry
 from concord.streams import held
 from concord.streams.delivery import DeliveryRecord, DeliveryRequest, Outgoing
 from concord.streams.patches import Writes
-from concord.streams.tables import Table
+from concord.streams.tables import Shape, Table
 from concord.worker.metrics import Metrics
 from concord.worker.runtime import Flow, Flusher, Health
 from tests.unit.agents.fakes import App, Topic
@@ -140,7 +140,7 @@ def outgoing() -> Outgoing:
 
 def stage(*carriers: Carrier, ours: bool = True) -> tuple[Delivery, FakeFlow]:
     flow = FakeFlow()
-    table = Table(App(), "deliveries", DeliveryRecord, 4)
+    table = Table(App(), "deliveries", DeliveryRecord, Shape(4))
     table.faust = Counted(flow.writes)
     delivery = Delivery(
         cast(Flow, flow),

@@ -16,7 +16,7 @@ from concord.agents import stage as stage_module
 from concord.agents.stage import consume_raw
 from concord.streams import held
 from concord.streams.audit import AuditRecord
-from concord.streams.tables import Table
+from concord.streams.tables import Shape, Table
 from concord.worker.metrics import Metrics
 from concord.worker.runtime import Flow, Where
 from tests.unit.streams.fakes import Stream
@@ -240,7 +240,7 @@ def test_a_batch_is_acked_and_its_tables_written_only_once_what_it_sent_is_durab
     never reached Kafka: the record, read again, would be skipped."""
     f = flow(refuse_audit=False)
     app = App()
-    table = Table(app, "tasks", str, 4)
+    table = Table(app, "tasks", str, Shape(4))
     stream = Stream([b"a", b"b"])
 
     async def main() -> None:
@@ -275,7 +275,7 @@ def test_the_agents_of_one_stage_take_turns_a_batch_at_a_time() -> None:
     tables: each batch sees the one before it whole."""
     f = flow(refuse_audit=False)
     app = App()
-    table = Table(app, "area-state", int, 4)
+    table = Table(app, "area-state", int, Shape(4))
     steps: list[str] = []
 
     def handle_as(name: str) -> Any:

@@ -7,7 +7,7 @@ from typing import Any, cast
 
 from concord.delivery.ledger import Ledger
 from concord.streams.delivery import DeliveryRecord, Receipt
-from concord.streams.tables import Table
+from concord.streams.tables import Shape, Table
 from concord.worker.runtime import Flow
 
 T0 = datetime(2026, 5, 4, 9, tzinfo=UTC)
@@ -21,7 +21,7 @@ class App:
 
 
 def ledger(**states: str) -> Ledger:
-    table = Table(App(), "deliveries", DeliveryRecord, 4)
+    table = Table(App(), "deliveries", DeliveryRecord, Shape(4))
     for key, state in states.items():
         table[key] = DeliveryRecord(
             key=key,

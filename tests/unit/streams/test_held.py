@@ -12,7 +12,7 @@ from faust.streams import current_event
 
 from concord.streams import held
 from concord.streams.patches import handling
-from concord.streams.tables import Table
+from concord.streams.tables import Shape, Table
 from tests.unit.streams.fakes import Event, Message
 from tests.unit.streams.test_tables import App
 
@@ -20,8 +20,8 @@ from tests.unit.streams.test_tables import App
 def tables(holds: bool = True) -> tuple[App, Table[str], App, Table[str]]:
     """A work table and a marker table, each with its own store."""
     work_app, marker_app = App(), App()
-    work = Table(work_app, "area-state", str, 4, holds=holds)
-    marker = Table(marker_app, "signals-seen", str, 4, marker=True)
+    work = Table(work_app, "area-state", str, Shape(4), holds=holds)
+    marker = Table(marker_app, "signals-seen", str, Shape(4), marker=True)
     return work_app, work, marker_app, marker
 
 

@@ -270,7 +270,7 @@ def test_a_table_keyed_like_a_topic_is_read_and_written_as_a_record_of_its_key()
     from faust.streams import current_event
 
     from concord.streams.patches import handling
-    from concord.streams.tables import Table
+    from concord.streams.tables import Shape, Table
     from tests.unit.streams.fakes import Event, Message
 
     seen: list[tuple[str, str, int]] = []
@@ -296,7 +296,7 @@ def test_a_table_keyed_like_a_topic_is_read_and_written_as_a_record_of_its_key()
         def Table(self, name: str, **kwargs: Any) -> RocksLike:
             return RocksLike()
 
-    table = Table(App(), "deliveries", str, 4, keyed_like="concord.outgoing", holds=False)
+    table = Table(App(), "deliveries", str, Shape(4), keyed_like="concord.outgoing", holds=False)
     keys = [f"task-{n}.police-duty" for n in range(12)]
     for key in keys:
         table[key] = "on its way"

@@ -53,7 +53,7 @@ def record(state: str = "pending") -> DeliveryRecord:
 
 def test_values_are_kept_as_json_bytes_and_come_back_typed() -> None:
     app = App()
-    table = Table(app, "deliveries", DeliveryRecord, 4)
+    table = Table(app, "deliveries", DeliveryRecord, Shape(4))
     table["k"] = record()
     assert app.made["value_type"] is bytes  # Faust's raw serializer: no second encoding
     assert isinstance(app.store["k"], bytes)
@@ -66,7 +66,7 @@ def test_values_are_kept_as_json_bytes_and_come_back_typed() -> None:
 
 def test_a_write_that_does_not_change_the_value_is_not_written() -> None:
     app = App()
-    table = Table(app, "deliveries", DeliveryRecord, 4)
+    table = Table(app, "deliveries", DeliveryRecord, Shape(4))
     table["k"] = record()
     table["k"] = record()
     assert app.store.writes == 1
@@ -76,7 +76,7 @@ def test_a_write_that_does_not_change_the_value_is_not_written() -> None:
 
 @pytest.mark.parametrize(("kind", "value"), [(str, "2026-05-04T09:00:00+00:00"), (int, 3)])
 def test_scalar_tables_round_trip(kind: type[Any], value: Any) -> None:
-    table: Table[Any] = Table(App(), "t", kind, 4)
+    table: Table[Any] = Table(App(), "t", kind, Shape(4))
     table["a"] = value
     assert table.get("a") == value
 
@@ -85,10 +85,10 @@ def test_an_entry_written_by_fausts_json_serializer_still_reads() -> None:
     # Tables written before the values were kept as bytes: Faust's "json" serializer
     # wrote json.dumps of the model's dict; recovered with the raw serializer as bytes.
     app = App()
-    table = Table(app, "deliveries", DeliveryRecord, 4)
+    table = Table(app, "deliveries", DeliveryRecord, Shape(4))
     app.store["k"] = json.dumps(record().model_dump(mode="json")).encode()
     assert table.get("k") == record()
-    str_table: Table[str] = Table(app, "seen", str, 4)
+    str_table: Table[str] = Table(app, "seen", str, Shape(4))
     app.store["s"] = json.dumps("2026-05-04").encode()
     assert str_table.get("s") == "2026-05-04"
 
