@@ -124,7 +124,13 @@ def records(worker: Worker, topic: str) -> list[tuple[bytes | None, bytes | None
 
 def read_topic(bootstrap: str, topic: str) -> list[tuple[bytes | None, bytes | None]]:
     """Every record of a topic up to its end when called, as (key, value), in each
-    partition's order.
+    partition's order."""
+    return [(r.key, r.value) for r in read_records(bootstrap, topic)]
+
+
+def read_records(bootstrap: str, topic: str) -> list[Any]:
+    """Every record of a topic up to its end when called (kafka-python's records: with
+    partition and offset), in each partition's order.
 
     Read to the end offsets rather than until a second of silence: a test that scans
     forty topics would otherwise wait forty seconds. The broker's end offset may be
@@ -138,12 +144,12 @@ def read_topic(bootstrap: str, topic: str) -> list[tuple[bytes | None, bytes | N
         consumer.assign(parts)
         consumer.seek_to_beginning(*parts)
         ends = consumer.end_offsets(parts)
-        found: list[tuple[bytes | None, bytes | None]] = []
+        found: list[Any] = []
         deadline = time.monotonic() + 30
         while any(consumer.position(tp) < ends[tp] for tp in parts):
             assert time.monotonic() < deadline, f"{topic}: not read to {ends}"
             for batch in consumer.poll(timeout_ms=200).values():
-                found.extend((r.key, r.value) for r in batch)
+                found.extend(batch)
         return found
     finally:
         consumer.close()

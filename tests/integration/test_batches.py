@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kafka import KafkaConsumer, TopicPartition
 
 from concord.agents.stage import DRILL_EXIT
 from concord.core.correlation import situation_id
@@ -30,6 +29,7 @@ from tests.integration.helpers import (
     OUTAGE_PLAYBOOK,
     audit_entries,
     emails_for,
+    read_records,
     records,
     slack_for,
     task_of,
@@ -85,24 +85,12 @@ def restart_without(w: Worker, drill: str) -> None:
 
 def where_on(w: Worker, topic: str, keys: list[str]) -> list[tuple[int, int, str]]:
     """Where the records of these keys are on `topic`: (partition, offset, action)."""
-    consumer = KafkaConsumer(
-        bootstrap_servers=w.env["CONCORD_BROKER"].split("://", 1)[1], enable_auto_commit=False
-    )
-    try:
-        parts = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic))]
-        consumer.assign(parts)
-        consumer.seek_to_beginning(*parts)
-        found = []
-        for _ in range(20):
-            for batch in consumer.poll(timeout_ms=200).values():
-                found += [
-                    (r.partition, r.offset, json.loads(r.value or b"{}").get("action", "?"))
-                    for r in batch
-                    if (r.key or b"").decode() in keys
-                ]
-        return found
-    finally:
-        consumer.close()
+    bootstrap = w.env["CONCORD_BROKER"].split("://", 1)[1]
+    return [
+        (r.partition, r.offset, json.loads(r.value or b"{}").get("action", "?"))
+        for r in read_records(bootstrap, topic)
+        if (r.key or b"").decode() in keys
+    ]
 
 
 def delivered_once(w: Worker, outbox: Outbox, chats: list[str], mails: list[str]) -> None:
