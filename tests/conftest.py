@@ -132,6 +132,8 @@ class Worker:
     base: str
     log: Path
     data_dir: Path
+    #: the broker's process, when the worker has one of its own (`private_worker`)
+    broker_pid: int | None = None
 
     def request(
         self,
@@ -395,6 +397,7 @@ def private_worker(
     env["CONCORD_PLAYBOOKS"] = str(root / "playbooks")
     log = root / "worker.log"
     w = Worker(start_worker(env, log), env, f"http://127.0.0.1:{port}", log, root)
+    w.broker_pid = broker.proc.pid if broker.proc is not None else None
     try:
         wait_healthy(w)
         made = w.cli("token", "create", "private-producer", "--role", "producer")

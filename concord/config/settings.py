@@ -127,6 +127,12 @@ class Settings(BaseSettings):
     delivery_horizon_hours: float = Field(
         24.0, gt=0, description="how long a notice is retried before it falls back or fails"
     )
+    broker_ack_seconds: float = Field(
+        10.0,
+        gt=0,
+        le=300,
+        description="longest a request waits for the broker's ack before answering 503",
+    )
     fetch_wait_ms: int = Field(
         30, ge=1, le=1500, description="longest a consumer's fetch waits for data (ms)"
     )

@@ -32,11 +32,14 @@ from concord.notifiers.recipients import recipient_for
 from concord.streams.tasks import Task
 from concord.web.readmodel import ReadModel
 from concord.web.report import Reports
+from concord.worker.acks import Unavailable
 from concord.worker.runtime import Flow, Where
 
 log = logging.getLogger(__name__)
 #: The audit action of a reply taken (its Message-ID: a replay does nothing).
 REPLIED = "task.replied"
+#: A temporary failure: the sending server keeps the mail and tries again.
+TRY_LATER = "451 4.3.0 Concord cannot take this message now; try again later"
 
 
 async def temporarily(step: Awaitable[str], what: str) -> str:
@@ -45,9 +48,12 @@ async def temporarily(step: Awaitable[str], what: str) -> str:
     answer 500, and the mail would bounce, lost to Concord."""
     try:
         return await step
+    except Unavailable as exc:  # the broker's trouble, told by the watchdog: one line
+        log.warning("mail in: %s could not be taken: %s", what, exc)
+        return TRY_LATER
     except Exception:
         log.exception("mail in: %s could not be taken", what)
-        return "451 4.3.0 Concord cannot take this message now; try again later"
+        return TRY_LATER
 
 
 @dataclass
@@ -144,8 +150,10 @@ class Replies:
 
     async def act(self, task: Task, person: str, outcome: mailin.Outcome, message_id: str) -> None:
         """Send the task event, keep the note, audit the reply, confirm to the person."""
-        if outcome.event is not None:
-            await self.flow.topics.task_events.send(key=task.id, value=outcome.event)
+        if outcome.event is not None:  # in Kafka before the sending server hears 250
+            await self.flow.acked(
+                self.flow.topics.task_events.send(key=task.id, value=outcome.event)
+            )
         details = {"message_id": message_id[:200], "taken": "yes" if outcome.taken else "no"}
         if outcome.note is not None:  # names taken out, as every reader's text is
             details["note"] = cut(scrub(outcome.note, [], self.flow.words))

@@ -99,7 +99,7 @@ async def take(reports: Reports, partner: Partner, message: EmailMessage, sender
             "tags": ["email-report", f"partner-{partner.id}"[:64]],
         }
         reason = "the mail named no area or what happened in a way Concord reads"
-        await site.flow.triage(signal, "email", reason, "", files)
+        await site.flow.acked(site.flow.triage(signal, "email", reason, "", files))
         waiting = True
     else:
         waiting = False

@@ -128,11 +128,9 @@ async def post_signals(api: Api, request: Request) -> Response:
     signals, errors = validate_signals(body, site)
     if errors:
         return error(422, "invalid signal", errors=errors)
-    # Validated here: sealed and admitted straight to concord.signals.
-    futures = [await site.flow.admit(site.directory, signal) for signal in signals]
-    # Wait for the broker's ack: 202 means every signal is durably in Kafka.
-    for fut in futures:
-        await fut
+    # Validated here: sealed and admitted straight to concord.signals. 202 means every
+    # signal is durably in Kafka: the broker's acks, within the ack deadline (else 503).
+    await site.flow.acked(*(site.flow.admit(site.directory, signal) for signal in signals))
     site.flow.metrics.signals.labels("api").inc(len(signals))
     return json_response({"accepted": [s.id for s in signals]}, 202)
 
@@ -240,7 +238,7 @@ async def submit_change(
     if refused is not None:
         return Answer.refused(refused, "change")
     zone = site.directory.zone(s.area)  # keyed like the signals
-    await (await site.flow.topics.situation_commands.send(key=zone, value=command))
+    await site.flow.acked(site.flow.topics.situation_commands.send(key=zone, value=command))
     if action == "state" and change.to == "closed":
         await tasks.cancel_open_tasks(site, situation_id, actor)
     return Answer(202, {"accepted": True, "situation_id": situation_id, "action": action})

@@ -36,7 +36,7 @@ async def post_cap(site: Site, request: Request) -> Response:
     if isinstance(mapped, Refused):
         return error(422, mapped.reason, errors=mapped.errors)
     key = mapped.identifier[:200]
-    await (await site.flow.topics.cap_in.send(key=key, value=raw))
+    await site.flow.acked(site.flow.topics.cap_in.send(key=key, value=raw))
     site.flow.metrics.signals.labels("cap").inc(len(mapped.signals) + len(mapped.triage))
     answer = {
         "identifier": mapped.identifier,

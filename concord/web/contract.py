@@ -30,6 +30,9 @@ AUTH_ANSWERS: Mapping[int, tuple[str, Any]] = {
     401: ("no valid API token (`Authorization: Bearer ...`)", s.Problem),
     403: ("the token's role may not do this", s.Problem),
 }
+#: Answers of an endpoint that answers only once the broker holds what it wrote.
+ACKED = {503: ("the broker did not confirm in time: send it again after Retry-After", s.Problem)}
+ACKED_HEADERS = {503: {"Retry-After": "seconds to wait before sending again"}}
 BODY_ANSWERS: Mapping[int, tuple[str, Any]] = {
     413: ("the body is larger than allowed", s.Problem),
     422: ("the body is not valid: `errors` names each field", s.Problem),
@@ -85,7 +88,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "/api/signals",
         "Send one signal or an array of them; 202 once every one is durably in Kafka",
         "signals",
-        {202: ("accepted", s.SignalsAccepted), **AUTH_ANSWERS, **BODY_ANSWERS},
+        {202: ("accepted", s.SignalsAccepted), **AUTH_ANSWERS, **BODY_ANSWERS, **ACKED},
         body=SignalIn | list[SignalIn],
         roles=("producer", "coordinator", "operator"),
     ),
@@ -94,7 +97,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "/api/cap",
         "A CAP 1.2 alert from another system; 202 once it is durably in Kafka",
         "signals",
-        {202: ("accepted", s.CapAccepted), **AUTH_ANSWERS, **BODY_ANSWERS},
+        {202: ("accepted", s.CapAccepted), **AUTH_ANSWERS, **BODY_ANSWERS, **ACKED},
         body=str,
         body_media="application/cap+xml",
         roles=("producer", "coordinator", "operator"),
@@ -110,6 +113,7 @@ OPERATIONS: tuple[Operation, ...] = (
             413: ("the body, or one of its files, is larger than allowed", s.Problem),
             415: ("a file is not JPEG, PNG, WebP, PDF or plain text", s.Problem),
             429: ("too many reports from this client; see Retry-After", s.Problem),
+            **ACKED,
         },
         body=ReportIn,
         token=False,
@@ -120,7 +124,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "/api/situations",
         "Situations, newest first; each signal's summary scrubbed, and its reading audited",
         "situations",
-        {200: ("the situations", list[s.SituationOut]), **AUTH_ANSWERS},
+        {200: ("the situations", list[s.SituationOut]), **AUTH_ANSWERS, **ACKED},
         params=(Param("state", "only situations in this state"),),
         roles=ROLES_BOARD,
     ),
@@ -133,6 +137,7 @@ OPERATIONS: tuple[Operation, ...] = (
             200: ("the situation", s.SituationOut),
             **AUTH_ANSWERS,
             404: ("no such situation", s.Problem),
+            **ACKED,
         },
         params=(SITUATION_ID,),
         roles=ROLES_BOARD,
@@ -163,6 +168,7 @@ OPERATIONS: tuple[Operation, ...] = (
             404: ("no such situation", s.Problem),
             409: ("the lifecycle forbids it", s.Problem),
             **BODY_ANSWERS,
+            **ACKED,
         },
         body=SituationChangeIn,
         body_required=False,
@@ -192,6 +198,7 @@ OPERATIONS: tuple[Operation, ...] = (
             404: ("no such task for you", s.Problem),
             409: ("the task's state does not allow it", s.Problem),
             **BODY_ANSWERS,
+            **ACKED,
         },
         body=TaskActionIn,
         body_required=False,
@@ -212,6 +219,7 @@ OPERATIONS: tuple[Operation, ...] = (
             404: ("no such task for you", s.Problem),
             409: ("the task's state withholds them", s.Problem),
             410: ("erased", s.Erased),
+            **ACKED,
         },
         params=(TASK_ID,),
         roles=("liaison", "coordinator"),
@@ -246,6 +254,7 @@ OPERATIONS: tuple[Operation, ...] = (
             404: ("no review is open for this situation", s.Problem),
             409: ("a stale version, a decided review, or a declared conflict", s.Problem),
             **BODY_ANSWERS,
+            **ACKED,
         },
         body=VoteIn,
         params=(SITUATION_ID,),
@@ -312,16 +321,18 @@ def _parameters(op: Operation) -> list[dict[str, Any]]:
 
 def _operation(op: Operation, defs: dict[str, Any]) -> dict[str, Any]:
     responses: dict[str, Any] = {}
+    acked = op.answers.get(503) == ACKED[503]  # it says when to send again
+    headers = {**(ACKED_HEADERS if acked else {}), **op.headers}
     for status, (description, kind) in sorted(op.answers.items()):
         media = op.media if status < 300 else "application/json"
         answer: dict[str, Any] = {
             "description": description,
             "content": {media: {"schema": _adapter_schema(kind, defs, "serialization")}},
         }
-        if status in op.headers:
+        if status in headers:
             answer["headers"] = {
                 name: {"description": text, "schema": {"type": "string"}}
-                for name, text in op.headers[status].items()
+                for name, text in headers[status].items()
             }
         responses[str(status)] = answer
     out: dict[str, Any] = {

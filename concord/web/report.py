@@ -128,7 +128,7 @@ async def accept(
     if isinstance(result, Refused):  # an area the directory does not know, say
         return Taken(None, result.errors)
     body = referral.body.id if referral else None
-    await (await site.flow.admit(site.directory, result, kept, body))
+    await site.flow.acked(site.flow.admit(site.directory, result, kept, body))
     if referral:
         await refer(site, r.compose, result, referral)
     site.flow.metrics.signals.labels("report").inc()

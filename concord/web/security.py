@@ -9,17 +9,24 @@
 - `secure_cookies`: cookies get `Secure` when Concord is reached over https (its public
   URL, the request itself, or the proxy's `X-Forwarded-Proto`).
 - `loopback`: a request from this machine, addressed to it (not a rebound DNS name).
+- A request the broker did not take in time (`worker.acks`) is answered 503 with
+  `Retry-After`.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import logging
+from collections.abc import Callable
 from typing import Any, cast
 from urllib.parse import urlsplit
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
+
+from concord.worker.acks import RETRY_AFTER, Unavailable
+
+log = logging.getLogger(__name__)
 
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -76,11 +83,43 @@ async def api_errors(request: web.Request, handler: Any) -> web.StreamResponse:
         return web.json_response({"error": exc.reason.lower()}, status=exc.status, headers=allow)
 
 
-def install(web_app: web.Application) -> None:
-    """Put the headers hook and the API's error middleware on the web server (before it
-    starts), and quiet the server's log about malformed requests."""
+#: What a person reads when the broker did not take their request in time.
+UNAVAILABLE = (
+    "the broker did not confirm in time, so nothing was shown or promised: "
+    "send it again (a signal is taken once by its id)"
+)
+
+
+def unavailable(page: Callable[[web.Request], web.StreamResponse]) -> Any:
+    """A middleware: a request whose records the broker did not take in time
+    (`worker.acks.Unavailable`) is answered 503 with `Retry-After`, in JSON under
+    `/api/` and with `page` elsewhere, not with a bare 500; one log line, no traceback."""
+
+    @web.middleware
+    async def answer(request: web.Request, handler: Any) -> web.StreamResponse:
+        try:
+            return cast(web.StreamResponse, await handler(request))
+        except Unavailable as exc:
+            log.warning("%s %s answered 503: %s", request.method, request.path, exc)
+            if request.path.startswith("/api/"):
+                response: web.StreamResponse = web.json_response({"error": UNAVAILABLE}, status=503)
+            else:
+                response = page(request)
+            response.headers["Retry-After"] = str(RETRY_AFTER)
+            return response
+
+    return answer
+
+
+def install(
+    web_app: web.Application, unavailable_page: Callable[[web.Request], web.StreamResponse]
+) -> None:
+    """Put the headers hook and the error middlewares on the web server (before it
+    starts), and quiet the server's log about malformed requests. `unavailable_page`:
+    the page a browser gets when the broker did not take its request in time."""
     web_app.on_response_prepare.append(add_headers)
     web_app.middlewares.append(api_errors)
+    web_app.middlewares.append(unavailable(unavailable_page))
     logging.getLogger("aiohttp.server").addFilter(ProtocolErrors())
 
 

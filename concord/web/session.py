@@ -235,7 +235,7 @@ async def use_link(s: SignIn, request: Request, token: str) -> Response:
     role, agency = role_of(site.directory, person) or ("", None)
     used = SessionMark(kind="link_used", id=nonce, person=person)
     site.readmodel.mark(used)
-    await (await site.flow.topics.sessions.send(key=nonce, value=used))
+    await site.flow.acked(site.flow.topics.sessions.send(key=nonce, value=used))
     await site.flow.audit(person, "session.signed_in", person, via="web", role=role)
     cookie = site.signer.session(Session(person, role, agency))
     response = redirect(landing(role, posted.text("next")))
@@ -252,7 +252,7 @@ async def logout(site: Site, request: Request) -> Response:
         # Revoked everywhere: the cookie is refused even if someone kept it.
         mark = SessionMark(kind="revoked", id=session.id, person=session.person)
         site.readmodel.mark(mark)
-        await (await site.flow.topics.sessions.send(key=session.id, value=mark))
+        await site.flow.acked(site.flow.topics.sessions.send(key=session.id, value=mark))
         await site.flow.audit(session.person, "session.signed_out", session.person, via="web")
     response = redirect("/login")
     cast(web.Response, response).del_cookie(COOKIE, path="/")

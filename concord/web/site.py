@@ -26,7 +26,7 @@ from jinja2.runtime import Context
 from concord.access.links import Signer
 from concord.common import templating
 from concord.config.directory import Directory
-from concord.web.i18n import SOURCE, Catalogues
+from concord.web.i18n import N_, SOURCE, Catalogues
 from concord.web.readmodel import ReadModel
 from concord.worker.runtime import Flow
 
@@ -174,6 +174,19 @@ class Site:
     public_url: str | None
     #: the URL signed email links start with (`{public_url}/t/`)
     links_base: str
+
+    def unavailable(self, request: Request) -> Response:
+        """The page a browser gets when the broker did not take its request in time
+        (answered 503 by `concord.web.security`): nothing was done, try again."""
+        return self.pages.message(
+            503,
+            N_("Not now"),
+            N_(
+                "Concord could not confirm just now that this was saved, so nothing was "
+                "shown. Try again in a few seconds."
+            ),
+            lang=self.language(request),
+        )
 
     def language(self, request: Request, person: str | None = None) -> str:
         """The language of a page: the person's (directory) when they are known, else

@@ -68,7 +68,7 @@ async def submit(
         event = TaskEvent(task_id=task_id, action=action, actor=who.person, via=via, reason=reason)
     except ValidationError as exc:
         return Answer.invalid("action", exc)
-    await (await site.flow.topics.task_events.send(key=task_id, value=event))
+    await site.flow.acked(site.flow.topics.task_events.send(key=task_id, value=event))
     return Answer(202, {"accepted": True, "task_id": task_id, "action": action})
 
 
@@ -97,7 +97,7 @@ async def reassign(
         assignee=assignee,
         reason=reason,
     )
-    await (await site.flow.topics.task_events.send(key=task_id, value=event))
+    await site.flow.acked(site.flow.topics.task_events.send(key=task_id, value=event))
     return Answer(202, {"accepted": True, "task_id": task_id, "action": "reassign"})
 
 

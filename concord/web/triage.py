@@ -100,7 +100,7 @@ async def place(site: Site, request: Request, item_id: str) -> Response:
     if isinstance(checked, Refused):
         return await page(site, who, 422, N_("Choose an area on the list."))
     files = await waiting_files(site, item_id, refs)
-    await (await site.flow.admit(site.directory, checked, files))
+    await site.flow.acked(site.flow.admit(site.directory, checked, files))
     await site.flow.topics.triage.tombstone(item_id)
     if site.flow.blobs is not None:  # moved: sealed again under the signal's own key
         await asyncio.to_thread(site.flow.blobs.delete, triage_subject(item_id))

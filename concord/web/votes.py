@@ -99,7 +99,7 @@ async def submit(
         **({"at": at} if at is not None else {}),
     )
     event = ReviewEvent(situation_id=situation_id, kind="vote", vote=cast, amendment=vote.amendment)
-    await (await b.site.flow.topics.review_events.send(key=situation_id, value=event))
+    await b.site.flow.acked(b.site.flow.topics.review_events.send(key=situation_id, value=event))
     return Answer(202, {"accepted": True, **body})
 
 

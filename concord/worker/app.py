@@ -221,6 +221,7 @@ def _flow(
         stopping=lambda: bool(app.should_stop),
         words=plain_words(directory),
         blobs=blobs_for(settings),
+        ack_seconds=settings.broker_ack_seconds,
     )
 
 
@@ -252,7 +253,6 @@ def create_app(
     horizon = timedelta(hours=settings.delivery_horizon_hours)
     compose = Compose(directory, renderer, signer, links_base, horizon, settings.inbound_domain)
     registry = build_registry(settings)
-    security.install(cast(Any, app.web).web_app)  # Faust's aiohttp driver
     app.on_rebalance_complete.connect(functools.partial(_rebalanced, flow.health))
     every(
         app,
@@ -268,6 +268,7 @@ def create_app(
     known = capin.Known(read_model.situations.values, read_model.tasks_of)
     capin.register(app, flow, directory, known)  # a Cancel reads the situations
     site = Site(flow, read_model, directory, signer, pages, settings.public_url, links_base)
+    security.install(cast(Any, app.web).web_app, cast(Any, site.unavailable))  # aiohttp's
     if settings.inbound_port and settings.inbound_domain:  # replies and reports by email
         limit = RateLimit(settings.report_limit, settings.report_window_seconds)
         mail = Replies(flow, read_model, directory, compose, signer.reply_key,

@@ -31,6 +31,7 @@ from concord.streams.patches import Writes
 from concord.streams.signals import SignalIn
 from concord.streams.topics import Topics
 from concord.streams.triage import TriageItem
+from concord.worker import acks
 from concord.worker.metrics import Metrics
 from concord.worker.observer import Observer
 
@@ -162,6 +163,8 @@ class Flow:
     blobs: Blobs | None = None
     #: stage -> the turn its agents take, one batch at a time (`turn`)
     turns: dict[str, asyncio.Lock] = field(default_factory=dict)
+    #: how long a request waits for the broker's ack (`CONCORD_BROKER_ACK_SECONDS`)
+    ack_seconds: float = 10.0
 
     def turn(self, stage: str) -> asyncio.Lock:
         """The lock a stage's agents take for a batch, from its first record until its
@@ -192,9 +195,14 @@ class Flow:
         """Record a view of personal data on `concord.audit`, alone, and wait for the
         broker's ack: the data is shown only once the audit holds who saw it (a worker
         that dies just after answering must not leave a view unrecorded). Raises when the
-        broker does not take the entry, and then nothing is shown."""
+        broker does not take the entry in time (`Unavailable`), and then nothing is shown."""
         entry = AuditEntry(actor=actor, action=action, subject=subject, via=via, details=details)
-        await (await self.topics.audit.send(key=subject, value=AuditRecord(entries=[entry])))
+        await self.acked(self.topics.audit.send(key=subject, value=AuditRecord(entries=[entry])))
+
+    async def acked(self, *sending: Awaitable[Awaitable[Any]]) -> None:
+        """Send, and wait until the broker holds every record, for a request that answers
+        only then; `Unavailable` when it does not within `ack_seconds` (`worker.acks`)."""
+        await acks.acked(self.ack_seconds, *sending)
 
     @contextlib.asynccontextmanager
     async def audit_batch(self) -> AsyncIterator[None]:
@@ -271,11 +279,12 @@ class Flow:
         reason: str,
         place: str,
         files: Sequence[Kept] = (),
-    ) -> None:
+    ) -> Any:
         """A signal that cannot be placed (its area matches none), on `concord.triage`
-        for a coordinator: sealed like any signal (its key first), never dropped. Files
-        given with it wait in the evidence store under `triage:<id>`, sealed under the
-        same key (`triage_subject`); placing it moves them to the signal."""
+        for a coordinator: sealed like any signal (its key first), never dropped; returns
+        the broker's future. Files given with it wait in the evidence store under
+        `triage:<id>`, sealed under the same key (`triage_subject`); placing it moves them
+        to the signal."""
         subject = str(signal["id"])
         refs = [f.ref() for f in files]
         waiting = {**signal, "evidence": [r.model_dump() for r in refs]}
@@ -298,7 +307,7 @@ class Flow:
             exercise=bool(signal.get("exercise")),
             sealed=sealed,
         )
-        await self.topics.triage.send(key=item.id, value=item)
+        return await self.topics.triage.send(key=item.id, value=item)
 
     async def erase(self, due: Due, actor: str, via: str) -> None:
         """Tombstone a subject's data keys on `concord.keys` and audit the erasure: the

@@ -7,7 +7,10 @@ import asyncio
 from types import SimpleNamespace
 from typing import Any, cast
 
-from concord.inbound.replies import Replies
+import pytest
+
+from concord.inbound.replies import TRY_LATER, Replies, temporarily
+from concord.worker.acks import Unavailable
 
 MAIL = b"From: vs@city.example\r\nMessage-ID: <r1@x>\r\nSubject: Re\r\n\r\nOK, je m'en occupe\r\n"
 
@@ -44,3 +47,18 @@ def test_a_recipient_that_cannot_be_checked_now_is_a_temporary_failure() -> None
     answer = asyncio.run(replies().handle_RCPT(None, None, envelope, address, []))
     assert answer.startswith("451 4.3.0 ")
     assert envelope.rcpt_tos == []
+
+
+def test_a_mail_the_broker_did_not_take_in_time_is_a_temporary_failure_in_one_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def step() -> str:
+        raise Unavailable("the broker did not confirm within 10 s")
+
+    answer = asyncio.run(temporarily(step(), "a reply to task-1"))
+    assert answer == TRY_LATER
+    assert answer.startswith("451 4.3.0 ")
+    [logged] = [r for r in caplog.records if r.name == "concord.inbound.replies"]
+    assert logged.levelname == "WARNING"
+    assert logged.exc_info is None  # the broker's trouble, not a traceback
+    assert "within 10 s" in logged.getMessage()

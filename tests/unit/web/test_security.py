@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 from typing import Any
 
 import pytest
@@ -137,3 +139,34 @@ def test_a_genuine_server_error_keeps_its_traceback() -> None:
         )
     assert ProtocolErrors().filter(record)
     assert record.exc_info is not None
+
+
+def test_a_request_the_broker_did_not_take_in_time_is_a_503_to_try_again() -> None:
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from concord.web.security import UNAVAILABLE, install
+    from concord.worker.acks import Unavailable
+
+    async def frozen(request: web.Request) -> web.Response:
+        raise Unavailable("the broker did not confirm within 10 s")
+
+    def page(request: web.Request) -> web.Response:
+        return web.Response(text="<p>Not now</p>", status=503, content_type="text/html")
+
+    async def run() -> list[tuple[int, str, str | None, str]]:
+        app = web.Application()
+        install(app, page)
+        app.router.add_post("/api/signals", frozen)
+        app.router.add_get("/board", frozen)
+        async with TestClient(TestServer(app)) as client:
+            answers = []
+            for method, path in (("POST", "/api/signals"), ("GET", "/board")):
+                async with client.request(method, path) as resp:
+                    retry = resp.headers.get("Retry-After")
+                    answers.append((resp.status, resp.content_type, retry, await resp.text()))
+            return answers
+
+    (api, board) = asyncio.run(run())
+    assert api[:3] == (503, "application/json", "5")
+    assert json.loads(api[3]) == {"error": UNAVAILABLE}
+    assert board == (503, "text/html", "5", "<p>Not now</p>")

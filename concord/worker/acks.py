@@ -1,0 +1,57 @@
+"""Waiting for the broker's ack on a request's way, for a bounded time.
+
+A web request (a signal, a report, a view of personal data that must be audited first) or
+an inbound mail answers only once the broker holds what it sent. A broker that does not
+answer would otherwise hold the request for as long as the producer's own timeout (Faust's
+is twenty minutes), and the client would learn nothing. Within `CONCORD_BROKER_ACK_SECONDS`
+the ack comes, or the request fails with `Unavailable`: the web server answers 503 with
+`Retry-After`, inbound mail a temporary failure (451), and nothing is shown.
+
+A record sent before the deadline may still reach the broker after it: sending it again
+is safe, as every record a request writes is taken once by its key (a signal by its id).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Coroutine
+from typing import Any
+
+from aiokafka.errors import KafkaError
+
+#: What `Retry-After` tells a client to wait before sending again, in seconds.
+RETRY_AFTER = 5
+
+
+class Unavailable(Exception):
+    """The broker did not take a request's records in time (or refused them): the
+    request is answered with a temporary failure, and nothing is shown or promised."""
+
+
+@contextlib.asynccontextmanager
+async def within(seconds: float) -> AsyncIterator[None]:
+    """Run the block with a deadline; a broker that does not answer in time, or refuses,
+    raises `Unavailable`."""
+    try:
+        async with asyncio.timeout(seconds):
+            yield
+    except TimeoutError as exc:
+        raise Unavailable(f"the broker did not confirm within {seconds:g} s") from exc
+    except KafkaError as exc:
+        raise Unavailable(f"the broker refused: {type(exc).__name__}") from exc
+
+
+async def acked(seconds: float, *sending: Awaitable[Awaitable[Any]]) -> None:
+    """Send (each of `sending` gives the broker's future once the record is buffered),
+    then wait for every ack, all within `seconds`."""
+    try:
+        async with within(seconds):
+            futures = [await send for send in sending]
+            # Shielded: at the deadline the wait ends, not the producer's own future,
+            # which Faust still completes when the broker answers.
+            await asyncio.gather(*(asyncio.shield(f) for f in futures))
+    finally:
+        for send in sending:  # not started when the deadline came first
+            if isinstance(send, Coroutine):
+                send.close()

@@ -1,0 +1,95 @@
+"""A broker that stops answering, on a real broker frozen with SIGSTOP: a request that
+needs its ack is answered 503 with `Retry-After` within `CONCORD_BROKER_ACK_SECONDS`,
+not held for the producer's own timeout (twenty minutes); a view that must be audited
+first shows nothing; once the broker answers again, the same signal sent again is
+taken, and only once."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from tests.conftest import Http, Worker, wait_until
+from tests.integration.helpers import worker_of_its_own
+
+pytestmark = pytest.mark.integration
+
+ACK_SECONDS = 2.0
+
+
+def report(signal_id: str, said: str) -> dict[str, Any]:
+    at = (datetime.now(UTC) - timedelta(minutes=5)).isoformat()
+    return {
+        "id": signal_id,
+        "kind": "incident",
+        "category": "hate_crime",
+        "severity": 3,
+        "occurred_at": at,
+        "area": "north",
+        "source": {"type": "ngo", "name": "Frozen broker test"},
+        "summary": said,
+    }
+
+
+@pytest.fixture(scope="module")
+def stack(request: pytest.FixtureRequest) -> Iterator[tuple[Worker, str, str]]:
+    with worker_of_its_own(request, "frozen", broker_ack_seconds=str(ACK_SECONDS)) as (w, p):
+        made = w.cli("token", "create", "frozen-coordinator", "--role", "coordinator")
+        yield w, p, made.stdout.decode().strip()
+
+
+def ids(situation: dict[str, Any]) -> list[str]:
+    return [ref["id"] for ref in situation["signals"]]
+
+
+def timed(call: Any) -> tuple[Http, float]:
+    started = time.monotonic()
+    answer = call()
+    return answer, time.monotonic() - started
+
+
+def test_a_frozen_broker_gets_503_in_time_and_the_signal_sent_again_is_taken_once(
+    stack: tuple[Worker, str, str],
+) -> None:
+    w, producer, coordinator = stack
+    assert w.broker_pid is not None
+    first, second = (
+        report("frozen-first", "Shouted at on the tram."),
+        report("frozen-second", "Shouted at again."),
+    )
+    assert w.request("POST", "/api/signals", first, token=producer).status == 202
+
+    def situation() -> dict[str, Any] | None:
+        found = w.request("GET", "/api/situations", token=coordinator).body
+        return next((s for s in found if "frozen-first" in ids(s)), None)
+
+    wait_until(situation)
+    os.kill(w.broker_pid, signal.SIGSTOP)
+    try:
+        posted, took = timed(lambda: w.request("POST", "/api/signals", second, token=producer))
+        viewed, view_took = timed(lambda: w.request("GET", "/api/situations", token=coordinator))
+    finally:
+        os.kill(w.broker_pid, signal.SIGCONT)
+    assert posted.status == 503, posted.body
+    assert posted.headers["Retry-After"] == "5"
+    assert "send it again" in posted.body["error"]
+    assert ACK_SECONDS <= took < ACK_SECONDS + 3
+    # The report's text is shown only once its reading is in the audit: not now.
+    assert viewed.status == 503, viewed.body
+    assert "Shouted" not in str(viewed.body)
+    assert ACK_SECONDS <= view_took < ACK_SECONDS + 3
+
+    # Back: the client sends it again (its record may also arrive from before).
+    wait_until(lambda: w.request("POST", "/api/signals", second, token=producer).status == 202, 60)
+    both = wait_until(
+        lambda: (s := situation()) is not None and "frozen-second" in ids(s) and s, 60
+    )
+    assert sorted(ids(both)) == ["frozen-first", "frozen-second"]  # each once
+    said = {r["id"]: r["summary"] for r in both["signals"]}
+    assert said["frozen-second"] == "Shouted at again."

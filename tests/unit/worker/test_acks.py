@@ -1,0 +1,95 @@
+"""Waiting for the broker's ack within a deadline (concord.worker.acks): a broker that does
+not answer, or refuses, is `Unavailable`, never a wait as long as the producer's own."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import time
+from collections.abc import Awaitable
+from typing import Any
+
+import pytest
+from aiokafka.errors import KafkaConnectionError, NotLeaderForPartitionError
+
+from concord.worker.acks import Unavailable, acked, within
+
+
+async def buffered(future: asyncio.Future[None]) -> asyncio.Future[None]:
+    """A send: the record is buffered at once; `future` is the broker's ack."""
+    return future
+
+
+def test_acks_in_time_return() -> None:
+    async def run() -> None:
+        loop = asyncio.get_running_loop()
+        futures = [loop.create_future() for _ in range(3)]
+        for f in futures:
+            loop.call_soon(f.set_result, None)
+        await acked(1.0, *(buffered(f) for f in futures))
+
+    asyncio.run(run())
+
+
+def test_an_ack_that_does_not_come_is_unavailable_at_the_deadline_not_later() -> None:
+    kept: list[asyncio.Future[None]] = []
+
+    async def run() -> None:
+        never: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        kept.append(never)
+        await acked(0.2, buffered(never))
+
+    started = time.monotonic()
+    with pytest.raises(Unavailable, match=r"did not confirm within 0\.2 s"):
+        asyncio.run(run())
+    assert time.monotonic() - started < 2
+    # The producer's own future is left to the producer (it completes it when the
+    # broker answers): only the wait ended.
+    assert not kept[0].cancelled()
+
+
+def test_a_send_that_blocks_is_unavailable_and_the_sends_not_started_are_closed() -> None:
+    later: list[Any] = []
+
+    async def stuck() -> asyncio.Future[None]:
+        await asyncio.sleep(60)  # no metadata: the producer waits for the broker
+        raise AssertionError("not reached")
+
+    async def run() -> None:
+        second = buffered(asyncio.get_running_loop().create_future())
+        later.append(second)
+        await acked(0.1, stuck(), second)
+
+    with pytest.raises(Unavailable):
+        asyncio.run(run())
+    assert inspect.getcoroutinestate(later[0]) == inspect.CORO_CLOSED  # no "never awaited"
+
+
+@pytest.mark.parametrize(
+    ("error", "said"),
+    [
+        (KafkaConnectionError(), "the broker refused: KafkaConnectionError"),
+        (NotLeaderForPartitionError(), "the broker refused: NotLeaderForPartitionError"),
+    ],
+)
+def test_a_broker_that_refuses_is_unavailable(error: Exception, said: str) -> None:
+    async def run() -> None:
+        refused: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        refused.set_exception(error)
+        await acked(1.0, buffered(refused))
+
+    with pytest.raises(Unavailable) as raised:
+        asyncio.run(run())
+    assert str(raised.value) == said
+
+
+def test_other_failures_are_not_the_brokers() -> None:
+    async def run(block: Awaitable[None]) -> None:
+        async with within(1.0):
+            await block
+
+    async def bug() -> None:
+        raise ValueError("a bug")
+
+    with pytest.raises(ValueError, match="a bug"):
+        asyncio.run(run(bug()))
