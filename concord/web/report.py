@@ -10,6 +10,7 @@ handled or closed, and nothing else.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -54,6 +55,16 @@ from concord.web.reportwords import (
 from concord.web.security import same_origin
 from concord.web.site import Site, bind, error, json_response, redirect, route
 from concord.web.throttle import RateLimit
+from concord.worker.acks import RETRY_AFTER, Unavailable
+
+log = logging.getLogger(__name__)
+#: The purpose of the signature on a receipt a form is sent back with.
+AGAIN = "report-again"
+#: Above the form sent back when the broker did not confirm the report in time.
+NOT_SAVED = N_(
+    "Concord could not confirm just now that your report was saved. What you wrote is "
+    "below: send it again in a few seconds, with its files chosen again."
+)
 
 #: What a multipart report holds (`POST /api/reports`).
 PARTS_HINT = "a report is a part `report` (JSON) and up to 5 parts `files` (files)"
@@ -102,9 +113,12 @@ async def accept(
     files: Sequence[Upload] = (),
     source_type: str | None = None,
     kept: Sequence[evidence.Kept] | None = None,
+    receipt: str | None = None,
 ) -> Taken:
     """Check a report and its files, admit its signal and refer it where it goes.
-    `kept`: files checked already (a partner's mail keeps what passes), taken as they are."""
+    `kept`: files checked already (a partner's mail keeps what passes), taken as they are;
+    `receipt`: the one a first try that was not confirmed had (so the report is taken
+    once), else a new one."""
     site = r.site
     try:
         report = ReportIn.model_validate(data)
@@ -121,7 +135,7 @@ async def accept(
         referral = decide(
             site.directory, report.category, list(report.bias), report.area, report.refer
         )
-    receipt = new_receipt()
+    receipt = receipt or new_receipt()
     competent = bool(referral and referral.why == "competent")
     signal = to_signal(report, receipt, competent, source_type)
     result = intake.validate_signal(signal, site.directory)
@@ -181,8 +195,10 @@ def form_page(
     errors: list[dict[str, str]] | None = None,
     given: dict[str, Any] | None = None,
     refused: evidence.Refusal | None = None,
+    notice: str = "",
 ) -> Response:
-    """The report form, with the errors next to their fields and what was typed kept."""
+    """The report form, with the errors next to their fields and what was typed kept;
+    `notice`: what to tell above the form (a message id)."""
     site = r.site
     return site.pages.render(
         "report.html",
@@ -199,6 +215,7 @@ def form_page(
         given=given or {},
         referral=bool(site.directory.bodies),
         max_files=evidence.MAX_FILES,
+        notice=notice,
     )
 
 
@@ -292,14 +309,34 @@ async def submit_form(r: Reports, request: Request) -> Response:
         )
     lang = site.language(request)
     data = from_form(form, site.directory.city.timezone, lang)
-    taken = await accept(r, data, files)
+    given = {**data, "when": form.text("occurred_at"), "seen": form.text("seen_at")}
+    receipt = again(site, form) or new_receipt()
+    try:
+        taken = await accept(r, data, files, receipt=receipt)
+    except Unavailable as exc:
+        # What the person wrote comes back, to send again under the same receipt: the
+        # first try may still reach Kafka, and a signal is taken once by its id.
+        log.warning("POST /report answered 503: %s", exc)
+        token = site.signer.form_token(AGAIN, receipt)
+        given = {**given, "again": receipt, "again_token": token}
+        page = form_page(r, request, 503, given=given, notice=NOT_SAVED)
+        page.headers["Retry-After"] = str(RETRY_AFTER)
+        return page
     if taken.receipt is None:
-        given = {**data, "when": form.text("occurred_at"), "seen": form.text("seen_at")}
         return form_page(r, request, taken.status, taken.errors, given, taken.file)
     # Post, then redirect: a reload shows the receipt again and never sends it twice.
     to = taken.body or ""
     sent = site.signer.form_token("report", f"{taken.receipt}:{to}")
     return redirect(f"/report/{taken.receipt}?lang={lang}&sent={sent}&to={to}")
+
+
+def again(site: Site, form: Any) -> str | None:
+    """The receipt of a first try the form was sent back from unconfirmed (signed when
+    the form was sent back), or None."""
+    receipt, token = form.text("again"), form.text("again_token")
+    if receipt and is_receipt(receipt) and site.signer.check_form(token, AGAIN, receipt):
+        return str(receipt)
+    return None
 
 
 async def status_page(r: Reports, request: Request, receipt: str) -> Response:

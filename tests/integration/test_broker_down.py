@@ -7,11 +7,16 @@ taken, and only once."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -44,6 +49,35 @@ def stack(request: pytest.FixtureRequest) -> Iterator[tuple[Worker, str, str]]:
         yield w, p, made.stdout.decode().strip()
 
 
+#: A report as the public's form sends it (the city's time, to the minute).
+REPORT_FORM = {
+    "category": "harassment",
+    "area": "north",
+    "occurred_at": (datetime.now(ZoneInfo("Europe/Brussels")) - timedelta(hours=2)).strftime(
+        "%Y-%m-%dT%H:%M"
+    ),
+    "summary": "Insulted at the bus stop by the frozen clock.",
+    "wants": "register",
+    "reporter_role": "witness",
+}
+
+
+def send_form(w: Worker, form: dict[str, str]) -> tuple[int, dict[str, str], str]:
+    """POST /report as a French-speaking browser on Concord's own page would (following
+    the redirect to the receipt: its address is in `Location`)."""
+    sent = urllib.request.Request(
+        w.base + "/report",
+        data=urllib.parse.urlencode(form).encode(),
+        headers={"Accept-Language": "fr", "Sec-Fetch-Site": "same-origin"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(sent, timeout=15) as resp:
+            return resp.status, {**resp.headers, "Location": resp.url}, resp.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers), exc.read().decode()
+
+
 def ids(situation: dict[str, Any]) -> list[str]:
     return [ref["id"] for ref in situation["signals"]]
 
@@ -74,6 +108,7 @@ def test_a_frozen_broker_gets_503_in_time_and_the_signal_sent_again_is_taken_onc
     try:
         posted, took = timed(lambda: w.request("POST", "/api/signals", second, token=producer))
         viewed, view_took = timed(lambda: w.request("GET", "/api/situations", token=coordinator))
+        form_status, form_headers, form_page = send_form(w, REPORT_FORM)
     finally:
         os.kill(w.broker_pid, signal.SIGCONT)
     assert posted.status == 503, posted.body
@@ -84,12 +119,27 @@ def test_a_frozen_broker_gets_503_in_time_and_the_signal_sent_again_is_taken_onc
     assert viewed.status == 503, viewed.body
     assert "Shouted" not in str(viewed.body)
     assert ACK_SECONDS <= view_took < ACK_SECONDS + 3
+    # The public's form comes back with what was typed, and why, in the reader's language.
+    assert form_status == 503
+    assert form_headers["Retry-After"] == "5"
+    assert "n’a pas pu confirmer à l’instant que votre signalement" in form_page
+    assert REPORT_FORM["summary"] in form_page
+    again = dict(re.findall(r'name="(again|again_token)" value="([^"]+)"', form_page))
+    assert set(again) == {"again", "again_token"}
 
     # Back: the client sends it again (its record may also arrive from before).
     wait_until(lambda: w.request("POST", "/api/signals", second, token=producer).status == 202, 60)
+    # And the person sends the form again as it came back: the same receipt.
+    status, headers, _ = send_form(w, {**REPORT_FORM, **again})
+    assert status == 200
+    assert f"/report/{again['again']}?" in headers["Location"]
+    report_id = f"report-{again['again']}"
     both = wait_until(
-        lambda: (s := situation()) is not None and "frozen-second" in ids(s) and s, 60
+        lambda: (
+            (s := situation()) is not None and {"frozen-second", report_id} <= set(ids(s)) and s
+        ),
+        60,
     )
-    assert sorted(ids(both)) == ["frozen-first", "frozen-second"]  # each once
+    assert sorted(ids(both)) == sorted(["frozen-first", "frozen-second", report_id])  # once each
     said = {r["id"]: r["summary"] for r in both["signals"]}
     assert said["frozen-second"] == "Shouted at again."
