@@ -5,7 +5,8 @@ an inbound mail answers only once the broker holds what it sent. A broker that d
 answer would otherwise hold the request for as long as the producer's own timeout (Faust's
 is twenty minutes), and the client would learn nothing. Within `CONCORD_BROKER_ACK_SECONDS`
 the ack comes, or the request fails with `Unavailable`: the web server answers 503 with
-`Retry-After`, inbound mail a temporary failure (451), and nothing is shown.
+`Retry-After`, inbound mail a temporary failure (451), and nothing is shown. Storing a
+report's files is not the broker's time (`paused`).
 
 A record sent before the deadline may still reach the broker after it: sending it again
 is safe, as every record a request writes is taken once by its key (a signal by its id).
@@ -15,7 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Coroutine, Iterator
+from contextvars import ContextVar
 from typing import Any
 
 from aiokafka.errors import KafkaError
@@ -29,17 +31,44 @@ class Unavailable(Exception):
     request is answered with a temporary failure, and nothing is shown or promised."""
 
 
+#: The deadline of the request this task is answering, if any (`within`).
+_DEADLINE: ContextVar[asyncio.Timeout | None] = ContextVar("ack_deadline", default=None)
+
+
 @contextlib.asynccontextmanager
 async def within(seconds: float) -> AsyncIterator[None]:
     """Run the block with a deadline; a broker that does not answer in time, or refuses,
     raises `Unavailable`."""
     try:
-        async with asyncio.timeout(seconds):
-            yield
+        async with asyncio.timeout(seconds) as deadline:
+            token = _DEADLINE.set(deadline)
+            try:
+                yield
+            finally:
+                _DEADLINE.reset(token)
     except TimeoutError as exc:
         raise Unavailable(f"the broker did not confirm within {seconds:g} s") from exc
     except KafkaError as exc:
         raise Unavailable(f"the broker refused: {type(exc).__name__}") from exc
+
+
+@contextlib.contextmanager
+def paused() -> Iterator[None]:
+    """A step inside a deadline that is not the broker's (putting a report's files in
+    the evidence store, which has its own time limits): its time does not count, so a
+    large upload is not taken for a broker that does not answer."""
+    deadline = _DEADLINE.get()
+    when = deadline.when() if deadline is not None else None
+    if deadline is None or when is None:
+        yield
+        return
+    loop = asyncio.get_running_loop()
+    left = when - loop.time()
+    deadline.reschedule(None)
+    try:
+        yield
+    finally:
+        deadline.reschedule(loop.time() + max(left, 0.0))
 
 
 async def acked(seconds: float, *sending: Awaitable[Awaitable[Any]]) -> None:

@@ -268,9 +268,10 @@ class Flow:
         store, files are refused rather than named and lost."""
         if blobs and self.blobs is None:
             raise RuntimeError("no evidence store: files cannot be kept")
-        for blob_id, data in blobs:
-            assert self.blobs is not None
-            await asyncio.to_thread(self.blobs.put, subject, blob_id, data)
+        with acks.paused():  # a request's ack deadline is the broker's, not the store's
+            for blob_id, data in blobs:
+                assert self.blobs is not None
+                await asyncio.to_thread(self.blobs.put, subject, blob_id, data)
 
     async def triage(
         self,

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from aiokafka.errors import KafkaConnectionError, NotLeaderForPartitionError
 
-from concord.worker.acks import Unavailable, acked, within
+from concord.worker.acks import Unavailable, acked, paused, within
 
 
 async def buffered(future: asyncio.Future[None]) -> asyncio.Future[None]:
@@ -93,3 +93,39 @@ def test_other_failures_are_not_the_brokers() -> None:
 
     with pytest.raises(ValueError, match="a bug"):
         asyncio.run(run(bug()))
+
+
+def test_time_spent_storing_files_does_not_count_against_the_deadline() -> None:
+    async def upload_then_send(store_seconds: float, stored_apart: bool) -> None:
+        async with within(0.2):
+            if stored_apart:
+                with paused():  # the evidence store's time, not the broker's
+                    await asyncio.sleep(store_seconds)
+            else:
+                await asyncio.sleep(store_seconds)
+            await asyncio.sleep(0.05)  # the broker answers in time
+
+    asyncio.run(upload_then_send(0.4, stored_apart=True))
+    with pytest.raises(Unavailable):
+        asyncio.run(upload_then_send(0.4, stored_apart=False))
+
+
+def test_the_deadline_left_after_storing_is_what_was_left_before() -> None:
+    async def run() -> None:
+        async with within(0.3):
+            await asyncio.sleep(0.2)
+            with paused():
+                await asyncio.sleep(0.3)
+            await asyncio.sleep(0.2)  # 0.4 of broker time in all: past the deadline
+
+    with pytest.raises(Unavailable):
+        asyncio.run(run())
+
+
+def test_storing_outside_any_deadline_is_not_bounded() -> None:
+    async def run() -> str:
+        with paused():  # a stage's admission: no request waits
+            await asyncio.sleep(0.01)
+        return "stored"
+
+    assert asyncio.run(run()) == "stored"
