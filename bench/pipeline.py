@@ -12,7 +12,9 @@ then the record budget: once every task's message is delivered (its state on
 `concord.delivery-state` says so), every record Concord wrote for the N signals, per topic
 (`records_per_signal`, and one line per hop). The common path: one situation, one task,
 one Slack message per signal.
-Usage: python bench/pipeline.py [N]
+Usage: [BENCH_STORE=rocksdb://] python bench/pipeline.py [N]
+(`BENCH_STORE`: the worker's table store, `memory://` unless given; production's is
+`rocksdb://`. The bare Faust agent keeps no table either way.)
 """
 
 from __future__ import annotations
@@ -208,8 +210,13 @@ def bare(n: int, sample: list[bytes]) -> dict[str, float]:
             proc.wait(20)
 
 
+#: The worker's table store (`BENCH_STORE`).
+STORE = os.environ.get("BENCH_STORE", "memory://")
+
+
 def concord(n: int) -> tuple[dict[str, float], list[bytes]]:
-    with Stack(areas=n, slack_channel_interval_seconds="0", slack_workspace_rate="0") as s:
+    pacing_off = {"slack_channel_interval_seconds": "0", "slack_workspace_rate": "0"}
+    with Stack(n, 1, store=STORE, **pacing_off) as s:
         signals = [json.dumps(s.signal(i)).encode() for i in range(n)]
         producer = KafkaProducer(bootstrap_servers=s.broker.bootstrap, enable_idempotence=False)
         assert s.proc is not None
@@ -279,6 +286,7 @@ def main() -> None:
         value=round(cc["per_s"], 1),
         unit="1/s",
         n=n,
+        store=STORE,
         cpu_ms_per_item=round(1000 * cc["cpu"] / n, 2),
         peak_mb=round(cc["peak_mb"], 1),
     )
