@@ -8,16 +8,21 @@ until 2026-12-06 the bench read while messages were still queued) and the read m
 holds them, the worker's resident memory (VmRSS) and its peak (VmHWM) are read.
 Everything stays open: nothing closes a situation or a task. Prints one JSON line, and
 one per 10% on the way.
-Usage: [BENCH_STORE=rocksdb://] python bench/memory.py [N]
+Usage: [BENCH_STORE=rocksdb://] [BENCH_CENSUS=1] python bench/memory.py [N]
 (`BENCH_STORE`: the worker's table store, `memory://` unless given; production's is
-`rocksdb://`, which keeps the tables' values on disk rather than in the process.)
+`rocksdb://`, which keeps the tables' values on disk rather than in the process.
+`BENCH_CENSUS=1`: once the figure is read, gdb runs `bench/census.py` inside the worker
+and one more line says where its memory is: each part of the read model, the scans'
+digests, malloc's heap; needs gdb and ptrace, and adds to the worker's memory after.)
 """
 
 from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from datetime import UTC, datetime, timedelta
@@ -36,6 +41,22 @@ def rss_mb(pid: int) -> float:
 
 
 AREAS = 1_000
+
+
+def census(pid: int) -> dict[str, object]:
+    """Run `bench/census.py` inside the worker (gdb, with the GIL held); its figures."""
+    out = Path(tempfile.mkdtemp()) / "census.json"
+    script = Path(__file__).resolve().parent / "census.py"
+    code = f"CONCORD_CENSUS_OUT = {str(out)!r}; exec(open({str(script)!r}).read())"
+    steps = [
+        "call (int)PyGILState_Ensure()",
+        f"call (int)PyRun_SimpleString({json.dumps(code)})",
+        "call (void)PyGILState_Release($1)",
+    ]
+    args = ["gdb", "-p", str(pid), "-batch", *(x for step in steps for x in ("-ex", step))]
+    subprocess.run(args, capture_output=True, timeout=600, check=False)
+    found: dict[str, object] = json.loads(out.read_text()) if out.exists() else {}
+    return found or {"error": "gdb could not run the census (ptrace?)"}
 
 
 def signal(i: int) -> dict[str, object]:
@@ -104,6 +125,8 @@ def main() -> None:
             seconds=round(time.monotonic() - started),
             target_mb=300,
         )
+        if os.environ.get("BENCH_CENSUS"):
+            line(bench="memory", metric="census", open_tasks=n, **census(s.proc.pid))
 
 
 if __name__ == "__main__":
