@@ -41,6 +41,7 @@ from concord.web.i18n import N_
 from concord.web.site import bind, error, json_response, route
 from concord.web.throttle import Once
 from concord.web.votes import Ballot
+from concord.worker import acks
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +114,9 @@ NOT_RECORDED = N_("Not recorded: %(why)s")
 STALE = N_("This button is not valid any more.")
 VOTED = N_("Your vote (%(decision)s) on version %(version)s is recorded.")
 NOT_VOTED = N_("Your vote was not taken: %(why)s")
+NOT_NOW = N_("Not recorded: Concord could not confirm it just now. Try again in a few seconds.")
+#: How long an answer to Slack waits for the broker: Slack gives up after 3 s.
+SLACK_WAITS = 2.5
 DECLINE_TITLE = N_("Decline the task")
 WHY = N_("Why? (the coordinator is told)")
 YOU_ARE_NOT_A_LIAISON = N_("You are not a liaison.")
@@ -218,6 +222,15 @@ class Actions:
         """An ephemeral answer to a click, in the clicker's language."""
         return _reply(self.say(person, message, **values))
 
+    def not_now(self, payload: ViewSubmission | BlockActions) -> dict[str, Any]:
+        """The answer to a click or a form whose record the broker did not confirm in
+        time: nothing recorded, click again (in the clicker's language)."""
+        found = self.liaisons.get(payload.user.id)
+        person = found[0] if found else self.members.get(payload.user.id)
+        if isinstance(payload, ViewSubmission):
+            return {"response_action": "errors", "errors": {"reason": self.say(person, NOT_NOW)}}
+        return self.reply(person, NOT_NOW)
+
     async def task_action(self, payload: BlockActions, action: SlackAction) -> dict[str, Any]:
         """Acknowledge / Done at once; Decline opens a modal that asks for the reason."""
         verb = action.action_id.removeprefix("task.")
@@ -315,11 +328,18 @@ async def slack_actions(actions: Actions, request: Request) -> Response:
     payload = parse_payload(body)
     if payload is None:
         return error(400, "no interactivity payload")
-    if isinstance(payload, ViewSubmission):
-        return json_response(await actions.submitted(payload))
-    if isinstance(payload, BlockActions):
-        return json_response(await actions.clicked(payload))
-    return json_response(_reply("Not supported."))
+    if not isinstance(payload, (ViewSubmission, BlockActions)):
+        return json_response(_reply("Not supported."))
+    with acks.at_most(SLACK_WAITS):
+        try:
+            if isinstance(payload, ViewSubmission):
+                answer = await actions.submitted(payload)
+            else:
+                answer = await actions.clicked(payload)
+        except acks.Unavailable as exc:
+            log.warning("a Slack click answered 'not now': %s", exc)
+            answer = actions.not_now(payload)
+    return json_response(answer)
 
 
 def register(

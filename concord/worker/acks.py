@@ -31,6 +31,8 @@ class Unavailable(Exception):
     request is answered with a temporary failure, and nothing is shown or promised."""
 
 
+#: A shorter deadline for the requests answered in this context (`at_most`).
+_AT_MOST: ContextVar[float | None] = ContextVar("ack_at_most", default=None)
 #: The deadline of the request this task is answering, if any (`within`).
 _DEADLINE: ContextVar[asyncio.Timeout | None] = ContextVar("ack_deadline", default=None)
 
@@ -50,6 +52,17 @@ async def within(seconds: float) -> AsyncIterator[None]:
         raise Unavailable(f"the broker did not confirm within {seconds:g} s") from exc
     except KafkaError as exc:
         raise Unavailable(f"the broker refused: {type(exc).__name__}") from exc
+
+
+@contextlib.contextmanager
+def at_most(seconds: float) -> Iterator[None]:
+    """Inside, a request waits at most `seconds` for the broker, whatever the setting: a
+    caller that gives up sooner (Slack waits 3 s for an answer to a click) hears why."""
+    token = _AT_MOST.set(seconds)
+    try:
+        yield
+    finally:
+        _AT_MOST.reset(token)
 
 
 @contextlib.contextmanager
@@ -74,8 +87,9 @@ def paused() -> Iterator[None]:
 async def acked(seconds: float, *sending: Awaitable[Awaitable[Any]]) -> None:
     """Send (each of `sending` gives the broker's future once the record is buffered),
     then wait for every ack, all within `seconds`."""
+    limit = _AT_MOST.get()
     try:
-        async with within(seconds):
+        async with within(seconds if limit is None else min(seconds, limit)):
             futures = [await send for send in sending]
             # Shielded: at the deadline the wait ends, not the producer's own future,
             # which Faust still completes when the broker answers.

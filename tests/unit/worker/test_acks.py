@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from aiokafka.errors import KafkaConnectionError, NotLeaderForPartitionError
 
-from concord.worker.acks import Unavailable, acked, paused, within
+from concord.worker.acks import Unavailable, acked, at_most, paused, within
 
 
 async def buffered(future: asyncio.Future[None]) -> asyncio.Future[None]:
@@ -129,3 +129,23 @@ def test_storing_outside_any_deadline_is_not_bounded() -> None:
         return "stored"
 
     assert asyncio.run(run()) == "stored"
+
+
+def test_a_caller_that_gives_up_sooner_gets_its_own_deadline() -> None:
+    async def click() -> None:
+        never: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        with at_most(0.1):  # Slack waits 3 s; the setting may say 10
+            await acked(10.0, buffered(never))
+
+    started = time.monotonic()
+    with pytest.raises(Unavailable, match=r"within 0\.1 s"):
+        asyncio.run(click())
+    assert time.monotonic() - started < 2
+
+    async def longer() -> None:  # never longer than the setting
+        never: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        with at_most(30.0):
+            await acked(0.1, buffered(never))
+
+    with pytest.raises(Unavailable, match=r"within 0\.1 s"):
+        asyncio.run(longer())
