@@ -24,7 +24,8 @@ import pytest
 from tests.conftest import SLACK_SIGNING_SECRET, Http, Worker, wait_until
 from tests.integration.helpers import signed_slack, worker_of_its_own
 
-pytestmark = pytest.mark.integration
+# One stack for the module (its tests share it, whatever process runs them).
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("broker-down")]
 
 ACK_SECONDS = 4.0  # longer than Slack waits: its clicks are answered sooner
 
@@ -161,6 +162,10 @@ def test_a_slack_click_the_broker_cannot_confirm_is_told_within_slacks_3_s(
     stack: tuple[Worker, str, str],
 ) -> None:
     w, producer, coordinator = stack
+    # The rumour's playbook needs an incident in the area first: this test's own (the
+    # tests of a module may run in different processes, each with its own stack).
+    incident = report("frozen-incident", "Pushed on the tram.")
+    assert w.request("POST", "/api/signals", incident, token=producer).status == 202
     rumour = {**report("frozen-rumour", "They say a revenge is planned."), "kind": "tension"}
     rumour["category"] = "rumour"
     assert w.request("POST", "/api/signals", rumour, token=producer).status == 202
