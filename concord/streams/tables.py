@@ -177,13 +177,20 @@ class Table(Generic[V]):
             if stored is not None:
                 yield key, self._adapter.validate_json(stored)
 
-    def project(self, name: str, pick: Callable[[Any], P]) -> Iterator[tuple[str, P]]:
+    def project(self, name: str, pick: Callable[[Any], P]) -> list[tuple[str, P]]:
         """`pick(parsed JSON)` of every entry, for scans that read a field or two of many
         entries often and would spend their time decoding: an entry is parsed again
-        only when its bytes changed since the last scan of the same `name`."""
+        only when its bytes changed since the last scan of the same `name`.
+
+        The store is read entry by entry, in one go (nothing awaits meanwhile, so the
+        table cannot change under the loop), and only the picks are returned: from
+        disk every value read is a new object, and a copy of the entries themselves
+        would hold the whole table at once (some 350 MB for the tasks and deliveries of
+        100,000 open tasks, at every tick)."""
         cache = self._projections.setdefault(name, {})
         live: set[str] = set()
-        for key, stored in list(self.faust.items()):
+        out: list[tuple[str, P]] = []
+        for key, stored in self.faust.items():
             if stored is None:
                 continue
             live.add(key)
@@ -195,9 +202,10 @@ class Table(Generic[V]):
             if hit is None or (hit[0] != token if self._on_disk else hit[0] is not stored):
                 hit = (token, pick(from_json(stored)))
                 cache[key] = hit
-            yield key, hit[1]
+            out.append((key, hit[1]))
         for gone in cache.keys() - live:
             del cache[gone]
+        return out
 
 
 def changelog(app_id: str, table: str) -> str:
