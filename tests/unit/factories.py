@@ -237,3 +237,21 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
+
+
+class FaustTable(dict[str, Any]):
+    """A Faust table stand-in: a dict, with the recovery hook `streams.tables.Table`
+    registers (the tests that need it called use their own)."""
+
+    def on_recover(self, fun: Any) -> None:
+        """Faust calls `fun` after each recovery of the table; no recovery here."""
+
+
+class FaustApp:
+    """What `streams.tables.Table` asks of a Faust app: its tables (dicts), and the
+    consumer's generation (a rebalance makes a new one)."""
+
+    consumer_generation_id = 0
+
+    def Table(self, *args: Any, **kwargs: Any) -> FaustTable:
+        return FaustTable()

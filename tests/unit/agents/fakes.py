@@ -6,12 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from tests.unit.factories import FaustApp
 
-class App:
-    """Makes a stage's tables as plain dicts (`concord.streams.tables.Table` wraps them)."""
 
-    def Table(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        return {}
+class App(FaustApp):
+    """Makes a stage's tables as dicts (`concord.streams.tables.Table` wraps them)."""
 
 
 @dataclass

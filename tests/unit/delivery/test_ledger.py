@@ -3,25 +3,19 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import cast
 
 from concord.delivery.ledger import Ledger
 from concord.streams.delivery import DeliveryRecord, Receipt
 from concord.streams.tables import Shape, Table
 from concord.worker.runtime import Flow
+from tests.unit.factories import FaustApp
 
 T0 = datetime(2026, 5, 4, 9, tzinfo=UTC)
 
 
-class App:
-    """What `Table` asks of a Faust app: a table (a dict will do)."""
-
-    def Table(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        return {}
-
-
 def ledger(**states: str) -> Ledger:
-    table = Table(App(), "deliveries", DeliveryRecord, Shape(4))
+    table = Table(FaustApp(), "deliveries", DeliveryRecord, Shape(4))
     for key, state in states.items():
         table[key] = DeliveryRecord(
             key=key,

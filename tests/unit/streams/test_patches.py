@@ -16,6 +16,7 @@ from faust.transport.producer import ProducerBuffer
 from faust.types import TP as faust_TP
 
 from concord.streams import patches
+from tests.unit.factories import FaustApp, FaustTable
 from tests.unit.streams.fakes import Stream
 
 TP = faust_TP
@@ -275,7 +276,7 @@ def test_a_table_keyed_like_a_topic_is_read_and_written_as_a_record_of_its_key()
 
     seen: list[tuple[str, str, int]] = []
 
-    class RocksLike(dict[str, Any]):
+    class RocksLike(FaustTable):
         """Faust's RocksDB store, one database per partition, as a dict per partition."""
 
         def at(self) -> dict[str, Any]:
@@ -292,8 +293,8 @@ def test_a_table_keyed_like_a_topic_is_read_and_written_as_a_record_of_its_key()
         def get(self, key: str, default: Any = None) -> Any:
             return self.at().get(key, default)
 
-    class App:
-        def Table(self, name: str, **kwargs: Any) -> RocksLike:
+    class App(FaustApp):
+        def Table(self, *args: Any, **kwargs: Any) -> RocksLike:
             return RocksLike()
 
     table = Table(App(), "deliveries", str, Shape(4), keyed_like="concord.outgoing", holds=False)

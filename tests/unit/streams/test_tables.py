@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,9 +22,23 @@ class Store(dict[str, Any]):
 
     writes = 0
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.recovered: list[Callable[[], Coroutine[Any, Any, None]]] = []
+
     def __setitem__(self, key: str, value: Any) -> None:
         self.writes += 1
         super().__setitem__(key, value)
+
+    def on_recover(self, fun: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        self.recovered.append(fun)
+
+    def recover(self, key: str, value: bytes) -> None:
+        """What Faust's recovery does: the changelog's value straight into the store,
+        then the table's recovery callbacks."""
+        super().__setitem__(key, value)
+        for fun in self.recovered:
+            asyncio.run(fun())
 
 
 class App:
@@ -31,6 +47,7 @@ class App:
     def __init__(self) -> None:
         self.made: dict[str, Any] = {}
         self.store = Store()
+        self.consumer_generation_id = 1
 
     def Table(self, name: str, **kwargs: Any) -> Store:
         self.made = kwargs
@@ -93,38 +110,46 @@ def test_an_entry_written_by_fausts_json_serializer_still_reads() -> None:
     assert str_table.get("s") == "2026-05-04"
 
 
-class DiskStore(Store):
-    """A store that, like RocksDB, gives a new bytes object at every read."""
-
-    def items(self) -> Any:
-        return [(k, None if v is None else bytes(bytearray(v))) for k, v in super().items()]
-
-
-@pytest.mark.parametrize("on_disk", [False, True])
-def test_a_projection_parses_an_entry_again_only_when_it_changed(on_disk: bool) -> None:
-    app = App()
-    if on_disk:
-        app.store = DiskStore()
-    table = Table(app, "deliveries", DeliveryRecord, Shape(4, on_disk=on_disk))
-    table["a"] = record()
-    table["b"] = record("delivered")
+def picker() -> tuple[list[str], Callable[[Any], str]]:
     parsed: list[str] = []
 
     def pick(stored: Any) -> str:
         parsed.append(stored["state"])
         return str(stored["state"])
 
+    return parsed, pick
+
+
+def test_a_projection_reads_the_table_once_then_only_what_the_table_wrote() -> None:
+    app = App()
+    table = Table(app, "deliveries", DeliveryRecord, Shape(4))
+    table["a"] = record()
+    table["b"] = record("delivered")
+    parsed, pick = picker()
     assert dict(table.project("state", pick)) == {"a": "pending", "b": "delivered"}
     assert dict(table.project("state", pick)) == {"a": "pending", "b": "delivered"}
-    assert parsed == ["pending", "delivered"]
+    assert parsed == ["pending", "delivered"]  # the second scan read nothing
     table["a"] = record("failed")
     table.pop("b")
-    assert dict(table.project("state", pick)) == {"a": "failed"}
-    assert parsed == ["pending", "delivered", "failed"]
-    if on_disk:
-        # From disk the cache keeps a digest per entry: no second copy of the table.
-        kept = [token for token, _ in table._projections["state"].values()]
-        assert [len(token) for token in kept] == [16]
+    table["c"] = record()
+    assert dict(table.project("state", pick)) == {"a": "failed", "c": "pending"}
+    assert sorted(parsed[2:]) == ["failed", "pending"]  # only what was written
+
+
+def test_what_a_recovery_or_a_rebalance_brings_is_read_whole_again() -> None:
+    app = App()
+    table = Table(app, "deliveries", DeliveryRecord, Shape(4))
+    table["a"] = record()
+    parsed, pick = picker()
+    assert dict(table.project("state", pick)) == {"a": "pending"}
+    # Recovery writes to the store, not through the table: the next scan reads it all.
+    app.store.recover("r", record("delivered").model_dump_json().encode())
+    assert dict(table.project("state", pick)) == {"a": "pending", "r": "delivered"}
+    # A rebalance (a new generation) may take partitions away or bring some: read whole.
+    del app.store["r"]
+    app.consumer_generation_id = 2
+    assert dict(table.project("state", pick)) == {"a": "pending"}
+    assert parsed == ["pending", "pending", "delivered", "pending"]
 
 
 class Read(bytes):
@@ -153,7 +178,7 @@ class StreamingDiskStore(Store):
 def test_a_scan_from_disk_never_holds_the_whole_table_at_once() -> None:
     app = App()
     app.store = StreamingDiskStore()
-    table = Table(app, "deliveries", DeliveryRecord, Shape(4, on_disk=True))
+    table = Table(app, "deliveries", DeliveryRecord, Shape(4))
     for i in range(200):
         table[f"k{i}"] = record("delivered" if i % 2 else "pending")
     Read.alive = Read.most = 0
@@ -167,28 +192,26 @@ def test_a_scan_from_disk_never_holds_the_whole_table_at_once() -> None:
 
 
 SHAPES = [
-    # store, buffer MB, cache MB -> Faust store options, on disk
-    ("memory://", 1.0, 1.0, {}, False),
+    # store, buffer MB, cache MB -> Faust store options
+    ("memory://", 1.0, 1.0, {}),
     (
         "rocksdb://",
         1.0,
         1.0,
         {"write_buffer_size": 1 << 20, "max_write_buffer_number": 2, "block_cache_size": 1 << 20},
-        True,
     ),
     (
         "rocksdb://",
         4.0,
         0.5,
         {"write_buffer_size": 4 << 20, "max_write_buffer_number": 2, "block_cache_size": 1 << 19},
-        True,
     ),
 ]
 
 
-@pytest.mark.parametrize(("store", "buffer", "cache", "options", "on_disk"), SHAPES)
+@pytest.mark.parametrize(("store", "buffer", "cache", "options"), SHAPES)
 def test_the_store_options_follow_the_settings(
-    store: str, buffer: float, cache: float, options: dict[str, int], on_disk: bool
+    store: str, buffer: float, cache: float, options: dict[str, int]
 ) -> None:
     settings = Settings(
         _env_file=None,
@@ -198,7 +221,7 @@ def test_the_store_options_follow_the_settings(
         store_cache_mb=cache,
     )
     shape = Shape.of(settings)
-    assert (shape.partitions, dict(shape.options), shape.on_disk) == (3, options, on_disk)
+    assert (shape.partitions, dict(shape.options)) == (3, options)
     app = App()
     Table(app, "tasks", str, shape)
     assert app.made["partitions"] == 3
