@@ -41,14 +41,17 @@ _DEADLINE: ContextVar[asyncio.Timeout | None] = ContextVar("ack_deadline", defau
 async def within(seconds: float) -> AsyncIterator[None]:
     """Run the block with a deadline; a broker that does not answer in time, or refuses,
     raises `Unavailable`."""
+    deadline = asyncio.timeout(seconds)
     try:
-        async with asyncio.timeout(seconds) as deadline:
+        async with deadline:
             token = _DEADLINE.set(deadline)
             try:
                 yield
             finally:
                 _DEADLINE.reset(token)
     except TimeoutError as exc:
+        if not deadline.expired():  # another's time limit (the evidence store's, say)
+            raise
         raise Unavailable(f"the broker did not confirm within {seconds:g} s") from exc
     except KafkaError as exc:
         raise Unavailable(f"the broker refused: {type(exc).__name__}") from exc

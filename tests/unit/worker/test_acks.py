@@ -149,3 +149,13 @@ def test_a_caller_that_gives_up_sooner_gets_its_own_deadline() -> None:
 
     with pytest.raises(Unavailable, match=r"within 0\.1 s"):
         asyncio.run(longer())
+
+
+def test_a_time_limit_of_something_else_is_not_taken_for_the_brokers() -> None:
+    async def store() -> None:
+        async with within(5.0):
+            with paused():
+                raise TimeoutError("the evidence store did not answer")
+
+    with pytest.raises(TimeoutError, match="evidence store"):
+        asyncio.run(store())
