@@ -142,10 +142,13 @@ class Worker:
         body: Any = None,
         token: str | None = None,
         raw: bytes | None = None,
+        headers: dict[str, str] | None = None,
     ) -> Http:
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
         req = urllib.request.Request(self.base + path, data=data, method=method)
         req.add_header("Content-Type", "application/json")
+        for name, value in (headers or {}).items():
+            req.add_header(name, value)
         if token:
             req.add_header("Authorization", f"Bearer {token}")
         try:

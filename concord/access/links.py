@@ -134,6 +134,12 @@ class Signer:
         address says nothing about the installation's secret."""
         return hmac.new(self._key, b"concord reply address", hashlib.sha256).digest()
 
+    @property
+    def receipt_key(self) -> bytes:
+        """The key of receipts that a report sent again gets again
+        (`concord.core.reports.same_receipt`), derived like `reply_key`."""
+        return hmac.new(self._key, b"concord report receipt", hashlib.sha256).digest()
+
     def referral_link(self, signal_id: str, body: str) -> str:
         """A signed token for a competent body's view of a referred report."""
         return str(self._referral.dumps([signal_id, body]))

@@ -9,6 +9,8 @@ everything else 2, and the coordinators see where it came from.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 from typing import Any, Literal
 
@@ -19,6 +21,8 @@ from concord.streams.situations import Situation, SituationState
 ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"
 RECEIPT_LENGTH = 12
 PREFIX = "report-"
+#: The longest `Idempotency-Key` taken (as the IETF draft's examples and Stripe's).
+KEY_MOST = 255
 #: What the public's severity is, per category (they do not grade it themselves).
 SEVERITY = {"hate_crime": 3, "intergroup_conflict": 3}
 #: Categories that are signs of tension rather than incidents.
@@ -32,6 +36,35 @@ Status = Literal["received", "being_handled", "closed"]
 def new_receipt() -> str:
     """A fresh receipt code (the reporter keeps it to ask how it goes)."""
     return "".join(secrets.choice(ALPHABET) for _ in range(RECEIPT_LENGTH))
+
+
+def same_receipt(secret: bytes, *parts: bytes) -> str:
+    """The receipt a report gets every time it is sent with the same `parts` (what
+    identifies its sending, and what it says): a retry after a timeout or a 503 is the
+    same report under the same receipt, so its signal is taken once by its id. Keyed
+    under `secret`, so nobody can make another's receipt without knowing all its parts."""
+    mac = hmac.new(secret, digestmod=hashlib.sha256)
+    for part in parts:  # each part's length first: no two lists of parts run together
+        mac.update(len(part).to_bytes(8, "big"))
+        mac.update(part)
+    number = int.from_bytes(mac.digest(), "big")
+    out = []
+    for _ in range(RECEIPT_LENGTH):
+        number, digit = divmod(number, len(ALPHABET))
+        out.append(ALPHABET[digit])
+    return "".join(out)
+
+
+def idempotency_key(value: str) -> str:
+    """The key an `Idempotency-Key` header gives: 1 to `KEY_MOST` visible ASCII
+    characters, bare (`8e03978e-…`) or as a structured-field string (`"8e03978e-…"`);
+    raises ValueError saying what is wrong."""
+    if not 0 < len(value) <= KEY_MOST or not all("!" <= ch <= "~" for ch in value):
+        raise ValueError(f"1 to {KEY_MOST} visible ASCII characters, without spaces")
+    key = value[1:-1] if len(value) > 1 and value[0] == value[-1] == '"' else value
+    if not key or '"' in key:
+        raise ValueError('a key, bare or in double quotes (`"…"`), not empty')
+    return key
 
 
 def is_receipt(value: str) -> bool:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import hashlib
 from datetime import datetime
 from email.message import EmailMessage
 from typing import Any
@@ -20,7 +21,7 @@ from typing import Any
 from concord.common.types import utcnow
 from concord.config.partners import Partner
 from concord.core import evidence, mailin
-from concord.core.reports import TENSION, new_receipt, signal_id
+from concord.core.reports import TENSION, new_receipt, same_receipt, signal_id
 from concord.web.report import Reports, accept
 from concord.web.reportwords import FILE_ERRORS
 
@@ -60,6 +61,24 @@ def files_of(message: EmailMessage) -> tuple[list[evidence.Kept], list[tuple[str
     return kept, refused
 
 
+def same_as(
+    secret: bytes,
+    partner: Partner,
+    message: EmailMessage,
+    said: list[str],
+    files: list[evidence.Kept],
+) -> str | None:
+    """The receipt of a mail that is sent again (after a 451, or by a relay that did not
+    hear the 250): the same Message-ID from the same partner, saying the same, is the
+    same report under the same receipt. None for a mail without a Message-ID."""
+    sent_as = str(message["Message-ID"] or "").strip()
+    if not sent_as:
+        return None
+    parts = [partner.id, sent_as, *said]
+    sums = [hashlib.sha256(f.data).digest() for f in files]
+    return same_receipt(secret, b"mail", *(x.encode() for x in parts), *sums)
+
+
 async def take(reports: Reports, partner: Partner, message: EmailMessage, sender: str) -> str:
     """The mail as a report (or a triage item); the receipt to the sender; the SMTP answer."""
     body = message.get_body(preferencelist=("plain",))
@@ -70,6 +89,8 @@ async def take(reports: Reports, partner: Partner, message: EmailMessage, sender
     summary = "\n".join(t for t in (subject, said.text) if t)[:4000] or "(no text)"
     files, refused = await asyncio.to_thread(files_of, message)  # off the loop: see files_of
     at = when(message).isoformat()
+    said_when = str(message["Date"] or "")  # not `at`: without a Date, that is now
+    same = same_as(site.signer.receipt_key, partner, message, [summary, said_when], files)
     receipt: str | None = None
     if said.area and said.category:
         data: dict[str, Any] = {
@@ -81,10 +102,10 @@ async def take(reports: Reports, partner: Partner, message: EmailMessage, sender
             "organisation": partner.name[:200],
             "language": partner.language,
         }
-        taken = await accept(reports, data, source_type=partner.type, kept=files)
+        taken = await accept(reports, data, source_type=partner.type, kept=files, receipt=same)
         receipt = taken.receipt
     if receipt is None:  # where or what it is was not said (or not readably): triage
-        receipt = new_receipt()
+        receipt = same or new_receipt()
         category = said.category or "other"
         signal = {
             "id": signal_id(receipt),

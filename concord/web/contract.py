@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from pydantic import TypeAdapter
 
+from concord.core.reports import KEY_MOST
 from concord.streams.reports import ReportIn
 from concord.streams.reviews import VoteIn
 from concord.streams.signals import SignalIn
@@ -41,11 +42,11 @@ BODY_ANSWERS: Mapping[int, tuple[str, Any]] = {
 
 @dataclass(frozen=True)
 class Param:
-    """A query or path parameter: its name, what it means, and its values if closed."""
+    """A query, path or header parameter: its name, what it means, its values if closed."""
 
     name: str
     description: str
-    where: Literal["query", "path"] = "query"
+    where: Literal["query", "path", "header"] = "query"
     values: tuple[str, ...] = ()
 
 
@@ -81,6 +82,10 @@ def _id(path: str) -> Param:
 SITUATION_ID, TASK_ID = _id("situation_id"), _id("task_id")
 
 ROLES_BOARD = ("coordinator", "operator", "panel")
+IDEMPOTENCY = (
+    "the sender's key for this report (a UUID, say): sent again with the same key and "
+    "report, it is the same report under the same receipt, taken once"
+)
 
 OPERATIONS: tuple[Operation, ...] = (
     Operation(
@@ -117,6 +122,7 @@ OPERATIONS: tuple[Operation, ...] = (
         },
         body=ReportIn,
         token=False,
+        params=(Param("Idempotency-Key", IDEMPOTENCY, "header"),),
         headers={429: {"Retry-After": "seconds until a report is taken again"}},
     ),
     Operation(
@@ -307,15 +313,10 @@ def _parameters(op: Operation) -> list[dict[str, Any]]:
             schema["enum"] = list(p.values)
         elif p.where == "path":
             schema["minLength"] = 1
-        out.append(
-            {
-                "name": p.name,
-                "in": p.where,
-                "required": p.where == "path",
-                "description": p.description,
-                "schema": schema,
-            }
-        )
+        elif p.where == "header":  # visible ASCII (`concord.core.reports.idempotency_key`)
+            schema.update(minLength=1, maxLength=KEY_MOST, pattern="^[!-~]+$")
+        where = {"name": p.name, "in": p.where, "required": p.where == "path"}
+        out.append(where | {"description": p.description, "schema": schema})
     return out
 
 

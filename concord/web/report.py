@@ -1,5 +1,6 @@
 """Reporting, for the public, NGOs and schools (no sign-in): the `/report` form in
-fr/en/nl, its JSON twin `POST /api/reports`, and `GET /report/{receipt}`.
+fr/en/nl, and `GET /report/{receipt}`; its JSON twin `POST /api/reports` is
+`concord.web.reportapi`.
 
 A report is checked (`concord.streams.reports.ReportIn`), turned into a signal
 (`concord.core.reports.to_signal`), validated by intake like any signal and admitted to
@@ -25,7 +26,13 @@ from pydantic import ValidationError
 from concord.core import evidence, intake
 from concord.core.referral import decide
 from concord.core.refusal import Refused
-from concord.core.reports import is_receipt, new_receipt, signal_id, status_of, to_signal
+from concord.core.reports import (
+    is_receipt,
+    new_receipt,
+    signal_id,
+    status_of,
+    to_signal,
+)
 from concord.delivery.compose import Compose
 from concord.streams.reports import ReportIn
 from concord.streams.signals import Bias, Indicator
@@ -34,9 +41,7 @@ from concord.web.body import (
     BodyError,
     Form,
     Upload,
-    parse_json,
     read_form,
-    read_json,
     read_multipart,
 )
 from concord.web.i18n import N_
@@ -53,7 +58,7 @@ from concord.web.reportwords import (
     STATUS_WORDS,
 )
 from concord.web.security import same_origin
-from concord.web.site import Site, bind, error, json_response, redirect, route
+from concord.web.site import Site, bind, error, redirect, route
 from concord.web.throttle import RateLimit
 from concord.worker.acks import RETRY_AFTER, Unavailable
 
@@ -159,32 +164,8 @@ def limited(r: Reports, request: Request) -> Response | None:
     return response
 
 
-async def api_report(r: Reports, request: Request) -> Response:
-    """`POST /api/reports` (no token): 202 `{"receipt"}`, 422 with the field paths, 429."""
-    refused = limited(r, request)
-    if refused is not None:
-        return refused
-    files: list[Upload] = []
-    if _multipart(request):
-        form, files = await read_multipart(request, evidence.MAX_BYTES, MAX_UPLOAD, MAX_BODY)
-        unknown = sorted({name for name in form.names() if name != "report"})
-        if unknown:  # a part the contract does not name, or files sent as text
-            errors = [{"loc": n or "(part)", "msg": PARTS_HINT} for n in unknown]
-            return error(422, "invalid report", errors=errors)
-        body = parse_json(form.text("report").encode())
-    else:
-        body = await read_json(request, MAX_BODY)
-    taken = await accept(r, body, files)
-    if taken.receipt is None:
-        why = {413: "file too large", 415: "file type not taken"}.get(
-            taken.status, "invalid report"
-        )
-        return error(taken.status, why, errors=taken.errors)
-    answer = {"receipt": taken.receipt, "status": f"/report/{taken.receipt}"}
-    return json_response(answer | ({"referred_to": taken.body} if taken.body else {}), 202)
-
-
-def _multipart(request: Request) -> bool:
+def multipart(request: Request) -> bool:
+    """Whether the request's body is `multipart/form-data`."""
     return cast(web.Request, request).content_type == "multipart/form-data"
 
 
@@ -296,7 +277,7 @@ async def submit_form(r: Reports, request: Request) -> Response:
         return page
     files: list[Upload] = []
     try:
-        if _multipart(request):
+        if multipart(request):
             form, files = await read_multipart(request, evidence.MAX_BYTES, MAX_UPLOAD, MAX_BODY)
         else:
             form = await read_form(request, MAX_BODY)
@@ -384,9 +365,10 @@ def _handler(site: Site, body: Any, lang: str) -> str:
     return str(body.name_in(lang)) if body is not None else site.directory.city.name
 
 
-def register(app: faust.App, site: Site, limit: RateLimit, compose: Compose) -> None:
-    """Bind the report form, its receipt page and `POST /api/reports`."""
+def register(app: faust.App, site: Site, limit: RateLimit, compose: Compose) -> Reports:
+    """Bind the report form and its receipt page; returns what `POST /api/reports` shares
+    with them (`concord.web.reportapi`)."""
     reports = Reports(site, limit, compose)
     route(app, "/report", get=bind(show_form, reports), post=bind(submit_form, reports))
     route(app, "/report/{receipt}", get=bind(status_page, reports))
-    route(app, "/api/reports", post=bind(api_report, reports))
+    return reports

@@ -71,6 +71,7 @@ from concord.web import (
     readmodel,
     referral,
     report,
+    reportapi,
     security,
     session,
     triage,
@@ -340,9 +341,8 @@ def _register_web(
     board.register(app, site)
     indicators.register(app, site)
     audit_log.register(app, site)
-    report.register(
-        app, site, RateLimit(settings.report_limit, settings.report_window_seconds), compose
-    )
+    limit = RateLimit(settings.report_limit, settings.report_window_seconds)
+    reportapi.register(app, report.register(app, site, limit, compose))
     evidence.register(app, site)
     capin_web.register(app, site)
     triage.register(app, site)

@@ -64,6 +64,12 @@ REPORT_FORM = {
 }
 
 
+#: A report as an NGO's system sends it, with its own key for it.
+API_REPORT = {**REPORT_FORM, "category": "hate_crime", "summary": "Spat at by the frozen clock."}
+API_REPORT["occurred_at"] = (datetime.now(UTC) - timedelta(hours=2)).isoformat()
+KEYED = {"Idempotency-Key": '"9f1c2d7e-frozen-broker"'}
+
+
 def send_form(w: Worker, form: dict[str, str]) -> tuple[int, dict[str, str], str]:
     """POST /report as a French-speaking browser on Concord's own page would (following
     the redirect to the receipt: its address is in `Location`)."""
@@ -111,6 +117,7 @@ def test_a_frozen_broker_gets_503_in_time_and_the_signal_sent_again_is_taken_onc
         posted, took = timed(lambda: w.request("POST", "/api/signals", second, token=producer))
         viewed, view_took = timed(lambda: w.request("GET", "/api/situations", token=coordinator))
         form_status, form_headers, form_page = send_form(w, REPORT_FORM)
+        by_api = w.request("POST", "/api/reports", API_REPORT, headers=KEYED)
     finally:
         os.kill(w.broker_pid, signal.SIGCONT)
     assert posted.status == 503, posted.body
@@ -128,6 +135,7 @@ def test_a_frozen_broker_gets_503_in_time_and_the_signal_sent_again_is_taken_onc
     assert REPORT_FORM["summary"] in form_page
     again = dict(re.findall(r'name="(again|again_token)" value="([^"]+)"', form_page))
     assert set(again) == {"again", "again_token"}
+    assert by_api.status == 503, by_api.body
 
     # Back: the client sends it again (its record may also arrive from before).
     wait_until(lambda: w.request("POST", "/api/signals", second, token=producer).status == 202, 60)
@@ -136,13 +144,18 @@ def test_a_frozen_broker_gets_503_in_time_and_the_signal_sent_again_is_taken_onc
     assert status == 200
     assert f"/report/{again['again']}?" in headers["Location"]
     report_id = f"report-{again['again']}"
+    # An NGO's system sends its report again with the same key: the same receipt, each
+    # time (the second time as if the first answer had been lost).
+    receipts = {w.request("POST", "/api/reports", API_REPORT, headers=KEYED).body["receipt"]}
+    receipts.add(w.request("POST", "/api/reports", API_REPORT, headers=KEYED).body["receipt"])
+    assert len(receipts) == 1
+    api_id = f"report-{receipts.pop()}"
+    expected = {"frozen-second", report_id, api_id}
     both = wait_until(
-        lambda: (
-            (s := situation()) is not None and {"frozen-second", report_id} <= set(ids(s)) and s
-        ),
+        lambda: (s := situation()) is not None and expected <= set(ids(s)) and s,
         60,
     )
-    assert sorted(ids(both)) == sorted(["frozen-first", "frozen-second", report_id])  # once each
+    assert sorted(ids(both)) == sorted(["frozen-first", *expected])  # once each
     said = {r["id"]: r["summary"] for r in both["signals"]}
     assert said["frozen-second"] == "Shouted at again."
 

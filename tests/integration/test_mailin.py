@@ -188,6 +188,43 @@ def test_a_partners_email_with_a_photo_becomes_a_situation_and_a_receipt(
     assert emailed[0].details["refused_files"] == "1"
 
 
+def sent(port: int, sender: str, msg: EmailMessage) -> str:
+    """Send `msg` to its `To`; the receipt code the server's 250 names."""
+    with smtplib.SMTP("127.0.0.1", port, timeout=10) as smtp:
+        smtp.ehlo()
+        smtp.mail(sender)
+        smtp.rcpt(str(msg["To"]))
+        code, said = smtp.data(msg.as_bytes(policy=email.policy.SMTP))
+    assert code == 250, said
+    return said.decode().rsplit(" ", 1)[-1]
+
+
+def test_an_email_sent_again_is_the_same_report_taken_once(
+    mail: tuple[Worker, dict[str, str], int],
+) -> None:
+    worker, tokens, port = mail
+    address = partner_address(worker, "sos-racisme")
+    sender = "permanence@sos.example"
+    text = "Area: Quartier Nord\nCategory: hate speech\nUn graffiti devant la crèche."
+    msg = report_mail(sender, address, text)
+    first = sent(port, sender, msg)
+    assert sent(port, sender, msg) == first  # a relay that did not hear the 250
+    # The same Message-ID saying something else is another report, not lost.
+    changed = report_mail(sender, address, text + " Et un autre.")
+    del changed["Message-ID"]
+    changed["Message-ID"] = msg["Message-ID"]
+    other = sent(port, sender, changed)
+    assert other != first
+    found = wait_until(
+        lambda: (
+            (s := situation_of(worker, tokens["coordinator"], f"report-{other}"))
+            and f"report-{first}" in [r["id"] for r in s["signals"]]
+            and s
+        )
+    )
+    assert [r["id"] for r in found["signals"]].count(f"report-{first}") == 1
+
+
 def test_an_email_that_says_no_area_waits_in_triage_with_its_file(
     mail: tuple[Worker, dict[str, str], int], outbox: Outbox
 ) -> None:

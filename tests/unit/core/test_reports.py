@@ -9,7 +9,15 @@ from pydantic import ValidationError
 
 from concord.core.intake import validate_signal
 from concord.core.refusal import Refused
-from concord.core.reports import is_receipt, new_receipt, signal_id, status_of, to_signal
+from concord.core.reports import (
+    idempotency_key,
+    is_receipt,
+    new_receipt,
+    same_receipt,
+    signal_id,
+    status_of,
+    to_signal,
+)
 from concord.streams.reports import ReportIn
 from concord.streams.situations import SituationState
 from tests.unit.factories import DIRECTORY
@@ -145,3 +153,54 @@ def test_a_report_says_what_its_reporter_wants_and_where_it_was_seen() -> None:
     # Referred in the city's place: counted here, not acted on, whatever was asked.
     assert to_signal(report(wants="act"), new_receipt(), referred=True)["wants"] == "register"
     assert to_signal(report(), new_receipt())["online"] is None
+
+
+@pytest.mark.parametrize(
+    ("header", "key"),
+    [
+        ("8e03978e-40d5-43e8-bc93-6894a57f9324", "8e03978e-40d5-43e8-bc93-6894a57f9324"),
+        ('"8e03978e-40d5-43e8-bc93-6894a57f9324"', "8e03978e-40d5-43e8-bc93-6894a57f9324"),
+        ("a", "a"),
+        ('"a"', "a"),
+        ('a"b', None),
+        ('""', None),
+        ('"', None),
+        ("", None),
+        ("two words", None),
+        ("tab\there", None),
+        ("café", None),
+        ("x" * 255, "x" * 255),
+        ("x" * 256, None),
+    ],
+)
+def test_an_idempotency_key_is_visible_ascii_bare_or_quoted(header: str, key: str | None) -> None:
+    if key is None:
+        with pytest.raises(ValueError, match=r"characters|quotes"):
+            idempotency_key(header)
+    else:
+        assert idempotency_key(header) == key
+
+
+SECRET = b"s" * 32
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "same"),
+    [
+        ((SECRET, b"api", b"k1", b"{}"), (SECRET, b"api", b"k1", b"{}"), True),
+        ((SECRET, b"api", b"k1", b"{}"), (SECRET, b"api", b"k2", b"{}"), False),
+        ((SECRET, b"api", b"k1", b"{}"), (SECRET, b"api", b"k1", b"{ }"), False),
+        ((SECRET, b"api", b"k1", b"{}"), (SECRET, b"mail", b"k1", b"{}"), False),
+        ((SECRET, b"api", b"k1", b"{}"), (b"t" * 32, b"api", b"k1", b"{}"), False),
+        # parts never run together
+        ((SECRET, b"api", b"ab", b"c"), (SECRET, b"api", b"a", b"bc"), False),
+        ((SECRET, b"api", b"k1", b"{}"), (SECRET, b"api", b"k1", b"{}", b"file"), False),
+    ],
+)
+def test_a_report_sent_again_gets_its_receipt_again_and_only_it(
+    first: tuple[bytes, ...], second: tuple[bytes, ...], same: bool
+) -> None:
+    a, b = same_receipt(*first), same_receipt(*second)
+    assert is_receipt(a)
+    assert is_receipt(b)
+    assert (a == b) is same
