@@ -26,13 +26,7 @@ from pydantic import ValidationError
 from concord.core import evidence, intake
 from concord.core.referral import decide
 from concord.core.refusal import Refused
-from concord.core.reports import (
-    is_receipt,
-    new_receipt,
-    signal_id,
-    status_of,
-    to_signal,
-)
+from concord.core.reports import is_receipt, new_receipt, signal_id, status_of, to_signal
 from concord.delivery.compose import Compose
 from concord.streams.reports import ReportIn
 from concord.streams.signals import Bias, Indicator
