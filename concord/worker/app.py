@@ -52,6 +52,7 @@ from concord.streams.patches import (
     durable_flush,
     exact_highwaters,
     fetch_wait,
+    prompt_producer,
     reread_cleared,
     seek_unread_from_start,
     stop_without_waiting,
@@ -185,11 +186,13 @@ def _playbooks(settings: Settings, directory: Directory) -> tuple[LivePlaybooks,
 
 
 def _patch_faust(settings: Settings) -> None:
-    """What Concord changes in Faust's and aiokafka's consumers (`concord.streams.patches`)."""
+    """What Concord changes in Faust's and aiokafka's consumers and producer
+    (`concord.streams.patches`)."""
     fetch_wait(settings.fetch_wait_ms)
     exact_highwaters()
     seek_unread_from_start()
     stop_without_waiting()
+    prompt_producer()
     if settings.trace:
         trace_partitions()
 

@@ -7,9 +7,13 @@ is pinned by `constraints.txt` and has a test that fails without it.
 - `exact_highwaters` (`true_ends`): table recovery reads each changelog to its true end
   (Tansu reports the last batch's base + 1). Tested in
   tests/integration/test_recovery_ends.py.
-- `durable_flush`: the producer's flush waits for every write made before it, including
-  one the buffer is handing to the client at that moment; it counts the writes a flush
-  made durable (`Writes`), so a write need not wait for a flush of its own. Tested in
+- `prompt_producer` (in `producer`): a record goes to the Kafka client without the
+  three turns of the event loop Faust's producer lookup took on every send. Tested in
+  tests/unit/streams/test_patches.py.
+- `durable_flush` (in `producer`): the producer's flush waits for every write made
+  before it, including one the buffer is handing to the client at that moment, and for
+  nothing made after it (Faust's waits until its buffer is empty); it counts the writes
+  a flush made durable (`Writes`), so a write need not wait for a flush of its own. Tested in
   tests/unit/streams/test_patches.py.
 - `seek_unread_from_start` (in `seeks`): a stream partition with no committed offset
   goes back to its first record when Faust seeks to the committed offsets (aiokafka
@@ -38,7 +42,6 @@ import functools
 import logging
 import weakref
 from collections.abc import AsyncIterator, Iterator, Mapping
-from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
@@ -230,77 +233,6 @@ async def true_ends(bootstrap: Any, reported: Mapping[Any, int | None]) -> dict[
     return exact
 
 
-@dataclass
-class Writes:
-    """The table writes a producer was given (`put`), those its buffer handed to the Kafka
-    client (`handed`), and how many of the first are durable (`durable`: the writes made
-    before the last flush began, once it ended). A write's number is `put` just after it."""
-
-    put: int = 0
-    handed: int = 0
-    durable: int = 0
-
-
-def durable_flush(producer: Any) -> Writes:
-    """Make the producer's `flush` wait for every write made before the call; returns
-    the counts it keeps, so that a caller can tell whether a write of its is durable
-    already (any flush since made it so, the one before each commit of offsets
-    included).
-
-    Table writes go through Faust's `ProducerBuffer`: a queue that one task empties,
-    handing each message to the Kafka client. Faust's own flush counts what is still in
-    the queue, and its buffer's flush gives up after 0.1 s without progress, so it could
-    return while a write was still in the buffer — or already taken off the queue and
-    not yet in the client's batches (the client waits for the partition's metadata
-    first). A crash right after such a flush lost the write: a delivery recorded as "on
-    its way" before its carrier was called was not in the changelog, and after the
-    restart nothing was taken up (the in-doubt takeover failed about one run in three).
-
-    Here every message put in the buffer is counted, and so is every message the buffer
-    has handed to the client; the buffer hands them over in order, so once the second
-    count reaches the first count as it was when `flush` was called, every write made
-    before it is in the client, whose own flush then waits for the broker's acks.
-    """
-    buffer: Any = producer.buffer
-    counts = Writes()
-    progressed = asyncio.Event()
-    put, hand = buffer.put, buffer._send_pending
-
-    def counted_put(fut: Any) -> None:
-        put(fut)
-        counts.put += 1
-
-    async def counted_hand(fut: Any) -> None:
-        try:
-            await hand(fut)
-        finally:
-            counts.handed += 1
-            progressed.set()
-
-    buffer.put = counted_put
-    # Read by the buffer's task when it starts: patched before the app starts.
-    buffer._send_pending = counted_hand
-    flush_sent = producer.flush
-
-    async def flush() -> None:
-        target = counts.put
-        while counts.handed < target:
-            progressed.clear()
-            if counts.handed >= target:
-                break
-            try:
-                await asyncio.wait_for(progressed.wait(), timeout=1.0)
-            except TimeoutError:
-                if buffer.should_stop:
-                    break
-        await flush_sent()
-        if counts.handed >= target:  # not when the buffer stopped before handing them
-            counts.durable = max(counts.durable, target)
-
-    producer.flush = flush
-    return counts
-
-
 def stop_without_waiting(app_class: Any = None) -> None:
     """Make a stopping worker commit what its stages acked and go on, instead of waiting
     for every record its streams took to be acked.
@@ -368,10 +300,22 @@ def trace_partitions() -> None:
     Consumer._commit_offsets = commit_offsets  # type: ignore[method-assign]
 
 
-# The seeks' patches live beside these, in a module of their own (the size of a module).
+# The seeks' and the producer's patches live beside these, in modules of their own (the
+# size of a module).
+from concord.streams.patches.producer import (  # noqa: E402
+    Writes,
+    durable_flush,
+    prompt_producer,
+)
 from concord.streams.patches.seeks import (  # noqa: E402
     reread_cleared,
     seek_unread_from_start,
 )
 
-__all__ = ["reread_cleared", "seek_unread_from_start"]
+__all__ = [
+    "Writes",
+    "durable_flush",
+    "prompt_producer",
+    "reread_cleared",
+    "seek_unread_from_start",
+]

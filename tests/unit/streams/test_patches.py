@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from types import SimpleNamespace
 from typing import Any, cast
@@ -14,6 +15,7 @@ from aiokafka import AIOKafkaConsumer
 from faust.transport.drivers import aiokafka as driver
 from faust.transport.producer import ProducerBuffer
 from faust.types import TP as faust_TP
+from mode.utils.futures import stampede
 
 from concord.streams import patches
 from tests.unit.factories import FaustApp, FaustTable
@@ -73,6 +75,86 @@ async def test_a_flush_waits_for_the_write_the_buffer_is_handing_over() -> None:
         assert writes.durable == 2
     finally:
         await buffer.stop()
+
+
+async def test_a_flush_does_not_wait_for_writes_made_after_it_began() -> None:
+    client = Client()
+    buffer = ProducerBuffer()
+    buffer.app = SimpleNamespace(conf=SimpleNamespace(producer_threaded=False))  # type: ignore[assignment]
+    # Faust's own flush: its buffer's until the buffer is empty, then the client's.
+    producer = SimpleNamespace(buffer=buffer, _producer=client, _transaction_producers={})
+    producer.flush = functools.partial(driver.Producer.flush, cast(Any, producer))
+    patches.durable_flush(producer)
+    await buffer.start()
+    busy = True
+
+    async def others() -> None:  # the other stages and the web server, under load
+        count = 0
+        while busy and count < 100:
+            buffer.put(write(client, f"other {count}"))
+            count += 1
+            await asyncio.sleep(0.01)  # faster than the client takes them (0.05 s)
+
+    load = asyncio.ensure_future(others())
+    try:
+        buffer.put(write(client, "mine"))
+        await producer.flush()
+        assert "mine" in client.batches
+        assert not load.done()  # it returned while the buffer still filled
+        assert buffer.size > 0
+    finally:
+        busy = False
+        await load
+        await producer.flush()  # what the others put: Faust's buffer stops only empty
+        await buffer.stop()
+
+
+class StampedApp:
+    """An app whose producer lookup is Faust's: mode's `stampede`."""
+
+    def __init__(self, started: bool) -> None:
+        self.producer = SimpleNamespace(started=started)
+        self.in_transaction = False
+        self.starts = 0
+
+    @stampede
+    async def maybe_start_producer(self) -> Any:
+        self.starts += 1
+        return self.producer
+
+
+async def test_a_started_producer_is_handed_over_without_a_turn_of_the_loop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from faust.topics import Topic
+
+    monkeypatch.setattr(Topic, "_get_producer", Topic._get_producer)
+    monkeypatch.delattr(Topic, "_concord_get_producer", raising=False)
+    patches.prompt_producer()
+    turns = 0
+
+    async def count() -> None:
+        nonlocal turns
+        while True:
+            turns += 1
+            await asyncio.sleep(0)
+
+    counter = asyncio.ensure_future(count())
+    await asyncio.sleep(0)
+    try:
+        started = StampedApp(started=True)
+        before = turns
+        got: Any = await Topic._get_producer(cast(Any, SimpleNamespace(app=started)))
+        assert got is started.producer
+        assert turns == before  # every other task waited for none of it
+        assert started.starts == 0
+        # Not started yet: Faust starts it, as before.
+        starting = StampedApp(started=False)
+        got = await Topic._get_producer(cast(Any, SimpleNamespace(app=starting)))
+        assert got is starting.producer
+        assert starting.starts == 1
+    finally:
+        counter.cancel()
 
 
 async def test_consumers_poll_briefly(monkeypatch: pytest.MonkeyPatch) -> None:
