@@ -68,8 +68,8 @@ def durable_flush(producer: Any) -> Writes:
     count reaches the first count as it was when `flush` was called, every write made
     before it is in the client, whose own flush then waits for the broker's acks.
 
-    Only the client is flushed then: Faust's buffer waits until it is empty, which under
-    load (stages and web server filling it) took ~400 ms a batch of the correlate stage.
+    Only the client is flushed then: Faust's buffer flush waits until the buffer is
+    empty, so under load for the writes other stages made after the flush began.
     """
     buffer: Any = producer.buffer
     counts = Writes()
